@@ -1,0 +1,256 @@
+/*
+ * fileio.c - bounded, symlink-refusing reads and atomic replacement of
+ * state files.  See fileio.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "core/errors.h"
+#include "core/fileio.h"
+
+static int
+open_err(void)
+{
+	switch (errno) {
+	case ELOOP:
+		return PG_ERR_SYMLINK;
+	case ENOENT:
+		return PG_ERR_NOTFOUND;
+	case EACCES:
+	case EPERM:
+		return PG_ERR_PERM;
+	default:
+		return PG_ERR_IO;
+	}
+}
+
+static int
+check_private(const struct stat *st)
+{
+	if (st->st_uid != 0 && st->st_uid != geteuid())
+		return PG_ERR_PERM;
+	if ((st->st_mode & (S_IRWXG | S_IRWXO)) != 0)
+		return PG_ERR_PERM;
+	return PG_OK;
+}
+
+int
+pg_read_file_at(int dirfd, const char *name, size_t max, int flags,
+    char **out, size_t *len)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t have = 0;
+	ssize_t n;
+	int fd, r;
+
+	*out = NULL;
+	if (len != NULL)
+		*len = 0;
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK);
+	if (fd < 0)
+		return open_err();
+	if (fstat(fd, &st) != 0) {
+		r = PG_ERR_IO;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = PG_ERR_INVAL;
+		goto out;
+	}
+	if ((flags & PG_RF_PRIVATE) && (r = check_private(&st)) != PG_OK)
+		goto out;
+	if ((size_t)st.st_size > max) {
+		r = PG_ERR_TOOBIG;
+		goto out;
+	}
+	/* One byte more than allowed, to notice a file that grew. */
+	buf = (flags & PG_RF_SECRET) ? sodium_malloc(max + 2) : malloc(max + 2);
+	if (buf == NULL) {
+		r = PG_ERR_NOMEM;
+		goto out;
+	}
+	for (;;) {
+		n = read(fd, buf + have, max + 1 - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = PG_ERR_IO;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		have += (size_t)n;
+		if (have > max) {
+			r = PG_ERR_TOOBIG;
+			goto out;
+		}
+	}
+	buf[have] = '\0';
+	*out = buf;
+	buf = NULL; /* transferred */
+	if (len != NULL)
+		*len = have;
+	r = PG_OK;
+out:
+	if (buf != NULL) {
+		if (flags & PG_RF_SECRET)
+			sodium_free(buf);
+		else
+			free(buf);
+	}
+	close(fd);
+	return r;
+}
+
+/* Splits PATH into an O_PATH fd of its directory and its last component. */
+static int
+open_parent(const char *path, const char **base)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX];
+	size_t dlen;
+	int fd;
+
+	if (slash == NULL) {
+		*base = path;
+		fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		return fd < 0 ? open_err() : fd;
+	}
+	dlen = (size_t)(slash - path);
+	if (dlen == 0)
+		dlen = 1; /* "/name" */
+	if (dlen >= sizeof(dir))
+		return PG_ERR_TOOBIG;
+	memcpy(dir, path, dlen);
+	dir[dlen] = '\0';
+	*base = slash + 1;
+	if (**base == '\0')
+		return PG_ERR_INVAL;
+	fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? open_err() : fd;
+}
+
+int
+pg_read_file(const char *path, size_t max, int flags, char **out, size_t *len)
+{
+	const char *base;
+	int dfd, r;
+
+	*out = NULL;
+	if ((dfd = open_parent(path, &base)) < 0)
+		return dfd;
+	r = pg_read_file_at(dfd, base, max, flags, out, len);
+	close(dfd);
+	return r;
+}
+
+void
+pg_free_secret(char *buf)
+{
+	if (buf != NULL)
+		sodium_free(buf);
+}
+
+int
+pg_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return PG_ERR_IO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return PG_OK;
+}
+
+int
+pg_write_file_atomic(int dirfd, const char *name, const void *buf,
+    size_t len, mode_t mode)
+{
+	char tmp[NAME_MAX + 1];
+	int fd, r, n;
+
+	n = snprintf(tmp, sizeof(tmp), ".%s.%ld.tmp", name, (long)getpid());
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return PG_ERR_TOOBIG;
+	(void)unlinkat(dirfd, tmp, 0);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, mode);
+	if (fd < 0)
+		return open_err();
+	if (fchmod(fd, mode) != 0 || (r = pg_write_all(fd, buf, len)) != 0 ||
+	    fsync(fd) != 0) {
+		close(fd);
+		(void)unlinkat(dirfd, tmp, 0);
+		return PG_ERR_IO;
+	}
+	if (close(fd) != 0 || renameat(dirfd, tmp, dirfd, name) != 0) {
+		(void)unlinkat(dirfd, tmp, 0);
+		return PG_ERR_IO;
+	}
+	if (fsync(dirfd) != 0)
+		return PG_ERR_IO;
+	return PG_OK;
+}
+
+int
+pg_open_dir(const char *path, int create, mode_t mode)
+{
+	struct stat st;
+	int fd;
+
+	if (create && mkdir(path, mode) != 0 && errno != EEXIST)
+		return open_err();
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return open_err();
+	if (fstat(fd, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		close(fd);
+		return PG_ERR_IO;
+	}
+	return fd;
+}
+
+int
+pg_lock_at(int dirfd, const char *name, int timeout_ms)
+{
+	struct timespec nap = { 0, 2 * 1000 * 1000 };
+	int fd, waited = 0;
+
+	fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd < 0)
+		return open_err();
+	for (;;) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return fd;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			break;
+		if (waited >= timeout_ms) {
+			close(fd);
+			return PG_ERR_LOCKED;
+		}
+		nanosleep(&nap, NULL);
+		waited += 2;
+	}
+	close(fd);
+	return PG_ERR_IO;
+}

@@ -1,0 +1,64 @@
+/*
+ * fileio.h - the careful file handling every stateful part shares: reading
+ * bounded files without following symlinks, checking that secret files are
+ * private, and replacing state atomically (write temp, fsync, rename, fsync
+ * the directory).
+ */
+#ifndef PG_FILEIO_H
+#define PG_FILEIO_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Flags for pg_read_file_at(). */
+#define PG_RF_PRIVATE	0x1	/* owner root or euid; no group/other bits */
+#define PG_RF_SECRET	0x2	/* buffer from sodium_malloc(); free with
+				   pg_free_secret() */
+
+/*
+ * Reads the regular file NAME relative to DIRFD with O_NOFOLLOW, refusing
+ * symlinks (PG_ERR_SYMLINK), anything but a regular file (PG_ERR_INVAL),
+ * files over MAX bytes (PG_ERR_TOOBIG) and, with PG_RF_PRIVATE, files not
+ * owned by root or the effective uid or readable by group or other
+ * (PG_ERR_PERM).  On success *OUT is a NUL-terminated buffer the caller
+ * owns (free(), or pg_free_secret() with PG_RF_SECRET) and *LEN its length.
+ */
+int pg_read_file_at(int dirfd, const char *name, size_t max, int flags,
+    char **out, size_t *len);
+
+/*
+ * As pg_read_file_at(), for a path: the directory part is opened with
+ * O_PATH|O_DIRECTORY and the last component is read beneath it.
+ */
+int pg_read_file(const char *path, size_t max, int flags, char **out,
+    size_t *len);
+
+/* Wipes and frees a buffer from pg_read_file_at(PG_RF_SECRET). NULL ok. */
+void pg_free_secret(char *buf);
+
+/*
+ * Replaces NAME in DIRFD with BUF: writes a temporary file in the same
+ * directory with MODE, fsyncs it, renames it over NAME and fsyncs the
+ * directory.  A crash leaves either the old or the new content.
+ */
+int pg_write_file_atomic(int dirfd, const char *name, const void *buf,
+    size_t len, mode_t mode);
+
+/*
+ * Opens (creating with MODE if needed) the directory PATH, refusing a
+ * symlink as its last component.  Returns a directory fd or a negative
+ * PG_ERR_* code.
+ */
+int pg_open_dir(const char *path, int create, mode_t mode);
+
+/*
+ * Takes an exclusive flock() on NAME in DIRFD (created 0600 if absent),
+ * waiting at most TIMEOUT_MS.  Returns the lock fd (close it to release)
+ * or PG_ERR_LOCKED / PG_ERR_IO.
+ */
+int pg_lock_at(int dirfd, const char *name, int timeout_ms);
+
+/* Writes all of LEN bytes, retrying on EINTR and short writes. */
+int pg_write_all(int fd, const void *buf, size_t len);
+
+#endif /* PG_FILEIO_H */
