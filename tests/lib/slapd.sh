@@ -1,0 +1,281 @@
+# slapd.sh - start a real, throwaway slapd for integration tests.
+#
+# Source it from a bash test, then:
+#   slapd_start [DIR [LDIF]]  start slapd in DIR (default: a new temp dir that
+#                             slapd_stop removes), load LDIF (default: none),
+#                             wait until it answers; kill it on exit.
+#   slapd_stop                stop it (idempotent; also run from the EXIT trap)
+#   slapd_pause / slapd_resume  SIGSTOP/SIGCONT: a server that accepts
+#                             connections but never answers
+#   slapd_modify [LDIF...]    ldapmodify as the admin (LDIF from stdin or files)
+#   slapd_search ARGS...      ldapsearch as the admin on the plain URI
+#   slapd_free_port           print a free TCP port on 127.0.0.1
+#   slapd_gen_certs DIR       make ca.crt, server.{crt,key}, wrong-ca.crt in DIR
+#
+# Knobs, set before slapd_start:
+#   SLAPD_TLS=0        no TLS at all (no certificate, no ldaps listener)
+#   SLAPD_PPOLICY=0    do not load the ppolicy overlay (loaded by default)
+#   SLAPD_SUFFIX       base DN (default dc=clinic,dc=example)
+#
+# Exported after slapd_start:
+#   SLAPD_URI (ldap://127.0.0.1:PORT)  SLAPD_LDAPS_URI (ldaps://127.0.0.1:PORT2)
+#   SLAPD_PORT SLAPD_LDAPS_PORT SLAPD_BASE_DN SLAPD_ADMIN_DN SLAPD_ADMIN_PW
+#   SLAPD_CA (CA that signed the server certificate)  SLAPD_WRONG_CA (an
+#   unrelated CA)  SLAPD_DIR  SLAPD_PID
+#
+# It never touches the system slapd, /etc/ldap/slapd.d or port 389/636: the
+# configuration lives in DIR, built with slapadd -n0, on high loopback ports.
+# A test that sets its own EXIT trap must call slapd_stop from it.
+
+SLAPD_BIN=${SLAPD_BIN:-/usr/sbin/slapd}
+SLAPD_SCHEMA_DIR=${SLAPD_SCHEMA_DIR:-/etc/ldap/schema}
+SLAPD_MODULE_DIR=${SLAPD_MODULE_DIR:-/usr/lib/ldap}
+SLAPD_PID=
+SLAPD_OWN_DIR=0
+
+slapd_free_port() {
+	local port i
+	for i in $(seq 1 200); do
+		port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		if ! ss -Htln "sport = :$port" 2>/dev/null | grep -q .; then
+			echo "$port"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# slapd_gen_certs DIR: a test CA, a server certificate for 127.0.0.1 and
+# localhost signed by it, and a second CA that signed nothing of ours.
+slapd_gen_certs() {
+	local d=$1
+	mkdir -p "$d" || return 1
+	(
+		set -e
+		cd "$d"
+		openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
+		    -subj "/CN=photoguard test CA" -keyout ca.key -out ca.crt
+		openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
+		    -subj "/CN=photoguard unrelated CA" \
+		    -keyout wrong-ca.key -out wrong-ca.crt
+		openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+		    -keyout server.key -out server.csr
+		printf '%s\n' 'subjectAltName=IP:127.0.0.1,DNS:localhost' \
+		    'basicConstraints=CA:FALSE' \
+		    'extendedKeyUsage=serverAuth' >server.ext
+		openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key \
+		    -CAcreateserial -days 2 -extfile server.ext -out server.crt
+		chmod 600 ./*.key
+	) >"$d/openssl.log" 2>&1
+}
+
+# Writes the cn=config LDIF for slapadd -n0 to stdout.
+_slapd_config_ldif() {
+	local d=$1
+	cat <<CFG
+dn: cn=config
+objectClass: olcGlobal
+cn: config
+olcPidFile: $d/slapd.pid
+olcArgsFile: $d/slapd.args
+olcLogLevel: none
+CFG
+	if [ "${SLAPD_TLS:-1}" != 0 ]; then
+		cat <<CFG
+olcTLSCACertificateFile: $d/tls/ca.crt
+olcTLSCertificateFile: $d/tls/server.crt
+olcTLSCertificateKeyFile: $d/tls/server.key
+CFG
+	fi
+	cat <<CFG
+
+dn: cn=module{0},cn=config
+objectClass: olcModuleList
+cn: module{0}
+olcModulePath: $SLAPD_MODULE_DIR
+olcModuleLoad: back_mdb
+CFG
+	[ "${SLAPD_PPOLICY:-1}" != 0 ] && echo "olcModuleLoad: ppolicy"
+	cat <<CFG
+
+dn: cn=schema,cn=config
+objectClass: olcSchemaConfig
+cn: schema
+
+include: file://$SLAPD_SCHEMA_DIR/core.ldif
+
+include: file://$SLAPD_SCHEMA_DIR/cosine.ldif
+
+include: file://$SLAPD_SCHEMA_DIR/nis.ldif
+
+include: file://$SLAPD_SCHEMA_DIR/inetorgperson.ldif
+
+dn: olcDatabase={-1}frontend,cn=config
+objectClass: olcDatabaseConfig
+objectClass: olcFrontendConfig
+olcDatabase: {-1}frontend
+olcSizeLimit: unlimited
+
+dn: olcDatabase={0}config,cn=config
+objectClass: olcDatabaseConfig
+olcDatabase: {0}config
+olcAccess: {0}to * by * none
+
+dn: olcDatabase={1}mdb,cn=config
+objectClass: olcDatabaseConfig
+objectClass: olcMdbConfig
+olcDatabase: {1}mdb
+olcSuffix: $SLAPD_BASE_DN
+olcRootDN: $SLAPD_ADMIN_DN
+olcRootPW: $SLAPD_ADMIN_PW
+olcDbDirectory: $d/db
+olcDbMaxSize: 268435456
+olcDbIndex: objectClass eq
+olcDbIndex: uid eq
+olcDbIndex: cn eq
+olcDbIndex: member eq
+olcDbIndex: memberUid eq
+olcSizeLimit: unlimited
+olcAccess: {0}to attrs=userPassword by self write by anonymous auth by * none
+olcAccess: {1}to attrs=pwdAccountLockedTime by dn.exact="cn=photoguard,ou=services,$SLAPD_BASE_DN" write by * read
+olcAccess: {2}to * by * read
+CFG
+	if [ "${SLAPD_PPOLICY:-1}" != 0 ]; then
+		cat <<CFG
+
+dn: olcOverlay={0}ppolicy,olcDatabase={1}mdb,cn=config
+objectClass: olcOverlayConfig
+objectClass: olcPPolicyConfig
+olcOverlay: {0}ppolicy
+CFG
+	fi
+}
+
+# slapd_start [DIR [LDIF]]
+slapd_start() {
+	local d=${1:-} ldif=${2:-} i listen
+	if [ -n "$SLAPD_PID" ]; then
+		echo "slapd_start: already running ($SLAPD_PID)" >&2
+		return 1
+	fi
+	if [ -z "$d" ]; then
+		d=$(mktemp -d /tmp/pg-slapd.XXXXXX) || return 1
+		SLAPD_OWN_DIR=1
+	fi
+	SLAPD_DIR=$(cd "$d" && pwd)
+	SLAPD_BASE_DN=${SLAPD_SUFFIX:-dc=clinic,dc=example}
+	SLAPD_ADMIN_DN="cn=admin,$SLAPD_BASE_DN"
+	SLAPD_ADMIN_PW=${SLAPD_ADMIN_PW:-admin-$RANDOM$RANDOM}
+	export SLAPD_DIR SLAPD_BASE_DN SLAPD_ADMIN_DN SLAPD_ADMIN_PW
+	trap slapd_stop EXIT
+
+	rm -rf "$SLAPD_DIR/slapd.d" "$SLAPD_DIR/db"
+	mkdir -p "$SLAPD_DIR/slapd.d" "$SLAPD_DIR/db" || return 1
+	if [ "${SLAPD_TLS:-1}" != 0 ]; then
+		if [ ! -f "$SLAPD_DIR/tls/server.crt" ]; then
+			slapd_gen_certs "$SLAPD_DIR/tls" || {
+				echo "slapd_start: certificate generation failed:" >&2
+				cat "$SLAPD_DIR/tls/openssl.log" >&2
+				return 1
+			}
+		fi
+		export SLAPD_CA="$SLAPD_DIR/tls/ca.crt"
+		export SLAPD_WRONG_CA="$SLAPD_DIR/tls/wrong-ca.crt"
+	fi
+	_slapd_config_ldif "$SLAPD_DIR" >"$SLAPD_DIR/config.ldif"
+	if ! slapadd -n0 -F "$SLAPD_DIR/slapd.d" -l "$SLAPD_DIR/config.ldif" \
+	    >"$SLAPD_DIR/slapadd.log" 2>&1; then
+		echo "slapd_start: slapadd -n0 failed:" >&2
+		cat "$SLAPD_DIR/slapadd.log" >&2
+		return 1
+	fi
+	{
+		printf 'dn: %s\nobjectClass: dcObject\nobjectClass: organization\n' \
+		    "$SLAPD_BASE_DN"
+		printf 'o: photoguard test\ndc: %s\n' \
+		    "$(echo "$SLAPD_BASE_DN" | sed 's/^dc=\([^,]*\).*/\1/')"
+	} >"$SLAPD_DIR/base.ldif"
+	if [ -n "$ldif" ]; then
+		# The LDIF may carry its own base entry; load it as is then.
+		if grep -qi "^dn: *$SLAPD_BASE_DN\$" "$ldif"; then
+			: >"$SLAPD_DIR/base.ldif"
+		fi
+		cat "$ldif" >>"$SLAPD_DIR/base.ldif"
+	fi
+	if [ -s "$SLAPD_DIR/base.ldif" ] && ! slapadd -q -n1 \
+	    -F "$SLAPD_DIR/slapd.d" -l "$SLAPD_DIR/base.ldif" \
+	    >>"$SLAPD_DIR/slapadd.log" 2>&1; then
+		echo "slapd_start: slapadd of the data failed:" >&2
+		cat "$SLAPD_DIR/slapadd.log" >&2
+		return 1
+	fi
+
+	for i in 1 2 3 4 5; do
+		SLAPD_PORT=$(slapd_free_port) || return 1
+		SLAPD_LDAPS_PORT=$(slapd_free_port) || return 1
+		[ "$SLAPD_PORT" != "$SLAPD_LDAPS_PORT" ] || continue
+		export SLAPD_PORT SLAPD_LDAPS_PORT
+		export SLAPD_URI="ldap://127.0.0.1:$SLAPD_PORT"
+		export SLAPD_LDAPS_URI="ldaps://127.0.0.1:$SLAPD_LDAPS_PORT"
+		listen="$SLAPD_URI/"
+		[ "${SLAPD_TLS:-1}" != 0 ] && listen="$listen $SLAPD_LDAPS_URI/"
+		"$SLAPD_BIN" -d 0 -h "$listen" -F "$SLAPD_DIR/slapd.d" \
+		    >"$SLAPD_DIR/slapd.log" 2>&1 &
+		SLAPD_PID=$!
+		export SLAPD_PID
+		if _slapd_wait; then
+			return 0
+		fi
+		kill "$SLAPD_PID" 2>/dev/null
+		wait "$SLAPD_PID" 2>/dev/null
+		SLAPD_PID=
+	done
+	echo "slapd_start: slapd did not come up:" >&2
+	cat "$SLAPD_DIR/slapd.log" >&2
+	return 1
+}
+
+# Waits up to 10 s until slapd answers a root DSE search.
+_slapd_wait() {
+	local i
+	for i in $(seq 1 100); do
+		kill -0 "$SLAPD_PID" 2>/dev/null || return 1
+		if ldapsearch -x -H "$SLAPD_URI" -b "" -s base \
+		    -o nettimeout=1 -l 1 >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+slapd_stop() {
+	if [ -n "$SLAPD_PID" ]; then
+		kill -CONT "$SLAPD_PID" 2>/dev/null
+		kill "$SLAPD_PID" 2>/dev/null
+		wait "$SLAPD_PID" 2>/dev/null
+		SLAPD_PID=
+	fi
+	if [ "$SLAPD_OWN_DIR" = 1 ] && [ -n "${SLAPD_DIR:-}" ]; then
+		rm -rf "$SLAPD_DIR"
+		SLAPD_OWN_DIR=0
+	fi
+}
+
+slapd_pause() {
+	kill -STOP "$SLAPD_PID"
+}
+
+slapd_resume() {
+	kill -CONT "$SLAPD_PID"
+}
+
+slapd_modify() {
+	ldapmodify -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -w "$SLAPD_ADMIN_PW" \
+	    ${1:+-f "$1"} >/dev/null
+}
+
+slapd_search() {
+	ldapsearch -LLL -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" \
+	    -w "$SLAPD_ADMIN_PW" "$@"
+}
