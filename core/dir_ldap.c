@@ -10,6 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sodium.h>
+
 #include "core/dir_ldap_int.h"
 #include "core/errors.h"
 #include "core/fileio.h"
@@ -206,6 +208,9 @@ dir_ldap_open(const struct pg_config *cfg, struct dir_ldap **out, char *err,
 	int rc;
 
 	*out = NULL;
+	/* The bind password is read into sodium_malloc() memory. */
+	if (sodium_init() < 0)
+		return PG_ERR_CRYPTO;
 	rc = check_uri(cfg, err, errlen);
 	if (rc != PG_OK)
 		return rc;
@@ -237,8 +242,13 @@ dir_ldap_open(const struct pg_config *cfg, struct dir_ldap **out, char *err,
 void
 dir_ldap_disconnect(struct dir_ldap *l)
 {
-	if (l->ld != NULL)
-		ldap_unbind_ext_s(l->ld, NULL, NULL);
+	struct dir_sigpipe sp;
+
+	if (l->ld == NULL)
+		return;
+	dir_sigpipe_block(&sp);
+	ldap_unbind_ext_s(l->ld, NULL, NULL);
+	dir_sigpipe_restore(&sp);
 	l->ld = NULL;
 }
 

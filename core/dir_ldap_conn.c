@@ -16,6 +16,34 @@
 #include "core/errors.h"
 #include "core/fileio.h"
 
+void
+dir_sigpipe_block(struct dir_sigpipe *sp)
+{
+	sigset_t set, pending;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	sigemptyset(&pending);
+	sigpending(&pending);
+	sp->was_pending = sigismember(&pending, SIGPIPE) == 1;
+	pthread_sigmask(SIG_BLOCK, &set, &sp->old);
+}
+
+void
+dir_sigpipe_restore(const struct dir_sigpipe *sp)
+{
+	sigset_t set, pending;
+	struct timespec zero = { 0, 0 };
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	sigemptyset(&pending);
+	sigpending(&pending);
+	if (!sp->was_pending && sigismember(&pending, SIGPIPE) == 1)
+		(void)sigtimedwait(&set, NULL, &zero);
+	pthread_sigmask(SIG_SETMASK, &sp->old, NULL);
+}
+
 int
 dir_ldap_map(int lrc)
 {

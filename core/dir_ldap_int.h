@@ -7,6 +7,8 @@
 
 #include <ldap.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
 
 #include "core/dir_internal.h"
 
@@ -32,6 +34,19 @@ struct dir_ldap {
 	struct ldap_conncb conncb; /* tells the watchdog the socket */
 	struct dir_watchdog *wd;   /* set while connecting */
 };
+
+/*
+ * libldap writes to its socket with write(): a server that closed the
+ * connection would kill the caller with SIGPIPE.  A library must not
+ * change the process's signal handling, so SIGPIPE is blocked in the
+ * calling thread around LDAP calls, and one raised meanwhile is consumed.
+ */
+struct dir_sigpipe {
+	sigset_t old;
+	bool was_pending;
+};
+void dir_sigpipe_block(struct dir_sigpipe *sp);
+void dir_sigpipe_restore(const struct dir_sigpipe *sp);
 
 /* Connects and binds if not connected; call with the lock held. */
 int dir_ldap_connect(struct dir_ldap *l, char *err, size_t errlen);

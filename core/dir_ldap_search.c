@@ -352,6 +352,7 @@ dir_ldap_lookup(struct dir_ldap *l, const char *name, struct dir_user **out,
     char *err, size_t errlen)
 {
 	struct lookup lk = { 0 };
+	struct dir_sigpipe sp;
 	int rc;
 
 	*out = NULL;
@@ -359,7 +360,9 @@ dir_ldap_lookup(struct dir_ldap *l, const char *name, struct dir_user **out,
 	lk.groups.max = DIR_MAX_GROUPS;
 	lk.patients.max = DIR_MAX_PATIENTS;
 	pthread_mutex_lock(&l->lock);
+	dir_sigpipe_block(&sp);
 	rc = with_retry(l, &lk, lookup_once, err, errlen);
+	dir_sigpipe_restore(&sp);
 	pthread_mutex_unlock(&l->lock);
 	if (rc == PG_OK)
 		rc = make_user(&lk, out);
@@ -405,6 +408,7 @@ dir_ldap_set_locked(
     struct dir_ldap *l, const char *name, bool locked, char *err, size_t errlen)
 {
 	struct lookup lk = { 0 };
+	struct dir_sigpipe sp;
 	int rc;
 
 	if (l->lock_attr == NULL) {
@@ -414,7 +418,9 @@ dir_ldap_set_locked(
 	lk.name = name;
 	pthread_mutex_lock(&l->lock);
 	lk.want_locked = locked;
+	dir_sigpipe_block(&sp);
 	rc = with_retry(l, &lk, set_locked_once, err, errlen);
+	dir_sigpipe_restore(&sp);
 	pthread_mutex_unlock(&l->lock);
 	lk_free(&lk);
 	return rc;

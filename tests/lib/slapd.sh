@@ -250,10 +250,18 @@ _slapd_wait() {
 }
 
 slapd_stop() {
+	local i
 	if [ -n "$SLAPD_PID" ]; then
 		kill -CONT "$SLAPD_PID" 2>/dev/null
 		kill "$SLAPD_PID" 2>/dev/null
 		wait "$SLAPD_PID" 2>/dev/null
+		# Not our child (restarted by a test): wait until it is gone.
+		for i in $(seq 1 50); do
+			[ -d "/proc/$SLAPD_PID" ] || break
+			grep -q '^[^ ]* ([^)]*) Z' "/proc/$SLAPD_PID/stat" \
+			    2>/dev/null && break
+			sleep 0.1
+		done
 		SLAPD_PID=
 	fi
 	if [ "$SLAPD_OWN_DIR" = 1 ] && [ -n "${SLAPD_DIR:-}" ]; then
