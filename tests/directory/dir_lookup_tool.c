@@ -3,10 +3,11 @@
  * struct pg_config from flags, opens the directory and runs commands given
  * on the command line or, with -s, one per line on stdin:
  *   lookup NAME | lookuphex HEX | lock NAME | unlock NAME | flush |
- *   sleep MS | sh COMMAND
+ *   sleep MS | sh COMMAND | threads N ROUNDS NAME...
  * and prints each result as "key: value" lines for the shell tests.
  */
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +103,112 @@ do_lookup(struct dir *d, const char *name, size_t len)
 	fflush(stdout);
 }
 
+/* Summary of an answer, to compare answers across threads. */
+static void
+summary(int rc, const struct dir_user *u, char *buf, size_t len)
+{
+	size_t i, k;
+
+	k = (size_t)snprintf(buf, len, "%d|", rc);
+	for (i = 0; u != NULL && i < u->ngroups && k < len; i++)
+		k += (size_t)snprintf(buf + k, len - k, "%s,", u->groups[i]);
+	for (i = 0; u != NULL && i < u->npatients && k < len; i++)
+		k += (size_t)snprintf(buf + k, len - k, "%s,", u->patients[i]);
+}
+
+struct thread_arg {
+	struct dir *d;
+	char **names;
+	char **want;
+	int nnames;
+	int rounds;
+	int bad;
+};
+
+static void *
+thread_main(void *p)
+{
+	struct thread_arg *a = p;
+	char got[65536];
+	int r, i, rc;
+
+	for (r = 0; r < a->rounds; r++) {
+		for (i = 0; i < a->nnames; i++) {
+			struct dir_user *u = NULL;
+
+			rc = dir_lookup(
+			    a->d, a->names[i], strlen(a->names[i]), &u);
+			summary(rc, u, got, sizeof(got));
+			if (strcmp(got, a->want[i]) != 0)
+				a->bad++;
+			dir_user_free(u);
+			if ((r + i) % 7 == 0)
+				dir_flush_cache(a->d);
+		}
+	}
+	return NULL;
+}
+
+/* Cuts the next space-separated word out of *P. */
+static char *
+next_word(char **p)
+{
+	char *w = *p;
+
+	while (*w == ' ')
+		w++;
+	if (*w == '\0')
+		return NULL;
+	*p = w + strcspn(w, " ");
+	if (**p != '\0')
+		*(*p)++ = '\0';
+	return w;
+}
+
+/* "threads N ROUNDS NAME..." - N threads look NAMEs up ROUNDS times. */
+static int
+do_threads(struct dir *d, const char *arg)
+{
+	char *copy = strdup(arg), *save, *tok;
+	char *names[64], *want[64];
+	struct thread_arg ta[64];
+	pthread_t t[64];
+	int n, rounds, nn = 0, i, bad = 0;
+
+	if (copy == NULL)
+		return -1;
+	save = copy;
+	tok = next_word(&save);
+	n = tok ? (int)strtol(tok, NULL, 10) : 0;
+	tok = next_word(&save);
+	rounds = tok ? (int)strtol(tok, NULL, 10) : 0;
+	while ((tok = next_word(&save)) != NULL && nn < 64) {
+		struct dir_user *u = NULL;
+		int rc = dir_lookup(d, tok, strlen(tok), &u);
+
+		names[nn] = tok;
+		want[nn] = malloc(65536);
+		summary(rc, u, want[nn], 65536);
+		dir_user_free(u);
+		nn++;
+	}
+	if (n < 1 || n > 64 || rounds < 1 || nn == 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		ta[i] = (struct thread_arg){ d, names, want, nn, rounds, 0 };
+		pthread_create(&t[i], NULL, thread_main, &ta[i]);
+	}
+	for (i = 0; i < n; i++) {
+		pthread_join(t[i], NULL);
+		bad += ta[i].bad;
+	}
+	printf("threads: %d lookups, %d differed\n.\n", n * rounds * nn, bad);
+	for (i = 0; i < nn; i++)
+		free(want[i]);
+	free(copy);
+	return 0;
+}
+
 static int
 unhex(const char *s, char *out, size_t max, size_t *len)
 {
@@ -140,6 +247,8 @@ run(struct dir *d, const char *cmd, const char *arg)
 		rc = dir_set_locked(d, arg, strlen(arg), cmd[0] == 'l');
 		print_result(d, rc, now_ms() - t0);
 		printf(".\n");
+	} else if (strcmp(cmd, "threads") == 0) {
+		return do_threads(d, arg);
 	} else if (strcmp(cmd, "flush") == 0) {
 		dir_flush_cache(d);
 	} else if (strcmp(cmd, "sleep") == 0) {

@@ -160,4 +160,13 @@ out=$("$TOOL" $T --uri "$SLAPD_URI" --ca "$SLAPD_CA" --base "$SLAPD_BASE_DN" \
 is "no lockout attribute configured: PG_ERR_CONFIG" "$(field result "$out")" \
     config
 
+# Many threads on one struct dir, with and without the cache: every answer
+# equals the single-threaded one.
+names="asmith bjones jberg fmartin nobody twin o(brien ASMITH dlopez"
+for ttl in 0 60; do
+	out=$(dl $T --ttl "$ttl" threads "16 25 $names")
+	is "16 threads x 25 rounds, cache ttl $ttl: all answers as single-threaded" \
+	    "$(field threads "$out")" "3600 lookups, 0 differed"
+done
+
 done_testing
