@@ -10,6 +10,19 @@ TOOL=${PG_BUILD_ROOT:?}/tests/directory/dir_lookup_tool
 WORK=$(mktemp -d /tmp/pg-dirtest.XXXXXX)
 SLAPD_OWN_DIR=1 # slapd_stop removes WORK with everything in it
 trap slapd_stop EXIT
+TOOL_ERR="$WORK/tool.stderr"
+: >"$TOOL_ERR"
+
+# sanitizer_clean: a TAP point failing on any sanitizer report or
+# unexpected message the tool wrote to stderr during the test.
+sanitizer_clean() {
+	if grep -qE 'Sanitizer|runtime error:|bad command' "$TOOL_ERR"; then
+		not_ok "the tool reported no memory or UB errors"
+		sed 's/^/#   /' "$TOOL_ERR" | head -40
+	else
+		ok "the tool reported no memory or UB errors"
+	fi
+}
 
 # fixture_ldif FILE: the whole test directory as one LDIF.
 fixture_ldif() {
@@ -41,12 +54,17 @@ start_fixture_slapd() {
 	(umask 077 && printf '%s\n' "$SVC_PW" >"$PWFILE")
 }
 
+# tool ARGS...: the tool, its stderr kept for sanitizer_clean.
+tool() {
+	"$TOOL" "$@" 2>>"$TOOL_ERR"
+}
+
 # dl ARGS...: the tool on StartTLS with the right CA, bound as the
 # service account, lockout attribute pwdAccountLockedTime.
 dl() {
 	"$TOOL" --uri "$SLAPD_URI" --ca "$SLAPD_CA" --base "$SLAPD_BASE_DN" \
 	    --bind-dn "$SVC_DN" --bind-pw-file "$PWFILE" \
-	    --lockout-attr pwdAccountLockedTime "$@" 2>&1
+	    --lockout-attr pwdAccountLockedTime "$@" 2>>"$TOOL_ERR"
 }
 
 # field NAME TEXT: the value of the first "NAME: value" line.

@@ -150,12 +150,12 @@ is "a lock set by an admin (000001010000Z) reads as locked" \
     "$(field locked "$(dl $T lookup ekim)")" yes
 is "locking an unknown user: PG_ERR_NOTFOUND" \
     "$(field result "$(dl $T lock nobody)")" notfound
-out=$("$TOOL" $T --uri "$SLAPD_URI" --ca "$SLAPD_CA" --base "$SLAPD_BASE_DN" \
+out=$(tool $T --uri "$SLAPD_URI" --ca "$SLAPD_CA" --base "$SLAPD_BASE_DN" \
     --lockout-attr pwdAccountLockedTime lock gnovak)
 is "anonymous (no write access to the attribute): PG_ERR_AUTH" \
     "$(field result "$out")" auth
 is "... and nothing was written" "$(lockattr gnovak)" ""
-out=$("$TOOL" $T --uri "$SLAPD_URI" --ca "$SLAPD_CA" --base "$SLAPD_BASE_DN" \
+out=$(tool $T --uri "$SLAPD_URI" --ca "$SLAPD_CA" --base "$SLAPD_BASE_DN" \
     lock gnovak)
 is "no lockout attribute configured: PG_ERR_CONFIG" "$(field result "$out")" \
     config
@@ -169,4 +169,5 @@ for ttl in 0 60; do
 	    "$(field threads "$out")" "3600 lookups, 0 differed"
 done
 
+sanitizer_clean
 done_testing

@@ -6,15 +6,16 @@
 SLAPD_TLS=0
 start_fixture_slapd
 
-out=$("$TOOL" --uri "$SLAPD_URI" --base "$SLAPD_BASE_DN" lookup asmith)
+out=$(tool --uri "$SLAPD_URI" --base "$SLAPD_BASE_DN" lookup asmith)
 is "StartTLS against a server without TLS fails with PG_ERR_TLS" \
     "$(field result "$out")" tls
 like "the refusal names StartTLS" "$(field error "$out")" "StartTLS"
 
-out=$("$TOOL" --uri "$SLAPD_URI" --tls none --base "$SLAPD_BASE_DN" \
+out=$(tool --uri "$SLAPD_URI" --tls none --base "$SLAPD_BASE_DN" \
     lookup asmith)
 is "plain LDAP works there when asked for explicitly" \
     "$(field result "$out")" ok
 is "plain LDAP: asmith is a surgeon" "$(field groups "$out")" "surgeons"
 
+sanitizer_clean
 done_testing

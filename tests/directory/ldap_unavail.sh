@@ -102,4 +102,5 @@ out=$(dl $T --bind-pw-file "$WORK/wrong.pw" lookup asmith)
 check "the refused password never appears in the messages" \
     bash -c '! printf "%s" "$1" | grep -qF wrong-password' _ "$out"
 
+sanitizer_clean
 done_testing

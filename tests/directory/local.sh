@@ -37,7 +37,18 @@ groupadd "$G1" && groupadd "$G2" &&
 
 CT="$WORK/careteams"
 writect() { (umask 077 && cat >"$CT"); }
-loc() { "$TOOL" --backend local --care-file "$CT" "$@" 2>&1; }
+TOOL_ERR="$WORK/tool.stderr"
+: >"$TOOL_ERR"
+tool() { "$TOOL" "$@" 2>>"$TOOL_ERR"; }
+loc() { "$TOOL" --backend local --care-file "$CT" "$@" 2>>"$TOOL_ERR"; }
+sanitizer_clean() {
+	if grep -qE 'Sanitizer|runtime error:|bad command' "$TOOL_ERR"; then
+		not_ok "the tool reported no memory or UB errors"
+		sed 's/^/#   /' "$TOOL_ERR" | head -40
+	else
+		ok "the tool reported no memory or UB errors"
+	fi
+}
 field() { printf '%s\n' "$2" | sed -n "s/^$1: \{0,1\}//p" | head -1; }
 
 writect <<CT
@@ -66,7 +77,7 @@ is "local: NUL in the name is INVAL" \
 is "local: set_locked is not available (CONFIG)" \
     "$(field result "$(loc lock "$U1")")" config
 is "local: no care-team file configured means no care teams" \
-    "$(field patients "$("$TOOL" --backend local lookup "$U1")")" ""
+    "$(field patients "$(tool --backend local lookup "$U1")")" ""
 
 # Malformed files: every lookup fails, and the message names file:line.
 bad() {
@@ -120,4 +131,5 @@ ln -s /etc/hostname "$CT"
 is "a symlinked care-team file is refused" \
     "$(field result "$(loc lookup "$U1")")" symlink
 
+sanitizer_clean
 done_testing
