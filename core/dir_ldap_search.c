@@ -205,7 +205,7 @@ group_name(const char *dn, struct dir_strv *sv, struct lookup *lk)
 	rc = dir_strv_push(sv, ava->la_value.bv_val, ava->la_value.bv_len);
 out:
 	ldap_dnfree(ldn);
-	return rc == PG_ERR_TOOBIG ? PG_ERR_DIR_BADANSWER : rc;
+	return rc;
 }
 
 static int
@@ -232,6 +232,11 @@ find_groups(struct dir_ldap *l, struct lookup *lk, char *err, size_t errlen)
 			    "group %.200s: name is not a "
 			    "valid cn RDN",
 			    dn);
+		if (rc == PG_ERR_TOOBIG) {
+			snprintf(
+			    err, errlen, "more than %d groups", DIR_MAX_GROUPS);
+			rc = PG_ERR_DIR_BADANSWER;
+		}
 		ldap_memfree(dn);
 	}
 	ldap_msgfree(res);

@@ -51,6 +51,31 @@ is "a care team with two patient ids: PG_ERR_DIR_BADANSWER" \
     "$(field result "$out")" badanswer
 like "... and the message says why" "$(field error "$out")" "care team"
 
+# Oversize answers: more groups than DIR_MAX_GROUPS (1024).
+{
+	printf 'dn: uid=joiner,ou=people,%s\nobjectClass: inetOrgPerson\n' \
+	    "$SLAPD_BASE_DN"
+	printf 'objectClass: posixAccount\nuid: joiner\ncn: J\nsn: J\n'
+	printf 'uidNumber: 2300\ngidNumber: 3000\nhomeDirectory: /h\n\n'
+	for i in $(seq 1 1030); do
+		printf 'dn: cn=club%d,ou=groups,%s\nobjectClass: posixGroup\n' \
+		    "$i" "$SLAPD_BASE_DN"
+		printf 'cn: club%d\ngidNumber: %d\nmemberUid: joiner\n\n' \
+		    "$i" $((5000 + i))
+	done
+} >"$WORK/joiner.ldif"
+slapd_modify "$WORK/joiner.ldif"
+out=$(dl $T lookup joiner)
+is "a user in 1030 groups (over 1024): PG_ERR_DIR_BADANSWER" \
+    "$(field result "$out")" badanswer
+ldapdelete -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -w "$SLAPD_ADMIN_PW" \
+    "cn=club1030,ou=groups,$SLAPD_BASE_DN" "cn=club1029,ou=groups,$SLAPD_BASE_DN" \
+    "cn=club1028,ou=groups,$SLAPD_BASE_DN" "cn=club1027,ou=groups,$SLAPD_BASE_DN" \
+    "cn=club1026,ou=groups,$SLAPD_BASE_DN" "cn=club1025,ou=groups,$SLAPD_BASE_DN"
+out=$(dl $T lookup joiner)
+is "... and in exactly 1024 groups it is fine" "$(field result "$out")" ok
+is "... all 1024 of them" "$(field groups "$out" | wc -w)" 1024
+
 # Filter metacharacters never widen a match.
 for name in '*' 'a*' '*smith' 'asm*' 'asmith*' '(' ')' '\' ',' '=' \
     'alice)(uid=*' 'asmith)(uid=*' '*)(uid=*' '*)(|(uid=*' 'uid=asmith' \

@@ -7,7 +7,8 @@
 #   slapd_stop                stop it (idempotent; also run from the EXIT trap)
 #   slapd_pause / slapd_resume  SIGSTOP/SIGCONT: a server that accepts
 #                             connections but never answers
-#   slapd_modify [LDIF...]    ldapmodify as the admin (LDIF from stdin or files)
+#   slapd_modify [LDIF]       ldapmodify -a as the admin (LDIF file or stdin;
+#                             records without changetype are added)
 #   slapd_search ARGS...      ldapsearch as the admin on the plain URI
 #   slapd_free_port           print a free TCP port on 127.0.0.1
 #   slapd_gen_certs DIR       make ca.crt, server.{crt,key}, wrong-ca.crt in DIR
@@ -279,8 +280,8 @@ slapd_resume() {
 }
 
 slapd_modify() {
-	ldapmodify -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -w "$SLAPD_ADMIN_PW" \
-	    ${1:+-f "$1"} >/dev/null
+	ldapmodify -a -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" \
+	    -w "$SLAPD_ADMIN_PW" ${1:+-f "$1"} >/dev/null
 }
 
 slapd_search() {
