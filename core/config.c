@@ -165,9 +165,23 @@ pg_config_keys(void)
 {
 	size_t i;
 
+	static const char *const type_names[] = {
+		[T_STRING] = "string",
+		[T_PATH] = "path",
+		[T_BOOL] = "yes|no",
+		[T_INT] = "integer",
+		[T_MS] = "duration",
+		[T_SEC] = "duration",
+		[T_BACKEND] = "ldap|local",
+		[T_TLS] = "starttls|ldaps|none",
+		[T_DURABILITY] = "fsync|batch",
+	};
+
 	/* Filled on every call: cheap, and no init-order or thread issue. */
-	for (i = 0; i < NKEYS; i++)
+	for (i = 0; i < NKEYS; i++) {
 		key_docs[i] = keys[i].doc;
+		key_docs[i].type = type_names[keys[i].type];
+	}
 	memset(&key_docs[NKEYS], 0, sizeof(key_docs[NKEYS]));
 	return key_docs;
 }
