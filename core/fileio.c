@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,9 @@ pg_read_file_at(
 	*out = NULL;
 	if (len != NULL)
 		*len = 0;
+	/* The buffer is max + 2 bytes: a maximum near SIZE_MAX would wrap. */
+	if (max > SIZE_MAX / 2)
+		return PG_ERR_INVAL;
 	fd = openat(dirfd, name,
 	    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
@@ -76,6 +80,11 @@ pg_read_file_at(
 		goto out;
 	if ((size_t)st.st_size > max) {
 		r = PG_ERR_TOOBIG;
+		goto out;
+	}
+	/* sodium_malloc() before sodium_init() aborts; init is idempotent. */
+	if ((flags & PG_RF_SECRET) && sodium_init() < 0) {
+		r = PG_ERR_CRYPTO;
 		goto out;
 	}
 	/* One byte more than allowed, to notice a file that grew. */
@@ -184,21 +193,41 @@ pg_write_all(int fd, const void *buf, size_t len)
 	return PG_OK;
 }
 
+/*
+ * Creates a temporary file for NAME in DIRFD, named after the process and
+ * a per-process counter, so that threads replacing the same file never
+ * share (and unlink) each other's temporary.  A leftover of the same name
+ * can only come from a dead process whose pid was reused: it is removed.
+ */
+static int
+open_temp(int dirfd, const char *name, mode_t mode, char *tmp, size_t len)
+{
+	static atomic_uint seq;
+	int n, fd, tries;
+
+	n = snprintf(tmp, len, ".%s.%ld.%u.tmp", name, (long)getpid(),
+	    atomic_fetch_add(&seq, 1));
+	if (n < 0 || (size_t)n >= len)
+		return PG_ERR_TOOBIG;
+	for (tries = 0; tries < 2; tries++) {
+		fd = openat(dirfd, tmp,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		if (fd >= 0 || errno != EEXIST)
+			break;
+		(void)unlinkat(dirfd, tmp, 0);
+	}
+	return fd >= 0 ? fd : open_err();
+}
+
 int
 pg_write_file_atomic(
     int dirfd, const char *name, const void *buf, size_t len, mode_t mode)
 {
 	char tmp[NAME_MAX + 1];
-	int fd, r, n;
+	int fd, r;
 
-	n = snprintf(tmp, sizeof(tmp), ".%s.%ld.tmp", name, (long)getpid());
-	if (n < 0 || (size_t)n >= sizeof(tmp))
-		return PG_ERR_TOOBIG;
-	(void)unlinkat(dirfd, tmp, 0);
-	fd = openat(dirfd, tmp,
-	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-	if (fd < 0)
-		return open_err();
+	if ((fd = open_temp(dirfd, name, mode, tmp, sizeof(tmp))) < 0)
+		return fd;
 	if (fchmod(fd, mode) != 0 || (r = pg_write_all(fd, buf, len)) != 0 ||
 	    fsync(fd) != 0) {
 		close(fd);
