@@ -12,6 +12,8 @@
 #include <jansson.h>
 
 #include "cli/cmd_lockout.h"
+#include "cli/util.h"
+#include "core/config.h"
 #include "core/errors.h"
 #include "core/lockout.h"
 
@@ -19,14 +21,14 @@
 #define ESC_MAX (4 * LOCKOUT_TEXT_MAX + 1)
 
 static const char lockouts_help[] =
-    "usage: photoguard lockouts [--json] [--dir DIR]\n"
+    "Usage: photoguard lockouts [--json] [--dir DIR]\n"
     "List the users who are locked out: user, since (UTC), by, host,\n"
     "rule, reason.\n"
     "  --json     one JSON array instead of a table\n"
     "  --dir DIR  the lockout directory (default: [lockout] dir)\n";
 
 static const char unlock_help[] =
-    "usage: photoguard unlock [--dir DIR] USER\n"
+    "Usage: photoguard unlock [--dir DIR] USER\n"
     "Lift USER's lockout and reset their failure count.  Audited.\n"
     "Exits 1 if USER was not locked out.\n"
     "  --dir DIR  the lockout directory (default: [lockout] dir)\n";
@@ -70,28 +72,26 @@ iso_utc(time_t t, char *buf, size_t len)
 		snprintf(buf, len, "@%lld", (long long)t);
 }
 
-/*
- * The lockout directory: --dir, else the configuration.
- * CONFIG: once config.c is on main, load it here with
- * pg_config_load(ctx->config_path, &cfg, err, sizeof(err)) and use
- * cfg->lockout_dir.
- */
+/* The lockout directory: --dir, else the configuration's. */
 static int
 open_store(
     const struct cli_ctx *ctx, const char *dir, struct lockout_store **st)
 {
+	struct pg_config *cfg = NULL;
 	int r;
 
 	if (dir == NULL) {
-		fprintf(stderr, "%s: no lockout directory: pass --dir DIR\n",
-		    ctx->progname);
-		return CLI_EXIT_ERROR;
+		if ((cfg = cli_load_config(ctx)) == NULL)
+			return CLI_EXIT_ERROR;
+		dir = cfg->lockout_dir;
 	}
 	if ((r = lockout_open(dir, 0, st)) != PG_OK) {
 		fprintf(stderr, "%s: lockout directory %s: %s\n", ctx->progname,
 		    dir, pg_strerror(r));
+		pg_config_free(cfg);
 		return CLI_EXIT_ERROR;
 	}
+	pg_config_free(cfg);
 	return CLI_EXIT_OK;
 }
 

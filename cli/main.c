@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cmd_lockout.h"
 #include "cli/verbs.h"
 
 static const struct {
@@ -15,6 +16,8 @@ static const struct {
 	const char *help;
 } verbs[] = {
 	{ "config", cmd_config, "Check the configuration or list its keys" },
+	{ "lockouts", cmd_lockouts, "List locked-out accounts" },
+	{ "unlock", cmd_unlock, "Lift a user's lockout everywhere (audited)" },
 };
 
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))

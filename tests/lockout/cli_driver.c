@@ -1,13 +1,12 @@
 /*
- * cli_driver.c - runs the lockout verbs as `photoguard` would, plus a
- * `seed DIR USER SINCE BY HOST RULE REASON` verb that locks USER straight
- * through the store, for tests/lockout/cli.sh.
+ * cli_driver.c - `seed DIR USER SINCE BY HOST RULE REASON`: locks USER
+ * straight through the store with a chosen time, so tests/lockout/cli.sh
+ * can check what `photoguard lockouts` prints.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/cmd_lockout.h"
 #include "core/errors.h"
 #include "core/lockout.h"
 
@@ -35,14 +34,10 @@ seed(char **a)
 int
 main(int argc, char **argv)
 {
-	struct cli_ctx ctx = { .config_path = NULL, .progname = "photoguard" };
-
 	if (argc == 9 && strcmp(argv[1], "seed") == 0)
 		return seed(argv + 2);
-	if (argc >= 2 && strcmp(argv[1], "lockouts") == 0)
-		return cmd_lockouts(&ctx, argc - 1, argv + 1);
-	if (argc >= 2 && strcmp(argv[1], "unlock") == 0)
-		return cmd_unlock(&ctx, argc - 1, argv + 1);
-	fprintf(stderr, "usage: cli_driver seed|lockouts|unlock ...\n");
+	fprintf(stderr,
+	    "usage: cli_driver seed DIR USER SINCE BY HOST RULE "
+	    "REASON\n");
 	return 2;
 }
