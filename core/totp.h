@@ -19,6 +19,12 @@
 #define TOTP_MAX_STEP_S     300
 #define TOTP_NO_STEP        INT64_C(-1) /* no code accepted yet */
 
+/* Defaults of the [totp] section until the config loader provides them. */
+#define TOTP_DEFAULT_SECRET_DIR   "/var/lib/photoguard/totp"
+#define TOTP_DEFAULT_HOST_KEY     PG_SYSCONFDIR "/photoguard/totp.key"
+#define TOTP_DEFAULT_TICKET_DIR   "/run/photoguard/mfa"
+#define TOTP_DEFAULT_TICKET_TTL_S 3600
+
 /* Longest user name the store and the tickets accept, in bytes. */
 #define TOTP_USER_MAX 64
 /* Room for an encoded user name plus a suffix of up to 8 bytes. */
