@@ -33,6 +33,8 @@ case $PWRAP in *asan*)
 	diag "sanitizer runtime preloaded: $PWRAP" ;;
 esac
 
+[ -n "${PG_PAM_RUNNER:-}" ] && diag "each login runs under: $PG_PAM_RUNNER"
+
 T=$(mktemp -d /tmp/pg-pam-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 chmod 700 "$T"
