@@ -312,10 +312,24 @@ out:
 	return r;
 }
 
+/*
+ * Locks USER's record.  With MUST_EXIST, a user without a record gets
+ * PG_ERR_NOTFOUND before a lock file is created, so names typed at a
+ * login prompt cannot fill the directory with lock files.
+ */
 static int
-lock_user(struct totp_store *st, const struct names *n)
+lock_user(struct totp_store *st, const struct names *n, int must_exist)
 {
-	int fd = pg_lock_at(st->dirfd, n->lock, TOTP_LOCK_TIMEOUT_MS);
+	struct stat sb;
+	int fd;
+
+	if (must_exist &&
+	    fstatat(st->dirfd, n->rec, &sb, AT_SYMLINK_NOFOLLOW) != 0 &&
+	    errno == ENOENT) {
+		set_why(st, "%s: no secret enrolled", n->rec);
+		return PG_ERR_NOTFOUND;
+	}
+	fd = pg_lock_at(st->dirfd, n->lock, TOTP_LOCK_TIMEOUT_MS);
 
 	if (fd < 0)
 		set_why(st, "%s: %s", n->lock, pg_strerror(fd));
@@ -383,7 +397,7 @@ totp_store_enroll(struct totp_store *st, const char *user, int reset,
 		return PG_ERR_INVAL;
 	if ((r = make_names(st, user, &n)) != PG_OK)
 		return r;
-	if ((lock = lock_user(st, &n)) < 0)
+	if ((lock = lock_user(st, &n, 0)) < 0)
 		return lock;
 	r = load(st, user, &n, &old);
 	if (r != PG_ERR_NOTFOUND && !reset) {
@@ -450,7 +464,7 @@ totp_store_confirm(struct totp_store *st, const char *user, const char *code,
 
 	if ((r = make_names(st, user, &n)) != PG_OK)
 		return r;
-	if ((lock = lock_user(st, &n)) < 0)
+	if ((lock = lock_user(st, &n, 1)) < 0)
 		return lock;
 	if ((r = load(st, user, &n, &rec)) != PG_OK)
 		goto out;
@@ -484,7 +498,7 @@ totp_store_check(struct totp_store *st, const char *user, const char *code,
 		return PG_ERR_INVAL;
 	if ((r = make_names(st, user, &n)) != PG_OK)
 		return r;
-	if ((lock = lock_user(st, &n)) < 0)
+	if ((lock = lock_user(st, &n, 1)) < 0)
 		return lock;
 	if ((r = load(st, user, &n, &rec)) != PG_OK)
 		goto out;

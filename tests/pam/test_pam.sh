@@ -152,6 +152,7 @@ like "status counts scratch codes" "$("$CLI" totp status alice --secret-dir "$SE
 login pg nobody 123456
 is "no secret, no nullok: refused" $? 1
 like "no secret logged" "$(log_line)" 'user=nobody outcome=deny reason=nobody.totp: no secret enrolled'
+check "unknown user leaves no lock file behind" test ! -e "$SEC/nobody.lock"
 login pg_nullok_deny nobody ""
 is "no secret, nullok, then pam_deny: refused (IGNORE is not success)" $? 1
 like "nullok logged as ignore" "$(log_line)" 'user=nobody outcome=ignore'
@@ -167,6 +168,47 @@ login pg_badarg alice "$(code "now + 90 seconds")"
 is "unknown module argument refuses" $? 1
 like "bad argument logged" "$(log_line)" 'bad module argument: nulok'
 like "user name escaped in the log" "$(login pg $'ev\nil' 1 ; log_line)" 'user=ev\\x0ail'
+
+# --- the enroll and totp verbs' own errors -----------------------------
+cli() { "$CLI" "$@" >"$T/cli.out" 2>&1; }
+for v in "enroll --help" "totp --help" "totp status --help" "totp hostkey --help"; do
+	cli $v
+	is "$v exits 0" $? 0
+	like "$v prints usage" "$(cat "$T/cli.out")" '^usage: photoguard'
+done
+cli enroll
+is "enroll without a user: usage error" $? 2
+cli enroll alice --bogus
+is "enroll with an unknown option: usage error" $? 2
+cli totp frobnicate
+is "unknown totp command: usage error" $? 2
+cli enroll alice --secret-dir "$SEC" --host-key "$KEY" --confirm-code 1
+is "enroll over an active user without --reset: refused" $? 1
+like "says --reset replaces it" "$(cat "$T/cli.out")" 'already enrolled.*--reset replaces it'
+like "alice still active afterwards" "$("$CLI" totp status alice --secret-dir "$SEC" --host-key "$KEY")" 'state: active'
+cli totp status nobody --secret-dir "$SEC" --host-key "$KEY"
+is "status of a user without a secret exits 1" $? 1
+like "status says not enrolled" "$(cat "$T/cli.out")" 'state: not enrolled'
+cli totp status alice --secret-dir "$SEC" --host-key "$KEY"
+if grep -q "$ALICE" "$T/cli.out"; then not_ok "status shows no secret"; else ok "status shows no secret"; fi
+cli enroll frank --secret-dir "$SEC" --host-key "$KEY" --confirm-code 000001
+is "enroll with a wrong first code exits 1" $? 1
+like "says the user stays pending" "$(cat "$T/cli.out")" 'frank stays pending'
+like "frank is pending" "$("$CLI" totp status frank --secret-dir "$SEC" --host-key "$KEY")" 'state: pending'
+cli enroll gina --secret-dir "$SEC" --host-key "$KEY" </dev/null
+is "enroll with no code on stdin exits 1" $? 1
+chmod 755 "$SEC"
+cli totp status alice --secret-dir "$SEC" --host-key "$KEY"
+is "status with a world-readable secret dir: error" $? 3
+login pg alice "$(SECRET=$ALICE code "now + 30 seconds")"
+is "login with a world-readable secret dir: refused" $? 1
+like "unsafe secret dir logged" "$(log_line)" 'secret store unavailable: unsafe file owner or mode'
+chmod 700 "$SEC"
+cli totp status alice --secret-dir "$SEC" --host-key "$T/none.key"
+is "status with a missing host key: error" $? 3
+cli totp hostkey --host-key "$KEY"
+is "hostkey over an existing key: left alone, exit 0" $? 0
+like "says it left the key alone" "$(cat "$T/cli.out")" 'already exists; left as it is'
 
 # --- pending enrollment ----------------------------------------------
 "$CLI" enroll dave --secret-dir "$SEC" --host-key "$KEY" \
