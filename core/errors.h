@@ -27,7 +27,10 @@
 #define PG_ERR_CONFIG        -17 /* configuration is missing a value */
 #define PG_ERR_EXISTS        -18 /* already present */
 #define PG_ERR_TIMEOUT       -19 /* an operation timed out */
-#define PG_ERR_MAX           -19
+#define PG_ERR_BADCODE       -20 /* verification code does not match */
+#define PG_ERR_REPLAY        -21 /* verification code already used */
+#define PG_ERR_PENDING       -22 /* enrollment not yet confirmed */
+#define PG_ERR_MAX           -22
 
 /* Returns a static, human-readable message for an error code. */
 const char *pg_strerror(int err);
