@@ -5,6 +5,7 @@
  * defaults.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -13,6 +14,8 @@
 #include <sodium.h>
 
 #include "cli/cmd_totp.h"
+#include "cli/util.h"
+#include "core/config.h"
 #include "core/errors.h"
 #include "core/totp.h"
 #include "core/totp_store.h"
@@ -27,6 +30,9 @@ struct totp_args {
 	const char *confirm_code;
 	const char *user;
 	int reset;
+	int window, digits, step_s; /* from the configuration */
+	char secret_dir_buf[PATH_MAX];
+	char host_key_buf[PATH_MAX];
 };
 
 enum { OPT_SECRET_DIR = 256, OPT_HOST_KEY, OPT_RESET, OPT_CONFIRM };
@@ -41,7 +47,7 @@ static const struct option long_opts[] = {
 };
 
 static const char enroll_usage[] =
-    "usage: photoguard enroll USER [--reset] [--confirm-code CODE]\n"
+    "Usage: photoguard enroll USER [--reset] [--confirm-code CODE]\n"
     "                         [--secret-dir DIR] [--host-key FILE]\n"
     "Creates a new TOTP secret for USER (pending), shows it once as an\n"
     "otpauth URI and a QR code with ten single-use scratch codes, then\n"
@@ -50,7 +56,7 @@ static const char enroll_usage[] =
     "an existing enrollment.\n";
 
 static const char totp_usage[] =
-    "usage: photoguard totp status USER [--secret-dir DIR] [--host-key FILE]\n"
+    "Usage: photoguard totp status USER [--secret-dir DIR] [--host-key FILE]\n"
     "       photoguard totp hostkey [--host-key FILE]\n"
     "status: the enrollment state of USER (not enrolled, pending, active),\n"
     "        when it was last used and how many scratch codes are left;\n"
@@ -58,15 +64,45 @@ static const char totp_usage[] =
     "hostkey: creates the host key that encrypts the secrets, if absent.\n";
 
 /* Parses options and at most one operand; ALLOW says which are valid. */
+/*
+ * Takes what the options did not give from the configuration: the store's
+ * paths and the code parameters.  Both paths given: the configuration is
+ * not needed, and the documented defaults apply.
+ */
 static int
-parse(int argc, char **argv, const char *allow, const char *usage,
-    struct totp_args *a)
+from_config(const struct cli_ctx *ctx, struct totp_args *a)
+{
+	struct pg_config *cfg;
+
+	a->window = TOTP_DEFAULT_WINDOW;
+	a->digits = TOTP_DEFAULT_DIGITS;
+	a->step_s = TOTP_DEFAULT_STEP_S;
+	if (a->secret_dir != NULL && a->host_key != NULL)
+		return CLI_EXIT_OK;
+	if ((cfg = cli_load_config(ctx)) == NULL)
+		return CLI_EXIT_ERROR;
+	snprintf(a->secret_dir_buf, sizeof(a->secret_dir_buf), "%s",
+	    cfg->totp_secret_dir);
+	snprintf(a->host_key_buf, sizeof(a->host_key_buf), "%s",
+	    cfg->totp_host_key_file);
+	if (a->secret_dir == NULL)
+		a->secret_dir = a->secret_dir_buf;
+	if (a->host_key == NULL)
+		a->host_key = a->host_key_buf;
+	a->window = cfg->totp_window;
+	a->digits = cfg->totp_digits;
+	a->step_s = cfg->totp_step_s;
+	pg_config_free(cfg);
+	return CLI_EXIT_OK;
+}
+
+static int
+parse(const struct cli_ctx *ctx, int argc, char **argv, const char *allow,
+    const char *usage, struct totp_args *a)
 {
 	int c;
 
 	memset(a, 0, sizeof(*a));
-	a->secret_dir = TOTP_DEFAULT_SECRET_DIR;
-	a->host_key = TOTP_DEFAULT_HOST_KEY;
 	optind = 0;
 	opterr = 1;
 	while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
@@ -93,7 +129,7 @@ parse(int argc, char **argv, const char *allow, const char *usage,
 		fprintf(stderr, "photoguard: unexpected argument\n%s", usage);
 		return CLI_EXIT_USAGE;
 	}
-	return CLI_EXIT_OK;
+	return from_config(ctx, a);
 }
 
 /* Percent-encodes everything but RFC 3986 unreserved characters. */
@@ -216,8 +252,7 @@ confirm(struct totp_store *st, const struct totp_args *a)
 		}
 		code = line;
 	}
-	r = totp_store_confirm(
-	    st, a->user, code, time(NULL), TOTP_DEFAULT_WINDOW);
+	r = totp_store_confirm(st, a->user, code, time(NULL), a->window);
 	sodium_memzero(line, sizeof(line));
 	if (r == PG_OK) {
 		printf("TOTP for %s is active.\n", a->user);
@@ -239,8 +274,7 @@ cmd_enroll(const struct cli_ctx *ctx, int argc, char **argv)
 	struct totp_enrollment *e = NULL;
 	int rc, r;
 
-	(void)ctx;
-	if ((rc = parse(argc, argv, "abcd", enroll_usage, &a)) != 0)
+	if ((rc = parse(ctx, argc, argv, "abcd", enroll_usage, &a)) != 0)
 		return rc == HELP_SHOWN ? CLI_EXIT_OK : rc;
 	if (a.user == NULL) {
 		fputs(enroll_usage, stderr);
@@ -253,8 +287,8 @@ cmd_enroll(const struct cli_ctx *ctx, int argc, char **argv)
 		    a.secret_dir, a.host_key, pg_strerror(r));
 		return CLI_EXIT_ERROR;
 	}
-	r = totp_store_enroll(st, a.user, a.reset, time(NULL),
-	    TOTP_DEFAULT_DIGITS, TOTP_DEFAULT_STEP_S, &e);
+	r = totp_store_enroll(
+	    st, a.user, a.reset, time(NULL), a.digits, a.step_s, &e);
 	if (r != PG_OK) {
 		fprintf(stderr, "photoguard: cannot enroll %s: %s (%s)%s\n",
 		    a.user, pg_strerror(r), totp_store_why(st),
@@ -289,7 +323,7 @@ print_time(const char *label, int64_t t)
 }
 
 static int
-totp_status(int argc, char **argv)
+totp_status(const struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const char *const names[] = { "not enrolled", "pending",
 		"active" };
@@ -298,7 +332,7 @@ totp_status(int argc, char **argv)
 	struct totp_status s;
 	int rc, r;
 
-	if ((rc = parse(argc, argv, "ab", totp_usage, &a)) != 0)
+	if ((rc = parse(ctx, argc, argv, "ab", totp_usage, &a)) != 0)
 		return rc == HELP_SHOWN ? CLI_EXIT_OK : rc;
 	if (a.user == NULL) {
 		fputs(totp_usage, stderr);
@@ -329,12 +363,12 @@ totp_status(int argc, char **argv)
 }
 
 static int
-totp_hostkey(int argc, char **argv)
+totp_hostkey(const struct cli_ctx *ctx, int argc, char **argv)
 {
 	struct totp_args a;
 	int rc, r;
 
-	if ((rc = parse(argc, argv, "b", totp_usage, &a)) != 0)
+	if ((rc = parse(ctx, argc, argv, "b", totp_usage, &a)) != 0)
 		return rc == HELP_SHOWN ? CLI_EXIT_OK : rc;
 	if (a.user != NULL) {
 		fputs(totp_usage, stderr);
@@ -358,7 +392,6 @@ totp_hostkey(int argc, char **argv)
 int
 cmd_totp(const struct cli_ctx *ctx, int argc, char **argv)
 {
-	(void)ctx;
 	if (argc < 2) {
 		fputs(totp_usage, stderr);
 		return CLI_EXIT_USAGE;
@@ -368,9 +401,9 @@ cmd_totp(const struct cli_ctx *ctx, int argc, char **argv)
 		return CLI_EXIT_OK;
 	}
 	if (strcmp(argv[1], "status") == 0)
-		return totp_status(argc - 1, argv + 1);
+		return totp_status(ctx, argc - 1, argv + 1);
 	if (strcmp(argv[1], "hostkey") == 0)
-		return totp_hostkey(argc - 1, argv + 1);
+		return totp_hostkey(ctx, argc - 1, argv + 1);
 	fprintf(stderr, "photoguard: unknown totp command\n%s", totp_usage);
 	return CLI_EXIT_USAGE;
 }

@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "cli/cmd_lockout.h"
+#include "cli/cmd_totp.h"
 #include "cli/verbs.h"
 
 static const struct {
@@ -16,6 +17,8 @@ static const struct {
 	const char *help;
 } verbs[] = {
 	{ "config", cmd_config, "Check the configuration or list its keys" },
+	{ "enroll", cmd_enroll, "Enroll a user for TOTP codes (QR code)" },
+	{ "totp", cmd_totp, "TOTP enrollment status; create the host key" },
 	{ "lockouts", cmd_lockouts, "List locked-out accounts" },
 	{ "unlock", cmd_unlock, "Lift a user's lockout everywhere (audited)" },
 };

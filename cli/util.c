@@ -9,6 +9,7 @@
 
 #include "cli/util.h"
 #include "core/config.h"
+#include "core/errors.h"
 
 bool
 cli_wants_help(int argc, char **argv)
@@ -31,7 +32,16 @@ cli_load_config(const struct cli_ctx *ctx)
 	struct pg_config *cfg = NULL;
 	char err[1024];
 
-	if (pg_config_load(ctx->config_path, &cfg, err, sizeof(err)) != 0) {
+	int r;
+
+	r = pg_config_load(ctx->config_path, &cfg, err, sizeof(err));
+	/* No file at the default place: the documented defaults, as for
+	 * the PAM module.  A file that was named must exist. */
+	if (r == PG_ERR_NOTFOUND && ctx->config_path == NULL &&
+	    strcmp(pg_config_default_path(), PG_CONFIG_DEFAULT_PATH) == 0)
+		r = pg_config_parse(
+		    "(built-in defaults)", "", &cfg, err, sizeof(err));
+	if (r != PG_OK) {
 		fprintf(stderr, "%s: %s\n", ctx->progname, err);
 		return NULL;
 	}

@@ -16,8 +16,9 @@ struct pg_config;
 bool cli_wants_help(int argc, char **argv);
 
 /*
- * Loads the configuration named by CTX (or the default); on failure prints
- * the error to stderr and returns NULL.
+ * Loads the configuration named by CTX (--config, else $PHOTOGUARD_CONFIG,
+ * else the default path, where a missing file means the built-in
+ * defaults); on failure prints the error to stderr and returns NULL.
  */
 struct pg_config *cli_load_config(const struct cli_ctx *ctx);
 

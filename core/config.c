@@ -124,7 +124,7 @@ static const struct key keys[] = {
 
 	K("totp", "secret_dir", T_PATH, totp_secret_dir, "/var/lib/photoguard/totp", 0, 0,
 	  "Root-only directory of encrypted TOTP secrets."),
-	K("totp", "host_key", T_PATH, totp_host_key_file, "/etc/photoguard/host.key", 0, 0,
+	K("totp", "host_key", T_PATH, totp_host_key_file, "/etc/photoguard/totp.key", 0, 0,
 	  "Root-only key that encrypts the TOTP secrets at rest."),
 	K("totp", "window", T_INT, totp_window, "1", 0, 10,
 	  "Accept codes this many time steps before or after now."),

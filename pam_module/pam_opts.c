@@ -1,8 +1,7 @@
 /*
- * pam_opts.c - module arguments and the configuration they select.  The
- * config loader is not in the tree yet: pgpam_config() builds defaults
- * and applies the module's overrides; once pg_config_load() exists the
- * defaults step becomes that one call.
+ * pam_opts.c - module arguments and the configuration they select: the
+ * configuration file (config=FILE, else the default path), then the
+ * module's overrides on top.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -129,21 +128,6 @@ set_str(char **field, const char *value)
 	return PG_OK;
 }
 
-/* The defaults of the [totp] section; pg_config_load() replaces this. */
-static int
-config_defaults(struct pg_config *c)
-{
-	c->totp_window = TOTP_DEFAULT_WINDOW;
-	c->totp_step_s = TOTP_DEFAULT_STEP_S;
-	c->totp_digits = TOTP_DEFAULT_DIGITS;
-	c->totp_ticket_ttl_s = TOTP_DEFAULT_TICKET_TTL_S;
-	if (set_str(&c->totp_secret_dir, TOTP_DEFAULT_SECRET_DIR) != 0 ||
-	    set_str(&c->totp_host_key_file, TOTP_DEFAULT_HOST_KEY) != 0 ||
-	    set_str(&c->totp_ticket_dir, TOTP_DEFAULT_TICKET_DIR) != 0)
-		return PG_ERR_NOMEM;
-	return PG_OK;
-}
-
 int
 pgpam_config(const struct pgpam_opts *o, struct pg_config **out, char *err,
     size_t errlen)
@@ -153,18 +137,18 @@ pgpam_config(const struct pgpam_opts *o, struct pg_config **out, char *err,
 
 	*out = NULL;
 	err[0] = '\0';
-	if (o->config_path != NULL) {
-		/* Refuse rather than run with settings the admin did not set.
-		 */
-		(void)snprintf(err, errlen,
-		    "config= is not supported by this "
-		    "build yet; use secret_dir=, host_key=, ticket_dir=");
-		return PG_ERR_CONFIG;
-	}
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return PG_ERR_NOMEM;
-	if ((r = config_defaults(c)) != PG_OK ||
-	    (r = set_str(&c->totp_secret_dir, o->secret_dir)) != PG_OK ||
+	/*
+	 * A config= the admin named must load.  Without one, the default
+	 * file is used if it exists; a host with no file at all runs on the
+	 * documented defaults, like other PAM modules with a .conf file.  A
+	 * file that exists but does not load always refuses.
+	 */
+	r = pg_config_load(o->config_path, &c, err, errlen);
+	if (r == PG_ERR_NOTFOUND && o->config_path == NULL)
+		r = pg_config_parse("(built-in defaults)", "", &c, err, errlen);
+	if (r != PG_OK)
+		return r;
+	if ((r = set_str(&c->totp_secret_dir, o->secret_dir)) != PG_OK ||
 	    (r = set_str(&c->totp_host_key_file, o->host_key)) != PG_OK ||
 	    (r = set_str(&c->totp_ticket_dir, o->ticket_dir)) != PG_OK) {
 		(void)snprintf(err, errlen, "%s", pg_strerror(r));
@@ -182,10 +166,5 @@ out:
 void
 pgpam_config_free(struct pg_config *cfg)
 {
-	if (cfg == NULL)
-		return;
-	free(cfg->totp_secret_dir);
-	free(cfg->totp_host_key_file);
-	free(cfg->totp_ticket_dir);
-	free(cfg);
+	pg_config_free(cfg);
 }

@@ -5,7 +5,7 @@
 . "$PG_SOURCE_ROOT/tests/lib/tap.sh"
 
 MOD=$PG_BUILD_ROOT/pam_module/pam_photoguard.so
-CLI=$PG_BUILD_ROOT/tests/pam/pg_totp_cli
+CLI=$PG_BUILD_ROOT/cli/photoguard
 PWRAP=$(ldconfig -p | awk '/libpam_wrapper\.so /{print $NF; exit}')
 for tool in pamtester oathtool; do
 	if ! command -v $tool >/dev/null; then
@@ -174,7 +174,7 @@ cli() { "$CLI" "$@" >"$T/cli.out" 2>&1; }
 for v in "enroll --help" "totp --help" "totp status --help" "totp hostkey --help"; do
 	cli $v
 	is "$v exits 0" $? 0
-	like "$v prints usage" "$(cat "$T/cli.out")" '^usage: photoguard'
+	like "$v prints usage" "$(cat "$T/cli.out")" '^Usage: photoguard'
 done
 cli enroll
 is "enroll without a user: usage error" $? 2
