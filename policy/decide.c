@@ -1,0 +1,459 @@
+/*
+ * decide.c - policy_decide() and policy_explain(): which rule applies to a
+ * request, and why.  Allocation-free: the path is split once into a stack
+ * buffer, patterns were compiled at parse time, care lists are bsearched.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "policy/policy_int.h"
+
+/* snprintf that may truncate: reasons are capped on purpose. */
+static void put(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void
+put(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
+static const char *const action_names[] = { "list", "read", "write" };
+static const char *const wday_names[] = { "Sun", "Mon", "Tue", "Wed", "Thu",
+	"Fri", "Sat" };
+
+enum tri {
+	C_FALSE,
+	C_TRUE,
+	C_MAYBE, /* depends on what lies beneath a directory */
+};
+
+struct ctx {
+	const struct policy *p;
+	const struct policy_request *req;
+	const char *user;
+	const char *patient; /* NULL: the path names none */
+	bool is_dir;
+	unsigned nseg;
+	char *segs[PI_MAX_PATH_DEPTH];
+	char buf[POLICY_PATH_MAX];
+};
+
+struct scan {
+	const struct rule *deny, *allow, *near;
+	struct policy_trace_entry *trace;
+	size_t max, n;
+};
+
+/* Is KEY in the strcmp-sorted array V of N strings? */
+static bool
+sorted_has(const char *const *v, size_t n, const char *key)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(key, v[mid]);
+		if (c == 0)
+			return true;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return false;
+}
+
+/* Appends to the explanation WHY (LEN bytes) at *OFF. */
+static void
+say(char *why, size_t len, size_t *off, const char *a, const char *b,
+    const char *c)
+{
+	int n;
+
+	if (why == NULL || *off >= len)
+		return;
+	n = snprintf(
+	    why + *off, len - *off, "%s%s%s%s", *off ? ", " : "", a, b, c);
+	if (n > 0)
+		*off += (size_t)n;
+}
+
+static bool
+in_hours(const struct rule *r, int m)
+{
+	if (r->from_min < r->to_min)
+		return m >= r->from_min && m < r->to_min;
+	return m >= r->from_min || m < r->to_min;
+}
+
+/* A patient condition: care-team (CARE) or breakglass. */
+static enum tri
+patient_cond(const struct ctx *c, bool care, char *why, size_t len, size_t *off)
+{
+	const struct policy_request *q = c->req;
+	const char *what = care ? "care-team" : "breakglass";
+	char tmp[POLICY_ID_MAX + 128];
+	bool ok;
+
+	if (c->patient == NULL) {
+		say(why, len, off, what,
+		    c->is_dir ? " depends on the patient beneath"
+		              : " needs a patient, and the path names none",
+		    "");
+		return c->is_dir ? C_MAYBE : C_FALSE;
+	}
+	ok = care
+	    ? sorted_has(q->care_patients, q->ncare, c->patient)
+	    : sorted_has(q->breakglass_patients, q->nbreakglass, c->patient);
+	if (why != NULL) {
+		if (care)
+			put(tmp, sizeof(tmp), "%s is %son %s's care team",
+			    c->user, ok ? "" : "not ", c->patient);
+		else
+			put(tmp, sizeof(tmp),
+			    "%s holds %s break-glass grant for %s", c->user,
+			    ok ? "a live" : "no", c->patient);
+		say(why, len, off, tmp, "", "");
+	}
+	return ok ? C_TRUE : C_FALSE;
+}
+
+static enum tri
+time_conds(const struct ctx *c, const struct rule *r, char *why, size_t len,
+    size_t *off, size_t *start)
+{
+	const struct policy_request *q = c->req;
+	char t[64];
+
+	if (r->conds & COND_HOURS) {
+		*start = *off;
+		bool ok = in_hours(r, q->minute_of_day);
+		if (why != NULL) {
+			put(t, sizeof(t), "%02d:%02d is %s %02d:%02d-%02d:%02d",
+			    q->minute_of_day / 60, q->minute_of_day % 60,
+			    ok ? "within" : "outside", r->from_min / 60,
+			    r->from_min % 60, r->to_min / 60, r->to_min % 60);
+			say(why, len, off, t, "", "");
+		}
+		if (!ok)
+			return C_FALSE;
+	}
+	if (r->conds & COND_DAYS) {
+		*start = *off;
+		bool ok = (r->days & (1u << q->weekday)) != 0;
+		say(why, len, off, wday_names[q->weekday],
+		    ok ? " is one of the rule's days"
+		       : " is not one of the rule's days",
+		    "");
+		if (!ok)
+			return C_FALSE;
+	}
+	return C_TRUE;
+}
+
+/*
+ * Evaluates the conditions of R.  With WHY, explains them: all of them
+ * when they hold, the first that fails otherwise.
+ */
+static enum tri
+conds(const struct ctx *c, const struct rule *r, char *why, size_t len)
+{
+	const struct policy_request *q = c->req;
+	enum tri res = C_TRUE, t;
+	size_t off = 0, start = 0;
+
+	if (why != NULL && len > 0)
+		why[0] = '\0';
+	if (r->conds & COND_CARE) {
+		start = off;
+		t = patient_cond(c, true, why, len, &off);
+		if (t == C_FALSE)
+			goto fail;
+		if (t == C_MAYBE)
+			res = C_MAYBE;
+	}
+	if (r->conds & COND_BREAKGLASS) {
+		start = off;
+		t = patient_cond(c, false, why, len, &off);
+		if (t == C_FALSE)
+			goto fail;
+		if (t == C_MAYBE)
+			res = C_MAYBE;
+	}
+	if (r->conds & COND_MFA) {
+		start = off;
+		say(why, len, &off,
+		    q->mfa ? "MFA login is live" : "no live MFA login", "", "");
+		if (!q->mfa)
+			goto fail;
+	}
+	if (time_conds(c, r, why, len, &off, &start) == C_FALSE)
+		goto fail;
+	return res;
+fail:
+	if (why != NULL && start > 0 && start + 2 < len &&
+	    start + 2 <= strlen(why)) /* keep only the failing one */
+		memmove(why, why + start + 2, strlen(why + start + 2) + 1);
+	return C_FALSE;
+}
+
+static bool
+path_ok(const struct ctx *c, const struct rule *r)
+{
+	const struct pattern *pt = &r->pat;
+
+	if (!c->is_dir)
+		return pi_match(pt->segs, pt->nseg, c->segs, c->nseg);
+	if (r->deny)
+		return pi_match_covers(pt->segs, pt->nseg, c->segs, c->nseg);
+	return pi_match_prefix(pt->segs, pt->nseg, c->segs, c->nseg);
+}
+
+static void
+record(const struct ctx *c, struct scan *s, const struct rule *r,
+    enum policy_trace_outcome o)
+{
+	struct policy_trace_entry *e;
+
+	if (s->trace == NULL)
+		return;
+	if (s->n++ >= s->max)
+		return;
+	e = &s->trace[s->n - 1];
+	e->line = r->line;
+	e->text = r->text;
+	e->deny = r->deny;
+	e->outcome = o;
+	e->note[0] = '\0';
+	if (o == POLICY_TRACE_ROLE)
+		put(e->note, sizeof(e->note), "for other roles");
+	else if (o == POLICY_TRACE_ACTION)
+		put(e->note, sizeof(e->note), "for other actions");
+	else if (o == POLICY_TRACE_PATH)
+		put(e->note, sizeof(e->note), "%s",
+		    c->is_dir && r->deny ? "does not cover this directory"
+		                         : "path does not match");
+	else
+		(void)conds(c, r, e->note, sizeof(e->note));
+}
+
+/* Scans every rule for ACTION; with a trace, records each. */
+static void
+scan(const struct ctx *c, enum policy_action action, struct scan *s)
+{
+	const struct policy *p = c->p;
+	uint64_t roles = c->req->roles.bits;
+
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct rule *r = &p->rules[i];
+		enum policy_trace_outcome o;
+		enum tri t;
+		if (!r->all_roles && (r->roles & roles) == 0)
+			o = POLICY_TRACE_ROLE;
+		else if (!(r->actions & ACT_BIT(action)))
+			o = POLICY_TRACE_ACTION;
+		else if (!path_ok(c, r))
+			o = POLICY_TRACE_PATH;
+		else if ((t = conds(c, r, NULL, 0)) == C_FALSE ||
+		    (r->deny && t == C_MAYBE)) {
+			o = POLICY_TRACE_COND;
+			if (!r->deny && s->near == NULL)
+				s->near = r;
+		} else {
+			o = POLICY_TRACE_APPLIES;
+			if (r->deny && s->deny == NULL)
+				s->deny = r;
+			if (!r->deny && s->allow == NULL)
+				s->allow = r;
+		}
+		record(c, s, r, o);
+		if (s->deny != NULL && s->trace == NULL)
+			return; /* deny beats allow: nothing can change it */
+	}
+}
+
+static uint64_t
+role_mask(const struct policy *p)
+{
+	return p->nroles >= 64 ? ~0ULL : (1ULL << p->nroles) - 1;
+}
+
+/* Writes the reason for a decision made by S. */
+static void
+reason(const struct ctx *c, const struct scan *s, enum policy_action action,
+    struct policy_decision *dec)
+{
+	const struct rule *r = s->deny != NULL ? s->deny : s->allow;
+	char why[POLICY_REASON_MAX / 2], roles[200];
+
+	if (r != NULL) {
+		(void)conds(c, r, why, sizeof(why));
+		dec->rule_line = r->line;
+		put(dec->reason, sizeof(dec->reason), "%s by %s:%u (%s)%s%s",
+		    r->deny ? "denied" : "allowed", c->p->name, r->line,
+		    r->text, why[0] ? ": " : "", why);
+		return;
+	}
+	if ((c->req->roles.bits & role_mask(c->p)) == 0) {
+		put(dec->reason, sizeof(dec->reason),
+		    "denied: %s holds no role; default deny", c->user);
+		return;
+	}
+	policy_roleset_names(c->p, &c->req->roles, roles, sizeof(roles));
+	if (s->near != NULL) {
+		(void)conds(c, s->near, why, sizeof(why));
+		put(dec->reason, sizeof(dec->reason),
+		    "denied: no rule allows %s for roles %s (%s:%u needs more: "
+		    "%s); default deny",
+		    action_names[action], roles, c->p->name, s->near->line,
+		    why);
+	} else
+		put(dec->reason, sizeof(dec->reason),
+		    "denied: no rule allows %s for roles %s; default deny",
+		    action_names[action], roles);
+}
+
+/* Checks the request; returns NULL or what is wrong with it. */
+static const char *
+bad_request(const struct policy_request *q)
+{
+	if (q->path == NULL)
+		return "no path";
+	if ((unsigned)q->action > POLICY_WRITE)
+		return "unknown action";
+	if (q->minute_of_day < 0 || q->minute_of_day >= 24 * 60)
+		return "minute of day out of range";
+	if (q->weekday < 0 || q->weekday > 6)
+		return "weekday out of range";
+	if ((q->ncare > 0 && q->care_patients == NULL) ||
+	    (q->nbreakglass > 0 && q->breakglass_patients == NULL))
+		return "patient list missing";
+	return NULL;
+}
+
+/* Splits the path and finds its patient; returns NULL or the problem. */
+static const char *
+setup(struct ctx *c, struct policy_decision *dec)
+{
+	const struct policy *p = c->p;
+	int d, r;
+
+	r = pi_split_path(
+	    c->req->path, c->buf, sizeof(c->buf), c->segs, &c->nseg);
+	if (r != 0)
+		return r == PG_ERR_TOOBIG
+		    ? "path too long or too deep"
+		    : "malformed path (leading '/', empty, "
+		      "'.' or '..' segment)";
+	c->patient = NULL;
+	if ((d = pi_patient_depth_ok(p, c->segs, c->nseg)) >= 0) {
+		size_t n = strlen(c->segs[d]);
+		if (n >= sizeof(dec->patient))
+			return "patient id too long";
+		memcpy(dec->patient, c->segs[d], n + 1);
+		c->patient = c->segs[d];
+	}
+	c->is_dir =
+	    c->req->is_dir || (p->has_layout && c->nseg < p->layout.nseg);
+	return NULL;
+}
+
+/* A file open in a decoy patient: denied, and the caller locks. */
+static void
+decoy_deny(const struct ctx *c, struct scan *s, struct policy_decision *dec)
+{
+	const struct decoy *d = NULL;
+
+	for (size_t i = 0; i < c->p->ndecoys; i++)
+		if (strcmp(c->p->decoys[i].id, c->patient) == 0)
+			d = &c->p->decoys[i];
+	dec->verdict = POLICY_DENY;
+	dec->rule_line = d != NULL ? d->line : 0;
+	put(dec->reason, sizeof(dec->reason),
+	    "denied by %s:%u (decoy %s): %s is a decoy patient; any open "
+	    "locks the account",
+	    c->p->name, dec->rule_line, c->patient, c->patient);
+	if (s->trace != NULL && s->n++ < s->max) {
+		struct policy_trace_entry *e = &s->trace[s->n - 1];
+		e->line = dec->rule_line;
+		e->text = "decoy";
+		e->deny = true;
+		e->outcome = POLICY_TRACE_DECOY;
+		put(e->note, sizeof(e->note), "%s is a decoy patient",
+		    c->patient);
+	}
+}
+
+/* May any action apply at or beneath the directory? */
+static bool
+traversable(const struct ctx *c)
+{
+	for (int a = POLICY_LIST; a <= POLICY_WRITE; a++) {
+		struct scan s = { 0 };
+		scan(c, (enum policy_action)a, &s);
+		if (s.deny == NULL && s.allow != NULL)
+			return true;
+	}
+	return false;
+}
+
+enum policy_verdict
+policy_explain(const struct policy *p, const struct policy_request *req,
+    struct policy_decision *dec, struct policy_trace_entry *trace, size_t max,
+    size_t *ntrace)
+{
+	struct ctx c;
+	struct scan s = { NULL, NULL, NULL, trace, trace ? max : 0, 0 };
+	const char *bad;
+
+	if (ntrace != NULL)
+		*ntrace = 0;
+	if (dec == NULL)
+		return POLICY_ERROR;
+	dec->verdict = POLICY_ERROR;
+	dec->rule_file = p != NULL ? p->name : NULL;
+	dec->rule_line = 0;
+	dec->is_dir = dec->traverse = dec->decoy = false;
+	dec->patient[0] = '\0';
+	c.p = p;
+	c.req = req;
+	if (p == NULL || req == NULL)
+		bad = "no policy or no request";
+	else if ((bad = bad_request(req)) == NULL)
+		bad = setup(&c, dec);
+	if (bad != NULL) {
+		put(dec->reason, sizeof(dec->reason), "error: %s; refused",
+		    bad);
+		dec->patient[0] = '\0';
+		return POLICY_ERROR;
+	}
+	c.user = req->user != NULL ? req->user : "the user";
+	dec->is_dir = c.is_dir;
+	dec->decoy = c.patient != NULL && policy_is_decoy(p, c.patient);
+	if (dec->decoy && !c.is_dir && req->action != POLICY_LIST)
+		decoy_deny(&c, &s, dec);
+	else {
+		scan(&c, req->action, &s);
+		dec->verdict = s.deny == NULL && s.allow != NULL ? POLICY_ALLOW
+		                                                 : POLICY_DENY;
+		reason(&c, &s, req->action, dec);
+		if (c.is_dir)
+			dec->traverse =
+			    dec->verdict == POLICY_ALLOW || traversable(&c);
+	}
+	if (ntrace != NULL)
+		*ntrace = s.n;
+	return dec->verdict;
+}
+
+enum policy_verdict
+policy_decide(const struct policy *p, const struct policy_request *req,
+    struct policy_decision *dec)
+{
+	return policy_explain(p, req, dec, NULL, 0, NULL);
+}
