@@ -358,8 +358,11 @@ setup(struct ctx *c, struct policy_decision *dec)
 		memcpy(dec->patient, c->segs[d], n + 1);
 		c->patient = c->segs[d];
 	}
-	c->is_dir =
-	    c->req->is_dir || (p->has_layout && c->nseg < p->layout.nseg);
+	/* Above the layout's depth only a LIST is taken to be of a
+	 * directory; a READ or WRITE of a stray file there is a file. */
+	c->is_dir = c->req->is_dir ||
+	    (c->req->action == POLICY_LIST && p->has_layout &&
+	        c->nseg < p->layout.nseg);
 	return NULL;
 }
 

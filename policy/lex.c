@@ -67,6 +67,21 @@ pi_diag(struct pstate *st, enum policy_diag_severity sev, unsigned line,
 	va_end(ap);
 }
 
+/* Orders the diagnostics by line, keeping the order within a line. */
+void
+pi_diags_sort(struct policy_diags *d)
+{
+	if (d->n >= POLICY_DIAGS_MAX) /* keep "giving up" last */
+		return;
+	for (size_t i = 1; i < d->n; i++) {
+		struct policy_diag t = d->d[i];
+		size_t j = i;
+		for (; j > 0 && d->d[j - 1].line > t.line; j--)
+			d->d[j] = d->d[j - 1];
+		d->d[j] = t;
+	}
+}
+
 size_t
 policy_diags_count(const struct policy_diags *d)
 {
@@ -185,7 +200,8 @@ pi_lex_line(struct pstate *st, const char *line, size_t len)
 		if (c == '#')
 			break;
 		if (c == ',' || c == '=') {
-			r = add_tok(st, c == ',' ? T_COMMA : T_EQ, ",", col);
+			r = add_tok(st, c == ',' ? T_COMMA : T_EQ,
+			    c == ',' ? "," : "=", col);
 			i++;
 		} else if (c == '"') {
 			const char *s = o;

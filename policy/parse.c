@@ -39,7 +39,12 @@ pi_parse_roles(struct pstate *st, uint64_t *roles, bool *all, bool allow_all)
 		}
 		if (strcmp(t->s, "all") == 0 && allow_all && all != NULL)
 			*all = true;
-		else {
+		else if (strcmp(t->s, "all") == 0) {
+			perr(st, t->col,
+			    "`all` is not allowed here; name the "
+			    "roles");
+			return PG_ERR_PARSE;
+		} else {
 			int i = pi_role_index(st->p, t->s);
 			if (i < 0) {
 				perr(st, t->col,
@@ -325,6 +330,7 @@ policy_parse(const char *name, const char *buf, size_t len, struct policy **out,
 			    cmp_decoy);
 		pi_check_policy(st);
 	}
+	pi_diags_sort(d);
 	r = st->fatal;
 	if (r == PG_ERR_NOMEM)
 		goto out;

@@ -50,8 +50,6 @@ parse_hours(struct pstate *st, struct rule *r)
 		    "over midnight)");
 		return PG_ERR_PARSE;
 	}
-	if (r->to_min == 24 * 60)
-		r->to_min = 0;
 	if (r->from_min == r->to_min) {
 		perr(st, t->col,
 		    "time window %s is empty; leave `hours` out "

@@ -36,6 +36,7 @@ struct pstate {
 /* lex.c */
 int pi_lex_line(struct pstate *st, const char *line, size_t len);
 struct policy_diags *pi_diags_new(const char *name);
+void pi_diags_sort(struct policy_diags *d);
 void pi_diag(struct pstate *st, enum policy_diag_severity sev, unsigned line,
     unsigned col, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 #define perr(st, col, ...)                                                     \

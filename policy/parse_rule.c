@@ -156,6 +156,16 @@ pi_parse_layout(struct pstate *st)
 	return 0;
 }
 
+static bool
+layout_has(const struct policy *p, const char *part)
+{
+	for (unsigned i = 0; i < p->layout.nseg; i++)
+		if (p->layout.segs[i].kind == SEG_ONE &&
+		    strcmp(p->layout.segs[i].text, part) == 0)
+			return true;
+	return false;
+}
+
 /* Classifies segment I of a pattern and checks it against the layout. */
 static int
 pattern_seg(struct pstate *st, const struct tok *t, struct pat_seg *sg,
@@ -174,6 +184,10 @@ pattern_seg(struct pstate *st, const struct tok *t, struct pat_seg *sg,
 		const struct pat_seg *l = p->layout.segs;
 		if (!p->has_layout) {
 			perr(st, col, "%.40s: no layout is declared", s);
+			return PG_ERR_PARSE;
+		}
+		if (!layout_has(p, s)) {
+			perr(st, col, "%.40s is not a part of the layout", s);
 			return PG_ERR_PARSE;
 		}
 		if (after_any || i >= p->layout.nseg || l[i].kind != SEG_ONE ||

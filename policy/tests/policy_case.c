@@ -11,6 +11,7 @@
  *   limits groups=G
  *   breakglass groups=G
  *   patient path=P
+ * Values are %XX-decoded (%20 for a space).
  */
 #include <libgen.h>
 #include <stdio.h>
@@ -223,6 +224,34 @@ do_other(const struct policy *p, const char *verb, char **w, size_t nw,
 		printf("unknown request '%s'\n", verb);
 }
 
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decodes %XX in place, so values may hold spaces (%20). */
+static void
+unescape(char *s)
+{
+	char *o = s;
+
+	for (; *s != '\0'; s++) {
+		if (s[0] == '%' && hexval(s[1]) >= 0 && hexval(s[2]) >= 0) {
+			*o++ = (char)(hexval(s[1]) * 16 + hexval(s[2]));
+			s += 2;
+		} else
+			*o++ = *s;
+	}
+	*o = '\0';
+}
+
 static void
 run_line(const struct policy *p, char *line)
 {
@@ -245,6 +274,8 @@ run_line(const struct policy *p, char *line)
 		*e = '\0';
 		s = e + 1;
 	}
+	for (size_t i = 0; i < nw; i++)
+		unescape(w[i]);
 	groups_s = arg(w + 1, nw - 1, "groups");
 	ng = split_list(groups_s, groups, false);
 	policy_roles_for_groups(p, groups, ng, &roles);
