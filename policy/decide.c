@@ -9,7 +9,74 @@
 
 #include "policy/policy_int.h"
 
-/* snprintf that may truncate: reasons are capped on purpose. */
+/*
+ * A bounded string builder: explanations are built with memcpy, not
+ * snprintf, because they are written for every decision.  Output past the
+ * end is dropped; the buffer is always NUL-terminated.
+ */
+struct sb {
+	char *buf;
+	size_t len, off;
+	size_t base; /* where the list of conditions starts */
+};
+
+static void
+sb_init(struct sb *b, char *buf, size_t len)
+{
+	b->buf = buf;
+	b->len = len;
+	b->off = b->base = 0;
+	buf[0] = '\0';
+}
+
+static void
+sb_add(struct sb *b, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (b->off + 1 >= b->len)
+		return;
+	if (n > b->len - 1 - b->off)
+		n = b->len - 1 - b->off;
+	memcpy(b->buf + b->off, s, n);
+	b->off += n;
+	b->buf[b->off] = '\0';
+}
+
+static void
+sb_uint(struct sb *b, unsigned v)
+{
+	char t[12];
+	size_t i = sizeof(t) - 1;
+
+	t[i] = '\0';
+	do
+		t[--i] = (char)('0' + v % 10);
+	while ((v /= 10) != 0 && i > 0);
+	sb_add(b, t + i);
+}
+
+static void
+sb_hhmm(struct sb *b, int m)
+{
+	char t[6] = { (char)('0' + m / 600), (char)('0' + m / 60 % 10), ':',
+		(char)('0' + m % 60 / 10), (char)('0' + m % 10), '\0' };
+
+	sb_add(b, t);
+}
+
+/* Starts one item of the condition list; returns where it starts. */
+static size_t
+sb_item(struct sb *b)
+{
+	size_t at = b->off;
+
+	if (b->off > b->base)
+		sb_add(b, ", ");
+	return at;
+}
+
+/* snprintf that may truncate, for the rare reasons (errors, decoys). */
 static void put(char *buf, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void
@@ -68,21 +135,6 @@ sorted_has(const char *const *v, size_t n, const char *key)
 	return false;
 }
 
-/* Appends to the explanation WHY (LEN bytes) at *OFF. */
-static void
-say(char *why, size_t len, size_t *off, const char *a, const char *b,
-    const char *c)
-{
-	int n;
-
-	if (why == NULL || *off >= len)
-		return;
-	n = snprintf(
-	    why + *off, len - *off, "%s%s%s%s", *off ? ", " : "", a, b, c);
-	if (n > 0)
-		*off += (size_t)n;
-}
-
 static bool
 in_hours(const struct rule *r, int m)
 {
@@ -93,63 +145,69 @@ in_hours(const struct rule *r, int m)
 
 /* A patient condition: care-team (CARE) or breakglass. */
 static enum tri
-patient_cond(const struct ctx *c, bool care, char *why, size_t len, size_t *off)
+patient_cond(const struct ctx *c, bool care, struct sb *why)
 {
 	const struct policy_request *q = c->req;
-	const char *what = care ? "care-team" : "breakglass";
-	char tmp[POLICY_ID_MAX + 128];
 	bool ok;
 
 	if (c->patient == NULL) {
-		say(why, len, off, what,
-		    c->is_dir ? " depends on the patient beneath"
-		              : " needs a patient, and the path names none",
-		    "");
+		if (why != NULL) {
+			sb_add(why, care ? "care-team" : "breakglass");
+			sb_add(why,
+			    c->is_dir
+			        ? " depends on the patient beneath"
+			        : " needs a patient, and the path names none");
+		}
 		return c->is_dir ? C_MAYBE : C_FALSE;
 	}
 	ok = care
 	    ? sorted_has(q->care_patients, q->ncare, c->patient)
 	    : sorted_has(q->breakglass_patients, q->nbreakglass, c->patient);
 	if (why != NULL) {
-		if (care)
-			put(tmp, sizeof(tmp), "%s is %son %s's care team",
-			    c->user, ok ? "" : "not ", c->patient);
-		else
-			put(tmp, sizeof(tmp),
-			    "%s holds %s break-glass grant for %s", c->user,
-			    ok ? "a live" : "no", c->patient);
-		say(why, len, off, tmp, "", "");
+		sb_add(why, c->user);
+		if (care) {
+			sb_add(why, ok ? " is on " : " is not on ");
+			sb_add(why, c->patient);
+			sb_add(why, "'s care team");
+		} else {
+			sb_add(why,
+			    ok ? " holds a live break-glass grant for "
+			       : " holds no break-glass grant for ");
+			sb_add(why, c->patient);
+		}
 	}
 	return ok ? C_TRUE : C_FALSE;
 }
 
 static enum tri
-time_conds(const struct ctx *c, const struct rule *r, char *why, size_t len,
-    size_t *off, size_t *start)
+time_conds(
+    const struct ctx *c, const struct rule *r, struct sb *why, size_t *start)
 {
 	const struct policy_request *q = c->req;
-	char t[64];
+	bool ok;
 
 	if (r->conds & COND_HOURS) {
-		*start = *off;
-		bool ok = in_hours(r, q->minute_of_day);
+		ok = in_hours(r, q->minute_of_day);
 		if (why != NULL) {
-			put(t, sizeof(t), "%02d:%02d is %s %02d:%02d-%02d:%02d",
-			    q->minute_of_day / 60, q->minute_of_day % 60,
-			    ok ? "within" : "outside", r->from_min / 60,
-			    r->from_min % 60, r->to_min / 60, r->to_min % 60);
-			say(why, len, off, t, "", "");
+			*start = sb_item(why);
+			sb_hhmm(why, q->minute_of_day);
+			sb_add(why, ok ? " is within " : " is outside ");
+			sb_hhmm(why, r->from_min);
+			sb_add(why, "-");
+			sb_hhmm(why, r->to_min);
 		}
 		if (!ok)
 			return C_FALSE;
 	}
 	if (r->conds & COND_DAYS) {
-		*start = *off;
-		bool ok = (r->days & (1u << q->weekday)) != 0;
-		say(why, len, off, wday_names[q->weekday],
-		    ok ? " is one of the rule's days"
-		       : " is not one of the rule's days",
-		    "");
+		ok = (r->days & (1u << q->weekday)) != 0;
+		if (why != NULL) {
+			*start = sb_item(why);
+			sb_add(why, wday_names[q->weekday]);
+			sb_add(why,
+			    ok ? " is one of the rule's days"
+			       : " is not one of the rule's days");
+		}
 		if (!ok)
 			return C_FALSE;
 	}
@@ -158,47 +216,46 @@ time_conds(const struct ctx *c, const struct rule *r, char *why, size_t len,
 
 /*
  * Evaluates the conditions of R.  With WHY, explains them: all of them
- * when they hold, the first that fails otherwise.
+ * when they hold, only the first that fails otherwise.
  */
 static enum tri
-conds(const struct ctx *c, const struct rule *r, char *why, size_t len)
+conds(const struct ctx *c, const struct rule *r, struct sb *why)
 {
 	const struct policy_request *q = c->req;
 	enum tri res = C_TRUE, t;
-	size_t off = 0, start = 0;
+	size_t start = 0;
 
-	if (why != NULL && len > 0)
-		why[0] = '\0';
-	if (r->conds & COND_CARE) {
-		start = off;
-		t = patient_cond(c, true, why, len, &off);
-		if (t == C_FALSE)
-			goto fail;
-		if (t == C_MAYBE)
-			res = C_MAYBE;
-	}
-	if (r->conds & COND_BREAKGLASS) {
-		start = off;
-		t = patient_cond(c, false, why, len, &off);
+	for (unsigned k = 0; k < 2; k++) {
+		unsigned bit = k == 0 ? COND_CARE : COND_BREAKGLASS;
+		if (!(r->conds & bit))
+			continue;
+		if (why != NULL)
+			start = sb_item(why);
+		t = patient_cond(c, bit == COND_CARE, why);
 		if (t == C_FALSE)
 			goto fail;
 		if (t == C_MAYBE)
 			res = C_MAYBE;
 	}
 	if (r->conds & COND_MFA) {
-		start = off;
-		say(why, len, &off,
-		    q->mfa ? "MFA login is live" : "no live MFA login", "", "");
+		if (why != NULL) {
+			start = sb_item(why);
+			sb_add(why,
+			    q->mfa ? "MFA login is live" : "no live MFA login");
+		}
 		if (!q->mfa)
 			goto fail;
 	}
-	if (time_conds(c, r, why, len, &off, &start) == C_FALSE)
+	if (time_conds(c, r, why, &start) == C_FALSE)
 		goto fail;
 	return res;
 fail:
-	if (why != NULL && start > 0 && start + 2 < len &&
-	    start + 2 <= strlen(why)) /* keep only the failing one */
-		memmove(why, why + start + 2, strlen(why + start + 2) + 1);
+	if (why != NULL && start > why->base) { /* keep the failing one */
+		size_t from = start + 2 < why->off ? start + 2 : why->off;
+		memmove(
+		    why->buf + why->base, why->buf + from, why->off - from + 1);
+		why->off -= from - why->base;
+	}
 	return C_FALSE;
 }
 
@@ -219,6 +276,7 @@ record(const struct ctx *c, struct scan *s, const struct rule *r,
     enum policy_trace_outcome o)
 {
 	struct policy_trace_entry *e;
+	struct sb b;
 
 	if (s->trace == NULL)
 		return;
@@ -229,17 +287,17 @@ record(const struct ctx *c, struct scan *s, const struct rule *r,
 	e->text = r->text;
 	e->deny = r->deny;
 	e->outcome = o;
-	e->note[0] = '\0';
+	sb_init(&b, e->note, sizeof(e->note));
 	if (o == POLICY_TRACE_ROLE)
-		put(e->note, sizeof(e->note), "for other roles");
+		sb_add(&b, "for other roles");
 	else if (o == POLICY_TRACE_ACTION)
-		put(e->note, sizeof(e->note), "for other actions");
+		sb_add(&b, "for other actions");
 	else if (o == POLICY_TRACE_PATH)
-		put(e->note, sizeof(e->note), "%s",
+		sb_add(&b,
 		    c->is_dir && r->deny ? "does not cover this directory"
 		                         : "path does not match");
 	else
-		(void)conds(c, r, e->note, sizeof(e->note));
+		(void)conds(c, r, &b);
 }
 
 /* Scans every rule for ACTION; with a trace, records each. */
@@ -259,7 +317,7 @@ scan(const struct ctx *c, enum policy_action action, struct scan *s)
 			o = POLICY_TRACE_ACTION;
 		else if (!path_ok(c, r))
 			o = POLICY_TRACE_PATH;
-		else if ((t = conds(c, r, NULL, 0)) == C_FALSE ||
+		else if ((t = conds(c, r, NULL)) == C_FALSE ||
 		    (r->deny && t == C_MAYBE)) {
 			o = POLICY_TRACE_COND;
 			if (!r->deny && s->near == NULL)
@@ -283,39 +341,72 @@ role_mask(const struct policy *p)
 	return p->nroles >= 64 ? ~0ULL : (1ULL << p->nroles) - 1;
 }
 
+/* Appends "allowed by FILE:LINE (TEXT)" or the like. */
+static void
+sb_rule(struct sb *b, const struct ctx *c, const struct rule *r)
+{
+	sb_add(b, c->p->name);
+	sb_add(b, ":");
+	sb_uint(b, r->line);
+}
+
+/* Appends the names of the request's roles. */
+static void
+sb_roles(struct sb *b, const struct ctx *c)
+{
+	const char *sep = "";
+
+	for (unsigned i = 0; i < c->p->nroles; i++) {
+		if (!(c->req->roles.bits & (1ULL << i)))
+			continue;
+		sb_add(b, sep);
+		sb_add(b, c->p->roles[i].name);
+		sep = ",";
+	}
+}
+
 /* Writes the reason for a decision made by S. */
 static void
 reason(const struct ctx *c, const struct scan *s, enum policy_action action,
     struct policy_decision *dec)
 {
 	const struct rule *r = s->deny != NULL ? s->deny : s->allow;
-	char why[POLICY_REASON_MAX / 2], roles[200];
+	struct sb b;
 
+	sb_init(&b, dec->reason, sizeof(dec->reason));
 	if (r != NULL) {
-		(void)conds(c, r, why, sizeof(why));
 		dec->rule_line = r->line;
-		put(dec->reason, sizeof(dec->reason), "%s by %s:%u (%s)%s%s",
-		    r->deny ? "denied" : "allowed", c->p->name, r->line,
-		    r->text, why[0] ? ": " : "", why);
+		sb_add(&b, r->deny ? "denied by " : "allowed by ");
+		sb_rule(&b, c, r);
+		sb_add(&b, " (");
+		sb_add(&b, r->text);
+		sb_add(&b, ")");
+		if (r->conds != 0) {
+			sb_add(&b, ": ");
+			b.base = b.off;
+			(void)conds(c, r, &b);
+		}
 		return;
 	}
+	sb_add(&b, "denied: ");
 	if ((c->req->roles.bits & role_mask(c->p)) == 0) {
-		put(dec->reason, sizeof(dec->reason),
-		    "denied: %s holds no role; default deny", c->user);
+		sb_add(&b, c->user);
+		sb_add(&b, " holds no role; default deny");
 		return;
 	}
-	policy_roleset_names(c->p, &c->req->roles, roles, sizeof(roles));
+	sb_add(&b, "no rule allows ");
+	sb_add(&b, action_names[action]);
+	sb_add(&b, " for roles ");
+	sb_roles(&b, c);
 	if (s->near != NULL) {
-		(void)conds(c, s->near, why, sizeof(why));
-		put(dec->reason, sizeof(dec->reason),
-		    "denied: no rule allows %s for roles %s (%s:%u needs more: "
-		    "%s); default deny",
-		    action_names[action], roles, c->p->name, s->near->line,
-		    why);
-	} else
-		put(dec->reason, sizeof(dec->reason),
-		    "denied: no rule allows %s for roles %s; default deny",
-		    action_names[action], roles);
+		sb_add(&b, " (");
+		sb_rule(&b, c, s->near);
+		sb_add(&b, " needs more: ");
+		b.base = b.off;
+		(void)conds(c, s->near, &b);
+		sb_add(&b, ")");
+	}
+	sb_add(&b, "; default deny");
 }
 
 /* Checks the request; returns NULL or what is wrong with it. */

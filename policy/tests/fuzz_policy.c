@@ -63,8 +63,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (policy_parse("fuzz", (const char *)data, size, &p, &d) == 0)
 		ask(p);
 	for (size_t i = 0; i < policy_diags_count(d); i++)
-		(void)policy_diag_format(policy_diags_get(d, i), line,
-		    sizeof(line));
+		(void)policy_diag_format(
+		    policy_diags_get(d, i), line, sizeof(line));
 	policy_free(p);
 	policy_diags_free(d);
 	return 0;

@@ -60,8 +60,8 @@ main(int argc, char **argv)
 			char path[4096];
 			if (e->d_name[0] == '.')
 				continue;
-			snprintf(path, sizeof(path), "%s/%s", argv[i],
-			    e->d_name);
+			snprintf(
+			    path, sizeof(path), "%s/%s", argv[i], e->d_name);
 			if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
 				bad += run_file(path);
 		}

@@ -84,8 +84,8 @@ parse_ok(const char *text)
 	if (r != 0) {
 		char buf[300];
 		for (size_t i = 0; i < policy_diags_count(d); i++) {
-			policy_diag_format(policy_diags_get(d, i), buf,
-			    sizeof(buf));
+			policy_diag_format(
+			    policy_diags_get(d, i), buf, sizeof(buf));
 			print_message("%s\n", buf);
 		}
 	}
@@ -123,8 +123,8 @@ test_bad_args(void **state)
 	policy_diags_free(NULL);
 	assert_int_equal(policy_diags_count(NULL), 0);
 	assert_null(policy_diags_get(NULL, 0));
-	assert_int_equal(policy_roles_for_groups(NULL, NULL, 0, &rs),
-	    PG_ERR_INVAL);
+	assert_int_equal(
+	    policy_roles_for_groups(NULL, NULL, 0, &rs), PG_ERR_INVAL);
 	assert_true(rs.bits == 0);
 	assert_false(policy_is_decoy(NULL, "P1"));
 	assert_int_equal(policy_limits(NULL, &rs, NULL, 0), 0);
@@ -177,8 +177,8 @@ test_diag_format(void **state)
 	int n;
 
 	(void)state;
-	assert_int_equal(policy_parse("f.policy", t, strlen(t), &p, &d),
-	    PG_ERR_PARSE);
+	assert_int_equal(
+	    policy_parse("f.policy", t, strlen(t), &p, &d), PG_ERR_PARSE);
 	assert_null(p);
 	assert_int_equal(policy_diags_errors(d), 1);
 	n = policy_diag_format(policy_diags_get(d, 1), buf, sizeof(buf));
@@ -347,11 +347,11 @@ test_patient_of_and_limits(void **state)
 	(void)state;
 	assert_int_equal(policy_patient_of(p, "patients/P1/x", buf, 3), 0);
 	assert_string_equal(buf, "P1");
-	assert_int_equal(policy_patient_of(p, "patients/P12/x", buf, 3),
-	    PG_ERR_TOOBIG);
+	assert_int_equal(
+	    policy_patient_of(p, "patients/P12/x", buf, 3), PG_ERR_TOOBIG);
 	assert_string_equal(buf, "");
-	assert_int_equal(policy_patient_of(p, "patients", buf, 3),
-	    PG_ERR_NOTFOUND);
+	assert_int_equal(
+	    policy_patient_of(p, "patients", buf, 3), PG_ERR_NOTFOUND);
 	assert_int_equal(policy_patient_of(p, "a//b", buf, 3), PG_ERR_INVAL);
 	assert_true(policy_is_decoy(p, "P999002"));
 	assert_false(policy_is_decoy(p, "P99900"));
@@ -362,10 +362,10 @@ test_patient_of_and_limits(void **state)
 	assert_int_equal(policy_breakglass(p, &rs, &bg), POLICY_DENY);
 	assert_false(bg.allowed);
 	assert_int_equal(policy_breakglass(p, NULL, &bg), POLICY_ERROR);
-	assert_int_equal(policy_login(p, &rs, NULL, "sshd", &dec),
-	    POLICY_ERROR);
-	assert_int_equal(policy_login(p, &rs, "imaging-1", "sshd", &dec),
-	    POLICY_ALLOW);
+	assert_int_equal(
+	    policy_login(p, &rs, NULL, "sshd", &dec), POLICY_ERROR);
+	assert_int_equal(
+	    policy_login(p, &rs, "imaging-1", "sshd", &dec), POLICY_ALLOW);
 	assert_int_equal(dec.rule_line, 15);
 	policy_free(p);
 }
@@ -392,8 +392,8 @@ worker(void *a)
 	q.care_patients = care;
 	q.ncare = 2;
 	for (int i = 0; i < 20000; i++) {
-		snprintf(path, sizeof(path), "patients/P%06d/s/%d.jpg", i % 5,
-		    i);
+		snprintf(
+		    path, sizeof(path), "patients/P%06d/s/%d.jpg", i % 5, i);
 		q.path = path;
 		if (policy_decide(ta->p, &q, &dec) == POLICY_ALLOW)
 			ta->allowed++;
