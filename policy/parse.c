@@ -78,6 +78,48 @@ valid_name(const char *s)
 	return true;
 }
 
+/* "= group G {, group G}" into GROUPS (arena copies). */
+static int
+parse_groups(struct pstate *st, const char **groups, unsigned *ng)
+{
+	const struct tok *t = pi_next(st);
+
+	if (t->kind != T_EQ) {
+		perr(st, t->col, "expected '=' after the role name");
+		return PG_ERR_PARSE;
+	}
+	for (;;) {
+		if (!pi_accept_word(st, "group")) {
+			t = pi_peek(st);
+			perr(st, t ? t->col : pi_endcol(st),
+			    "expected `group NAME`");
+			return PG_ERR_PARSE;
+		}
+		t = pi_next(st);
+		if (t == NULL || t->kind == T_COMMA || t->kind == T_EQ ||
+		    t->s[0] == '\0' || strlen(t->s) > 256) {
+			perr(st, t ? t->col : pi_endcol(st),
+			    "expected a group name after `group`");
+			return PG_ERR_PARSE;
+		}
+		if (*ng >= PI_MAX_GROUPS) {
+			perr(st, t->col,
+			    "too many groups for one role (at most %d)",
+			    PI_MAX_GROUPS);
+			st->fatal = PG_ERR_TOOBIG;
+			return PG_ERR_TOOBIG;
+		}
+		groups[*ng] = pi_strndup(st->p, t->s, strlen(t->s));
+		if (groups[(*ng)++] == NULL) {
+			st->fatal = PG_ERR_NOMEM;
+			return PG_ERR_NOMEM;
+		}
+		if (pi_peek(st) == NULL || pi_peek(st)->kind != T_COMMA)
+			return 0;
+		st->pos++;
+	}
+}
+
 /* role NAME [= group G {, group G}] */
 static int
 parse_role(struct pstate *st)
@@ -109,45 +151,12 @@ parse_role(struct pstate *st)
 		return PG_ERR_TOOBIG;
 	}
 	r = &p->roles[p->nroles];
+	memset(r, 0, sizeof(*r));
 	r->line = st->line;
 	if ((r->name = pi_strndup(p, t->s, strlen(t->s))) == NULL)
 		goto nomem;
-	if (pi_peek(st) != NULL) {
-		t = pi_next(st);
-		if (t->kind != T_EQ) {
-			perr(st, t->col, "expected '=' after the role name");
-			return PG_ERR_PARSE;
-		}
-		for (;;) {
-			if (!pi_accept_word(st, "group")) {
-				t = pi_peek(st);
-				perr(st, t ? t->col : pi_endcol(st),
-				    "expected `group NAME`");
-				return PG_ERR_PARSE;
-			}
-			t = pi_next(st);
-			if (t == NULL || t->kind == T_COMMA ||
-			    t->kind == T_EQ || t->s[0] == '\0' ||
-			    strlen(t->s) > 256) {
-				perr(st, t ? t->col : pi_endcol(st),
-				    "expected a group name after `group`");
-				return PG_ERR_PARSE;
-			}
-			if (ng >= PI_MAX_GROUPS) {
-				perr(st, t->col,
-				    "too many groups for one role (at most %d)",
-				    PI_MAX_GROUPS);
-				st->fatal = PG_ERR_TOOBIG;
-				return PG_ERR_TOOBIG;
-			}
-			if ((groups[ng++] =
-			            pi_strndup(p, t->s, strlen(t->s))) == NULL)
-				goto nomem;
-			if (pi_peek(st) == NULL || pi_peek(st)->kind != T_COMMA)
-				break;
-			st->pos++;
-		}
-	}
+	if (pi_peek(st) != NULL && parse_groups(st, groups, &ng) != 0)
+		return st->fatal != 0 ? st->fatal : PG_ERR_PARSE;
 	if (ng > 0) {
 		r->groups = pi_alloc(p, ng * sizeof(*r->groups));
 		if (r->groups == NULL)
