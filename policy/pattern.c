@@ -25,45 +25,61 @@ pi_seg_ok(const struct pat_seg *s, const char *name)
 	return false;
 }
 
+/*
+ * Patterns are matched as a small NFA: a state is "the next pattern
+ * segment to match", the set of states a bitmask (at most PI_MAX_SEGS + 1
+ * states).  Each path segment is looked at once per state, so matching is
+ * O(path depth * pattern length) however many `**` a pattern has.
+ */
+
+/* Adds the states reachable by letting a `**` match nothing. */
+static uint64_t
+closure(const struct pat_seg *s, unsigned ns, uint64_t set)
+{
+	for (unsigned i = 0; i < ns; i++)
+		if ((set & (1ULL << i)) && s[i].kind == SEG_ANY)
+			set |= 1ULL << (i + 1);
+	return set;
+}
+
+/* The states after the whole path P[0..NP) is consumed; 0 if none. */
+static uint64_t
+run(const struct pat_seg *s, unsigned ns, char *const *p, unsigned np)
+{
+	uint64_t set = closure(s, ns, 1), next;
+
+	for (unsigned k = 0; k < np && set != 0; k++) {
+		next = 0;
+		for (unsigned i = 0; i < ns; i++) {
+			if (!(set & (1ULL << i)))
+				continue;
+			if (s[i].kind == SEG_ANY)
+				next |= 1ULL << i;
+			else if (pi_seg_ok(&s[i], p[k]))
+				next |= 1ULL << (i + 1);
+		}
+		set = closure(s, ns, next);
+	}
+	return set;
+}
+
 /* Does the pattern match exactly the path P[0..NP)? */
 bool
 pi_match(const struct pat_seg *s, unsigned ns, char *const *p, unsigned np)
 {
-	while (ns > 0) {
-		if (s->kind == SEG_ANY) {
-			if (ns == 1)
-				return true;
-			for (unsigned k = 0; k <= np; k++)
-				if (pi_match(s + 1, ns - 1, p + k, np - k))
-					return true;
-			return false;
-		}
-		if (np == 0 || !pi_seg_ok(s, p[0]))
-			return false;
-		s++, ns--, p++, np--;
-	}
-	return np == 0;
+	return (run(s, ns, p, np) & (1ULL << ns)) != 0;
 }
 
 /*
  * Could the pattern match the directory P itself or some path beneath it?
- * Any name may exist beneath a directory, so once the path is used up (or
- * a `**` can swallow the rest of it) the answer is yes.
+ * Any name may exist beneath a directory, so any state left once the path
+ * is used up means yes.
  */
 bool
 pi_match_prefix(
     const struct pat_seg *s, unsigned ns, char *const *p, unsigned np)
 {
-	while (np > 0) {
-		if (ns == 0)
-			return false;
-		if (s->kind == SEG_ANY)
-			return true;
-		if (!pi_seg_ok(s, p[0]))
-			return false;
-		s++, ns--, p++, np--;
-	}
-	return true;
+	return run(s, ns, p, np) != 0;
 }
 
 /* Does the pattern match the directory P and every path beneath it? */
@@ -71,30 +87,16 @@ bool
 pi_match_covers(
     const struct pat_seg *s, unsigned ns, char *const *p, unsigned np)
 {
-	for (;;) {
-		if (np == 0) {
-			if (ns == 0)
-				return false;
-			for (unsigned i = 0; i < ns; i++)
-				if (s[i].kind != SEG_ANY)
-					return false;
+	uint64_t set = run(s, ns, p, np);
+
+	/* Some state from which only `**` remain: D and all beneath. */
+	for (unsigned i = ns; i-- > 0;) {
+		if (s[i].kind != SEG_ANY)
+			return false;
+		if (set & (1ULL << i))
 			return true;
-		}
-		if (ns == 0)
-			return false;
-		if (s->kind == SEG_ANY) {
-			if (ns == 1)
-				return true;
-			for (unsigned k = 0; k <= np; k++)
-				if (pi_match_covers(
-				        s + 1, ns - 1, p + k, np - k))
-					return true;
-			return false;
-		}
-		if (!pi_seg_ok(s, p[0]))
-			return false;
-		s++, ns--, p++, np--;
 	}
+	return false;
 }
 
 /*

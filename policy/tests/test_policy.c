@@ -422,6 +422,83 @@ test_threads(void **state)
 	policy_free(p);
 }
 
+/* A plain recursive matcher, the obvious definition, to check against. */
+static bool
+naive(const char *const *pat, int np, const char *const *path, int n)
+{
+	if (np == 0)
+		return n == 0;
+	if (strcmp(pat[0], "**") == 0) {
+		for (int k = 0; k <= n; k++)
+			if (naive(pat + 1, np - 1, path + k, n - k))
+				return true;
+		return false;
+	}
+	if (n == 0)
+		return false;
+	if (strcmp(pat[0], "*") != 0 && strcmp(pat[0], path[0]) != 0 &&
+	    !(strcmp(pat[0], "a*") == 0 && path[0][0] == 'a'))
+		return false;
+	return naive(pat + 1, np - 1, path + 1, n - 1);
+}
+
+/* Random patterns with several `**` against random paths. */
+static void
+test_match_differential(void **state)
+{
+	static const char *const pseg[] = { "a", "b", "*", "**", "a*" };
+	static const char *const sseg[] = { "a", "b", "ab" };
+	uint64_t rng = 12345;
+	int checked = 0, allowed = 0;
+
+	(void)state;
+	for (int it = 0; it < 400; it++) {
+		const char *pat[8], *path[10];
+		char text[256], pbuf[64];
+		int np, n, nstar = 0, off = 0, poff = 0;
+		struct policy *p;
+		struct policy_request q;
+		struct policy_decision dec;
+		rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+		np = 1 + (int)(rng >> 33) % 7;
+		for (int i = 0; i < np; i++) {
+			rng = rng * 6364136223846793005ULL + 1;
+			pat[i] = pseg[(rng >> 33) % 5];
+			if (strcmp(pat[i], "**") == 0 && ++nstar > 4)
+				pat[i] = "b";
+		}
+		off = snprintf(text, sizeof(text),
+		    "role r = group g\nlimit r none\nallow r read ");
+		for (int i = 0; i < np; i++)
+			off += snprintf(text + off, sizeof(text) - (size_t)off,
+			    "%s%s", i ? "/" : "", pat[i]);
+		snprintf(text + off, sizeof(text) - (size_t)off, "\n");
+		p = parse_ok(text);
+		for (int j = 0; j < 20; j++) {
+			rng = rng * 6364136223846793005ULL + 1;
+			n = 1 + (int)(rng >> 33) % 9;
+			poff = 0;
+			for (int i = 0; i < n; i++) {
+				rng = rng * 6364136223846793005ULL + 1;
+				path[i] = sseg[(rng >> 33) % 3];
+				poff += snprintf(pbuf + poff,
+				    sizeof(pbuf) - (size_t)poff, "%s%s",
+				    i ? "/" : "", path[i]);
+			}
+			req_init(&q, p, "g");
+			q.path = pbuf;
+			assert_int_equal(
+			    policy_decide(p, &q, &dec) == POLICY_ALLOW,
+			    naive(pat, np, path, n));
+			allowed += dec.verdict == POLICY_ALLOW;
+			checked++;
+		}
+		policy_free(p);
+	}
+	assert_int_equal(checked, 8000);
+	assert_true(allowed > 500 && allowed < 7500); /* both outcomes seen */
+}
+
 int
 main(void)
 {
@@ -437,6 +514,7 @@ main(void)
 		cmocka_unit_test(test_explain_trace_cap),
 		cmocka_unit_test(test_patient_of_and_limits),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_match_differential),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
