@@ -7,8 +7,6 @@
 
 #include "policy/parse_int.h"
 
-void pi_check_policy(struct pstate *st);
-
 static bool
 rule_has_role(const struct rule *r, unsigned i)
 {

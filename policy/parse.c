@@ -302,8 +302,6 @@ cmp_decoy(const void *a, const void *b)
 	    ((const struct decoy *)a)->id, ((const struct decoy *)b)->id);
 }
 
-void pi_check_policy(struct pstate *st);
-
 int
 policy_parse(const char *name, const char *buf, size_t len, struct policy **out,
     struct policy_diags **diags)

@@ -51,6 +51,9 @@ bool pi_accept_word(struct pstate *st, const char *w);
 unsigned pi_endcol(const struct pstate *st);
 const char *pi_stmt_text(struct pstate *st);
 
+/* check.c */
+void pi_check_policy(struct pstate *st);
+
 /* parse.c */
 int pi_parse_roles(
     struct pstate *st, uint64_t *roles, bool *all, bool allow_all);
