@@ -241,7 +241,8 @@ emit(struct audit_log *log, json_t *o)
 	audit_hex(log->tail_hash, AUDIT_HASH_BYTES, prev);
 	if (json_object_set_new(o, "prev", json_string(prev)) != 0)
 		return PG_ERR_NOMEM;
-	n = json_dumpb(o, log->buf, AUDIT_MAX_RECORD - 1, JSON_COMPACT);
+	n = json_dumpb(o, log->buf, AUDIT_MAX_RECORD - 1,
+	    JSON_COMPACT | JSON_ENSURE_ASCII);
 	if (n == 0)
 		return PG_ERR_NOMEM;
 	if (n > AUDIT_MAX_RECORD - 1)

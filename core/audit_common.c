@@ -152,7 +152,7 @@ audit_sanitize(const char *in, char *out, size_t outmax)
 				break;
 			out[o++] = '\\';
 			out[o++] = '\\';
-		} else if (n == 0) {
+		} else if (n == 0 || *p == 0x7f) {
 			if (o + 4 >= outmax)
 				break;
 			snprintf(out + o, 5, "\\x%02x", *p);

@@ -67,8 +67,8 @@ void audit_now(char *out, size_t outlen);
 /*
  * Copies IN to OUT (OUTMAX bytes) so that jansson accepts it and it cannot
  * be misread: valid UTF-8 passes (control characters are escaped later by
- * jansson), a backslash becomes two, every byte of invalid UTF-8 becomes
- * \xNN; output past OUTMAX is cut at a character boundary.
+ * jansson), a backslash becomes two, DEL and every byte of invalid UTF-8
+ * become \xNN; output past OUTMAX is cut at a character boundary.
  */
 void audit_sanitize(const char *in, char *out, size_t outmax);
 
