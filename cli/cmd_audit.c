@@ -38,6 +38,7 @@ resolve_paths(const struct cli_ctx *ctx, const char *log, const char *pub,
 			fprintf(stderr, "%s: %s\n", ctx->progname, err);
 			return r;
 		}
+		r = PG_OK; /* the command line named the log */
 	}
 	if (log == NULL)
 		log = cfg->audit_log;
