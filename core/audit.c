@@ -80,12 +80,33 @@ audit_last_seq(const struct audit_log *log)
 	return log->last_seq;
 }
 
+/* Writes the head a batched checkpoint left pending, once the log is
+ * synced past it; called with mu held, drops it meanwhile. */
+static int
+flush_head(struct audit_log *log)
+{
+	unsigned char hash[AUDIT_HASH_BYTES];
+	char time[AUDIT_TIME_LEN + 8];
+	long long seq = log->head_seq;
+	int r;
+
+	if (!log->head_pending)
+		return PG_OK;
+	memcpy(hash, log->head_hash, sizeof(hash));
+	memcpy(time, log->head_time, sizeof(time));
+	log->head_pending = 0;
+	pthread_mutex_unlock(&log->mu);
+	r = audit_put_head(log, seq, hash, time);
+	pthread_mutex_lock(&log->mu);
+	return r;
+}
+
 static void *
 flusher_main(void *arg)
 {
 	struct audit_log *log = arg;
 	struct timespec until;
-	int dirty;
+	int dirty, r;
 
 	pthread_mutex_lock(&log->mu);
 	for (;;) {
@@ -103,12 +124,12 @@ flusher_main(void *arg)
 		dirty = log->dirty;
 		log->dirty = 0;
 		pthread_mutex_unlock(&log->mu);
-		if (dirty && fdatasync(log->fd) != 0) {
-			pthread_mutex_lock(&log->mu);
-			log->sync_err = 1;
-			continue;
-		}
+		r = dirty && fdatasync(log->fd) != 0 ? PG_ERR_IO : PG_OK;
 		pthread_mutex_lock(&log->mu);
+		if (r == PG_OK)
+			r = flush_head(log);
+		if (r != PG_OK)
+			log->sync_err = 1;
 	}
 	pthread_mutex_unlock(&log->mu);
 	return NULL;
@@ -150,10 +171,16 @@ stop_flusher(struct audit_log *log)
 		pthread_join(log->flusher, NULL);
 		log->have_thread = 0;
 	}
-	if (log->fd >= 0 && (log->dirty || log->sync_err)) {
+	if (log->fd >= 0 &&
+	    (log->dirty || log->sync_err || log->head_pending)) {
 		if (fdatasync(log->fd) != 0 || log->sync_err)
 			r = PG_ERR_IO;
 		log->dirty = 0;
+		pthread_mutex_lock(&log->mu);
+		if (r == PG_OK)
+			r = flush_head(log);
+		log->head_pending = 0;
+		pthread_mutex_unlock(&log->mu);
 	}
 	return r;
 }
@@ -196,11 +223,13 @@ split_path(struct audit_log *log, const char *path)
 		dir[dlen] = '\0';
 	}
 	if (strlen(slash + 1) == 0 ||
-	    strlen(slash + 1) + 6 > sizeof(log->headname))
+	    strlen(slash + 1) + 11 > sizeof(log->locknm))
 		return PG_ERR_INVAL;
 	memcpy(log->base, slash + 1, strlen(slash + 1) + 1);
 	memcpy(log->headname, log->base, strlen(log->base));
 	memcpy(log->headname + strlen(log->base), ".head", 6);
+	memcpy(log->locknm, log->headname, strlen(log->headname));
+	memcpy(log->locknm + strlen(log->headname), ".lock", 6);
 	log->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	return log->dirfd < 0 ? PG_ERR_IO : PG_OK;
 }

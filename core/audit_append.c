@@ -300,19 +300,39 @@ append_event(struct audit_log *log, const struct audit_event *ev)
 	return r;
 }
 
-/* Replaces the head file with SEQ/HASH, signed; syncs the log first so
- * the head never names a record the disk may lose. */
-static int
-write_head(struct audit_log *log, long long seq, const unsigned char *hash,
+/* The seq the head file names now, or -1 if there is none. */
+static long long
+current_head_seq(struct audit_log *log)
+{
+	struct audit_head h;
+	char *buf = NULL;
+	size_t len = 0;
+	long long seq = -1;
+
+	if (pg_read_file_at(log->dirfd, log->headname, AUDIT_HEAD_MAX, 0, &buf,
+	        &len) == PG_OK &&
+	    audit_head_parse(buf, len, &h) == PG_OK)
+		seq = h.seq;
+	free(buf);
+	return seq;
+}
+
+int
+audit_put_head(struct audit_log *log, long long seq, const unsigned char *hash,
     const char *time)
 {
 	unsigned char d[AUDIT_HASH_BYTES];
 	struct audit_head h;
-	char *s;
-	int r;
+	char *s = NULL;
+	int lk, r = PG_OK;
 
-	if (fdatasync(log->fd) != 0)
-		return PG_ERR_IO;
+	/* Writers in other processes replace the head too: under the head
+	 * lock, never put back an older one. */
+	if ((lk = pg_lock_at(
+	         log->dirfd, log->locknm, log->opts.lock_timeout_ms)) < 0)
+		return lk;
+	if (current_head_seq(log) >= seq && seq > 0)
+		goto out;
 	memset(&h, 0, sizeof(h));
 	h.seq = seq;
 	memcpy(h.hash, hash, AUDIT_HASH_BYTES);
@@ -321,11 +341,30 @@ write_head(struct audit_log *log, long long seq, const unsigned char *hash,
 	memcpy(h.key_id, log->key_id, sizeof(h.key_id));
 	audit_sig_digest("head", seq, hash, h.time, h.host, d);
 	crypto_sign_detached(h.sig, NULL, d, sizeof(d), log->sk);
-	if ((s = audit_head_encode(&h)) == NULL)
-		return PG_ERR_NOMEM;
-	r = pg_write_file_atomic(log->dirfd, log->headname, s, strlen(s), 0640);
+	r = PG_ERR_NOMEM;
+	if ((s = audit_head_encode(&h)) != NULL)
+		r = pg_write_file_atomic(
+		    log->dirfd, log->headname, s, strlen(s), 0640);
+out:
 	free(s);
+	close(lk);
 	return r;
+}
+
+/* With fsync per record the head is replaced at once (the log is synced
+ * first); batched, the flusher does it after its next fdatasync. */
+static int
+new_head_due(struct audit_log *log, const char *time)
+{
+	if (log->opts.durability == PG_DURABLE_FSYNC)
+		return fdatasync(log->fd) != 0
+		    ? PG_ERR_IO
+		    : audit_put_head(log, log->tail_seq, log->tail_hash, time);
+	log->head_pending = 1;
+	log->head_seq = log->tail_seq;
+	memcpy(log->head_hash, log->tail_hash, AUDIT_HASH_BYTES);
+	snprintf(log->head_time, sizeof(log->head_time), "%s", time);
+	return PG_OK;
 }
 
 static int
@@ -356,7 +395,7 @@ append_ckpt(struct audit_log *log)
 		return r;
 	log->tail_is_ckpt = 1;
 	log->since_ckpt = 0;
-	return write_head(log, log->tail_seq, log->tail_hash, now);
+	return new_head_due(log, now);
 }
 
 /* Cuts the fragment a crashed writer left and records that it did. */
@@ -428,7 +467,7 @@ new_head(struct audit_log *log)
 	char now[AUDIT_TIME_LEN + 8];
 
 	audit_now(now, sizeof(now));
-	return write_head(log, 0, log->tail_hash, now);
+	return audit_put_head(log, 0, log->tail_hash, now);
 }
 
 int

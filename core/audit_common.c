@@ -98,14 +98,29 @@ audit_key_id(const unsigned char *pk, char *out)
 void
 audit_now(char *out, size_t outlen)
 {
+	/* The date part changes once a second: format it only then. */
+	static _Thread_local time_t last_sec = -1;
+	static _Thread_local char base[24];
 	struct timespec ts;
 	struct tm tm;
-	char base[24];
+	long us;
+	int i;
 
+	if (outlen < AUDIT_TIME_LEN + 1)
+		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out, outlen, "%s.%06ldZ", base, ts.tv_nsec / 1000);
+	if (ts.tv_sec != last_sec) {
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+		last_sec = ts.tv_sec;
+	}
+	memcpy(out, base, 19);
+	out[19] = '.';
+	us = ts.tv_nsec / 1000;
+	for (i = 25; i >= 20; i--, us /= 10)
+		out[i] = (char)('0' + us % 10);
+	out[26] = 'Z';
+	out[27] = '\0';
 }
 
 /* Length of the valid UTF-8 character at P (as jansson judges it: no

@@ -25,7 +25,8 @@ struct audit_log {
 	int dirfd; /* the log's directory, for the head */
 	char base[NAME_MAX + 1];
 	char headname[NAME_MAX + 1];
-	struct audit_opts opts; /* strings NULLed; copies below */
+	char locknm[NAME_MAX + 1]; /* LOG.head.lock: serialises heads */
+	struct audit_opts opts;    /* strings NULLed; copies below */
 	char component[128];
 	char host[AUDIT_HOST_MAX];
 
@@ -40,6 +41,13 @@ struct audit_log {
 	unsigned char tail_hash[AUDIT_HASH_BYTES];
 	int tail_is_ckpt;
 
+	/* A checkpoint whose head the flusher writes after its next sync
+	 * (PG_DURABLE_BATCH). */
+	int head_pending;
+	long long head_seq;
+	unsigned char head_hash[AUDIT_HASH_BYTES];
+	char head_time[AUDIT_TIME_LEN + 8];
+
 	long long last_seq;   /* last record this handle wrote */
 	long long since_ckpt; /* records written since a checkpoint */
 	int torn;             /* torn tails repaired */
@@ -50,6 +58,11 @@ struct audit_log {
 /* Appends EV (NULL: a closing checkpoint, unless the tail is one) under
  * the file lock; called with mu held. */
 int audit_append(struct audit_log *log, const struct audit_event *ev);
+
+/* Replaces the head file with SEQ/HASH/TIME, signed, unless it already
+ * names a later seq; the log must be synced up to SEQ first. */
+int audit_put_head(struct audit_log *log, long long seq,
+    const unsigned char *hash, const char *time);
 
 /* At open: refuses a log shorter than its head file; starts the head of a
  * new signed log. */
