@@ -190,10 +190,14 @@ audit_free(struct audit_log *log)
 {
 	if (log == NULL)
 		return;
-	(void)stop_flusher(log);
-	if (log->have_cv)
-		pthread_cond_destroy(&log->cv);
-	pthread_mutex_destroy(&log->mu);
+	/* In a forked child the flusher does not exist and the mutex may
+	 * be held by a thread that does not either: only release memory. */
+	if (log->owner == getpid()) {
+		(void)stop_flusher(log);
+		if (log->have_cv)
+			pthread_cond_destroy(&log->cv);
+		pthread_mutex_destroy(&log->mu);
+	}
 	if (log->fd >= 0)
 		close(log->fd);
 	if (log->dirfd >= 0)
@@ -303,6 +307,7 @@ audit_open_path(const char *path, const char *keyfile,
 	if ((log = calloc(1, sizeof(*log))) == NULL)
 		return PG_ERR_NOMEM;
 	log->fd = log->dirfd = -1;
+	log->owner = getpid();
 	pthread_mutex_init(&log->mu, NULL);
 	log->buf = malloc(AUDIT_TAIL_BUF);
 	log->scratch = malloc(AUDIT_MAX_FIELD);
@@ -353,6 +358,10 @@ audit_write(struct audit_log *log, const struct audit_event *ev)
 	if (log == NULL || ev == NULL || ev->event == NULL ||
 	    ev->decision == NULL || strncmp(ev->event, "audit.", 6) == 0)
 		return PG_ERR_INVAL;
+	/* A forked child shares the parent's flock (it belongs to the open
+	 * file): it must open its own handle. */
+	if (log->owner != getpid())
+		return PG_ERR_INVAL;
 	if (strcmp(ev->decision, "allow") != 0 &&
 	    strcmp(ev->decision, "deny") != 0 &&
 	    strcmp(ev->decision, "error") != 0 &&
@@ -371,6 +380,10 @@ audit_close(struct audit_log *log)
 
 	if (log == NULL)
 		return PG_OK;
+	if (log->owner != getpid()) {
+		audit_free(log);
+		return PG_ERR_INVAL;
+	}
 	pthread_mutex_lock(&log->mu);
 	if (log->sk != NULL && log->since_ckpt > 0)
 		r = audit_append(log, NULL);

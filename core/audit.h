@@ -90,8 +90,10 @@ long long audit_last_seq(const struct audit_log *log);
  */
 int audit_close(struct audit_log *log);
 
-/* Frees LOG without a closing checkpoint (after fork(), on error paths);
- * pending batched records are still flushed.  NULL is a no-op. */
+/* Frees LOG without a closing checkpoint (error paths); pending batched
+ * records are still flushed.  In a child forked after audit_open() the
+ * parent's handle cannot be written to (PG_ERR_INVAL: open a new one) and
+ * this only releases its memory.  NULL is a no-op. */
 void audit_free(struct audit_log *log);
 
 /*

@@ -21,8 +21,9 @@ struct audit_log {
 	pthread_t flusher;
 	int have_cv, have_thread, stop, dirty, sync_err;
 
-	int fd;    /* O_RDWR|O_APPEND */
-	int dirfd; /* the log's directory, for the head */
+	pid_t owner; /* the process that opened it */
+	int fd;      /* O_RDWR|O_APPEND */
+	int dirfd;   /* the log's directory, for the head */
 	char base[NAME_MAX + 1];
 	char headname[NAME_MAX + 1];
 	char locknm[NAME_MAX + 1]; /* LOG.head.lock: serialises heads */

@@ -485,6 +485,67 @@ test_garbage_tail_refused(void **state)
 	audit_free(log);
 }
 
+/* A child forked with the parent's handle shares its flock: it must be
+ * refused, and freeing the copy must not touch the parent's flusher. */
+static void
+test_forked_handle_refused(void **state)
+{
+	struct fixture *fx = *state;
+	struct audit_log *log = open_log(fx, 0, PG_DURABLE_BATCH);
+	pid_t pid;
+	int st;
+
+	assert_int_equal(write_obj(log, "parent", "a"), PG_OK);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int r = write_obj(log, "child", "b");
+
+		audit_free(log);
+		_exit(r == PG_ERR_INVAL ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(write_obj(log, "parent", "c"), PG_OK);
+	assert_int_equal(audit_close(log), PG_OK);
+	assert_verifies(fx, 3);
+}
+
+/* audit_open() takes everything from the [audit] section. */
+static void
+test_open_from_config(void **state)
+{
+	struct fixture *fx = *state;
+	struct pg_config *cfg = calloc(1, sizeof(*cfg));
+	struct audit_log *log = NULL;
+	struct lines *l;
+	char host[] = "imaging-1";
+
+	assert_non_null(cfg);
+	assert_int_equal(audit_open(cfg, "gateway", &log), PG_ERR_CONFIG);
+	assert_null(log);
+	cfg->audit_log = fx->log;
+	cfg->audit_key_file = fx->key;
+	cfg->audit_checkpoint_every = 2;
+	cfg->audit_durability = PG_DURABLE_BATCH;
+	cfg->audit_batch_ms = 20;
+	cfg->audit_host = host;
+	assert_int_equal(audit_open(cfg, "gateway", &log), PG_OK);
+	assert_int_equal(write_obj(log, NULL, "x"), PG_OK);
+	assert_int_equal(audit_close(log), PG_OK);
+	assert_verifies(fx, 2);
+	assert_int_equal(fx_read_lines(fx->log, &l), 0);
+	assert_non_null(strstr(l->line[0], "\"host\":\"imaging-1\""));
+	assert_non_null(strstr(l->line[0], "\"actor\":\"gateway\""));
+	assert_non_null(strstr(l->line[1], "\"event\":\"audit.checkpoint\""));
+	free(l);
+	cfg->audit_batch_ms = 500; /* over the 100 ms ceiling */
+	assert_int_equal(audit_open(cfg, "gateway", &log), PG_ERR_INVAL);
+	assert_null(log);
+	free(cfg);
+}
+
 static int
 count(const struct audit_record *rec, void *arg)
 {
@@ -547,6 +608,8 @@ main(void)
 		T(test_cut_log_refused),
 		T(test_garbage_tail_refused),
 		T(test_query_filters),
+		T(test_forked_handle_refused),
+		T(test_open_from_config),
 #undef T
 	};
 
