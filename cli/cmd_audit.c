@@ -107,6 +107,10 @@ print_verdict(const struct audit_verify_result *res)
 		printf("note: %lld records after the last checkpoint are "
 		       "covered by the chain only\n",
 		    res->unsigned_tail);
+	if (res->torn_repairs > 0)
+		printf("note: %lld unfinished records left by crashes were "
+		       "removed and recorded (first at seq %lld)\n",
+		    res->torn_repairs, res->first_torn_seq);
 	if (!res->signatures_checked)
 		printf(
 		    "WARNING: no public key given: signatures not checked\n");

@@ -124,6 +124,8 @@ struct audit_verify_result {
 	long long last_seq;      /* last good seq */
 	long long bad_seq;       /* first bad seq (0 when ok) */
 	long long unsigned_tail; /* records after the last checkpoint */
+	long long torn_repairs;  /* audit.torn_tail records: crashes */
+	long long first_torn_seq;
 	bool signatures_checked; /* false: no public key given */
 	char message[AUDIT_MSG_MAX];
 };

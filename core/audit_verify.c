@@ -199,6 +199,9 @@ check_line(struct vstate *st, size_t off, size_t next_off)
 	    sodium_memcmp(v.hash, st->head->hash, AUDIT_HASH_BYTES) != 0)
 		r = fail(st, AUDIT_EDITED, v.r.seq,
 		    "does not match the signed head");
+	if (r == 0 && strcmp(v.r.event, AUDIT_EV_TORN) == 0 &&
+	    st->res->torn_repairs++ == 0)
+		st->res->first_torn_seq = v.r.seq;
 	json_decref(v.root);
 	if (r != 0)
 		return r;

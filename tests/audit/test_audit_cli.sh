@@ -88,6 +88,18 @@ done
 out=$("$cli" --help)
 like "audit --help lists the subcommands" "$(printf '%s' "$out" | tr '\n' ' ')" "verify.*query.*keygen"
 
+# A writer died mid-record: verify says so; the next writer repairs it.
+last=$(wc -l < "$log")
+printf '{"seq":%d,"time":"2026-' $((last + 1)) >> "$log"
+out=$("$cli" verify --key "$key.pub" "$log"); rc=$?
+is "verify of a torn log exits 1" "$rc" 1
+like "verify reports the torn line after the last whole record" "$out" "^FAIL: seq $((last + 1)): torn: "
+check "the next writer appends" "$writer" "$log" "$key" 1 carol /store/P4/c.jpg P4
+out=$("$cli" verify --key "$key.pub" "$log"); rc=$?
+is "the repaired log verifies" "$rc" 0
+like "verify notes the repair" "$out" "note: 1 unfinished records .* at seq $((last + 1))"
+is "the repair is a record in the chain" "$(grep -c '"event":"audit.torn_tail"' "$log")" 1
+
 chmod 0644 "$key"
 "$writer" "$log" "$key" 1 alice x 2>/dev/null
 is "a writer refuses a key file readable by others" "$?" 1

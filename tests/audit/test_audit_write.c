@@ -196,6 +196,9 @@ test_torn_tail_repaired(void **state)
 	assert_int_equal(audit_last_seq(log), 10);
 	assert_int_equal(audit_close(log), PG_OK);
 	assert_verifies(fx, 11);
+	assert_int_equal(fx_verify(fx, &res), PG_OK);
+	assert_int_equal(res.torn_repairs, 1);
+	assert_int_equal(res.first_torn_seq, 9);
 
 	assert_int_equal(fx_read_lines(fx->log, &l), 0);
 	assert_int_equal(l->n, 11);
