@@ -14,14 +14,18 @@
  * sig: an Ed25519 signature over audit_sig_digest("checkpoint", seq, prev,
  * time, host), i.e. over the hash of the whole chain before it.  A keyed
  * writer adds one after any record whose seq + 1 is a multiple of
- * checkpoint_every, and on close.  After each checkpoint the writer
- * replaces LOG.head (atomically) with the checkpoint's seq and the hash of
- * its line, signed again ("head").  The verifier reports TRUNCATED when
- * the log ends before the head; the records after the last checkpoint are
- * protected by the chain only, and a cut there is invisible in the file
- * (the syslog copy is what covers it).  An old head put back together
- * with a cut log also goes unseen: keep copies of heads off the host if
- * that matters.
+ * checkpoint_every, and on close (unless the tail already is one).
+ *
+ * Head.  LOG.head holds the seq and line hash of the latest checkpoint,
+ * signed again ("head" digest), replaced with pg_write_file_atomic() under
+ * LOG.head.lock and never by an older one.  A new signed log starts with a
+ * head at seq 0 (the genesis hash).  The verifier reports TRUNCATED when
+ * the log ends before its head, NO_HEAD when a signed log lost it, and a
+ * writer refuses to open a log shorter than its head.  Records after the
+ * last checkpoint are protected by the chain only: a cut there is
+ * invisible in the file (the syslog copy is what covers it), and so is an
+ * old head put back together with a cut log (keep heads off the host if
+ * that matters).
  *
  * Writers.  Every process has its own handle; appends are serialised by
  * flock() on the log's own fd.  Under the lock the writer compares the
@@ -36,12 +40,17 @@
  * last complete line does not parse is refused (PG_ERR_CORRUPT).
  *
  * Durability.  PG_DURABLE_FSYNC: fdatasync() before the lock is released;
- * a record audit_write() returned for is on disk.  PG_DURABLE_BATCH: a
- * flusher thread fdatasync()s within batch_ms of the first unsynced
- * record; a process crash loses nothing (the bytes are in the page
- * cache), an OS crash or power cut can lose the records of the last
- * batch_ms plus one fdatasync.  The log is always synced before a head is
- * written, so the head never runs ahead of the disk.
+ * a record audit_write() returned for is on disk, and a checkpoint's head
+ * is written at once.  PG_DURABLE_BATCH: a flusher thread fdatasync()s
+ * within batch_ms of the first unsynced record and then writes the head of
+ * any checkpoint that sync covered; a process crash loses nothing (the
+ * bytes are in the page cache), an OS crash or power cut can lose the
+ * records of the last batch_ms plus one fdatasync, and the head may lag
+ * one checkpoint behind.  The head never names a record the disk may
+ * lose, so a crash never looks like a cut.
+ *
+ * Syslog.  With audit_syslog each record's JSON line (ASCII only, at most
+ * 1024 bytes) also goes to LOG_AUTHPRIV, so it can leave the host.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -80,31 +89,33 @@ audit_last_seq(const struct audit_log *log)
 	return log->last_seq;
 }
 
-/* Writes the head a batched checkpoint left pending, once the log is
- * synced past it; called with mu held, drops it meanwhile. */
-static int
-flush_head(struct audit_log *log)
-{
+/* The head a batched checkpoint left pending, taken under mu before the
+ * fdatasync() that must cover its record: a checkpoint appended while
+ * the sync runs waits for the next round. */
+struct pending_head {
+	int have;
+	long long seq;
 	unsigned char hash[AUDIT_HASH_BYTES];
 	char time[AUDIT_TIME_LEN + 8];
-	long long seq = log->head_seq;
-	int r;
+};
 
-	if (!log->head_pending)
-		return PG_OK;
-	memcpy(hash, log->head_hash, sizeof(hash));
-	memcpy(time, log->head_time, sizeof(time));
+static void
+take_pending(struct audit_log *log, struct pending_head *p)
+{
+	p->have = log->head_pending;
+	if (!p->have)
+		return;
+	p->seq = log->head_seq;
+	memcpy(p->hash, log->head_hash, sizeof(p->hash));
+	memcpy(p->time, log->head_time, sizeof(p->time));
 	log->head_pending = 0;
-	pthread_mutex_unlock(&log->mu);
-	r = audit_put_head(log, seq, hash, time);
-	pthread_mutex_lock(&log->mu);
-	return r;
 }
 
 static void *
 flusher_main(void *arg)
 {
 	struct audit_log *log = arg;
+	struct pending_head ph;
 	struct timespec until;
 	int dirty, r;
 
@@ -123,11 +134,12 @@ flusher_main(void *arg)
 			;
 		dirty = log->dirty;
 		log->dirty = 0;
+		take_pending(log, &ph);
 		pthread_mutex_unlock(&log->mu);
 		r = dirty && fdatasync(log->fd) != 0 ? PG_ERR_IO : PG_OK;
+		if (r == PG_OK && ph.have)
+			r = audit_put_head(log, ph.seq, ph.hash, ph.time);
 		pthread_mutex_lock(&log->mu);
-		if (r == PG_OK)
-			r = flush_head(log);
 		if (r != PG_OK)
 			log->sync_err = 1;
 	}
@@ -161,6 +173,7 @@ start_flusher(struct audit_log *log)
 static int
 stop_flusher(struct audit_log *log)
 {
+	struct pending_head ph;
 	int r = PG_OK;
 
 	if (log->have_thread) {
@@ -173,14 +186,12 @@ stop_flusher(struct audit_log *log)
 	}
 	if (log->fd >= 0 &&
 	    (log->dirty || log->sync_err || log->head_pending)) {
+		take_pending(log, &ph);
 		if (fdatasync(log->fd) != 0 || log->sync_err)
 			r = PG_ERR_IO;
 		log->dirty = 0;
-		pthread_mutex_lock(&log->mu);
-		if (r == PG_OK)
-			r = flush_head(log);
-		log->head_pending = 0;
-		pthread_mutex_unlock(&log->mu);
+		if (r == PG_OK && ph.have)
+			r = audit_put_head(log, ph.seq, ph.hash, ph.time);
 	}
 	return r;
 }

@@ -515,6 +515,46 @@ test_forked_handle_refused(void **state)
 	assert_verifies(fx, 3);
 }
 
+/* The head follows the checkpoints while the writer runs: at once with
+ * fsync per record, after the flusher's next sync when batched. */
+static void
+head_follows(struct fixture *fx, enum pg_durability d)
+{
+	struct audit_log *log = open_log(fx, 3, d);
+	char path[400], *head;
+	size_t len;
+	int i;
+
+	snprintf(path, sizeof(path), "%s.head", fx->log);
+	assert_int_equal(write_obj(log, "u", "a"), PG_OK);
+	assert_int_equal(write_obj(log, "u", "b"), PG_OK); /* + ckpt 3 */
+	for (i = 0; i < 200; i++) {
+		head = fx_slurp(path, &len);
+		assert_non_null(head);
+		if (strncmp(head, "{\"seq\":3,", 9) == 0)
+			break;
+		free(head);
+		head = NULL;
+		usleep(5000);
+	}
+	assert_non_null(head);
+	free(head);
+	assert_int_equal(audit_close(log), PG_OK);
+	assert_verifies(fx, 3);
+}
+
+static void
+test_head_follows_fsync(void **state)
+{
+	head_follows(*state, PG_DURABLE_FSYNC);
+}
+
+static void
+test_head_follows_batch(void **state)
+{
+	head_follows(*state, PG_DURABLE_BATCH);
+}
+
 /* audit_open() takes everything from the [audit] section. */
 static void
 test_open_from_config(void **state)
@@ -613,6 +653,8 @@ main(void)
 		T(test_query_filters),
 		T(test_forked_handle_refused),
 		T(test_open_from_config),
+		T(test_head_follows_fsync),
+		T(test_head_follows_batch),
 #undef T
 	};
 
