@@ -126,8 +126,11 @@ main(int argc, char **argv)
 		else
 			bad |= run_file(argv[i]);
 	}
-	if (n_run == 0)
-		printf("not ok 1 - no seed inputs found\n"), n_run = 1, bad = 1;
+	if (n_run == 0) {
+		printf("not ok 1 - no seed inputs found\n");
+		n_run = 1;
+		bad = 1;
+	}
 	printf("1..%d\n", n_run);
 	return bad ? 1 : 0;
 }
