@@ -145,22 +145,39 @@ broken_link(struct vstate *st, struct vline *v, size_t next_off)
 	    "prev does not match the hash of seq %lld", e - 1);
 }
 
+#define REORDER_WINDOW 4096 /* lines searched for a displaced record */
+
+/* Whether a record with seq SEQ stands in the lines from OFF on. */
+static int
+seq_ahead(struct vstate *st, size_t off, long long seq)
+{
+	struct vline n;
+	const char *nl;
+	char why[8];
+	int i, found = 0;
+
+	for (i = 0; !found && i < REORDER_WINDOW && off < st->len; i++) {
+		found =
+		    parse_at(st, off, &n, why, sizeof(why)) && n.r.seq == seq;
+		json_decref(n.root);
+		nl = memchr(st->buf + off, '\n', st->len - off);
+		if (nl == NULL)
+			break;
+		off = (size_t)(nl - st->buf) + 1;
+	}
+	return found;
+}
+
 /* V does not carry the expected seq. */
 static int
 wrong_seq(struct vstate *st, struct vline *v, size_t next_off, int link_ok)
 {
-	struct vline n;
-	char why[8];
 	long long e = st->expect, got = v->r.seq;
-	int next_is_e;
 
 	if (link_ok)
 		return fail(st, AUDIT_EDITED, e, "seq field reads %lld", got);
 	if (got > e) {
-		next_is_e = parse_at(st, next_off, &n, why, sizeof(why)) &&
-		    n.r.seq == e;
-		json_decref(n.root);
-		if (next_is_e)
+		if (seq_ahead(st, next_off, e))
 			return fail(st, AUDIT_REORDERED, e,
 			    "seq %lld appears before seq %lld", got, e);
 		if (got - e == 1)

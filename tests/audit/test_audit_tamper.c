@@ -258,6 +258,22 @@ test_swapped_records(void **state)
 	free(l);
 }
 
+static void
+test_swapped_far_apart(void **state)
+{
+	struct fixture *fx = *state;
+	struct lines *l;
+	const char *t;
+
+	assert_int_equal(fx_read_lines(fx->log, &l), 0);
+	t = l->line[5]; /* seq 6 and seq 13 trade places */
+	l->line[5] = l->line[12];
+	l->line[12] = t;
+	assert_int_equal(fx_write_lines(fx->log, l), 0);
+	expect_fail(fx, AUDIT_REORDERED, 6);
+	free(l);
+}
+
 /* Writes L with EXTRA inserted before line index AT. */
 static void
 insert_line(struct fixture *fx, struct lines *l, size_t at, const char *extra)
@@ -463,6 +479,7 @@ main(void)
 		T(test_deleted_record),
 		T(test_deleted_checkpoint),
 		T(test_swapped_records),
+		T(test_swapped_far_apart),
 		T(test_inserted_copy),
 		T(test_inserted_forged_linked),
 		T(test_inserted_forged_unlinked),
