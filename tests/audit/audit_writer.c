@@ -2,6 +2,7 @@
  * audit_writer.c - test helper: appends records to an audit log the way a
  * component would.  usage: audit_writer LOG KEY|- COUNT ACTOR OBJECT
  * [PATIENT]; exits 0 only if every record was written and the log closed.
+ * With AUDIT_WRITER_SYSLOG set, records are copied to syslog too.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@ main(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	o.component = "audit_writer";
 	o.checkpoint_every = 4;
+	o.syslog = getenv("AUDIT_WRITER_SYSLOG") != NULL;
 	n = strtol(argv[3], NULL, 10);
 	r = audit_open_path(
 	    argv[1], strcmp(argv[2], "-") ? argv[2] : NULL, &o, &log);
