@@ -3,10 +3,12 @@
  * the auditor's view of the audit log.  The log and key come from the
  * configuration, or from --log/--key (an auditor's copy elsewhere).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -151,11 +153,15 @@ audit_verify_main(const struct cli_ctx *ctx, int argc, char **argv)
 		return verify_usage(stderr);
 	if (resolve_paths(ctx, log, key, &p) != PG_OK)
 		return CLI_EXIT_ERROR;
+	if (p.pub[0] != '\0' && access(p.pub, R_OK) != 0) {
+		fprintf(stderr, "%s: audit verify: %s: %s\n", ctx->progname,
+		    p.pub, strerror(errno));
+		return CLI_EXIT_ERROR;
+	}
 	r = audit_verify(p.log, p.pub[0] != '\0' ? p.pub : NULL, &res);
 	if (r != PG_OK) {
 		fprintf(stderr, "%s: audit verify: %s: %s\n", ctx->progname,
-		    r == PG_ERR_CRYPTO || r == PG_ERR_PERM ? p.pub : p.log,
-		    pg_strerror(r));
+		    r == PG_ERR_CRYPTO ? p.pub : p.log, pg_strerror(r));
 		return CLI_EXIT_ERROR;
 	}
 	if (json)

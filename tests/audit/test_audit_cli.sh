@@ -76,6 +76,9 @@ cp "$dir/orig" "$log"
 is "verify of a missing file exits 3" "$?" 3
 "$cli" verify 2>/dev/null
 is "verify with no log configured exits 3" "$?" 3
+out=$("$cli" verify --key "$dir/nokey.pub" "$log" 2>&1); rc=$?
+is "verify with a missing key exits 3" "$rc" 3
+like "the error names the key file" "$out" "nokey.pub: No such file"
 "$cli" verify --bogus 2>/dev/null
 is "unknown option exits 2" "$?" 2
 "$cli" frobnicate 2>/dev/null
