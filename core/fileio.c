@@ -45,8 +45,8 @@ check_private(const struct stat *st)
 }
 
 int
-pg_read_file_at(
-    int dirfd, const char *name, size_t max, int flags, char **out, size_t *len)
+pg_read_file_at(int dirfd, const char *name, size_t max, int flags,
+    char **out, size_t *len)
 {
 	struct stat st;
 	char *buf = NULL;
@@ -57,8 +57,8 @@ pg_read_file_at(
 	*out = NULL;
 	if (len != NULL)
 		*len = 0;
-	fd = openat(dirfd, name,
-	    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK);
 	if (fd < 0)
 		return open_err();
 	if (fstat(fd, &st) != 0) {
@@ -182,8 +182,8 @@ pg_write_all(int fd, const void *buf, size_t len)
 }
 
 int
-pg_write_file_atomic(
-    int dirfd, const char *name, const void *buf, size_t len, mode_t mode)
+pg_write_file_atomic(int dirfd, const char *name, const void *buf,
+    size_t len, mode_t mode)
 {
 	char tmp[NAME_MAX + 1];
 	int fd, r, n;
@@ -192,8 +192,8 @@ pg_write_file_atomic(
 	if (n < 0 || (size_t)n >= sizeof(tmp))
 		return PG_ERR_TOOBIG;
 	(void)unlinkat(dirfd, tmp, 0);
-	fd = openat(dirfd, tmp,
-	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, mode);
 	if (fd < 0)
 		return open_err();
 	if (fchmod(fd, mode) != 0 || (r = pg_write_all(fd, buf, len)) != 0 ||
@@ -235,8 +235,8 @@ pg_lock_at(int dirfd, const char *name, int timeout_ms)
 	struct timespec nap = { 0, 2 * 1000 * 1000 };
 	int fd, waited = 0;
 
-	fd = openat(
-	    dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
 	if (fd < 0)
 		return open_err();
 	for (;;) {
