@@ -49,6 +49,10 @@
  * one checkpoint behind.  The head never names a record the disk may
  * lose, so a crash never looks like a cut.
  *
+ * Rotation.  Rename LOG and LOG.head together and restart the writers
+ * (open handles keep appending to the renamed file); a fresh LOG beside
+ * an old head is refused, as a cut log would be.
+ *
  * Syslog.  With audit_syslog each record's JSON line (ASCII only, at most
  * 1024 bytes) also goes to LOG_AUTHPRIV, so it can leave the host.
  */
