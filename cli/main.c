@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cmd_audit.h"
 #include "cli/cmd_lockout.h"
 #include "cli/cmd_totp.h"
 #include "cli/verbs.h"
@@ -19,6 +20,7 @@ static const struct {
 	{ "config", cmd_config, "Check the configuration or list its keys" },
 	{ "enroll", cmd_enroll, "Enroll a user for TOTP codes (QR code)" },
 	{ "totp", cmd_totp, "TOTP enrollment status; create the host key" },
+	{ "audit", cmd_audit, "Verify, query the audit log; make its key" },
 	{ "lockouts", cmd_lockouts, "List locked-out accounts" },
 	{ "unlock", cmd_unlock, "Lift a user's lockout everywhere (audited)" },
 };
