@@ -4,16 +4,19 @@
  * lockout store as the PAM module and the gateway (core/lockout.h).
  */
 #include <getopt.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
 #include "cli/cmd_lockout.h"
 #include "cli/util.h"
 #include "core/config.h"
+#include "core/audit.h"
 #include "core/errors.h"
 #include "core/lockout.h"
 
@@ -194,6 +197,82 @@ cmd_lockouts(const struct cli_ctx *ctx, int argc, char **argv)
 	return r;
 }
 
+/* Who is running the tool: the sudo caller if there is one. */
+static void
+invoker(char *buf, size_t len, long *uid)
+{
+	const char *sudo = getenv("SUDO_USER");
+	struct passwd pw, *res = NULL;
+	char pwbuf[1024];
+
+	*uid = (long)getuid();
+	if (getpwuid_r(getuid(), &pw, pwbuf, sizeof(pwbuf), &res) != 0 ||
+	    res == NULL)
+		snprintf(buf, len, "uid %ld", *uid);
+	else if (sudo != NULL && getuid() == 0 && *sudo != '\0')
+		snprintf(buf, len, "%s (sudo by %s)", pw.pw_name, sudo);
+	else
+		snprintf(buf, len, "%s", pw.pw_name);
+}
+
+static int
+open_audit(const struct cli_ctx *ctx, struct audit_log **log)
+{
+	struct pg_config *cfg;
+	int r;
+
+	*log = NULL;
+	if ((cfg = cli_load_config(ctx)) == NULL)
+		return CLI_EXIT_ERROR;
+	r = audit_open(cfg, "cli", log);
+	if (r != PG_OK)
+		fprintf(stderr,
+		    "%s: audit log %s: %s; not unlocking an account "
+		    "without an audit record\n",
+		    ctx->progname, cfg->audit_log, pg_strerror(r));
+	pg_config_free(cfg);
+	return r == PG_OK ? CLI_EXIT_OK : CLI_EXIT_ERROR;
+}
+
+static int
+audit_unlock(struct audit_log *log, const char *user, bool was)
+{
+	struct audit_event ev;
+	char who[300];
+
+	audit_event_init(&ev);
+	invoker(who, sizeof(who), &ev.uid);
+	ev.actor = who;
+	ev.event = "admin.unlock";
+	ev.object = user;
+	ev.decision = "allow";
+	ev.reason = was ? "lockout lifted" : "was not locked out";
+	ev.pid = (long)getpid();
+	ev.process = "photoguard";
+	return audit_write(log, &ev);
+}
+
+static int
+unlock_result(const struct cli_ctx *ctx, int c, bool was, const char *esc)
+{
+	if (c == PG_ERR_INVAL) {
+		fprintf(stderr, "%s: invalid user name \"%s\"\n", ctx->progname,
+		    esc);
+		return CLI_EXIT_USAGE;
+	}
+	if (c != PG_OK) {
+		fprintf(stderr, "%s: cannot unlock %s: %s\n", ctx->progname,
+		    esc, pg_strerror(c));
+		return CLI_EXIT_ERROR;
+	}
+	if (!was) {
+		fprintf(
+		    stderr, "%s: %s is not locked out\n", ctx->progname, esc);
+		return CLI_EXIT_FAIL;
+	}
+	return CLI_EXIT_OK;
+}
+
 int
 cmd_unlock(const struct cli_ctx *ctx, int argc, char **argv)
 {
@@ -202,6 +281,7 @@ cmd_unlock(const struct cli_ctx *ctx, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	char esc[ESC_MAX];
 	struct lockout_store *st = NULL;
+	struct audit_log *log = NULL;
 	const char *dir = NULL, *user;
 	bool was = false;
 	int c, r;
@@ -225,27 +305,27 @@ cmd_unlock(const struct cli_ctx *ctx, int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	user = argv[optind];
+	escape(user, esc, sizeof(esc));
 	if ((r = open_store(ctx, dir, &st)) != CLI_EXIT_OK)
 		return r;
+	/* No unlock that the audit log does not hold. */
+	if ((r = open_audit(ctx, &log)) != CLI_EXIT_OK) {
+		lockout_free(st);
+		return r;
+	}
 	c = lockout_unlock(st, user, &was);
 	lockout_free(st);
-	escape(user, esc, sizeof(esc));
-	if (c == PG_ERR_INVAL) {
-		fprintf(stderr, "%s: invalid user name \"%s\"\n", ctx->progname,
-		    esc);
-		return CLI_EXIT_USAGE;
+	r = unlock_result(ctx, c, was, esc);
+	if (c == PG_OK && audit_unlock(log, user, was) != PG_OK) {
+		fprintf(stderr,
+		    "%s: %s unlocked, but the audit record "
+		    "could not be written\n",
+		    ctx->progname, esc);
+		r = CLI_EXIT_ERROR;
 	}
-	if (c != PG_OK) {
-		fprintf(stderr, "%s: cannot unlock %s: %s\n", ctx->progname,
-		    esc, pg_strerror(c));
-		return CLI_EXIT_ERROR;
-	}
-	if (!was) {
-		fprintf(
-		    stderr, "%s: %s is not locked out\n", ctx->progname, esc);
-		return CLI_EXIT_FAIL;
-	}
-	/* AUDIT: admin.unlock */
-	printf("%s: unlocked\n", esc);
-	return CLI_EXIT_OK;
+	if (audit_close(log) != PG_OK && r == CLI_EXIT_OK)
+		r = CLI_EXIT_ERROR;
+	if (r == CLI_EXIT_OK)
+		printf("%s: unlocked\n", esc);
+	return r;
 }

@@ -42,13 +42,31 @@ is "json: two entries" "$(printf '%s' "$json" | python3 -c 'import json,sys; pri
 is "json: user round-trips" "$(printf '%s' "$json" | python3 -c 'import json,sys; print(repr(json.load(sys.stdin)[0]["user"]))')" "'mal\\nlory'"
 is "json: since and rule" "$(printf '%s' "$json" | python3 -c 'import json,sys; e=json.load(sys.stdin)[1]; print(e["since"], e["since_epoch"], e["rule"], e["host"])')" "2027-01-15T08:00:00Z 1800000000 limit.nurse img01"
 
-out=$("$pg" unlock --dir "$s" alice); rc=$?
+# unlock is audited: it needs the audit log of the configuration.
+"$pg" audit keygen "$d/audit.key" >/dev/null
+printf '[lockout]\ndir = %s\n[audit]\nlog = %s\nkey = %s\n' \
+    "$s" "$d/audit.jsonl" "$d/audit.key" > "$d/pg.conf"
+export PHOTOGUARD_CONFIG=$d/pg.conf
+mkdir "$d/ro" && chmod 0555 "$d/ro"
+printf '[lockout]\ndir = %s\n[audit]\nlog = %s\nkey = %s\n' \
+    "$s" "$d/ro/sub/audit.jsonl" "$d/audit.key" > "$d/bad-audit.conf"
+err=$(PHOTOGUARD_CONFIG=$d/bad-audit.conf "$pg" unlock alice 2>&1); rc=$?
+is "unlock with an unwritable audit log is refused" "$rc" 3
+like "refusal names the audit log" "$err" "audit log .*/ro/sub/audit.jsonl: .*not unlocking"
+is "alice is still locked" "$("$pg" lockouts --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" 2
+
+out=$(SUDO_USER=carol "$pg" unlock alice); rc=$?
 is "unlock alice exits 0" "$rc" 0
 like "unlock says so" "$out" '^alice: unlocked$'
-err=$("$pg" unlock --dir "$s" alice 2>&1); rc=$?
+q=$("$pg" audit query --event admin.unlock --json)
+is "one admin.unlock record" "$(printf '%s\n' "$q" | grep -c admin.unlock)" 1
+like "the record names the user and the admin" "$q" '"actor": ?"root \(sudo by carol\)".*"object": ?"alice"'
+v=$("$pg" audit verify --key "$d/audit.key.pub"); rc=$?
+is "audit log verifies after unlock" "$rc" 0
+err=$("$pg" unlock alice 2>&1); rc=$?
 is "unlock again exits 1" "$rc" 1
 like "unlock again says not locked" "$err" 'alice is not locked out'
-"$pg" unlock --dir "$s" "$(printf 'x%.0s' $(seq 101))" >/dev/null 2>&1
+"$pg" unlock "$(printf 'x%.0s' $(seq 101))" >/dev/null 2>&1
 is "over-long user name is a usage error" $? 2
 out=$("$pg" lockouts --dir "$s")
 is "one lockout left" "$(printf '%s\n' "$out" | wc -l)" 2
