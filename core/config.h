@@ -10,9 +10,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define PG_CONFIG_DEFAULT_PATH	"/etc/photoguard/photoguard.conf"
-#define PG_CONFIG_ENV		"PHOTOGUARD_CONFIG"
-#define PG_CONFIG_MAX_SIZE	(256 * 1024)
+#define PG_CONFIG_DEFAULT_PATH "/etc/photoguard/photoguard.conf"
+#define PG_CONFIG_ENV          "PHOTOGUARD_CONFIG"
+#define PG_CONFIG_MAX_SIZE     (256 * 1024)
 
 enum pg_dir_backend {
 	PG_DIR_LDAP = 0,
@@ -20,38 +20,38 @@ enum pg_dir_backend {
 };
 
 enum pg_dir_tls {
-	PG_TLS_STARTTLS = 0,	/* ldap:// upgraded with StartTLS (default) */
-	PG_TLS_LDAPS = 1,	/* ldaps:// */
-	PG_TLS_NONE = 2,	/* plain ldap://, only when asked explicitly */
+	PG_TLS_STARTTLS = 0, /* ldap:// upgraded with StartTLS (default) */
+	PG_TLS_LDAPS = 1,    /* ldaps:// */
+	PG_TLS_NONE = 2,     /* plain ldap://, only when asked explicitly */
 };
 
 enum pg_durability {
-	PG_DURABLE_FSYNC = 0,	/* fsync after every record */
-	PG_DURABLE_BATCH = 1,	/* group commit within batch_ms */
+	PG_DURABLE_FSYNC = 0, /* fsync after every record */
+	PG_DURABLE_BATCH = 1, /* group commit within batch_ms */
 };
 
 struct pg_config {
-	char *path;			/* file this was loaded from */
+	char *path; /* file this was loaded from */
 
 	/* [directory] */
 	enum pg_dir_backend dir_backend;
 	char *dir_uri;
 	enum pg_dir_tls dir_tls;
-	char *dir_ca_file;		/* NULL: system CA store */
+	char *dir_ca_file; /* NULL: system CA store */
 	bool dir_tls_verify;
-	char *dir_bind_dn;		/* NULL: anonymous bind */
+	char *dir_bind_dn; /* NULL: anonymous bind */
 	char *dir_bind_password_file;
 	char *dir_base_dn;
-	char *dir_user_base;		/* default: base_dn */
-	char *dir_user_filter;		/* default: (objectClass=posixAccount) */
-	char *dir_user_attr;		/* default: uid */
-	char *dir_group_base;		/* default: base_dn */
-	char *dir_group_filter;		/* default: groupOfNames/posixGroup */
-	char *dir_care_team_base;	/* default: base_dn */
-	char *dir_care_team_filter;	/* default: (objectClass=groupOfNames) */
-	char *dir_care_team_attr;	/* patient id attribute; default: cn */
-	char *dir_lockout_attr;		/* NULL: not used */
-	char *dir_care_team_file;	/* local backend */
+	char *dir_user_base;        /* default: base_dn */
+	char *dir_user_filter;      /* default: (objectClass=posixAccount) */
+	char *dir_user_attr;        /* default: uid */
+	char *dir_group_base;       /* default: base_dn */
+	char *dir_group_filter;     /* default: groupOfNames/posixGroup */
+	char *dir_care_team_base;   /* default: base_dn */
+	char *dir_care_team_filter; /* default: (objectClass=groupOfNames) */
+	char *dir_care_team_attr;   /* patient id attribute; default: cn */
+	char *dir_lockout_attr;     /* NULL: not used */
+	char *dir_care_team_file;   /* local backend */
 	int dir_network_timeout_ms;
 	int dir_timeout_ms;
 	int dir_cache_ttl_s;
@@ -66,11 +66,11 @@ struct pg_config {
 	enum pg_durability audit_durability;
 	int audit_batch_ms;
 	bool audit_syslog;
-	char *audit_host;		/* NULL: gethostname() */
+	char *audit_host; /* NULL: gethostname() */
 
 	/* [lockout] */
 	char *lockout_dir;
-	char *lockout_hook;		/* NULL: none */
+	char *lockout_hook; /* NULL: none */
 
 	/* [totp] */
 	char *totp_secret_dir;
@@ -82,7 +82,7 @@ struct pg_config {
 	int totp_failure_window_s;
 	char *totp_ticket_dir;
 	int totp_ticket_ttl_s;
-	char *totp_offline_cache_dir;	/* NULL: no offline role cache */
+	char *totp_offline_cache_dir; /* NULL: no offline role cache */
 	int totp_offline_max_age_s;
 
 	/* [store] */
@@ -96,8 +96,8 @@ struct pg_config {
 struct pg_config_key_doc {
 	const char *section;
 	const char *key;
-	const char *type;		/* string, path, bool, duration, ... */
-	const char *def;		/* default, or NULL if required/none */
+	const char *type; /* string, path, bool, duration, ... */
+	const char *def;  /* default, or NULL if required/none */
 	const char *doc;
 };
 
@@ -107,12 +107,12 @@ struct pg_config_key_doc {
  * pg_config_free().  On failure returns PG_ERR_* and writes a message of
  * the form "FILE:LINE: [section] key: what is wrong" to ERR.
  */
-int pg_config_load(const char *path, struct pg_config **out, char *err,
-    size_t errlen);
+int pg_config_load(
+    const char *path, struct pg_config **out, char *err, size_t errlen);
 
 /* As pg_config_load() on an in-memory buffer named NAME (for tests). */
-int pg_config_parse(const char *name, const char *buf,
-    struct pg_config **out, char *err, size_t errlen);
+int pg_config_parse(const char *name, const char *buf, struct pg_config **out,
+    char *err, size_t errlen);
 
 /* Returns the path pg_config_load(NULL) would read. */
 const char *pg_config_default_path(void);

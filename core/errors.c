@@ -24,6 +24,9 @@ static const char *const messages[] = {
 	[-PG_ERR_CONFIG] = "configuration error",
 	[-PG_ERR_EXISTS] = "already exists",
 	[-PG_ERR_TIMEOUT] = "timed out",
+	[-PG_ERR_BADCODE] = "verification code does not match",
+	[-PG_ERR_REPLAY] = "verification code already used",
+	[-PG_ERR_PENDING] = "enrollment not yet confirmed",
 };
 
 const char *

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,18 +36,20 @@ open_err(void)
 }
 
 static int
-check_private(const struct stat *st)
+check_owner(const struct stat *st, int flags)
 {
 	if (st->st_uid != 0 && st->st_uid != geteuid())
 		return PG_ERR_PERM;
-	if ((st->st_mode & (S_IRWXG | S_IRWXO)) != 0)
+	if ((flags & PG_RF_PRIVATE) && (st->st_mode & (S_IRWXG | S_IRWXO)))
+		return PG_ERR_PERM;
+	if ((flags & PG_RF_TRUSTED) && (st->st_mode & (S_IWGRP | S_IWOTH)))
 		return PG_ERR_PERM;
 	return PG_OK;
 }
 
 int
-pg_read_file_at(int dirfd, const char *name, size_t max, int flags,
-    char **out, size_t *len)
+pg_read_file_at(
+    int dirfd, const char *name, size_t max, int flags, char **out, size_t *len)
 {
 	struct stat st;
 	char *buf = NULL;
@@ -57,8 +60,11 @@ pg_read_file_at(int dirfd, const char *name, size_t max, int flags,
 	*out = NULL;
 	if (len != NULL)
 		*len = 0;
-	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
-	    O_NONBLOCK);
+	/* The buffer is max + 2 bytes: a maximum near SIZE_MAX would wrap. */
+	if (max > SIZE_MAX / 2)
+		return PG_ERR_INVAL;
+	fd = openat(dirfd, name,
+	    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return open_err();
 	if (fstat(fd, &st) != 0) {
@@ -69,10 +75,16 @@ pg_read_file_at(int dirfd, const char *name, size_t max, int flags,
 		r = PG_ERR_INVAL;
 		goto out;
 	}
-	if ((flags & PG_RF_PRIVATE) && (r = check_private(&st)) != PG_OK)
+	if ((flags & (PG_RF_PRIVATE | PG_RF_TRUSTED)) &&
+	    (r = check_owner(&st, flags)) != PG_OK)
 		goto out;
 	if ((size_t)st.st_size > max) {
 		r = PG_ERR_TOOBIG;
+		goto out;
+	}
+	/* sodium_malloc() before sodium_init() aborts; init is idempotent. */
+	if ((flags & PG_RF_SECRET) && sodium_init() < 0) {
+		r = PG_ERR_CRYPTO;
 		goto out;
 	}
 	/* One byte more than allowed, to notice a file that grew. */
@@ -181,21 +193,41 @@ pg_write_all(int fd, const void *buf, size_t len)
 	return PG_OK;
 }
 
+/*
+ * Creates a temporary file for NAME in DIRFD, named after the process and
+ * a per-process counter, so that threads replacing the same file never
+ * share (and unlink) each other's temporary.  A leftover of the same name
+ * can only come from a dead process whose pid was reused: it is removed.
+ */
+static int
+open_temp(int dirfd, const char *name, mode_t mode, char *tmp, size_t len)
+{
+	static atomic_uint seq;
+	int n, fd, tries;
+
+	n = snprintf(tmp, len, ".%s.%ld.%u.tmp", name, (long)getpid(),
+	    atomic_fetch_add(&seq, 1));
+	if (n < 0 || (size_t)n >= len)
+		return PG_ERR_TOOBIG;
+	for (tries = 0; tries < 2; tries++) {
+		fd = openat(dirfd, tmp,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		if (fd >= 0 || errno != EEXIST)
+			break;
+		(void)unlinkat(dirfd, tmp, 0);
+	}
+	return fd >= 0 ? fd : open_err();
+}
+
 int
-pg_write_file_atomic(int dirfd, const char *name, const void *buf,
-    size_t len, mode_t mode)
+pg_write_file_atomic(
+    int dirfd, const char *name, const void *buf, size_t len, mode_t mode)
 {
 	char tmp[NAME_MAX + 1];
-	int fd, r, n;
+	int fd, r;
 
-	n = snprintf(tmp, sizeof(tmp), ".%s.%ld.tmp", name, (long)getpid());
-	if (n < 0 || (size_t)n >= sizeof(tmp))
-		return PG_ERR_TOOBIG;
-	(void)unlinkat(dirfd, tmp, 0);
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, mode);
-	if (fd < 0)
-		return open_err();
+	if ((fd = open_temp(dirfd, name, mode, tmp, sizeof(tmp))) < 0)
+		return fd;
 	if (fchmod(fd, mode) != 0 || (r = pg_write_all(fd, buf, len)) != 0 ||
 	    fsync(fd) != 0) {
 		close(fd);
@@ -235,8 +267,8 @@ pg_lock_at(int dirfd, const char *name, int timeout_ms)
 	struct timespec nap = { 0, 2 * 1000 * 1000 };
 	int fd, waited = 0;
 
-	fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
+	fd = openat(
+	    dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return open_err();
 	for (;;) {

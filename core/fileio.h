@@ -11,15 +11,20 @@
 #include <sys/types.h>
 
 /* Flags for pg_read_file_at(). */
-#define PG_RF_PRIVATE	0x1	/* owner root or euid; no group/other bits */
-#define PG_RF_SECRET	0x2	/* buffer from sodium_malloc(); free with
-				   pg_free_secret() */
+#define PG_RF_PRIVATE 0x1 /* owner root or euid; no group/other bits */
+#define PG_RF_SECRET                                                           \
+	0x2 /* buffer from sodium_malloc(); free with                          \
+	       pg_free_secret() */
+#define PG_RF_TRUSTED                                                          \
+	0x4 /* owner root or euid; not writable by                             \
+	       group/other (config, policy) */
 
 /*
  * Reads the regular file NAME relative to DIRFD with O_NOFOLLOW, refusing
  * symlinks (PG_ERR_SYMLINK), anything but a regular file (PG_ERR_INVAL),
  * files over MAX bytes (PG_ERR_TOOBIG) and, with PG_RF_PRIVATE, files not
  * owned by root or the effective uid or readable by group or other
+ * (PG_ERR_PERM), and with PG_RF_TRUSTED, files others could have written
  * (PG_ERR_PERM).  On success *OUT is a NUL-terminated buffer the caller
  * owns (free(), or pg_free_secret() with PG_RF_SECRET) and *LEN its length.
  */
@@ -30,8 +35,8 @@ int pg_read_file_at(int dirfd, const char *name, size_t max, int flags,
  * As pg_read_file_at(), for a path: the directory part is opened with
  * O_PATH|O_DIRECTORY and the last component is read beneath it.
  */
-int pg_read_file(const char *path, size_t max, int flags, char **out,
-    size_t *len);
+int pg_read_file(
+    const char *path, size_t max, int flags, char **out, size_t *len);
 
 /* Wipes and frees a buffer from pg_read_file_at(PG_RF_SECRET). NULL ok. */
 void pg_free_secret(char *buf);
@@ -41,8 +46,8 @@ void pg_free_secret(char *buf);
  * directory with MODE, fsyncs it, renames it over NAME and fsyncs the
  * directory.  A crash leaves either the old or the new content.
  */
-int pg_write_file_atomic(int dirfd, const char *name, const void *buf,
-    size_t len, mode_t mode);
+int pg_write_file_atomic(
+    int dirfd, const char *name, const void *buf, size_t len, mode_t mode);
 
 /*
  * Opens (creating with MODE if needed) the directory PATH, refusing a

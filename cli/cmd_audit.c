@@ -1,0 +1,374 @@
+/*
+ * cmd_audit.c - `photoguard audit verify|query|keygen`: the admin's and
+ * the auditor's view of the audit log.  The log and key come from the
+ * configuration, or from --log/--key (an auditor's copy elsewhere).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cli/cmd_audit.h"
+#include "core/audit.h"
+#include "core/config.h"
+#include "core/errors.h"
+
+#define PATH_MAX_CLI 4096
+
+struct audit_paths {
+	char log[PATH_MAX_CLI];
+	char pub[PATH_MAX_CLI]; /* empty: none */
+};
+
+/* Fills in what the command line left open from the configuration. */
+static int
+resolve_paths(const struct cli_ctx *ctx, const char *log, const char *pub,
+    struct audit_paths *p)
+{
+	struct pg_config *cfg = NULL;
+	char err[512];
+	int r = PG_OK;
+
+	memset(p, 0, sizeof(*p));
+	if (log == NULL || pub == NULL) {
+		r = pg_config_load(ctx->config_path, &cfg, err, sizeof(err));
+		if (r != PG_OK && log == NULL) {
+			fprintf(stderr, "%s: %s\n", ctx->progname, err);
+			return r;
+		}
+		r = PG_OK; /* the command line named the log */
+	}
+	if (log == NULL)
+		log = cfg->audit_log;
+	if (log == NULL ||
+	    snprintf(p->log, sizeof(p->log), "%s", log) >= (int)sizeof(p->log))
+		r = PG_ERR_CONFIG;
+	else if (pub != NULL)
+		snprintf(p->pub, sizeof(p->pub), "%s", pub);
+	else if (cfg != NULL && cfg->audit_key_file != NULL)
+		snprintf(p->pub, sizeof(p->pub), "%s.pub", cfg->audit_key_file);
+	pg_config_free(cfg);
+	if (r != PG_OK)
+		fprintf(stderr, "%s: no audit log configured (use --log)\n",
+		    ctx->progname);
+	return r;
+}
+
+static int
+verify_usage(FILE *f)
+{
+	fputs(
+	    "Usage: photoguard audit verify [--key PUB] [--log FILE] [--json] "
+	    "[FILE]\n"
+	    "  Checks the hash chain, checkpoint signatures and head file.\n"
+	    "  --key PUB   public key (default: audit_key_file + .pub)\n"
+	    "  --log FILE  log to verify (default: audit_log); same as FILE\n"
+	    "  --json      print the verdict as one JSON object\n",
+	    f);
+	return f == stdout ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+}
+
+static void
+print_verdict_json(const struct audit_verify_result *res)
+{
+	json_t *j;
+	char *s;
+
+	j = json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:s,s:b,s:s}", "ok", res->ok,
+	    "records", (json_int_t)res->records, "checkpoints",
+	    (json_int_t)res->checkpoints, "last_seq", (json_int_t)res->last_seq,
+	    "bad_seq", (json_int_t)res->bad_seq, "unsigned_tail",
+	    (json_int_t)res->unsigned_tail, "kind", audit_fail_name(res->kind),
+	    "signatures_checked", res->signatures_checked, "message",
+	    res->message);
+	s = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+	if (s != NULL)
+		puts(s);
+	free(s);
+	json_decref(j);
+}
+
+static void
+print_verdict(const struct audit_verify_result *res)
+{
+	if (!res->ok) {
+		printf("FAIL: seq %lld: %s: %s\n", res->bad_seq,
+		    audit_fail_name(res->kind), res->message);
+		if (res->records > 0)
+			printf(
+			    "records up to seq %lld verify\n", res->last_seq);
+		return;
+	}
+	printf("OK: %lld records, %lld checkpoints, last seq %lld\n",
+	    res->records, res->checkpoints, res->last_seq);
+	if (res->unsigned_tail > 0)
+		printf("note: %lld records after the last checkpoint are "
+		       "covered by the chain only\n",
+		    res->unsigned_tail);
+	if (res->torn_repairs > 0)
+		printf("note: %lld unfinished records left by crashes were "
+		       "removed and recorded (first at seq %lld)\n",
+		    res->torn_repairs, res->first_torn_seq);
+	if (!res->signatures_checked)
+		printf(
+		    "WARNING: no public key given: signatures not checked\n");
+}
+
+static int
+audit_verify_main(const struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = { { "key", 1, NULL, 'k' },
+		{ "log", 1, NULL, 'l' }, { "json", 0, NULL, 'j' },
+		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+	const char *log = NULL, *key = NULL;
+	struct audit_verify_result res;
+	struct audit_paths p;
+	int c, json = 0, r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "k:l:jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			key = optarg;
+			break;
+		case 'l':
+			log = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			return verify_usage(stdout);
+		default:
+			return verify_usage(stderr);
+		}
+	}
+	if (optind < argc)
+		log = argv[optind++];
+	if (optind != argc)
+		return verify_usage(stderr);
+	if (resolve_paths(ctx, log, key, &p) != PG_OK)
+		return CLI_EXIT_ERROR;
+	if (p.pub[0] != '\0' && access(p.pub, R_OK) != 0) {
+		fprintf(stderr, "%s: audit verify: %s: %s\n", ctx->progname,
+		    p.pub, strerror(errno));
+		return CLI_EXIT_ERROR;
+	}
+	r = audit_verify(p.log, p.pub[0] != '\0' ? p.pub : NULL, &res);
+	if (r != PG_OK) {
+		fprintf(stderr, "%s: audit verify: %s: %s\n", ctx->progname,
+		    r == PG_ERR_CRYPTO ? p.pub : p.log, pg_strerror(r));
+		return CLI_EXIT_ERROR;
+	}
+	if (json)
+		print_verdict_json(&res);
+	else
+		print_verdict(&res);
+	return res.ok ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+}
+
+/* Copies S for a terminal: control characters (C0, DEL, C1) as \xNN. */
+static void
+safe(const char *s, char *out, size_t outlen)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "-");
+	size_t o = 0;
+
+	for (; *p != '\0' && o + 5 < outlen; p++) {
+		if (*p < 0x20 || *p == 0x7f ||
+		    (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)) {
+			if (*p == 0xc2)
+				p++;
+			o += (size_t)snprintf(
+			    out + o, outlen - o, "\\x%02x", *p);
+		} else {
+			out[o++] = (char)*p;
+		}
+	}
+	out[o] = '\0';
+}
+
+static int
+print_row(const struct audit_record *rec, void *arg)
+{
+	char actor[256], event[256], obj[4096 * 2], dec[32];
+	int json = *(int *)arg;
+
+	if (json) {
+		printf("%.*s\n", (int)rec->len, rec->line);
+		return 0;
+	}
+	safe(rec->actor, actor, sizeof(actor));
+	safe(rec->event, event, sizeof(event));
+	safe(rec->decision, dec, sizeof(dec));
+	safe(rec->patient != NULL ? rec->patient : rec->object, obj,
+	    sizeof(obj));
+	if (rec->patient != NULL && rec->object != NULL) {
+		size_t n = strlen(obj);
+
+		if (n + 3 < sizeof(obj)) {
+			memcpy(obj + n, " : ", 4);
+			safe(rec->object, obj + n + 3, sizeof(obj) - n - 3);
+		}
+	}
+	printf("%-27s %7lld %-12s %-18s %-8s %s\n", rec->time, rec->seq, actor,
+	    event, dec, obj);
+	return 0;
+}
+
+static int
+query_usage(FILE *f)
+{
+	fputs(
+	    "Usage: photoguard audit query [--user U] [--patient P] "
+	    "[--event E] [--since T]\n"
+	    "                              [--until T] [--json] [--log FILE]\n"
+	    "  Lists audit records (table, or JSON lines with --json).\n"
+	    "  --event E   exact event, or a prefix ending in '.' (gateway.)\n"
+	    "  T           UTC YYYY-MM-DD[THH:MM[:SS[.ffffff]]][Z], inclusive\n"
+	    "  The chain is not checked here: run audit verify for that.\n",
+	    f);
+	return f == stdout ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+}
+
+static int
+run_query(const struct cli_ctx *ctx, const char *log,
+    const struct audit_filter *f, int json)
+{
+	struct audit_paths p;
+	long long skipped = 0;
+	int r;
+
+	if (resolve_paths(ctx, log, "", &p) != PG_OK)
+		return CLI_EXIT_ERROR;
+	if (!json)
+		printf("%-27s %7s %-12s %-18s %-8s %s\n", "TIME", "SEQ",
+		    "ACTOR", "EVENT", "DECISION", "PATIENT : OBJECT");
+	r = audit_query(p.log, f, print_row, &json, &skipped);
+	if (r == PG_ERR_INVAL) {
+		fprintf(stderr,
+		    "%s: audit query: bad time in --since/--until\n",
+		    ctx->progname);
+		return CLI_EXIT_USAGE;
+	}
+	if (r != PG_OK) {
+		fprintf(stderr, "%s: audit query: %s: %s\n", ctx->progname,
+		    p.log, pg_strerror(r));
+		return CLI_EXIT_ERROR;
+	}
+	if (skipped > 0)
+		fprintf(stderr, "%s: audit query: %lld lines did not parse\n",
+		    ctx->progname, skipped);
+	return CLI_EXIT_OK;
+}
+
+static int
+audit_query_main(const struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = { { "user", 1, NULL, 'u' },
+		{ "patient", 1, NULL, 'p' }, { "event", 1, NULL, 'e' },
+		{ "since", 1, NULL, 's' }, { "until", 1, NULL, 't' },
+		{ "log", 1, NULL, 'l' }, { "json", 0, NULL, 'j' },
+		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+	struct audit_filter f;
+	const char *log = NULL;
+	int c, json = 0;
+
+	memset(&f, 0, sizeof(f));
+	optind = 1;
+	while (
+	    (c = getopt_long(argc, argv, "u:p:e:s:t:l:jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'u':
+			f.actor = optarg;
+			break;
+		case 'p':
+			f.patient = optarg;
+			break;
+		case 'e':
+			f.event = optarg;
+			break;
+		case 's':
+			f.since = optarg;
+			break;
+		case 't':
+			f.until = optarg;
+			break;
+		case 'l':
+			log = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			return query_usage(stdout);
+		default:
+			return query_usage(stderr);
+		}
+	}
+	if (optind != argc)
+		return query_usage(stderr);
+	return run_query(ctx, log, &f, json);
+}
+
+static int
+audit_keygen_main(const struct cli_ctx *ctx, int argc, char **argv)
+{
+	int r;
+
+	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
+		puts(
+		    "Usage: photoguard audit keygen FILE\n"
+		    "  Creates the checkpoint signing key: FILE (secret, 0600)\n"
+		    "  and FILE.pub (public, for auditors).");
+		return CLI_EXIT_OK;
+	}
+	if (argc != 2 || argv[1][0] == '-') {
+		fputs("Usage: photoguard audit keygen FILE\n", stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if ((r = audit_keygen(argv[1])) != PG_OK) {
+		fprintf(stderr, "%s: audit keygen: %s: %s\n", ctx->progname,
+		    argv[1], pg_strerror(r));
+		return CLI_EXIT_ERROR;
+	}
+	printf("wrote %s (secret) and %s.pub (public)\n", argv[1], argv[1]);
+	return CLI_EXIT_OK;
+}
+
+static const struct {
+	const char *name;
+	cli_verb_fn fn;
+	const char *help;
+} subverbs[] = {
+	{ "verify", audit_verify_main, "prove the log untouched" },
+	{ "query", audit_query_main, "list records by user, patient, time" },
+	{ "keygen", audit_keygen_main, "create the checkpoint signing key" },
+};
+
+int
+cmd_audit(const struct cli_ctx *ctx, int argc, char **argv)
+{
+	size_t i;
+	FILE *f = stderr;
+
+	if (argc >= 2) {
+		for (i = 0; i < sizeof(subverbs) / sizeof(subverbs[0]); i++)
+			if (strcmp(argv[1], subverbs[i].name) == 0)
+				return subverbs[i].fn(ctx, argc - 1, argv + 1);
+		if (strcmp(argv[1], "--help") == 0 ||
+		    strcmp(argv[1], "help") == 0)
+			f = stdout;
+		else
+			fprintf(stderr, "%s: audit: unknown command '%s'\n",
+			    ctx->progname, argv[1]);
+	}
+	fputs("Usage: photoguard audit COMMAND [options]\n", f);
+	for (i = 0; i < sizeof(subverbs) / sizeof(subverbs[0]); i++)
+		fprintf(f, "  %-8s %s\n", subverbs[i].name, subverbs[i].help);
+	return f == stdout ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+}

@@ -1,0 +1,331 @@
+/*
+ * cmd_lockout.c - `photoguard lockouts` (who is locked out, and why) and
+ * `photoguard unlock USER` (lift a lockout; audited).  Both read the same
+ * lockout store as the PAM module and the gateway (core/lockout.h).
+ */
+#include <getopt.h>
+#include <pwd.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cli/cmd_lockout.h"
+#include "cli/util.h"
+#include "core/config.h"
+#include "core/audit.h"
+#include "core/errors.h"
+#include "core/lockout.h"
+
+/* Escaped text is at most 4 bytes per input byte. */
+#define ESC_MAX (4 * LOCKOUT_TEXT_MAX + 1)
+
+static const char lockouts_help[] =
+    "Usage: photoguard lockouts [--json] [--dir DIR]\n"
+    "List the users who are locked out: user, since (UTC), by, host,\n"
+    "rule, reason.\n"
+    "  --json     one JSON array instead of a table\n"
+    "  --dir DIR  the lockout directory (default: [lockout] dir)\n";
+
+static const char unlock_help[] =
+    "Usage: photoguard unlock [--dir DIR] USER\n"
+    "Lift USER's lockout and reset their failure count.  Audited.\n"
+    "Exits 1 if USER was not locked out.\n"
+    "  --dir DIR  the lockout directory (default: [lockout] dir)\n";
+
+/*
+ * Copies S into BUF with control characters (C0, DEL, C1) and backslashes
+ * escaped as \xHH, so a user name cannot forge lines on a terminal.
+ */
+static const char *
+escape(const char *s, char *buf, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)(s ? s : "-");
+	size_t o = 0;
+	unsigned c;
+
+	for (; *p != '\0' && o + 5 < len; p++) {
+		c = *p;
+		if (c == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			c = *++p; /* a C1 control, escaped by its code */
+		else if (c >= 0x20 && c != 0x7f && c != '\\') {
+			buf[o++] = (char)c;
+			continue;
+		}
+		buf[o++] = '\\';
+		buf[o++] = 'x';
+		buf[o++] = hex[c >> 4];
+		buf[o++] = hex[c & 0xf];
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+static void
+iso_utc(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "@%lld", (long long)t);
+}
+
+/* The lockout directory: --dir, else the configuration's. */
+static int
+open_store(
+    const struct cli_ctx *ctx, const char *dir, struct lockout_store **st)
+{
+	struct pg_config *cfg = NULL;
+	int r;
+
+	if (dir == NULL) {
+		if ((cfg = cli_load_config(ctx)) == NULL)
+			return CLI_EXIT_ERROR;
+		dir = cfg->lockout_dir;
+	}
+	if ((r = lockout_open(dir, 0, st)) != PG_OK) {
+		fprintf(stderr, "%s: lockout directory %s: %s\n", ctx->progname,
+		    dir, pg_strerror(r));
+		pg_config_free(cfg);
+		return CLI_EXIT_ERROR;
+	}
+	pg_config_free(cfg);
+	return CLI_EXIT_OK;
+}
+
+static void
+print_table(const struct lockout_entry *v, size_t n)
+{
+	char u[ESC_MAX], b[ESC_MAX], h[ESC_MAX], ru[ESC_MAX], re[ESC_MAX];
+	char since[32];
+	size_t i;
+
+	printf("%-20s %-20s %-10s %-20s %-20s %s\n", "USER", "SINCE (UTC)",
+	    "BY", "HOST", "RULE", "REASON");
+	for (i = 0; i < n; i++) {
+		iso_utc(v[i].since, since, sizeof(since));
+		printf("%-20s %-20s %-10s %-20s %-20s %s\n",
+		    escape(v[i].user, u, sizeof(u)), since,
+		    escape(v[i].by, b, sizeof(b)),
+		    escape(v[i].host, h, sizeof(h)),
+		    escape(v[i].rule, ru, sizeof(ru)),
+		    escape(v[i].reason, re, sizeof(re)));
+	}
+}
+
+static int
+print_json(const struct lockout_entry *v, size_t n)
+{
+	json_t *a = json_array(), *o;
+	char since[32];
+	size_t i;
+	int r = CLI_EXIT_ERROR;
+
+	if (a == NULL)
+		return CLI_EXIT_ERROR;
+	for (i = 0; i < n; i++) {
+		iso_utc(v[i].since, since, sizeof(since));
+		o = json_pack("{s:s,s:s,s:I,s:s?,s:s?,s:s?,s:s?,s:s?}", "user",
+		    v[i].user, "since", since, "since_epoch",
+		    (json_int_t)v[i].since, "by", v[i].by, "host", v[i].host,
+		    "rule", v[i].rule, "reason", v[i].reason, "extra",
+		    v[i].extra);
+		if (o == NULL || json_array_append_new(a, o) != 0)
+			goto out;
+	}
+	if (json_dumpf(a, stdout, JSON_INDENT(2)) == 0 && putchar('\n') != EOF)
+		r = CLI_EXIT_OK;
+out:
+	json_decref(a);
+	return r;
+}
+
+int
+cmd_lockouts(const struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = { { "json", no_argument, NULL,
+		                                  'j' },
+		{ "dir", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+	struct lockout_store *st = NULL;
+	struct lockout_entry *v = NULL;
+	const char *dir = NULL;
+	bool json = false;
+	size_t n = 0;
+	int c, r;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+jd:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'd':
+			dir = optarg;
+			break;
+		case 'h':
+			fputs(lockouts_help, stdout);
+			return CLI_EXIT_OK;
+		default:
+			fputs(lockouts_help, stderr);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fputs(lockouts_help, stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if ((r = open_store(ctx, dir, &st)) != CLI_EXIT_OK)
+		return r;
+	if ((c = lockout_list(st, &v, &n)) != PG_OK) {
+		fprintf(stderr, "%s: cannot list lockouts in %s: %s\n",
+		    ctx->progname, dir, pg_strerror(c));
+		r = CLI_EXIT_ERROR;
+	} else if (json) {
+		r = print_json(v, n);
+	} else {
+		print_table(v, n);
+		r = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_ERROR;
+	}
+	lockout_entries_free(v, n);
+	lockout_free(st);
+	return r;
+}
+
+/* Who is running the tool: the sudo caller if there is one. */
+static void
+invoker(char *buf, size_t len, long *uid)
+{
+	const char *sudo = getenv("SUDO_USER");
+	struct passwd pw, *res = NULL;
+	char pwbuf[1024];
+
+	*uid = (long)getuid();
+	if (getpwuid_r(getuid(), &pw, pwbuf, sizeof(pwbuf), &res) != 0 ||
+	    res == NULL)
+		snprintf(buf, len, "uid %ld", *uid);
+	else if (sudo != NULL && getuid() == 0 && *sudo != '\0')
+		snprintf(buf, len, "%s (sudo by %s)", pw.pw_name, sudo);
+	else
+		snprintf(buf, len, "%s", pw.pw_name);
+}
+
+static int
+open_audit(const struct cli_ctx *ctx, struct audit_log **log)
+{
+	struct pg_config *cfg;
+	int r;
+
+	*log = NULL;
+	if ((cfg = cli_load_config(ctx)) == NULL)
+		return CLI_EXIT_ERROR;
+	r = audit_open(cfg, "cli", log);
+	if (r != PG_OK)
+		fprintf(stderr,
+		    "%s: audit log %s: %s; not unlocking an account "
+		    "without an audit record\n",
+		    ctx->progname, cfg->audit_log, pg_strerror(r));
+	pg_config_free(cfg);
+	return r == PG_OK ? CLI_EXIT_OK : CLI_EXIT_ERROR;
+}
+
+static int
+audit_unlock(struct audit_log *log, const char *user, bool was)
+{
+	struct audit_event ev;
+	char who[300];
+
+	audit_event_init(&ev);
+	invoker(who, sizeof(who), &ev.uid);
+	ev.actor = who;
+	ev.event = "admin.unlock";
+	ev.object = user;
+	ev.decision = "allow";
+	ev.reason = was ? "lockout lifted" : "was not locked out";
+	ev.pid = (long)getpid();
+	ev.process = "photoguard";
+	return audit_write(log, &ev);
+}
+
+static int
+unlock_result(const struct cli_ctx *ctx, int c, bool was, const char *esc)
+{
+	if (c == PG_ERR_INVAL) {
+		fprintf(stderr, "%s: invalid user name \"%s\"\n", ctx->progname,
+		    esc);
+		return CLI_EXIT_USAGE;
+	}
+	if (c != PG_OK) {
+		fprintf(stderr, "%s: cannot unlock %s: %s\n", ctx->progname,
+		    esc, pg_strerror(c));
+		return CLI_EXIT_ERROR;
+	}
+	if (!was) {
+		fprintf(
+		    stderr, "%s: %s is not locked out\n", ctx->progname, esc);
+		return CLI_EXIT_FAIL;
+	}
+	return CLI_EXIT_OK;
+}
+
+int
+cmd_unlock(const struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = { { "dir", required_argument, NULL,
+		                                  'd' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+	char esc[ESC_MAX];
+	struct lockout_store *st = NULL;
+	struct audit_log *log = NULL;
+	const char *dir = NULL, *user;
+	bool was = false;
+	int c, r;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+d:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			dir = optarg;
+			break;
+		case 'h':
+			fputs(unlock_help, stdout);
+			return CLI_EXIT_OK;
+		default:
+			fputs(unlock_help, stderr);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		fputs(unlock_help, stderr);
+		return CLI_EXIT_USAGE;
+	}
+	user = argv[optind];
+	escape(user, esc, sizeof(esc));
+	if ((r = open_store(ctx, dir, &st)) != CLI_EXIT_OK)
+		return r;
+	/* No unlock that the audit log does not hold. */
+	if ((r = open_audit(ctx, &log)) != CLI_EXIT_OK) {
+		lockout_free(st);
+		return r;
+	}
+	c = lockout_unlock(st, user, &was);
+	lockout_free(st);
+	r = unlock_result(ctx, c, was, esc);
+	if (c == PG_OK && audit_unlock(log, user, was) != PG_OK) {
+		fprintf(stderr,
+		    "%s: %s unlocked, but the audit record "
+		    "could not be written\n",
+		    ctx->progname, esc);
+		r = CLI_EXIT_ERROR;
+	}
+	if (audit_close(log) != PG_OK && r == CLI_EXIT_OK)
+		r = CLI_EXIT_ERROR;
+	if (r == CLI_EXIT_OK)
+		printf("%s: unlocked\n", esc);
+	return r;
+}

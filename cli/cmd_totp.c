@@ -1,0 +1,409 @@
+/*
+ * cmd_totp.c - `photoguard enroll` and `photoguard totp status|hostkey`:
+ * the admin side of the TOTP store the PAM module reads.  Until the config
+ * loader lands, --secret-dir and --host-key override the built-in
+ * defaults.
+ */
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <qrencode.h>
+#include <sodium.h>
+
+#include "cli/cmd_totp.h"
+#include "cli/util.h"
+#include "core/config.h"
+#include "core/errors.h"
+#include "core/totp.h"
+#include "core/totp_store.h"
+
+#define URI_MAX      512
+#define LINE_MAX_LEN 64
+#define HELP_SHOWN   100 /* parse(): --help printed, exit 0 */
+
+struct totp_args {
+	const char *secret_dir;
+	const char *host_key;
+	const char *confirm_code;
+	const char *user;
+	int reset;
+	int window, digits, step_s; /* from the configuration */
+	char secret_dir_buf[PATH_MAX];
+	char host_key_buf[PATH_MAX];
+};
+
+enum { OPT_SECRET_DIR = 256, OPT_HOST_KEY, OPT_RESET, OPT_CONFIRM };
+
+static const struct option long_opts[] = {
+	{ "secret-dir", required_argument, NULL, OPT_SECRET_DIR },
+	{ "host-key", required_argument, NULL, OPT_HOST_KEY },
+	{ "reset", no_argument, NULL, OPT_RESET },
+	{ "confirm-code", required_argument, NULL, OPT_CONFIRM },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char enroll_usage[] =
+    "Usage: photoguard enroll USER [--reset] [--confirm-code CODE]\n"
+    "                         [--secret-dir DIR] [--host-key FILE]\n"
+    "Creates a new TOTP secret for USER (pending), shows it once as an\n"
+    "otpauth URI and a QR code with ten single-use scratch codes, then\n"
+    "asks for a first code from the app (or takes --confirm-code) and\n"
+    "activates the secret only if that code verifies.  --reset replaces\n"
+    "an existing enrollment.\n";
+
+static const char totp_usage[] =
+    "Usage: photoguard totp status USER [--secret-dir DIR] [--host-key FILE]\n"
+    "       photoguard totp hostkey [--host-key FILE]\n"
+    "status: the enrollment state of USER (not enrolled, pending, active),\n"
+    "        when it was last used and how many scratch codes are left;\n"
+    "        exits 1 if USER is not enrolled.\n"
+    "hostkey: creates the host key that encrypts the secrets, if absent.\n";
+
+/* Parses options and at most one operand; ALLOW says which are valid. */
+/*
+ * Takes what the options did not give from the configuration: the store's
+ * paths and the code parameters.  Both paths given: the configuration is
+ * not needed, and the documented defaults apply.
+ */
+static int
+from_config(const struct cli_ctx *ctx, struct totp_args *a)
+{
+	struct pg_config *cfg;
+
+	a->window = TOTP_DEFAULT_WINDOW;
+	a->digits = TOTP_DEFAULT_DIGITS;
+	a->step_s = TOTP_DEFAULT_STEP_S;
+	if (a->secret_dir != NULL && a->host_key != NULL)
+		return CLI_EXIT_OK;
+	if ((cfg = cli_load_config(ctx)) == NULL)
+		return CLI_EXIT_ERROR;
+	snprintf(a->secret_dir_buf, sizeof(a->secret_dir_buf), "%s",
+	    cfg->totp_secret_dir);
+	snprintf(a->host_key_buf, sizeof(a->host_key_buf), "%s",
+	    cfg->totp_host_key_file);
+	if (a->secret_dir == NULL)
+		a->secret_dir = a->secret_dir_buf;
+	if (a->host_key == NULL)
+		a->host_key = a->host_key_buf;
+	a->window = cfg->totp_window;
+	a->digits = cfg->totp_digits;
+	a->step_s = cfg->totp_step_s;
+	pg_config_free(cfg);
+	return CLI_EXIT_OK;
+}
+
+static int
+parse(const struct cli_ctx *ctx, int argc, char **argv, const char *allow,
+    const char *usage, struct totp_args *a)
+{
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	optind = 0;
+	opterr = 1;
+	while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(usage, stdout);
+			return HELP_SHOWN;
+		}
+		if (c < 256 || strchr(allow, c - 256 + 'a') == NULL) {
+			fputs(usage, stderr);
+			return CLI_EXIT_USAGE;
+		}
+		if (c == OPT_SECRET_DIR)
+			a->secret_dir = optarg;
+		else if (c == OPT_HOST_KEY)
+			a->host_key = optarg;
+		else if (c == OPT_RESET)
+			a->reset = 1;
+		else if (c == OPT_CONFIRM)
+			a->confirm_code = optarg;
+	}
+	if (optind < argc)
+		a->user = argv[optind++];
+	if (optind < argc) {
+		fprintf(stderr, "photoguard: unexpected argument\n%s", usage);
+		return CLI_EXIT_USAGE;
+	}
+	return from_config(ctx, a);
+}
+
+/* Percent-encodes everything but RFC 3986 unreserved characters. */
+static int
+uri_escape(const char *in, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (; *in != '\0'; in++) {
+		unsigned char c = (unsigned char)*in;
+
+		if (o + 4 > outlen)
+			return PG_ERR_TOOBIG;
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || strchr("-._~", c) != NULL) {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
+	return PG_OK;
+}
+
+static int
+dark(const QRcode *q, int x, int y)
+{
+	if (x < 0 || y < 0 || x >= q->width || y >= q->width)
+		return 0;
+	return q->data[y * q->width + x] & 1;
+}
+
+/*
+ * Prints the QR code with UTF-8 half blocks, two module rows per line and
+ * a four-module quiet zone.  Light modules are drawn, for dark terminals.
+ */
+static int
+print_qr(const char *uri)
+{
+	static const char *const glyph[4] = { " ", "\u2584", "\u2580",
+		"\u2588" };
+	QRcode *q = QRcode_encodeString(uri, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+	int x, y, quiet = 4;
+
+	if (q == NULL)
+		return PG_ERR_NOMEM;
+	for (y = -quiet; y < q->width + quiet; y += 2) {
+		for (x = -quiet; x < q->width + quiet; x++) {
+			int top = !dark(q, x, y), bottom = !dark(q, x, y + 1);
+
+			if (y + 1 >= q->width + quiet)
+				bottom = 0;
+			fputs(glyph[top * 2 + bottom], stdout);
+		}
+		fputc('\n', stdout);
+	}
+	sodium_memzero(q->data, (size_t)q->width * (size_t)q->width);
+	QRcode_free(q);
+	return PG_OK;
+}
+
+static int
+show_enrollment(const char *user, const struct totp_enrollment *e)
+{
+	char uri[URI_MAX], euser[3 * TOTP_USER_MAX + 1];
+	int i, n, r;
+
+	if ((r = uri_escape(user, euser, sizeof(euser))) != PG_OK)
+		return r;
+	n = snprintf(uri, sizeof(uri),
+	    "otpauth://totp/photoguard:%s?secret=%s&issuer=photoguard"
+	    "&algorithm=SHA1&digits=%d&period=%d",
+	    euser, e->secret_b32, e->digits, e->step_s);
+	if (n < 0 || (size_t)n >= sizeof(uri))
+		return PG_ERR_TOOBIG;
+	printf("Scan this with the authenticator app, or enter the URI:\n\n");
+	r = print_qr(uri);
+	printf("\n%s\n\nScratch codes (each works once; keep them offline):\n",
+	    uri);
+	sodium_memzero(uri, sizeof(uri));
+	for (i = 0; i < TOTP_SCRATCH_COUNT; i++)
+		printf("  %s\n", e->scratch[i]);
+	fflush(stdout);
+	return r;
+}
+
+/* Reads the first code from stdin into BUF. */
+static int
+read_code(char *buf, size_t len)
+{
+	size_t n;
+
+	fputs("Verification code from the app: ", stderr);
+	if (fgets(buf, (int)len, stdin) == NULL)
+		return PG_ERR_IO;
+	n = strcspn(buf, "\r\n");
+	if (buf[n] == '\0' && n == len - 1)
+		return PG_ERR_TOOBIG;
+	buf[n] = '\0';
+	return PG_OK;
+}
+
+static int
+confirm(struct totp_store *st, const struct totp_args *a)
+{
+	char line[LINE_MAX_LEN];
+	const char *code = a->confirm_code;
+	int r;
+
+	if (code == NULL) {
+		if (read_code(line, sizeof(line)) != PG_OK) {
+			fprintf(stderr,
+			    "photoguard: no code read; %s stays "
+			    "pending\n",
+			    a->user);
+			return CLI_EXIT_FAIL;
+		}
+		code = line;
+	}
+	r = totp_store_confirm(st, a->user, code, time(NULL), a->window);
+	sodium_memzero(line, sizeof(line));
+	if (r == PG_OK) {
+		printf("TOTP for %s is active.\n", a->user);
+		return CLI_EXIT_OK;
+	}
+	fprintf(stderr,
+	    "photoguard: code not accepted (%s); %s stays pending, "
+	    "run `photoguard enroll %s --reset` to start again\n",
+	    totp_store_why(st), a->user, a->user);
+	return r == PG_ERR_BADCODE || r == PG_ERR_REPLAY ? CLI_EXIT_FAIL
+	                                                 : CLI_EXIT_ERROR;
+}
+
+int
+cmd_enroll(const struct cli_ctx *ctx, int argc, char **argv)
+{
+	struct totp_args a;
+	struct totp_store *st = NULL;
+	struct totp_enrollment *e = NULL;
+	int rc, r;
+
+	if ((rc = parse(ctx, argc, argv, "abcd", enroll_usage, &a)) != 0)
+		return rc == HELP_SHOWN ? CLI_EXIT_OK : rc;
+	if (a.user == NULL) {
+		fputs(enroll_usage, stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if ((r = totp_store_open(a.secret_dir, a.host_key, 1, &st)) != 0) {
+		fprintf(stderr,
+		    "photoguard: secret store %s (host key %s): "
+		    "%s\n",
+		    a.secret_dir, a.host_key, pg_strerror(r));
+		return CLI_EXIT_ERROR;
+	}
+	r = totp_store_enroll(
+	    st, a.user, a.reset, time(NULL), a.digits, a.step_s, &e);
+	if (r != PG_OK) {
+		fprintf(stderr, "photoguard: cannot enroll %s: %s (%s)%s\n",
+		    a.user, pg_strerror(r), totp_store_why(st),
+		    r == PG_ERR_EXISTS ? "; --reset replaces it" : "");
+		rc = r == PG_ERR_EXISTS ? CLI_EXIT_FAIL : CLI_EXIT_ERROR;
+		goto out;
+	}
+	if (show_enrollment(a.user, e) != PG_OK) {
+		fprintf(stderr, "photoguard: cannot show the enrollment\n");
+		rc = CLI_EXIT_ERROR;
+		goto out;
+	}
+	rc = confirm(st, &a);
+out:
+	totp_enrollment_free(e);
+	totp_store_free(st);
+	return rc;
+}
+
+static void
+print_time(const char *label, int64_t t)
+{
+	char buf[64];
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (t <= 0 || gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		printf("%s: never\n", label);
+	else
+		printf("%s: %s\n", label, buf);
+}
+
+static int
+totp_status(const struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const char *const names[] = { "not enrolled", "pending",
+		"active" };
+	struct totp_args a;
+	struct totp_store *st = NULL;
+	struct totp_status s;
+	int rc, r;
+
+	if ((rc = parse(ctx, argc, argv, "ab", totp_usage, &a)) != 0)
+		return rc == HELP_SHOWN ? CLI_EXIT_OK : rc;
+	if (a.user == NULL) {
+		fputs(totp_usage, stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if ((r = totp_store_open(a.secret_dir, a.host_key, 0, &st)) != 0) {
+		fprintf(stderr,
+		    "photoguard: secret store %s (host key %s): "
+		    "%s\n",
+		    a.secret_dir, a.host_key, pg_strerror(r));
+		return CLI_EXIT_ERROR;
+	}
+	if ((r = totp_store_status(st, a.user, &s)) != PG_OK) {
+		fprintf(stderr, "photoguard: %s: %s (%s)\n", a.user,
+		    pg_strerror(r), totp_store_why(st));
+		totp_store_free(st);
+		return CLI_EXIT_ERROR;
+	}
+	totp_store_free(st);
+	printf("user: %s\nstate: %s\n", a.user, names[s.state]);
+	if (s.state == TOTP_STATE_NONE)
+		return CLI_EXIT_FAIL;
+	print_time("enrolled", s.enrolled_at);
+	print_time("last used", s.last_used);
+	printf("code: %d digits every %d s\nscratch codes left: %d\n", s.digits,
+	    s.step_s, s.scratch_left);
+	return CLI_EXIT_OK;
+}
+
+static int
+totp_hostkey(const struct cli_ctx *ctx, int argc, char **argv)
+{
+	struct totp_args a;
+	int rc, r;
+
+	if ((rc = parse(ctx, argc, argv, "b", totp_usage, &a)) != 0)
+		return rc == HELP_SHOWN ? CLI_EXIT_OK : rc;
+	if (a.user != NULL) {
+		fputs(totp_usage, stderr);
+		return CLI_EXIT_USAGE;
+	}
+	r = totp_hostkey_generate(a.host_key);
+	if (r == PG_ERR_EXISTS) {
+		printf(
+		    "host key %s already exists; left as it is\n", a.host_key);
+		return CLI_EXIT_OK;
+	}
+	if (r != PG_OK) {
+		fprintf(stderr, "photoguard: cannot create host key %s: %s\n",
+		    a.host_key, pg_strerror(r));
+		return CLI_EXIT_ERROR;
+	}
+	printf("host key %s created\n", a.host_key);
+	return CLI_EXIT_OK;
+}
+
+int
+cmd_totp(const struct cli_ctx *ctx, int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(totp_usage, stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		fputs(totp_usage, stdout);
+		return CLI_EXIT_OK;
+	}
+	if (strcmp(argv[1], "status") == 0)
+		return totp_status(ctx, argc - 1, argv + 1);
+	if (strcmp(argv[1], "hostkey") == 0)
+		return totp_hostkey(ctx, argc - 1, argv + 1);
+	fprintf(stderr, "photoguard: unknown totp command\n%s", totp_usage);
+	return CLI_EXIT_USAGE;
+}

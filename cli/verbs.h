@@ -1,0 +1,11 @@
+/*
+ * verbs.h - the verbs of the `photoguard` tool, one file (or a few) each.
+ */
+#ifndef PG_CLI_VERBS_H
+#define PG_CLI_VERBS_H
+
+#include "cli/cli.h"
+
+int cmd_config(const struct cli_ctx *ctx, int argc, char **argv);
+
+#endif /* PG_CLI_VERBS_H */

@@ -1,0 +1,504 @@
+/*
+ * audit_append.c - one append to the shared audit log, under its flock():
+ * find the current tail (re-reading only what other processes added),
+ * repair a torn tail, build the record with jansson, write it with one
+ * write(), add a checkpoint and a new head file when one is due.  The
+ * format is described at the top of audit.c.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/audit_log.h"
+#include "core/errors.h"
+#include "core/fileio.h"
+
+#define FIELD_SHORT 256 /* field cap on the retry of a huge record */
+
+static int
+lock_file(struct audit_log *log)
+{
+	struct timespec nap;
+	long waited_us = 0, step_us = 20;
+	int spins = 0;
+
+	for (;;) {
+		if (flock(log->fd, LOCK_EX | LOCK_NB) == 0)
+			return PG_OK;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return PG_ERR_IO;
+		if (spins++ < 32) {
+			sched_yield();
+			continue;
+		}
+		if (waited_us >= (long)log->opts.lock_timeout_ms * 1000)
+			return PG_ERR_LOCKED;
+		nap.tv_sec = 0;
+		nap.tv_nsec = step_us * 1000;
+		nanosleep(&nap, NULL);
+		waited_us += step_us;
+		if (step_us < 1000)
+			step_us *= 2;
+	}
+}
+
+static int
+pread_all(int fd, char *buf, size_t len, off_t off)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = pread(fd, buf, len, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return PG_ERR_IO;
+		buf += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return PG_OK;
+}
+
+/* Our records start {"seq":N, so the tail's seq needs no full parse. */
+static int
+line_seq(const char *p, size_t len, long long *seq)
+{
+	static const char pre[] = "{\"seq\":";
+	size_t i = sizeof(pre) - 1, digits = 0;
+	long long v = 0;
+
+	if (len < i || memcmp(p, pre, i) != 0)
+		return PG_ERR_CORRUPT;
+	for (; i < len && p[i] >= '0' && p[i] <= '9' && digits < 18; i++) {
+		v = v * 10 + (p[i] - '0');
+		digits++;
+	}
+	if (digits == 0 || i >= len || p[i] != ',' || v < 1)
+		return PG_ERR_CORRUPT;
+	*seq = v;
+	return PG_OK;
+}
+
+static void
+set_empty(struct audit_log *log)
+{
+	log->cached = 1;
+	log->tail_off = 0;
+	log->tail_seq = 0;
+	log->tail_is_ckpt = 0;
+	audit_genesis(log->tail_hash);
+}
+
+/* Takes the last whole line in B[0..END) (B starts at file offset START;
+ * AT_LINE: START is a line start) as the new tail. */
+static int
+take_last_line(
+    struct audit_log *log, const char *b, size_t end, off_t start, int at_line)
+{
+	const char *nl;
+	size_t ls;
+	int r;
+
+	nl = end > 1 ? memrchr(b, '\n', end - 1) : NULL;
+	if (nl == NULL && !at_line)
+		return PG_ERR_CORRUPT; /* a line over the maximum */
+	ls = nl != NULL ? (size_t)(nl - b) + 1 : 0;
+	if ((r = line_seq(b + ls, end - 1 - ls, &log->tail_seq)) != PG_OK)
+		return r;
+	audit_hash(b + ls, end - 1 - ls, log->tail_hash);
+	log->tail_is_ckpt = memmem(b + ls, end - 1 - ls,
+	                        "\"event\":\"" AUDIT_EV_CHECKPOINT "\"",
+	                        sizeof(AUDIT_EV_CHECKPOINT) + 9) != NULL;
+	log->tail_off = start + (off_t)end;
+	log->cached = 1;
+	return PG_OK;
+}
+
+/* Brings the cached tail up to date; *TORN is the length of an unfinished
+ * last line (hashed into TORN_HASH). */
+static int
+read_tail(struct audit_log *log, off_t *torn, unsigned char *torn_hash)
+{
+	const off_t room = AUDIT_TAIL_BUF - 1;
+	struct stat st;
+	off_t start;
+	size_t n, end;
+	char *b = log->buf, *nl;
+	int at_line, r;
+
+	*torn = 0;
+	if (fstat(log->fd, &st) != 0)
+		return PG_ERR_IO;
+	if (log->cached && st.st_size == log->tail_off)
+		return PG_OK;
+	if (log->cached && st.st_size < log->tail_off)
+		return PG_ERR_CORRUPT; /* cut while we had it open */
+	if (st.st_size == 0) {
+		set_empty(log);
+		return PG_OK;
+	}
+	at_line = log->cached && st.st_size - log->tail_off <= room;
+	start = at_line ? log->tail_off
+	                : (st.st_size > room ? st.st_size - room : 0);
+	at_line = at_line || start == 0;
+	n = (size_t)(st.st_size - start);
+	if ((r = pread_all(log->fd, b, n, start)) != PG_OK)
+		return r;
+	end = n;
+	if (b[n - 1] != '\n') {
+		nl = memrchr(b, '\n', n);
+		if (nl == NULL && !at_line)
+			return PG_ERR_CORRUPT;
+		end = nl != NULL ? (size_t)(nl - b) + 1 : 0;
+		*torn = (off_t)(n - end);
+		audit_hash(b + end, n - end, torn_hash);
+	}
+	if (end == 0) {
+		if (start == 0)
+			set_empty(log);
+		return PG_OK; /* else: the cached tail still stands */
+	}
+	return take_last_line(log, b, end, start, at_line);
+}
+
+static int
+add_str(struct audit_log *log, json_t *o, const char *key, const char *val,
+    size_t cap)
+{
+	if (val == NULL)
+		return json_object_set_new(o, key, json_null());
+	audit_sanitize(val, log->scratch, cap);
+	return json_object_set_new(o, key, json_string(log->scratch));
+}
+
+/* Starts a record with the fields every record has, up to "reason". */
+static json_t *
+record_head(struct audit_log *log, const struct audit_event *ev,
+    const char *time, size_t cap)
+{
+	json_t *o = json_object();
+	int bad;
+
+	if (o == NULL)
+		return NULL;
+	bad = json_object_set_new(o, "seq", json_integer(log->tail_seq + 1));
+	bad |= json_object_set_new(o, "time", json_string(time));
+	bad |= add_str(log, o, "host", log->host, cap);
+	bad |= add_str(log, o, "actor",
+	    ev->actor != NULL ? ev->actor : log->component, cap);
+	bad |= add_str(log, o, "event", ev->event, cap);
+	bad |= add_str(log, o, "object", ev->object, cap);
+	bad |= add_str(log, o, "decision", ev->decision, cap);
+	bad |= add_str(log, o, "rule", ev->rule, cap);
+	bad |= add_str(log, o, "reason", ev->reason, cap);
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static int
+add_optional(
+    struct audit_log *log, json_t *o, const struct audit_event *ev, size_t cap)
+{
+	static const char *const keys[] = { "patient", "process", "service",
+		"rhost", "tty" };
+	const char *vals[] = { ev->patient, ev->process, ev->service, ev->rhost,
+		ev->tty };
+	size_t i;
+	int bad = 0;
+
+	if (ev->uid >= 0)
+		bad |= json_object_set_new(o, "uid", json_integer(ev->uid));
+	if (ev->pid >= 0)
+		bad |= json_object_set_new(o, "pid", json_integer(ev->pid));
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (vals[i] != NULL)
+			bad |= add_str(log, o, keys[i], vals[i], cap);
+	if (ev->bytes >= 0)
+		bad |= json_object_set_new(o, "bytes", json_integer(ev->bytes));
+	return bad ? PG_ERR_NOMEM : PG_OK;
+}
+
+/* Adds "prev", writes O as one line with one write(), and moves the tail.
+ * A partial write is cut off again so no fragment outlives the lock. */
+static int
+emit(struct audit_log *log, json_t *o)
+{
+	char prev[AUDIT_HEX_BYTES];
+	size_t n;
+	ssize_t w;
+
+	audit_hex(log->tail_hash, AUDIT_HASH_BYTES, prev);
+	if (json_object_set_new(o, "prev", json_string(prev)) != 0)
+		return PG_ERR_NOMEM;
+	n = json_dumpb(o, log->buf, AUDIT_MAX_RECORD - 1,
+	    JSON_COMPACT | JSON_ENSURE_ASCII);
+	if (n == 0)
+		return PG_ERR_NOMEM;
+	if (n > AUDIT_MAX_RECORD - 1)
+		return PG_ERR_TOOBIG;
+	log->buf[n] = '\n';
+	do
+		w = write(log->fd, log->buf, n + 1);
+	while (w < 0 && errno == EINTR);
+	if (w != (ssize_t)n + 1) {
+		if (w > 0 && ftruncate(log->fd, log->tail_off) != 0)
+			log->cached = 0;
+		return PG_ERR_IO;
+	}
+	audit_hash(log->buf, n, log->tail_hash);
+	log->tail_off += (off_t)n + 1;
+	log->tail_seq++;
+	if (log->opts.syslog)
+		syslog(LOG_AUTHPRIV | LOG_INFO, "photoguard audit: %.*s",
+		    (int)(n > 1024 ? 1024 : n), log->buf);
+	if (log->opts.durability == PG_DURABLE_FSYNC) {
+		if (fdatasync(log->fd) != 0)
+			return PG_ERR_IO;
+	} else if (!log->dirty) {
+		log->dirty = 1;
+		pthread_cond_signal(&log->cv);
+	}
+	return PG_OK;
+}
+
+static int
+append_event(struct audit_log *log, const struct audit_event *ev)
+{
+	char now[AUDIT_TIME_LEN + 8];
+	size_t cap = AUDIT_MAX_FIELD;
+	json_t *o;
+	int r, tries;
+
+	audit_now(now, sizeof(now));
+	for (tries = 0; tries < 2; tries++, cap = FIELD_SHORT) {
+		o = record_head(log, ev, now, cap);
+		if (o == NULL)
+			return PG_ERR_NOMEM;
+		r = add_optional(log, o, ev, cap);
+		if (r == PG_OK)
+			r = emit(log, o);
+		json_decref(o);
+		if (r != PG_ERR_TOOBIG)
+			break;
+	}
+	if (r == PG_OK) {
+		log->last_seq = log->tail_seq;
+		log->tail_is_ckpt = 0;
+		log->since_ckpt++;
+	}
+	return r;
+}
+
+/* The seq the head file names now, or -1 if there is none. */
+static long long
+current_head_seq(struct audit_log *log)
+{
+	struct audit_head h;
+	char *buf = NULL;
+	size_t len = 0;
+	long long seq = -1;
+
+	if (pg_read_file_at(log->dirfd, log->headname, AUDIT_HEAD_MAX, 0, &buf,
+	        &len) == PG_OK &&
+	    audit_head_parse(buf, len, &h) == PG_OK)
+		seq = h.seq;
+	free(buf);
+	return seq;
+}
+
+int
+audit_put_head(struct audit_log *log, long long seq, const unsigned char *hash,
+    const char *time)
+{
+	unsigned char d[AUDIT_HASH_BYTES];
+	struct audit_head h;
+	char *s = NULL;
+	int lk, r = PG_OK;
+
+	/* Writers in other processes replace the head too: under the head
+	 * lock, never put back an older one. */
+	if ((lk = pg_lock_at(
+	         log->dirfd, log->locknm, log->opts.lock_timeout_ms)) < 0)
+		return lk;
+	if (current_head_seq(log) >= seq && seq > 0)
+		goto out;
+	memset(&h, 0, sizeof(h));
+	h.seq = seq;
+	memcpy(h.hash, hash, AUDIT_HASH_BYTES);
+	snprintf(h.time, sizeof(h.time), "%s", time);
+	snprintf(h.host, sizeof(h.host), "%s", log->host);
+	memcpy(h.key_id, log->key_id, sizeof(h.key_id));
+	audit_sig_digest("head", seq, hash, h.time, h.host, d);
+	crypto_sign_detached(h.sig, NULL, d, sizeof(d), log->sk);
+	r = PG_ERR_NOMEM;
+	if ((s = audit_head_encode(&h)) != NULL)
+		r = pg_write_file_atomic(
+		    log->dirfd, log->headname, s, strlen(s), 0640);
+out:
+	free(s);
+	close(lk);
+	return r;
+}
+
+/* With fsync per record the head is replaced at once (the log is synced
+ * first); batched, the flusher does it after its next fdatasync. */
+static int
+new_head_due(struct audit_log *log, const char *time)
+{
+	if (log->opts.durability == PG_DURABLE_FSYNC)
+		return fdatasync(log->fd) != 0
+		    ? PG_ERR_IO
+		    : audit_put_head(log, log->tail_seq, log->tail_hash, time);
+	log->head_pending = 1;
+	log->head_seq = log->tail_seq;
+	memcpy(log->head_hash, log->tail_hash, AUDIT_HASH_BYTES);
+	snprintf(log->head_time, sizeof(log->head_time), "%s", time);
+	return PG_OK;
+}
+
+static int
+append_ckpt(struct audit_log *log)
+{
+	struct audit_event ev;
+	unsigned char d[AUDIT_HASH_BYTES], sig[AUDIT_SIG_BYTES];
+	char now[AUDIT_TIME_LEN + 8], sighex[2 * AUDIT_SIG_BYTES + 1];
+	json_t *o;
+	int r;
+
+	audit_event_init(&ev);
+	ev.event = AUDIT_EV_CHECKPOINT;
+	ev.decision = "info";
+	ev.reason = "checkpoint";
+	audit_now(now, sizeof(now));
+	audit_sig_digest(
+	    "checkpoint", log->tail_seq + 1, log->tail_hash, now, log->host, d);
+	crypto_sign_detached(sig, NULL, d, sizeof(d), log->sk);
+	audit_hex(sig, sizeof(sig), sighex);
+	if ((o = record_head(log, &ev, now, AUDIT_MAX_FIELD)) == NULL)
+		return PG_ERR_NOMEM;
+	r = json_object_set_new(o, "key_id", json_string(log->key_id));
+	r |= json_object_set_new(o, "sig", json_string(sighex));
+	r = r != 0 ? PG_ERR_NOMEM : emit(log, o);
+	json_decref(o);
+	if (r != PG_OK)
+		return r;
+	log->tail_is_ckpt = 1;
+	log->since_ckpt = 0;
+	return new_head_due(log, now);
+}
+
+/* Cuts the fragment a crashed writer left and records that it did. */
+static int
+repair_torn(struct audit_log *log, off_t len, const unsigned char *hash)
+{
+	struct audit_event ev;
+	char reason[128], hex[AUDIT_HEX_BYTES], now[AUDIT_TIME_LEN + 8];
+	json_t *o;
+	int r;
+
+	if (ftruncate(log->fd, log->tail_off) != 0)
+		return PG_ERR_IO;
+	snprintf(reason, sizeof(reason),
+	    "removed %lld bytes of an unfinished record after seq %lld",
+	    (long long)len, log->tail_seq);
+	audit_event_init(&ev);
+	ev.event = AUDIT_EV_TORN;
+	ev.decision = "error";
+	ev.reason = reason;
+	audit_hex(hash, AUDIT_HASH_BYTES, hex);
+	audit_now(now, sizeof(now));
+	if ((o = record_head(log, &ev, now, AUDIT_MAX_FIELD)) == NULL)
+		return PG_ERR_NOMEM;
+	r = json_object_set_new(o, "fragment_bytes", json_integer(len));
+	r |= json_object_set_new(o, "fragment_hash", json_string(hex));
+	r = r != 0 ? PG_ERR_NOMEM : emit(log, o);
+	json_decref(o);
+	if (r == PG_OK && fdatasync(log->fd) != 0)
+		r = PG_ERR_IO;
+	if (r == PG_OK) {
+		log->torn++;
+		log->tail_is_ckpt = 0;
+		if (log->opts.syslog)
+			syslog(LOG_AUTHPRIV | LOG_WARNING,
+			    "photoguard audit: %s", reason);
+	}
+	return r;
+}
+
+int
+audit_append(struct audit_log *log, const struct audit_event *ev)
+{
+	unsigned char th[AUDIT_HASH_BYTES];
+	off_t torn = 0;
+	int r;
+
+	if (log->sync_err)
+		return PG_ERR_IO;
+	if ((r = lock_file(log)) != PG_OK)
+		return r;
+	r = read_tail(log, &torn, th);
+	if (r == PG_OK && torn > 0)
+		r = repair_torn(log, torn, th);
+	if (r == PG_OK && ev != NULL)
+		r = append_event(log, ev);
+	if (r == PG_OK && log->sk != NULL &&
+	    (ev == NULL ? !log->tail_is_ckpt && log->tail_seq > 0
+	                : log->opts.checkpoint_every > 0 &&
+	                (log->tail_seq + 1) % log->opts.checkpoint_every == 0))
+		r = append_ckpt(log);
+	flock(log->fd, LOCK_UN);
+	return r;
+}
+
+static int
+new_head(struct audit_log *log)
+{
+	char now[AUDIT_TIME_LEN + 8];
+
+	audit_now(now, sizeof(now));
+	return audit_put_head(log, 0, log->tail_hash, now);
+}
+
+int
+audit_check_head(struct audit_log *log)
+{
+	struct audit_head h;
+	char *buf = NULL;
+	size_t len = 0;
+	off_t torn;
+	unsigned char th[AUDIT_HASH_BYTES];
+	int r;
+
+	if ((r = lock_file(log)) != PG_OK)
+		return r;
+	if ((r = read_tail(log, &torn, th)) != PG_OK)
+		goto out;
+	r = pg_read_file_at(
+	    log->dirfd, log->headname, AUDIT_HEAD_MAX, 0, &buf, &len);
+	if (r == PG_ERR_NOTFOUND) {
+		r = log->sk != NULL && log->tail_seq == 0 ? new_head(log)
+		                                          : PG_OK;
+		goto out;
+	}
+	if (r != PG_OK)
+		goto out;
+	if (audit_head_parse(buf, len, &h) != PG_OK || h.seq > log->tail_seq ||
+	    (h.seq == log->tail_seq &&
+	        sodium_memcmp(h.hash, log->tail_hash, AUDIT_HASH_BYTES) != 0))
+		r = PG_ERR_CORRUPT;
+out:
+	free(buf);
+	flock(log->fd, LOCK_UN);
+	return r;
+}

@@ -1,0 +1,214 @@
+/*
+ * failcount.c - per-user failure counters: "f-<hex>.json" holding the
+ * times of the recent failures, changed only under the store lock and
+ * replaced atomically.  See failcount.h.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "core/errors.h"
+#include "core/failcount.h"
+#include "core/fileio.h"
+#include "core/lockout_priv.h"
+
+#define COUNT_FILE_MAX (64 * 1024)
+#define COUNT_VERSION  1
+
+struct failures {
+	time_t t[FAILCOUNT_MAX];
+	size_t n;
+};
+
+/* Parses BUF, which must be USER's counter, into F. */
+static int
+decode(const char *buf, size_t len, const char *user, struct failures *f)
+{
+	json_error_t jerr;
+	json_t *o, *v, *a, *x;
+	size_t i;
+	int r = PG_ERR_CORRUPT;
+
+	f->n = 0;
+	o = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (o == NULL || !json_is_object(o))
+		goto out;
+	v = json_object_get(o, "v");
+	if (!json_is_integer(v) || json_integer_value(v) != COUNT_VERSION)
+		goto out;
+	v = json_object_get(o, "user");
+	if (!json_is_string(v) || strcmp(json_string_value(v), user) != 0 ||
+	    json_string_length(v) != strlen(user))
+		goto out;
+	a = json_object_get(o, "failures");
+	if (!json_is_array(a) || json_array_size(a) > FAILCOUNT_MAX)
+		goto out;
+	json_array_foreach(a, i, x)
+	{
+		if (!json_is_integer(x) || json_integer_value(x) < 0)
+			goto out;
+		f->t[f->n++] = (time_t)json_integer_value(x);
+	}
+	r = PG_OK;
+out:
+	json_decref(o);
+	return r;
+}
+
+static int
+encode(const char *user, const struct failures *f, char **out)
+{
+	json_t *o, *a;
+	size_t i;
+	int r = PG_ERR_NOMEM;
+
+	*out = NULL;
+	if ((a = json_array()) == NULL)
+		return PG_ERR_NOMEM;
+	for (i = 0; i < f->n; i++) {
+		if (json_array_append_new(a, json_integer(f->t[i])) != 0) {
+			json_decref(a);
+			return PG_ERR_NOMEM;
+		}
+	}
+	o = json_pack("{s:i,s:s,s:o}", "v", COUNT_VERSION, "user", user,
+	    "failures", a); /* a is stolen, even on failure */
+	if (o == NULL)
+		return PG_ERR_NOMEM;
+	if ((*out = json_dumps(o, JSON_COMPACT)) != NULL)
+		r = PG_OK;
+	json_decref(o);
+	return r;
+}
+
+/* Reads USER's counter file NAME into F (empty if absent). */
+static int
+load(int dirfd, const char *name, const char *user, struct failures *f)
+{
+	char *buf = NULL;
+	size_t len;
+	int r;
+
+	f->n = 0;
+	r = pg_read_file_at(
+	    dirfd, name, COUNT_FILE_MAX, PG_RF_PRIVATE, &buf, &len);
+	if (r == PG_ERR_NOTFOUND)
+		return PG_OK;
+	if (r == PG_ERR_TOOBIG)
+		return PG_ERR_CORRUPT;
+	if (r != PG_OK)
+		return r;
+	r = decode(buf, len, user, f);
+	free(buf);
+	return r;
+}
+
+/* Forgets failures at or before NOW - WINDOW_S. */
+static void
+prune(struct failures *f, time_t now, int window_s)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < f->n; i++)
+		if (f->t[i] > now - window_s)
+			f->t[k++] = f->t[i];
+	f->n = k;
+}
+
+static int
+args_ok(const char *user, time_t now, int window_s, char *name)
+{
+	if (now <= 0 || window_s <= 0 || window_s > FAILCOUNT_WINDOW_MAX)
+		return PG_ERR_INVAL;
+	return lockout_priv_name('f', user, name);
+}
+
+int
+failcount_add(struct lockout_store *st, const char *user, time_t now,
+    int window_s, unsigned *count_out)
+{
+	char name[LOCKOUT_NAME_LEN], *json = NULL;
+	struct failures *f = NULL;
+	int dirfd, lk = -1, r;
+
+	*count_out = 0;
+	if ((r = args_ok(user, now, window_s, name)) != PG_OK)
+		return r;
+	if ((f = malloc(sizeof(*f))) == NULL)
+		return PG_ERR_NOMEM;
+	if ((r = lockout_priv_begin(st, &dirfd)) != PG_OK)
+		goto out_free;
+	if ((lk = lockout_priv_lock(st, dirfd)) < 0) {
+		r = lk;
+		goto out;
+	}
+	if ((r = load(dirfd, name, user, f)) != PG_OK)
+		goto out;
+	prune(f, now, window_s);
+	if (f->n == FAILCOUNT_MAX) { /* saturated: drop the oldest */
+		memmove(f->t, f->t + 1, (f->n - 1) * sizeof(f->t[0]));
+		f->n--;
+	}
+	f->t[f->n++] = now;
+	if ((r = encode(user, f, &json)) != PG_OK)
+		goto out;
+	r = pg_write_file_atomic(dirfd, name, json, strlen(json), 0600);
+	if (r == PG_OK)
+		*count_out = (unsigned)f->n;
+out:
+	if (lk >= 0)
+		close(lk);
+	lockout_priv_end(st);
+out_free:
+	free(json);
+	free(f);
+	return r;
+}
+
+int
+failcount_get(struct lockout_store *st, const char *user, time_t now,
+    int window_s, unsigned *count_out)
+{
+	char name[LOCKOUT_NAME_LEN];
+	struct failures *f;
+	int dirfd, r;
+
+	*count_out = 0;
+	if ((r = args_ok(user, now, window_s, name)) != PG_OK)
+		return r;
+	if ((f = malloc(sizeof(*f))) == NULL)
+		return PG_ERR_NOMEM;
+	if ((r = lockout_priv_begin(st, &dirfd)) == PG_OK) {
+		r = load(dirfd, name, user, f);
+		lockout_priv_end(st);
+	}
+	if (r == PG_OK) {
+		prune(f, now, window_s);
+		*count_out = (unsigned)f->n;
+	}
+	free(f);
+	return r;
+}
+
+int
+failcount_reset(struct lockout_store *st, const char *user)
+{
+	char name[LOCKOUT_NAME_LEN];
+	bool existed;
+	int dirfd, lk, r;
+
+	if ((r = lockout_priv_name('f', user, name)) != PG_OK)
+		return r;
+	if ((r = lockout_priv_begin(st, &dirfd)) != PG_OK)
+		return r;
+	if ((lk = lockout_priv_lock(st, dirfd)) < 0)
+		r = lk;
+	else
+		r = lockout_priv_remove(dirfd, name, &existed);
+	if (lk >= 0)
+		close(lk);
+	lockout_priv_end(st);
+	return r;
+}

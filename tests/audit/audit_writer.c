@@ -1,0 +1,53 @@
+/*
+ * audit_writer.c - test helper: appends records to an audit log the way a
+ * component would.  usage: audit_writer LOG KEY|- COUNT ACTOR OBJECT
+ * [PATIENT]; exits 0 only if every record was written and the log closed.
+ * With AUDIT_WRITER_SYSLOG set, records are copied to syslog too.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/audit.h"
+#include "core/errors.h"
+
+int
+main(int argc, char **argv)
+{
+	struct audit_opts o;
+	struct audit_event ev;
+	struct audit_log *log;
+	long i, n;
+	int r;
+
+	if (argc < 6 || argc > 7) {
+		fputs("usage: audit_writer LOG KEY|- COUNT ACTOR OBJECT "
+		      "[PATIENT]\n",
+		    stderr);
+		return 2;
+	}
+	memset(&o, 0, sizeof(o));
+	o.component = "audit_writer";
+	o.checkpoint_every = 4;
+	o.syslog = getenv("AUDIT_WRITER_SYSLOG") != NULL;
+	n = strtol(argv[3], NULL, 10);
+	r = audit_open_path(
+	    argv[1], strcmp(argv[2], "-") ? argv[2] : NULL, &o, &log);
+	for (i = 0; r == PG_OK && i < n; i++) {
+		audit_event_init(&ev);
+		ev.actor = argv[4];
+		ev.event = "gateway.open";
+		ev.object = argv[5];
+		ev.patient = argc > 6 ? argv[6] : NULL;
+		ev.decision = "allow";
+		ev.reason = "test";
+		r = audit_write(log, &ev);
+	}
+	if (r == PG_OK)
+		r = audit_close(log);
+	if (r != PG_OK) {
+		fprintf(stderr, "audit_writer: %s\n", pg_strerror(r));
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,279 @@
+/*
+ * test_audit_fail.c - the audit writer when things go wrong: an
+ * unwritable or full log, unsafe or broken keys, reserved events, a log
+ * cut behind its head or ending in garbage, a handle used across fork().
+ * Every failure is an error, never a silent success, and loses nothing.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "core/errors.h"
+#include "helpers.h"
+
+static int
+setup(void **state)
+{
+	struct fixture *fx = calloc(1, sizeof(*fx));
+
+	if (fx == NULL || fx_setup(fx) != 0)
+		return -1;
+	*state = fx;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	fx_teardown(*state);
+	free(*state);
+	return 0;
+}
+
+static struct audit_log *
+open_log(const struct fixture *fx, int every, enum pg_durability d)
+{
+	struct audit_opts o;
+	struct audit_log *log = NULL;
+
+	fx_opts(&o, every);
+	o.durability = d;
+	o.batch_ms = 5;
+	assert_int_equal(audit_open_path(fx->log, fx->key, &o, &log), PG_OK);
+	return log;
+}
+
+static int
+write_obj(struct audit_log *log, const char *actor, const char *obj)
+{
+	struct audit_event ev;
+
+	audit_event_init(&ev);
+	ev.actor = actor;
+	ev.event = "gateway.open";
+	ev.object = obj;
+	ev.decision = "allow";
+	ev.reason = obj;
+	return audit_write(log, &ev);
+}
+
+static void
+assert_verifies(const struct fixture *fx, long long records)
+{
+	struct audit_verify_result res;
+
+	assert_int_equal(fx_verify(fx, &res), PG_OK);
+	if (!res.ok)
+		print_message("# %s at %lld: %s\n", audit_fail_name(res.kind),
+		    res.bad_seq, res.message);
+	assert_true(res.ok);
+	if (records >= 0)
+		assert_int_equal(res.records, records);
+}
+
+static void
+test_unwritable_log(void **state)
+{
+	struct fixture *fx = *state;
+	struct audit_opts o;
+	struct audit_log *log = NULL;
+	char path[400];
+
+	fx_opts(&o, 0);
+	snprintf(path, sizeof(path), "%s/no/such/dir/audit.log", fx->dir);
+	assert_int_equal(audit_open_path(path, NULL, &o, &log), PG_ERR_IO);
+	assert_null(log);
+	/* a directory where the log should be */
+	assert_int_equal(audit_open_path(fx->dir, NULL, &o, &log), PG_ERR_IO);
+	snprintf(path, sizeof(path), "%s/link.log", fx->dir);
+	assert_int_equal(symlink("/etc/passwd", path), 0);
+	assert_int_equal(audit_open_path(path, NULL, &o, &log), PG_ERR_SYMLINK);
+	assert_null(log);
+	assert_int_equal(
+	    audit_open_path("/dev/null", NULL, &o, &log), PG_ERR_INVAL);
+	assert_null(log);
+}
+
+/* The disk fills up (RLIMIT_FSIZE) in the middle of a record: the write
+ * fails, no fragment stays behind, and the chain still verifies. */
+static void
+test_write_fails_cleanly(void **state)
+{
+	struct fixture *fx = *state;
+	struct rlimit rl;
+	struct stat st;
+	pid_t pid;
+	int status;
+
+	assert_int_equal(fx_write_events(fx, 3, 0), PG_OK);
+	assert_int_equal(stat(fx->log, &st), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct audit_log *log = open_log(fx, 0, PG_DURABLE_FSYNC);
+
+		signal(SIGXFSZ, SIG_IGN);
+		rl.rlim_cur = rl.rlim_max = (rlim_t)st.st_size + 40;
+		if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+			_exit(5);
+		if (write_obj(log, "eve", "/store/P1/a.jpg") != PG_ERR_IO)
+			_exit(6);
+		audit_free(log);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_verifies(fx, 4);
+}
+
+static void
+test_key_file_checks(void **state)
+{
+	struct fixture *fx = *state;
+	struct audit_opts o;
+	struct audit_log *log = NULL;
+	struct stat st;
+	char path[400];
+
+	assert_int_equal(stat(fx->key, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(stat(fx->pub, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0644);
+	assert_int_equal(audit_keygen(fx->key), PG_ERR_EXISTS);
+	fx_opts(&o, 0);
+	assert_int_equal(chmod(fx->key, 0640), 0);
+	assert_int_equal(
+	    audit_open_path(fx->log, fx->key, &o, &log), PG_ERR_PERM);
+	assert_null(log);
+	assert_int_equal(chmod(fx->key, 0604), 0);
+	assert_int_equal(
+	    audit_open_path(fx->log, fx->key, &o, &log), PG_ERR_PERM);
+	snprintf(path, sizeof(path), "%s/garbage.key", fx->dir);
+	assert_int_equal(fx_write_raw(path, "not hex\n", 8), 0);
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(
+	    audit_open_path(fx->log, path, &o, &log), PG_ERR_CRYPTO);
+	snprintf(path, sizeof(path), "%s/none.key", fx->dir);
+	assert_int_equal(
+	    audit_open_path(fx->log, path, &o, &log), PG_ERR_NOTFOUND);
+	assert_null(log);
+}
+
+static void
+test_bad_events_refused(void **state)
+{
+	struct fixture *fx = *state;
+	struct audit_log *log = open_log(fx, 0, PG_DURABLE_FSYNC);
+	struct audit_event ev;
+
+	audit_event_init(&ev);
+	ev.event = "audit.checkpoint"; /* reserved: no forged checkpoints */
+	ev.decision = "info";
+	assert_int_equal(audit_write(log, &ev), PG_ERR_INVAL);
+	ev.event = "gateway.open";
+	ev.decision = "maybe";
+	assert_int_equal(audit_write(log, &ev), PG_ERR_INVAL);
+	ev.decision = NULL;
+	assert_int_equal(audit_write(log, &ev), PG_ERR_INVAL);
+	assert_int_equal(audit_close(log), PG_OK);
+	assert_int_equal(audit_close(NULL), PG_OK);
+	audit_free(NULL);
+}
+
+/* A log cut behind its signed head is not written to: the cut stays
+ * visible instead of being papered over by new records. */
+static void
+test_cut_log_refused(void **state)
+{
+	struct fixture *fx = *state;
+	struct audit_opts o;
+	struct audit_log *log = NULL;
+	struct lines *l;
+
+	assert_int_equal(fx_write_events(fx, 6, 0), PG_OK);
+	assert_int_equal(fx_read_lines(fx->log, &l), 0);
+	l->line[6] = NULL; /* the closing checkpoint */
+	assert_int_equal(fx_write_lines(fx->log, l), 0);
+	free(l);
+	fx_opts(&o, 0);
+	assert_int_equal(
+	    audit_open_path(fx->log, fx->key, &o, &log), PG_ERR_CORRUPT);
+	assert_null(log);
+}
+
+static void
+test_garbage_tail_refused(void **state)
+{
+	struct fixture *fx = *state;
+	struct audit_log *log;
+	FILE *f;
+
+	assert_int_equal(fx_write_events(fx, 2, 0), PG_OK);
+	log = open_log(fx, 0, PG_DURABLE_FSYNC);
+	f = fopen(fx->log, "ab");
+	assert_non_null(f);
+	fputs("this is not a record\n", f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(write_obj(log, "u", "x"), PG_ERR_CORRUPT);
+	audit_free(log);
+}
+
+/* A child forked with the parent's handle shares its flock: it must be
+ * refused, and freeing the copy must not touch the parent's flusher. */
+static void
+test_forked_handle_refused(void **state)
+{
+	struct fixture *fx = *state;
+	struct audit_log *log = open_log(fx, 0, PG_DURABLE_BATCH);
+	pid_t pid;
+	int st;
+
+	assert_int_equal(write_obj(log, "parent", "a"), PG_OK);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int r = write_obj(log, "child", "b");
+
+		audit_free(log);
+		_exit(r == PG_ERR_INVAL ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(write_obj(log, "parent", "c"), PG_OK);
+	assert_int_equal(audit_close(log), PG_OK);
+	assert_verifies(fx, 3);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+		T(test_unwritable_log),
+		T(test_write_fails_cleanly),
+		T(test_key_file_checks),
+		T(test_bad_events_refused),
+		T(test_cut_log_refused),
+		T(test_garbage_tail_refused),
+		T(test_forked_handle_refused),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

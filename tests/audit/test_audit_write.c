@@ -1,0 +1,480 @@
+/*
+ * test_audit_write.c - the audit writer: hostile names stay one escaped
+ * line, a torn tail is repaired and recorded, many processes and threads
+ * share one chain, the head follows the checkpoints.  Failures are in
+ * test_audit_fail.c.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "core/errors.h"
+#include "helpers.h"
+
+static int
+setup(void **state)
+{
+	struct fixture *fx = calloc(1, sizeof(*fx));
+
+	if (fx == NULL || fx_setup(fx) != 0)
+		return -1;
+	*state = fx;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	fx_teardown(*state);
+	free(*state);
+	return 0;
+}
+
+static struct audit_log *
+open_log(const struct fixture *fx, int every, enum pg_durability d)
+{
+	struct audit_opts o;
+	struct audit_log *log = NULL;
+
+	fx_opts(&o, every);
+	o.durability = d;
+	o.batch_ms = 5;
+	assert_int_equal(audit_open_path(fx->log, fx->key, &o, &log), PG_OK);
+	return log;
+}
+
+static int
+write_obj(struct audit_log *log, const char *actor, const char *obj)
+{
+	struct audit_event ev;
+
+	audit_event_init(&ev);
+	ev.actor = actor;
+	ev.event = "gateway.open";
+	ev.object = obj;
+	ev.decision = "allow";
+	ev.reason = obj;
+	return audit_write(log, &ev);
+}
+
+static void
+assert_verifies(const struct fixture *fx, long long records)
+{
+	struct audit_verify_result res;
+
+	assert_int_equal(fx_verify(fx, &res), PG_OK);
+	if (!res.ok)
+		print_message("# %s at %lld: %s\n", audit_fail_name(res.kind),
+		    res.bad_seq, res.message);
+	assert_true(res.ok);
+	if (records >= 0)
+		assert_int_equal(res.records, records);
+}
+
+struct collect {
+	const char *want_object[16];
+	int seen;
+	int wrong;
+};
+
+static int
+check_object(const struct audit_record *rec, void *arg)
+{
+	struct collect *c = arg;
+
+	if (strcmp(rec->event, "gateway.open") != 0)
+		return 0;
+	if (c->seen < 16 && strcmp(rec->object, c->want_object[c->seen]) != 0) {
+		print_message("# object %d: got '%s'\n", c->seen, rec->object);
+		c->wrong++;
+	}
+	if (strcmp(rec->object, rec->reason) != 0)
+		c->wrong++;
+	c->seen++;
+	return 0;
+}
+
+static void
+test_escaping(void **state)
+{
+	static const char *const in[] = { "a\nb", "q\"uote", "back\\slash",
+		"{\"seq\":1,\"prev\":\"x\"}\n{\"seq\":2}", "\x01\x1b[31m\x7f",
+		"bad\xff\xfe\xc3(utf8", "overlong\xc0\xaf",
+		"surrogate\xed\xa0\x80", "caf\xc3\xa9 \xe2\x82\xac \xc2\x9b",
+		"\t\r\v\f" };
+	static const char *const out[] = { "a\nb", "q\"uote", "back\\\\slash",
+		"{\"seq\":1,\"prev\":\"x\"}\n{\"seq\":2}", "\x01\x1b[31m\\x7f",
+		"bad\\xff\\xfe\\xc3(utf8", "overlong\\xc0\\xaf",
+		"surrogate\\xed\\xa0\\x80", "caf\xc3\xa9 \xe2\x82\xac \xc2\x9b",
+		"\t\r\v\f" };
+	struct fixture *fx = *state;
+	struct audit_log *log = open_log(fx, 0, PG_DURABLE_FSYNC);
+	struct collect c;
+	struct lines *l;
+	size_t i, j, n = sizeof(in) / sizeof(in[0]);
+
+	for (i = 0; i < n; i++)
+		assert_int_equal(write_obj(log, in[i], in[i]), PG_OK);
+	assert_int_equal(audit_close(log), PG_OK);
+	assert_verifies(fx, (long long)n + 1);
+	/* one line per record, and no raw control byte in any line */
+	assert_int_equal(fx_read_lines(fx->log, &l), 0);
+	assert_int_equal(l->n, n + 1);
+	for (i = 0; i < l->n; i++)
+		for (j = 0; l->line[i][j + 1] != '\0'; j++)
+			assert_true((unsigned char)l->line[i][j] >= 0x20 &&
+			    (unsigned char)l->line[i][j] < 0x7f);
+	free(l);
+	memset(&c, 0, sizeof(c));
+	for (i = 0; i < n; i++)
+		c.want_object[i] = out[i];
+	assert_int_equal(audit_query(fx->log, NULL, check_object, &c, NULL), 0);
+	assert_int_equal(c.seen, (int)n);
+	assert_int_equal(c.wrong, 0);
+}
+
+static void
+test_long_fields_are_cut(void **state)
+{
+	struct fixture *fx = *state;
+	struct audit_log *log = open_log(fx, 0, PG_DURABLE_FSYNC);
+	char *big = malloc(100000);
+
+	assert_non_null(big);
+	/* control characters grow sixfold in JSON: the writer must still
+	 * produce one record under the maximum, not fail */
+	memset(big, 1, 99999);
+	big[99999] = '\0';
+	assert_int_equal(write_obj(log, big, big), PG_OK);
+	memset(big, 'x', 99999);
+	assert_int_equal(write_obj(log, "u", big), PG_OK);
+	assert_int_equal(audit_close(log), PG_OK);
+	assert_verifies(fx, 3);
+	free(big);
+}
+
+static void
+test_torn_tail_repaired(void **state)
+{
+	struct fixture *fx = *state;
+	static const char frag[] = "{\"seq\":9,\"time\":\"2026-11-22T14:0";
+	struct audit_verify_result res;
+	struct audit_log *log;
+	struct lines *l;
+	char want[200], hash[65];
+	FILE *f;
+
+	assert_int_equal(fx_write_events(fx, 7, 0), PG_OK); /* 7 + close */
+	f = fopen(fx->log, "ab");
+	assert_non_null(f);
+	fputs(frag, f); /* a writer died in the middle of seq 9 */
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(fx_verify(fx, &res), PG_OK);
+	assert_false(res.ok);
+	assert_int_equal(res.kind, AUDIT_TORN);
+	assert_int_equal(res.records, 8);
+	assert_int_equal(res.bad_seq, 9);
+
+	log = open_log(fx, 0, PG_DURABLE_FSYNC);
+	assert_int_equal(audit_torn_repaired(log), 0);
+	assert_int_equal(write_obj(log, "dave", "/store/P9/a.jpg"), PG_OK);
+	assert_int_equal(audit_torn_repaired(log), 1);
+	assert_int_equal(audit_last_seq(log), 10);
+	assert_int_equal(audit_close(log), PG_OK);
+	assert_verifies(fx, 11);
+	assert_int_equal(fx_verify(fx, &res), PG_OK);
+	assert_int_equal(res.torn_repairs, 1);
+	assert_int_equal(res.first_torn_seq, 9);
+
+	assert_int_equal(fx_read_lines(fx->log, &l), 0);
+	assert_int_equal(l->n, 11);
+	assert_string_equal(l->tail, "");
+	fx_hash_hex(frag, strlen(frag), hash);
+	snprintf(want, sizeof(want),
+	    "\"fragment_bytes\":%zu,\"fragment_hash\":\"%s\"", strlen(frag),
+	    hash);
+	assert_non_null(strstr(l->line[8], "\"event\":\"audit.torn_tail\""));
+	assert_non_null(strstr(l->line[8], "\"seq\":9,"));
+	assert_non_null(strstr(l->line[8], want));
+	assert_non_null(strstr(l->line[9], "\"actor\":\"dave\""));
+	free(l);
+}
+
+#define NPROC 8
+#define PER   250
+#define EVERY 100
+
+static void
+child_writes(const struct fixture *fx, int id)
+{
+	struct audit_opts o;
+	struct audit_log *log;
+	char actor[16], obj[32];
+	int i;
+
+	fx_opts(&o, EVERY);
+	o.durability = id % 2 ? PG_DURABLE_BATCH : PG_DURABLE_FSYNC;
+	o.batch_ms = 10;
+	if (audit_open_path(fx->log, fx->key, &o, &log) != PG_OK)
+		_exit(2);
+	snprintf(actor, sizeof(actor), "w%d", id);
+	for (i = 0; i < PER; i++) {
+		snprintf(obj, sizeof(obj), "%d:%d", id, i);
+		if (write_obj(log, actor, obj) != PG_OK)
+			_exit(3);
+	}
+	_exit(audit_close(log) == PG_OK ? 0 : 4);
+}
+
+static int
+count_seen(const struct audit_record *rec, void *arg)
+{
+	int(*seen)[PER] = arg;
+	char *end;
+	long id, i;
+
+	if (strcmp(rec->event, "gateway.open") != 0)
+		return 0;
+	id = strtol(rec->object, &end, 10);
+	i = strtol(end + 1, NULL, 10);
+	if (id >= 0 && id < NPROC && i >= 0 && i < PER)
+		seen[id][i]++;
+	return 0;
+}
+
+static void
+test_concurrent_processes(void **state)
+{
+	struct fixture *fx = *state;
+	static int seen[NPROC][PER];
+	struct audit_verify_result res;
+	pid_t pids[NPROC];
+	int i, j, st;
+
+	for (i = 0; i < NPROC; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0)
+			child_writes(fx, i);
+	}
+	for (i = 0; i < NPROC; i++) {
+		assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
+		assert_true(WIFEXITED(st));
+		assert_int_equal(WEXITSTATUS(st), 0);
+	}
+	assert_int_equal(fx_verify(fx, &res), PG_OK);
+	if (!res.ok)
+		print_message(
+		    "# %s: %s\n", audit_fail_name(res.kind), res.message);
+	assert_true(res.ok);
+	assert_true(res.checkpoints >= NPROC * PER / EVERY);
+	assert_int_equal(res.records, NPROC * PER + res.checkpoints);
+	memset(seen, 0, sizeof(seen));
+	assert_int_equal(audit_query(fx->log, NULL, count_seen, seen, NULL), 0);
+	for (i = 0; i < NPROC; i++)
+		for (j = 0; j < PER; j++)
+			assert_int_equal(seen[i][j], 1);
+}
+
+struct thr {
+	struct audit_log *log;
+	int id;
+	int errors;
+};
+
+static void *
+thread_writes(void *arg)
+{
+	struct thr *t = arg;
+	char obj[32];
+	int i;
+
+	for (i = 0; i < PER; i++) {
+		snprintf(obj, sizeof(obj), "%d:%d", t->id, i);
+		t->errors += write_obj(t->log, "thread", obj) != PG_OK;
+	}
+	return NULL;
+}
+
+static void
+test_threads_share_a_handle(void **state)
+{
+	struct fixture *fx = *state;
+	static int seen[NPROC][PER];
+	struct thr t[4];
+	pthread_t th[4];
+	int i, j;
+
+	t[0].log = open_log(fx, 64, PG_DURABLE_BATCH);
+	for (i = 0; i < 4; i++) {
+		t[i].log = t[0].log;
+		t[i].id = i;
+		t[i].errors = 0;
+		assert_int_equal(
+		    pthread_create(&th[i], NULL, thread_writes, &t[i]), 0);
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(t[i].errors, 0);
+	}
+	assert_int_equal(audit_close(t[0].log), PG_OK);
+	assert_verifies(fx, -1);
+	memset(seen, 0, sizeof(seen));
+	assert_int_equal(audit_query(fx->log, NULL, count_seen, seen, NULL), 0);
+	for (i = 0; i < 4; i++)
+		for (j = 0; j < PER; j++)
+			assert_int_equal(seen[i][j], 1);
+}
+
+/* The head follows the checkpoints while the writer runs: at once with
+ * fsync per record, after the flusher's next sync when batched. */
+static void
+head_follows(struct fixture *fx, enum pg_durability d)
+{
+	struct audit_log *log = open_log(fx, 3, d);
+	char path[400], *head;
+	size_t len;
+	int i;
+
+	snprintf(path, sizeof(path), "%s.head", fx->log);
+	assert_int_equal(write_obj(log, "u", "a"), PG_OK);
+	assert_int_equal(write_obj(log, "u", "b"), PG_OK); /* + ckpt 3 */
+	for (i = 0; i < 200; i++) {
+		head = fx_slurp(path, &len);
+		assert_non_null(head);
+		if (strncmp(head, "{\"seq\":3,", 9) == 0)
+			break;
+		free(head);
+		head = NULL;
+		usleep(5000);
+	}
+	assert_non_null(head);
+	free(head);
+	assert_int_equal(audit_close(log), PG_OK);
+	assert_verifies(fx, 3);
+}
+
+static void
+test_head_follows_fsync(void **state)
+{
+	head_follows(*state, PG_DURABLE_FSYNC);
+}
+
+static void
+test_head_follows_batch(void **state)
+{
+	head_follows(*state, PG_DURABLE_BATCH);
+}
+
+/* audit_open() takes everything from the [audit] section. */
+static void
+test_open_from_config(void **state)
+{
+	struct fixture *fx = *state;
+	struct pg_config *cfg = calloc(1, sizeof(*cfg));
+	struct audit_log *log = NULL;
+	struct lines *l;
+	char host[] = "imaging-1";
+
+	assert_non_null(cfg);
+	assert_int_equal(audit_open(cfg, "gateway", &log), PG_ERR_CONFIG);
+	assert_null(log);
+	cfg->audit_log = fx->log;
+	cfg->audit_key_file = fx->key;
+	cfg->audit_checkpoint_every = 2;
+	cfg->audit_durability = PG_DURABLE_BATCH;
+	cfg->audit_batch_ms = 20;
+	cfg->audit_host = host;
+	assert_int_equal(audit_open(cfg, "gateway", &log), PG_OK);
+	assert_int_equal(write_obj(log, NULL, "x"), PG_OK);
+	assert_int_equal(audit_close(log), PG_OK);
+	assert_verifies(fx, 2);
+	assert_int_equal(fx_read_lines(fx->log, &l), 0);
+	assert_non_null(strstr(l->line[0], "\"host\":\"imaging-1\""));
+	assert_non_null(strstr(l->line[0], "\"actor\":\"gateway\""));
+	assert_non_null(strstr(l->line[1], "\"event\":\"audit.checkpoint\""));
+	free(l);
+	cfg->audit_batch_ms = 500; /* over the 100 ms ceiling */
+	assert_int_equal(audit_open(cfg, "gateway", &log), PG_ERR_INVAL);
+	assert_null(log);
+	free(cfg);
+}
+
+static int
+count(const struct audit_record *rec, void *arg)
+{
+	(void)rec;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static void
+test_query_filters(void **state)
+{
+	struct fixture *fx = *state;
+	struct audit_filter f;
+	int n;
+
+	assert_int_equal(fx_write_events(fx, 12, 0), PG_OK);
+	memset(&f, 0, sizeof(f));
+	f.actor = "alice"; /* events 0, 3, 6, 9 */
+	n = 0;
+	assert_int_equal(audit_query(fx->log, &f, count, &n, NULL), 0);
+	assert_int_equal(n, 4);
+	f.patient = "P0"; /* and events 0, 4, 8: only 0 */
+	n = 0;
+	assert_int_equal(audit_query(fx->log, &f, count, &n, NULL), 0);
+	assert_int_equal(n, 1);
+	memset(&f, 0, sizeof(f));
+	f.event = "audit.";
+	n = 0;
+	assert_int_equal(audit_query(fx->log, &f, count, &n, NULL), 0);
+	assert_int_equal(n, 1); /* the closing checkpoint */
+	f.event = NULL;
+	f.since = "2000-01-01";
+	f.until = "2999-12-31T23:59";
+	n = 0;
+	assert_int_equal(audit_query(fx->log, &f, count, &n, NULL), 0);
+	assert_int_equal(n, 13);
+	f.until = "2001-01-01T00:00:00Z";
+	n = 0;
+	assert_int_equal(audit_query(fx->log, &f, count, &n, NULL), 0);
+	assert_int_equal(n, 0);
+	f.until = "yesterday";
+	assert_int_equal(
+	    audit_query(fx->log, &f, count, &n, NULL), PG_ERR_INVAL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+		T(test_escaping),
+		T(test_long_fields_are_cut),
+		T(test_torn_tail_repaired),
+		T(test_concurrent_processes),
+		T(test_threads_share_a_handle),
+		T(test_query_filters),
+		T(test_open_from_config),
+		T(test_head_follows_fsync),
+		T(test_head_follows_batch),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,59 @@
+#!/bin/bash
+# test_cli.sh - the photoguard tool's own contract: --help on every verb,
+# usage errors, config check, and every config key documented in the sample
+# configuration.
+. "$PG_SOURCE_ROOT/tests/lib/tap.sh"
+pg="$PG_BUILD_ROOT/cli/photoguard"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+out=$("$pg" --help); rc=$?
+is "photoguard --help exits 0" "$rc" 0
+like "--help lists verbs" "$out" "Verbs"
+verbs=$(printf '%s\n' "$out" | sed -n '/^Verbs/,$p' | awk 'NR>1 {print $1}')
+for v in $verbs; do
+	h=$("$pg" "$v" --help 2>&1); rc=$?
+	is "$v --help exits 0" "$rc" 0
+	like "$v --help prints usage" "$h" "^Usage: photoguard"
+done
+
+"$pg" no-such-verb >/dev/null 2>&1
+is "unknown verb is a usage error" "$?" 2
+"$pg" --bogus >/dev/null 2>&1
+is "unknown global option is a usage error" "$?" 2
+
+# Every key of the table is documented in the sample config.
+keys=$("$pg" config keys --json | python3 -c '
+import json, sys
+for l in sys.stdin: r = json.loads(l); print(r["section"] + "." + r["key"])')
+missing=""
+for k in $keys; do
+	sec=${k%%.*} key=${k#*.}
+	awk -v s="[$sec]" -v k="$key" '
+		$0 == s { in_s = 1; next }
+		/^\[/ { in_s = 0 }
+		in_s && $0 ~ "^#?" k " =" { found = 1 }
+		END { exit !found }' "$PG_SOURCE_ROOT/deploy/photoguard.conf" ||
+		missing="$missing $k"
+done
+is "every config key is in deploy/photoguard.conf" "${missing:-none}" none
+
+# The sample config loads as shipped.
+install -m 0644 "$PG_SOURCE_ROOT/deploy/photoguard.conf" "$tmp/sample.conf"
+out=$("$pg" config check "$tmp/sample.conf" 2>&1)
+is "sample config checks clean" "$?" 0
+
+# Bad configs: clear file:line error and exit 1, through the global option
+# and through the environment.
+printf '[directory]\nbackend = ldap\nuri = ldap://127.0.0.1\nbase_dn = dc=x\ncache_ttl = soon\n' > "$tmp/bad.conf"
+out=$("$pg" --config "$tmp/bad.conf" config check 2>&1); rc=$?
+is "bad config exits 1" "$rc" 1
+like "bad config names file:line and key" "$out" "bad.conf:5: \[directory\] cache_ttl: not a duration"
+out=$(PHOTOGUARD_CONFIG="$tmp/bad.conf" "$pg" config check 2>&1)
+like "PHOTOGUARD_CONFIG names the file" "$out" "bad.conf:5:"
+chmod 0666 "$tmp/sample.conf"
+out=$("$pg" config check "$tmp/sample.conf" 2>&1); rc=$?
+is "world-writable config refused" "$rc" 1
+like "world-writable config says why" "$out" "not writable by group or others"
+
+done_testing

@@ -1,0 +1,282 @@
+/*
+ * test_config.c - photoguard.conf: defaults, every kind of bad input, and
+ * the file checks of pg_config_load().
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "core/config.h"
+#include "core/errors.h"
+
+static const char *good =
+    "[directory]\n"
+    "backend = ldap\n"
+    "uri = ldap://127.0.0.1:3890\n"
+    "base_dn = dc=clinic,dc=example\n"
+    "bind_dn = cn=photoguard,ou=services,dc=clinic,dc=example\n"
+    "bind_password_file = /etc/photoguard/ldap.secret\n"
+    "network_timeout = 500ms\n"
+    "cache_ttl = 2m\n"
+    "; a comment\n"
+    "[audit]\n"
+    "durability = fsync\n"
+    "checkpoint_every = 10\n"
+    "[totp]\n"
+    "window = 2\n"
+    "failure_window = 1h\n";
+
+static void
+test_good(void **state)
+{
+	struct pg_config *c = NULL;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(
+	    pg_config_parse("t.conf", good, &c, err, sizeof(err)), PG_OK);
+	assert_non_null(c);
+	assert_int_equal(c->dir_backend, PG_DIR_LDAP);
+	assert_string_equal(c->dir_uri, "ldap://127.0.0.1:3890");
+	assert_int_equal(c->dir_tls, PG_TLS_STARTTLS);
+	assert_true(c->dir_tls_verify);
+	assert_int_equal(c->dir_network_timeout_ms, 500);
+	assert_int_equal(c->dir_timeout_ms, 5000);
+	assert_int_equal(c->dir_cache_ttl_s, 120);
+	assert_int_equal(c->audit_durability, PG_DURABLE_FSYNC);
+	assert_int_equal(c->audit_checkpoint_every, 10);
+	assert_int_equal(c->totp_window, 2);
+	assert_int_equal(c->totp_failure_window_s, 3600);
+	assert_int_equal(c->totp_max_failures, 5);
+	assert_null(c->dir_lockout_attr);
+	assert_null(c->lockout_hook);
+	assert_string_equal(c->store_root, "/var/lib/photoguard/store");
+	pg_config_free(c);
+}
+
+static void
+test_empty_is_local_defaults(void **state)
+{
+	struct pg_config *c = NULL;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(
+	    pg_config_parse("e.conf", "", &c, err, sizeof(err)), PG_OK);
+	assert_int_equal(c->dir_backend, PG_DIR_LOCAL);
+	assert_string_equal(
+	    c->dir_care_team_file, "/etc/photoguard/care-teams");
+	assert_int_equal(c->audit_durability, PG_DURABLE_BATCH);
+	assert_int_equal(c->audit_batch_ms, 50);
+	assert_int_equal(c->totp_step_s, 30);
+	pg_config_free(c);
+}
+
+static void
+test_ldaps_sets_tls(void **state)
+{
+	struct pg_config *c = NULL;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(pg_config_parse("l.conf",
+	                     "[directory]\nbackend=ldap\nuri=ldaps://h\n"
+	                     "base_dn=dc=x\n",
+	                     &c, err, sizeof(err)),
+	    PG_OK);
+	assert_int_equal(c->dir_tls, PG_TLS_LDAPS);
+	pg_config_free(c);
+}
+
+struct bad {
+	const char *text;
+	const char *want; /* exact error message */
+};
+
+static const struct bad bad[] = {
+	{ "[directory]\nbackend = ldap\nfoo = 1\n",
+	    "b.conf:3: [directory] foo: unknown key" },
+	{ "[dirctory]\nbackend = ldap\n",
+	    "b.conf:2: unknown section [dirctory]" },
+	{ "backend = ldap\n",
+	    "b.conf:1: key 'backend' outside of any section" },
+	{ "[directory]\nbackend = ldapx\n",
+	    "b.conf:2: [directory] backend: must be 'ldap' or 'local'" },
+	{ "[directory]\nbackend = ldap\nbase_dn = dc=x\n",
+	    "b.conf:1: [directory] uri: required key missing (backend = ldap)" },
+	{ "[directory]\nbackend = ldap\nuri = ldap://h\n",
+	    "b.conf:1: [directory] base_dn: required key missing (backend = ldap)" },
+	{ "[directory]\nbackend=ldap\nuri=http://h\nbase_dn=dc=x\n",
+	    "b.conf:1: [directory] uri: must start with ldap:// or ldaps://" },
+	{ "[directory]\nbackend=ldap\nuri=ldap://h\nbase_dn=dc=x\ntls=ldaps\n",
+	    "b.conf:1: [directory] tls: 'ldaps' needs an ldaps:// uri" },
+	{ "[directory]\nbackend=ldap\nuri=ldaps://h\nbase_dn=dc=x\ntls=none\n",
+	    "b.conf:1: [directory] tls: must be 'ldaps' for an ldaps:// uri" },
+	{ "[directory]\nbind_dn = cn=x\n",
+	    "b.conf:1: [directory] bind_password_file: required key missing (bind_dn is set)" },
+	{ "[directory]\ntls_verify = maybe\n",
+	    "b.conf:2: [directory] tls_verify: must be yes or no" },
+	{ "[directory]\nnetwork_timeout = 5 s\n",
+	    "b.conf:2: [directory] network_timeout: not a duration (e.g. 500ms, 30s, 15m, 1h, 1d)" },
+	{ "[directory]\nnetwork_timeout = 10ms\n",
+	    "b.conf:2: [directory] network_timeout: value out of range (see `photoguard config keys`)" },
+	{ "[directory]\ncache_ttl = -1\n",
+	    "b.conf:2: [directory] cache_ttl: not a duration (e.g. 500ms, 30s, 15m, 1h, 1d)" },
+	{ "[totp]\nstep = 1500ms\n",
+	    "b.conf:2: [totp] step: must be whole seconds" },
+	{ "[totp]\nmax_failures = 101\n",
+	    "b.conf:2: [totp] max_failures: value out of range (see `photoguard config keys`)" },
+	{ "[totp]\nwindow = 1x\n", "b.conf:2: [totp] window: not an integer" },
+	{ "[totp]\nwindow = 99999999999999999999\n",
+	    "b.conf:2: [totp] window: not an integer" },
+	{ "[audit]\nbatch_ms = 200ms\n",
+	    "b.conf:2: [audit] batch_ms: value out of range (see `photoguard config keys`)" },
+	{ "[audit]\ndurability = sometimes\n",
+	    "b.conf:2: [audit] durability: must be 'fsync' or 'batch'" },
+	{ "[audit]\nlog = relative/audit.jsonl\n",
+	    "b.conf:2: [audit] log: must be an absolute path" },
+	{ "[audit]\nlog =\n", "b.conf:2: [audit] log: empty value" },
+	{ "[policy]\nfile = /a\n\nfile = /b\n",
+	    "b.conf:4: [policy] file: set twice (first on line 2)" },
+	{ "[policy]\nthis line has no equals sign\n",
+	    "b.conf:2: syntax error (expected [section] or key = value)" },
+	{ "[policy\nfile = /a\n",
+	    "b.conf:1: syntax error (expected [section] or key = value)" },
+};
+
+static void
+test_bad(void **state)
+{
+	struct pg_config *c;
+	char err[512];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		c = (struct pg_config *)(uintptr_t)1;
+		assert_int_equal(pg_config_parse("b.conf", bad[i].text, &c, err,
+		                     sizeof(err)),
+		    PG_ERR_CONFIG);
+		assert_null(c);
+		if (strcmp(err, bad[i].want) != 0)
+			fail_msg("case %zu: got '%s', want '%s'", i, err,
+			    bad[i].want);
+	}
+}
+
+static void
+test_long_line(void **state)
+{
+	struct pg_config *c = NULL;
+	char err[512];
+	char *buf = malloc(9000);
+
+	(void)state;
+	assert_non_null(buf);
+	strcpy(buf, "[policy]\nfile = /");
+	memset(buf + strlen(buf), 'a', 8000);
+	buf[17 + 8000] = '\0';
+	assert_int_equal(pg_config_parse("b.conf", buf, &c, err, sizeof(err)),
+	    PG_ERR_CONFIG);
+	assert_string_equal(err, "b.conf:2: line too long");
+	free(buf);
+}
+
+static char tmpdir[64];
+
+static void
+write_file(const char *name, const char *text, mode_t mode)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+static void
+test_load_file(void **state)
+{
+	struct pg_config *c = NULL;
+	char err[512], path[128], link[128];
+
+	(void)state;
+	strcpy(tmpdir, "/tmp/pgcfg.XXXXXX");
+	assert_non_null(mkdtemp(tmpdir));
+	write_file("ok.conf", "[totp]\nwindow = 3\n", 0644);
+	snprintf(path, sizeof(path), "%s/ok.conf", tmpdir);
+	assert_int_equal(pg_config_load(path, &c, err, sizeof(err)), PG_OK);
+	assert_int_equal(c->totp_window, 3);
+	assert_string_equal(c->path, path);
+	pg_config_free(c);
+
+	/* The environment names the default file. */
+	setenv(PG_CONFIG_ENV, path, 1);
+	assert_string_equal(pg_config_default_path(), path);
+	assert_int_equal(pg_config_load(NULL, &c, err, sizeof(err)), PG_OK);
+	pg_config_free(c);
+	unsetenv(PG_CONFIG_ENV);
+	assert_string_equal(pg_config_default_path(), PG_CONFIG_DEFAULT_PATH);
+
+	/* Writable by others: anyone could rewrite the policy path. */
+	write_file("gw.conf", "[totp]\nwindow = 3\n", 0664);
+	snprintf(path, sizeof(path), "%s/gw.conf", tmpdir);
+	assert_int_equal(
+	    pg_config_load(path, &c, err, sizeof(err)), PG_ERR_PERM);
+	assert_null(c);
+	assert_non_null(strstr(err, "not writable by group or others"));
+
+	/* A symlink is not followed. */
+	snprintf(link, sizeof(link), "%s/link.conf", tmpdir);
+	snprintf(path, sizeof(path), "%s/ok.conf", tmpdir);
+	assert_int_equal(symlink(path, link), 0);
+	assert_int_equal(
+	    pg_config_load(link, &c, err, sizeof(err)), PG_ERR_SYMLINK);
+
+	snprintf(path, sizeof(path), "%s/missing.conf", tmpdir);
+	assert_int_equal(
+	    pg_config_load(path, &c, err, sizeof(err)), PG_ERR_NOTFOUND);
+	assert_non_null(strstr(err, "missing.conf: cannot read config"));
+}
+
+static void
+test_keys_documented(void **state)
+{
+	const struct pg_config_key_doc *k;
+	size_t n = 0;
+
+	(void)state;
+	for (k = pg_config_keys(); k->section != NULL; k++, n++) {
+		assert_non_null(k->doc);
+		assert_true(strlen(k->doc) > 10);
+	}
+	assert_true(n >= 40);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_good),
+		cmocka_unit_test(test_empty_is_local_defaults),
+		cmocka_unit_test(test_ldaps_sets_tls),
+		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_long_line),
+		cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_keys_documented),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

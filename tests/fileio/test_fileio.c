@@ -1,0 +1,389 @@
+/*
+ * test_fileio.c - unit tests of core/fileio.c on a real filesystem:
+ * symlink and non-regular refusal, size caps, private-file checks, atomic
+ * replacement (also when the rename is prevented) and lock timeouts.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "core/errors.h"
+#include "core/fileio.h"
+
+struct fx {
+	char path[4096];
+	int dfd;
+};
+
+static int
+setup(void **state)
+{
+	const char *root = getenv("PG_BUILD_ROOT");
+	struct fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	snprintf(f->path, sizeof(f->path), "%s/tmp-fileio-XXXXXX",
+	    root != NULL ? root : "/var/tmp");
+	assert_non_null(mkdtemp(f->path));
+	f->dfd = open(f->path, O_RDONLY | O_DIRECTORY);
+	assert_true(f->dfd >= 0);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[8300];
+
+	close(f->dfd);
+	snprintf(cmd, sizeof(cmd), "chattr -R -i '%s' 2>/dev/null; rm -rf '%s'",
+	    f->path, f->path);
+	if (system(cmd) != 0)
+		fprintf(stderr, "# could not remove %s\n", f->path);
+	free(f);
+	return 0;
+}
+
+static void
+put(struct fx *f, const char *name, const char *s, mode_t mode)
+{
+	int fd = openat(f->dfd, name, O_WRONLY | O_CREAT | O_TRUNC, mode);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, s, strlen(s)), (ssize_t)strlen(s));
+	assert_int_equal(fchmod(fd, mode), 0);
+	close(fd);
+}
+
+static void
+test_symlink_refused(void **state)
+{
+	struct fx *f = *state;
+	char *buf = (char *)1, path[4200];
+	size_t len = 9;
+
+	put(f, "real", "secret", 0600);
+	assert_int_equal(symlinkat("real", f->dfd, "link"), 0);
+	assert_int_equal(pg_read_file_at(f->dfd, "link", 100, 0, &buf, &len),
+	    PG_ERR_SYMLINK);
+	assert_null(buf);
+	assert_int_equal(len, 0);
+	snprintf(path, sizeof(path), "%s/link", f->path);
+	assert_int_equal(
+	    pg_read_file(path, 100, 0, &buf, NULL), PG_ERR_SYMLINK);
+	assert_int_equal(pg_lock_at(f->dfd, "link", 10), PG_ERR_SYMLINK);
+	assert_int_equal(pg_open_dir(path, 0, 0700) < 0, 1);
+	assert_int_equal(pg_read_file_at(f->dfd, "absent", 100, 0, &buf, NULL),
+	    PG_ERR_NOTFOUND);
+}
+
+static void
+test_not_regular(void **state)
+{
+	struct fx *f = *state;
+	char *buf = NULL;
+
+	assert_int_equal(mkfifoat(f->dfd, "fifo", 0600), 0);
+	/* Must not block waiting for a writer. */
+	assert_int_equal(
+	    pg_read_file_at(f->dfd, "fifo", 100, 0, &buf, NULL), PG_ERR_INVAL);
+	assert_int_equal(mkdirat(f->dfd, "sub", 0700), 0);
+	assert_int_equal(
+	    pg_read_file_at(f->dfd, "sub", 100, 0, &buf, NULL), PG_ERR_INVAL);
+	assert_int_equal(
+	    pg_read_file("/dev/null", 100, 0, &buf, NULL), PG_ERR_INVAL);
+	assert_null(buf);
+}
+
+static void
+test_size_cap(void **state)
+{
+	struct fx *f = *state;
+	char *buf = NULL;
+	size_t len = 0;
+
+	put(f, "ten", "0123456789", 0600);
+	assert_int_equal(
+	    pg_read_file_at(f->dfd, "ten", 10, 0, &buf, &len), PG_OK);
+	assert_int_equal(len, 10);
+	assert_string_equal(buf, "0123456789");
+	free(buf);
+	assert_int_equal(
+	    pg_read_file_at(f->dfd, "ten", 9, 0, &buf, &len), PG_ERR_TOOBIG);
+	assert_null(buf);
+	assert_int_equal(
+	    pg_read_file_at(f->dfd, "ten", 0, 0, &buf, &len), PG_ERR_TOOBIG);
+	/* A maximum so large that max + 2 wraps must not be trusted. */
+	assert_int_not_equal(
+	    pg_read_file_at(f->dfd, "ten", SIZE_MAX, 0, &buf, &len), PG_OK);
+	assert_null(buf);
+	assert_int_not_equal(
+	    pg_read_file_at(f->dfd, "ten", SIZE_MAX - 1, 0, &buf, &len), PG_OK);
+	put(f, "empty", "", 0600);
+	assert_int_equal(
+	    pg_read_file_at(f->dfd, "empty", 0, 0, &buf, &len), PG_OK);
+	assert_int_equal(len, 0);
+	assert_string_equal(buf, "");
+	free(buf);
+}
+
+static void
+test_private(void **state)
+{
+	struct fx *f = *state;
+	char *buf = NULL;
+
+	put(f, "key", "k3y", 0600);
+	assert_int_equal(pg_read_file_at(f->dfd, "key", 100,
+	                     PG_RF_PRIVATE | PG_RF_SECRET, &buf, NULL),
+	    PG_OK);
+	assert_string_equal(buf, "k3y");
+	pg_free_secret(buf);
+	pg_free_secret(NULL);
+	buf = NULL;
+	assert_int_equal(fchmodat(f->dfd, "key", 0640, 0), 0);
+	assert_int_equal(
+	    pg_read_file_at(f->dfd, "key", 100, PG_RF_PRIVATE, &buf, NULL),
+	    PG_ERR_PERM);
+	assert_int_equal(fchmodat(f->dfd, "key", 0604, 0), 0);
+	assert_int_equal(
+	    pg_read_file_at(f->dfd, "key", 100, PG_RF_PRIVATE, &buf, NULL),
+	    PG_ERR_PERM);
+	assert_int_equal(fchmodat(f->dfd, "key", 0620, 0), 0);
+	assert_int_equal(
+	    pg_read_file_at(f->dfd, "key", 100, PG_RF_PRIVATE, &buf, NULL),
+	    PG_ERR_PERM);
+	/* Without PG_RF_PRIVATE the same file is fine. */
+	assert_int_equal(
+	    pg_read_file_at(f->dfd, "key", 100, 0, &buf, NULL), PG_OK);
+	free(buf);
+	buf = NULL;
+	assert_int_equal(fchmodat(f->dfd, "key", 0400, 0), 0);
+	assert_int_equal(fchownat(f->dfd, "key", 65534, 65534, 0), 0);
+	assert_int_equal(
+	    pg_read_file_at(f->dfd, "key", 100, PG_RF_PRIVATE, &buf, NULL),
+	    PG_ERR_PERM);
+	assert_null(buf);
+}
+
+static void
+test_atomic_write(void **state)
+{
+	struct fx *f = *state;
+	char *buf = NULL;
+	struct stat sb;
+	mode_t old = umask(0077);
+
+	assert_int_equal(
+	    pg_write_file_atomic(f->dfd, "state", "one", 3, 0640), PG_OK);
+	umask(old);
+	assert_int_equal(fstatat(f->dfd, "state", &sb, 0), 0);
+	assert_int_equal(sb.st_mode & 07777, 0640); /* not the umask's */
+	assert_int_equal(
+	    pg_write_file_atomic(f->dfd, "state", "two!", 4, 0600), PG_OK);
+	assert_int_equal(
+	    pg_read_file_at(f->dfd, "state", 100, 0, &buf, NULL), PG_OK);
+	assert_string_equal(buf, "two!");
+	free(buf);
+	/* A symlink in the way is replaced, not written through. */
+	put(f, "target", "untouched", 0600);
+	assert_int_equal(symlinkat("target", f->dfd, "sl"), 0);
+	assert_int_equal(
+	    pg_write_file_atomic(f->dfd, "sl", "new", 3, 0600), PG_OK);
+	assert_int_equal(
+	    pg_read_file_at(f->dfd, "target", 100, 0, &buf, NULL), PG_OK);
+	assert_string_equal(buf, "untouched");
+	free(buf);
+}
+
+static int
+count_entries(int dfd)
+{
+	int n = 0, fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+
+	while (d != NULL && readdir(d) != NULL)
+		n++;
+	if (d != NULL)
+		closedir(d);
+	return n;
+}
+
+/* When the rename cannot happen, the old content stays, no temp stays. */
+static void
+test_rename_prevented(void **state)
+{
+	struct fx *f = *state;
+	char *buf = NULL;
+	int fd, attr, before;
+
+	put(f, "state", "old content", 0600);
+	fd = openat(f->dfd, "state", O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(ioctl(fd, FS_IOC_GETFLAGS, &attr), 0);
+	attr |= FS_IMMUTABLE_FL;
+	if (ioctl(fd, FS_IOC_SETFLAGS, &attr) != 0) {
+		fprintf(stderr, "SKIPPED: cannot set immutable flag: %s\n",
+		    strerror(errno));
+		close(fd);
+		skip();
+	}
+	before = count_entries(f->dfd);
+	assert_int_equal(
+	    pg_write_file_atomic(f->dfd, "state", "new", 3, 0600), PG_ERR_IO);
+	assert_int_equal(count_entries(f->dfd), before);
+	attr &= ~FS_IMMUTABLE_FL;
+	assert_int_equal(ioctl(fd, FS_IOC_SETFLAGS, &attr), 0);
+	close(fd);
+	assert_int_equal(
+	    pg_read_file_at(f->dfd, "state", 100, 0, &buf, NULL), PG_OK);
+	assert_string_equal(buf, "old content");
+	free(buf);
+	/* A name too long for the temporary file is refused up front. */
+	char lng[300];
+	memset(lng, 'n', sizeof(lng) - 1);
+	lng[250] = '\0';
+	assert_int_equal(
+	    pg_write_file_atomic(f->dfd, lng, "x", 1, 0600), PG_ERR_TOOBIG);
+}
+
+struct wr_arg {
+	int dfd;
+	char tag;
+	int failures;
+};
+
+static void *
+writer_thread(void *p)
+{
+	struct wr_arg *a = p;
+	char buf[4096];
+	int i;
+
+	memset(buf, a->tag, sizeof(buf));
+	for (i = 0; i < 200; i++)
+		if (pg_write_file_atomic(
+		        a->dfd, "shared", buf, sizeof(buf), 0600) != PG_OK)
+			a->failures++;
+	return NULL;
+}
+
+/* Threads of one process replacing the same file must not collide. */
+static void
+test_atomic_threads(void **state)
+{
+	struct fx *f = *state;
+	struct wr_arg a[4];
+	pthread_t th[4];
+	char *buf = NULL;
+	size_t len, i;
+	int k;
+
+	for (k = 0; k < 4; k++) {
+		a[k].dfd = f->dfd;
+		a[k].tag = (char)('A' + k);
+		a[k].failures = 0;
+		assert_int_equal(
+		    pthread_create(&th[k], NULL, writer_thread, &a[k]), 0);
+	}
+	for (k = 0; k < 4; k++) {
+		assert_int_equal(pthread_join(th[k], NULL), 0);
+		assert_int_equal(a[k].failures, 0);
+	}
+	assert_int_equal(
+	    pg_read_file_at(f->dfd, "shared", 8192, 0, &buf, &len), PG_OK);
+	assert_int_equal(len, 4096);
+	for (i = 1; i < len; i++)
+		assert_int_equal(buf[i], buf[0]); /* one writer's whole file */
+	free(buf);
+}
+
+static long
+ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) * 1000 +
+	    (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+static void
+test_lock_timeout(void **state)
+{
+	struct fx *f = *state;
+	struct timespec t0;
+	int sync[2], lk, lk2, status;
+	pid_t pid;
+	char c;
+
+	assert_int_equal(pipe(sync), 0);
+	if ((pid = fork()) == 0) {
+		int l = pg_lock_at(f->dfd, "lock", 1000);
+
+		if (write(sync[1], "x", 1) != 1 || l < 0)
+			_exit(1);
+		sleep(2);
+		_exit(0);
+	}
+	assert_int_equal(read(sync[0], &c, 1), 1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(pg_lock_at(f->dfd, "lock", 300), PG_ERR_LOCKED);
+	assert_true(ms_since(&t0) >= 300);
+	assert_true(ms_since(&t0) < 1500);
+	/* Released when the holder dies; then we get it in time. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	lk = pg_lock_at(f->dfd, "lock", 10000);
+	assert_true(lk >= 0);
+	assert_true(ms_since(&t0) >= 500);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	/* Exclusive within one process too (one open file per lock). */
+	assert_int_equal(pg_lock_at(f->dfd, "lock", 0), PG_ERR_LOCKED);
+	close(lk);
+	lk2 = pg_lock_at(f->dfd, "lock", 0);
+	assert_true(lk2 >= 0);
+	close(lk2);
+	close(sync[0]);
+	close(sync[1]);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_symlink_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_not_regular, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_size_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_private, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_atomic_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_rename_prevented, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_atomic_threads, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_lock_timeout, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("fileio", tests, NULL, NULL);
+}
