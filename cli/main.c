@@ -18,6 +18,7 @@ static const struct {
 	const char *help;
 } verbs[] = {
 	{ "config", cmd_config, "Check the configuration or list its keys" },
+	{ "policy", cmd_policy, "Check a policy; explain a decision" },
 	{ "enroll", cmd_enroll, "Enroll a user for TOTP codes (QR code)" },
 	{ "totp", cmd_totp, "TOTP enrollment status; create the host key" },
 	{ "audit", cmd_audit, "Verify, query the audit log; make its key" },

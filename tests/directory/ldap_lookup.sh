@@ -33,7 +33,7 @@ is "bjones: two groupOfNames roles" "$(field groups "$(dl $T lookup bjones)")" \
 is "jberg: two posixGroup (memberUid) roles" \
     "$(field groups "$(dl $T lookup jberg)")" "billing front-desk"
 is "fmartin: nurse and photographer" \
-    "$(field groups "$(dl $T lookup fmartin)")" "nurses photographers"
+    "$(field groups "$(dl $T lookup fmartin)")" "clinical-photographers nurses"
 is "mdubois: it-admins (posixGroup)" \
     "$(field groups "$(dl $T lookup mdubois)")" "it-admins"
 is "kmueller: on no care team" "$(field patients "$(dl $T lookup kmueller)")" ""
