@@ -184,7 +184,7 @@ cmd_lockouts(const struct cli_ctx *ctx, int argc, char **argv)
 		return r;
 	if ((c = lockout_list(st, &v, &n)) != PG_OK) {
 		fprintf(stderr, "%s: cannot list lockouts in %s: %s\n",
-		    ctx->progname, dir, pg_strerror(c));
+		    ctx->progname, lockout_dir(st), pg_strerror(c));
 		r = CLI_EXIT_ERROR;
 	} else if (json) {
 		r = print_json(v, n);
@@ -235,7 +235,8 @@ open_audit(const struct cli_ctx *ctx, struct audit_log **log)
 }
 
 static int
-audit_unlock(struct audit_log *log, const char *user, bool was)
+audit_unlock(struct audit_log *log, const char *user, const char *decision,
+    const char *reason)
 {
 	struct audit_event ev;
 	char who[300];
@@ -245,8 +246,8 @@ audit_unlock(struct audit_log *log, const char *user, bool was)
 	ev.actor = who;
 	ev.event = "admin.unlock";
 	ev.object = user;
-	ev.decision = "allow";
-	ev.reason = was ? "lockout lifted" : "was not locked out";
+	ev.decision = decision;
+	ev.reason = reason;
 	ev.pid = (long)getpid();
 	ev.process = "photoguard";
 	return audit_write(log, &ev);
@@ -313,13 +314,29 @@ cmd_unlock(const struct cli_ctx *ctx, int argc, char **argv)
 		lockout_free(st);
 		return r;
 	}
+	/*
+	 * The request is on record before anything changes: an unlock the
+	 * log cannot hold does not happen.  The outcome follows.
+	 */
+	if (audit_unlock(log, user, "info", "unlock requested") != PG_OK) {
+		fprintf(stderr,
+		    "%s: the audit log does not take the request; "
+		    "%s stays locked\n",
+		    ctx->progname, esc);
+		lockout_free(st);
+		audit_free(log);
+		return CLI_EXIT_ERROR;
+	}
 	c = lockout_unlock(st, user, &was);
 	lockout_free(st);
 	r = unlock_result(ctx, c, was, esc);
-	if (c == PG_OK && audit_unlock(log, user, was) != PG_OK) {
+	if (audit_unlock(log, user, c != PG_OK ? "error" : "allow",
+	        c != PG_OK ? pg_strerror(c)
+	            : was  ? "lockout lifted"
+	                   : "was not locked out") != PG_OK) {
 		fprintf(stderr,
-		    "%s: %s unlocked, but the audit record "
-		    "could not be written\n",
+		    "%s: the audit log did not take the outcome of the "
+		    "unlock of %s (its request is on record)\n",
 		    ctx->progname, esc);
 		r = CLI_EXIT_ERROR;
 	}
