@@ -96,7 +96,7 @@ static const struct key keys[] = {
 	  "Time allowed to connect to the directory."),
 	K("directory", "timeout", T_MS, dir_timeout_ms, "5s", 100, 60000,
 	  "Time allowed for one directory operation."),
-	K("directory", "cache_ttl", T_SEC, dir_cache_ttl_s, "60s", 0, 86400,
+	K("directory", "cache_ttl", T_SEC, dir_cache_ttl_s, "60s", 0, 3600,
 	  "How long a user's roles and care teams are cached; 0 disables the cache."),
 
 	K("policy", "file", T_PATH, policy_file, "/etc/photoguard/clinic.policy", 0, 0,
