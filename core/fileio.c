@@ -193,6 +193,25 @@ pg_write_all(int fd, const void *buf, size_t len)
 	return PG_OK;
 }
 
+int
+pg_pread_all(int fd, void *buf, size_t len, off_t off)
+{
+	char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		n = pread(fd, p, len, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return PG_ERR_IO;
+		p += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return PG_OK;
+}
+
 /*
  * Creates a temporary file for NAME in DIRFD, named after the process and
  * a per-process counter, so that threads replacing the same file never

@@ -66,4 +66,10 @@ int pg_lock_at(int dirfd, const char *name, int timeout_ms);
 /* Writes all of LEN bytes, retrying on EINTR and short writes. */
 int pg_write_all(int fd, const void *buf, size_t len);
 
+/*
+ * Reads exactly LEN bytes at offset OFF, retrying on EINTR and short
+ * reads.  Returns 0, or PG_ERR_IO on an error or an early end of file.
+ */
+int pg_pread_all(int fd, void *buf, size_t len, off_t off);
+
 #endif /* PG_FILEIO_H */
