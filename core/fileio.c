@@ -169,6 +169,17 @@ pg_read_file(const char *path, size_t max, int flags, char **out, size_t *len)
 }
 
 void
+pg_file_error(
+    const char *path, const char *what, int r, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "%s: cannot read %s: %s%s", path, what,
+	    pg_strerror(r),
+	    r == PG_ERR_PERM ? " (must be owned by root and not "
+	                       "writable by group or others)"
+	                     : "");
+}
+
+void
 pg_free_secret(char *buf)
 {
 	if (buf != NULL)
