@@ -20,32 +20,10 @@
 #include "core/lockout.h"
 #include "tl_util.h"
 
-struct fx {
-	char *dir;
-	struct lockout_store *st;
-};
-
 static int
 setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	f->dir = tl_mkdtemp("lockout");
-	assert_int_equal(lockout_open(f->dir, 0, &f->st), PG_OK);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx *f = *state;
-
-	lockout_free(f->st);
-	tl_rmtree(f->dir);
-	free(f);
-	return 0;
+	return tl_fx_setup(state, "lockout");
 }
 
 static void
@@ -68,7 +46,7 @@ lock_user(
 static void
 test_lock_check_unlock(void **state)
 {
-	struct fx *f = *state;
+	struct tl_fx *f = *state;
 	struct lockout_entry out;
 	bool was = true;
 	time_t before = time(NULL);
@@ -110,7 +88,7 @@ test_lock_check_unlock(void **state)
 static void
 test_optional_fields(void **state)
 {
-	struct fx *f = *state;
+	struct tl_fx *f = *state;
 	struct lockout_entry e = {
 		.user = "carol", .since = 1700000000, .by = "cli"
 	};
@@ -136,7 +114,7 @@ test_hostile_names(void **state)
 	static const char *const names[] = { "a/b", "../../etc/passwd", "..",
 		".", "/", "line1\nline2", "tab\there",
 		"Zoë 山田 \xf0\x9f\x93\xb7", "-rf", "x.json", " " };
-	struct fx *f = *state;
+	struct tl_fx *f = *state;
 	char name[512], path[4200];
 	struct lockout_entry *v;
 	struct lockout_entry out;
@@ -170,7 +148,7 @@ test_hostile_names(void **state)
 static void
 test_bad_input(void **state)
 {
-	struct fx *f = *state;
+	struct tl_fx *f = *state;
 	char longname[LOCKOUT_USER_MAX + 2], longtext[LOCKOUT_TEXT_MAX + 2];
 	struct lockout_entry e = { .user = "dave", .by = "gateway" };
 	struct lockout_store *st = (struct lockout_store *)1;
@@ -227,7 +205,7 @@ test_corrupt(void **state)
 		"{\"v\":1,\"user\":\"erin\",\"user\":\"erin\",\"since\":1,"
 		"\"by\":\"x\"}",
 		"{\"v\":1,\"user\":\"erin\",\"since\":1,\"by\":\"x\"" };
-	struct fx *f = *state;
+	struct tl_fx *f = *state;
 	struct lockout_entry *v, out;
 	char name[512];
 	size_t i, n;
@@ -249,7 +227,7 @@ test_corrupt(void **state)
 static void
 test_oversize_entry(void **state)
 {
-	struct fx *f = *state;
+	struct tl_fx *f = *state;
 	char name[512], *big;
 	size_t len = 70 * 1024;
 
@@ -266,7 +244,7 @@ test_oversize_entry(void **state)
 static void
 test_unsafe_files(void **state)
 {
-	struct fx *f = *state;
+	struct tl_fx *f = *state;
 	char name[512], path[4200];
 
 	lock_user(f->st, "gina", 0, false);
@@ -294,7 +272,7 @@ test_unsafe_files(void **state)
 static void
 test_unsafe_dir(void **state)
 {
-	struct fx *f = *state;
+	struct tl_fx *f = *state;
 	struct lockout_store *st = NULL;
 	char path[4200];
 
@@ -332,7 +310,7 @@ test_unsafe_dir(void **state)
 static void
 test_dir_replaced(void **state)
 {
-	struct fx *f = *state;
+	struct tl_fx *f = *state;
 	struct lockout_store *other;
 	char old[4200];
 
@@ -352,7 +330,7 @@ test_dir_replaced(void **state)
 static void
 test_list(void **state)
 {
-	struct fx *f = *state;
+	struct tl_fx *f = *state;
 	struct lockout_entry *v = (struct lockout_entry *)1;
 	size_t n = 9;
 
@@ -377,28 +355,22 @@ test_list(void **state)
 	lockout_entries_free(v, n);
 }
 
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, tl_fx_teardown)
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(
-		    test_lock_check_unlock, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_optional_fields, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_hostile_names, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_bad_input, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_corrupt, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_oversize_entry, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_unsafe_files, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_unsafe_dir, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_dir_replaced, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_list, setup, teardown),
+		T(test_lock_check_unlock),
+		T(test_optional_fields),
+		T(test_hostile_names),
+		T(test_bad_input),
+		T(test_corrupt),
+		T(test_oversize_entry),
+		T(test_unsafe_files),
+		T(test_unsafe_dir),
+		T(test_dir_replaced),
+		T(test_list),
 	};
 
 	return cmocka_run_group_tests_name("lockout", tests, NULL, NULL);

@@ -2,13 +2,46 @@
  * tl_util.c - helpers for the lockout store tests; see tl_util.h.
  */
 #include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cmocka.h>
+
+#include "core/errors.h"
 #include "tl_util.h"
+
+int
+tl_fx_setup(void **state, const char *tag)
+{
+	struct tl_fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->dir = tl_mkdtemp(tag);
+	assert_int_equal(lockout_open(f->dir, 0, &f->st), PG_OK);
+	*state = f;
+	return 0;
+}
+
+int
+tl_fx_teardown(void **state)
+{
+	struct tl_fx *f = *state;
+
+	lockout_free(f->st);
+	if (f->mounted && umount2(f->dir, MNT_DETACH) != 0)
+		perror("umount");
+	tl_rmtree(f->dir);
+	free(f);
+	return 0;
+}
 
 char *
 tl_mkdtemp(const char *tag)
