@@ -26,22 +26,20 @@
 
 #include "core/errors.h"
 #include "core/fileio.h"
+#include "testutil.h"
 
 struct fx {
-	char path[4096];
+	char *path;
 	int dfd;
 };
 
 static int
 setup(void **state)
 {
-	const char *root = getenv("PG_BUILD_ROOT");
 	struct fx *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	snprintf(f->path, sizeof(f->path), "%s/tmp-fileio-XXXXXX",
-	    root != NULL ? root : "/var/tmp");
-	assert_non_null(mkdtemp(f->path));
+	f->path = tu_mkdtemp("fileio");
 	f->dfd = open(f->path, O_RDONLY | O_DIRECTORY);
 	assert_true(f->dfd >= 0);
 	*state = f;
@@ -52,13 +50,9 @@ static int
 teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[8300];
 
 	close(f->dfd);
-	snprintf(cmd, sizeof(cmd), "chattr -R -i '%s' 2>/dev/null; rm -rf '%s'",
-	    f->path, f->path);
-	if (system(cmd) != 0)
-		fprintf(stderr, "# could not remove %s\n", f->path);
+	tu_rmtree(f->path);
 	free(f);
 	return 0;
 }

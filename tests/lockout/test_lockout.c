@@ -18,6 +18,7 @@
 
 #include "core/errors.h"
 #include "core/lockout.h"
+#include "testutil.h"
 #include "tl_util.h"
 
 static int
@@ -324,7 +325,7 @@ test_dir_replaced(void **state)
 	assert_int_equal(lockout_check(f->st, "kate", NULL), 1);
 	assert_int_equal(lockout_check(f->st, "jack", NULL), 0);
 	lockout_free(other);
-	tl_rmtree(strdup(old));
+	tu_rmtree(strdup(old));
 }
 
 static void

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "core/errors.h"
+#include "testutil.h"
 #include "tl_util.h"
 
 int
@@ -24,7 +25,7 @@ tl_fx_setup(void **state, const char *tag)
 	struct tl_fx *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	f->dir = tl_mkdtemp(tag);
+	f->dir = tu_mkdtemp(tag);
 	assert_int_equal(lockout_open(f->dir, 0, &f->st), PG_OK);
 	*state = f;
 	return 0;
@@ -38,43 +39,9 @@ tl_fx_teardown(void **state)
 	lockout_free(f->st);
 	if (f->mounted && umount2(f->dir, MNT_DETACH) != 0)
 		perror("umount");
-	tl_rmtree(f->dir);
+	tu_rmtree(f->dir);
 	free(f);
 	return 0;
-}
-
-char *
-tl_mkdtemp(const char *tag)
-{
-	const char *root = getenv("PG_BUILD_ROOT");
-	char buf[4096];
-	char *p;
-
-	if (root == NULL || root[0] == '\0')
-		root = "/var/tmp";
-	snprintf(buf, sizeof(buf), "%s/tmp-%s-XXXXXX", root, tag);
-	if (mkdtemp(buf) == NULL) {
-		perror("mkdtemp");
-		exit(99);
-	}
-	if ((p = strdup(buf)) == NULL)
-		exit(99);
-	return p;
-}
-
-void
-tl_rmtree(char *dir)
-{
-	char cmd[4200];
-
-	if (dir == NULL)
-		return;
-	/* Test scratch only: the path came from tl_mkdtemp(). */
-	snprintf(cmd, sizeof(cmd), "chattr -R -i '%s' 2>/dev/null; rm -rf '%s'",
-	    dir, dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "# could not remove %s\n", dir);
-	free(dir);
 }
 
 void

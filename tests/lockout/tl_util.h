@@ -24,12 +24,6 @@ int tl_fx_setup(void **state, const char *tag);
 /* cmocka teardown: frees the store, unmounts, removes the directory. */
 int tl_fx_teardown(void **state);
 
-/* Creates a fresh 0700 directory under $PG_BUILD_ROOT (or /var/tmp). */
-char *tl_mkdtemp(const char *tag);
-
-/* Removes DIR and everything in it (one level plus subdirs); frees DIR. */
-void tl_rmtree(char *dir);
-
 /* Writes LEN bytes of BUF to DIR/NAME with MODE, replacing it. */
 void tl_write(const char *dir, const char *name, const char *buf, size_t len,
     unsigned mode);
