@@ -36,42 +36,17 @@ static const char unlock_help[] =
     "Exits 1 if USER was not locked out.\n"
     "  --dir DIR  the lockout directory (default: [lockout] dir)\n";
 
-/*
- * Copies S into BUF with control characters (C0, DEL, C1) and backslashes
- * escaped as \xHH, so a user name cannot forge lines on a terminal.
- */
+/* Backslashes too, so a user name cannot forge lines on a terminal. */
 static const char *
 escape(const char *s, char *buf, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)(s ? s : "-");
-	size_t o = 0;
-	unsigned c;
-
-	for (; *p != '\0' && o + 5 < len; p++) {
-		c = *p;
-		if (c == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
-			c = *++p; /* a C1 control, escaped by its code */
-		else if (c >= 0x20 && c != 0x7f && c != '\\') {
-			buf[o++] = (char)c;
-			continue;
-		}
-		buf[o++] = '\\';
-		buf[o++] = 'x';
-		buf[o++] = hex[c >> 4];
-		buf[o++] = hex[c & 0xf];
-	}
-	buf[o] = '\0';
-	return buf;
+	return cli_escape(s, buf, len, CLI_ESC_BACKSLASH);
 }
 
 static void
 iso_utc(time_t t, char *buf, size_t len)
 {
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	if (!cli_utc(t, CLI_TIME_ISO, buf, len))
 		snprintf(buf, len, "@%lld", (long long)t);
 }
 

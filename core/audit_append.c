@@ -49,24 +49,6 @@ lock_file(struct audit_log *log)
 	}
 }
 
-static int
-pread_all(int fd, char *buf, size_t len, off_t off)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = pread(fd, buf, len, off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return PG_ERR_IO;
-		buf += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return PG_OK;
-}
-
 /* Our records start {"seq":N, so the tail's seq needs no full parse. */
 static int
 line_seq(const char *p, size_t len, long long *seq)
@@ -150,7 +132,7 @@ read_tail(struct audit_log *log, off_t *torn, unsigned char *torn_hash)
 	                : (st.st_size > room ? st.st_size - room : 0);
 	at_line = at_line || start == 0;
 	n = (size_t)(st.st_size - start);
-	if ((r = pread_all(log->fd, b, n, start)) != PG_OK)
+	if ((r = pg_pread_all(log->fd, b, n, start)) != PG_OK)
 		return r;
 	end = n;
 	if (b[n - 1] != '\n') {

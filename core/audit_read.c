@@ -35,23 +35,6 @@ lock_shared(int fd)
 	return PG_ERR_LOCKED;
 }
 
-static int
-read_all(int fd, char *buf, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = read(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return PG_ERR_IO;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return PG_OK;
-}
-
 /* Reads LOG and, if HEAD is not NULL, LOG.head (NULL when absent), both
  * under a shared lock so that no writer is between the two. */
 static int
@@ -80,7 +63,7 @@ load_log(
 	r = PG_ERR_NOMEM;
 	if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
 		goto out;
-	if ((r = read_all(fd, buf, (size_t)st.st_size)) != PG_OK)
+	if ((r = pg_pread_all(fd, buf, (size_t)st.st_size, 0)) != PG_OK)
 		goto out;
 	buf[st.st_size] = '\0';
 	if (head != NULL) {

@@ -553,11 +553,7 @@ pg_config_load(
 		path = pg_config_default_path();
 	r = pg_read_file(path, PG_CONFIG_MAX_SIZE, PG_RF_TRUSTED, &buf, NULL);
 	if (r != PG_OK) {
-		snprintf(err, errlen, "%s: cannot read config: %s%s", path,
-		    pg_strerror(r),
-		    r == PG_ERR_PERM ? " (must be owned by root and not "
-		                       "writable by group or others)"
-		                     : "");
+		pg_file_error(path, "config", r, err, errlen);
 		return r;
 	}
 	r = pg_config_parse(path, buf, out, err, errlen);
