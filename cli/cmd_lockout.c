@@ -172,7 +172,10 @@ cmd_lockouts(const struct cli_ctx *ctx, int argc, char **argv)
 	return r;
 }
 
-/* Who is running the tool: the sudo caller if there is one. */
+/*
+ * Who is running the tool: the person behind sudo if there is one (so a
+ * query for that person finds what they did), else the login of the uid.
+ */
 static void
 invoker(char *buf, size_t len, long *uid)
 {
@@ -181,11 +184,11 @@ invoker(char *buf, size_t len, long *uid)
 	char pwbuf[1024];
 
 	*uid = (long)getuid();
-	if (getpwuid_r(getuid(), &pw, pwbuf, sizeof(pwbuf), &res) != 0 ||
+	if (sudo != NULL && getuid() == 0 && *sudo != '\0')
+		snprintf(buf, len, "%s", sudo);
+	else if (getpwuid_r(getuid(), &pw, pwbuf, sizeof(pwbuf), &res) != 0 ||
 	    res == NULL)
 		snprintf(buf, len, "uid %ld", *uid);
-	else if (sudo != NULL && getuid() == 0 && *sudo != '\0')
-		snprintf(buf, len, "%s (sudo by %s)", pw.pw_name, sudo);
 	else
 		snprintf(buf, len, "%s", pw.pw_name);
 }

@@ -53,8 +53,10 @@
  * (open handles keep appending to the renamed file); a fresh LOG beside
  * an old head is refused, as a cut log would be.
  *
- * Syslog.  With audit_syslog each record's JSON line (ASCII only, at most
- * 1024 bytes) also goes to LOG_AUTHPRIV, so it can leave the host.
+ * Syslog.  With audit_syslog each record's JSON line (ASCII only) also
+ * goes to LOG_AUTHPRIV, so it can leave the host.  A record longer than one
+ * syslog line (1024 bytes) keeps all its short fields there, prev included,
+ * and its object and reason are cut to 160 bytes.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -25,6 +25,10 @@ check "writer appends 3 records as bob" "$writer" "$log" "$key" 3 bob /store/P2/
 esc=$(printf 'evil\033[2J\nname')
 check "writer appends a hostile name" "$writer" "$log" "$key" 1 mallory "$esc" P3
 
+check "writer appends 2 records as a Windows-style account" "$writer" "$log" "$key" 2 'CLINIC\alice' /store/P4/c.jpg P4
+out=$(pga query --log "$log" --user 'CLINIC\alice' --json)
+is "query finds a name the writer had to escape" "$(printf '%s\n' "$out" | grep -c .)" 2
+
 out=$(pga verify --key "$key.pub" --log "$log"); rc=$?
 is "verify of an intact log exits 0" "$rc" 0
 like "verify prints the summary" "$out" "^OK: [0-9]+ records, [0-9]+ checkpoints, last seq [0-9]+"

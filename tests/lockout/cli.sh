@@ -60,7 +60,8 @@ is "unlock alice exits 0" "$rc" 0
 like "unlock says so" "$out" '^alice: unlocked$'
 q=$("$pg" audit query --event admin.unlock --json)
 is "request and outcome of the unlock are on record" "$(printf '%s\n' "$q" | grep -c admin.unlock)" 2
-like "the request comes first, naming the user and the admin" "$(printf '%s\n' "$q" | head -1)" '"actor": ?"root \(sudo by carol\)".*"object": ?"alice".*"reason": ?"unlock requested"'
+like "the request comes first, naming the user and the admin behind sudo" "$(printf '%s\n' "$q" | head -1)" '"actor": ?"carol".*"object": ?"alice".*"reason": ?"unlock requested"'
+is "a query for the admin finds both records" "$("$pg" audit query --user carol --json | grep -c admin.unlock)" 2
 like "the outcome follows" "$(printf '%s\n' "$q" | tail -1)" '"decision": ?"allow".*"reason": ?"lockout lifted"'
 v=$("$pg" audit verify --key "$d/audit.key.pub"); rc=$?
 is "audit log verifies after unlock" "$rc" 0
