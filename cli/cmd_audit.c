@@ -170,8 +170,9 @@ print_verdict(const struct audit_verify_result *res)
 		       "removed and recorded (first at seq %lld)\n",
 		    res->torn_repairs, res->first_torn_seq);
 	if (!res->signatures_checked)
-		printf(
-		    "WARNING: no public key given: signatures not checked\n");
+		printf("WARNING: no public key given: signatures not checked; "
+		       "the chain alone does not prove who wrote the log "
+		       "(exit 1; give --key)\n");
 }
 
 static int
@@ -208,7 +209,8 @@ audit_verify_main(const struct cli_ctx *ctx, int argc, char **argv)
 		print_verdict_json(&res);
 	else
 		print_verdict(&res);
-	return res.ok ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+	/* Without the signatures nothing is proven: not a pass. */
+	return res.ok && res.signatures_checked ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }
 
 static int

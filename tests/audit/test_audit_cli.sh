@@ -39,8 +39,9 @@ out=$(pga verify --json --key "$key.pub" "$log"); rc=$?
 is "verify --json exits 0" "$rc" 0
 like "verify --json is one JSON verdict" "$out" '^\{"ok":true,"records":'"$total"','
 
-out=$(pga verify --log "$log")
+out=$(pga verify --log "$log"); rc=$?
 like "verify without a key warns that signatures were not checked" "$out" "WARNING: no public key"
+is "...and does not pass (exit 1)" "$rc" 1
 
 out=$(pga query --log "$log" --user alice --json)
 is "query --user --json gives alice's 5 records" "$(printf '%s\n' "$out" | grep -c '"actor":"alice"')" 5
