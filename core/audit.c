@@ -84,15 +84,25 @@ audit_event_init(struct audit_event *ev)
 }
 
 int
-audit_torn_repaired(const struct audit_log *log)
+audit_torn_repaired(struct audit_log *log)
 {
-	return log->torn;
+	int torn;
+
+	pthread_mutex_lock(&log->mu);
+	torn = log->torn;
+	pthread_mutex_unlock(&log->mu);
+	return torn;
 }
 
 long long
-audit_last_seq(const struct audit_log *log)
+audit_last_seq(struct audit_log *log)
 {
-	return log->last_seq;
+	long long seq;
+
+	pthread_mutex_lock(&log->mu);
+	seq = log->last_seq;
+	pthread_mutex_unlock(&log->mu);
+	return seq;
 }
 
 /* The head a batched checkpoint left pending, taken under mu before the
