@@ -1,7 +1,8 @@
 /*
- * cmd_audit.c - `photoguard audit verify|query|keygen`: the admin's and
- * the auditor's view of the audit log.  The log and key come from the
- * configuration, or from --log/--key (an auditor's copy elsewhere).
+ * cmd_audit.c - `photoguard audit verify|query|keygen|report`: the admin's
+ * and the auditor's view of the audit log.  The log and key come from the
+ * configuration, or from --log/--key (an auditor's copy elsewhere).  The
+ * report lives in cmd_audit_report.c.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,16 +19,8 @@
 #include "core/config.h"
 #include "core/errors.h"
 
-#define PATH_MAX_CLI 4096
-
-struct audit_paths {
-	char log[PATH_MAX_CLI];
-	char pub[PATH_MAX_CLI]; /* empty: none */
-};
-
-/* Fills in what the command line left open from the configuration. */
-static int
-resolve_paths(const struct cli_ctx *ctx, const char *log, const char *pub,
+int
+cli_audit_paths(const struct cli_ctx *ctx, const char *log, const char *pub,
     struct audit_paths *p)
 {
 	struct pg_config *cfg = NULL;
@@ -192,7 +185,7 @@ audit_verify_main(const struct cli_ctx *ctx, int argc, char **argv)
 		a.log = argv[optind++];
 	if (optind != argc)
 		return verify_usage(stderr);
-	if (resolve_paths(ctx, a.log, a.key, &p) != PG_OK)
+	if (cli_audit_paths(ctx, a.log, a.key, &p) != PG_OK)
 		return CLI_EXIT_ERROR;
 	if (p.pub[0] != '\0' && access(p.pub, R_OK) != 0) {
 		fprintf(stderr, "%s: audit verify: %s: %s\n", ctx->progname,
@@ -265,7 +258,7 @@ run_query(const struct cli_ctx *ctx, const char *log,
 	long long skipped = 0;
 	int r;
 
-	if (resolve_paths(ctx, log, "", &p) != PG_OK)
+	if (cli_audit_paths(ctx, log, "", &p) != PG_OK)
 		return CLI_EXIT_ERROR;
 	if (!json)
 		printf("%-27s %7s %-12s %-18s %-8s %s\n", "TIME", "SEQ",
@@ -340,6 +333,7 @@ static const struct {
 	{ "verify", audit_verify_main, "prove the log untouched" },
 	{ "query", audit_query_main, "list records by user, patient, time" },
 	{ "keygen", audit_keygen_main, "create the checkpoint signing key" },
+	{ "report", cli_audit_report, "which patients an account opened" },
 };
 
 int
