@@ -35,6 +35,13 @@ pam_setup() {
 	for lib in $(ldd "$MOD" | awk '/libasan\.so|libubsan\.so/{print $3}'); do
 		pre="$pre$lib:"
 	done
+	# Under valgrind, libldap and the TLS library under it stay loaded
+	# after pam_end() unloads the module, so their one-time global setup
+	# stays reachable instead of "definitely lost", and frames have names.
+	if [ -n "${PG_PAM_RUNNER:-}" ]; then
+		pre="$pre$(ldd "$MOD" |
+			awk '/libldap|liblber|libgnutls|libsasl2/{printf "%s:", $3}')"
+	fi
 	PWRAP="$pre$PWRAP"
 	case $PWRAP in *asan*)
 		export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
