@@ -7,6 +7,9 @@
 # 30 s step (the modules refuse replays), so USERS users x ROUNDS steps.
 #
 #   PG_BENCH_USERS (200)  PG_BENCH_ROUNDS (5): at least 1,000 logins.
+#   PG_BENCH_TLS=none: plain LDAP, to see what the TLS handshake costs.
+#   PG_BENCH_WRAP: a command put before the photoguard runs (e.g.
+#   "strace -f -c -o FILE" to see where the time goes).
 #
 # The peers are installed here if missing (apt-get), never as photoguard
 # dependencies; without them their rows say why.
@@ -67,6 +70,7 @@ cat >"$D/pg.conf" <<CONF
 backend = ldap
 uri = $SLAPD_URI
 ca_file = $SLAPD_CA
+tls = ${PG_BENCH_TLS:-starttls}
 base_dn = $SLAPD_BASE_DN
 [policy]
 file = $D/clinic.policy
@@ -95,7 +99,7 @@ next_step() { # sleeps until a new 30 s step has begun
 for r in $(seq "$ROUNDS"); do
 	next_step
 	echo "pam_bench: round $r of $ROUNDS" >&2
-	"$DRV" run "$D/pg" sshd "$D/users.txt" >>"$D/pg.lat"
+	${PG_BENCH_WRAP:-} "$DRV" run "$D/pg" sshd "$D/users.txt" >>"$D/pg.lat"
 	[ -n "$GA" ] && "$DRV" run "$D/gasvc" sshd "$D/users.txt" >>"$D/ga.lat"
 	[ -n "$OATH" ] && "$DRV" run "$D/oathsvc" sshd "$D/users.txt" >>"$D/oath.lat"
 done
