@@ -179,4 +179,5 @@ like "...refused as locked out" "$("$CLI" audit query --log "$AUDIT" --user "$U"
 check "photoguard audit verify passes" quiet \
 	"$CLI" audit verify --key "$T/audit.key.pub" "$AUDIT"
 if [ -n "${PG_E2E_VERBOSE:-}" ]; then sed 's/^/# sshd: /' "$T/sshd.log"; fi
+pam_no_sanitizer_reports "$T/sshd.log" "$T/all.out"
 done_testing

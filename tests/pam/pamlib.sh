@@ -58,6 +58,22 @@ pam_run() {
 		PAM_WRAPPER_SERVICE_DIR="$dir" PAM_WRAPPER_DEBUGLEVEL=2 \
 		${PG_PAM_RUNNER:-} pamtester -v "${PT_ITEMS[@]}" "$svc" "$user" \
 		"$@" >"$T/out" 2>&1
+	local rc=$?
+	cat "$T/out" >>"$T/all.out"
+	return $rc
+}
+
+# pam_no_sanitizer_reports FILE...: a TAP point that fails on any
+# AddressSanitizer/UBSan report in FILE (the output of every pam_run).
+pam_no_sanitizer_reports() {
+	local hits
+	hits=$(cat "$@" 2>/dev/null | grep -aE 'runtime error:|AddressSanitizer|LeakSanitizer' | head -5)
+	if [ -z "$hits" ]; then
+		ok "no sanitizer report in the module's output"
+	else
+		not_ok "no sanitizer report in the module's output"
+		printf '#   %s\n' "$hits"
+	fi
 }
 
 pam_enroll() {

@@ -320,4 +320,5 @@ fi
 "$CLI" audit verify --key "$T/audit.key.pub" "$AUDIT" >"$T/verify.out" 2>&1
 is "photoguard audit verify passes after all of it" $? 0
 diag "$(cat "$T/verify.out")"
+pam_no_sanitizer_reports "$T/all.out" "$T"/p/*.out
 done_testing
