@@ -8,6 +8,7 @@
 # max_failures wrong codes the user is locked out and the right code no
 # longer works.
 . "$PG_SOURCE_ROOT/tests/lib/tap.sh"
+. "$PG_SOURCE_ROOT/tests/lib/pwrap.sh"
 . "$PG_SOURCE_ROOT/tests/lib/slapd.sh"
 . "$PG_SOURCE_ROOT/tests/pam/pamlib.sh"
 
@@ -118,6 +119,7 @@ LogLevel VERBOSE
 CONF
 if [ ! -d /run/sshd ]; then mkdir -m 755 /run/sshd && MADE_RUN=1; fi
 check "sshd accepts the configuration" $SSHD -t -f "$T/sshd_config"
+pwrap_sweep
 env LD_PRELOAD="$PWRAP" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/svc" \
 	PAM_WRAPPER_DEBUGLEVEL=2 $SSHD -D -e -f "$T/sshd_config" \
 	>"$T/sshd.log" 2>&1 &

@@ -50,9 +50,12 @@ pam_setup() {
 	return 0
 }
 
+. "$PG_SOURCE_ROOT/tests/lib/pwrap.sh"
+
 pam_run() {
 	local dir=$1 svc=$2 user=$3 answer=$4
 	shift 4
+	pwrap_sweep
 	[ $# -eq 0 ] && set -- authenticate
 	printf '%s\n' "$answer" | env LD_PRELOAD="$PWRAP" PAM_WRAPPER=1 \
 		PAM_WRAPPER_SERVICE_DIR="$dir" PAM_WRAPPER_DEBUGLEVEL=2 \

@@ -3,6 +3,7 @@
 # redirects the service directory) and pamtester, with codes computed by
 # oathtool from the secret the real `enroll` verb printed.
 . "$PG_SOURCE_ROOT/tests/lib/tap.sh"
+. "$PG_SOURCE_ROOT/tests/lib/pwrap.sh"
 
 MOD=$PG_BUILD_ROOT/pam_module/pam_photoguard.so
 CLI=$PG_BUILD_ROOT/cli/photoguard
@@ -72,26 +73,9 @@ svc pg_strict_permit "auth [success=done ignore=ignore default=die] $MOD $ARGS" 
 svc pg_badarg "auth required $MOD nulok $ARGS"
 svc pg_window0 "auth required $MOD window=0 $ARGS"
 
-# pam_wrapper copies the service files to /tmp/pam.X, one of 62 names;
-# under valgrind its constructor also runs in processes that never clean up,
-# so the names run out and a login may pick up another's stale copy.  Sweep
-# the copies whose owner is gone.
-pwrap_sweep() {
-	local d pid
-	for d in /tmp/pam.?; do
-		[ -d "$d" ] || continue
-		pid=$(cat "$d/pid" 2>/dev/null) || pid=
-		if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
-			rm -rf "$d"
-		elif [ -z "$pid" ] && [ -n "$(find "$d" -maxdepth 0 -mmin +1)" ]; then
-			rm -rf "$d"
-		fi
-	done
-}
-
 # login SERVICE USER CODE: pamtester's exit code; output in $T/out.
 login() {
-	[ -n "${PG_PAM_RUNNER:-}" ] && pwrap_sweep
+	pwrap_sweep
 	printf '%s\n' "$3" | env LD_PRELOAD="$PWRAP" PAM_WRAPPER=1 \
 		PAM_WRAPPER_SERVICE_DIR="$SVC" PAM_WRAPPER_DEBUGLEVEL=2 \
 		${PG_PAM_RUNNER:-} pamtester -v "$1" "$2" authenticate \
@@ -291,6 +275,7 @@ mkdir "$T/par"
 # so the starts are staggered; every process then waits at the prompt
 # until all are up, and all answer at once.
 pids=""
+pwrap_sweep
 for i in $(seq 50); do
 	# A start that found none of pam_wrapper's ten staging directories
 	# free (other tests on the host use them too) never reached the

@@ -199,6 +199,7 @@ pam_enroll dlopez
 W=$(pam_wrong)
 mkdir "$T/p"
 pids=""
+pwrap_sweep
 for i in $(seq 100); do
 	# pam_wrapper has ten staging directories shared by every test on the
 	# host; a start that found none free never reached the module (no
