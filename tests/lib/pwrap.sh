@@ -22,3 +22,9 @@ pwrap_sweep() {
 		fi
 	done
 }
+
+# pwrap_failed FILE: true if pam_wrapper could not stage its copy in the
+# run whose output is FILE (the module never ran: worth another try).
+pwrap_failed() {
+	grep -aq 'PWRAP_ERROR.*pwrap_init' "$1"
+}

@@ -53,15 +53,18 @@ pam_setup() {
 . "$PG_SOURCE_ROOT/tests/lib/pwrap.sh"
 
 pam_run() {
-	local dir=$1 svc=$2 user=$3 answer=$4
+	local dir=$1 svc=$2 user=$3 answer=$4 try rc
 	shift 4
-	pwrap_sweep
 	[ $# -eq 0 ] && set -- authenticate
-	printf '%s\n' "$answer" | env LD_PRELOAD="$PWRAP" PAM_WRAPPER=1 \
-		PAM_WRAPPER_SERVICE_DIR="$dir" PAM_WRAPPER_DEBUGLEVEL=2 \
-		${PG_PAM_RUNNER:-} pamtester -v "${PT_ITEMS[@]}" "$svc" "$user" \
-		"$@" >"$T/out" 2>&1
-	local rc=$?
+	for try in 1 2 3 4 5; do
+		pwrap_sweep
+		printf '%s\n' "$answer" | env LD_PRELOAD="$PWRAP" PAM_WRAPPER=1 \
+			PAM_WRAPPER_SERVICE_DIR="$dir" PAM_WRAPPER_DEBUGLEVEL=2 \
+			${PG_PAM_RUNNER:-} pamtester -v "${PT_ITEMS[@]}" "$svc" \
+			"$user" "$@" >"$T/out" 2>&1
+		rc=$?
+		pwrap_failed "$T/out" || break
+	done
 	cat "$T/out" >>"$T/all.out"
 	return $rc
 }
