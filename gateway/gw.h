@@ -60,8 +60,18 @@ struct gw_user {
 	struct gw_user *next;
 };
 
+#define GW_HANDLE_FILE 0x70676631u /* "pgf1" */
+#define GW_HANDLE_DIR  0x70676431u /* "pgd1" */
+
+/* One open directory (its path: readdir gets none with nullpath_ok). */
+struct gw_dirh {
+	uint32_t magic; /* GW_HANDLE_DIR */
+	char *rel;
+};
+
 /* One open file. */
 struct gw_handle {
+	uint32_t magic; /* GW_HANDLE_FILE */
 	struct backing_file *bf;
 	struct gw_user *u;
 	char *path; /* relative to the store */

@@ -162,6 +162,7 @@ handle_new(struct gw_call *c, const char *rel, struct backing_file *bf,
 		free(h);
 		return NULL;
 	}
+	h->magic = GW_HANDLE_FILE;
 	h->bf = bf;
 	h->u = c->u;
 	h->charged = charged;

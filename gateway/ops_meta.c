@@ -35,37 +35,75 @@ present(struct stat *st)
 	st->st_nlink = S_ISDIR(st->st_mode) ? st->st_nlink : 1;
 }
 
-/* May C's user see REL (of type ST)?  With C begun.  */
+/* May C's user see REL (of type ST)?  With C begun; *DEC is the last
+ * decision asked. */
 static bool
-visible(struct gw_call *c, const char *rel, const struct stat *st)
+visible(struct gw_call *c, const char *rel, const struct stat *st,
+    struct policy_decision *dec)
 {
-	struct policy_decision dec;
 	bool dir = S_ISDIR(st->st_mode);
 
 	if (rel[0] == '\0')
 		return true;
 	if (gw_user_decide(c->g, c->u, c->pol, POLICY_LIST, rel, dir, false,
-	        &dec) == POLICY_ALLOW)
+	        dec) == POLICY_ALLOW)
 		return true;
 	if (dir)
-		return dec.verdict == POLICY_DENY && dec.traverse;
+		return dec->verdict == POLICY_DENY && dec->traverse;
 	return gw_user_decide(c->g, c->u, c->pol, POLICY_READ, rel, false,
-	           false, &dec) == POLICY_ALLOW;
+	           false, dec) == POLICY_ALLOW;
+}
+
+/* Does U hold REL open?  (fstat of an upload the policy hides: the
+ * kernel asks by path.)  With U->mu held. */
+static bool
+holds_open(const struct gw_user *u, const char *rel)
+{
+	const struct gw_handle *h;
+
+	for (h = u->open; h != NULL; h = h->next)
+		if (strcmp(h->path, rel) == 0)
+			return true;
+	return false;
+}
+
+/* A path that exists but is hidden from the caller: audited, since
+ * asking for a patient by id is how one probes for patients. */
+static void
+audit_hidden(
+    struct gw_call *c, const char *rel, const struct policy_decision *dec)
+{
+	struct gw_req rq;
+	char rule[POLICY_PATH_MAX + 16];
+
+	memset(&rq, 0, sizeof(rq));
+	rq.uid = c->uid;
+	rq.pid = c->pid;
+	rq.user = c->u->name;
+	rq.path = rel;
+	rq.patient = dec->patient;
+	snprintf(rule, sizeof(rule), "%s:%u",
+	    dec->rule_file ? dec->rule_file : "?", dec->rule_line);
+	gw_audit(c->g, &rq, "gateway.lookup", "deny", rule, dec->reason, -1);
 }
 
 int
 gw_op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
 	struct gw *g = gw_global;
+	struct policy_decision dec;
 	const char *rel;
 	struct gw_call c;
 	int r;
 
-	/* nullpath_ok: an open file's getattr may come without a path. */
+	/* An open file's getattr (fstat, and the lookup after a create):
+	 * the handle proves the caller opened it. */
+	if (fi != NULL && fi->fh != 0 &&
+	    *(uint32_t *)(uintptr_t)fi->fh == GW_HANDLE_FILE)
+		return gw_handle_fstat(
+		    (struct gw_handle *)(uintptr_t)fi->fh, st);
 	if (path == NULL)
-		return fi != NULL && fi->fh != 0
-		    ? gw_handle_fstat((struct gw_handle *)(uintptr_t)fi->fh, st)
-		    : -ENOENT;
+		return -ENOENT;
 	rel = rel_of(path);
 	if ((r = backing_stat(g->store, rel, st)) != 0)
 		return r;
@@ -76,8 +114,10 @@ gw_op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 		return 0;
 	}
 	r = gw_call_begin(&c, g, false);
-	if (r == 0 && !visible(&c, rel, st))
+	if (r == 0 && !visible(&c, rel, st, &dec) && !holds_open(c.u, rel)) {
+		audit_hidden(&c, rel, &dec);
 		r = -ENOENT;
+	}
 	gw_call_end(&c);
 	if (r == 0)
 		present(st);
@@ -88,6 +128,7 @@ static int
 list_dir(struct gw_call *c, const char *rel, void *buf, fuse_fill_dir_t fill)
 {
 	char child[POLICY_PATH_MAX];
+	struct policy_decision dec;
 	struct dirent *de;
 	struct stat st;
 	DIR *d;
@@ -104,7 +145,7 @@ list_dir(struct gw_call *c, const char *rel, void *buf, fuse_fill_dir_t fill)
 		    rel[0] ? "/" : "", de->d_name);
 		if (n < 0 || (size_t)n >= sizeof(child))
 			continue;
-		if (!visible(c, child, &st))
+		if (!visible(c, child, &st, &dec))
 			continue;
 		present(&st);
 		if (fill(buf, de->d_name, &st, 0, 0) != 0)
@@ -119,19 +160,27 @@ list_dir(struct gw_call *c, const char *rel, void *buf, fuse_fill_dir_t fill)
 int
 gw_op_opendir(const char *path, struct fuse_file_info *fi)
 {
-	char *rel = strdup(path != NULL ? rel_of(path) : "");
+	struct gw_dirh *d = malloc(sizeof(*d));
 
-	if (rel == NULL)
+	if (d == NULL ||
+	    (d->rel = strdup(path != NULL ? rel_of(path) : "")) == NULL) {
+		free(d);
 		return -ENOMEM;
-	fi->fh = (uint64_t)(uintptr_t)rel;
+	}
+	d->magic = GW_HANDLE_DIR;
+	fi->fh = (uint64_t)(uintptr_t)d;
 	return 0;
 }
 
 int
 gw_op_releasedir(const char *path, struct fuse_file_info *fi)
 {
+	struct gw_dirh *d = (struct gw_dirh *)(uintptr_t)fi->fh;
+
 	(void)path;
-	free((char *)(uintptr_t)fi->fh);
+	if (d != NULL)
+		free(d->rel);
+	free(d);
 	fi->fh = 0;
 	return 0;
 }
@@ -141,7 +190,8 @@ gw_op_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
     struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
 	struct gw *g = gw_global;
-	const char *rel = (const char *)(uintptr_t)fi->fh;
+	struct gw_dirh *dh = (struct gw_dirh *)(uintptr_t)fi->fh;
+	const char *rel = dh != NULL ? dh->rel : NULL;
 	struct policy_decision dec;
 	struct gw_call c;
 	int r;

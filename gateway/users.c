@@ -170,7 +170,9 @@ gw_user_decide(struct gw *g, struct gw_user *u, struct gw_policy *p,
 		dec->verdict = POLICY_ERROR;
 		return POLICY_ERROR;
 	}
-	if (fresh_mfa || u->mfa_ms == 0 || mono - u->mfa_ms > GW_MFA_CACHE_MS) {
+	/* Only a valid ticket is reused (briefly): a login takes effect at
+	 * once, a logout within GW_MFA_CACHE_MS, an open asks afresh. */
+	if (fresh_mfa || !u->mfa || mono - u->mfa_ms > GW_MFA_CACHE_MS) {
 		u->mfa = mfa_ticket_valid(
 		             g->cfg->totp_ticket_dir, u->name, now) == 1;
 		u->mfa_ms = mono;

@@ -12,7 +12,7 @@ GW_BIN="$PG_BUILD_ROOT/gateway/photoguard-gateway"
 PG_CLI="$PG_BUILD_ROOT/cli/photoguard"
 GW_MFA="$PG_BUILD_ROOT/tests/gateway/gw_mfa"
 GW_GID=100 # users
-GW_USERS="gwsurg:2901:surgeons gwnurse:2902:nurses gwphoto:2903:clinical-photographers gwdesk:2904:front-desk gwit:2905:it-admins gwoncall:2906:oncall-surgeons gwbulk:2907:surgeons"
+GW_USERS="gwsurg:2901:surgeons gwnurse:2902:nurses gwphoto:2903:clinical-photographers gwdesk:2904:front-desk gwit:2905:it-admins gwoncall:2906:oncall-surgeons gwbulk:2907:research-surgeons gwwide:2908:photo-archivists"
 GW_PID=
 GW_CREATED_USERS=
 
@@ -72,7 +72,7 @@ LDIF
 		printf 'dn: uid=%s,ou=people,%s\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\nuid: %s\ncn: %s\nsn: %s\nuidNumber: %s\ngidNumber: %s\nhomeDirectory: /nonexistent\n\n' \
 		    "$name" "$b" "$name" "$name" "$name" "$uid" "$GW_GID"
 	done
-	for grp in surgeons nurses clinical-photographers front-desk it-admins oncall-surgeons; do
+	for grp in surgeons nurses clinical-photographers front-desk it-admins oncall-surgeons photo-archivists research-surgeons; do
 		printf 'dn: cn=%s,ou=groups,%s\nobjectClass: groupOfNames\ncn: %s\n' "$grp" "$b" "$grp"
 		for u in $GW_USERS; do
 			IFS=: read -r name uid g <<<"$u"
@@ -98,21 +98,29 @@ role photographer = group clinical-photographers
 role frontdesk    = group front-desk
 role itadmin      = group it-admins
 role oncall       = group oncall-surgeons
+role archivist    = group photo-archivists
+role bulk         = group research-surgeons
 allow surgeon list,read,write patients/{patient}/** if care-team and mfa
 allow nurse list,read patients/{patient}/** if care-team and mfa
 allow nurse write patients/{patient}/incoming/* if care-team and mfa
 allow photographer write patients/{patient}/incoming/* if mfa
 allow oncall list,read patients/{patient}/** if breakglass and mfa
+allow archivist list,read patients/** if mfa
+allow bulk list,read patients/{patient}/** if care-team and mfa
 deny all write patients/{patient}/archive/**
 deny frontdesk,itadmin all **
-limit surgeon files 6/10min bytes 10MiB/10min patients 6/10min
+limit surgeon files 100/10min bytes 10MiB/10min
+limit bulk files 3/2s 6/10min bytes 10MiB/10min patients 6/10min
 limit nurse files 20/10min bytes 10MiB/10min
 limit photographer files 20/10min bytes 10MiB/10min
 limit oncall files 20/10min
-lockout surgeon files 12/10min patients 8/10min
+limit archivist files 100/10min
+lockout surgeon files 200/10min
+lockout bulk files 12/10min patients 8/10min
 lockout nurse files 40/10min
 lockout photographer files 40/10min
 lockout oncall files 40/10min
+lockout archivist files 200/10min
 breakglass oncall for 1h max 2/day reason required
 decoy P999001
 POL
@@ -133,7 +141,7 @@ gw_store() {
 				gw_photo "$s/patients/$p/$ser/IMG_000$f.jpg" 20000
 			done
 		done
-		mkdir -p "$s/patients/$p/incoming"
+		mkdir -p "$s/patients/$p/incoming" "$s/patients/$p/archive"
 	done
 	chown -R gwstore:"$GW_GID" "$s"
 	chmod -R go-rwx "$s"
