@@ -194,6 +194,7 @@ gw_setup() {
 	done
 	gw_ldif >"$tmp/clinic.ldif"
 	slapd_start "$tmp/slapd" "$tmp/clinic.ldif" || return 1
+	trap gw_cleanup EXIT # slapd_start set its own
 	gw_policy >"$tmp/etc/test.policy"
 	mkdir -p "$tmp/store"
 	chown gwstore:"$GW_GID" "$tmp/store"
