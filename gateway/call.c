@@ -7,10 +7,12 @@
 #include <fuse.h>
 #include <stdio.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "core/directory.h"
 #include "core/errors.h"
 #include "gateway/gw.h"
+#include "gateway/start.h"
 
 static int
 refuse(struct gw_call *c, const char *why)
@@ -46,8 +48,17 @@ gw_call_begin(struct gw_call *c, struct gw *g, bool lock_check)
 			return -EACCES;
 		}
 	}
-	if (gw_user_refresh(g, c->u, c->pol, c->why, sizeof(c->why)) != 0)
+	if (gw_user_refresh(g, c->u, c->pol, c->why, sizeof(c->why)) != 0) {
+		/* One line per user and failure, not one per request. */
+		if (!c->u->err_logged && c->u->known)
+			gw_log(LOG_ERR, "refusing %s (uid %lu): %s", c->u->name,
+			    (unsigned long)c->uid, c->why);
+		c->u->err_logged = true;
 		return refuse(c, "unknown user");
+	}
+	if (c->u->err_logged)
+		gw_log(LOG_NOTICE, "serving %s again", c->u->name);
+	c->u->err_logged = false;
 	if (c->u->du->locked)
 		return refuse(c, "account locked in the directory");
 	if (atomic_load(&c->u->locked))

@@ -57,6 +57,7 @@ struct gw_user {
 	struct gw_handle *open; /* list of open handles */
 	atomic_bool locked;     /* refuse everything, read included */
 	bool lock_unsaved;      /* the lockout store refused the lock */
+	bool err_logged;        /* a refresh failure was logged */
 	struct gw_user *next;
 };
 
