@@ -22,16 +22,15 @@ refuse(struct gw_call *c, const char *why)
 	return -EACCES;
 }
 
-int
-gw_call_begin(struct gw_call *c, struct gw *g, bool lock_check)
+static int
+begin(struct gw_call *c, struct gw *g, uid_t uid, pid_t pid, bool lock_check)
 {
-	struct fuse_context *fc = fuse_get_context();
 	int r;
 
 	memset(c, 0, sizeof(*c));
 	c->g = g;
-	c->uid = fc != NULL ? fc->uid : (uid_t)-1;
-	c->pid = fc != NULL ? fc->pid : 0;
+	c->uid = uid;
+	c->pid = pid;
 	if ((c->pol = gw_policy_get(g)) == NULL)
 		return refuse(c, "no policy in force");
 	if ((c->u = gw_user_get(g, c->uid)) == NULL)
@@ -64,6 +63,21 @@ gw_call_begin(struct gw_call *c, struct gw *g, bool lock_check)
 	if (atomic_load(&c->u->locked))
 		return refuse(c, "account locked out");
 	return 0;
+}
+
+int
+gw_call_begin(struct gw_call *c, struct gw *g, bool lock_check)
+{
+	struct fuse_context *fc = fuse_get_context();
+
+	return begin(c, g, fc != NULL ? fc->uid : (uid_t)-1,
+	    fc != NULL ? fc->pid : 0, lock_check);
+}
+
+int
+gw_call_begin_uid(struct gw_call *c, struct gw *g, uid_t uid, pid_t pid)
+{
+	return begin(c, g, uid, pid, true);
 }
 
 void

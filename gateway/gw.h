@@ -186,6 +186,9 @@ struct gw_call {
  * audits it when it refuses an open).  End with gw_call_end() either way.
  */
 int gw_call_begin(struct gw_call *c, struct gw *g, bool lock_check);
+/* As gw_call_begin(), for a caller known otherwise (the control socket's
+ * peer), always checking the lockout store. */
+int gw_call_begin_uid(struct gw_call *c, struct gw *g, uid_t uid, pid_t pid);
 /* Releases what gw_call_begin() took. */
 void gw_call_end(struct gw_call *c);
 

@@ -39,7 +39,9 @@
 #include "core/policy_file.h"
 #include "gateway/backing.h"
 #include "gateway/gw.h"
+#include "gateway/control.h"
 #include "gateway/ops.h"
+#include "gateway/reload.h"
 #include "gateway/start.h"
 
 struct gw *gw_global;
@@ -132,17 +134,22 @@ serve(struct gw *g, const struct opts *o)
 	/* The audit log is opened after daemonizing: its writer belongs to
 	 * the process that writes (audit.h). */
 	if (gw_start_audit(g) != 0)
-		goto signals;
+		goto unhook;
+	if (gw_reload_start(g) != 0 || gw_control_start(g) != 0)
+		goto threads;
 	gw_log(LOG_NOTICE, "serving %s on %s with policy %s",
 	    g->cfg->store_root, g->mountpoint, g->cfg->policy_file);
 	if ((lc = fuse_loop_cfg_create()) == NULL)
-		goto signals;
+		goto threads;
 	fuse_loop_cfg_set_max_threads(lc, 64);
 	fuse_loop_cfg_set_idle_threads(lc, 16);
 	r = fuse_loop_mt(g->fuse, lc) == 0 ? 0 : 1;
 	fuse_loop_cfg_destroy(lc);
+threads:
+	gw_control_stop(g);
+	gw_reload_stop();
 	gw_stop_audit(g);
-      signals:
+unhook:
 	fuse_remove_signal_handlers(fuse_get_session(g->fuse));
 unmount:
 	fuse_unmount(g->fuse);

@@ -271,3 +271,16 @@ for line in open(log, encoding="utf-8", errors="replace"):
 print(n)
 PY
 }
+
+# gw_done: stop the gateway, fail on any sanitizer report it made, and end
+# the TAP stream.
+gw_done() {
+	gw_stop
+	if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$tmp/gateway.log" 2>/dev/null; then
+		not_ok "no sanitizer report from the gateway"
+		grep -E -A5 'AddressSanitizer|LeakSanitizer|runtime error:' "$tmp/gateway.log" | head -40 | sed 's/^/# /'
+	else
+		ok "no sanitizer report from the gateway"
+	fi
+	done_testing
+}

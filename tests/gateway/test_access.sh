@@ -156,4 +156,4 @@ is "the gateway notices the unlock at the next open" "$out" "PHOTO patients/P000
 gw_stop
 out=$("$PG_CLI" audit verify 2>&1); rc=$?
 is "the audit log verifies afterwards" "$rc" 0
-done_testing
+gw_done

@@ -90,4 +90,4 @@ like "swap loop: the surgeon read her own patient's photos" "$seen" "P000001"
 check "swap loop: never a byte of the other patient's" bash -c "! grep -q P000003 <<<'$seen'"
 diag "reads during the swap loop: $(echo $seen)"
 umount "$s/patients/P000001/mnt"
-done_testing
+gw_done

@@ -181,4 +181,4 @@ gw_stop
 out=$("$PG_CLI" audit verify 2>&1); rc=$?
 is "the audit log verifies afterwards" "$rc" 0
 check "...and holds the lockouts" test "$(audit_count lockout.lock deny gwbulk)" -ge 8
-done_testing
+gw_done

@@ -88,4 +88,4 @@ like "...to root as well" "$out" "Transport endpoint is not connected"
 umount -l "$m"
 out=$("$PG_CLI" audit verify 2>&1); rc=$?
 is "the audit log verifies after all that" "$rc" 0
-done_testing
+gw_done
