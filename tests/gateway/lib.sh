@@ -181,6 +181,10 @@ CONF
 gw_setup() {
 	local u name uid grp
 	gw_need_root
+	# The users are shared by every gateway test: one test at a time,
+	# even across test runs.
+	exec 9>/run/lock/photoguard-gateway-tests.lock
+	flock -w 1200 9 || return 1
 	tmp=$(mktemp -d /tmp/pg-gw.XXXXXX)
 	chmod 0755 "$tmp"
 	trap gw_cleanup EXIT
