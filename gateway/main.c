@@ -146,6 +146,7 @@ serve(struct gw *g, const struct opts *o)
 	r = fuse_loop_mt(g->fuse, lc) == 0 ? 0 : 1;
 	fuse_loop_cfg_destroy(lc);
 threads:
+	gw_wait_lock_workers();
 	gw_control_stop(g);
 	gw_reload_stop();
 	gw_stop_audit(g);

@@ -204,14 +204,20 @@ free_users(struct gw *g)
 }
 
 void
-gw_teardown(struct gw *g)
+gw_wait_lock_workers(void)
 {
 	struct timespec ts = { 0, 10 * 1000 * 1000 };
 	int i;
 
-	/* Lockout workers finish their directory write and hook. */
 	for (i = 0; i < 1000 && atomic_load(&gw_lock_workers) > 0; i++)
 		nanosleep(&ts, NULL);
+}
+
+void
+gw_teardown(struct gw *g)
+{
+	/* Lockout workers finish their directory write and hook. */
+	gw_wait_lock_workers();
 	if (g->audit != NULL)
 		audit_close(g->audit);
 	g->audit = NULL;

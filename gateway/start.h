@@ -25,6 +25,10 @@ int gw_start_audit(struct gw *g);
 /* Writes gateway.stop and closes the audit log. */
 void gw_stop_audit(struct gw *g);
 
+/* Waits (at most 10 s) for lockout workers still running: their
+ * directory write, hook and cache drop must not outlive the mount. */
+void gw_wait_lock_workers(void);
+
 /* Frees everything gw_start() made. */
 void gw_teardown(struct gw *g);
 
