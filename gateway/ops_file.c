@@ -337,6 +337,39 @@ gw_op_read(const char *path, char *buf, size_t size, off_t off,
 	return (int)n;
 }
 
+/* A write over a limit or threshold: audited, and locks on a threshold.
+ * With H's user's mutex held. */
+static void
+write_refused(
+    struct gw_handle *h, enum limiter_result lr, const struct limiter_hit *hit)
+{
+	char rule[RULE_MAX], reason[128];
+	unsigned long long v[3];
+	struct gw_req rq;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.uid = h->u->uid;
+	rq.pid = h->pid;
+	rq.user = h->u->name;
+	rq.path = h->path;
+	rq.patient = h->patient;
+	if (lr == LIMITER_ERROR) {
+		gw_audit(gw_global, &rq, "gateway.limit", "deny", "gateway",
+		    "usage state over its cap: refused", -1);
+		return;
+	}
+	limit_rule(&hit->limit, rule, sizeof(rule));
+	snprintf(reason, sizeof(reason), "%s: %llu bytes over %llu",
+	    lr == LIMITER_LOCKOUT ? "bulk upload, account locked"
+	                          : "over the limit",
+	    (unsigned long long)hit->value, (unsigned long long)hit->limit.max);
+	gw_audit(gw_global, &rq, "gateway.limit", "deny", rule, reason, -1);
+	if (lr == LIMITER_LOCKOUT) {
+		lock_counts(h->u, v);
+		gw_lock_user(gw_global, h->u, rule, reason, v[0], v[1], v[2]);
+	}
+}
+
 static int
 gw_op_write(const char *path, const char *buf, size_t size, off_t off,
     struct fuse_file_info *fi)
@@ -355,14 +388,7 @@ gw_op_write(const char *path, const char *buf, size_t size, off_t off,
 	pthread_mutex_lock(&u->mu);
 	lr = limiter_add_bytes(u->lim, gw_now_ms(), size, &hit);
 	if (lr != LIMITER_OK) {
-		char rule[RULE_MAX];
-		unsigned long long v[3];
-
-		limit_rule(&hit.limit, rule, sizeof(rule));
-		lock_counts(u, v);
-		if (lr == LIMITER_LOCKOUT)
-			gw_lock_user(gw_global, u, rule,
-			    "bulk upload: account locked", v[0], v[1], v[2]);
+		write_refused(h, lr, &hit);
 		pthread_mutex_unlock(&u->mu);
 		return -EACCES;
 	}

@@ -84,6 +84,11 @@ check "uploading over an existing name is refused" test "$rc" -ne 0
 is "...and the first upload is unchanged" "$(cat "$s/patients/P000003/incoming/new.jpg")" "new photo"
 out=$(as gwphoto cp "$tmp/out/new.jpg" "$m/patients/P000003/$pre/x.jpg" 2>&1); rc=$?
 check "photographer cannot upload outside incoming" test "$rc" -ne 0
+# Bytes written count against the bytes limit (10MiB/10min here).
+out=$(as gwphoto dd if=/dev/zero of="$m/patients/P000003/incoming/big.jpg" bs=1M count=12 2>&1); rc=$?
+check "an upload over the bytes limit is cut off" test "$rc" -ne 0
+check "...before the limit (store has at most 10 MiB of it)" test "$(stat -c %s "$s/patients/P000003/incoming/big.jpg")" -le $((10 * 1024 * 1024))
+check "...and audited with the limit" test "$(grep -c '"actor":"gwphoto","event":"gateway.limit".*limit bytes 10485760/600s' "$tmp/audit/audit.jsonl")" -ge 1
 
 # Nobody changes what exists, not even a surgeon allowed to write.
 sum0=$(cd "$s" && find . -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum)
