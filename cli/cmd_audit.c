@@ -1,7 +1,8 @@
 /*
- * cmd_audit.c - `photoguard audit verify|query|keygen`: the admin's and
- * the auditor's view of the audit log.  The log and key come from the
- * configuration, or from --log/--key (an auditor's copy elsewhere).
+ * cmd_audit.c - `photoguard audit verify|query|keygen|report`: the admin's
+ * and the auditor's view of the audit log.  The log and key come from the
+ * configuration, or from --log/--key (an auditor's copy elsewhere).  The
+ * report lives in cmd_audit_report.c.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -13,20 +14,13 @@
 #include <jansson.h>
 
 #include "cli/cmd_audit.h"
+#include "cli/util.h"
 #include "core/audit.h"
 #include "core/config.h"
 #include "core/errors.h"
 
-#define PATH_MAX_CLI 4096
-
-struct audit_paths {
-	char log[PATH_MAX_CLI];
-	char pub[PATH_MAX_CLI]; /* empty: none */
-};
-
-/* Fills in what the command line left open from the configuration. */
-static int
-resolve_paths(const struct cli_ctx *ctx, const char *log, const char *pub,
+int
+cli_audit_paths(const struct cli_ctx *ctx, const char *log, const char *pub,
     struct audit_paths *p)
 {
 	struct pg_config *cfg = NULL;
@@ -56,6 +50,61 @@ resolve_paths(const struct cli_ctx *ctx, const char *log, const char *pub,
 		fprintf(stderr, "%s: no audit log configured (use --log)\n",
 		    ctx->progname);
 	return r;
+}
+
+/* The options of verify and query; each accepts only its own. */
+struct audit_args {
+	const char *log;
+	const char *key;
+	struct audit_filter f;
+	int json;
+};
+
+/*
+ * Parses the options of ARGV (SHORTOPTS, OPTS) into A.  Returns -1 to go
+ * on, or the exit code once USAGE has been shown (--help, a bad option).
+ */
+static int
+parse_args(int argc, char **argv, const char *shortopts,
+    const struct option *opts, int (*usage)(FILE *), struct audit_args *a)
+{
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			a->key = optarg;
+			break;
+		case 'l':
+			a->log = optarg;
+			break;
+		case 'j':
+			a->json = 1;
+			break;
+		case 'u':
+			a->f.actor = optarg;
+			break;
+		case 'p':
+			a->f.patient = optarg;
+			break;
+		case 'e':
+			a->f.event = optarg;
+			break;
+		case 's':
+			a->f.since = optarg;
+			break;
+		case 't':
+			a->f.until = optarg;
+			break;
+		case 'h':
+			return usage(stdout);
+		default:
+			return usage(stderr);
+		}
+	}
+	return -1;
 }
 
 static int
@@ -114,8 +163,9 @@ print_verdict(const struct audit_verify_result *res)
 		       "removed and recorded (first at seq %lld)\n",
 		    res->torn_repairs, res->first_torn_seq);
 	if (!res->signatures_checked)
-		printf(
-		    "WARNING: no public key given: signatures not checked\n");
+		printf("WARNING: no public key given: signatures not checked; "
+		       "the chain alone does not prove who wrote the log "
+		       "(exit 1; give --key)\n");
 }
 
 static int
@@ -124,34 +174,18 @@ audit_verify_main(const struct cli_ctx *ctx, int argc, char **argv)
 	static const struct option opts[] = { { "key", 1, NULL, 'k' },
 		{ "log", 1, NULL, 'l' }, { "json", 0, NULL, 'j' },
 		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 } };
-	const char *log = NULL, *key = NULL;
 	struct audit_verify_result res;
 	struct audit_paths p;
-	int c, json = 0, r;
+	struct audit_args a;
+	int r;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "k:l:jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'k':
-			key = optarg;
-			break;
-		case 'l':
-			log = optarg;
-			break;
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
-			return verify_usage(stdout);
-		default:
-			return verify_usage(stderr);
-		}
-	}
+	if ((r = parse_args(argc, argv, "k:l:jh", opts, verify_usage, &a)) >= 0)
+		return r;
 	if (optind < argc)
-		log = argv[optind++];
+		a.log = argv[optind++];
 	if (optind != argc)
 		return verify_usage(stderr);
-	if (resolve_paths(ctx, log, key, &p) != PG_OK)
+	if (cli_audit_paths(ctx, a.log, a.key, &p) != PG_OK)
 		return CLI_EXIT_ERROR;
 	if (p.pub[0] != '\0' && access(p.pub, R_OK) != 0) {
 		fprintf(stderr, "%s: audit verify: %s: %s\n", ctx->progname,
@@ -164,32 +198,12 @@ audit_verify_main(const struct cli_ctx *ctx, int argc, char **argv)
 		    r == PG_ERR_CRYPTO ? p.pub : p.log, pg_strerror(r));
 		return CLI_EXIT_ERROR;
 	}
-	if (json)
+	if (a.json)
 		print_verdict_json(&res);
 	else
 		print_verdict(&res);
-	return res.ok ? CLI_EXIT_OK : CLI_EXIT_FAIL;
-}
-
-/* Copies S for a terminal: control characters (C0, DEL, C1) as \xNN. */
-static void
-safe(const char *s, char *out, size_t outlen)
-{
-	const unsigned char *p = (const unsigned char *)(s ? s : "-");
-	size_t o = 0;
-
-	for (; *p != '\0' && o + 5 < outlen; p++) {
-		if (*p < 0x20 || *p == 0x7f ||
-		    (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)) {
-			if (*p == 0xc2)
-				p++;
-			o += (size_t)snprintf(
-			    out + o, outlen - o, "\\x%02x", *p);
-		} else {
-			out[o++] = (char)*p;
-		}
-	}
-	out[o] = '\0';
+	/* Without the signatures nothing is proven: not a pass. */
+	return res.ok && res.signatures_checked ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }
 
 static int
@@ -202,17 +216,18 @@ print_row(const struct audit_record *rec, void *arg)
 		printf("%.*s\n", (int)rec->len, rec->line);
 		return 0;
 	}
-	safe(rec->actor, actor, sizeof(actor));
-	safe(rec->event, event, sizeof(event));
-	safe(rec->decision, dec, sizeof(dec));
-	safe(rec->patient != NULL ? rec->patient : rec->object, obj,
-	    sizeof(obj));
+	cli_escape(rec->actor, actor, sizeof(actor), 0);
+	cli_escape(rec->event, event, sizeof(event), 0);
+	cli_escape(rec->decision, dec, sizeof(dec), 0);
+	cli_escape(rec->patient != NULL ? rec->patient : rec->object, obj,
+	    sizeof(obj), 0);
 	if (rec->patient != NULL && rec->object != NULL) {
 		size_t n = strlen(obj);
 
 		if (n + 3 < sizeof(obj)) {
 			memcpy(obj + n, " : ", 4);
-			safe(rec->object, obj + n + 3, sizeof(obj) - n - 3);
+			cli_escape(
+			    rec->object, obj + n + 3, sizeof(obj) - n - 3, 0);
 		}
 	}
 	printf("%-27s %7lld %-12s %-18s %-8s %s\n", rec->time, rec->seq, actor,
@@ -243,7 +258,7 @@ run_query(const struct cli_ctx *ctx, const char *log,
 	long long skipped = 0;
 	int r;
 
-	if (resolve_paths(ctx, log, "", &p) != PG_OK)
+	if (cli_audit_paths(ctx, log, "", &p) != PG_OK)
 		return CLI_EXIT_ERROR;
 	if (!json)
 		printf("%-27s %7s %-12s %-18s %-8s %s\n", "TIME", "SEQ",
@@ -274,45 +289,15 @@ audit_query_main(const struct cli_ctx *ctx, int argc, char **argv)
 		{ "since", 1, NULL, 's' }, { "until", 1, NULL, 't' },
 		{ "log", 1, NULL, 'l' }, { "json", 0, NULL, 'j' },
 		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 } };
-	struct audit_filter f;
-	const char *log = NULL;
-	int c, json = 0;
+	struct audit_args a;
+	int r;
 
-	memset(&f, 0, sizeof(f));
-	optind = 1;
-	while (
-	    (c = getopt_long(argc, argv, "u:p:e:s:t:l:jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'u':
-			f.actor = optarg;
-			break;
-		case 'p':
-			f.patient = optarg;
-			break;
-		case 'e':
-			f.event = optarg;
-			break;
-		case 's':
-			f.since = optarg;
-			break;
-		case 't':
-			f.until = optarg;
-			break;
-		case 'l':
-			log = optarg;
-			break;
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
-			return query_usage(stdout);
-		default:
-			return query_usage(stderr);
-		}
-	}
+	r = parse_args(argc, argv, "u:p:e:s:t:l:jh", opts, query_usage, &a);
+	if (r >= 0)
+		return r;
 	if (optind != argc)
 		return query_usage(stderr);
-	return run_query(ctx, log, &f, json);
+	return run_query(ctx, a.log, &a.f, a.json);
 }
 
 static int
@@ -348,6 +333,7 @@ static const struct {
 	{ "verify", audit_verify_main, "prove the log untouched" },
 	{ "query", audit_query_main, "list records by user, patient, time" },
 	{ "keygen", audit_keygen_main, "create the checkpoint signing key" },
+	{ "report", cli_audit_report, "which patients an account opened" },
 };
 
 int

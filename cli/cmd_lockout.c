@@ -36,42 +36,17 @@ static const char unlock_help[] =
     "Exits 1 if USER was not locked out.\n"
     "  --dir DIR  the lockout directory (default: [lockout] dir)\n";
 
-/*
- * Copies S into BUF with control characters (C0, DEL, C1) and backslashes
- * escaped as \xHH, so a user name cannot forge lines on a terminal.
- */
+/* Backslashes too, so a user name cannot forge lines on a terminal. */
 static const char *
 escape(const char *s, char *buf, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)(s ? s : "-");
-	size_t o = 0;
-	unsigned c;
-
-	for (; *p != '\0' && o + 5 < len; p++) {
-		c = *p;
-		if (c == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
-			c = *++p; /* a C1 control, escaped by its code */
-		else if (c >= 0x20 && c != 0x7f && c != '\\') {
-			buf[o++] = (char)c;
-			continue;
-		}
-		buf[o++] = '\\';
-		buf[o++] = 'x';
-		buf[o++] = hex[c >> 4];
-		buf[o++] = hex[c & 0xf];
-	}
-	buf[o] = '\0';
-	return buf;
+	return cli_escape(s, buf, len, CLI_ESC_BACKSLASH);
 }
 
 static void
 iso_utc(time_t t, char *buf, size_t len)
 {
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	if (!cli_utc(t, CLI_TIME_ISO, buf, len))
 		snprintf(buf, len, "@%lld", (long long)t);
 }
 
@@ -184,7 +159,7 @@ cmd_lockouts(const struct cli_ctx *ctx, int argc, char **argv)
 		return r;
 	if ((c = lockout_list(st, &v, &n)) != PG_OK) {
 		fprintf(stderr, "%s: cannot list lockouts in %s: %s\n",
-		    ctx->progname, dir, pg_strerror(c));
+		    ctx->progname, lockout_dir(st), pg_strerror(c));
 		r = CLI_EXIT_ERROR;
 	} else if (json) {
 		r = print_json(v, n);
@@ -197,7 +172,10 @@ cmd_lockouts(const struct cli_ctx *ctx, int argc, char **argv)
 	return r;
 }
 
-/* Who is running the tool: the sudo caller if there is one. */
+/*
+ * Who is running the tool: the person behind sudo if there is one (so a
+ * query for that person finds what they did), else the login of the uid.
+ */
 static void
 invoker(char *buf, size_t len, long *uid)
 {
@@ -206,11 +184,11 @@ invoker(char *buf, size_t len, long *uid)
 	char pwbuf[1024];
 
 	*uid = (long)getuid();
-	if (getpwuid_r(getuid(), &pw, pwbuf, sizeof(pwbuf), &res) != 0 ||
+	if (sudo != NULL && getuid() == 0 && *sudo != '\0')
+		snprintf(buf, len, "%s", sudo);
+	else if (getpwuid_r(getuid(), &pw, pwbuf, sizeof(pwbuf), &res) != 0 ||
 	    res == NULL)
 		snprintf(buf, len, "uid %ld", *uid);
-	else if (sudo != NULL && getuid() == 0 && *sudo != '\0')
-		snprintf(buf, len, "%s (sudo by %s)", pw.pw_name, sudo);
 	else
 		snprintf(buf, len, "%s", pw.pw_name);
 }
@@ -235,7 +213,8 @@ open_audit(const struct cli_ctx *ctx, struct audit_log **log)
 }
 
 static int
-audit_unlock(struct audit_log *log, const char *user, bool was)
+audit_unlock(struct audit_log *log, const char *user, const char *decision,
+    const char *reason)
 {
 	struct audit_event ev;
 	char who[300];
@@ -245,8 +224,8 @@ audit_unlock(struct audit_log *log, const char *user, bool was)
 	ev.actor = who;
 	ev.event = "admin.unlock";
 	ev.object = user;
-	ev.decision = "allow";
-	ev.reason = was ? "lockout lifted" : "was not locked out";
+	ev.decision = decision;
+	ev.reason = reason;
 	ev.pid = (long)getpid();
 	ev.process = "photoguard";
 	return audit_write(log, &ev);
@@ -313,13 +292,29 @@ cmd_unlock(const struct cli_ctx *ctx, int argc, char **argv)
 		lockout_free(st);
 		return r;
 	}
+	/*
+	 * The request is on record before anything changes: an unlock the
+	 * log cannot hold does not happen.  The outcome follows.
+	 */
+	if (audit_unlock(log, user, "info", "unlock requested") != PG_OK) {
+		fprintf(stderr,
+		    "%s: the audit log does not take the request; "
+		    "%s stays locked\n",
+		    ctx->progname, esc);
+		lockout_free(st);
+		audit_free(log);
+		return CLI_EXIT_ERROR;
+	}
 	c = lockout_unlock(st, user, &was);
 	lockout_free(st);
 	r = unlock_result(ctx, c, was, esc);
-	if (c == PG_OK && audit_unlock(log, user, was) != PG_OK) {
+	if (audit_unlock(log, user, c != PG_OK ? "error" : "allow",
+	        c != PG_OK ? pg_strerror(c)
+	            : was  ? "lockout lifted"
+	                   : "was not locked out") != PG_OK) {
 		fprintf(stderr,
-		    "%s: %s unlocked, but the audit record "
-		    "could not be written\n",
+		    "%s: the audit log did not take the outcome of the "
+		    "unlock of %s (its request is on record)\n",
 		    ctx->progname, esc);
 		r = CLI_EXIT_ERROR;
 	}

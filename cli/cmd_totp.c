@@ -266,6 +266,19 @@ confirm(struct totp_store *st, const struct totp_args *a)
 	                                                 : CLI_EXIT_ERROR;
 }
 
+/* Opens the store A names (made 0700 if CREATE), saying why not. */
+static int
+open_store(const struct totp_args *a, int create, struct totp_store **st)
+{
+	int r;
+
+	if ((r = totp_store_open(a->secret_dir, a->host_key, create, st)) != 0)
+		fprintf(stderr,
+		    "photoguard: secret store %s (host key %s): %s\n",
+		    a->secret_dir, a->host_key, pg_strerror(r));
+	return r;
+}
+
 int
 cmd_enroll(const struct cli_ctx *ctx, int argc, char **argv)
 {
@@ -280,13 +293,8 @@ cmd_enroll(const struct cli_ctx *ctx, int argc, char **argv)
 		fputs(enroll_usage, stderr);
 		return CLI_EXIT_USAGE;
 	}
-	if ((r = totp_store_open(a.secret_dir, a.host_key, 1, &st)) != 0) {
-		fprintf(stderr,
-		    "photoguard: secret store %s (host key %s): "
-		    "%s\n",
-		    a.secret_dir, a.host_key, pg_strerror(r));
+	if (open_store(&a, 1, &st) != 0)
 		return CLI_EXIT_ERROR;
-	}
 	r = totp_store_enroll(
 	    st, a.user, a.reset, time(NULL), a.digits, a.step_s, &e);
 	if (r != PG_OK) {
@@ -312,11 +320,8 @@ static void
 print_time(const char *label, int64_t t)
 {
 	char buf[64];
-	struct tm tm;
-	time_t tt = (time_t)t;
 
-	if (t <= 0 || gmtime_r(&tt, &tm) == NULL ||
-	    strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+	if (t <= 0 || !cli_utc((time_t)t, CLI_TIME_TEXT, buf, sizeof(buf)))
 		printf("%s: never\n", label);
 	else
 		printf("%s: %s\n", label, buf);
@@ -338,13 +343,8 @@ totp_status(const struct cli_ctx *ctx, int argc, char **argv)
 		fputs(totp_usage, stderr);
 		return CLI_EXIT_USAGE;
 	}
-	if ((r = totp_store_open(a.secret_dir, a.host_key, 0, &st)) != 0) {
-		fprintf(stderr,
-		    "photoguard: secret store %s (host key %s): "
-		    "%s\n",
-		    a.secret_dir, a.host_key, pg_strerror(r));
+	if (open_store(&a, 0, &st) != 0)
 		return CLI_EXIT_ERROR;
-	}
 	if ((r = totp_store_status(st, a.user, &s)) != PG_OK) {
 		fprintf(stderr, "photoguard: %s: %s (%s)\n", a.user,
 		    pg_strerror(r), totp_store_why(st));

@@ -54,54 +54,68 @@ struct explained {
 	bool on_team;
 };
 
+/* Everything shown comes from the directory, the policy or the caller. */
+#define E(s) cli_escape((s), esc, sizeof(esc), 0)
+
+static void
+print_request(const struct explain_args *a, const struct explained *e)
+{
+	char esc[1024];
+
+	if (a->host != NULL) {
+		printf("login:      host %s, ", E(a->host));
+		printf("service %s\n",
+		    a->service != NULL ? E(a->service) : "(any)");
+		return;
+	}
+	printf("path:       %s\n", E(a->path));
+	printf("action:     %s%s\n",
+	    a->action == POLICY_LIST       ? "list"
+	        : a->action == POLICY_READ ? "read"
+	                                   : "write",
+	    a->is_dir ? " (directory)" : "");
+	if (e->dec.patient[0] != '\0')
+		printf("patient:    %s (%s care team)\n", E(e->dec.patient),
+		    e->on_team ? "on the" : "not on the");
+	printf("assuming:   %s, %s %02d:%02d local time, %s\n",
+	    a->mfa ? "a live MFA login" : "no MFA login", days[a->weekday],
+	    a->minute_of_day / 60, a->minute_of_day % 60,
+	    a->breakglass != NULL ? "break-glass granted" : "no break-glass");
+}
+
 static void
 print_text(const struct explain_args *a, const struct dir_user *u,
     const struct explained *e)
 {
+	char esc[1024];
 	size_t i;
 
-	printf("user:       %s (roles: %s)\n", u->name, e->roles);
+	printf("user:       %s ", E(u->name));
+	printf("(roles: %s)\n", E(e->roles));
 	printf("groups:    ");
 	for (i = 0; i < u->ngroups; i++)
-		printf(" %s", u->groups[i]);
+		printf(" %s", E(u->groups[i]));
 	printf("%s\n", u->ngroups == 0 ? " (none)" : "");
-	if (a->host != NULL) {
-		printf("login:      host %s, service %s\n", a->host,
-		    a->service != NULL ? a->service : "(any)");
-	} else {
-		printf("path:       %s\n", a->path);
-		printf("action:     %s%s\n",
-		    a->action == POLICY_LIST       ? "list"
-		        : a->action == POLICY_READ ? "read"
-		                                   : "write",
-		    a->is_dir ? " (directory)" : "");
-		if (e->dec.patient[0] != '\0')
-			printf("patient:    %s (%s care team)\n",
-			    e->dec.patient,
-			    e->on_team ? "on the" : "not on the");
-		printf("assuming:   %s, %s %02d:%02d local time, %s\n",
-		    a->mfa ? "a live MFA login" : "no MFA login",
-		    days[a->weekday], a->minute_of_day / 60,
-		    a->minute_of_day % 60,
-		    a->breakglass != NULL ? "break-glass granted"
-		                          : "no break-glass");
-	}
+	print_request(a, e);
 	printf("decision:   %s\n", verdict_word(e->dec.verdict));
 	if (e->dec.rule_line != 0)
-		printf(
-		    "rule:       %s:%u\n", e->dec.rule_file, e->dec.rule_line);
+		printf("rule:       %s:%u\n", E(e->dec.rule_file),
+		    e->dec.rule_line);
 	else
 		printf("rule:       (none: default deny)\n");
-	printf("reason:     %s\n", e->dec.reason);
+	printf("reason:     %s\n", E(e->dec.reason));
 	if (e->ntrace == 0)
 		return;
 	printf("rules considered:\n");
-	for (i = 0; i < e->ntrace && i < TRACE_MAX; i++)
-		printf("  line %-4u %-24s %s%s%s\n", e->trace[i].line,
-		    trace_words[e->trace[i].outcome], e->trace[i].text,
-		    e->trace[i].note[0] != '\0' ? " -- " : "",
-		    e->trace[i].note);
+	for (i = 0; i < e->ntrace && i < TRACE_MAX; i++) {
+		printf("  line %-4u %-24s %s", e->trace[i].line,
+		    trace_words[e->trace[i].outcome], E(e->trace[i].text));
+		printf("%s%s\n", e->trace[i].note[0] != '\0' ? " -- " : "",
+		    E(e->trace[i].note));
+	}
 }
+
+#undef E
 
 static void
 print_json(const struct explain_args *a, const struct dir_user *u,
@@ -194,11 +208,15 @@ load(const struct explain_args *a, const struct pg_config *cfg,
 	}
 	r = dir_lookup(*dir, a->user, strlen(a->user), u);
 	if (r != PG_OK) {
+		char esc[DIR_NAME_MAX * 4 + 1], esc2[sizeof(err) * 4];
+
 		dir_last_error(*dir, err, sizeof(err));
 		fprintf(stderr,
 		    "photoguard: %s: %s%s%s\ndecision:   DENY (the user could "
 		    "not be looked up, so every request is refused)\n",
-		    a->user, pg_strerror(r), err[0] != '\0' ? ": " : "", err);
+		    cli_escape(a->user, esc, sizeof(esc), 0), pg_strerror(r),
+		    err[0] != '\0' ? ": " : "",
+		    cli_escape(err, esc2, sizeof(esc2), 0));
 	}
 	return r;
 }

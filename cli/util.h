@@ -1,12 +1,14 @@
 /*
  * util.h - small helpers the verbs share: option matching, --help
- * handling and loading the configuration with a clear error.
+ * handling, loading the configuration with a clear error, and showing
+ * stored text and times on a terminal.
  */
 #ifndef PG_CLI_UTIL_H
 #define PG_CLI_UTIL_H
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "cli/cli.h"
 
@@ -24,5 +26,27 @@ struct pg_config *cli_load_config(const struct cli_ctx *ctx);
 
 /* Prints S as a JSON string (with quotes) to F. */
 void cli_json_string(FILE *f, const char *s);
+
+/* For cli_escape(): escape backslashes too, so the output is unambiguous. */
+#define CLI_ESC_BACKSLASH 0x1
+
+/*
+ * Copies S ("-" if NULL) into BUF (LEN bytes, at least 1; truncated) for a
+ * terminal: control characters (C0, DEL, C1) as \xHH, so that a stored
+ * name cannot forge lines.  Returns BUF.
+ */
+const char *cli_escape(const char *s, char *buf, size_t len, unsigned flags);
+
+/* How cli_utc() shows a time. */
+enum cli_time_style {
+	CLI_TIME_ISO,  /* 2026-01-02T03:04:05Z, for tables and JSON */
+	CLI_TIME_TEXT, /* 2026-01-02 03:04:05 UTC, for prose */
+};
+
+/*
+ * Formats T as UTC in STYLE into BUF (LEN bytes).  Returns false, BUF
+ * unspecified, if T cannot be shown that way.
+ */
+bool cli_utc(time_t t, enum cli_time_style style, char *buf, size_t len);
 
 #endif /* PG_CLI_UTIL_H */

@@ -53,8 +53,10 @@
  * (open handles keep appending to the renamed file); a fresh LOG beside
  * an old head is refused, as a cut log would be.
  *
- * Syslog.  With audit_syslog each record's JSON line (ASCII only, at most
- * 1024 bytes) also goes to LOG_AUTHPRIV, so it can leave the host.
+ * Syslog.  With audit_syslog each record's JSON line (ASCII only) also
+ * goes to LOG_AUTHPRIV, so it can leave the host.  A record longer than one
+ * syslog line (1024 bytes) keeps all its short fields there, prev included,
+ * and its object and reason are cut to 160 bytes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -82,15 +84,25 @@ audit_event_init(struct audit_event *ev)
 }
 
 int
-audit_torn_repaired(const struct audit_log *log)
+audit_torn_repaired(struct audit_log *log)
 {
-	return log->torn;
+	int torn;
+
+	pthread_mutex_lock(&log->mu);
+	torn = log->torn;
+	pthread_mutex_unlock(&log->mu);
+	return torn;
 }
 
 long long
-audit_last_seq(const struct audit_log *log)
+audit_last_seq(struct audit_log *log)
 {
-	return log->last_seq;
+	long long seq;
+
+	pthread_mutex_lock(&log->mu);
+	seq = log->last_seq;
+	pthread_mutex_unlock(&log->mu);
+	return seq;
 }
 
 /* The head a batched checkpoint left pending, taken under mu before the

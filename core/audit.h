@@ -78,10 +78,10 @@ int audit_open(
 int audit_write(struct audit_log *log, const struct audit_event *ev);
 
 /* Number of torn tails this handle found and repaired (see audit.c). */
-int audit_torn_repaired(const struct audit_log *log);
+int audit_torn_repaired(struct audit_log *log);
 
 /* Sequence number of the last record this handle wrote (0: none). */
-long long audit_last_seq(const struct audit_log *log);
+long long audit_last_seq(struct audit_log *log);
 
 /*
  * Writes the closing checkpoint (if this handle wrote anything since the

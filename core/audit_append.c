@@ -49,24 +49,6 @@ lock_file(struct audit_log *log)
 	}
 }
 
-static int
-pread_all(int fd, char *buf, size_t len, off_t off)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = pread(fd, buf, len, off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return PG_ERR_IO;
-		buf += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return PG_OK;
-}
-
 /* Our records start {"seq":N, so the tail's seq needs no full parse. */
 static int
 line_seq(const char *p, size_t len, long long *seq)
@@ -150,7 +132,7 @@ read_tail(struct audit_log *log, off_t *torn, unsigned char *torn_hash)
 	                : (st.st_size > room ? st.st_size - room : 0);
 	at_line = at_line || start == 0;
 	n = (size_t)(st.st_size - start);
-	if ((r = pread_all(log->fd, b, n, start)) != PG_OK)
+	if ((r = pg_pread_all(log->fd, b, n, start)) != PG_OK)
 		return r;
 	end = n;
 	if (b[n - 1] != '\n') {
@@ -229,6 +211,63 @@ add_optional(
 	return bad ? PG_ERR_NOMEM : PG_OK;
 }
 
+#define SYSLOG_MAX   1024 /* one syslog line */
+#define SYSLOG_FIELD 160  /* object and reason, when the line is long */
+
+/* Cuts the string KEY of O to at most MAX bytes, at a UTF-8 boundary. */
+static void
+shorten(json_t *o, const char *key, size_t max)
+{
+	json_t *v = json_object_get(o, key);
+	const char *str = json_string_value(v);
+	char cut[SYSLOG_FIELD + 4];
+	size_t n;
+
+	if (str == NULL || (n = strlen(str)) <= max)
+		return;
+	n = max;
+	while (n > 0 && ((unsigned char)str[n] & 0xC0) == 0x80)
+		n--;
+	memcpy(cut, str, n);
+	memcpy(cut + n, "...", 4);
+	json_object_set_new(o, key, json_string(cut));
+}
+
+/*
+ * Sends the record to syslog.  A line too long for one syslog message
+ * keeps every short field (seq, time, actor, event, decision, rule,
+ * patient, prev...) and loses the middle of the long ones, never the
+ * fields a reader of the off-host copy needs most.
+ */
+static void
+to_syslog(const struct audit_log *log, json_t *o, size_t n)
+{
+	char line[SYSLOG_MAX];
+	json_t *c;
+	size_t m;
+
+	if (n < sizeof(line)) {
+		syslog(LOG_AUTHPRIV | LOG_INFO, "photoguard audit: %.*s",
+		    (int)n, log->buf);
+		return;
+	}
+	if ((c = json_copy(o)) == NULL)
+		return;
+	shorten(c, "object", SYSLOG_FIELD);
+	shorten(c, "reason", SYSLOG_FIELD);
+	m = json_dumpb(c, line, sizeof(line), JSON_COMPACT | JSON_ENSURE_ASCII);
+	if (m == 0 || m >= sizeof(line)) {
+		json_object_del(c, "object");
+		json_object_del(c, "reason");
+		m = json_dumpb(
+		    c, line, sizeof(line), JSON_COMPACT | JSON_ENSURE_ASCII);
+	}
+	if (m > 0 && m < sizeof(line))
+		syslog(LOG_AUTHPRIV | LOG_INFO, "photoguard audit: %.*s",
+		    (int)m, line);
+	json_decref(c);
+}
+
 /* Adds "prev", writes O as one line with one write(), and moves the tail.
  * A partial write is cut off again so no fragment outlives the lock. */
 static int
@@ -260,8 +299,7 @@ emit(struct audit_log *log, json_t *o)
 	log->tail_off += (off_t)n + 1;
 	log->tail_seq++;
 	if (log->opts.syslog)
-		syslog(LOG_AUTHPRIV | LOG_INFO, "photoguard audit: %.*s",
-		    (int)(n > 1024 ? 1024 : n), log->buf);
+		to_syslog(log, o, n);
 	if (log->opts.durability == PG_DURABLE_FSYNC) {
 		if (fdatasync(log->fd) != 0)
 			return PG_ERR_IO;

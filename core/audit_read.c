@@ -35,23 +35,6 @@ lock_shared(int fd)
 	return PG_ERR_LOCKED;
 }
 
-static int
-read_all(int fd, char *buf, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = read(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return PG_ERR_IO;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return PG_OK;
-}
-
 /* Reads LOG and, if HEAD is not NULL, LOG.head (NULL when absent), both
  * under a shared lock so that no writer is between the two. */
 static int
@@ -80,7 +63,7 @@ load_log(
 	r = PG_ERR_NOMEM;
 	if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
 		goto out;
-	if ((r = read_all(fd, buf, (size_t)st.st_size)) != PG_OK)
+	if ((r = pg_pread_all(fd, buf, (size_t)st.st_size, 0)) != PG_OK)
 		goto out;
 	buf[st.st_size] = '\0';
 	if (head != NULL) {
@@ -249,12 +232,51 @@ walk(const char *buf, size_t len, const struct audit_filter *f,
 	return r;
 }
 
+/* A filter whose names are written the way audit_sanitize() stores them. */
+struct clean_filter {
+	struct audit_filter f;
+	char *actor, *patient;
+};
+
+static int
+sanitize_dup(const char *in, char **out)
+{
+	size_t max;
+
+	*out = NULL;
+	if (in == NULL)
+		return PG_OK;
+	max = 4 * strlen(in) + 1; /* every byte may become \xNN */
+	if ((*out = malloc(max)) == NULL)
+		return PG_ERR_NOMEM;
+	audit_sanitize(in, *out, max);
+	return PG_OK;
+}
+
+static int
+sanitized_filter(const struct audit_filter *f, struct clean_filter *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->f = *f;
+	if (sanitize_dup(f->actor, &c->actor) != PG_OK ||
+	    sanitize_dup(f->patient, &c->patient) != PG_OK) {
+		free(c->actor);
+		return PG_ERR_NOMEM;
+	}
+	if (c->actor != NULL)
+		c->f.actor = c->actor;
+	if (c->patient != NULL)
+		c->f.patient = c->patient;
+	return PG_OK;
+}
+
 int
 audit_query(const char *log, const struct audit_filter *f, audit_record_fn fn,
     void *arg, long long *skipped)
 {
 	char since[AUDIT_TIME_LEN + 1] = "", until[AUDIT_TIME_LEN + 1] = "";
 	struct audit_filter none;
+	struct clean_filter clean;
 	char *buf = NULL;
 	size_t len = 0;
 	int r;
@@ -272,9 +294,13 @@ audit_query(const char *log, const struct audit_filter *f, audit_record_fn fn,
 	        norm_time(f->until, "0000-12-31T23:59:59.999999Z", until) !=
 	            PG_OK))
 		return PG_ERR_INVAL;
-	if ((r = load_log(log, &buf, &len, NULL, NULL)) != PG_OK)
+	/* Compare like with like: the writer stored names sanitised. */
+	if ((r = sanitized_filter(f, &clean)) != PG_OK)
 		return r;
-	r = walk(buf, len, f, since, until, fn, arg, skipped);
+	if ((r = load_log(log, &buf, &len, NULL, NULL)) == PG_OK)
+		r = walk(buf, len, &clean.f, since, until, fn, arg, skipped);
 	free(buf);
+	free(clean.actor);
+	free(clean.patient);
 	return r;
 }

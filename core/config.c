@@ -96,7 +96,7 @@ static const struct key keys[] = {
 	  "Time allowed to connect to the directory."),
 	K("directory", "timeout", T_MS, dir_timeout_ms, "5s", 100, 60000,
 	  "Time allowed for one directory operation."),
-	K("directory", "cache_ttl", T_SEC, dir_cache_ttl_s, "60s", 0, 86400,
+	K("directory", "cache_ttl", T_SEC, dir_cache_ttl_s, "60s", 0, 3600,
 	  "How long a user's roles and care teams are cached; 0 disables the cache."),
 
 	K("policy", "file", T_PATH, policy_file, "/etc/photoguard/clinic.policy", 0, 0,
@@ -411,6 +411,62 @@ require(
 		fail(p, section_line(p, section), section, name, "%s", because);
 }
 
+/* The line of KEY if the file set it, else of its section's header. */
+static unsigned
+key_line(const struct parse *p, const char *section, const char *key)
+{
+	size_t idx;
+
+	if (find_key(section, key, &idx) != NULL && p->key_line[idx] != 0)
+		return p->key_line[idx];
+	return section_line(p, section);
+}
+
+/* True if the host of an ldap:// or ldaps:// URI is on loopback. */
+static bool
+uri_is_loopback(const char *uri)
+{
+	const char *h = strstr(uri, "://");
+	size_t n;
+
+	if (h == NULL)
+		return false;
+	h += 3;
+	if (strncmp(h, "[::1]", 5) == 0)
+		return h[5] == '\0' || h[5] == ':' || h[5] == '/';
+	n = strcspn(h, ":/");
+	if (n == 9 && strncasecmp(h, "localhost", 9) == 0)
+		return true;
+	/* 127.0.0.0/8, written as a dotted quad. */
+	return n >= 9 && n <= 15 && strncmp(h, "127.", 4) == 0 &&
+	    strspn(h, "0123456789.") >= n;
+}
+
+/* Transport security of the directory: never weaker than asked. */
+static void
+check_tls(struct parse *p)
+{
+	struct pg_config *c = p->cfg;
+	bool loop = uri_is_loopback(c->dir_uri);
+
+	if (c->dir_tls == PG_TLS_NONE && !loop)
+		fail(p, key_line(p, "directory", "tls"), "directory", "tls",
+		    "%s",
+		    "'none' only for a directory on loopback (the bind "
+		    "password and every answer would cross the network "
+		    "in clear)");
+	if (!c->dir_tls_verify && !loop)
+		fail(p, key_line(p, "directory", "tls_verify"), "directory",
+		    "tls_verify", "%s",
+		    "'no' only for a directory on loopback; "
+		    "name a private CA with ca_file");
+	if (c->dir_lockout_attr != NULL && c->dir_bind_dn == NULL)
+		fail(p, key_line(p, "directory", "lockout_attribute"),
+		    "directory", "lockout_attribute", "%s",
+		    "needs bind_dn (an anonymous bind may not read or write "
+		    "it, and an unreadable attribute would look unlocked)");
+}
+
 /* Checks that hold between keys. */
 static void
 cross_check(struct parse *p)
@@ -441,6 +497,8 @@ cross_check(struct parse *p)
 		fail(p, section_line(p, "directory"), "directory", "uri", "%s",
 		    "must start with ldap:// or ldaps://");
 	}
+	if (p->err == PG_OK)
+		check_tls(p);
 }
 
 int
@@ -495,11 +553,7 @@ pg_config_load(
 		path = pg_config_default_path();
 	r = pg_read_file(path, PG_CONFIG_MAX_SIZE, PG_RF_TRUSTED, &buf, NULL);
 	if (r != PG_OK) {
-		snprintf(err, errlen, "%s: cannot read config: %s%s", path,
-		    pg_strerror(r),
-		    r == PG_ERR_PERM ? " (must be owned by root and not "
-		                       "writable by group or others)"
-		                     : "");
+		pg_file_error(path, "config", r, err, errlen);
 		return r;
 	}
 	r = pg_config_parse(path, buf, out, err, errlen);

@@ -15,8 +15,9 @@ struct dir {
 	enum pg_dir_backend backend;
 	struct dir_ldap *ldap;
 	struct dir_local *local;
-	pthread_mutex_t lock;    /* guards cache and errmsg */
+	pthread_mutex_t lock;    /* guards cache, gen and errmsg */
 	struct dir_cache *cache; /* NULL: no caching */
+	unsigned long gen;       /* bumped when answers are dropped */
 	char errmsg[DIR_ERR_MAX];
 };
 
@@ -98,9 +99,13 @@ check_name(const char *user, size_t len, char name[DIR_NAME_MAX + 1])
 	return PG_OK;
 }
 
-/* Answers from the cache: PG_OK with *OUT, NOTFOUND, or a miss (1). */
+/*
+ * Answers from the cache: PG_OK with *OUT, NOTFOUND, or a miss (1).  *GEN
+ * gets the cache generation the miss was seen in.
+ */
 static int
-from_cache(struct dir *d, const char *name, struct dir_user **out)
+from_cache(
+    struct dir *d, const char *name, struct dir_user **out, unsigned long *gen)
 {
 	enum dir_cache_hit hit = DIR_CACHE_MISS;
 	int rc;
@@ -109,6 +114,7 @@ from_cache(struct dir *d, const char *name, struct dir_user **out)
 		return 1;
 	pthread_mutex_lock(&d->lock);
 	rc = dir_cache_get(d->cache, name, mono_now(), &hit, out);
+	*gen = d->gen;
 	pthread_mutex_unlock(&d->lock);
 	if (rc != PG_OK)
 		return rc;
@@ -124,6 +130,7 @@ dir_lookup(
 	char name[DIR_NAME_MAX + 1];
 	char err[DIR_ERR_MAX] = "";
 	struct dir_user *u = NULL;
+	unsigned long gen = 0;
 	int rc;
 
 	if (out != NULL)
@@ -133,7 +140,7 @@ dir_lookup(
 	rc = check_name(user, userlen, name);
 	if (rc != PG_OK)
 		return rc;
-	rc = from_cache(d, name, out);
+	rc = from_cache(d, name, out, &gen);
 	if (rc <= 0)
 		return rc;
 	if (d->ldap != NULL)
@@ -145,9 +152,14 @@ dir_lookup(
 		return rc;
 	}
 	if (d->cache != NULL) {
-		/* A full cache is not an error: the answer is still right. */
+		/*
+		 * A full cache is not an error: the answer is still right.  An
+		 * answer that raced a drop or a flush (a lockout just written,
+		 * a care team revoked) may predate it: it is not cached.
+		 */
 		pthread_mutex_lock(&d->lock);
-		(void)dir_cache_put(d->cache, name, u, mono_now());
+		if (d->gen == gen)
+			(void)dir_cache_put(d->cache, name, u, mono_now());
 		pthread_mutex_unlock(&d->lock);
 	}
 	*out = u;
@@ -173,6 +185,7 @@ dir_set_locked(struct dir *d, const char *user, size_t userlen, bool locked)
 	rc = dir_ldap_set_locked(d->ldap, name, locked, err, sizeof(err));
 	pthread_mutex_lock(&d->lock);
 	dir_cache_drop(d->cache, name);
+	d->gen++;
 	pthread_mutex_unlock(&d->lock);
 	if (rc != PG_OK)
 		set_error(d, err[0] ? err : pg_strerror(rc));
@@ -192,6 +205,7 @@ dir_flush_cache(struct dir *d)
 		return;
 	pthread_mutex_lock(&d->lock);
 	dir_cache_flush(d->cache);
+	d->gen++;
 	pthread_mutex_unlock(&d->lock);
 }
 

@@ -5,7 +5,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
@@ -22,39 +21,28 @@ struct failures {
 	size_t n;
 };
 
-/* Parses BUF, which must be USER's counter, into F. */
+/* Fills F from O, which must be USER's counter. */
 static int
-decode(const char *buf, size_t len, const char *user, struct failures *f)
+decode(json_t *o, const char *user, struct failures *f)
 {
-	json_error_t jerr;
-	json_t *o, *v, *a, *x;
+	json_t *v, *a, *x;
 	size_t i;
-	int r = PG_ERR_CORRUPT;
 
 	f->n = 0;
-	o = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (o == NULL || !json_is_object(o))
-		goto out;
-	v = json_object_get(o, "v");
-	if (!json_is_integer(v) || json_integer_value(v) != COUNT_VERSION)
-		goto out;
 	v = json_object_get(o, "user");
 	if (!json_is_string(v) || strcmp(json_string_value(v), user) != 0 ||
 	    json_string_length(v) != strlen(user))
-		goto out;
+		return PG_ERR_CORRUPT;
 	a = json_object_get(o, "failures");
 	if (!json_is_array(a) || json_array_size(a) > FAILCOUNT_MAX)
-		goto out;
+		return PG_ERR_CORRUPT;
 	json_array_foreach(a, i, x)
 	{
 		if (!json_is_integer(x) || json_integer_value(x) < 0)
-			goto out;
+			return PG_ERR_CORRUPT;
 		f->t[f->n++] = (time_t)json_integer_value(x);
 	}
-	r = PG_OK;
-out:
-	json_decref(o);
-	return r;
+	return PG_OK;
 }
 
 static int
@@ -87,21 +75,15 @@ encode(const char *user, const struct failures *f, char **out)
 static int
 load(int dirfd, const char *name, const char *user, struct failures *f)
 {
-	char *buf = NULL;
-	size_t len;
+	json_t *o;
 	int r;
 
 	f->n = 0;
-	r = pg_read_file_at(
-	    dirfd, name, COUNT_FILE_MAX, PG_RF_PRIVATE, &buf, &len);
-	if (r == PG_ERR_NOTFOUND)
-		return PG_OK;
-	if (r == PG_ERR_TOOBIG)
-		return PG_ERR_CORRUPT;
-	if (r != PG_OK)
-		return r;
-	r = decode(buf, len, user, f);
-	free(buf);
+	r = lockout_priv_load(dirfd, name, COUNT_FILE_MAX, COUNT_VERSION, &o);
+	if (r <= 0)
+		return r; /* absent: no failures */
+	r = decode(o, user, f);
+	json_decref(o);
 	return r;
 }
 
@@ -138,12 +120,8 @@ failcount_add(struct lockout_store *st, const char *user, time_t now,
 		return r;
 	if ((f = malloc(sizeof(*f))) == NULL)
 		return PG_ERR_NOMEM;
-	if ((r = lockout_priv_begin(st, &dirfd)) != PG_OK)
+	if ((r = lockout_priv_begin_locked(st, &dirfd, &lk)) != PG_OK)
 		goto out_free;
-	if ((lk = lockout_priv_lock(st, dirfd)) < 0) {
-		r = lk;
-		goto out;
-	}
 	if ((r = load(dirfd, name, user, f)) != PG_OK)
 		goto out;
 	prune(f, now, window_s);
@@ -158,9 +136,7 @@ failcount_add(struct lockout_store *st, const char *user, time_t now,
 	if (r == PG_OK)
 		*count_out = (unsigned)f->n;
 out:
-	if (lk >= 0)
-		close(lk);
-	lockout_priv_end(st);
+	lockout_priv_end_locked(st, lk);
 out_free:
 	free(json);
 	free(f);
@@ -201,14 +177,9 @@ failcount_reset(struct lockout_store *st, const char *user)
 
 	if ((r = lockout_priv_name('f', user, name)) != PG_OK)
 		return r;
-	if ((r = lockout_priv_begin(st, &dirfd)) != PG_OK)
+	if ((r = lockout_priv_begin_locked(st, &dirfd, &lk)) != PG_OK)
 		return r;
-	if ((lk = lockout_priv_lock(st, dirfd)) < 0)
-		r = lk;
-	else
-		r = lockout_priv_remove(dirfd, name, &existed);
-	if (lk >= 0)
-		close(lk);
-	lockout_priv_end(st);
+	r = lockout_priv_remove(dirfd, name, &existed);
+	lockout_priv_end_locked(st, lk);
 	return r;
 }

@@ -169,6 +169,17 @@ pg_read_file(const char *path, size_t max, int flags, char **out, size_t *len)
 }
 
 void
+pg_file_error(
+    const char *path, const char *what, int r, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "%s: cannot read %s: %s%s", path, what,
+	    pg_strerror(r),
+	    r == PG_ERR_PERM ? " (must be owned by root and not "
+	                       "writable by group or others)"
+	                     : "");
+}
+
+void
 pg_free_secret(char *buf)
 {
 	if (buf != NULL)
@@ -189,6 +200,25 @@ pg_write_all(int fd, const void *buf, size_t len)
 			return PG_ERR_IO;
 		p += n;
 		len -= (size_t)n;
+	}
+	return PG_OK;
+}
+
+int
+pg_pread_all(int fd, void *buf, size_t len, off_t off)
+{
+	char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		n = pread(fd, p, len, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return PG_ERR_IO;
+		p += n;
+		len -= (size_t)n;
+		off += n;
 	}
 	return PG_OK;
 }

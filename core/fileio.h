@@ -38,6 +38,14 @@ int pg_read_file_at(int dirfd, const char *name, size_t max, int flags,
 int pg_read_file(
     const char *path, size_t max, int flags, char **out, size_t *len);
 
+/*
+ * Writes into ERR (ERRLEN bytes, truncated) "PATH: cannot read WHAT: " and
+ * the message for R, the code pg_read_file() returned; for PG_ERR_PERM it
+ * adds who must own a trusted file.
+ */
+void pg_file_error(
+    const char *path, const char *what, int r, char *err, size_t errlen);
+
 /* Wipes and frees a buffer from pg_read_file_at(PG_RF_SECRET). NULL ok. */
 void pg_free_secret(char *buf);
 
@@ -65,5 +73,11 @@ int pg_lock_at(int dirfd, const char *name, int timeout_ms);
 
 /* Writes all of LEN bytes, retrying on EINTR and short writes. */
 int pg_write_all(int fd, const void *buf, size_t len);
+
+/*
+ * Reads exactly LEN bytes at offset OFF, retrying on EINTR and short
+ * reads.  Returns 0, or PG_ERR_IO on an error or an early end of file.
+ */
+int pg_pread_all(int fd, void *buf, size_t len, off_t off);
 
 #endif /* PG_FILEIO_H */

@@ -164,40 +164,28 @@ entry_copy(struct lockout_entry *dst, const struct lockout_entry *src)
 	return PG_OK;
 }
 
-/* Parses BUF, which must be USER's entry; fills OUT if non-NULL. */
+/* Reads O, which must be USER's entry; fills OUT if non-NULL. */
 static int
-entry_decode(
-    const char *buf, size_t len, const char *user, struct lockout_entry *out)
+entry_decode(json_t *o, const char *user, struct lockout_entry *out)
 {
 	struct lockout_entry e = { 0 };
-	json_error_t jerr;
-	json_t *o, *v;
+	json_t *v;
 	bool bad = false;
 	size_t i;
-	int r = PG_ERR_CORRUPT;
 
-	o = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (o == NULL || !json_is_object(o))
-		goto out;
-	v = json_object_get(o, "v");
-	if (!json_is_integer(v) || json_integer_value(v) != ENTRY_VERSION)
-		goto out;
 	v = json_object_get(o, "since");
 	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		goto out;
+		return PG_ERR_CORRUPT;
 	e.since = (time_t)json_integer_value(v);
 	e.user = get_text(o, "user", LOCKOUT_USER_MAX, &bad);
 	if (bad || e.user == NULL || strcmp(e.user, user) != 0)
-		goto out;
+		return PG_ERR_CORRUPT;
 	for (i = 0; i < N_TEXT; i++)
 		*field(&e, i) =
 		    get_text(o, text_fields[i].key, text_fields[i].max, &bad);
 	if (bad || e.by == NULL)
-		goto out;
-	r = out != NULL ? entry_copy(out, &e) : PG_OK;
-out:
-	json_decref(o);
-	return r;
+		return PG_ERR_CORRUPT;
+	return out != NULL ? entry_copy(out, &e) : PG_OK;
 }
 
 /*
@@ -208,20 +196,14 @@ static int
 entry_read(
     int dirfd, const char *name, const char *user, struct lockout_entry *out)
 {
-	char *buf = NULL;
-	size_t len;
+	json_t *o;
 	int r;
 
-	r = pg_read_file_at(
-	    dirfd, name, ENTRY_FILE_MAX, PG_RF_PRIVATE, &buf, &len);
-	if (r == PG_ERR_NOTFOUND)
-		return 0;
-	if (r == PG_ERR_TOOBIG)
-		return PG_ERR_CORRUPT;
-	if (r != PG_OK)
+	r = lockout_priv_load(dirfd, name, ENTRY_FILE_MAX, ENTRY_VERSION, &o);
+	if (r <= 0)
 		return r;
-	r = entry_decode(buf, len, user, out);
-	free(buf);
+	r = entry_decode(o, user, out);
+	json_decref(o);
 	return r == PG_OK ? 1 : r;
 }
 
@@ -241,12 +223,8 @@ lockout_lock(
 	since = e->since != 0 ? e->since : time(NULL);
 	if ((r = entry_encode(e, since, &json)) != PG_OK)
 		return r;
-	if ((r = lockout_priv_begin(st, &dirfd)) != PG_OK)
+	if ((r = lockout_priv_begin_locked(st, &dirfd, &lk)) != PG_OK)
 		goto out_free;
-	if ((lk = lockout_priv_lock(st, dirfd)) < 0) {
-		r = lk;
-		goto out;
-	}
 	r = entry_read(dirfd, name, e->user, NULL);
 	if (r != 0 && already != NULL)
 		*already = true; /* a corrupt entry counted as locked too */
@@ -256,9 +234,7 @@ lockout_lock(
 	}
 	r = pg_write_file_atomic(dirfd, name, json, strlen(json), 0600);
 out:
-	if (lk >= 0)
-		close(lk);
-	lockout_priv_end(st);
+	lockout_priv_end_locked(st, lk);
 out_free:
 	free(json);
 	return r;
@@ -276,21 +252,15 @@ lockout_unlock(struct lockout_store *st, const char *user, bool *was_locked)
 	if ((r = lockout_priv_name('u', user, name)) != PG_OK ||
 	    (r = lockout_priv_name('f', user, fname)) != PG_OK)
 		return r;
-	if ((r = lockout_priv_begin(st, &dirfd)) != PG_OK)
+	if ((r = lockout_priv_begin_locked(st, &dirfd, &lk)) != PG_OK)
 		return r;
-	if ((lk = lockout_priv_lock(st, dirfd)) < 0) {
-		r = lk;
-		goto out;
-	}
 	if ((r = lockout_priv_remove(dirfd, name, &existed)) != PG_OK)
 		goto out;
 	if (was_locked != NULL)
 		*was_locked = existed;
 	r = lockout_priv_remove(dirfd, fname, &dummy);
 out:
-	if (lk >= 0)
-		close(lk);
-	lockout_priv_end(st);
+	lockout_priv_end_locked(st, lk);
 	return r;
 }
 

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "core/lockout.h"
 
 /* The lock file every read-modify-write holds. */
@@ -28,6 +30,23 @@ void lockout_priv_end(struct lockout_store *st);
 
 /* Takes the store's exclusive lock; returns the fd to close, or PG_ERR_*. */
 int lockout_priv_lock(const struct lockout_store *st, int dirfd);
+
+/*
+ * lockout_priv_begin() then lockout_priv_lock(): on success *DIRFD is valid
+ * and *LK holds the lock until lockout_priv_end_locked(), which the caller
+ * must call exactly once.  Returns 0 or PG_ERR_* (nothing to end then).
+ */
+int lockout_priv_begin_locked(struct lockout_store *st, int *dirfd, int *lk);
+void lockout_priv_end_locked(struct lockout_store *st, int lk);
+
+/*
+ * Reads file NAME (at most MAX bytes, private) from DIRFD as a JSON object
+ * whose "v" is VERSION.  Returns 1 with *OUT the object (json_decref() it),
+ * 0 if there is no such file, PG_ERR_CORRUPT for an over-long file, bad
+ * JSON or another version, or another PG_ERR_*.
+ */
+int lockout_priv_load(
+    int dirfd, const char *name, size_t max, int version, json_t **out);
 
 /*
  * Checks S: non-NULL (unless !REQUIRED), at most MAX bytes, valid UTF-8,

@@ -2,7 +2,8 @@
  * lockout_store.c - the lockout store's directory: opening it safely
  * (owner, mode, no symlink, not on tmpfs/ramfs), noticing when it was
  * replaced under a long-running process, its lock, and the mapping of user
- * names to file names.  Entries are in lockout.c, counters in failcount.c.
+ * names to file names, and the locked, versioned file access both kinds of
+ * file share.  Entries are in lockout.c, counters in failcount.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -226,6 +227,64 @@ int
 lockout_priv_lock(const struct lockout_store *st, int dirfd)
 {
 	return pg_lock_at(dirfd, LOCKOUT_LOCK_NAME, st->timeout_ms);
+}
+
+int
+lockout_priv_begin_locked(struct lockout_store *st, int *dirfd, int *lk)
+{
+	int r;
+
+	*lk = -1;
+	if ((r = lockout_priv_begin(st, dirfd)) != PG_OK)
+		return r;
+	if ((r = lockout_priv_lock(st, *dirfd)) < 0) {
+		lockout_priv_end(st);
+		*dirfd = -1;
+		return r;
+	}
+	*lk = r;
+	return PG_OK;
+}
+
+void
+lockout_priv_end_locked(struct lockout_store *st, int lk)
+{
+	close(lk);
+	lockout_priv_end(st);
+}
+
+int
+lockout_priv_load(
+    int dirfd, const char *name, size_t max, int version, json_t **out)
+{
+	json_error_t jerr;
+	json_t *o, *v;
+	char *buf = NULL;
+	size_t len;
+	int r;
+
+	*out = NULL;
+	r = pg_read_file_at(dirfd, name, max, PG_RF_PRIVATE, &buf, &len);
+	if (r == PG_ERR_NOTFOUND)
+		return 0;
+	if (r == PG_ERR_TOOBIG)
+		return PG_ERR_CORRUPT;
+	if (r != PG_OK)
+		return r;
+	o = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	free(buf);
+	r = PG_ERR_CORRUPT;
+	if (o == NULL || !json_is_object(o))
+		goto out;
+	v = json_object_get(o, "v");
+	if (!json_is_integer(v) || json_integer_value(v) != version)
+		goto out;
+	*out = o;
+	o = NULL; /* transferred */
+	r = 1;
+out:
+	json_decref(o);
+	return r;
 }
 
 /* Length of the UTF-8 sequence at S (at most N bytes), or 0 if invalid. */

@@ -25,11 +25,7 @@ pg_policy_load(const char *path, int trusted, struct policy **out,
 	r = pg_read_file(
 	    path, PG_POLICY_MAX_SIZE, trusted ? PG_RF_TRUSTED : 0, &buf, &len);
 	if (r != PG_OK) {
-		snprintf(err, errlen, "%s: cannot read policy: %s%s", path,
-		    pg_strerror(r),
-		    r == PG_ERR_PERM ? " (must be owned by root and not "
-		                       "writable by group or others)"
-		                     : "");
+		pg_file_error(path, "policy", r, err, errlen);
 		return r;
 	}
 	r = policy_parse(path, buf, len, out, diags);

@@ -454,6 +454,33 @@ code_step(struct totp_store *st, struct totp_record *rec, const char *name,
 	return r;
 }
 
+/*
+ * Locks USER's record, which must exist, and loads it.  On success *LOCK
+ * is the lock to close and *REC the record to free_record(); on failure
+ * there is nothing to release.
+ */
+static int
+load_locked(struct totp_store *st, const char *user, struct names *n, int *lock,
+    struct totp_record **rec)
+{
+	int r;
+
+	*lock = -1;
+	*rec = NULL;
+	if ((r = make_names(st, user, n)) != PG_OK)
+		return r;
+	if ((r = lock_user(st, n, 1)) < 0)
+		return r;
+	*lock = r;
+	if ((r = load(st, user, n, rec)) != PG_OK) {
+		free_record(*rec);
+		*rec = NULL;
+		close(*lock);
+		*lock = -1;
+	}
+	return r;
+}
+
 int
 totp_store_confirm(struct totp_store *st, const char *user, const char *code,
     time_t now, int window)
@@ -462,12 +489,8 @@ totp_store_confirm(struct totp_store *st, const char *user, const char *code,
 	struct names n;
 	int lock, r;
 
-	if ((r = make_names(st, user, &n)) != PG_OK)
+	if ((r = load_locked(st, user, &n, &lock, &rec)) != PG_OK)
 		return r;
-	if ((lock = lock_user(st, &n, 1)) < 0)
-		return lock;
-	if ((r = load(st, user, &n, &rec)) != PG_OK)
-		goto out;
 	if (rec->state != TOTP_STATE_PENDING) {
 		set_why(st, "%s: already active", n.rec);
 		r = PG_ERR_INVAL;
@@ -496,12 +519,8 @@ totp_store_check(struct totp_store *st, const char *user, const char *code,
 		*how = TOTP_BY_NONE;
 	if (code == NULL || now < 0)
 		return PG_ERR_INVAL;
-	if ((r = make_names(st, user, &n)) != PG_OK)
+	if ((r = load_locked(st, user, &n, &lock, &rec)) != PG_OK)
 		return r;
-	if ((lock = lock_user(st, &n, 1)) < 0)
-		return lock;
-	if ((r = load(st, user, &n, &rec)) != PG_OK)
-		goto out;
 	if (rec->state != TOTP_STATE_ACTIVE) {
 		set_why(st, "%s: enrollment not confirmed", n.rec);
 		r = PG_ERR_PENDING;

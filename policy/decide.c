@@ -76,11 +76,9 @@ sb_item(struct sb *b)
 	return at;
 }
 
-/* snprintf that may truncate, for the rare reasons (errors, decoys). */
-static void put(char *buf, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void
-put(char *buf, size_t len, const char *fmt, ...)
+/* Truncating snprintf for reasons and notes, which are capped on purpose. */
+void
+pi_put(char *buf, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -468,7 +466,7 @@ decoy_deny(const struct ctx *c, struct scan *s, struct policy_decision *dec)
 			d = &c->p->decoys[i];
 	dec->verdict = POLICY_DENY;
 	dec->rule_line = d != NULL ? d->line : 0;
-	put(dec->reason, sizeof(dec->reason),
+	pi_put(dec->reason, sizeof(dec->reason),
 	    "denied by %s:%u (decoy %s): %s is a decoy patient; any open "
 	    "locks the account",
 	    c->p->name, dec->rule_line, c->patient, c->patient);
@@ -478,7 +476,7 @@ decoy_deny(const struct ctx *c, struct scan *s, struct policy_decision *dec)
 		e->text = "decoy";
 		e->deny = true;
 		e->outcome = POLICY_TRACE_DECOY;
-		put(e->note, sizeof(e->note), "%s is a decoy patient",
+		pi_put(e->note, sizeof(e->note), "%s is a decoy patient",
 		    c->patient);
 	}
 }
@@ -521,7 +519,7 @@ policy_explain(const struct policy *p, const struct policy_request *req,
 	else if ((bad = bad_request(req)) == NULL)
 		bad = setup(&c, dec);
 	if (bad != NULL) {
-		put(dec->reason, sizeof(dec->reason), "error: %s; refused",
+		pi_put(dec->reason, sizeof(dec->reason), "error: %s; refused",
 		    bad);
 		dec->patient[0] = '\0';
 		return POLICY_ERROR;

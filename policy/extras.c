@@ -3,24 +3,10 @@
  * groups, patient ids and decoys, combined limits, logins, break-glass.
  */
 #include <fnmatch.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "policy/policy_int.h"
-
-/* snprintf that may truncate: reasons are capped on purpose. */
-static void put(char *buf, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void
-put(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	(void)vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-}
 
 int
 policy_roles_for_groups(const struct policy *p, const char *const *groups,
@@ -200,7 +186,7 @@ policy_login(const struct policy *p, const struct policy_roleset *set,
 	dec->verdict = POLICY_ERROR;
 	dec->rule_file = p != NULL ? p->name : NULL;
 	if (p == NULL || set == NULL || host == NULL || host[0] == '\0') {
-		put(dec->reason, sizeof(dec->reason),
+		pi_put(dec->reason, sizeof(dec->reason),
 		    "error: no policy, roles or host; refused");
 		return POLICY_ERROR;
 	}
@@ -216,13 +202,13 @@ policy_login(const struct policy *p, const struct policy_roleset *set,
 			continue;
 		dec->verdict = POLICY_ALLOW;
 		dec->rule_line = l->line;
-		put(dec->reason, sizeof(dec->reason),
+		pi_put(dec->reason, sizeof(dec->reason),
 		    "login allowed by %s:%u (%s)", p->name, l->line, l->text);
 		return POLICY_ALLOW;
 	}
 	policy_roleset_names(p, set, roles, sizeof(roles));
 	dec->verdict = POLICY_DENY;
-	put(dec->reason, sizeof(dec->reason),
+	pi_put(dec->reason, sizeof(dec->reason),
 	    "denied: no login rule lets roles %s log in to %s%s%s; default "
 	    "deny",
 	    roles, host, service ? " through " : "", service ? service : "");

@@ -151,4 +151,8 @@ int pi_split_path(
 int pi_patient_depth_ok(
     const struct policy *p, char *const *segs, unsigned nseg);
 
+/* decide.c: snprintf that may truncate; reasons are capped on purpose. */
+void pi_put(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif /* PG_POLICY_INT_H */

@@ -25,6 +25,10 @@ check "writer appends 3 records as bob" "$writer" "$log" "$key" 3 bob /store/P2/
 esc=$(printf 'evil\033[2J\nname')
 check "writer appends a hostile name" "$writer" "$log" "$key" 1 mallory "$esc" P3
 
+check "writer appends 2 records as a Windows-style account" "$writer" "$log" "$key" 2 'CLINIC\alice' /store/P4/c.jpg P4
+out=$(pga query --log "$log" --user 'CLINIC\alice' --json)
+is "query finds a name the writer had to escape" "$(printf '%s\n' "$out" | grep -c .)" 2
+
 out=$(pga verify --key "$key.pub" --log "$log"); rc=$?
 is "verify of an intact log exits 0" "$rc" 0
 like "verify prints the summary" "$out" "^OK: [0-9]+ records, [0-9]+ checkpoints, last seq [0-9]+"
@@ -35,8 +39,9 @@ out=$(pga verify --json --key "$key.pub" "$log"); rc=$?
 is "verify --json exits 0" "$rc" 0
 like "verify --json is one JSON verdict" "$out" '^\{"ok":true,"records":'"$total"','
 
-out=$(pga verify --log "$log")
+out=$(pga verify --log "$log"); rc=$?
 like "verify without a key warns that signatures were not checked" "$out" "WARNING: no public key"
+is "...and does not pass (exit 1)" "$rc" 1
 
 out=$(pga query --log "$log" --user alice --json)
 is "query --user --json gives alice's 5 records" "$(printf '%s\n' "$out" | grep -c '"actor":"alice"')" 5

@@ -23,67 +23,8 @@
 #include <jansson.h>
 
 #include "core/errors.h"
+#include "cm_helpers.h"
 #include "helpers.h"
-
-static int
-setup(void **state)
-{
-	struct fixture *fx = calloc(1, sizeof(*fx));
-
-	if (fx == NULL || fx_setup(fx) != 0)
-		return -1;
-	*state = fx;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	fx_teardown(*state);
-	free(*state);
-	return 0;
-}
-
-static struct audit_log *
-open_log(const struct fixture *fx, int every, enum pg_durability d)
-{
-	struct audit_opts o;
-	struct audit_log *log = NULL;
-
-	fx_opts(&o, every);
-	o.durability = d;
-	o.batch_ms = 5;
-	assert_int_equal(audit_open_path(fx->log, fx->key, &o, &log), PG_OK);
-	return log;
-}
-
-static int
-write_obj(struct audit_log *log, const char *actor, const char *obj)
-{
-	struct audit_event ev;
-
-	audit_event_init(&ev);
-	ev.actor = actor;
-	ev.event = "gateway.open";
-	ev.object = obj;
-	ev.decision = "allow";
-	ev.reason = obj;
-	return audit_write(log, &ev);
-}
-
-static void
-assert_verifies(const struct fixture *fx, long long records)
-{
-	struct audit_verify_result res;
-
-	assert_int_equal(fx_verify(fx, &res), PG_OK);
-	if (!res.ok)
-		print_message("# %s at %lld: %s\n", audit_fail_name(res.kind),
-		    res.bad_seq, res.message);
-	assert_true(res.ok);
-	if (records >= 0)
-		assert_int_equal(res.records, records);
-}
 
 static void
 test_unwritable_log(void **state)
@@ -124,13 +65,13 @@ test_write_fails_cleanly(void **state)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		struct audit_log *log = open_log(fx, 0, PG_DURABLE_FSYNC);
+		struct audit_log *log = fx_open_log(fx, 0, PG_DURABLE_FSYNC);
 
 		signal(SIGXFSZ, SIG_IGN);
 		rl.rlim_cur = rl.rlim_max = (rlim_t)st.st_size + 40;
 		if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
 			_exit(5);
-		if (write_obj(log, "eve", "/store/P1/a.jpg") != PG_ERR_IO)
+		if (fx_write_obj(log, "eve", "/store/P1/a.jpg") != PG_ERR_IO)
 			_exit(6);
 		audit_free(log);
 		_exit(0);
@@ -138,7 +79,7 @@ test_write_fails_cleanly(void **state)
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
-	assert_verifies(fx, 4);
+	fx_assert_verifies(fx, 4);
 }
 
 static void
@@ -178,7 +119,7 @@ static void
 test_bad_events_refused(void **state)
 {
 	struct fixture *fx = *state;
-	struct audit_log *log = open_log(fx, 0, PG_DURABLE_FSYNC);
+	struct audit_log *log = fx_open_log(fx, 0, PG_DURABLE_FSYNC);
 	struct audit_event ev;
 
 	audit_event_init(&ev);
@@ -224,12 +165,12 @@ test_garbage_tail_refused(void **state)
 	FILE *f;
 
 	assert_int_equal(fx_write_events(fx, 2, 0), PG_OK);
-	log = open_log(fx, 0, PG_DURABLE_FSYNC);
+	log = fx_open_log(fx, 0, PG_DURABLE_FSYNC);
 	f = fopen(fx->log, "ab");
 	assert_non_null(f);
 	fputs("this is not a record\n", f);
 	assert_int_equal(fclose(f), 0);
-	assert_int_equal(write_obj(log, "u", "x"), PG_ERR_CORRUPT);
+	assert_int_equal(fx_write_obj(log, "u", "x"), PG_ERR_CORRUPT);
 	audit_free(log);
 }
 
@@ -239,15 +180,15 @@ static void
 test_forked_handle_refused(void **state)
 {
 	struct fixture *fx = *state;
-	struct audit_log *log = open_log(fx, 0, PG_DURABLE_BATCH);
+	struct audit_log *log = fx_open_log(fx, 0, PG_DURABLE_BATCH);
 	pid_t pid;
 	int st;
 
-	assert_int_equal(write_obj(log, "parent", "a"), PG_OK);
+	assert_int_equal(fx_write_obj(log, "parent", "a"), PG_OK);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		int r = write_obj(log, "child", "b");
+		int r = fx_write_obj(log, "child", "b");
 
 		audit_free(log);
 		_exit(r == PG_ERR_INVAL ? 0 : 1);
@@ -255,16 +196,16 @@ test_forked_handle_refused(void **state)
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
-	assert_int_equal(write_obj(log, "parent", "c"), PG_OK);
+	assert_int_equal(fx_write_obj(log, "parent", "c"), PG_OK);
 	assert_int_equal(audit_close(log), PG_OK);
-	assert_verifies(fx, 3);
+	fx_assert_verifies(fx, 3);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, fx_cm_setup, fx_cm_teardown)
 		T(test_unwritable_log),
 		T(test_write_fails_cleanly),
 		T(test_key_file_checks),

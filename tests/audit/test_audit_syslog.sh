@@ -21,18 +21,19 @@ fi
 # 4 records, a checkpoint, a torn-tail warning and its record, 1 more.
 unshare -m bash -c '
 	mount -t tmpfs none /dev && mknod -m 666 /dev/null c 1 3 || exit 9
-	"$1" /dev/log 6 3000 "$2/ready" > "$2/got" &
+	"$1" /dev/log 7 3000 "$2/ready" > "$2/got" &
 	for i in $(seq 100); do [ -e "$2/ready" ] && break; sleep 0.05; done
 	AUDIT_WRITER_SYSLOG=1 "$3" "$2/audit.log" - 3 alice "$(printf "a\nb\033[1m")" P1 || exit 8
 	printf "{\"seq\":4,\"ti" >> "$2/audit.log"
 	AUDIT_WRITER_SYSLOG=1 "$3" "$2/audit.log" - 1 bob /store/P2/x.jpg P2 || exit 8
+	AUDIT_WRITER_SYSLOG=1 "$3" "$2/audit.log" - 1 carol "/store/P3/$(printf "%02000d" 7).jpg" P3 || exit 8
 	wait
 ' ns "$sink" "$dir" "$writer"
 rc=$?
 is "writers and the stand-in daemon ran" "$rc" 0
 got=$(cat "$dir/got" 2>/dev/null)
 
-is "one message per record and one for the repair" "$(printf '%s\n' "$got" | grep -c .)" 6
+is "one message per record and one for the repair" "$(printf '%s\n' "$got" | grep -c .)" 7
 for s in 1 2 3 4 5; do
 	like "record $s reached syslog" "$got" "photoguard audit: \{\"seq\":$s,"
 done
@@ -43,5 +44,10 @@ if printf '%s' "$got" | grep -q '\\x0a\|\\x1b'; then
 else
 	ok "no raw newline or escape byte in any message"
 fi
-is "the log holds what syslog got" "$(wc -l < "$log")" 5
+long=$(printf '%s\n' "$got" | grep '"actor":"carol"')
+check "a record longer than a syslog line still arrives" test -n "$long"
+check "...in one message of at most 1024 bytes" test "${#long}" -le 1100
+like "...with its decision, patient and chain hash" "$long" '"decision":.*"patient":"P3".*"prev":"[0-9a-f]{64}"'
+like "...and its object cut short" "$long" '"object":"/store/P3/0+\.\.\."'
+is "the log holds what syslog got" "$(wc -l < "$log")" 6
 done_testing

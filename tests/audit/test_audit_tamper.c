@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "core/errors.h"
+#include "cm_helpers.h"
 #include "helpers.h"
 
 /* 16 events with a checkpoint every 5: seq 5, 10, 15, 20 are
@@ -29,20 +30,9 @@
 static int
 setup(void **state)
 {
-	struct fixture *fx = calloc(1, sizeof(*fx));
-
-	if (fx == NULL || fx_setup(fx) != 0 ||
-	    fx_write_events(fx, EVENTS, 5) != PG_OK)
+	if (fx_cm_setup(state) != 0 ||
+	    fx_write_events(*state, EVENTS, 5) != PG_OK)
 		return -1;
-	*state = fx;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	fx_teardown(*state);
-	free(*state);
 	return 0;
 }
 
@@ -472,7 +462,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, fx_cm_teardown)
 		T(test_clean_log_verifies),
 		T(test_edit_each_field),
 		T(test_flip_every_bit),

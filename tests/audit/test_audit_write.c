@@ -23,67 +23,8 @@
 #include <jansson.h>
 
 #include "core/errors.h"
+#include "cm_helpers.h"
 #include "helpers.h"
-
-static int
-setup(void **state)
-{
-	struct fixture *fx = calloc(1, sizeof(*fx));
-
-	if (fx == NULL || fx_setup(fx) != 0)
-		return -1;
-	*state = fx;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	fx_teardown(*state);
-	free(*state);
-	return 0;
-}
-
-static struct audit_log *
-open_log(const struct fixture *fx, int every, enum pg_durability d)
-{
-	struct audit_opts o;
-	struct audit_log *log = NULL;
-
-	fx_opts(&o, every);
-	o.durability = d;
-	o.batch_ms = 5;
-	assert_int_equal(audit_open_path(fx->log, fx->key, &o, &log), PG_OK);
-	return log;
-}
-
-static int
-write_obj(struct audit_log *log, const char *actor, const char *obj)
-{
-	struct audit_event ev;
-
-	audit_event_init(&ev);
-	ev.actor = actor;
-	ev.event = "gateway.open";
-	ev.object = obj;
-	ev.decision = "allow";
-	ev.reason = obj;
-	return audit_write(log, &ev);
-}
-
-static void
-assert_verifies(const struct fixture *fx, long long records)
-{
-	struct audit_verify_result res;
-
-	assert_int_equal(fx_verify(fx, &res), PG_OK);
-	if (!res.ok)
-		print_message("# %s at %lld: %s\n", audit_fail_name(res.kind),
-		    res.bad_seq, res.message);
-	assert_true(res.ok);
-	if (records >= 0)
-		assert_int_equal(res.records, records);
-}
 
 struct collect {
 	const char *want_object[16];
@@ -122,15 +63,15 @@ test_escaping(void **state)
 		"surrogate\\xed\\xa0\\x80", "caf\xc3\xa9 \xe2\x82\xac \xc2\x9b",
 		"\t\r\v\f" };
 	struct fixture *fx = *state;
-	struct audit_log *log = open_log(fx, 0, PG_DURABLE_FSYNC);
+	struct audit_log *log = fx_open_log(fx, 0, PG_DURABLE_FSYNC);
 	struct collect c;
 	struct lines *l;
 	size_t i, j, n = sizeof(in) / sizeof(in[0]);
 
 	for (i = 0; i < n; i++)
-		assert_int_equal(write_obj(log, in[i], in[i]), PG_OK);
+		assert_int_equal(fx_write_obj(log, in[i], in[i]), PG_OK);
 	assert_int_equal(audit_close(log), PG_OK);
-	assert_verifies(fx, (long long)n + 1);
+	fx_assert_verifies(fx, (long long)n + 1);
 	/* one line per record, and no raw control byte in any line */
 	assert_int_equal(fx_read_lines(fx->log, &l), 0);
 	assert_int_equal(l->n, n + 1);
@@ -151,7 +92,7 @@ static void
 test_long_fields_are_cut(void **state)
 {
 	struct fixture *fx = *state;
-	struct audit_log *log = open_log(fx, 0, PG_DURABLE_FSYNC);
+	struct audit_log *log = fx_open_log(fx, 0, PG_DURABLE_FSYNC);
 	char *big = malloc(100000);
 
 	assert_non_null(big);
@@ -159,11 +100,11 @@ test_long_fields_are_cut(void **state)
 	 * produce one record under the maximum, not fail */
 	memset(big, 1, 99999);
 	big[99999] = '\0';
-	assert_int_equal(write_obj(log, big, big), PG_OK);
+	assert_int_equal(fx_write_obj(log, big, big), PG_OK);
 	memset(big, 'x', 99999);
-	assert_int_equal(write_obj(log, "u", big), PG_OK);
+	assert_int_equal(fx_write_obj(log, "u", big), PG_OK);
 	assert_int_equal(audit_close(log), PG_OK);
-	assert_verifies(fx, 3);
+	fx_assert_verifies(fx, 3);
 	free(big);
 }
 
@@ -189,13 +130,13 @@ test_torn_tail_repaired(void **state)
 	assert_int_equal(res.records, 8);
 	assert_int_equal(res.bad_seq, 9);
 
-	log = open_log(fx, 0, PG_DURABLE_FSYNC);
+	log = fx_open_log(fx, 0, PG_DURABLE_FSYNC);
 	assert_int_equal(audit_torn_repaired(log), 0);
-	assert_int_equal(write_obj(log, "dave", "/store/P9/a.jpg"), PG_OK);
+	assert_int_equal(fx_write_obj(log, "dave", "/store/P9/a.jpg"), PG_OK);
 	assert_int_equal(audit_torn_repaired(log), 1);
 	assert_int_equal(audit_last_seq(log), 10);
 	assert_int_equal(audit_close(log), PG_OK);
-	assert_verifies(fx, 11);
+	fx_assert_verifies(fx, 11);
 	assert_int_equal(fx_verify(fx, &res), PG_OK);
 	assert_int_equal(res.torn_repairs, 1);
 	assert_int_equal(res.first_torn_seq, 9);
@@ -234,7 +175,7 @@ child_writes(const struct fixture *fx, int id)
 	snprintf(actor, sizeof(actor), "w%d", id);
 	for (i = 0; i < PER; i++) {
 		snprintf(obj, sizeof(obj), "%d:%d", id, i);
-		if (write_obj(log, actor, obj) != PG_OK)
+		if (fx_write_obj(log, actor, obj) != PG_OK)
 			_exit(3);
 	}
 	_exit(audit_close(log) == PG_OK ? 0 : 4);
@@ -305,7 +246,7 @@ thread_writes(void *arg)
 
 	for (i = 0; i < PER; i++) {
 		snprintf(obj, sizeof(obj), "%d:%d", t->id, i);
-		t->errors += write_obj(t->log, "thread", obj) != PG_OK;
+		t->errors += fx_write_obj(t->log, "thread", obj) != PG_OK;
 	}
 	return NULL;
 }
@@ -319,7 +260,7 @@ test_threads_share_a_handle(void **state)
 	pthread_t th[4];
 	int i, j;
 
-	t[0].log = open_log(fx, 64, PG_DURABLE_BATCH);
+	t[0].log = fx_open_log(fx, 64, PG_DURABLE_BATCH);
 	for (i = 0; i < 4; i++) {
 		t[i].log = t[0].log;
 		t[i].id = i;
@@ -332,7 +273,7 @@ test_threads_share_a_handle(void **state)
 		assert_int_equal(t[i].errors, 0);
 	}
 	assert_int_equal(audit_close(t[0].log), PG_OK);
-	assert_verifies(fx, -1);
+	fx_assert_verifies(fx, -1);
 	memset(seen, 0, sizeof(seen));
 	assert_int_equal(audit_query(fx->log, NULL, count_seen, seen, NULL), 0);
 	for (i = 0; i < 4; i++)
@@ -345,14 +286,14 @@ test_threads_share_a_handle(void **state)
 static void
 head_follows(struct fixture *fx, enum pg_durability d)
 {
-	struct audit_log *log = open_log(fx, 3, d);
+	struct audit_log *log = fx_open_log(fx, 3, d);
 	char path[400], *head;
 	size_t len;
 	int i;
 
 	snprintf(path, sizeof(path), "%s.head", fx->log);
-	assert_int_equal(write_obj(log, "u", "a"), PG_OK);
-	assert_int_equal(write_obj(log, "u", "b"), PG_OK); /* + ckpt 3 */
+	assert_int_equal(fx_write_obj(log, "u", "a"), PG_OK);
+	assert_int_equal(fx_write_obj(log, "u", "b"), PG_OK); /* + ckpt 3 */
 	for (i = 0; i < 200; i++) {
 		head = fx_slurp(path, &len);
 		assert_non_null(head);
@@ -365,7 +306,7 @@ head_follows(struct fixture *fx, enum pg_durability d)
 	assert_non_null(head);
 	free(head);
 	assert_int_equal(audit_close(log), PG_OK);
-	assert_verifies(fx, 3);
+	fx_assert_verifies(fx, 3);
 }
 
 static void
@@ -400,9 +341,9 @@ test_open_from_config(void **state)
 	cfg->audit_batch_ms = 20;
 	cfg->audit_host = host;
 	assert_int_equal(audit_open(cfg, "gateway", &log), PG_OK);
-	assert_int_equal(write_obj(log, NULL, "x"), PG_OK);
+	assert_int_equal(fx_write_obj(log, NULL, "x"), PG_OK);
 	assert_int_equal(audit_close(log), PG_OK);
-	assert_verifies(fx, 2);
+	fx_assert_verifies(fx, 2);
 	assert_int_equal(fx_read_lines(fx->log, &l), 0);
 	assert_non_null(strstr(l->line[0], "\"host\":\"imaging-1\""));
 	assert_non_null(strstr(l->line[0], "\"actor\":\"gateway\""));
@@ -463,7 +404,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, fx_cm_setup, fx_cm_teardown)
 		T(test_escaping),
 		T(test_long_fields_are_cut),
 		T(test_torn_tail_repaired),

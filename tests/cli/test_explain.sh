@@ -96,6 +96,14 @@ for u in nobody '*' 'dlopez)(uid=*' 'd*' 'dlopez\' 'uid=dlopez,ou=people'; do
 	is "unknown user '$u': refused (exit 1)" "$rc" 1
 	like "unknown user '$u': DENY, not found" "$out" "not found"
 done
+out=$(ex --user $'eve\033[2J\n' --path "patients/$mine/s1/a.jpg"); rc=$?
+is "a user name with control characters: refused" "$rc" 1
+like "...and shown escaped, never raw" "$out" 'eve\\x1b\[2J\\x0a'
+if printf '%s' "$out" | grep -q $'\033'; then
+	not_ok "no raw escape byte reaches the terminal"
+else
+	ok "no raw escape byte reaches the terminal"
+fi
 out=$(ex --user dlopez --path "patients/$mine/s1/a.jpg" --action copy); rc=$?
 is "bad --action is a usage error" "$rc" 2
 out=$(ex --user dlopez --path "patients/$mine/s1/a.jpg" --at "Tue 25:00"); rc=$?

@@ -81,6 +81,28 @@ test_empty_is_local_defaults(void **state)
 }
 
 static void
+test_loopback_may_go_plain(void **state)
+{
+	static const char *const uris[] = { "ldap://127.0.0.1:3890",
+		"ldap://localhost", "ldap://[::1]:389", "ldap://127.9.8.7/" };
+	struct pg_config *c = NULL;
+	char buf[256], err[512];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(uris) / sizeof(uris[0]); i++) {
+		snprintf(buf, sizeof(buf),
+		    "[directory]\nbackend=ldap\nuri=%s\nbase_dn=dc=x\n"
+		    "tls=none\ntls_verify=no\n",
+		    uris[i]);
+		if (pg_config_parse("l.conf", buf, &c, err, sizeof(err)) != 0)
+			fail_msg("%s: %s", uris[i], err);
+		assert_int_equal(c->dir_tls, PG_TLS_NONE);
+		pg_config_free(c);
+	}
+}
+
+static void
 test_ldaps_sets_tls(void **state)
 {
 	struct pg_config *c = NULL;
@@ -146,6 +168,18 @@ static const struct bad bad[] = {
 	{ "[audit]\nlog =\n", "b.conf:2: [audit] log: empty value" },
 	{ "[policy]\nfile = /a\n\nfile = /b\n",
 	    "b.conf:4: [policy] file: set twice (first on line 2)" },
+	{ "[directory]\nbackend=ldap\nuri=ldap://dir.clinic.example\n"
+	  "base_dn=dc=x\ntls = none\n",
+	    "b.conf:5: [directory] tls: 'none' only for a directory on loopback (the bind password and every answer would cross the network in clear)" },
+	{ "[directory]\nbackend=ldap\nuri=ldap://127.0.0.1.evil.example\n"
+	  "base_dn=dc=x\ntls = none\n",
+	    "b.conf:5: [directory] tls: 'none' only for a directory on loopback (the bind password and every answer would cross the network in clear)" },
+	{ "[directory]\nbackend=ldap\nuri=ldaps://dir.clinic.example\n"
+	  "base_dn=dc=x\ntls_verify = no\n",
+	    "b.conf:5: [directory] tls_verify: 'no' only for a directory on loopback; name a private CA with ca_file" },
+	{ "[directory]\nbackend=ldap\nuri=ldap://dir.clinic.example\n"
+	  "base_dn=dc=x\nlockout_attribute = pwdAccountLockedTime\n",
+	    "b.conf:5: [directory] lockout_attribute: needs bind_dn (an anonymous bind may not read or write it, and an unreadable attribute would look unlocked)" },
 	{ "[policy]\nthis line has no equals sign\n",
 	    "b.conf:2: syntax error (expected [section] or key = value)" },
 	{ "[policy\nfile = /a\n",
@@ -272,6 +306,7 @@ main(void)
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_empty_is_local_defaults),
 		cmocka_unit_test(test_ldaps_sets_tls),
+		cmocka_unit_test(test_loopback_may_go_plain),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_long_line),
 		cmocka_unit_test(test_load_file),

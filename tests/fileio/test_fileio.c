@@ -1,7 +1,8 @@
 /*
  * test_fileio.c - unit tests of core/fileio.c on a real filesystem:
  * symlink and non-regular refusal, size caps, private-file checks, atomic
- * replacement (also when the rename is prevented) and lock timeouts.
+ * replacement (also when the rename is prevented), lock timeouts, exact
+ * reads at an offset and the message for an unreadable file.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -25,22 +26,20 @@
 
 #include "core/errors.h"
 #include "core/fileio.h"
+#include "testutil.h"
 
 struct fx {
-	char path[4096];
+	char *path;
 	int dfd;
 };
 
 static int
 setup(void **state)
 {
-	const char *root = getenv("PG_BUILD_ROOT");
 	struct fx *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	snprintf(f->path, sizeof(f->path), "%s/tmp-fileio-XXXXXX",
-	    root != NULL ? root : "/var/tmp");
-	assert_non_null(mkdtemp(f->path));
+	f->path = tu_mkdtemp("fileio");
 	f->dfd = open(f->path, O_RDONLY | O_DIRECTORY);
 	assert_true(f->dfd >= 0);
 	*state = f;
@@ -51,13 +50,9 @@ static int
 teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[8300];
 
 	close(f->dfd);
-	snprintf(cmd, sizeof(cmd), "chattr -R -i '%s' 2>/dev/null; rm -rf '%s'",
-	    f->path, f->path);
-	if (system(cmd) != 0)
-		fprintf(stderr, "# could not remove %s\n", f->path);
+	tu_rmtree(f->path);
 	free(f);
 	return 0;
 }
@@ -316,6 +311,49 @@ test_atomic_threads(void **state)
 	free(buf);
 }
 
+/* Exact reads at an offset; an early end of file is an error. */
+static void
+test_pread_all(void **state)
+{
+	struct fx *f = *state;
+	char b[16] = { 0 };
+	int fd;
+
+	put(f, "ten", "0123456789", 0600);
+	fd = openat(f->dfd, "ten", O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pg_pread_all(fd, b, 4, 3), PG_OK);
+	assert_memory_equal(b, "3456", 4);
+	assert_int_equal(pg_pread_all(fd, b, 10, 0), PG_OK);
+	assert_memory_equal(b, "0123456789", 10);
+	assert_int_equal(pg_pread_all(fd, b, 0, 10), PG_OK);
+	assert_int_equal(pg_pread_all(fd, b, 6, 5), PG_ERR_IO);
+	assert_int_equal(pg_pread_all(fd, b, 1, 10), PG_ERR_IO);
+	close(fd);
+	assert_int_equal(pg_pread_all(fd, b, 1, 0), PG_ERR_IO);
+}
+
+/* The message for a file that cannot be read names the ownership rule. */
+static void
+test_file_error(void **state)
+{
+	char err[256], want[256];
+
+	(void)state;
+	pg_file_error("/etc/pg.conf", "config", PG_ERR_PERM, err, sizeof(err));
+	snprintf(want, sizeof(want),
+	    "/etc/pg.conf: cannot read config: %s (must be owned by root and "
+	    "not writable by group or others)",
+	    pg_strerror(PG_ERR_PERM));
+	assert_string_equal(err, want);
+	pg_file_error("p.policy", "policy", PG_ERR_NOTFOUND, err, sizeof(err));
+	snprintf(want, sizeof(want), "p.policy: cannot read policy: %s",
+	    pg_strerror(PG_ERR_NOTFOUND));
+	assert_string_equal(err, want);
+	pg_file_error("/etc/pg.conf", "config", PG_ERR_PERM, err, 8);
+	assert_string_equal(err, "/etc/pg");
+}
+
 static long
 ms_since(const struct timespec *t0)
 {
@@ -383,6 +421,9 @@ main(void)
 		    test_atomic_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_lock_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_pread_all, setup, teardown),
+		cmocka_unit_test(test_file_error),
 	};
 
 	return cmocka_run_group_tests_name("fileio", tests, NULL, NULL);

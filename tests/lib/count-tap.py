@@ -51,7 +51,13 @@ def count(build):
 def main():
     tp = tf = ts = 0
     allbad = []
-    for build in sys.argv[1:]:
+    args = sys.argv[1:]
+    # --broken N: builds that did not build, each one failure.
+    if args[:1] == ["--broken"]:
+        tf = int(args[1])
+        allbad += [f"{tf} build(s) did not build"] if tf else []
+        args = args[2:]
+    for build in args:
         p, f, s, bad = count(build)
         tp, tf, ts = tp + p, tf + f, ts + s
         allbad += bad

@@ -59,24 +59,32 @@ out=$(SUDO_USER=carol "$pg" unlock alice); rc=$?
 is "unlock alice exits 0" "$rc" 0
 like "unlock says so" "$out" '^alice: unlocked$'
 q=$("$pg" audit query --event admin.unlock --json)
-is "one admin.unlock record" "$(printf '%s\n' "$q" | grep -c admin.unlock)" 1
-like "the record names the user and the admin" "$q" '"actor": ?"root \(sudo by carol\)".*"object": ?"alice"'
+is "request and outcome of the unlock are on record" "$(printf '%s\n' "$q" | grep -c admin.unlock)" 2
+like "the request comes first, naming the user and the admin behind sudo" "$(printf '%s\n' "$q" | head -1)" '"actor": ?"carol".*"object": ?"alice".*"reason": ?"unlock requested"'
+is "a query for the admin finds both records" "$("$pg" audit query --user carol --json | grep -c admin.unlock)" 2
+like "the outcome follows" "$(printf '%s\n' "$q" | tail -1)" '"decision": ?"allow".*"reason": ?"lockout lifted"'
 v=$("$pg" audit verify --key "$d/audit.key.pub"); rc=$?
 is "audit log verifies after unlock" "$rc" 0
+# The log takes no more bytes (file size limit): no unlock without its record.
+"$drv" seed "$s" bob 1800000000 gateway img01 limit.nurse "bulk read"
+err=$(trap '' XFSZ; ulimit -f 1; "$pg" unlock bob 2>&1); rc=$?
+is "unlock whose audit record cannot be written is refused" "$rc" 3
+like "...and says the account stays locked" "$err" "bob stays locked"
+like "bob is still in the store" "$("$pg" lockouts)" "^bob "
 err=$("$pg" unlock alice 2>&1); rc=$?
 is "unlock again exits 1" "$rc" 1
 like "unlock again says not locked" "$err" 'alice is not locked out'
 "$pg" unlock "$(printf 'x%.0s' $(seq 101))" >/dev/null 2>&1
 is "over-long user name is a usage error" $? 2
 out=$("$pg" lockouts --dir "$s")
-is "one lockout left" "$(printf '%s\n' "$out" | wc -l)" 2
+is "two lockouts left (mallory, bob)" "$(printf '%s\n' "$out" | wc -l)" 3
 
 chmod 0777 "$s"
 err=$("$pg" lockouts --dir "$s" 2>&1); rc=$?
 is "world-writable dir refused" "$rc" 3
 like "refusal says why" "$err" 'unsafe file owner or mode'
 chmod 0700 "$s"
-name=$(ls "$s" | grep '^u-')
+name=$(ls "$s" | grep '^u-' | head -1)
 printf '{broken' > "$s/$name"
 err=$("$pg" lockouts --dir "$s" 2>&1); rc=$?
 is "corrupt entry: error exit" "$rc" 3

@@ -24,6 +24,7 @@
 #include "core/errors.h"
 #include "core/failcount.h"
 #include "core/lockout.h"
+#include "testutil.h"
 #include "tl_util.h"
 
 #define NPROC_COUNT 100
@@ -38,7 +39,7 @@ static int
 setup(void **state)
 {
 	(void)state;
-	dir = tl_mkdtemp("lockconc");
+	dir = tu_mkdtemp("lockconc");
 	return 0;
 }
 
@@ -46,7 +47,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	tl_rmtree(dir);
+	tu_rmtree(dir);
 	dir = NULL;
 	return 0;
 }

@@ -23,35 +23,10 @@
 
 #define NOW ((time_t)1800000000)
 
-struct fx {
-	char *dir;
-	struct lockout_store *st;
-	bool mounted;
-};
-
 static int
 setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	f->dir = tl_mkdtemp("failcount");
-	assert_int_equal(lockout_open(f->dir, 0, &f->st), PG_OK);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx *f = *state;
-
-	lockout_free(f->st);
-	if (f->mounted && umount2(f->dir, MNT_DETACH) != 0)
-		perror("umount");
-	tl_rmtree(f->dir);
-	free(f);
-	return 0;
+	return tl_fx_setup(state, "failcount");
 }
 
 static unsigned
@@ -75,7 +50,7 @@ get(struct lockout_store *st, const char *user, time_t now, int window)
 static void
 test_count_and_window(void **state)
 {
-	struct fx *f = *state;
+	struct tl_fx *f = *state;
 
 	assert_int_equal(get(f->st, "alice", NOW, 300), 0);
 	assert_int_equal(add(f->st, "alice", NOW, 300), 1);
@@ -97,7 +72,7 @@ test_count_and_window(void **state)
 static void
 test_unlock_resets(void **state)
 {
-	struct fx *f = *state;
+	struct tl_fx *f = *state;
 	struct lockout_entry e = { .user = "carl", .by = "pam" };
 
 	assert_int_equal(add(f->st, "carl", NOW, 600), 1);
@@ -113,7 +88,7 @@ test_unlock_resets(void **state)
 static void
 test_bad_args(void **state)
 {
-	struct fx *f = *state;
+	struct tl_fx *f = *state;
 	char longname[LOCKOUT_USER_MAX + 2];
 	unsigned n = 7;
 
@@ -145,7 +120,7 @@ test_corrupt(void **state)
 		"{\"v\":1,\"user\":\"dan\",\"failures\":[\"1\"]}",
 		"{\"v\":1,\"user\":\"dan\",\"failures\":[-1]}",
 		"{\"v\":9,\"user\":\"dan\",\"failures\":[]}" };
-	struct fx *f = *state;
+	struct tl_fx *f = *state;
 	char name[512];
 	unsigned n = 5;
 	size_t i;
@@ -169,7 +144,7 @@ test_corrupt(void **state)
 static void
 test_saturation(void **state)
 {
-	struct fx *f = *state;
+	struct tl_fx *f = *state;
 	char name[512], *buf;
 	size_t cap = 32 * FAILCOUNT_MAX, o;
 	int i;
@@ -195,7 +170,7 @@ test_saturation(void **state)
 }
 
 static void
-try_volatile(struct fx *f, const char *fstype)
+try_volatile(struct tl_fx *f, const char *fstype)
 {
 	struct lockout_store *st = NULL;
 	char sub[4200];
@@ -232,22 +207,19 @@ test_ramfs_refused(void **state)
 	try_volatile(*state, "ramfs");
 }
 
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, tl_fx_teardown)
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(
-		    test_count_and_window, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_unlock_resets, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_args, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_corrupt, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_saturation, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_tmpfs_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_ramfs_refused, setup, teardown),
+		T(test_count_and_window),
+		T(test_unlock_resets),
+		T(test_bad_args),
+		T(test_corrupt),
+		T(test_saturation),
+		T(test_tmpfs_refused),
+		T(test_ramfs_refused),
 	};
 
 	return cmocka_run_group_tests_name("failcount", tests, NULL, NULL);

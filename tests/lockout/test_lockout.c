@@ -18,34 +18,13 @@
 
 #include "core/errors.h"
 #include "core/lockout.h"
+#include "testutil.h"
 #include "tl_util.h"
-
-struct fx {
-	char *dir;
-	struct lockout_store *st;
-};
 
 static int
 setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	f->dir = tl_mkdtemp("lockout");
-	assert_int_equal(lockout_open(f->dir, 0, &f->st), PG_OK);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx *f = *state;
-
-	lockout_free(f->st);
-	tl_rmtree(f->dir);
-	free(f);
-	return 0;
+	return tl_fx_setup(state, "lockout");
 }
 
 static void
@@ -68,7 +47,7 @@ lock_user(
 static void
 test_lock_check_unlock(void **state)
 {
-	struct fx *f = *state;
+	struct tl_fx *f = *state;
 	struct lockout_entry out;
 	bool was = true;
 	time_t before = time(NULL);
@@ -110,7 +89,7 @@ test_lock_check_unlock(void **state)
 static void
 test_optional_fields(void **state)
 {
-	struct fx *f = *state;
+	struct tl_fx *f = *state;
 	struct lockout_entry e = {
 		.user = "carol", .since = 1700000000, .by = "cli"
 	};
@@ -136,7 +115,7 @@ test_hostile_names(void **state)
 	static const char *const names[] = { "a/b", "../../etc/passwd", "..",
 		".", "/", "line1\nline2", "tab\there",
 		"Zoë 山田 \xf0\x9f\x93\xb7", "-rf", "x.json", " " };
-	struct fx *f = *state;
+	struct tl_fx *f = *state;
 	char name[512], path[4200];
 	struct lockout_entry *v;
 	struct lockout_entry out;
@@ -170,7 +149,7 @@ test_hostile_names(void **state)
 static void
 test_bad_input(void **state)
 {
-	struct fx *f = *state;
+	struct tl_fx *f = *state;
 	char longname[LOCKOUT_USER_MAX + 2], longtext[LOCKOUT_TEXT_MAX + 2];
 	struct lockout_entry e = { .user = "dave", .by = "gateway" };
 	struct lockout_store *st = (struct lockout_store *)1;
@@ -227,7 +206,7 @@ test_corrupt(void **state)
 		"{\"v\":1,\"user\":\"erin\",\"user\":\"erin\",\"since\":1,"
 		"\"by\":\"x\"}",
 		"{\"v\":1,\"user\":\"erin\",\"since\":1,\"by\":\"x\"" };
-	struct fx *f = *state;
+	struct tl_fx *f = *state;
 	struct lockout_entry *v, out;
 	char name[512];
 	size_t i, n;
@@ -249,7 +228,7 @@ test_corrupt(void **state)
 static void
 test_oversize_entry(void **state)
 {
-	struct fx *f = *state;
+	struct tl_fx *f = *state;
 	char name[512], *big;
 	size_t len = 70 * 1024;
 
@@ -266,7 +245,7 @@ test_oversize_entry(void **state)
 static void
 test_unsafe_files(void **state)
 {
-	struct fx *f = *state;
+	struct tl_fx *f = *state;
 	char name[512], path[4200];
 
 	lock_user(f->st, "gina", 0, false);
@@ -294,7 +273,7 @@ test_unsafe_files(void **state)
 static void
 test_unsafe_dir(void **state)
 {
-	struct fx *f = *state;
+	struct tl_fx *f = *state;
 	struct lockout_store *st = NULL;
 	char path[4200];
 
@@ -332,7 +311,7 @@ test_unsafe_dir(void **state)
 static void
 test_dir_replaced(void **state)
 {
-	struct fx *f = *state;
+	struct tl_fx *f = *state;
 	struct lockout_store *other;
 	char old[4200];
 
@@ -346,13 +325,13 @@ test_dir_replaced(void **state)
 	assert_int_equal(lockout_check(f->st, "kate", NULL), 1);
 	assert_int_equal(lockout_check(f->st, "jack", NULL), 0);
 	lockout_free(other);
-	tl_rmtree(strdup(old));
+	tu_rmtree(strdup(old));
 }
 
 static void
 test_list(void **state)
 {
-	struct fx *f = *state;
+	struct tl_fx *f = *state;
 	struct lockout_entry *v = (struct lockout_entry *)1;
 	size_t n = 9;
 
@@ -377,28 +356,22 @@ test_list(void **state)
 	lockout_entries_free(v, n);
 }
 
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, tl_fx_teardown)
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(
-		    test_lock_check_unlock, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_optional_fields, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_hostile_names, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_bad_input, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_corrupt, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_oversize_entry, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_unsafe_files, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_unsafe_dir, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_dir_replaced, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_list, setup, teardown),
+		T(test_lock_check_unlock),
+		T(test_optional_fields),
+		T(test_hostile_names),
+		T(test_bad_input),
+		T(test_corrupt),
+		T(test_oversize_entry),
+		T(test_unsafe_files),
+		T(test_unsafe_dir),
+		T(test_dir_replaced),
+		T(test_list),
 	};
 
 	return cmocka_run_group_tests_name("lockout", tests, NULL, NULL);

@@ -2,46 +2,46 @@
  * tl_util.c - helpers for the lockout store tests; see tl_util.h.
  */
 #include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cmocka.h>
+
+#include "core/errors.h"
+#include "testutil.h"
 #include "tl_util.h"
 
-char *
-tl_mkdtemp(const char *tag)
+int
+tl_fx_setup(void **state, const char *tag)
 {
-	const char *root = getenv("PG_BUILD_ROOT");
-	char buf[4096];
-	char *p;
+	struct tl_fx *f = calloc(1, sizeof(*f));
 
-	if (root == NULL || root[0] == '\0')
-		root = "/var/tmp";
-	snprintf(buf, sizeof(buf), "%s/tmp-%s-XXXXXX", root, tag);
-	if (mkdtemp(buf) == NULL) {
-		perror("mkdtemp");
-		exit(99);
-	}
-	if ((p = strdup(buf)) == NULL)
-		exit(99);
-	return p;
+	assert_non_null(f);
+	f->dir = tu_mkdtemp(tag);
+	assert_int_equal(lockout_open(f->dir, 0, &f->st), PG_OK);
+	*state = f;
+	return 0;
 }
 
-void
-tl_rmtree(char *dir)
+int
+tl_fx_teardown(void **state)
 {
-	char cmd[4200];
+	struct tl_fx *f = *state;
 
-	if (dir == NULL)
-		return;
-	/* Test scratch only: the path came from tl_mkdtemp(). */
-	snprintf(cmd, sizeof(cmd), "chattr -R -i '%s' 2>/dev/null; rm -rf '%s'",
-	    dir, dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "# could not remove %s\n", dir);
-	free(dir);
+	lockout_free(f->st);
+	if (f->mounted && umount2(f->dir, MNT_DETACH) != 0)
+		perror("umount");
+	tu_rmtree(f->dir);
+	free(f);
+	return 0;
 }
 
 void

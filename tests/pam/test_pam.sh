@@ -60,8 +60,26 @@ svc pg_strict_permit "auth [success=done ignore=ignore default=die] $MOD $ARGS" 
 svc pg_badarg "auth required $MOD nulok $ARGS"
 svc pg_window0 "auth required $MOD window=0 $ARGS"
 
+# pam_wrapper copies the service files to /tmp/pam.X, one of 62 names;
+# under valgrind its constructor also runs in processes that never clean up,
+# so the names run out and a login may pick up another's stale copy.  Sweep
+# the copies whose owner is gone.
+pwrap_sweep() {
+	local d pid
+	for d in /tmp/pam.?; do
+		[ -d "$d" ] || continue
+		pid=$(cat "$d/pid" 2>/dev/null) || pid=
+		if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+			rm -rf "$d"
+		elif [ -z "$pid" ] && [ -n "$(find "$d" -maxdepth 0 -mmin +1)" ]; then
+			rm -rf "$d"
+		fi
+	done
+}
+
 # login SERVICE USER CODE: pamtester's exit code; output in $T/out.
 login() {
+	[ -n "${PG_PAM_RUNNER:-}" ] && pwrap_sweep
 	printf '%s\n' "$3" | env LD_PRELOAD="$PWRAP" PAM_WRAPPER=1 \
 		PAM_WRAPPER_SERVICE_DIR="$SVC" PAM_WRAPPER_DEBUGLEVEL=2 \
 		${PG_PAM_RUNNER:-} pamtester -v "$1" "$2" authenticate \
