@@ -204,6 +204,7 @@ static int
 finish_open(struct gw_call *c, struct gw_handle *h, const char *event,
     struct fuse_file_info *fi)
 {
+	char charged[64];
 	struct gw_req rq;
 
 	memset(&rq, 0, sizeof(rq));
@@ -214,8 +215,11 @@ finish_open(struct gw_call *c, struct gw_handle *h, const char *event,
 	rq.patient = h->patient;
 	pthread_mutex_unlock(&c->u->mu);
 	c->held = false;
-	if (gw_audit(c->g, &rq, event, "allow", h->rule, NULL,
-	        (long long)h->charged) != 0) {
+	/* The bytes field is for bytes delivered, at release (what
+	 * `photoguard audit report` adds up); the charge goes in words. */
+	snprintf(charged, sizeof(charged), "charged %llu bytes",
+	    (unsigned long long)h->charged);
+	if (gw_audit(c->g, &rq, event, "allow", h->rule, charged, -1) != 0) {
 		syslog(LOG_ERR,
 		    "photoguard-gateway: audit log unwritable: "
 		    "refusing opens");
@@ -415,7 +419,7 @@ gw_op_release(const char *path, struct fuse_file_info *fi)
 	rq.user = h->u->name;
 	rq.path = h->path;
 	rq.patient = h->patient;
-	gw_audit(gw_global, &rq, "gateway.close", "info", h->rule,
+	gw_audit(gw_global, &rq, "gateway.release", "info", h->rule,
 	    h->writable ? "bytes written" : "bytes read",
 	    (long long)atomic_load(&h->bytes));
 	handle_free(h);

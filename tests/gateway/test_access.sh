@@ -135,7 +135,7 @@ close_bytes=$(python3 - "$tmp/audit/audit.jsonl" <<'PY'
 import json, sys
 for l in open(sys.argv[1]):
     r = json.loads(l)
-    if r["event"] == "gateway.close" and r["actor"] == "gwsurg" and r.get("process") == "cat":
+    if r["event"] == "gateway.release" and r["actor"] == "gwsurg" and r.get("process") == "cat":
         print(r["bytes"]); break
 PY
 )

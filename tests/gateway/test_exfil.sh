@@ -181,4 +181,23 @@ gw_stop
 out=$("$PG_CLI" audit verify 2>&1); rc=$?
 is "the audit log verifies afterwards" "$rc" 0
 check "...and holds the lockouts" test "$(audit_count lockout.lock deny gwbulk)" -ge 8
+# The breach question: which patients did this account get, how much?
+"$PG_CLI" audit report --user gwbulk --json >"$o/report.json" 2>/dev/null
+is "audit report: files and bytes of gwbulk are exactly the allowed opens and the bytes delivered" \
+    "$(python3 - "$o/report.json" "$tmp/audit/audit.jsonl" <<'PY'
+import json, sys
+rep = json.load(open(sys.argv[1]))
+files = bytes_ = 0
+for l in open(sys.argv[2]):
+    r = json.loads(l)
+    if r.get("actor") != "gwbulk":
+        continue
+    if r["event"] == "gateway.open" and r["decision"] == "allow":
+        files += 1
+    if r["event"] == "gateway.release":
+        bytes_ += r.get("bytes", 0)
+t = rep["totals"]
+print(rep["verified"], t["files"] == files, t["bytes"] == bytes_, t["patients"] <= 6)
+PY
+)" "True True True True"
 gw_done
