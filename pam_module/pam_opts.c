@@ -15,8 +15,8 @@
 
 #define ARG_MAX_LEN 4096
 
-void
-pgpam_escape(const char *s, char *out, size_t outlen)
+static void
+escape(const char *s, unsigned char lowest, char *out, size_t outlen)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t o = 0;
@@ -26,7 +26,7 @@ pgpam_escape(const char *s, char *out, size_t outlen)
 	for (; s != NULL && *s != '\0' && o + 5 < outlen; s++) {
 		unsigned char c = (unsigned char)*s;
 
-		if (c > 0x20 && c < 0x7f && c != '\\') {
+		if (c >= lowest && c < 0x7f && c != '\\') {
 			out[o++] = (char)c;
 		} else {
 			out[o++] = '\\';
@@ -36,6 +36,18 @@ pgpam_escape(const char *s, char *out, size_t outlen)
 		}
 	}
 	out[o] = '\0';
+}
+
+void
+pgpam_escape(const char *s, char *out, size_t outlen)
+{
+	escape(s, 0x21, out, outlen);
+}
+
+void
+pgpam_escape_text(const char *s, char *out, size_t outlen)
+{
+	escape(s, 0x20, out, outlen);
 }
 
 static int
@@ -52,6 +64,19 @@ parse_window(const char *s, int *out)
 		return PG_ERR_INVAL;
 	*out = (int)v;
 	return PG_OK;
+}
+
+/* A host name for login rules: 1..255 printable bytes, no spaces. */
+static int
+host_ok(const char *h)
+{
+	size_t i;
+
+	for (i = 0; h[i] != '\0'; i++)
+		if (i >= 255 || (unsigned char)h[i] <= 0x20 ||
+		    (unsigned char)h[i] >= 0x7f)
+			return 0;
+	return i > 0;
 }
 
 /* If ARG is "KEY=value" with a non-empty value, returns the value. */
@@ -84,6 +109,8 @@ one_arg(const char *a, struct pgpam_opts *o)
 		o->host_key = v;
 	else if ((v = value_of(a, "ticket_dir")) != NULL)
 		o->ticket_dir = v;
+	else if ((v = value_of(a, "host")) != NULL && host_ok(v))
+		o->host = v;
 	else if ((v = value_of(a, "window")) != NULL)
 		return parse_window(v, &o->window);
 	else

@@ -15,7 +15,8 @@ struct pgpam_opts {
 	const char *secret_dir;  /* secret_dir=DIR override */
 	const char *host_key;    /* host_key=FILE override */
 	const char *ticket_dir;  /* ticket_dir=DIR override */
-	int window;              /* window=N; -1: from config */
+	const char *host; /* host=NAME: this host's name for login rules */
+	int window;       /* window=N; -1: from config */
 	int nullok;
 	int debug;
 };
@@ -40,5 +41,8 @@ void pgpam_config_free(struct pg_config *cfg);
 
 /* Copies S into OUT with every byte outside 0x21..0x7e as \xNN. */
 void pgpam_escape(const char *s, char *out, size_t outlen);
+
+/* As pgpam_escape(), but keeps spaces: for free-text reasons. */
+void pgpam_escape_text(const char *s, char *out, size_t outlen);
 
 #endif /* PG_PAM_OPTS_H */

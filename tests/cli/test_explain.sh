@@ -38,6 +38,7 @@ if ! slapd_start "$tmp/slapd" "$tmp/clinic.ldif"; then
 	exit 1
 fi
 ok "slapd started on $SLAPD_URI"
+trap 'slapd_stop; rm -rf "$tmp"' EXIT	# slapd_start set its own
 install -m 0644 "$src/policy/examples/clinic.policy" "$tmp/clinic.policy"
 write_conf() {	# uri
 	cat > "$tmp/pg.conf" <<CONF

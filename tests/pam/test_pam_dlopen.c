@@ -45,10 +45,16 @@ typedef int (*sm_fn)(pam_handle_t *, int, int, const char **);
 static void
 entry_points_resolve(void **state)
 {
+	static const char *const entry[] = { "pam_sm_authenticate",
+		"pam_sm_setcred", "pam_sm_acct_mgmt", "pam_sm_open_session",
+		"pam_sm_close_session" };
 	sm_fn setcred;
+	size_t i;
 
 	(void)state;
-	assert_non_null(dlsym(handle, "pam_sm_authenticate"));
+	for (i = 0; i < sizeof(entry) / sizeof(entry[0]); i++)
+		if (dlsym(handle, entry[i]) == NULL)
+			fail_msg("%s is not exported", entry[i]);
 	setcred = (sm_fn)(uintptr_t)dlsym(handle, "pam_sm_setcred");
 	assert_non_null(setcred);
 	assert_int_equal(setcred(NULL, 0, 0, NULL), PAM_SUCCESS);
@@ -57,11 +63,12 @@ entry_points_resolve(void **state)
 static void
 nothing_else_exported(void **state)
 {
-	static const char *const hidden[] = { "pam_sm_acct_mgmt",
-		"pam_sm_open_session", "pam_sm_close_session",
-		"pam_sm_chauthtok", "totp_verify", "totp_store_open",
-		"totp_store_check", "mfa_ticket_issue", "pgpam_opts_parse",
-		"pgpam_config", "pg_strerror", "pg_read_file_at" };
+	static const char *const hidden[] = { "pam_sm_chauthtok", "totp_verify",
+		"totp_store_open", "totp_store_check", "mfa_ticket_issue",
+		"pgpam_opts_parse", "pgpam_config", "pgpam_begin", "pgpam_auth",
+		"pgpam_account", "pg_strerror", "pg_read_file_at",
+		"failcount_add", "lockout_lock", "audit_write", "dir_lookup",
+		"offline_cache_get", "policy_login", "pg_policy_load" };
 	size_t i;
 
 	(void)state;

@@ -1,0 +1,132 @@
+#!/bin/bash
+# pam_bench.sh - auth+account latency (p50, p99, max) of pam_photoguard.so
+# through the real libpam, with its directory a real slapd on loopback,
+# beside pam_google_authenticator and pam_oath from Debian in the same run
+# and on the same users' secrets.  No human typing: bench/pam_bench.c
+# answers each prompt with the current code.  Each user logs in once per
+# 30 s step (the modules refuse replays), so USERS users x ROUNDS steps.
+#
+#   PG_BENCH_USERS (200)  PG_BENCH_ROUNDS (5): at least 1,000 logins.
+#   PG_BENCH_TLS=none: plain LDAP, to see what the TLS handshake costs.
+#   PG_BENCH_WRAP: a command put before the photoguard runs (e.g.
+#   "strace -f -c -o FILE" to see where the time goes).
+#
+# The peers are installed here if missing (apt-get), never as photoguard
+# dependencies; without them their rows say why.
+set -u
+. "$PG_SOURCE_ROOT/tests/lib/slapd.sh"
+USERS=${PG_BENCH_USERS:-200}
+ROUNDS=${PG_BENCH_ROUNDS:-5}
+B=$PG_BUILD_ROOT
+MOD=$B/pam_module/pam_photoguard.so
+DRV=$B/bench/pam_bench
+D=$(mktemp -d /tmp/pg-pambench-XXXXXX)
+chmod 700 "$D"
+cleanup() { slapd_stop; rm -rf "$D"; }
+trap cleanup EXIT
+
+peer() { # PACKAGE MODULE: installs PACKAGE if MODULE is missing
+	local m
+	m=$(find /lib /usr/lib -name "$2" -path '*security*' 2>/dev/null | head -1)
+	if [ -z "$m" ] && [ "$(id -u)" -eq 0 ]; then
+		echo "pam_bench: installing $1 (for comparison only)" >&2
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+			--no-install-recommends "$1" >"$D/apt-$1.log" 2>&1
+		m=$(find /lib /usr/lib -name "$2" -path '*security*' 2>/dev/null | head -1)
+	fi
+	echo "$m"
+}
+GA=$(peer libpam-google-authenticator pam_google_authenticator.so)
+OATH=$(peer libpam-oath pam_oath.so)
+
+# --- users: one secret each, shared by the three modules -------------------
+mkdir -m 700 "$D/secrets" "$D/audit" "$D/tickets" "$D/ga" "$D/pg" "$D/gasvc" "$D/oathsvc"
+"$B/cli/photoguard" totp hostkey --host-key "$D/host.key" >/dev/null
+"$B/cli/photoguard" audit keygen "$D/audit.key" >/dev/null
+echo "pam_bench: enrolling $USERS users" >&2
+"$DRV"_enroll "$D/secrets" "$D/host.key" bench "$USERS" >"$D/users.txt" || exit 1
+while read -r u b32 hex; do
+	printf '%s\n' "$b32" '" TOTP_AUTH' '" DISALLOW_REUSE' '" WINDOW_SIZE 3' >"$D/ga/$u"
+	chmod 600 "$D/ga/$u"
+	printf 'HOTP/T30/6\t%s\t-\t%s\n' "$u" "$hex" >>"$D/users.oath"
+done <"$D/users.txt"
+chmod 600 "$D/users.oath"
+
+# --- the directory: the sample clinic plus the bench users as nurses -------
+{
+	cat "$PG_SOURCE_ROOT/deploy/ldap/clinic-sample.ldif"
+	awk -v base=dc=clinic,dc=example '{ printf "\ndn: uid=%s,ou=people,%s\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\nuid: %s\ncn: %s\nsn: Bench\nuidNumber: %d\ngidNumber: 3000\nhomeDirectory: /nonexistent\n", $1, base, $1, $1, 10000 + NR }' "$D/users.txt"
+} >"$D/clinic.ldif"
+slapd_start "$D/slapd" "$D/clinic.ldif" >"$D/slapd.log" 2>&1 || {
+	echo "pam_bench: slapd did not start" >&2; cat "$D/slapd.log" >&2; exit 1; }
+trap cleanup EXIT
+{
+	printf 'dn: cn=nurses,ou=groups,%s\nchangetype: modify\nadd: member\n' "$SLAPD_BASE_DN"
+	awk -v base="$SLAPD_BASE_DN" '{ printf "member: uid=%s,ou=people,%s\n", $1, base }' "$D/users.txt"
+} | slapd_modify >/dev/null
+install -m 0644 "$PG_SOURCE_ROOT/policy/examples/clinic.policy" "$D/clinic.policy"
+cat >"$D/pg.conf" <<CONF
+[directory]
+backend = ldap
+uri = $SLAPD_URI
+ca_file = $SLAPD_CA
+tls = ${PG_BENCH_TLS:-starttls}
+base_dn = $SLAPD_BASE_DN
+[policy]
+file = $D/clinic.policy
+[audit]
+log = $D/audit/audit.jsonl
+key = $D/audit.key
+syslog = no
+[lockout]
+dir = $D/lockout
+[totp]
+secret_dir = $D/secrets
+host_key = $D/host.key
+ticket_dir = $D/tickets
+CONF
+A="config=$D/pg.conf host=imaging-01"
+printf '%s\n' "auth required $MOD $A" "account required $MOD $A" >"$D/pg/sshd"
+printf '%s\n' "auth required $GA secret=$D/ga/\${USER} user=root" \
+	"account required pam_permit.so" >"$D/gasvc/sshd"
+printf '%s\n' "auth required $OATH usersfile=$D/users.oath window=1" \
+	"account required pam_permit.so" >"$D/oathsvc/sshd"
+
+next_step() { # sleeps until a new 30 s step has begun
+	local now=$(date +%s)
+	sleep $(( 30 - now % 30 )).1
+}
+for r in $(seq "$ROUNDS"); do
+	next_step
+	echo "pam_bench: round $r of $ROUNDS" >&2
+	${PG_BENCH_WRAP:-} "$DRV" run "$D/pg" sshd "$D/users.txt" >>"$D/pg.lat"
+	[ -n "$GA" ] && "$DRV" run "$D/gasvc" sshd "$D/users.txt" >>"$D/ga.lat"
+	[ -n "$OATH" ] && "$DRV" run "$D/oathsvc" sshd "$D/users.txt" >>"$D/oath.lat"
+done
+
+stats() { # NAME FILE
+	if [ ! -s "$2" ]; then
+		printf '%-34s %s\n' "$1" "not measured (module not installed)"
+		return
+	fi
+	python3 - "$1" "$2" <<'PY'
+import sys
+name, path = sys.argv[1], sys.argv[2]
+rows = [l.split() for l in open(path)]
+ok = sorted(int(us) for st, us in rows if st == "ok")
+fail = sum(1 for st, _ in rows if st != "ok")
+def pct(p):
+    return ok[min(len(ok) - 1, int(round(p / 100 * len(ok) + 0.5)) - 1)] / 1000
+if ok:
+    print(f"{name:34s} {len(ok):5d} ok {fail:4d} failed   p50 {pct(50):7.2f} ms"
+          f"   p99 {pct(99):7.2f} ms   max {ok[-1]/1000:7.2f} ms")
+else:
+    print(f"{name:34s} {fail:4d} failed, none succeeded")
+PY
+}
+echo "auth+account latency, $USERS users x $ROUNDS rounds, one login each per 30 s step"
+stats "pam_photoguard (TOTP+LDAP+audit)" "$D/pg.lat"
+stats "pam_google_authenticator" "$D/ga.lat"
+stats "pam_oath" "$D/oath.lat"
+echo "target for pam_photoguard: p99 <= 15 ms"
+grep -c '"event":"pam.auth"' "$D/audit/audit.jsonl" | sed 's/^/pam.auth audit records: /'

@@ -1,0 +1,254 @@
+/*
+ * pam_auth.c - the `auth` phase: refuse locked-out users without looking
+ * at their answer, check the verification code (or a scratch code), count
+ * wrong codes and lock the account at the configured threshold, and leave
+ * an MFA ticket after a good code.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+#include <sodium.h>
+
+#include "core/directory.h"
+#include "core/errors.h"
+#include "core/failcount.h"
+#include "core/lockout.h"
+#include "core/mfa_ticket.h"
+#include "core/totp.h"
+#include "core/totp_store.h"
+#include "pam_module/pam_auth.h"
+
+#define CODE_MAX 64 /* longest answer looked at */
+#define PROMPT   "Verification code: "
+#define RULE_MAX "totp.max_failures"
+
+/* Asks for the code; *CODE is pam-allocated, wiped and freed by caller. */
+static int
+ask_code(pam_handle_t *pamh, char **code)
+{
+	char *resp = NULL;
+	int r;
+
+	*code = NULL;
+	r = pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, &resp, "%s", PROMPT);
+	if (r != PAM_SUCCESS || resp == NULL)
+		return r != PAM_SUCCESS ? r : PAM_CONV_ERR;
+	*code = resp;
+	return PAM_SUCCESS;
+}
+
+static void
+drop_code(char *code)
+{
+	if (code != NULL) {
+		sodium_memzero(code, strnlen(code, CODE_MAX + 1));
+		free(code);
+	}
+}
+
+/* Sets the directory's lockout attribute when it has one; notes how. */
+static void
+lock_in_directory(struct pgpam_ctx *c)
+{
+	struct dir *d = NULL;
+	char err[256];
+	int r;
+
+	if (dir_open(c->cfg, &d) != PG_OK || !dir_can_lock(d)) {
+		dir_free(d);
+		return;
+	}
+	r = dir_set_locked(d, c->user, strlen(c->user), true);
+	if (r == PG_OK) {
+		pgpam_note(c, "directory lockout attribute set");
+	} else {
+		dir_last_error(d, err, sizeof(err));
+		pgpam_note(c, "directory lockout attribute not set: %s",
+		    err[0] ? err : pg_strerror(r));
+	}
+	dir_free(d);
+}
+
+/* Locks the user out after N failures; audited, alerted. */
+static void
+lock_out(struct pgpam_ctx *c, struct lockout_store *ls, unsigned n)
+{
+	struct lockout_entry e = { 0 };
+	char why[160], extra[32];
+	bool already = false;
+	int r;
+
+	(void)snprintf(why, sizeof(why),
+	    "%u failed verification codes within %d s", n,
+	    c->cfg->totp_failure_window_s);
+	(void)snprintf(extra, sizeof(extra), "failures=%u", n);
+	e.user = c->user;
+	e.reason = why;
+	e.rule = RULE_MAX;
+	e.by = "pam";
+	e.host = c->host[0] ? c->host : NULL;
+	e.extra = extra;
+	if ((r = lockout_lock(ls, &e, &already)) != PG_OK) {
+		pgpam_note(c, "lockout NOT recorded: %s", pg_strerror(r));
+		pam_syslog(c->pamh, LOG_ALERT, "lockout of user failed: %s",
+		    pg_strerror(r));
+		return;
+	}
+	if (already)
+		return; /* whoever locked first audited it */
+	pgpam_note(c, "account locked (%s)", why);
+	lock_in_directory(c);
+	r = pgpam_audit(c, "lockout.lock", "deny", RULE_MAX, c->reason);
+	pam_syslog(c->pamh, LOG_ALERT, "lockout rule=%s reason=%s%s", RULE_MAX,
+	    why, r == PG_OK ? "" : " (audit record NOT written)");
+}
+
+/* Counts one failure; locks at the threshold.  RC is returned as is. */
+static int
+count_failure(struct pgpam_ctx *c, struct lockout_store *ls, time_t now, int rc)
+{
+	unsigned n = 0, max = (unsigned)c->cfg->totp_max_failures;
+	int r;
+
+	r = failcount_add(ls, c->user, now, c->cfg->totp_failure_window_s, &n);
+	if (r == PG_ERR_CORRUPT) {
+		pgpam_note(c, "failure counter corrupt: treated as %u", max);
+		n = max;
+	} else if (r != PG_OK) {
+		pgpam_note(c, "failure not counted: %s", pg_strerror(r));
+		return rc;
+	} else {
+		pgpam_note(c, "failure %u of %u", n, max);
+	}
+	if (n >= max)
+		lock_out(c, ls, n);
+	return rc;
+}
+
+/* Maps a failed store check to a PAM code, counting wrong codes. */
+static int
+refuse(struct pgpam_ctx *c, struct totp_store *st, struct lockout_store *ls,
+    time_t now, int r)
+{
+	const char *why = totp_store_why(st);
+
+	switch (r) {
+	case PG_ERR_BADCODE:
+	case PG_ERR_REPLAY:
+		pgpam_set(c, "deny", PAM_AUTH_ERR, NULL, "%s", why);
+		return count_failure(c, ls, now, PAM_AUTH_ERR);
+	case PG_ERR_PENDING:
+	case PG_ERR_NOTFOUND:
+	case PG_ERR_LOCKED:
+		return pgpam_set(c, "deny", PAM_AUTH_ERR, NULL, "%s", why);
+	default:
+		return pgpam_set(
+		    c, "error", PAM_AUTHINFO_UNAVAIL, NULL, "%s", why);
+	}
+}
+
+/* After a good code: reset the counter, write the ticket (or refuse). */
+static int
+accept(struct pgpam_ctx *c, struct lockout_store *ls, time_t now,
+    enum totp_method how)
+{
+	const struct pg_config *cfg = c->cfg;
+	int r;
+
+	if ((r = failcount_reset(ls, c->user)) != PG_OK)
+		pam_syslog(c->pamh, LOG_WARNING,
+		    "failure counter not reset: %s", pg_strerror(r));
+	r = mfa_ticket_issue(cfg->totp_ticket_dir, c->user, now,
+	    cfg->totp_ticket_ttl_s, c->host[0] ? c->host : NULL);
+	if (r != PG_OK)
+		return pgpam_set(c, "error", PAM_AUTHINFO_UNAVAIL, NULL,
+		    "code accepted but MFA ticket not written (%s): refused",
+		    pg_strerror(r));
+	return pgpam_set(c, "success", PAM_SUCCESS, NULL, "%s",
+	    how == TOTP_BY_SCRATCH ? "scratch code accepted" : "code accepted");
+}
+
+static int
+check(struct pgpam_ctx *c, struct totp_store *st, struct lockout_store *ls)
+{
+	struct totp_status s;
+	enum totp_method how = TOTP_BY_NONE;
+	char *code = NULL;
+	time_t now;
+	int r;
+
+	r = totp_store_status(st, c->user, &s);
+	if (r != PG_OK)
+		return refuse(c, st, ls, time(NULL), r);
+	if (s.state == TOTP_STATE_NONE && c->opts.nullok)
+		return pgpam_set(c, "ignore", PAM_IGNORE, NULL,
+		    "no secret enrolled (nullok)");
+	if ((r = ask_code(c->pamh, &code)) != PAM_SUCCESS)
+		return pgpam_set(c, "error", r, NULL, "conversation failed");
+	now = time(NULL);
+	if (strnlen(code, CODE_MAX + 1) > CODE_MAX) {
+		drop_code(code);
+		pgpam_set(c, "deny", PAM_AUTH_ERR, NULL, "answer too long");
+		return count_failure(c, ls, now, PAM_AUTH_ERR);
+	}
+	r = totp_store_check(st, c->user, code, now, c->cfg->totp_window, &how);
+	drop_code(code);
+	if (r != PG_OK)
+		return refuse(c, st, ls, now, r);
+	return accept(c, ls, now, how);
+}
+
+/* A locked-out user is asked as anyone else, and the answer discarded. */
+static int
+refuse_locked(struct pgpam_ctx *c, const struct lockout_entry *e)
+{
+	char *code = NULL, text[PGPAM_REASON_MAX];
+
+	if (ask_code(c->pamh, &code) == PAM_SUCCESS)
+		drop_code(code);
+	pgpam_lockout_text(e, text, sizeof(text));
+	return pgpam_set(
+	    c, "deny", PAM_AUTH_ERR, e->rule, "%s (code not checked)", text);
+}
+
+int
+pgpam_auth(struct pgpam_ctx *c)
+{
+	struct lockout_store *ls = NULL;
+	struct totp_store *st = NULL;
+	struct lockout_entry e;
+	int rc, r;
+
+	r = lockout_open(c->cfg->lockout_dir, LOCKOUT_OPEN_CREATE, &ls);
+	if (r != PG_OK)
+		return pgpam_set(c, "error", PAM_AUTHINFO_UNAVAIL, NULL,
+		    "lockout store unavailable: %s", pg_strerror(r));
+	r = lockout_check(ls, c->user, &e);
+	if (r != 0) {
+		rc = r == 1
+		    ? refuse_locked(c, &e)
+		    : pgpam_set(c, "error", PAM_AUTHINFO_UNAVAIL, NULL,
+		          "cannot tell whether the user is locked out: %s",
+		          pg_strerror(r));
+		lockout_entry_clear(&e);
+		goto out;
+	}
+	r = totp_store_open(
+	    c->cfg->totp_secret_dir, c->cfg->totp_host_key_file, 0, &st);
+	if (r != PG_OK) {
+		rc = pgpam_set(c, "error", PAM_AUTHINFO_UNAVAIL, NULL,
+		    "secret store unavailable: %s", pg_strerror(r));
+		goto out;
+	}
+	rc = check(c, st, ls);
+out:
+	totp_store_free(st);
+	lockout_free(ls);
+	return rc;
+}

@@ -1,0 +1,28 @@
+/*
+ * pam_auth.h - the `auth` and `account` phases of pam_photoguard.so,
+ * each run on a context from pgpam_begin().  Internal to the module.
+ */
+#ifndef PG_PAM_AUTH_H
+#define PG_PAM_AUTH_H
+
+#include <stddef.h>
+
+#include "core/lockout.h"
+#include "pam_module/pam_ctx.h"
+
+/*
+ * The second factor: returns the PAM code of `auth` and leaves the
+ * outcome in C for pgpam_finish().
+ */
+int pgpam_auth(struct pgpam_ctx *c);
+
+/*
+ * Lockout, directory and login rules: returns the PAM code of `account`
+ * and leaves the outcome in C for pgpam_finish().
+ */
+int pgpam_account(struct pgpam_ctx *c);
+
+/* "locked out since TIME by COMPONENT: REASON" for E into BUF. */
+void pgpam_lockout_text(const struct lockout_entry *e, char *buf, size_t len);
+
+#endif /* PG_PAM_AUTH_H */

@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""kbdint.py - run ssh in a pseudo-terminal and answer its
+keyboard-interactive prompts, as a person would type them.
+
+    kbdint.py [--max N] CODE -- SSH-ARGS...
+
+Every "Verification code:" prompt is answered with CODE (at most N times,
+default 1; a further prompt gets an empty line and then end of input).
+Prints everything ssh printed and exits with ssh's exit status (124 if it
+had to be stopped after the time limit).
+"""
+import os
+import pty
+import select
+import sys
+import time
+
+LIMIT_S = 30
+
+
+def main():
+    args = sys.argv[1:]
+    max_answers = 1
+    if args[:1] == ["--max"]:
+        max_answers = int(args[1])
+        args = args[2:]
+    if len(args) < 3 or args[1] != "--":
+        sys.stderr.write(__doc__)
+        return 2
+    code, ssh = args[0], args[2:]
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execvp(ssh[0], ssh)
+    out, seen, answered = b"", 0, 0
+    deadline = time.monotonic() + LIMIT_S
+    while time.monotonic() < deadline:
+        r, _, _ = select.select([fd], [], [], 0.5)
+        if not r:
+            continue
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        out += data
+        while out.count(b"Verification code:") > seen:
+            seen += 1
+            answer = code if answered < max_answers else ""
+            answered += 1
+            os.write(fd, answer.encode() + b"\n")
+    else:
+        os.kill(pid, 9)
+    _, status = os.waitpid(pid, 0)
+    sys.stdout.write(out.decode(errors="replace"))
+    if os.WIFEXITED(status):
+        return os.WEXITSTATUS(status)
+    return 124
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+# pamlib.sh - shared by the PAM tests: pam_wrapper preload (with the
+# sanitizer runtimes first when the module is built with them), a
+# pamtester driver, and enrollment through the real `enroll` verb.
+#
+#   pam_setup                sets MOD, CLI, PWRAP; returns 1 (after a loud
+#                            skip) when a tool is missing
+#   pam_run SVCDIR SERVICE USER ANSWER [OPERATION...]
+#                            runs pamtester under pam_wrapper with the
+#                            service files of SVCDIR (default operation:
+#                            authenticate; items such as -I rhost=X from
+#                            the array PT_ITEMS); output in $T/out
+#   pam_enroll USER          enrolls USER in $SEC with $KEY, confirming
+#                            with oathtool; sets SECRET
+#   pam_code [WHEN]          the TOTP code of $SECRET (oathtool -N WHEN)
+#   pam_wrong                a 6-digit code that is none of the current,
+#                            previous and next codes of $SECRET
+
+PT_ITEMS=()
+
+pam_setup() {
+	MOD=$PG_BUILD_ROOT/pam_module/pam_photoguard.so
+	CLI=$PG_BUILD_ROOT/cli/photoguard
+	PWRAP=$(ldconfig -p | awk '/libpam_wrapper\.so /{print $NF; exit}')
+	local tool lib pre=""
+	for tool in pamtester oathtool; do
+		if ! command -v $tool >/dev/null; then
+			skip "PAM tests" "$tool is not installed"
+			return 1
+		fi
+	done
+	if [ -z "$PWRAP" ]; then
+		skip "PAM tests" "libpam_wrapper.so is not installed"
+		return 1
+	fi
+	for lib in $(ldd "$MOD" | awk '/libasan\.so|libubsan\.so/{print $3}'); do
+		pre="$pre$lib:"
+	done
+	# Under valgrind, libldap and the TLS library under it stay loaded
+	# after pam_end() unloads the module, so their one-time global setup
+	# stays reachable instead of "definitely lost", and frames have names.
+	if [ -n "${PG_PAM_RUNNER:-}" ]; then
+		pre="$pre$(ldd "$MOD" |
+			awk '/libldap|liblber|libgnutls|libsasl2/{printf "%s:", $3}')"
+	fi
+	PWRAP="$pre$PWRAP"
+	case $PWRAP in *asan*)
+		export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
+		diag "sanitizer runtime preloaded: $PWRAP" ;;
+	esac
+	return 0
+}
+
+pam_run() {
+	local dir=$1 svc=$2 user=$3 answer=$4
+	shift 4
+	[ $# -eq 0 ] && set -- authenticate
+	printf '%s\n' "$answer" | env LD_PRELOAD="$PWRAP" PAM_WRAPPER=1 \
+		PAM_WRAPPER_SERVICE_DIR="$dir" PAM_WRAPPER_DEBUGLEVEL=2 \
+		${PG_PAM_RUNNER:-} pamtester -v "${PT_ITEMS[@]}" "$svc" "$user" \
+		"$@" >"$T/out" 2>&1
+	local rc=$?
+	cat "$T/out" >>"$T/all.out"
+	return $rc
+}
+
+# pam_no_sanitizer_reports FILE...: a TAP point that fails on any
+# AddressSanitizer/UBSan report in FILE (the output of every pam_run).
+pam_no_sanitizer_reports() {
+	local hits
+	hits=$(cat "$@" 2>/dev/null | grep -aE 'runtime error:|AddressSanitizer|LeakSanitizer' | head -5)
+	if [ -z "$hits" ]; then
+		ok "no sanitizer report in the module's output"
+	else
+		not_ok "no sanitizer report in the module's output"
+		printf '#   %s\n' "$hits"
+	fi
+}
+
+pam_enroll() {
+	rm -f "$T/in" && mkfifo "$T/in"
+	"$CLI" enroll "$1" --secret-dir "$SEC" --host-key "$KEY" \
+		<"$T/in" >"$T/enroll.out" 2>"$T/enroll.err" &
+	local pid=$! i
+	exec 3>"$T/in"
+	for i in $(seq 100); do
+		grep -q 'secret=' "$T/enroll.out" 2>/dev/null && break
+		sleep 0.05
+	done
+	SECRET=$(grep -o 'secret=[A-Z2-7]*' "$T/enroll.out" | cut -d= -f2)
+	oathtool --totp -b "$SECRET" >&3
+	exec 3>&-
+	wait $pid
+}
+
+pam_code() { oathtool --totp -b "$SECRET" ${1:+-N "$1"}; }
+
+pam_wrong() {
+	local w
+	for w in 000000 111111 222222; do
+		case " $(pam_code 'now - 30 seconds') $(pam_code) $(pam_code 'now + 30 seconds') " in
+		*" $w "*) ;;
+		*) echo $w; return ;;
+		esac
+	done
+}
