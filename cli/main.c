@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "cli/cmd_audit.h"
+#include "cli/cmd_gateway.h"
 #include "cli/cmd_lockout.h"
 #include "cli/cmd_totp.h"
 #include "cli/verbs.h"
@@ -24,6 +25,9 @@ static const struct {
 	{ "audit", cmd_audit, "Verify, query the audit log; make its key" },
 	{ "lockouts", cmd_lockouts, "List locked-out accounts" },
 	{ "unlock", cmd_unlock, "Lift a user's lockout everywhere (audited)" },
+	{ "status", cmd_status,
+	    "The running gateway: usage, limits, lockouts" },
+	{ "breakglass", cmd_breakglass, "Emergency access to one patient" },
 };
 
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))

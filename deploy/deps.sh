@@ -11,7 +11,7 @@ libldap2-dev libsodium-dev libinotifytools0-dev libfuse3-dev fuse3
 libjansson-dev libinih-dev libqrencode-dev python3"
 test="libcmocka-dev slapd ldap-utils libpam-wrapper libpamtest0-dev pamtester
 oathtool openssl openssh-server openssh-client valgrind clang-format util-linux
-procps psmisc man-db groff-base"
+procps psmisc man-db groff-base rsync"
 
 want=$build
 [ "${1:-}" = "--test" ] && want="$build $test"

@@ -1,0 +1,153 @@
+/*
+ * cmd_gateway.c - `photoguard status` and `photoguard breakglass`: the
+ * verbs that talk to the running gateway over its control socket
+ * ([store] control_socket).  The gateway knows the caller from the socket
+ * (SO_PEERCRED), so these verbs carry no identity of their own.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cli/cmd_gateway.h"
+#include "cli/util.h"
+#include "core/config.h"
+
+#define REQ_MAX    1024
+#define REASON_MAX 400
+#define TIMEOUT_MS 10000
+
+static const char status_help[] =
+    "Usage: photoguard status\n"
+    "Ask the running gateway how things stand: for root the store, the\n"
+    "policy in force, every active user's usage against each limit and\n"
+    "the lockouts; for anyone else their own usage.\n";
+
+static const char breakglass_help[] =
+    "Usage: photoguard breakglass --patient ID --reason TEXT\n"
+    "Emergency access to one patient's photos, as the policy's\n"
+    "`breakglass` line for your roles allows (time-limited, counted,\n"
+    "alerted and audited).\n"
+    "  --patient ID   the patient\n"
+    "  --reason TEXT  why (required unless the policy says optional)\n";
+
+/* Sends REQ to the gateway and copies its answer to stdout. */
+static int
+ask(const struct cli_ctx *ctx, const char *req)
+{
+	struct pg_config *cfg = cli_load_config(ctx);
+	struct sockaddr_un sa;
+	struct pollfd p;
+	char buf[4096];
+	int fd = -1, rc = CLI_EXIT_ERROR, first = 1;
+	ssize_t n;
+
+	if (cfg == NULL)
+		return CLI_EXIT_ERROR;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (cfg->store_control_socket == NULL ||
+	    strlen(cfg->store_control_socket) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "%s: no usable [store] control_socket\n",
+		    ctx->progname);
+		goto out;
+	}
+	memcpy(sa.sun_path, cfg->store_control_socket,
+	    strlen(cfg->store_control_socket) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		fprintf(stderr, "%s: the gateway is not running (%s: %s)\n",
+		    ctx->progname, cfg->store_control_socket, strerror(errno));
+		goto out;
+	}
+	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req))
+		goto out;
+	p.fd = fd;
+	p.events = POLLIN;
+	while (poll(&p, 1, TIMEOUT_MS) > 0 &&
+	    (n = read(fd, buf, sizeof(buf))) > 0) {
+		if (first)
+			rc = strncmp(buf, "ok\n", 3) == 0 ? CLI_EXIT_OK
+			                                  : CLI_EXIT_FAIL;
+		fwrite(first && rc == CLI_EXIT_OK ? buf + 3 : buf, 1,
+		    first && rc == CLI_EXIT_OK ? (size_t)n - 3 : (size_t)n,
+		    rc == CLI_EXIT_OK ? stdout : stderr);
+		first = 0;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	pg_config_free(cfg);
+	return rc;
+}
+
+int
+cmd_status(const struct cli_ctx *ctx, int argc, char **argv)
+{
+	if (cli_wants_help(argc, argv)) {
+		fputs(status_help, stdout);
+		return CLI_EXIT_OK;
+	}
+	if (argc != 1) {
+		fputs(status_help, stderr);
+		return CLI_EXIT_USAGE;
+	}
+	return ask(ctx, "status\n");
+}
+
+/* A reason fit for one request line: no control characters. */
+static int
+reason_ok(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+int
+cmd_breakglass(const struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "patient", required_argument, NULL, 'p' },
+		{ "reason", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *patient = NULL, *reason = "";
+	char req[REQ_MAX];
+	int c;
+
+	if (cli_wants_help(argc, argv)) {
+		fputs(breakglass_help, stdout);
+		return CLI_EXIT_OK;
+	}
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (c == 'p')
+			patient = optarg;
+		else if (c == 'r')
+			reason = optarg;
+		else
+			return CLI_EXIT_USAGE;
+	}
+	if (patient == NULL || optind != argc || strchr(patient, ' ') ||
+	    patient[0] == '\0') {
+		fputs(breakglass_help, stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if (strlen(reason) > REASON_MAX || !reason_ok(reason)) {
+		fprintf(stderr,
+		    "%s: the reason must be one line of at most "
+		    "%d bytes\n",
+		    ctx->progname, REASON_MAX);
+		return CLI_EXIT_USAGE;
+	}
+	if (snprintf(req, sizeof(req), "breakglass %s %s\n", patient, reason) >=
+	    (int)sizeof(req))
+		return CLI_EXIT_USAGE;
+	return ask(ctx, req);
+}

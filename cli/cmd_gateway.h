@@ -1,0 +1,17 @@
+/*
+ * cmd_gateway.h - verbs that talk to the running gateway.
+ */
+#ifndef PG_CMD_GATEWAY_H
+#define PG_CMD_GATEWAY_H
+
+#include "cli/cli.h"
+
+/* `status`: the gateway's view (see --help).  Exit CLI_EXIT_OK,
+ * CLI_EXIT_FAIL (refused), CLI_EXIT_USAGE or CLI_EXIT_ERROR (no gateway). */
+int cmd_status(const struct cli_ctx *ctx, int argc, char **argv);
+
+/* `breakglass --patient ID --reason TEXT`: ask for a grant.  Exit codes
+ * as cmd_status(). */
+int cmd_breakglass(const struct cli_ctx *ctx, int argc, char **argv);
+
+#endif /* PG_CMD_GATEWAY_H */

@@ -1,0 +1,282 @@
+/*
+ * backing.c - resolving and opening paths beneath the store root.
+ *
+ * Every operation resolves its path again from the root fd with openat2():
+ * RESOLVE_BENEATH (no `..` or absolute escape), RESOLVE_NO_SYMLINKS (a
+ * directory swapped for a symlink between a check and an open fails the
+ * open instead of leading elsewhere), RESOLVE_NO_MAGICLINKS and
+ * RESOLVE_NO_XDEV (never into another mount).  Files are first opened
+ * O_PATH and checked (type, link count, device) and only that very inode
+ * is then opened for reading, through /proc/self/fd: a FIFO or device
+ * node is never opened, so opening it cannot block or have side effects.
+ *
+ * Why a regular file with more than one link is refused: a hard link
+ * placed under an allowed patient's folder would make another patient's
+ * photo readable under the allowed path; the policy decides on paths, so
+ * a file must have exactly one.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "gateway/backing.h"
+
+#define RESOLVE_FLAGS                                                          \
+	(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |       \
+	    RESOLVE_NO_XDEV)
+
+struct backing {
+	int rootfd;
+	dev_t dev;
+	uid_t uid;
+	gid_t gid;
+};
+
+struct backing_file {
+	int fd;
+};
+
+static int
+open_beneath(const struct backing *b, const char *rel, int flags, mode_t mode)
+{
+	struct open_how how;
+	long fd;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = (unsigned long long)(flags | O_CLOEXEC | O_NOFOLLOW);
+	how.mode = (flags & O_CREAT) ? mode : 0;
+	how.resolve = RESOLVE_FLAGS;
+	do
+		fd = syscall(SYS_openat2, b->rootfd, rel[0] ? rel : ".", &how,
+		    sizeof(how));
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0) {
+		/* Escapes, symlinks and other mounts are "not there". */
+		if (errno == EXDEV || errno == ELOOP || errno == ENOTDIR)
+			return -ENOENT;
+		return -errno;
+	}
+	return (int)fd;
+}
+
+/* May ST be served?  0 or -ENOENT. */
+static int
+servable(const struct backing *b, const struct stat *st)
+{
+	if (st->st_dev != b->dev)
+		return -ENOENT;
+	if (S_ISDIR(st->st_mode))
+		return 0;
+	if (S_ISREG(st->st_mode) && st->st_nlink == 1)
+		return 0;
+	return -ENOENT;
+}
+
+int
+backing_open_root(const char *path, uid_t owner, struct backing **out)
+{
+	struct backing *b;
+	struct stat st;
+	int fd;
+
+	*out = NULL;
+	fd = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) != 0) {
+		close(fd);
+		return -EIO;
+	}
+	if ((st.st_mode & 077) != 0 ||
+	    (owner != (uid_t)-1 && st.st_uid != owner)) {
+		close(fd);
+		return -EPERM;
+	}
+	if ((b = calloc(1, sizeof(*b))) == NULL) {
+		close(fd);
+		return -ENOMEM;
+	}
+	b->rootfd = fd;
+	b->dev = st.st_dev;
+	b->uid = st.st_uid;
+	b->gid = st.st_gid;
+	*out = b;
+	return 0;
+}
+
+void
+backing_free(struct backing *b)
+{
+	if (b == NULL)
+		return;
+	close(b->rootfd);
+	free(b);
+}
+
+int
+backing_stat(const struct backing *b, const char *rel, struct stat *st)
+{
+	int fd = open_beneath(b, rel, O_PATH, 0), r;
+
+	if (fd < 0)
+		return fd;
+	r = fstat(fd, st) == 0 ? servable(b, st) : -EIO;
+	close(fd);
+	return r;
+}
+
+int
+backing_opendir(const struct backing *b, const char *rel, DIR **out)
+{
+	int fd = open_beneath(b, rel, O_RDONLY | O_DIRECTORY, 0);
+	struct stat st;
+	DIR *d;
+
+	*out = NULL;
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) != 0 || servable(b, &st) != 0) {
+		close(fd);
+		return -ENOENT;
+	}
+	if ((d = fdopendir(fd)) == NULL) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	*out = d;
+	return 0;
+}
+
+int
+backing_entry_stat(
+    const struct backing *b, DIR *d, const char *name, struct stat *st)
+{
+	if (strchr(name, '/') != NULL || strcmp(name, ".") == 0 ||
+	    strcmp(name, "..") == 0)
+		return -ENOENT;
+	if (fstatat(dirfd(d), name, st, AT_SYMLINK_NOFOLLOW) != 0)
+		return -ENOENT;
+	return servable(b, st);
+}
+
+static int
+wrap(int fd, struct backing_file **out)
+{
+	struct backing_file *f = malloc(sizeof(*f));
+
+	if (f == NULL) {
+		close(fd);
+		return -ENOMEM;
+	}
+	f->fd = fd;
+	*out = f;
+	return 0;
+}
+
+int
+backing_open_read(const struct backing *b, const char *rel,
+    struct backing_file **out, struct stat *st)
+{
+	char proc[64];
+	struct stat st2;
+	int pfd, fd, r;
+
+	*out = NULL;
+	if ((pfd = open_beneath(b, rel, O_PATH, 0)) < 0)
+		return pfd;
+	if (fstat(pfd, st) != 0 || (r = servable(b, st)) != 0 ||
+	    !S_ISREG(st->st_mode)) {
+		close(pfd);
+		return -ENOENT;
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+	fd = open(proc, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	r = fd < 0 ? -errno : 0;
+	close(pfd);
+	if (r != 0)
+		return r == -ENOENT ? -EIO : r;
+	/* The same inode, still with one link (a link made meanwhile). */
+	if (fstat(fd, &st2) != 0 || st2.st_ino != st->st_ino ||
+	    st2.st_dev != st->st_dev || servable(b, &st2) != 0) {
+		close(fd);
+		return -ENOENT;
+	}
+	*st = st2;
+	return wrap(fd, out);
+}
+
+int
+backing_create(const struct backing *b, const char *rel,
+    struct backing_file **out, struct stat *st)
+{
+	int fd;
+
+	*out = NULL;
+	fd = open_beneath(b, rel, O_WRONLY | O_CREAT | O_EXCL, 0640);
+	if (fd < 0)
+		return fd;
+	/* Owned like the store, whoever the gateway runs as.  Best effort:
+	 * a gateway running as the store's owner needs no change. */
+	if (fchown(fd, b->uid, b->gid) != 0 && geteuid() == 0) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	if (fstat(fd, st) != 0) {
+		close(fd);
+		return -EIO;
+	}
+	return wrap(fd, out);
+}
+
+ssize_t
+backing_pread(struct backing_file *f, void *buf, size_t n, off_t off)
+{
+	ssize_t r;
+
+	do
+		r = pread(f->fd, buf, n, off);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -errno : r;
+}
+
+ssize_t
+backing_pwrite(struct backing_file *f, const void *buf, size_t n, off_t off)
+{
+	ssize_t r;
+
+	do
+		r = pwrite(f->fd, buf, n, off);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -errno : r;
+}
+
+int
+backing_fstat(struct backing_file *f, struct stat *st)
+{
+	return fstat(f->fd, st) == 0 ? 0 : -errno;
+}
+
+void
+backing_close(struct backing_file *f)
+{
+	if (f == NULL)
+		return;
+	close(f->fd);
+	free(f);
+}
+
+int
+backing_statvfs(const struct backing *b, struct statvfs *sv)
+{
+	return fstatvfs(b->rootfd, sv) == 0 ? 0 : -errno;
+}

@@ -1,0 +1,209 @@
+/*
+ * gw.h - the gateway's shared state and the few internal functions its
+ * files call one another by.  Nothing here is a public interface: the
+ * gateway is a program, and its only outside surfaces are the mount, the
+ * audit log, the lockout store and the control socket.
+ */
+#ifndef PG_GW_H
+#define PG_GW_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/config.h"
+#include "policy/policy.h"
+
+struct audit_log;
+struct backing;
+struct dir;
+struct dir_user;
+struct limiter;
+struct lockout_store;
+struct fuse;
+
+#define GW_USER_MAX     64   /* longest user name served */
+#define GW_BG_MAX       16   /* live break-glass grants per user */
+#define GW_BG_LOG_MAX   64   /* grant times kept for max N/period */
+#define GW_USERS_MAX    4096 /* users with state at once */
+#define GW_MFA_CACHE_MS 1000 /* MFA ticket answer reused for listings */
+
+/* One break-glass grant. */
+struct gw_grant {
+	char patient[POLICY_ID_MAX];
+	time_t until;
+};
+
+/* Everything the gateway keeps about one user (by uid). */
+struct gw_user {
+	uid_t uid;
+	char name[GW_USER_MAX];
+	bool known;          /* the uid has a name */
+	pthread_mutex_t mu;  /* guards what follows */
+	struct dir_user *du; /* last directory answer, NULL: none */
+	int64_t du_ms;       /* monotonic time of that answer */
+	uint64_t policy_gen; /* policy the roles/limits were made from */
+	struct policy_roleset roles;
+	struct limiter *lim;
+	int mfa;        /* cached mfa_ticket_valid() == 1 */
+	int64_t mfa_ms; /* when it was asked */
+	struct gw_grant grants[GW_BG_MAX];
+	size_t ngrants;
+	time_t grant_log[GW_BG_LOG_MAX];
+	size_t ngrant_log;
+	int nopen;              /* open handles */
+	struct gw_handle *open; /* list of open handles */
+	atomic_bool locked;     /* refuse everything, read included */
+	bool lock_unsaved;      /* the lockout store refused the lock */
+	bool err_logged;        /* a refresh failure was logged */
+	struct gw_user *next;
+};
+
+#define GW_HANDLE_FILE 0x70676631u /* "pgf1" */
+#define GW_HANDLE_DIR  0x70676431u /* "pgd1" */
+
+/* One open directory (its path: readdir gets none with nullpath_ok). */
+struct gw_dirh {
+	uint32_t magic; /* GW_HANDLE_DIR */
+	char *rel;
+};
+
+/* One open file. */
+struct gw_handle {
+	uint32_t magic; /* GW_HANDLE_FILE */
+	struct backing_file *bf;
+	struct gw_user *u;
+	char *path; /* relative to the store */
+	char patient[POLICY_ID_MAX];
+	char rule[POLICY_PATH_MAX + 16];
+	uint64_t charged;       /* bytes paid for at open */
+	_Atomic uint64_t bytes; /* bytes read or written */
+	bool writable;
+	pid_t pid;
+	struct gw_handle *prev, *next; /* in u->open */
+};
+
+/* The policy in force, replaced whole on reload. */
+struct gw_policy {
+	struct policy *p;
+	uint64_t gen;
+	atomic_int refs;
+};
+
+struct gw {
+	struct pg_config *cfg;
+	const char *config_path;
+	struct backing *store;
+	struct dir *dir;
+	struct lockout_store *lockouts;
+	struct audit_log *audit;
+	struct fuse *fuse;
+	char *mountpoint;
+
+	pthread_mutex_t policy_mu;
+	struct gw_policy *policy;
+	uint64_t policy_gen;
+
+	pthread_mutex_t users_mu;
+	struct gw_user *users[256];
+	size_t nusers;
+};
+
+extern struct gw *gw_global; /* the one gateway of this process */
+
+/* --- time ------------------------------------------------------------- */
+int64_t gw_now_ms(void); /* CLOCK_MONOTONIC */
+
+/* --- policy (policy_ref.c) ---------------------------------------------- */
+struct gw_policy *gw_policy_get(struct gw *g);
+void gw_policy_put(struct gw_policy *p);
+/* Installs P (owned from now on) as the policy in force.  Returns 0, or
+ * PG_ERR_NOMEM (P freed, the old policy stays). */
+int gw_policy_set(struct gw *g, struct policy *p);
+
+/* --- users (users.c) ---------------------------------------------------- */
+/* The state of UID, created on first use; NULL when out of memory or
+ * too many users. */
+struct gw_user *gw_user_get(struct gw *g, uid_t uid);
+
+/*
+ * With U->mu held: makes sure U's directory answer, roles and limits are
+ * fresh for policy P.  Returns 0, or PG_ERR_* (unknown uid: NOTFOUND;
+ * directory errors as dir_lookup()) with a message in ERR.
+ */
+int gw_user_refresh(struct gw *g, struct gw_user *u, struct gw_policy *p,
+    char *err, size_t errlen);
+
+/*
+ * With U->mu held and U refreshed: decides ACTION on REL for U.  FRESH_MFA
+ * asks the ticket store now instead of reusing an answer of the last
+ * GW_MFA_CACHE_MS.  Returns the verdict (also in DEC).
+ */
+enum policy_verdict gw_user_decide(struct gw *g, struct gw_user *u,
+    struct gw_policy *p, enum policy_action action, const char *rel,
+    bool is_dir, bool fresh_mfa, struct policy_decision *dec);
+
+/*
+ * Is U locked out?  Asks the lockout store (cheap) and notices an unlock
+ * by an admin (then U's counters start again).  Returns 0 when U may
+ * proceed, 1 locked, <0 store error (refuse).  Takes U->mu.
+ */
+int gw_user_check_lock(struct gw *g, struct gw_user *u);
+
+/* --- lockout (lock.c) ------------------------------------------------- */
+/*
+ * Locks U out now (U->mu held): refuses everything from here on, writes
+ * the lockout store, audits, alerts syslog; the directory attribute, the
+ * hook and dropping the kernel's cached pages of U's open files follow on
+ * a worker thread.  RULE and REASON describe what fired; FILES, BYTES
+ * and PATIENTS are the counts for the hook.
+ */
+void gw_lock_user(struct gw *g, struct gw_user *u, const char *rule,
+    const char *reason, unsigned long long files, unsigned long long bytes,
+    unsigned long long patients);
+
+/* Lock workers still running (waited for at exit). */
+extern atomic_int gw_lock_workers;
+
+/* --- requests (call.c) -------------------------------------------------- */
+/* One request in progress: who asks, under which policy. */
+struct gw_call {
+	struct gw *g;
+	struct gw_policy *pol;
+	struct gw_user *u; /* NULL: nobody we can serve */
+	uid_t uid;
+	pid_t pid;
+	bool held; /* u->mu is held */
+	char why[512];
+};
+
+/*
+ * Starts a request from the FUSE context: the policy in force, the
+ * caller's state, fresh identity; with LOCK_CHECK also the lockout store.
+ * Returns 0 with U->mu held, or -EACCES with WHY saying why (the caller
+ * audits it when it refuses an open).  End with gw_call_end() either way.
+ */
+int gw_call_begin(struct gw_call *c, struct gw *g, bool lock_check);
+/* As gw_call_begin(), for a caller known otherwise (the control socket's
+ * peer), always checking the lockout store. */
+int gw_call_begin_uid(struct gw_call *c, struct gw *g, uid_t uid, pid_t pid);
+/* Releases what gw_call_begin() took. */
+void gw_call_end(struct gw_call *c);
+
+/* --- audit (gw_audit.c) ------------------------------------------------- */
+struct gw_req {
+	uid_t uid;
+	pid_t pid;
+	const char *user; /* NULL: unknown */
+	const char *path; /* relative to the store */
+	const char *patient;
+};
+
+/* Writes one record; returns audit_write()'s result. */
+int gw_audit(struct gw *g, const struct gw_req *r, const char *event,
+    const char *decision, const char *rule, const char *reason,
+    long long bytes);
+
+#endif /* PG_GW_H */

@@ -1,0 +1,208 @@
+/*
+ * lock.c - locking an account out.  What must hold at once happens in the
+ * request that crossed the threshold: the user's in-memory flag (checked by
+ * every request, read included), the lockout store (so a restart, the PAM
+ * module and the CLI see it), the audit record and the syslog alert.  What
+ * may take time follows on a worker thread: the directory's lockout
+ * attribute (every other server), the hook command, and dropping the
+ * kernel's cached pages of the user's open files, so that even a read the
+ * page cache would have answered comes back to the gateway and is refused.
+ *
+ * The hook runs with this environment and nothing else:
+ *   PHOTOGUARD_USER      the user locked out
+ *   PHOTOGUARD_RULE      the limit or rule that fired ("file:line ...")
+ *   PHOTOGUARD_REASON    the reason in words
+ *   PHOTOGUARD_FILES     files opened or attempted in the window
+ *   PHOTOGUARD_BYTES     bytes in the window
+ *   PHOTOGUARD_PATIENTS  distinct patients in the window
+ *   PHOTOGUARD_TIME      the time of the lockout, UTC, ISO 8601
+ *   PHOTOGUARD_HOST      this host
+ *   PATH                 /usr/sbin:/usr/bin:/sbin:/bin
+ */
+#include <errno.h>
+#include <fuse.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/directory.h"
+#include "core/errors.h"
+#include "core/lockout.h"
+#include "gateway/gw.h"
+
+#define ENV_MAX   10
+#define ENV_LEN   600
+#define INVAL_MAX 256 /* open files whose cache is dropped */
+
+struct lock_job {
+	struct gw *g;
+	char user[GW_USER_MAX];
+	char env[ENV_MAX][ENV_LEN];
+	char *paths[INVAL_MAX];
+	size_t npaths;
+};
+
+atomic_int gw_lock_workers;
+
+/* Copies S into BUF, anything unprintable as '?', for syslog lines. */
+static const char *
+plain(const char *s, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i + 1 < len; i++)
+		buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+	buf[i] = '\0';
+	return buf;
+}
+
+static void
+run_hook(struct lock_job *j)
+{
+	const char *hook = j->g->cfg->lockout_hook;
+	char *argv[2], *envp[ENV_MAX + 1];
+	pid_t pid;
+	int st, i;
+
+	if (hook == NULL)
+		return;
+	argv[0] = (char *)(uintptr_t)hook;
+	argv[1] = NULL;
+	for (i = 0; i < ENV_MAX; i++)
+		envp[i] = j->env[i][0] ? j->env[i] : NULL;
+	envp[ENV_MAX] = NULL;
+	if ((errno = posix_spawn(&pid, hook, NULL, NULL, argv, envp)) != 0) {
+		syslog(LOG_ALERT, "photoguard-gateway: lockout hook %s: %s",
+		    hook, strerror(errno));
+		return;
+	}
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		syslog(LOG_ERR,
+		    "photoguard-gateway: lockout hook %s failed "
+		    "(status %d)",
+		    hook, st);
+}
+
+static void *
+lock_worker(void *arg)
+{
+	struct lock_job *j = arg;
+	size_t i;
+	int r;
+
+	if (dir_can_lock(j->g->dir)) {
+		r = dir_set_locked(j->g->dir, j->user, strlen(j->user), true);
+		if (r != 0)
+			syslog(LOG_ALERT,
+			    "photoguard-gateway: could not set "
+			    "the directory lockout of %s: %s",
+			    j->user, pg_strerror(r));
+	}
+	for (i = 0; i < j->npaths; i++) {
+		if (j->g->fuse != NULL)
+			fuse_invalidate_path(j->g->fuse, j->paths[i]);
+		free(j->paths[i]);
+	}
+	run_hook(j);
+	free(j);
+	atomic_fetch_sub(&gw_lock_workers, 1);
+	return NULL;
+}
+
+static void
+job_env(struct lock_job *j, const char *rule, const char *reason,
+    unsigned long long files, unsigned long long bytes,
+    unsigned long long patients)
+{
+	char host[256] = "";
+	time_t now = time(NULL);
+	struct tm tm;
+	char ts[32] = "";
+
+	gethostname(host, sizeof(host) - 1);
+	if (gmtime_r(&now, &tm) != NULL)
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(j->env[0], ENV_LEN, "PHOTOGUARD_USER=%s", j->user);
+	snprintf(j->env[1], ENV_LEN, "PHOTOGUARD_RULE=%s", rule);
+	snprintf(j->env[2], ENV_LEN, "PHOTOGUARD_REASON=%s", reason);
+	snprintf(j->env[3], ENV_LEN, "PHOTOGUARD_FILES=%llu", files);
+	snprintf(j->env[4], ENV_LEN, "PHOTOGUARD_BYTES=%llu", bytes);
+	snprintf(j->env[5], ENV_LEN, "PHOTOGUARD_PATIENTS=%llu", patients);
+	snprintf(j->env[6], ENV_LEN, "PHOTOGUARD_TIME=%s", ts);
+	snprintf(j->env[7], ENV_LEN, "PHOTOGUARD_HOST=%s", host);
+	snprintf(j->env[8], ENV_LEN, "PATH=/usr/sbin:/usr/bin:/sbin:/bin");
+}
+
+/* The slow part, on its own thread; with U->mu held. */
+static void
+start_worker(struct gw *g, struct gw_user *u, const char *rule,
+    const char *reason, unsigned long long files, unsigned long long bytes,
+    unsigned long long patients)
+{
+	struct lock_job *j = calloc(1, sizeof(*j));
+	struct gw_handle *h;
+	pthread_attr_t at;
+	pthread_t t;
+	size_t n;
+
+	if (j == NULL)
+		return;
+	j->g = g;
+	memcpy(j->user, u->name, sizeof(j->user));
+	job_env(j, rule, reason, files, bytes, patients);
+	for (h = u->open; h != NULL && j->npaths < INVAL_MAX; h = h->next) {
+		n = strlen(h->path);
+		if ((j->paths[j->npaths] = malloc(n + 2)) == NULL)
+			break;
+		j->paths[j->npaths][0] = '/';
+		memcpy(j->paths[j->npaths] + 1, h->path, n + 1);
+		j->npaths++;
+	}
+	atomic_fetch_add(&gw_lock_workers, 1);
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &at, lock_worker, j) != 0)
+		lock_worker(j); /* no thread: do it here, late but done */
+	pthread_attr_destroy(&at);
+}
+
+void
+gw_lock_user(struct gw *g, struct gw_user *u, const char *rule,
+    const char *reason, unsigned long long files, unsigned long long bytes,
+    unsigned long long patients)
+{
+	struct lockout_entry e;
+	struct gw_req rq;
+	char extra[128], pu[GW_USER_MAX], pr[256];
+	bool already = false;
+	int r;
+
+	if (atomic_exchange(&u->locked, true) && !u->lock_unsaved)
+		return; /* done already */
+	snprintf(extra, sizeof(extra), "files=%llu bytes=%llu patients=%llu",
+	    files, bytes, patients);
+	memset(&e, 0, sizeof(e));
+	e.user = u->name;
+	e.reason = reason;
+	e.rule = rule;
+	e.by = "gateway";
+	e.extra = extra;
+	r = lockout_lock(g->lockouts, &e, &already);
+	u->lock_unsaved = r != 0;
+	syslog(LOG_AUTHPRIV | LOG_ALERT,
+	    "photoguard-gateway: LOCKOUT of %s: %s (%s)%s",
+	    plain(u->name, pu, sizeof(pu)), plain(reason, pr, sizeof(pr)), rule,
+	    r != 0 ? "; the lockout store refused it" : "");
+	memset(&rq, 0, sizeof(rq));
+	rq.uid = u->uid;
+	rq.user = u->name;
+	gw_audit(g, &rq, "lockout.lock", "deny", rule, reason, -1);
+	start_worker(g, u, rule, reason, files, bytes, patients);
+}

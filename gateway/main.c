@@ -1,0 +1,187 @@
+/*
+ * main.c - photoguard-gateway: options, the checks that must pass before
+ * anything is served (configuration, policy, store, directory, lockout
+ * store, audit log), the mount and the FUSE loop.
+ *
+ * Why libfuse's high-level (path) API: every decision is about a path
+ * (the policy speaks of paths), and the store is re-resolved by path from
+ * its root fd on every operation, so no fd is kept per inode; the
+ * high-level library keeps the kernel's inode numbers and names in its own
+ * table and hands each operation the path, which is exactly what the
+ * policy and openat2(RESOLVE_BENEATH...) need.  The low-level API would
+ * make us keep that same table ourselves.  Reads go through the handle
+ * (nullpath_ok), so the hot path builds no path at all.
+ *
+ * Privilege.  The gateway runs as root: mounting with allow_other (other
+ * users read as themselves) needs root or `user_allow_other` in
+ * /etc/fuse.conf; the MFA tickets, the lockout store and the audit key are
+ * root-only files the PAM module also writes; and the store belongs to its
+ * service user with mode 0700, so reading it needs that user or
+ * CAP_DAC_READ_SEARCH.  deploy/systemd/photoguard-gateway.service limits
+ * root to the capabilities this needs.
+ */
+#include <errno.h>
+#include <fuse.h>
+#include <getopt.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "core/audit.h"
+#include "core/config.h"
+#include "core/directory.h"
+#include "core/errors.h"
+#include "core/lockout.h"
+#include "core/policy_file.h"
+#include "gateway/backing.h"
+#include "gateway/gw.h"
+#include "gateway/control.h"
+#include "gateway/ops.h"
+#include "gateway/reload.h"
+#include "gateway/start.h"
+
+struct gw *gw_global;
+
+static const char usage_text[] =
+    "Usage: photoguard-gateway [--config FILE] [-f] [MOUNTPOINT]\n"
+    "Serve the photo store through a policy-checking FUSE mount.\n"
+    "  --config FILE  configuration (default: $PHOTOGUARD_CONFIG, else\n"
+    "                 /etc/photoguard/photoguard.conf)\n"
+    "  -f             stay in the foreground, log to stderr too\n"
+    "  -d             FUSE debug output (implies -f)\n"
+    "  MOUNTPOINT     default: [store] mountpoint\n"
+    "See photoguard-gateway(8).\n";
+
+struct opts {
+	const char *config;
+	const char *mountpoint;
+	int foreground;
+	int debug;
+};
+
+static int
+parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	while ((c = getopt_long(argc, argv, "fdh", lo, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'f':
+			o->foreground = 1;
+			break;
+		case 'd':
+			o->debug = o->foreground = 1;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(0);
+		case 'V':
+			printf("photoguard-gateway %s\n", PG_VERSION);
+			exit(0);
+		default:
+			fputs(usage_text, stderr);
+			return -1;
+		}
+	}
+	if (optind < argc)
+		o->mountpoint = argv[optind++];
+	if (optind < argc) {
+		fprintf(stderr,
+		    "photoguard-gateway: unexpected argument '%s'\n",
+		    argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+/* Mounts and serves until unmounted or signalled.  Returns 0 or 1. */
+static int
+serve(struct gw *g, const struct opts *o)
+{
+	char *fargv[] = { (char *)(uintptr_t) "photoguard-gateway",
+		(char *)(uintptr_t) "-o",
+		(char *)(uintptr_t) "allow_other,fsname=photoguard,"
+		                    "subtype=photoguard",
+		(char *)(uintptr_t) "-d", NULL };
+	struct fuse_args args = FUSE_ARGS_INIT(o->debug ? 4 : 3, fargv);
+	struct fuse_loop_config *lc = NULL;
+	int r = 1;
+
+	g->fuse = fuse_new(&args, &gw_operations, sizeof(gw_operations), g);
+	if (g->fuse == NULL)
+		return 1;
+	if (fuse_mount(g->fuse, g->mountpoint) != 0) {
+		gw_log(LOG_ERR, "cannot mount on %s", g->mountpoint);
+		goto out;
+	}
+	if (fuse_daemonize(o->foreground) != 0 ||
+	    fuse_set_signal_handlers(fuse_get_session(g->fuse)) != 0)
+		goto unmount;
+	/* The audit log is opened after daemonizing: its writer belongs to
+	 * the process that writes (audit.h). */
+	if (gw_start_audit(g) != 0)
+		goto unhook;
+	if (gw_reload_start(g) != 0 || gw_control_start(g) != 0)
+		goto threads;
+	gw_log(LOG_NOTICE, "serving %s on %s with policy %s",
+	    g->cfg->store_root, g->mountpoint, g->cfg->policy_file);
+	if ((lc = fuse_loop_cfg_create()) == NULL)
+		goto threads;
+	fuse_loop_cfg_set_max_threads(lc, 64);
+	fuse_loop_cfg_set_idle_threads(lc, 16);
+	r = fuse_loop_mt(g->fuse, lc) == 0 ? 0 : 1;
+	fuse_loop_cfg_destroy(lc);
+threads:
+	gw_wait_lock_workers();
+	gw_control_stop(g);
+	gw_reload_stop();
+	gw_stop_audit(g);
+unhook:
+	fuse_remove_signal_handlers(fuse_get_session(g->fuse));
+unmount:
+	fuse_unmount(g->fuse);
+out:
+	fuse_destroy(g->fuse);
+	g->fuse = NULL;
+	fuse_opt_free_args(&args);
+	return r;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o;
+	struct gw g;
+	int r;
+
+	if (parse_opts(argc, argv, &o) != 0)
+		return 2;
+	openlog("photoguard-gateway", LOG_PID | (o.foreground ? LOG_PERROR : 0),
+	    LOG_DAEMON);
+	memset(&g, 0, sizeof(g));
+	pthread_mutex_init(&g.policy_mu, NULL);
+	pthread_mutex_init(&g.users_mu, NULL);
+	gw_global = &g;
+	if (gw_start(&g, o.config, o.mountpoint) != 0) {
+		gw_log(LOG_ERR, "refusing to start");
+		gw_teardown(&g);
+		return 1;
+	}
+	r = serve(&g, &o);
+	gw_teardown(&g);
+	return r;
+}

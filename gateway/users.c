@@ -1,0 +1,219 @@
+/*
+ * users.c - who is asking: the caller's uid to a name (getpwuid_r), the
+ * name to groups and care teams (the directory client, re-asked after
+ * dir_cache_ttl_s), groups to roles and limits (the policy in force), and
+ * the facts of the moment (MFA ticket, local time, break-glass grants) for
+ * policy_decide().  One entry per uid that used the mount: the state grows
+ * with active users, never with the store.
+ */
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/directory.h"
+#include "core/errors.h"
+#include "core/lockout.h"
+#include "core/mfa_ticket.h"
+#include "gateway/gw.h"
+#include "gateway/limiter.h"
+
+#define PW_BUF_MAX 16384
+
+/* The name of UID into BUF; false if it has none (or too long). */
+static bool
+uid_name(uid_t uid, char *buf, size_t len)
+{
+	struct passwd pw, *res = NULL;
+	char tmp[PW_BUF_MAX];
+
+	if (getpwuid_r(uid, &pw, tmp, sizeof(tmp), &res) != 0 || res == NULL)
+		return false;
+	if (strlen(pw.pw_name) >= len || pw.pw_name[0] == '\0')
+		return false;
+	memcpy(buf, pw.pw_name, strlen(pw.pw_name) + 1);
+	return true;
+}
+
+static struct gw_user *
+user_new(uid_t uid)
+{
+	struct gw_user *u = calloc(1, sizeof(*u));
+
+	if (u == NULL)
+		return NULL;
+	if ((u->lim = limiter_new()) == NULL) {
+		free(u);
+		return NULL;
+	}
+	u->uid = uid;
+	u->known = uid_name(uid, u->name, sizeof(u->name));
+	pthread_mutex_init(&u->mu, NULL);
+	atomic_init(&u->locked, false);
+	return u;
+}
+
+struct gw_user *
+gw_user_get(struct gw *g, uid_t uid)
+{
+	size_t b = uid % (sizeof(g->users) / sizeof(g->users[0]));
+	struct gw_user *u;
+
+	pthread_mutex_lock(&g->users_mu);
+	for (u = g->users[b]; u != NULL; u = u->next)
+		if (u->uid == uid)
+			break;
+	if (u == NULL && g->nusers < GW_USERS_MAX &&
+	    (u = user_new(uid)) != NULL) {
+		u->next = g->users[b];
+		g->users[b] = u;
+		g->nusers++;
+	}
+	pthread_mutex_unlock(&g->users_mu);
+	return u;
+}
+
+/* Roles and limits of U under P. */
+static int
+apply_policy(struct gw_user *u, struct gw_policy *p)
+{
+	struct policy_limit lim[LIMITER_MAX_LIMITS];
+	size_t n;
+
+	if (policy_roles_for_groups(p->p, (const char *const *)u->du->groups,
+	        u->du->ngroups, &u->roles) != 0)
+		return PG_ERR_INTERNAL;
+	n = policy_limits(p->p, &u->roles, lim, LIMITER_MAX_LIMITS);
+	if (n > LIMITER_MAX_LIMITS || limiter_set_limits(u->lim, lim, n) != 0)
+		return PG_ERR_TOOBIG;
+	u->policy_gen = p->gen;
+	return 0;
+}
+
+int
+gw_user_refresh(struct gw *g, struct gw_user *u, struct gw_policy *p, char *err,
+    size_t errlen)
+{
+	int64_t now = gw_now_ms();
+	int64_t ttl = (int64_t)g->cfg->dir_cache_ttl_s * 1000;
+	struct dir_user *du = NULL;
+	char name[GW_USER_MAX];
+	int r;
+
+	err[0] = '\0';
+	if (u->du != NULL && now - u->du_ms < ttl) {
+		if (u->policy_gen == p->gen)
+			return 0;
+		return apply_policy(u, p);
+	}
+	dir_user_free(u->du);
+	u->du = NULL;
+	if (!uid_name(u->uid, name, sizeof(name))) {
+		snprintf(err, errlen, "uid %lu has no user name",
+		    (unsigned long)u->uid);
+		return PG_ERR_NOTFOUND;
+	}
+	if (!u->known || strcmp(name, u->name) != 0) {
+		/* A new name for this uid: a different person's counters. */
+		memcpy(u->name, name, sizeof(name));
+		u->known = true;
+		limiter_reset(u->lim);
+	}
+	r = dir_lookup(g->dir, u->name, strlen(u->name), &du);
+	if (r != 0) {
+		char msg[256];
+
+		dir_last_error(g->dir, msg, sizeof(msg));
+		snprintf(err, errlen, "directory: %s%s%s", pg_strerror(r),
+		    msg[0] ? ": " : "", msg);
+		return r;
+	}
+	u->du = du;
+	u->du_ms = now;
+	return apply_policy(u, p);
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* U's live grants into V (sorted); returns how many. */
+static size_t
+live_grants(struct gw_user *u, time_t now, const char **v)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < u->ngrants; i++)
+		if (u->grants[i].until > now)
+			v[n++] = u->grants[i].patient;
+	qsort(v, n, sizeof(*v), cmp_str);
+	return n;
+}
+
+enum policy_verdict
+gw_user_decide(struct gw *g, struct gw_user *u, struct gw_policy *p,
+    enum policy_action action, const char *rel, bool is_dir, bool fresh_mfa,
+    struct policy_decision *dec)
+{
+	struct policy_request req;
+	const char *bg[GW_BG_MAX];
+	time_t now = time(NULL);
+	int64_t mono = gw_now_ms();
+	struct tm tm;
+
+	if (u->du == NULL || localtime_r(&now, &tm) == NULL) {
+		memset(dec, 0, sizeof(*dec));
+		dec->verdict = POLICY_ERROR;
+		return POLICY_ERROR;
+	}
+	/* Only a valid ticket is reused (briefly): a login takes effect at
+	 * once, a logout within GW_MFA_CACHE_MS, an open asks afresh. */
+	if (fresh_mfa || !u->mfa || mono - u->mfa_ms > GW_MFA_CACHE_MS) {
+		u->mfa = mfa_ticket_valid(
+		             g->cfg->totp_ticket_dir, u->name, now) == 1;
+		u->mfa_ms = mono;
+	}
+	memset(&req, 0, sizeof(req));
+	req.user = u->name;
+	req.roles = u->roles;
+	req.action = action;
+	req.path = rel;
+	req.is_dir = is_dir;
+	req.mfa = u->mfa != 0;
+	req.minute_of_day = tm.tm_hour * 60 + tm.tm_min;
+	req.weekday = tm.tm_wday;
+	req.care_patients = (const char *const *)u->du->patients;
+	req.ncare = u->du->npatients;
+	req.nbreakglass = live_grants(u, now, bg);
+	req.breakglass_patients = bg;
+	return policy_decide(p->p, &req, dec);
+}
+
+int
+gw_user_check_lock(struct gw *g, struct gw_user *u)
+{
+	int r;
+
+	if (!u->known)
+		return PG_ERR_NOTFOUND;
+	r = lockout_check(g->lockouts, u->name, NULL);
+	if (r == 1) {
+		atomic_store(&u->locked, true);
+		return 1;
+	}
+	if (r < 0)
+		return r;
+	if (u->lock_unsaved)
+		return 1; /* locked here, the store could not say so */
+	if (atomic_load(&u->locked)) {
+		/* Locked here but no longer in the store: an administrator
+		 * ran `photoguard unlock`.  The counters start again. */
+		atomic_store(&u->locked, false);
+		limiter_reset(u->lim);
+	}
+	return 0;
+}

@@ -1,0 +1,44 @@
+/*
+ * gw_mfa.c - test helper: issue or remove a user's MFA ticket with the
+ * core API, as the PAM module does after a good code.
+ *   gw_mfa issue DIR USER TTL_S
+ *   gw_mfa remove DIR USER
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/errors.h"
+#include "core/mfa_ticket.h"
+
+int
+main(int argc, char **argv)
+{
+	char *end = NULL;
+	long ttl;
+	int r;
+
+	if (argc == 5 && strcmp(argv[1], "issue") == 0) {
+		ttl = strtol(argv[4], &end, 10);
+		if (end == argv[4] || *end != '\0' || ttl < 1 ||
+		    ttl > MFA_TICKET_MAX_TTL_S) {
+			fprintf(stderr, "gw_mfa: bad TTL '%s'\n", argv[4]);
+			return 2;
+		}
+		r = mfa_ticket_issue(
+		    argv[2], argv[3], time(NULL), (int)ttl, NULL);
+	} else if (argc == 4 && strcmp(argv[1], "remove") == 0) {
+		r = mfa_ticket_remove(argv[2], argv[3]);
+	} else {
+		fprintf(stderr,
+		    "usage: gw_mfa issue DIR USER TTL_S | "
+		    "gw_mfa remove DIR USER\n");
+		return 2;
+	}
+	if (r != 0) {
+		fprintf(stderr, "gw_mfa: %s\n", pg_strerror(r));
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,121 @@
+#!/bin/bash
+# test_control.sh - the policy follows its file (a good new policy takes
+# effect, a broken, deleted or half-written one changes nothing), and the
+# control socket: `photoguard status` (root sees all, others themselves)
+# and `photoguard breakglass` (reason, roles, max grants, audited).
+. "$PG_SOURCE_ROOT/tests/lib/tap.sh"
+. "$PG_SOURCE_ROOT/tests/lib/slapd.sh"
+. "$PG_SOURCE_ROOT/tests/gateway/lib.sh"
+
+if ! gw_setup; then
+	not_ok "test fixture (users, slapd, store) set up"
+	done_testing
+	exit 1
+fi
+m=$tmp/mnt
+pol=$tmp/etc/test.policy
+f1=patients/P000001/2026-01-10-preop/IMG_0001.jpg
+gw_mfa_issue gwnurse
+gw_mfa_issue gwoncall
+gw_mfa_issue gwsurg
+if ! gw_start; then
+	not_ok "gateway mounts"
+	sed 's/^/# /' "$tmp/gateway.log"
+	done_testing
+	exit 1
+fi
+ok "gateway mounts"
+reads() { as gwnurse head -1 "$m/$f1" 2>/dev/null; }
+# settle: wait until the nurse's reading equals $1 (at most 3 s).
+settle() {
+	local i
+	for i in $(seq 1 30); do
+		[ "$(reads)" = "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+is "nurse reads under the first policy" "$(reads)" "PHOTO $f1"
+
+# --- reload ---------------------------------------------------------------
+cp "$pol" "$tmp/orig.policy"
+grep -v '^allow nurse list,read' "$tmp/orig.policy" >"$tmp/etc/.new.policy"
+mv "$tmp/etc/.new.policy" "$pol"
+check "a valid new policy (renamed into place) takes effect: nurse refused" settle ""
+like "...logged" "$(cat "$tmp/gateway.log")" "policy .*test.policy reloaded"
+cp "$tmp/orig.policy" "$pol"
+check "written in place (close after write): back in force" settle "PHOTO $f1"
+printf 'layout "patients/{patient}/{series}/{file}"\nallow nobody read **\n' >"$pol"
+sleep 0.5
+is "a broken policy is refused: the old one stays" "$(reads)" "PHOTO $f1"
+like "...with its errors in the log" "$(cat "$tmp/gateway.log")" "test.policy:2:[0-9]+: error: .*refused; the old one stays|refused; the old one stays in force: .*test.policy:2"
+rm -f "$pol"
+sleep 0.5
+is "a deleted policy changes nothing" "$(reads)" "PHOTO $f1"
+like "...and says so" "$(cat "$tmp/gateway.log")" "removed; the policy in force stays"
+# Half-written: the writer still has it open.
+exec 3>"$pol"
+grep -v '^allow nurse list,read' "$tmp/orig.policy" | head -5 >&3
+sleep 0.5
+is "a half-written policy is not read before its writer closes it" "$(reads)" "PHOTO $f1"
+grep -v '^allow nurse list,read' "$tmp/orig.policy" | tail -n +6 >&3
+exec 3>&-
+check "...and is read once closed" settle ""
+cp "$tmp/orig.policy" "$pol"
+check "original policy back" settle "PHOTO $f1"
+check "reloads are audited" test "$(audit_count gateway.policy_reload info gateway)" -ge 3
+check "refused reloads are audited" test "$(audit_count gateway.policy_reload deny gateway)" -ge 1
+
+# --- break-glass -------------------------------------------------------------
+f4=patients/P000004/2026-01-10-preop/IMG_0001.jpg
+out=$(as gwoncall cat "$m/$f4" 2>&1)
+like "on-call surgeon without a grant: the patient does not exist" "$out" "No such file or directory"
+out=$(as gwoncall "$PG_CLI" breakglass --patient P000004 2>&1); rc=$?
+is "break-glass without a reason: refused (exit 1)" "$rc" 1
+like "...because a reason is required" "$out" "reason is required"
+out=$(as gwoncall "$PG_CLI" breakglass --patient P000004 --reason "ER trauma, patient unconscious" 2>&1); rc=$?
+is "break-glass with a reason: granted" "$rc" 0
+like "...for the policy's hour" "$out" "P000004 for 3600 seconds"
+is "the grant opens that patient" "$(as gwoncall head -1 "$m/$f4" 2>&1)" "PHOTO $f4"
+out=$(as gwoncall cat "$m/patients/P000005/2026-01-10-preop/IMG_0001.jpg" 2>&1)
+like "...and no other" "$out" "No such file or directory"
+out=$(as gwoncall "$PG_CLI" breakglass --patient P000005 --reason "second emergency" 2>&1); rc=$?
+is "a second grant (max 2/day)" "$rc" 0
+out=$(as gwoncall "$PG_CLI" breakglass --patient P000006 --reason "third" 2>&1); rc=$?
+is "a third grant the same day: refused" "$rc" 1
+like "...with the limit" "$out" "more than 2 grants"
+out=$(as gwsurg "$PG_CLI" breakglass --patient P000004 --reason "curious" 2>&1); rc=$?
+is "a role without a breakglass line: refused" "$rc" 1
+out=$(as gwoncall "$PG_CLI" breakglass --patient ../P000001 --reason x 2>&1); rc=$?
+is "a patient id with a path in it: refused" "$rc" 1
+check "grants audited with the reason" test "$(python3 - "$tmp/audit/audit.jsonl" <<'PY'
+import json, sys
+n = 0
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    if r["event"] == "breakglass.grant" and r["decision"] == "allow" and r["actor"] == "gwoncall" and r["patient"] == "P000004" and "unconscious" in r["reason"]:
+        n += 1
+print(n)
+PY
+)" -eq 1
+check "refused grants audited" test "$(audit_count breakglass.grant deny gwoncall)" -ge 2
+
+# --- status --------------------------------------------------------------
+out=$("$PG_CLI" status 2>&1); rc=$?
+is "status as root: exit 0" "$rc" 0
+like "...names the policy in force" "$out" "policy: $pol"
+like "...shows each user's usage against each window" "$out" "user gwnurse uid 2902"
+like "...with the limits" "$out" "limit files 20/600s +[0-9]+ used"
+like "...and live grants" "$out" "break-glass P000004 for [0-9]+s more"
+like "...and the lockouts" "$out" "lockouts: 0"
+out=$(as gwnurse "$PG_CLI" status 2>&1); rc=$?
+is "status as a user: exit 0" "$rc" 0
+like "...shows them" "$out" "user gwnurse"
+check "...and nobody else" bash -c "! grep -q gwoncall <<<'$out'"
+check "...nor the store" bash -c "! grep -q 'store:' <<<'$out'"
+gw_stop
+out=$("$PG_CLI" status 2>&1); rc=$?
+is "status with no gateway running: exit 3" "$rc" 3
+out=$("$PG_CLI" audit verify 2>&1); rc=$?
+is "the audit log verifies" "$rc" 0
+gw_done

@@ -1,0 +1,203 @@
+#!/bin/bash
+# test_exfil.sh - bulk copies through the gateway are stopped after their
+# allowance and lock the account: cp -r, tar, rsync, find -exec cat, 32
+# parallel readers, an mmap reader and a slow drip under the short window.
+# Each time we count what the reader really got (files identical to the
+# store), check the lockout store, then unlock and go on.  Also: open
+# handles stop serving at the lockout, the refusal comes at once, a
+# restart keeps the lockout, and the audit log verifies afterwards.
+#
+# The "bulk" role: limit files 3/2s 6/10min, lockout files 12/10min.
+. "$PG_SOURCE_ROOT/tests/lib/tap.sh"
+. "$PG_SOURCE_ROOT/tests/lib/slapd.sh"
+. "$PG_SOURCE_ROOT/tests/gateway/lib.sh"
+
+if ! gw_setup; then
+	not_ok "test fixture (users, slapd, store) set up"
+	done_testing
+	exit 1
+fi
+m=$tmp/mnt
+s=$tmp/store
+o=$tmp/out
+gw_mfa_issue gwbulk
+if ! gw_start; then
+	not_ok "gateway mounts"
+	sed 's/^/# /' "$tmp/gateway.log"
+	done_testing
+	exit 1
+fi
+ok "gateway mounts"
+SHORT=3 # the burst allowance (files 3/2s)
+LONG=6  # the window allowance (files 6/10min)
+
+# complete DIR: how many files under DIR are identical to the store's.
+complete() {
+	local n=0 f rel
+	while IFS= read -r -d '' f; do
+		rel=${f#"$1"/}
+		cmp -s "$f" "$s/patients/$rel" && n=$((n + 1))
+	done < <(find "$1" -type f -print0 2>/dev/null)
+	echo "$n"
+}
+
+locked() {
+	"$PG_CLI" lockouts 2>/dev/null | grep -q '^gwbulk '
+}
+
+unlock() {
+	"$PG_CLI" unlock gwbulk >/dev/null 2>&1
+	sleep 2.1 # let the short window pass
+}
+
+# exfil NAME COUNT: the checks after one method.
+exfil() {
+	local name=$1 got=$2
+	check "$name: delivered $got files, at most the burst allowance ($SHORT)" test "$got" -le "$SHORT"
+	check "$name: ...and some (the allowance is served)" test "$got" -ge 1
+	check "$name: the account is locked out in the store" locked
+	unlock
+}
+
+as gwbulk cp -r "$m/patients" "$o/cp" 2>/dev/null
+exfil "cp -r" "$(complete "$o/cp")"
+
+as gwbulk tar cf - -C "$m" patients 2>/dev/null >"$o/t.tar"
+mkdir -p "$o/tx" && tar xf "$o/t.tar" -C "$o/tx" 2>/dev/null
+exfil "tar c" "$(complete "$o/tx/patients")"
+
+as gwbulk rsync -a "$m/patients/" "$o/rs/" 2>/dev/null
+exfil "rsync -a" "$(complete "$o/rs")"
+
+as gwbulk find "$m/patients" -type f -exec cat {} + 2>/dev/null >"$o/find.bin"
+got=$(grep -a -o 'PHOTO patients/P[0-9]*/[^/]*/IMG_[0-9]*\.jpg' "$o/find.bin" | sort -u | wc -l)
+exfil "find -exec cat" "$got"
+
+# 32 readers at once, each on its own file.
+mkdir -p "$o/par"
+mapfile -t files < <(cd "$s/patients" && find . -path ./P999001 -prune -o -type f -name 'IMG_*' -print | sed 's|^\./||' | sort | head -32)
+pids=
+for i in "${!files[@]}"; do
+	mkdir -p "$o/par/$(dirname "${files[$i]}")"
+	as gwbulk cat "$m/patients/${files[$i]}" 2>/dev/null >"$o/par/${files[$i]}" &
+	pids="$pids $!"
+done
+wait $pids # not the gateway
+exfil "32 parallel readers (${#files[@]} files)" "$(complete "$o/par")"
+
+# mmap: the bytes come through the page cache, not read().
+cat >"$o/mm.py" <<'PY'
+import mmap, os, sys
+src, dst = sys.argv[1], sys.argv[2]
+for root, dirs, names in os.walk(src):
+    dirs.sort()
+    for n in sorted(names):
+        p = os.path.join(root, n)
+        try:
+            with open(p, "rb") as f:
+                m = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
+                data = m[:]
+                m.close()
+        except OSError:
+            continue
+        out = os.path.join(dst, os.path.relpath(p, src))
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        with open(out, "wb") as g:
+            g.write(data)
+PY
+as gwbulk /usr/bin/python3 "$o/mm.py" "$m/patients" "$o/mm"
+exfil "mmap reader" "$(complete "$o/mm")"
+
+# The refusal at the threshold is immediate: time each open.
+cat >"$o/lat.py" <<'PY'
+import os, sys, time
+worst_refused, served = 0.0, 0
+for root, dirs, names in os.walk(sys.argv[1]):
+    dirs.sort()
+    for n in sorted(names):
+        t = time.monotonic()
+        try:
+            fd = os.open(os.path.join(root, n), os.O_RDONLY)
+            os.close(fd)
+            served += 1
+        except OSError:
+            worst_refused = max(worst_refused, time.monotonic() - t)
+print(served, int(worst_refused * 1000))
+PY
+read -r served worst < <(as gwbulk /usr/bin/python3 "$o/lat.py" "$m/patients")
+check "threshold to refusal: slowest refused open ${worst} ms (<= 100 ms)" test "$worst" -le 100
+check "...with $served opens served before it" test "$served" -le "$SHORT"
+unlock
+
+# Open handles stop serving at the lockout, page cache or not.
+cat >"$o/hold.py" <<'PY'
+import os, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY)
+os.read(fd, 100)                 # served, and cached by readahead
+open(sys.argv[2], "w").close()   # ready
+while not os.path.exists(sys.argv[3]):
+    time.sleep(0.05)
+time.sleep(0.3)                  # the lockout's cache drop
+try:
+    os.pread(fd, 100, 4096)
+    print("served")
+except OSError as e:
+    print("refused", e.errno)
+PY
+first=$m/patients/P000001/2026-01-10-preop/IMG_0001.jpg
+as gwbulk /usr/bin/python3 "$o/hold.py" "$first" "$o/ready" "$o/go" >"$o/hold.out" &
+hold=$!
+for i in $(seq 1 100); do [ -e "$o/ready" ] && break; sleep 0.05; done
+as gwbulk find "$m/patients" -type f -exec cat {} + >/dev/null 2>&1
+touch "$o/go"
+wait "$hold"
+is "a file held open before the lockout stops serving (EACCES)" "$(cat "$o/hold.out")" "refused 13"
+unlock
+
+# A slow drip stays under the short window and is caught by the long one.
+before=$(grep -c 'files 3/2s' "$tmp/audit/audit.jsonl")
+n=0
+for f in $(cd "$s/patients" && find . -path ./P999001 -prune -o -type f -name 'IMG_*' -print | sort | head -14); do
+	as gwbulk cat "$m/patients/$f" >"$o/drip.tmp" 2>/dev/null && cmp -s "$o/drip.tmp" "$s/patients/$f" && n=$((n + 1))
+	sleep 0.8
+done
+after=$(grep -c 'files 3/2s' "$tmp/audit/audit.jsonl")
+is "drip: never over the short window" "$after" "$before"
+check "drip: delivered $n files, at most the long window's allowance ($LONG)" test "$n" -le "$LONG"
+check "drip: ...and the allowance was served" test "$n" -ge "$LONG"
+check "drip: locked out by the long window" locked
+like "the lockout names the threshold that fired" "$("$PG_CLI" lockouts 2>&1)" "gwbulk .*lockout files 12/600s"
+check "limit refusals are audited with the limit" test "$(grep -c '"event":"gateway.limit".*limit files 6/600s' "$tmp/audit/audit.jsonl")" -ge 1
+
+# Lockouts survive a restart; an unlock reaches the running gateway.
+gw_stop
+gw_start
+out=$(as gwbulk cat "$first" 2>&1); rc=$?
+check "after a restart the locked user is still refused" test "$rc" -ne 0
+"$PG_CLI" unlock gwbulk >/dev/null 2>&1
+is "after photoguard unlock the user reads again" "$(as gwbulk head -1 "$first")" "PHOTO patients/P000001/2026-01-10-preop/IMG_0001.jpg"
+
+gw_stop
+out=$("$PG_CLI" audit verify 2>&1); rc=$?
+is "the audit log verifies afterwards" "$rc" 0
+check "...and holds the lockouts" test "$(audit_count lockout.lock deny gwbulk)" -ge 8
+# The breach question: which patients did this account get, how much?
+"$PG_CLI" audit report --user gwbulk --json >"$o/report.json" 2>/dev/null
+is "audit report: files and bytes of gwbulk are exactly the allowed opens and the bytes delivered" \
+    "$(python3 - "$o/report.json" "$tmp/audit/audit.jsonl" <<'PY'
+import json, sys
+rep = json.load(open(sys.argv[1]))
+files = bytes_ = 0
+for l in open(sys.argv[2]):
+    r = json.loads(l)
+    if r.get("actor") != "gwbulk":
+        continue
+    if r["event"] == "gateway.open" and r["decision"] == "allow":
+        files += 1
+    if r["event"] == "gateway.release":
+        bytes_ += r.get("bytes", 0)
+t = rep["totals"]
+print(rep["verified"], t["files"] == files, t["bytes"] == bytes_, t["patients"] <= 6)
+PY
+)" "True True True True"
+gw_done

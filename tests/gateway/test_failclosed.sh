@@ -1,0 +1,91 @@
+#!/bin/bash
+# test_failclosed.sh - the gateway fails closed: it refuses to start
+# without a policy that loads, with a store others may enter, without the
+# store's service user; a directory that stops answering and an audit log
+# that cannot be written refuse new opens (and serve again once they
+# recover); a killed gateway leaves the mount answering ENOTCONN.
+. "$PG_SOURCE_ROOT/tests/lib/tap.sh"
+. "$PG_SOURCE_ROOT/tests/lib/slapd.sh"
+. "$PG_SOURCE_ROOT/tests/gateway/lib.sh"
+
+if ! gw_setup; then
+	not_ok "test fixture (users, slapd, store) set up"
+	done_testing
+	exit 1
+fi
+m=$tmp/mnt
+s=$tmp/store
+f=patients/P000001/2026-01-10-preop/IMG_0001.jpg
+gw_mfa_issue gwsurg
+
+# start_fails DESCRIPTION REGEX: the gateway must exit non-zero, unmounted,
+# saying REGEX.
+start_fails() {
+	local out rc
+	out=$(timeout 20 "$GW_BIN" --config "$tmp/etc/pg.conf" -f "$m" 2>&1); rc=$?
+	check "$1: refuses to start" test "$rc" -ne 0 -a "$rc" -ne 124
+	like "$1: says why" "$out" "$2"
+	check "$1: nothing mounted" bash -c "! mountpoint -q '$m'"
+}
+
+mv "$tmp/etc/test.policy" "$tmp/etc/test.policy.away"
+start_fails "policy missing" "test.policy.*(not found|No such file).*|does not load"
+printf 'layout "patients/{patient}/{series}/{file}"\nallow nobody read **\n' >"$tmp/etc/test.policy"
+start_fails "broken policy" "test.policy:2:[0-9]+: error: "
+chmod 0666 "$tmp/etc/test.policy"
+start_fails "policy writable by others" "not writable by group or others|does not load"
+mv "$tmp/etc/test.policy.away" "$tmp/etc/test.policy"
+chmod 0750 "$s"
+start_fails "store open to its group" "must belong to gwstore and have mode 0700"
+chmod 0700 "$s"
+sed -i 's/^user = gwstore/user = gwnosuchuser/' "$tmp/etc/pg.conf"
+start_fails "no store service user" "user gwnosuchuser does not exist"
+sed -i 's/^user = gwnosuchuser/user = gwstore/' "$tmp/etc/pg.conf"
+"$GW_BIN" --config "$tmp/etc/pg.conf" -f "$m" extra >/dev/null 2>&1
+is "an extra argument is a usage error (exit 2)" "$?" 2
+
+if ! gw_start; then
+	not_ok "gateway mounts"
+	sed 's/^/# /' "$tmp/gateway.log"
+	done_testing
+	exit 1
+fi
+ok "with all in order the gateway mounts"
+is "surgeon reads" "$(as gwsurg head -1 "$m/$f")" "PHOTO $f"
+
+# The directory stops answering (cache_ttl is 2s in the test config).
+slapd_pause
+sleep 2.2
+t0=$(date +%s%N)
+out=$(as gwsurg cat "$m/$f" 2>&1); rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "directory down: the open is refused" test "$rc" -ne 0
+check "...within the directory timeouts (${ms} ms)" test "$ms" -lt 8000
+like "...and the log says the directory is unavailable" "$(cat "$tmp/gateway.log")" "refusing gwsurg \(uid 2901\): directory: .*unavailable"
+slapd_resume
+sleep 0.5
+is "directory back: the surgeon reads again" "$(as gwsurg head -1 "$m/$f" 2>&1)" "PHOTO $f"
+
+# The audit log cannot be written.
+if chattr +i "$tmp/audit/audit.jsonl" 2>/dev/null; then
+	out=$(as gwsurg cat "$m/patients/P000001/2026-01-10-preop/IMG_0002.jpg" 2>&1); rc=$?
+	check "audit log unwritable: the open is refused" test "$rc" -ne 0
+	like "...with a clear log line" "$(cat "$tmp/gateway.log")" "audit log unwritable"
+	chattr -i "$tmp/audit/audit.jsonl"
+	is "audit log writable again: served again" "$(as gwsurg head -1 "$m/$f" 2>&1)" "PHOTO $f"
+else
+	skip "audit log unwritable" "chattr +i is not supported on $tmp (needs ext4/xfs and CAP_LINUX_IMMUTABLE)"
+fi
+
+# A crash leaves ENOTCONN, never the store.
+kill -9 "$GW_PID"
+wait "$GW_PID" 2>/dev/null
+GW_PID=
+out=$(as gwsurg cat "$m/$f" 2>&1); rc=$?
+like "killed gateway: the mount answers ENOTCONN" "$out" "Transport endpoint is not connected"
+out=$(ls "$m" 2>&1)
+like "...to root as well" "$out" "Transport endpoint is not connected"
+umount -l "$m"
+out=$("$PG_CLI" audit verify 2>&1); rc=$?
+is "the audit log verifies after all that" "$rc" 0
+gw_done
