@@ -131,14 +131,21 @@ PY
 )" "P000001 2901 $(grep -n '^allow surgeon' "$tmp/etc/test.policy" | cut -d: -f1) True"
 check "hidden paths asked for are audited (nurse without MFA)" test "$(audit_count gateway.lookup deny gwnurse)" -ge 1
 check "refused changes audited" test "$(audit_count gateway.change deny gwsurg)" -ge 8
-close_bytes=$(python3 - "$tmp/audit/audit.jsonl" <<'PY'
+# FUSE sends RELEASE after close() has returned: give the record a moment.
+for try in $(seq 30); do
+	close_bytes=$(python3 - "$tmp/audit/audit.jsonl" "P000001/$pre/IMG_0001.jpg" <<'PY'
 import json, sys
 for l in open(sys.argv[1]):
     r = json.loads(l)
-    if r["event"] == "gateway.release" and r["actor"] == "gwsurg" and r.get("process") == "cat":
+    if (r["event"] == "gateway.release" and r["actor"] == "gwsurg"
+            and r.get("process") == "cat"
+            and (r.get("object") or "").endswith(sys.argv[2])):
         print(r["bytes"]); break
 PY
 )
+	[ -n "$close_bytes" ] && break
+	sleep 0.1
+done
 is "bytes actually read are audited at close" "$close_bytes" "$(stat -c %s "$s/patients/P000001/$pre/IMG_0001.jpg")"
 
 # A decoy: whoever opens it is locked out at once, everywhere.
