@@ -316,3 +316,48 @@ pg_lock_at(int dirfd, const char *name, int timeout_ms)
 	close(fd);
 	return PG_ERR_IO;
 }
+
+int
+pg_open_private_dir(const char *path, int create)
+{
+	struct stat st;
+	int fd = pg_open_dir(path, create, 0700);
+
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) != 0 || (st.st_uid != 0 && st.st_uid != geteuid()) ||
+	    (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		close(fd);
+		return PG_ERR_PERM;
+	}
+	return fd;
+}
+
+char *
+pg_take_line(char **p, const char *key)
+{
+	size_t klen = strlen(key);
+	char *line = *p, *nl;
+
+	if (strncmp(line, key, klen) != 0 || (nl = strchr(line, '\n')) == NULL)
+		return NULL;
+	*nl = '\0';
+	*p = nl + 1;
+	return line + klen;
+}
+
+int
+pg_parse_num(const char *s, long long max, long long *out)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL || *s < '0' || *s > '9' || strlen(s) > 19)
+		return PG_ERR_CORRUPT;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < 0 || v > max)
+		return PG_ERR_CORRUPT;
+	*out = v;
+	return PG_OK;
+}

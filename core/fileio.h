@@ -71,6 +71,25 @@ int pg_open_dir(const char *path, int create, mode_t mode);
  */
 int pg_lock_at(int dirfd, const char *name, int timeout_ms);
 
+/*
+ * As pg_open_dir(), and refuses (PG_ERR_PERM) a directory that is not
+ * owned by root or the effective uid or that group or others may enter.
+ */
+int pg_open_private_dir(const char *path, int create);
+
+/*
+ * For small "KEY=value" line files: if the line at *P starts with KEY and
+ * ends in a newline, NUL-terminates it, moves *P past it and returns the
+ * value; else returns NULL and leaves *P alone.
+ */
+char *pg_take_line(char **p, const char *key);
+
+/*
+ * Parses S as a decimal number in [0, MAX] with nothing around it (at most
+ * 19 digits); returns PG_OK or PG_ERR_CORRUPT.
+ */
+int pg_parse_num(const char *s, long long max, long long *out);
+
 /* Writes all of LEN bytes, retrying on EINTR and short writes. */
 int pg_write_all(int fd, const void *buf, size_t len);
 

@@ -20,22 +20,6 @@
 #define HOST_MAX 255
 
 static int
-open_private_dir(const char *dir, int create)
-{
-	struct stat st;
-	int fd = pg_open_dir(dir, create, 0700);
-
-	if (fd < 0)
-		return fd;
-	if (fstat(fd, &st) != 0 || (st.st_uid != 0 && st.st_uid != geteuid()) ||
-	    (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-		close(fd);
-		return PG_ERR_PERM;
-	}
-	return fd;
-}
-
-static int
 host_ok(const char *h)
 {
 	size_t i;
@@ -75,41 +59,11 @@ mfa_ticket_issue(
 	    enc, (long long)now, (long long)now + ttl_s, host);
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return PG_ERR_TOOBIG;
-	if ((fd = open_private_dir(dir, 1)) < 0)
+	if ((fd = pg_open_private_dir(dir, 1)) < 0)
 		return fd;
 	r = pg_write_file_atomic(fd, name, buf, (size_t)n, 0600);
 	close(fd);
 	return r;
-}
-
-/* Takes "KEY=" and a line from *P; returns the value, NUL-terminated. */
-static char *
-take_line(char **p, const char *key)
-{
-	size_t klen = strlen(key);
-	char *line = *p, *nl;
-
-	if (strncmp(line, key, klen) != 0 || (nl = strchr(line, '\n')) == NULL)
-		return NULL;
-	*nl = '\0';
-	*p = nl + 1;
-	return line + klen;
-}
-
-static int
-parse_time(const char *s, long long *out)
-{
-	char *end;
-	long long v;
-
-	if (s == NULL || *s < '0' || *s > '9' || strlen(s) > 12)
-		return PG_ERR_CORRUPT;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < 0)
-		return PG_ERR_CORRUPT;
-	*out = v;
-	return PG_OK;
 }
 
 static int
@@ -118,15 +72,17 @@ judge(char *buf, const char *enc, time_t now)
 	char *p = buf, *user, *host;
 	long long issued, expires;
 
-	if (take_line(&p, "photoguard-mfa-ticket 1") == NULL)
+	if (pg_take_line(&p, "photoguard-mfa-ticket 1") == NULL)
 		return PG_ERR_CORRUPT;
-	user = take_line(&p, "user=");
+	user = pg_take_line(&p, "user=");
 	if (user == NULL || strcmp(user, enc) != 0)
 		return PG_ERR_CORRUPT;
-	if (parse_time(take_line(&p, "issued="), &issued) != PG_OK ||
-	    parse_time(take_line(&p, "expires="), &expires) != PG_OK)
+	if (pg_parse_num(pg_take_line(&p, "issued="), 999999999999LL,
+	        &issued) != PG_OK ||
+	    pg_parse_num(pg_take_line(&p, "expires="), 999999999999LL,
+	        &expires) != PG_OK)
 		return PG_ERR_CORRUPT;
-	host = take_line(&p, "host=");
+	host = pg_take_line(&p, "host=");
 	if (host == NULL || !host_ok(host) || *p != '\0')
 		return PG_ERR_CORRUPT;
 	if (expires <= issued || expires - issued > MFA_TICKET_MAX_TTL_S)
@@ -151,7 +107,7 @@ mfa_ticket_valid(const char *dir, const char *user, time_t now)
 	    (r = totp_user_filename(user, ".u", enc, sizeof(enc))) != 0)
 		return r;
 	enc[strlen(enc) - 2] = '\0';
-	if ((fd = open_private_dir(dir, 0)) < 0)
+	if ((fd = pg_open_private_dir(dir, 0)) < 0)
 		return fd == PG_ERR_NOTFOUND ? 0 : fd;
 	r = pg_read_file_at(
 	    fd, name, MFA_TICKET_MAX_SIZE, PG_RF_PRIVATE, &buf, NULL);
@@ -175,7 +131,7 @@ mfa_ticket_remove(const char *dir, const char *user)
 		return PG_ERR_INVAL;
 	if ((r = totp_user_filename(user, ".ticket", name, sizeof(name))) != 0)
 		return r;
-	if ((fd = open_private_dir(dir, 0)) < 0)
+	if ((fd = pg_open_private_dir(dir, 0)) < 0)
 		return fd == PG_ERR_NOTFOUND ? PG_OK : fd;
 	r = (unlinkat(fd, name, 0) == 0 || errno == ENOENT) ? PG_OK : PG_ERR_IO;
 	close(fd);

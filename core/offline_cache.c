@@ -20,22 +20,6 @@
 #define MAGIC       "photoguard-offline-cache 1"
 #define FUTURE_SKEW 60 /* seconds an entry may claim to be from the future */
 
-static int
-open_private_dir(const char *dir, int create)
-{
-	struct stat st;
-	int fd = pg_open_dir(dir, create, 0700);
-
-	if (fd < 0)
-		return fd;
-	if (fstat(fd, &st) != 0 || (st.st_uid != 0 && st.st_uid != geteuid()) ||
-	    (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-		close(fd);
-		return PG_ERR_PERM;
-	}
-	return fd;
-}
-
 /* Appends "KEY=" and S hex-encoded and "\n" to BUF at *O. */
 static int
 put_hex(char *buf, size_t cap, size_t *o, const char *key, const char *s)
@@ -101,7 +85,7 @@ offline_cache_put(const char *dir, const struct dir_user *u, time_t now)
 		return r;
 	if ((r = encode(u, now, &buf, &len)) != PG_OK)
 		return r;
-	if ((fd = open_private_dir(dir, 1)) < 0) {
+	if ((fd = pg_open_private_dir(dir, 1)) < 0) {
 		r = fd;
 		goto out;
 	}
@@ -110,20 +94,6 @@ offline_cache_put(const char *dir, const struct dir_user *u, time_t now)
 out:
 	free(buf);
 	return r;
-}
-
-/* Takes the line starting with KEY from *P; returns its value or NULL. */
-static char *
-take_line(char **p, const char *key)
-{
-	size_t klen = strlen(key);
-	char *line = *p, *nl;
-
-	if (strncmp(line, key, klen) != 0 || (nl = strchr(line, '\n')) == NULL)
-		return NULL;
-	*nl = '\0';
-	*p = nl + 1;
-	return line + klen;
 }
 
 static int
@@ -155,22 +125,6 @@ decode_hex(char *s)
 	return PG_OK;
 }
 
-static int
-parse_num(const char *s, long long max, long long *out)
-{
-	char *end;
-	long long v;
-
-	if (s == NULL || *s < '0' || *s > '9' || strlen(s) > 19)
-		return PG_ERR_CORRUPT;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < 0 || v > max)
-		return PG_ERR_CORRUPT;
-	*out = v;
-	return PG_OK;
-}
-
 /* Parses BUF (USER's entry) into a new user *OUT. */
 static int
 parse(char *buf, const char *user, struct dir_user **out)
@@ -182,15 +136,15 @@ parse(char *buf, const char *user, struct dir_user **out)
 	int r = PG_ERR_CORRUPT;
 
 	*out = NULL;
-	if (take_line(&p, MAGIC) == NULL ||
-	    parse_num(take_line(&p, "fetched="), 1LL << 40, &fetched) !=
+	if (pg_take_line(&p, MAGIC) == NULL ||
+	    pg_parse_num(pg_take_line(&p, "fetched="), 1LL << 40, &fetched) !=
 	        PG_OK ||
-	    parse_num(take_line(&p, "locked="), 1, &locked) != PG_OK ||
-	    (v = take_line(&p, "user=")) == NULL || decode_hex(v) != PG_OK ||
+	    pg_parse_num(pg_take_line(&p, "locked="), 1, &locked) != PG_OK ||
+	    (v = pg_take_line(&p, "user=")) == NULL || decode_hex(v) != PG_OK ||
 	    strcmp(v, user) != 0)
 		goto out;
 	while (*p != '\0') {
-		if ((v = take_line(&p, "group=")) == NULL ||
+		if ((v = pg_take_line(&p, "group=")) == NULL ||
 		    decode_hex(v) != PG_OK)
 			goto out;
 		if ((r = dir_strv_push(&groups, v, strlen(v))) != PG_OK)
@@ -235,7 +189,7 @@ offline_cache_get(const char *dir, const char *user, time_t now, int max_age_s,
 	if ((r = totp_user_filename(user, ".groups", name, sizeof(name))) !=
 	    PG_OK)
 		return r == PG_ERR_TOOBIG ? PG_ERR_NOTFOUND : r;
-	if ((fd = open_private_dir(dir, 0)) < 0)
+	if ((fd = pg_open_private_dir(dir, 0)) < 0)
 		return fd;
 	r = pg_read_file_at(
 	    fd, name, OFFLINE_CACHE_MAX_SIZE, PG_RF_PRIVATE, &buf, &len);
