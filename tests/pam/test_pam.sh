@@ -252,7 +252,14 @@ damaged() { # NAME SETUP...: enroll bob afresh, damage, try a good code
 	like "$name: says retrieval failed" "$(cat "$T/out")" \
 		'cannot retrieve authentication info'
 }
-flip() { printf '\xff' | dd of="$SEC/bob.totp" bs=1 seek=100 conv=notrunc status=none; }
+# XOR, not a fixed byte: a fixed value is a no-op when the file already
+# holds it there (1 run in 256), and the file is then merely pending.
+flip() {
+	local b
+	b=$(od -An -tu1 -j100 -N1 "$SEC/bob.totp" | tr -d ' ')
+	printf "\\$(printf '%03o' $((b ^ 1)))" |
+		dd of="$SEC/bob.totp" bs=1 seek=100 conv=notrunc status=none
+}
 damaged "corrupted secret file" flip
 like "corruption logged" "$(log_line)" 'outcome=error rule=- reason=bob.totp: does not authenticate'
 damaged "empty secret file" truncate -s 0 "$SEC/bob.totp"
