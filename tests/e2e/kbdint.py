@@ -2,10 +2,11 @@
 """kbdint.py - run ssh in a pseudo-terminal and answer its
 keyboard-interactive prompts, as a person would type them.
 
-    kbdint.py [--max N] CODE -- SSH-ARGS...
+    kbdint.py [--max N] [--password PW] CODE -- SSH-ARGS...
 
 Every "Verification code:" prompt is answered with CODE (at most N times,
-default 1; a further prompt gets an empty line and then end of input).
+default 1; a further prompt gets an empty line and then end of input);
+with --password, every "Password:" prompt is answered with PW as often.
 Prints everything ssh printed and exits with ssh's exit status (124 if it
 had to be stopped after the time limit).
 """
@@ -15,14 +16,17 @@ import select
 import sys
 import time
 
-LIMIT_S = 30
+LIMIT_S = int(os.environ.get("KBDINT_LIMIT_S", "30"))
 
 
 def main():
     args = sys.argv[1:]
-    max_answers = 1
-    if args[:1] == ["--max"]:
-        max_answers = int(args[1])
+    max_answers, password = 1, None
+    while args[:1] in (["--max"], ["--password"]) and len(args) > 1:
+        if args[0] == "--max":
+            max_answers = int(args[1])
+        else:
+            password = args[1]
         args = args[2:]
     if len(args) < 3 or args[1] != "--":
         sys.stderr.write(__doc__)
@@ -32,6 +36,7 @@ def main():
     if pid == 0:
         os.execvp(ssh[0], ssh)
     out, seen, answered = b"", 0, 0
+    pw_seen, pw_answered = 0, 0
     deadline = time.monotonic() + LIMIT_S
     while time.monotonic() < deadline:
         r, _, _ = select.select([fd], [], [], 0.5)
@@ -48,6 +53,11 @@ def main():
             seen += 1
             answer = code if answered < max_answers else ""
             answered += 1
+            os.write(fd, answer.encode() + b"\n")
+        while password is not None and out.count(b"Password:") > pw_seen:
+            pw_seen += 1
+            answer = password if pw_answered < max_answers else ""
+            pw_answered += 1
             os.write(fd, answer.encode() + b"\n")
     else:
         os.kill(pid, 9)
