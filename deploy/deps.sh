@@ -11,7 +11,7 @@ libldap2-dev libsodium-dev libinotifytools0-dev libfuse3-dev fuse3
 libjansson-dev libinih-dev libqrencode-dev python3"
 test="libcmocka-dev slapd ldap-utils libpam-wrapper libpamtest0-dev pamtester
 oathtool openssl openssh-server openssh-client valgrind clang-format util-linux
-procps psmisc man-db groff-base rsync"
+procps psmisc man-db groff-base rsync libjpeg-turbo-progs file"
 
 want=$build
 [ "${1:-}" = "--test" ] && want="$build $test"
@@ -41,3 +41,17 @@ fi
 apt-get update -q
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $missing
+
+# slapd and sshd are started by the tests and the demo as private instances.
+# Installed here only for that, they must not come up as host services at
+# the next boot either (policy-rc.d above kept them from starting now).
+for pair in slapd:slapd openssh-server:ssh; do
+	pkg=${pair%%:*} unit=${pair#*:}
+	case " $missing " in
+	*" $pkg "*)
+		if command -v systemctl >/dev/null &&
+		    systemctl disable "$unit.service" >/dev/null 2>&1; then
+			echo "deps: $pkg was installed for the tests and the demo only: $unit.service left disabled"
+		fi ;;
+	esac
+done
