@@ -3,36 +3,8 @@
 # redirects the service directory) and pamtester, with codes computed by
 # oathtool from the secret the real `enroll` verb printed.
 . "$PG_SOURCE_ROOT/tests/lib/tap.sh"
-. "$PG_SOURCE_ROOT/tests/lib/pwrap.sh"
-
-MOD=$PG_BUILD_ROOT/pam_module/pam_photoguard.so
-CLI=$PG_BUILD_ROOT/cli/photoguard
-PWRAP=$(ldconfig -p | awk '/libpam_wrapper\.so /{print $NF; exit}')
-for tool in pamtester oathtool; do
-	if ! command -v $tool >/dev/null; then
-		skip "PAM tests" "$tool is not installed"
-		done_testing; exit $?
-	fi
-done
-if [ -z "$PWRAP" ]; then
-	skip "PAM tests" "libpam_wrapper.so is not installed"
-	done_testing; exit $?
-fi
-
-# A sanitizer build of the module needs its runtime loaded first into
-# pamtester, which is not built with it.
-# libasan has to come first.
-SAN=$(ldd "$MOD" | awk '/libasan\.so/{print $3}')
-SAN="$SAN $(ldd "$MOD" | awk '/libubsan\.so/{print $3}')"
-for lib in $SAN; do
-	PRE="${PRE:-}$lib:"
-done
-PWRAP="${PRE:-}$PWRAP"
-case $PWRAP in *asan*)
-	# pamtester and libpam are not ours; their leaks are not either.
-	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
-	diag "sanitizer runtime preloaded: $PWRAP" ;;
-esac
+. "$PG_SOURCE_ROOT/tests/pam/pamlib.sh"
+pam_setup || { done_testing; exit $?; }
 
 [ -n "${PG_PAM_RUNNER:-}" ] && diag "each login runs under: $PG_PAM_RUNNER"
 
@@ -74,43 +46,17 @@ svc pg_badarg "auth required $MOD nulok $ARGS"
 svc pg_window0 "auth required $MOD window=0 $ARGS"
 
 # login SERVICE USER CODE: pamtester's exit code; output in $T/out.
-login() {
-	local try rc
-	for try in 1 2 3 4 5; do
-		pwrap_sweep
-		printf '%s\n' "$3" | env LD_PRELOAD="$PWRAP" PAM_WRAPPER=1 \
-			PAM_WRAPPER_SERVICE_DIR="$SVC" PAM_WRAPPER_DEBUGLEVEL=2 \
-			${PG_PAM_RUNNER:-} pamtester -v "$1" "$2" authenticate \
-			>"$T/out" 2>&1
-		rc=$?
-		pwrap_failed "$T/out" || return $rc
-	done
-	return $rc
-}
+login() { pam_run "$SVC" "$@"; }
 log_line() { grep -a 'auth user=' "$T/out" | tail -1; }
 
 # enroll USER: runs the real enroll verb, answers its prompt with the
 # code oathtool computes from the printed URI; sets SECRET and SCRATCH.
 enroll() {
-	rm -f "$T/in" && mkfifo "$T/in"
-	"$CLI" enroll "$1" --secret-dir "$SEC" --host-key "$KEY" \
-		<"$T/in" >"$T/enroll.out" 2>"$T/enroll.err" &
-	local pid=$! i
-	exec 3>"$T/in"
-	for i in $(seq 100); do
-		grep -q 'secret=' "$T/enroll.out" 2>/dev/null && break
-		sleep 0.05
-	done
-	SECRET=$(grep -o 'secret=[A-Z2-7]*' "$T/enroll.out" | cut -d= -f2)
-	oathtool --totp -b "$SECRET" >&3
-	exec 3>&-
-	wait $pid
-	local rc=$?
+	pam_enroll "$1" || return
 	SCRATCH=$(grep -E '^  [a-z0-9]{5}-[a-z0-9]{5}$' "$T/enroll.out" |
 		tr -d ' ')
-	return $rc
 }
-code() { oathtool --totp -b "$SECRET" ${1:+-N "$1"}; }
+code() { pam_code "$@"; }
 
 # --- enrollment through the real verb --------------------------------
 quiet() { "$@" >"$T/quiet.out" 2>&1; }
