@@ -9,6 +9,8 @@
 #                            service files of SVCDIR (default operation:
 #                            authenticate; items such as -I rhost=X from
 #                            the array PT_ITEMS); output in $T/out
+#   pam_parallel N SVCDIR SERVICE USER ANSWER OUTDIR
+#                            N logins at once (see below)
 #   pam_enroll USER          enrolls USER in $SEC with $KEY, confirming
 #                            with oathtool; sets SECRET
 #   pam_code [WHEN]          the TOTP code of $SECRET (oathtool -N WHEN)
@@ -80,6 +82,39 @@ pam_no_sanitizer_reports() {
 		not_ok "no sanitizer report in the module's output"
 		printf '#   %s\n' "$hits"
 	fi
+}
+
+# pam_parallel N SVCDIR SERVICE USER ANSWER OUTDIR: N authentications
+# under pam_wrapper that answer at the same moment.  pam_wrapper stages the
+# service files in a /tmp/pam.X directory as each process starts and can
+# race with another starting at the same moment, so the starts are
+# staggered; each process then waits at the prompt until all are up.  A
+# start that found none of pam_wrapper's staging directories free (other
+# tests on the host use them too) never reached the module (no "auth
+# user=" line) and is started again.  Output of try T of login I in
+# OUTDIR/I.T.out, its exit status in OUTDIR/I.rc.
+pam_parallel() {
+	local n=$1 dir=$2 svc=$3 user=$4 answer=$5 out=$6 i pids=""
+	mkdir -p "$out" && rm -f "$out/go"
+	pwrap_sweep
+	for i in $(seq "$n"); do
+		( for try in 1 2 3 4 5 6 7 8 9 10; do
+			( while [ ! -e "$out/go" ]; do sleep 0.01; done
+			  printf '%s\n' "$answer" ) |
+			  env LD_PRELOAD="$PWRAP" PAM_WRAPPER=1 \
+				PAM_WRAPPER_SERVICE_DIR="$dir" PAM_WRAPPER_DEBUGLEVEL=2 \
+				pamtester -v "$svc" "$user" authenticate \
+				>"$out/$i.$try.out" 2>&1
+			rc=$?
+			grep -aq 'auth user=' "$out/$i.$try.out" && break
+			sleep 0.$((RANDOM % 5 + 1))
+		  done
+		  echo $rc >"$out/$i.rc" ) &
+		pids="$pids $!"
+		sleep 0.03
+	done
+	touch "$out/go"
+	wait $pids # only these: a slapd may be a child of the caller too
 }
 
 pam_enroll() {

@@ -229,32 +229,7 @@ is "alice's code against alice's file copied to bob: refused" $? 1
 # A fresh user: the step after the confirming one is in the window.
 enroll erin >/dev/null 2>&1
 C=$(code "now + 30 seconds")
-mkdir "$T/par"
-# pam_wrapper copies the service files into a /tmp/pam.X directory when a
-# process starts and can race with another starting at the same moment,
-# so the starts are staggered; every process then waits at the prompt
-# until all are up, and all answer at once.
-pids=""
-pwrap_sweep
-for i in $(seq 50); do
-	# A start that found none of pam_wrapper's ten staging directories
-	# free (other tests on the host use them too) never reached the
-	# module: it has no "auth user=" line, and is started again.
-	( for try in 1 2 3 4 5 6 7 8 9 10; do
-		( while [ ! -e "$T/go" ]; do sleep 0.01; done; printf '%s\n' "$C" ) |
-		  env LD_PRELOAD="$PWRAP" PAM_WRAPPER=1 \
-			PAM_WRAPPER_SERVICE_DIR="$SVC" PAM_WRAPPER_DEBUGLEVEL=2 \
-			pamtester -v pg erin authenticate >"$T/par/$i.out" 2>&1
-		rc=$?
-		grep -aq 'auth user=' "$T/par/$i.out" && break
-		sleep 0.$((RANDOM % 5 + 1))
-	  done
-	  echo $rc >"$T/par/$i.rc" ) &
-	pids="$pids $!"
-	sleep 0.03
-done
-touch "$T/go"
-wait $pids
+pam_parallel 50 "$SVC" pg erin "$C" "$T/par"
 is "50 parallel logins, same code: exactly one success" \
 	"$(grep -l '^0$' "$T"/par/*.rc | wc -l)" 1
 is "the other 49 were refused as replays" \

@@ -197,28 +197,7 @@ like "...and locked at once (fail closed)" "$(line auth)" 'failure counter corru
 # --- 100 parallel wrong codes: exactly 100 counted, one lockout ---------
 pam_enroll dlopez
 W=$(pam_wrong)
-mkdir "$T/p"
-pids=""
-pwrap_sweep
-for i in $(seq 100); do
-	# pam_wrapper has ten staging directories shared by every test on the
-	# host; a start that found none free never reached the module (no
-	# "auth user=" line), and is started again.
-	( for try in 1 2 3 4 5 6 7 8 9 10; do
-		( while [ ! -e "$T/go" ]; do sleep 0.02; done; printf '%s\n' "$W" ) |
-		  env LD_PRELOAD="$PWRAP" PAM_WRAPPER=1 \
-			PAM_WRAPPER_SERVICE_DIR="$T/par" PAM_WRAPPER_DEBUGLEVEL=2 \
-			pamtester -v sshd dlopez authenticate >"$T/p/$i.$try.out" 2>&1
-		rc=$?
-		grep -aq 'auth user=' "$T/p/$i.$try.out" && break
-		sleep 0.$((RANDOM % 5 + 1))
-	  done
-	  echo $rc >"$T/p/$i.rc" ) &
-	pids="$pids $!"
-	sleep 0.03
-done
-touch "$T/go"
-wait $pids   # not slapd: it is a child of this shell too
+pam_parallel 100 "$T/par" sshd dlopez "$W" "$T/p"
 is "100 parallel wrong codes: all refused" "$(grep -l '^1$' "$T"/p/*.rc | wc -l)" 100
 F=$LOCK/f-$(printf dlopez | od -An -tx1 | tr -d ' \n').json
 is "...the counter holds exactly 100 failures" \
