@@ -108,6 +108,12 @@ ACCOUNTS="asmith:2001 dlopez:2011 ioconnor:2031 pgdemo:2099"
 MARK="photoguard demo account"
 for a in $ACCOUNTS; do
 	name=${a%%:*} uid=${a##*:}
+	# A demo that was killed outright could not remove its accounts.
+	if [ "$(getent passwd "$name" | cut -d: -f3,5)" = "$uid:$MARK" ]; then
+		echo "removing $name, left behind by an earlier demo that was stopped"
+		pkill -KILL -u "$name" 2>/dev/null
+		userdel "$name" || die "could not remove the earlier demo's account $name"
+	fi
 	if getent passwd "$name" >/dev/null || getent passwd "$uid" >/dev/null; then
 		die "an account named $name or with uid $uid exists on this host already; the demo leaves it alone and stops"
 	fi
