@@ -301,14 +301,37 @@ gw_pam_setup() {
 }
 
 # gw_pam USER ANSWER [OPERATION...]: one pamtester run (pam_run); the
-# module's lines in $T/out.
+# module's lines in $T/out.  pam_wrapper's staging directories are shared
+# by the whole host: a run that never reached the module (no line of it
+# for USER) is started again.
 gw_pam() {
-	ASAN_OPTIONS=$GW_PAM_ASAN pam_run "$T/svc" sshd "$@"
+	local try rc
+	for try in 1 2 3 4 5; do
+		ASAN_OPTIONS=$GW_PAM_ASAN pam_run "$T/svc" sshd "$@"
+		rc=$?
+		grep -aq " user=$1 service=sshd " "$T/out" && break
+		diag "login $try of $1 never reached the module; again"
+		sed 's/^/#   /' "$T/out" | head -5
+		sleep 0.2
+	done
+	return $rc
 }
 
 # gw_pam_line PHASE: the module's last log line for PHASE in $T/out.
 gw_pam_line() {
 	grep -a "$1 user=" "$T/out" | tail -1
+}
+
+# gw_pam_has DESCRIPTION TEXT: a TAP point, ok if the last login's output
+# holds TEXT (fixed string); shows the output if not.
+gw_pam_has() {
+	if grep -aqF -- "$2" "$T/out"; then
+		ok "$1"
+	else
+		not_ok "$1"
+		printf '#   want: %s\n' "$2"
+		sed 's/^/#   /' "$T/out" | head -20
+	fi
 }
 
 # gw_done: stop the gateway, fail on any sanitizer report it made, and end

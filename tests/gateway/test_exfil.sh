@@ -77,8 +77,8 @@ if gw_pam_setup; then
 	like "...by the gateway's lockout rule" "$(gw_pam_line account)" \
 	    "outcome=deny rule=$tmp/etc/test.policy:[0-9]+\\\\x20lockout\\\\x20files\\\\x2012/600s reason=locked out since 20[0-9-]+T[0-9:]+Z by gateway: "
 	reason=$("$PG_CLI" lockouts --json | python3 -c 'import json,sys; print([e["reason"] for e in json.load(sys.stdin) if e["user"] == "gwbulk"][0])')
-	check "...with the reason in the store (\"$reason\")" \
-	    grep -aqF "by gateway: ${reason:-(no reason in the store)}" "$T/out"
+	gw_pam_has "...with the reason in the store (\"$reason\")" \
+	    "by gateway: ${reason:-(no reason in the store)}"
 	is "...and the refusal is audited" "$(audit_count pam.account deny gwbulk)" 1
 fi
 unlock

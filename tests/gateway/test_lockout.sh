@@ -195,8 +195,8 @@ is "...and no other entry" "$(slapd_search -b "ou=people,$SLAPD_BASE_DN" '(pwdAc
 if [ -n "$PAM" ]; then
 	gw_pam gwbulk "" acct_mgmt
 	is "the next PAM login of gwbulk is refused (account)" $? 1
-	check "...by the gateway's lockout, with its reason" \
-	    grep -aqF "outcome=deny rule=$(printf '%s' "$RULE" | sed 's/ /\\x20/g') reason=locked out since $(date -u -d "@${SINCE:-0}" +%Y-%m-%dT%H:%M:%SZ) by gateway: $REASON" "$T/out"
+	gw_pam_has "...by the gateway's lockout, with its reason" \
+	    "outcome=deny rule=$(printf '%s' "$RULE" | sed 's/ /\\x20/g') reason=locked out since $(date -u -d "@${SINCE:-0}" +%Y-%m-%dT%H:%M:%SZ) by gateway: $REASON"
 	gw_pam gwbulk "$(pam_code 'now + 30 seconds')"
 	is "...and auth with a right code is refused" $? 1
 	like "...without the code being checked" "$(gw_pam_line auth)" 'outcome=deny .*by gateway: .*\(code not checked\)'
