@@ -1,7 +1,8 @@
 /*
  * cmd_lockout.c - `photoguard lockouts` (who is locked out, and why) and
- * `photoguard unlock USER` (lift a lockout; audited).  Both read the same
- * lockout store as the PAM module and the gateway (core/lockout.h).
+ * `photoguard unlock USER` (lift a lockout everywhere; audited).  Both read
+ * the same lockout store as the PAM module and the gateway (core/lockout.h);
+ * unlock also removes the directory's lockout attribute (core/directory.h).
  */
 #include <getopt.h>
 #include <pwd.h>
@@ -17,6 +18,7 @@
 #include "cli/util.h"
 #include "core/config.h"
 #include "core/audit.h"
+#include "core/directory.h"
 #include "core/errors.h"
 #include "core/lockout.h"
 
@@ -32,8 +34,9 @@ static const char lockouts_help[] =
 
 static const char unlock_help[] =
     "Usage: photoguard unlock [--dir DIR] USER\n"
-    "Lift USER's lockout and reset their failure count.  Audited.\n"
-    "Exits 1 if USER was not locked out.\n"
+    "Lift USER's lockout everywhere (the lockout store and, with\n"
+    "[directory] lockout_attribute, the directory) and reset their failure\n"
+    "count.  Audited.  Exits 1 if USER was not locked out.\n"
     "  --dir DIR  the lockout directory (default: [lockout] dir)\n";
 
 /* Backslashes too, so a user name cannot forge lines on a terminal. */
@@ -193,23 +196,68 @@ invoker(char *buf, size_t len, long *uid)
 		snprintf(buf, len, "%s", pw.pw_name);
 }
 
+/* The configuration in *CFG and its audit log in *LOG, both the caller's. */
 static int
-open_audit(const struct cli_ctx *ctx, struct audit_log **log)
+open_audit(
+    const struct cli_ctx *ctx, struct pg_config **cfg, struct audit_log **log)
 {
-	struct pg_config *cfg;
 	int r;
 
 	*log = NULL;
-	if ((cfg = cli_load_config(ctx)) == NULL)
+	if ((*cfg = cli_load_config(ctx)) == NULL)
 		return CLI_EXIT_ERROR;
-	r = audit_open(cfg, "cli", log);
-	if (r != PG_OK)
+	r = audit_open(*cfg, "cli", log);
+	if (r != PG_OK) {
 		fprintf(stderr,
 		    "%s: audit log %s: %s; not unlocking an account "
 		    "without an audit record\n",
-		    ctx->progname, cfg->audit_log, pg_strerror(r));
-	pg_config_free(cfg);
+		    ctx->progname, (*cfg)->audit_log, pg_strerror(r));
+		pg_config_free(*cfg);
+		*cfg = NULL;
+	}
 	return r == PG_OK ? CLI_EXIT_OK : CLI_EXIT_ERROR;
+}
+
+/*
+ * Removes USER's lockout attribute from the directory when CFG names one;
+ * *WAS tells whether it was set.  A user the directory does not know has
+ * nothing to remove.  Returns PG_OK or the directory's error, its message
+ * in ERR.
+ */
+static int
+unlock_directory(const struct pg_config *cfg, const char *user, bool *was,
+    char *err, size_t errlen)
+{
+	struct dir *d = NULL;
+	struct dir_user *u = NULL;
+	int r;
+
+	*was = false;
+	err[0] = '\0';
+	if (cfg->dir_lockout_attr == NULL)
+		return PG_OK;
+	if ((r = dir_open(cfg, &d)) != PG_OK) {
+		snprintf(err, errlen, "%s", pg_strerror(r));
+		return r;
+	}
+	if (!dir_can_lock(d))
+		goto out;
+	r = dir_lookup(d, user, strlen(user), &u);
+	if (r == PG_ERR_NOTFOUND)
+		r = PG_OK;
+	else if (r == PG_OK && u->locked) {
+		*was = true;
+		r = dir_set_locked(d, user, strlen(user), false);
+	}
+	if (r != PG_OK) {
+		dir_last_error(d, err, errlen);
+		if (err[0] == '\0')
+			snprintf(err, errlen, "%s", pg_strerror(r));
+	}
+out:
+	dir_user_free(u);
+	dir_free(d);
+	return r;
 }
 
 static int
@@ -232,8 +280,16 @@ audit_unlock(struct audit_log *log, const char *user, const char *decision,
 }
 
 static int
-unlock_result(const struct cli_ctx *ctx, int c, bool was, const char *esc)
+unlock_result(const struct cli_ctx *ctx, int c, bool was, const char *esc,
+    const char *direrr)
 {
+	if (c != PG_OK && direrr != NULL) {
+		fprintf(stderr,
+		    "%s: cannot remove the directory's lockout of %s: %s "
+		    "(the lockout store's, if any, is lifted)\n",
+		    ctx->progname, esc, direrr);
+		return CLI_EXIT_ERROR;
+	}
 	if (c == PG_ERR_INVAL) {
 		fprintf(stderr, "%s: invalid user name \"%s\"\n", ctx->progname,
 		    esc);
@@ -252,17 +308,38 @@ unlock_result(const struct cli_ctx *ctx, int c, bool was, const char *esc)
 	return CLI_EXIT_OK;
 }
 
+/* The reason of the audited outcome, in BUF of LEN bytes. */
+static const char *
+outcome_reason(
+    char *buf, size_t len, int c, bool was, bool was_dir, const char *direrr)
+{
+	if (direrr != NULL)
+		snprintf(buf, len, "%sdirectory: %s",
+		    was ? "lockout lifted in the lockout store; " : "", direrr);
+	else if (c != PG_OK)
+		snprintf(buf, len, "%s", pg_strerror(c));
+	else if (was_dir)
+		snprintf(buf, len, "lockout lifted (%sdirectory)",
+		    was ? "lockout store and " : "");
+	else if (was)
+		snprintf(buf, len, "lockout lifted");
+	else
+		snprintf(buf, len, "was not locked out");
+	return buf;
+}
+
 int
 cmd_unlock(const struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = { { "dir", required_argument, NULL,
 		                                  'd' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
-	char esc[ESC_MAX];
+	char esc[ESC_MAX], direrr[256], why[512];
 	struct lockout_store *st = NULL;
+	struct pg_config *cfg = NULL;
 	struct audit_log *log = NULL;
 	const char *dir = NULL, *user;
-	bool was = false;
+	bool was = false, was_dir = false, dirfail = false;
 	int c, r;
 
 	optind = 0;
@@ -288,7 +365,7 @@ cmd_unlock(const struct cli_ctx *ctx, int argc, char **argv)
 	if ((r = open_store(ctx, dir, &st)) != CLI_EXIT_OK)
 		return r;
 	/* No unlock that the audit log does not hold. */
-	if ((r = open_audit(ctx, &log)) != CLI_EXIT_OK) {
+	if ((r = open_audit(ctx, &cfg, &log)) != CLI_EXIT_OK) {
 		lockout_free(st);
 		return r;
 	}
@@ -303,15 +380,22 @@ cmd_unlock(const struct cli_ctx *ctx, int argc, char **argv)
 		    ctx->progname, esc);
 		lockout_free(st);
 		audit_free(log);
+		pg_config_free(cfg);
 		return CLI_EXIT_ERROR;
 	}
 	c = lockout_unlock(st, user, &was);
 	lockout_free(st);
-	r = unlock_result(ctx, c, was, esc);
+	/* Then every other server's: the directory's lockout attribute. */
+	if (c == PG_OK) {
+		c = unlock_directory(
+		    cfg, user, &was_dir, direrr, sizeof(direrr));
+		dirfail = c != PG_OK;
+	}
+	pg_config_free(cfg);
+	r = unlock_result(ctx, c, was || was_dir, esc, dirfail ? direrr : NULL);
 	if (audit_unlock(log, user, c != PG_OK ? "error" : "allow",
-	        c != PG_OK ? pg_strerror(c)
-	            : was  ? "lockout lifted"
-	                   : "was not locked out") != PG_OK) {
+	        outcome_reason(why, sizeof(why), c, was, was_dir,
+	            dirfail ? direrr : NULL)) != PG_OK) {
 		fprintf(stderr,
 		    "%s: the audit log did not take the outcome of the "
 		    "unlock of %s (its request is on record)\n",

@@ -123,6 +123,7 @@ lockout oncall files 40/10min
 lockout archivist files 200/10min
 breakglass oncall for 1h max 2/day reason required
 decoy P999001
+login bulk on "imaging-*" service sshd
 POL
 }
 
@@ -274,6 +275,63 @@ for line in open(log, encoding="utf-8", errors="replace"):
     n += 1
 print(n)
 PY
+}
+
+# gw_pam_setup: pam_photoguard.so under pam_wrapper (tests/pam/pamlib.sh)
+# with the gateway's own configuration, as the service sshd on the host
+# imaging-01; scratch files in $T.  Returns 1 after a loud skip when a tool
+# is missing.  The sanitizer options pam_setup may set are kept for the
+# logins, not passed on to the gateway.
+gw_pam_setup() {
+	local had=${ASAN_OPTIONS-__unset__}
+	. "$PG_SOURCE_ROOT/tests/pam/pamlib.sh"
+	pam_setup || return 1
+	GW_PAM_ASAN=${ASAN_OPTIONS-}
+	if [ "$had" = __unset__ ]; then
+		unset ASAN_OPTIONS
+	else
+		export ASAN_OPTIONS=$had
+	fi
+	T=$tmp/pam
+	mkdir -p "$T/svc"
+	local arg="config=$tmp/etc/pg.conf host=imaging-01"
+	printf '%s\n' "auth required $MOD $arg" "account required $MOD $arg" \
+	    >"$T/svc/sshd"
+	return 0
+}
+
+# gw_pam USER ANSWER [OPERATION...]: one pamtester run (pam_run); the
+# module's lines in $T/out.  pam_wrapper's staging directories are shared
+# by the whole host: a run that never reached the module (no line of it
+# for USER) is started again.
+gw_pam() {
+	local try rc
+	for try in 1 2 3 4 5; do
+		ASAN_OPTIONS=$GW_PAM_ASAN pam_run "$T/svc" sshd "$@"
+		rc=$?
+		grep -aq " user=$1 service=sshd " "$T/out" && break
+		diag "login $try of $1 never reached the module; again"
+		sed 's/^/#   /' "$T/out" | head -5
+		sleep 0.2
+	done
+	return $rc
+}
+
+# gw_pam_line PHASE: the module's last log line for PHASE in $T/out.
+gw_pam_line() {
+	grep -a "$1 user=" "$T/out" | tail -1
+}
+
+# gw_pam_has DESCRIPTION TEXT: a TAP point, ok if the last login's output
+# holds TEXT (fixed string); shows the output if not.
+gw_pam_has() {
+	if grep -aqF -- "$2" "$T/out"; then
+		ok "$1"
+	else
+		not_ok "$1"
+		printf '#   want: %s\n' "$2"
+		sed 's/^/#   /' "$T/out" | head -20
+	fi
 }
 
 # gw_done: stop the gateway, fail on any sanitizer report it made, and end

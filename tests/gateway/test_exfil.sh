@@ -3,7 +3,8 @@
 # allowance and lock the account: cp -r, tar, rsync, find -exec cat, 32
 # parallel readers, an mmap reader and a slow drip under the short window.
 # Each time we count what the reader really got (files identical to the
-# store), check the lockout store, then unlock and go on.  Also: open
+# store), check the lockout store, then unlock and go on; after cp -r the
+# PAM module (same configuration) must refuse the next login until then.  Also: open
 # handles stop serving at the lockout, the refusal comes at once, a
 # restart keeps the lockout, and the audit log verifies afterwards.
 #
@@ -50,17 +51,43 @@ unlock() {
 	sleep 2.1 # let the short window pass
 }
 
-# exfil NAME COUNT: the checks after one method.
-exfil() {
+# exfil_check NAME COUNT: the checks after one method; exfil: and unlock.
+exfil_check() {
 	local name=$1 got=$2
 	check "$name: delivered $got files, at most the burst allowance ($SHORT)" test "$got" -le "$SHORT"
 	check "$name: ...and some (the allowance is served)" test "$got" -ge 1
 	check "$name: the account is locked out in the store" locked
+}
+
+exfil() {
+	exfil_check "$@"
 	unlock
 }
 
 as gwbulk cp -r "$m/patients" "$o/cp" 2>/dev/null
-exfil "cp -r" "$(complete "$o/cp")"
+exfil_check "cp -r" "$(complete "$o/cp")"
+# The next login is refused: the PAM module, with the gateway's own
+# configuration file, finds the gateway's lockout in the store.
+if gw_pam_setup; then
+	PAM=1
+	gw_pam gwbulk "" acct_mgmt
+	is "cp -r: the next PAM login of gwbulk is refused (account)" $? 1
+	like "...as permission denied" "$(cat "$T/out")" 'Permission denied'
+	# The module escapes spaces in the rule as \x20.
+	like "...by the gateway's lockout rule" "$(gw_pam_line account)" \
+	    "outcome=deny rule=$tmp/etc/test.policy:[0-9]+\\\\x20lockout\\\\x20files\\\\x2012/600s reason=locked out since 20[0-9-]+T[0-9:]+Z by gateway: "
+	reason=$("$PG_CLI" lockouts --json | python3 -c 'import json,sys; print([e["reason"] for e in json.load(sys.stdin) if e["user"] == "gwbulk"][0])')
+	gw_pam_has "...with the reason in the store (\"$reason\")" \
+	    "by gateway: ${reason:-(no reason in the store)}"
+	is "...and the refusal is audited" "$(audit_count pam.account deny gwbulk)" 1
+fi
+unlock
+if [ -n "${PAM:-}" ]; then
+	gw_pam gwbulk "" acct_mgmt
+	is "after photoguard unlock the same PAM check lets gwbulk in" $? 0
+	like "...by the policy's login rule" "$(gw_pam_line account)" \
+	    "outcome=success rule=$tmp/etc/test.policy:[0-9]+ .*roles bulk, host imaging-01"
+fi
 
 as gwbulk tar cf - -C "$m" patients 2>/dev/null >"$o/t.tar"
 mkdir -p "$o/tx" && tar xf "$o/t.tar" -C "$o/tx" 2>/dev/null
@@ -200,4 +227,5 @@ t = rep["totals"]
 print(rep["verified"], t["files"] == files, t["bytes"] == bytes_, t["patients"] <= 6)
 PY
 )" "True True True True"
+[ -n "${PAM:-}" ] && pam_no_sanitizer_reports "$T/all.out"
 gw_done

@@ -5,7 +5,8 @@
 # service, locked users (local store and directory attribute), unknown
 # users and filter metacharacters, a directory that stops answering (with
 # and without the offline cache), N failures -> lockout, 100 parallel wrong
-# codes, audited sessions, an unwritable audit log, a broken policy, and
+# codes, audited sessions, an unwritable audit log, a broken policy,
+# `photoguard unlock` clearing the store and the directory, and
 # `photoguard audit verify` over all of it.
 . "$PG_SOURCE_ROOT/tests/lib/tap.sh"
 . "$PG_SOURCE_ROOT/tests/lib/slapd.sh"
@@ -290,6 +291,54 @@ printf '%s\n' "account required $MOD config=$T/pg.conf host=" >"$T/main/badhost"
 acct main badhost asmith
 is "empty host= argument: refused" $? 1
 like "...as a bad argument" "$(line account)" 'bad module argument: host='
+
+# --- photoguard unlock lifts a lockout everywhere ----------------------------
+# locked_attr USER: how many pwdAccountLockedTime values USER's entry holds.
+locked_attr() {
+	slapd_search -b "uid=$1,ou=people,$SLAPD_BASE_DN" -s base pwdAccountLockedTime |
+		grep -c '^pwdAccountLockedTime:'
+}
+unlock() { "$CLI" --config "$T/pg.conf" unlock "$1" >"$T/unlock.out" 2>&1; }
+unlock_reason() { # USER: decision and reason of the last unlock outcome
+	"$CLI" audit query --json --log "$AUDIT" --event admin.unlock |
+		python3 -c 'import json,sys
+r = [json.loads(l) for l in sys.stdin if l.strip()]
+r = [x for x in r if x.get("object") == sys.argv[1]]
+print(r[-1]["decision"], r[-1]["reason"]) if r else print("none")' "$1"
+}
+unlock cwu
+is "unlock cwu (locked by auth: store and directory): exit 0" $? 0
+is "...the store no longer holds cwu" "$("$CLI" lockouts --dir "$LOCK" | grep -c '^cwu ')" 0
+is "...nor the directory" "$(locked_attr cwu)" 0
+is "...audited as lifted in both" "$(unlock_reason cwu)" "allow lockout lifted (lockout store and directory)"
+acct main sshd cwu
+is "...and cwu's account check passes again" $? 0
+unlock ekim
+is "unlock ekim (locked in the directory only, e.g. by another server): exit 0" $? 0
+is "...the directory no longer marks ekim" "$(locked_attr ekim)" 0
+is "...audited as lifted in the directory" "$(unlock_reason ekim)" "allow lockout lifted (directory)"
+acct main sshd ekim
+is "...and ekim's account check passes" $? 0
+unlock ekim
+is "unlock ekim again: exit 1 (not locked anywhere)" $? 1
+like "...saying so" "$(cat "$T/unlock.out")" 'ekim is not locked out'
+is "bjones is locked in the directory too (auth lockout)" "$(locked_attr bjones)" 1
+slapd_pause
+unlock bjones
+rc=$?
+slapd_resume
+is "unlock bjones with the directory down: exit 3" $rc 3
+like "...saying the directory's lockout stays" "$(cat "$T/unlock.out")" \
+	"cannot remove the directory's lockout of bjones: .*\(the lockout store's, if any, is lifted\)"
+like "...audited as an error" "$(unlock_reason bjones)" \
+	'^error lockout lifted in the lockout store; directory: '
+is "...the directory still marks bjones" "$(locked_attr bjones)" 1
+acct main sshd bjones
+is "...so bjones's account check still refuses" $? 1
+like "...because of the directory" "$(line account)" 'rule=directory.lockout'
+unlock bjones
+is "unlock bjones again, directory back: exit 0" $? 0
+is "...the directory no longer marks bjones" "$(locked_attr bjones)" 0
 
 # --- the whole trail --------------------------------------------------------
 if grep -aqF "$CWU" "$AUDIT" || grep -aqE "[^0-9a-f]$GOOD[^0-9a-f]" "$AUDIT"; then

@@ -1,0 +1,240 @@
+#!/bin/bash
+# test_lockout.sh - what a gateway lockout does beyond refusing the next
+# open, after a cp -r of the store by gwbulk: the LOG_ALERT line to syslog
+# (authpriv.alert, naming the user and the rule), the hook with exactly its
+# documented environment, the directory's lockout attribute (written by the
+# documented bind account through slapd's ACL), and the PAM module, with
+# the gateway's own configuration, refusing the next login (account, and
+# auth with a right code).  `photoguard unlock gwbulk` must lift all of it:
+# the store, the directory, PAM and the gateway.
+#
+# The syslog daemon is a stand-in: the test runs in a private mount
+# namespace whose /dev is a tmpfs holding its socket, so the host's
+# /dev/log is never touched.
+. "$PG_SOURCE_ROOT/tests/lib/tap.sh"
+
+# Into a mount namespace of our own (everything below runs there: slapd,
+# the mount, the readers, the logins), or on without the syslog checks.
+if [ -z "${GW_LOCKOUT_NS:-}" ]; then
+	export GW_LOCKOUT_NS=no
+	if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
+		GW_LOCKOUT_NS=yes exec unshare -m -- "$0" "$@"
+	fi
+fi
+. "$PG_SOURCE_ROOT/tests/lib/slapd.sh"
+. "$PG_SOURCE_ROOT/tests/gateway/lib.sh"
+
+# ns_dev: a tmpfs /dev with the nodes the test needs, so /dev/log can be
+# the stand-in's.  Private to this namespace: gone when it ends.
+ns_dev() {
+	mount -t tmpfs -o mode=0755 none /dev || return 1
+	mknod -m 666 /dev/null c 1 3 && mknod -m 666 /dev/zero c 1 5 &&
+	    mknod -m 666 /dev/random c 1 8 && mknod -m 666 /dev/urandom c 1 9 &&
+	    mknod -m 666 /dev/fuse c 10 229 || return 1
+	ln -s /proc/self/fd /dev/fd
+	ln -s /proc/self/fd/0 /dev/stdin
+	ln -s /proc/self/fd/1 /dev/stdout
+	ln -s /proc/self/fd/2 /dev/stderr
+	mkdir -m 1777 /dev/shm
+}
+
+SYSLOG=no
+if [ "$GW_LOCKOUT_NS" = yes ]; then
+	if ns_dev; then
+		SYSLOG=yes
+	else
+		not_ok "a private /dev in the mount namespace"
+	fi
+fi
+
+if ! gw_setup; then
+	not_ok "test fixture (users, slapd, store) set up"
+	done_testing
+	exit 1
+fi
+m=$tmp/mnt
+o=$tmp/out
+SINK_PID=
+trap '[ -n "$SINK_PID" ] && kill "$SINK_PID" 2>/dev/null; gw_cleanup' EXIT
+
+# The stand-in syslog daemon: every datagram on /dev/log, one per line,
+# anything unprintable as \xNN.
+if [ "$SYSLOG" = yes ]; then
+	cat >"$tmp/sink.py" <<'PY'
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("/dev/log")
+os.chmod("/dev/log", 0o666)
+out = open(sys.argv[1], "a")
+open(sys.argv[2], "w").close()
+while True:
+    d = s.recv(65536)
+    out.write("".join(chr(b) if 0x20 <= b < 0x7f and b != 0x5c else "\\x%02x" % b for b in d) + "\n")
+    out.flush()
+PY
+	python3 "$tmp/sink.py" "$tmp/syslog" "$tmp/sink.ready" &
+	SINK_PID=$!
+	for i in $(seq 1 100); do [ -e "$tmp/sink.ready" ] && break; sleep 0.05; done
+	check "the stand-in syslog daemon listens on the namespace's /dev/log" test -S /dev/log
+fi
+
+# The documented bind account, the only one slapd's ACL lets write
+# pwdAccountLockedTime (tests/lib/slapd.sh).
+BIND_DN="cn=photoguard,ou=services,$SLAPD_BASE_DN"
+BIND_PW=bind-$RANDOM$RANDOM
+printf 'dn: ou=services,%s\nobjectClass: organizationalUnit\nou: services\n\ndn: %s\nobjectClass: applicationProcess\nobjectClass: simpleSecurityObject\ncn: photoguard\nuserPassword: %s\n' \
+    "$SLAPD_BASE_DN" "$BIND_DN" "$BIND_PW" | slapd_modify
+is "the bind account is in the directory" $? 0
+printf '%s' "$BIND_PW" >"$tmp/etc/bind.pw"
+chmod 0600 "$tmp/etc/bind.pw"
+mkdir -m 0700 "$tmp/secrets"
+sed -i -e "/^\[directory\]/a bind_dn = $BIND_DN\nbind_password_file = $tmp/etc/bind.pw\nlockout_attribute = pwdAccountLockedTime" \
+    -e "/^\[totp\]/a secret_dir = $tmp/secrets\nhost_key = $tmp/etc/totp.key" "$tmp/etc/pg.conf"
+out=$("$PG_CLI" config check 2>&1)
+rc=$?
+is "the configuration with the directory's lockout attribute checks" $rc 0
+[ $rc = 0 ] || diag "$out"
+
+# The hook records the environment it was started with, nothing added.
+printf '#!/bin/sh\n/usr/bin/tr "\\000" "\\n" </proc/$$/environ >%s/hookenv.tmp && /bin/mv %s/hookenv.tmp %s/hookenv\n' \
+    "$tmp" "$tmp" "$tmp" >"$tmp/etc/hook.sh"
+
+PAM=
+if gw_pam_setup; then
+	PAM=1
+	SEC=$tmp/secrets KEY=$tmp/etc/totp.key
+	"$CLI" totp hostkey --host-key "$KEY" >/dev/null
+	pam_enroll gwbulk
+	check "gwbulk is enrolled for the second factor" test -n "$SECRET"
+fi
+
+gw_mfa_issue gwbulk
+if ! gw_start; then
+	not_ok "gateway mounts"
+	sed 's/^/# /' "$tmp/gateway.log"
+	done_testing
+	exit 1
+fi
+ok "gateway mounts"
+is "gwbulk reads before the lockout" "$(as gwbulk head -1 "$m/patients/P000001/2026-01-10-preop/IMG_0001.jpg")" \
+    "PHOTO patients/P000001/2026-01-10-preop/IMG_0001.jpg"
+
+# --- the lockout -------------------------------------------------------------
+as gwbulk cp -r "$m/patients" "$o/cp" 2>/dev/null
+"$PG_CLI" lockouts --json >"$o/lockouts.json" 2>&1
+# field NAME: the store's entry of gwbulk (extra split: files, bytes, patients).
+field() {
+	python3 - "$o/lockouts.json" "$1" <<'PY'
+import json, sys
+e = [x for x in json.load(open(sys.argv[1])) if x["user"] == "gwbulk"]
+if e:
+    e = e[0]
+    e.update(kv.split("=", 1) for kv in (e.get("extra") or "").split())
+    print(e.get(sys.argv[2], ""))
+PY
+}
+RULE=$(field rule) REASON=$(field reason) SINCE=$(field since_epoch)
+check "cp -r: gwbulk is locked out in the store" test -n "$RULE"
+like "...by the bulk threshold" "$RULE" "^$tmp/etc/test.policy:[0-9]+ lockout files 12/600s\$"
+
+# --- syslog: one authpriv.alert line naming the user and the rule ---------
+if [ "$SYSLOG" = yes ]; then
+	for i in $(seq 1 100); do grep -q 'LOCKOUT of gwbulk' "$tmp/syslog" 2>/dev/null && break; sleep 0.05; done
+	alerts=$(grep 'photoguard-gateway\[[0-9]*\]: .*LOCKOUT of ' "$tmp/syslog")
+	diag "syslog got: $alerts"
+	is "exactly one lockout line reached syslog" "$(printf '%s\n' "$alerts" | grep -c .)" 1
+	# <PRI> = facility * 8 + severity: authpriv (10) * 8 + alert (1).
+	like "...at authpriv.alert (<81>), from the gateway" "$alerts" '^<81>[A-Z][a-z]{2} [ 0-9]{2} [0-9:]{8} photoguard-gateway\[[0-9]+\]: '
+	check "...naming the user, the reason and the rule of the store's entry" \
+	    grep -qF "LOCKOUT of gwbulk: ${REASON:-?} (${RULE:-?})" "$tmp/syslog"
+	if grep -q 'could not set the directory lockout\|lockout hook' "$tmp/syslog"; then
+		not_ok "no alert about the directory write or the hook"
+		grep 'could not set the directory lockout\|lockout hook' "$tmp/syslog" | sed 's/^/#   /'
+	else
+		ok "no alert about the directory write or the hook"
+	fi
+else
+	skip "the LOG_ALERT line of the lockout" "no private mount namespace (needs root and unshare -m) for a stand-in /dev/log"
+fi
+
+# --- the hook: the documented environment and nothing else -----------------
+for i in $(seq 1 100); do [ -e "$tmp/hookenv" ] && break; sleep 0.1; done
+is "the hook gets exactly the documented variables" \
+    "$(cut -d= -f1 "$tmp/hookenv" 2>/dev/null | sort | tr '\n' ' ')" \
+    "PATH PHOTOGUARD_BYTES PHOTOGUARD_FILES PHOTOGUARD_HOST PHOTOGUARD_PATIENTS PHOTOGUARD_REASON PHOTOGUARD_RULE PHOTOGUARD_TIME PHOTOGUARD_USER "
+hookvar() { sed -n "s/^$1=//p" "$tmp/hookenv" 2>/dev/null; }
+is "...PHOTOGUARD_USER" "$(hookvar PHOTOGUARD_USER)" gwbulk
+is "...PHOTOGUARD_RULE: the store's rule" "$(hookvar PHOTOGUARD_RULE)" "$RULE"
+is "...PHOTOGUARD_REASON: the store's reason" "$(hookvar PHOTOGUARD_REASON)" "$REASON"
+is "...PHOTOGUARD_FILES, _BYTES, _PATIENTS: the store's counts" \
+    "$(hookvar PHOTOGUARD_FILES) $(hookvar PHOTOGUARD_BYTES) $(hookvar PHOTOGUARD_PATIENTS)" \
+    "$(field files) $(field bytes) $(field patients)"
+check "...over the threshold (files $(hookvar PHOTOGUARD_FILES) > 12)" test "$(hookvar PHOTOGUARD_FILES)" -gt 12
+is "...PHOTOGUARD_HOST" "$(hookvar PHOTOGUARD_HOST)" "$(hostname)"
+t=$(date -u -d "$(hookvar PHOTOGUARD_TIME)" +%s 2>/dev/null)
+check "...PHOTOGUARD_TIME: UTC ISO 8601, the time of the lockout ($(hookvar PHOTOGUARD_TIME))" \
+    test -n "$t" -a "${t:-0}" -ge "$((${SINCE:-0} - 1))" -a "${t:-0}" -le "$((${SINCE:-0} + 2))"
+like "...in the documented form" "$(hookvar PHOTOGUARD_TIME)" '^20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$'
+is "...PATH" "$(hookvar PATH)" "/usr/sbin:/usr/bin:/sbin:/bin"
+
+# --- the directory: pwdAccountLockedTime on gwbulk's entry --------------------
+# locked_attr USER: the pwdAccountLockedTime values of USER's entry.
+locked_attr() {
+	slapd_search -b "uid=$1,ou=people,$SLAPD_BASE_DN" -s base pwdAccountLockedTime |
+	    sed -n 's/^pwdAccountLockedTime: //p'
+}
+# The hook runs after the directory write: no wait needed.
+v=$(locked_attr gwbulk)
+like "the directory marks gwbulk as locked out" "$v" '^[0-9]{14}Z$'
+t=$(date -u -d "$(echo "$v" | sed -E 's/^(....)(..)(..)(..)(..)(..)Z$/\1-\2-\3 \4:\5:\6/')" +%s 2>/dev/null)
+check "...at the time of the lockout ($v)" \
+    test -n "$t" -a "${t:-0}" -ge "$((${SINCE:-0} - 1))" -a "${t:-0}" -le "$((${SINCE:-0} + 10))"
+is "...and no other entry" "$(slapd_search -b "ou=people,$SLAPD_BASE_DN" '(pwdAccountLockedTime=*)' dn | grep -c '^dn:')" 1
+
+# --- PAM: the next login is refused ---------------------------------------------
+if [ -n "$PAM" ]; then
+	gw_pam gwbulk "" acct_mgmt
+	is "the next PAM login of gwbulk is refused (account)" $? 1
+	gw_pam_has "...by the gateway's lockout, with its reason" \
+	    "outcome=deny rule=$(printf '%s' "$RULE" | sed 's/ /\\x20/g') reason=locked out since $(date -u -d "@${SINCE:-0}" +%Y-%m-%dT%H:%M:%SZ) by gateway: $REASON"
+	gw_pam gwbulk "$(pam_code 'now + 30 seconds')"
+	is "...and auth with a right code is refused" $? 1
+	like "...without the code being checked" "$(gw_pam_line auth)" 'outcome=deny .*by gateway: .*\(code not checked\)'
+	is "...both refusals audited" "$(audit_count pam.account deny gwbulk) $(audit_count pam.auth deny gwbulk)" "1 1"
+else
+	skip "the PAM login after the lockout" "pamtester, oathtool or pam_wrapper missing (see above)"
+fi
+
+# --- photoguard unlock lifts it everywhere -------------------------------------
+out=$("$PG_CLI" unlock gwbulk 2>&1)
+is "photoguard unlock gwbulk: exit 0" $? 0
+is "...says so" "$out" "gwbulk: unlocked"
+is "...the store no longer holds gwbulk" "$("$PG_CLI" lockouts | grep -c '^gwbulk ')" 0
+is "...the directory no longer marks gwbulk" "$(locked_attr gwbulk)" ""
+like "...audited as lifted in the store and the directory" \
+    "$(grep '"event":"admin.unlock"' "$tmp/audit/audit.jsonl" | tail -1)" \
+    '"object":"gwbulk","decision":"allow".*"reason":"lockout lifted \(lockout store and directory\)"'
+if [ -n "$PAM" ]; then
+	gw_pam gwbulk "" acct_mgmt
+	is "the same PAM account check now lets gwbulk in" $? 0
+	like "...by the login rule" "$(gw_pam_line account)" "outcome=success rule=$tmp/etc/test.policy:[0-9]+ .*roles bulk, host imaging-01, via directory"
+	gw_pam gwbulk "$(pam_code 'now + 30 seconds')"
+	is "...and auth with a right code succeeds" $? 0
+else
+	skip "the PAM login after the unlock" "pamtester, oathtool or pam_wrapper missing (see above)"
+fi
+# The gateway's cached directory answer lives cache_ttl (2 s).
+sleep 2.1
+for i in $(seq 1 50); do
+	as gwbulk head -1 "$m/patients/P000002/2026-01-10-preop/IMG_0001.jpg" >"$o/after" 2>/dev/null && break
+	sleep 0.1
+done
+is "...and the gateway serves gwbulk again" "$(cat "$o/after" 2>/dev/null)" "PHOTO patients/P000002/2026-01-10-preop/IMG_0001.jpg"
+
+gw_stop
+out=$("$PG_CLI" audit verify 2>&1)
+rc=$?
+is "the audit log verifies afterwards" $rc 0
+[ $rc = 0 ] || diag "$out"
+[ -n "$PAM" ] && pam_no_sanitizer_reports "$T/all.out"
+gw_done
