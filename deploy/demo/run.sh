@@ -211,6 +211,8 @@ ca_file = $SLAPD_CA
 base_dn = $SLAPD_BASE_DN
 bind_dn = cn=photoguard,ou=services,$SLAPD_BASE_DN
 bind_password_file = $work/secret/ldap.secret
+# A lockout is written to the user's entry too: every server refuses her.
+lockout_attribute = pwdAccountLockedTime
 
 [policy]
 file = $work/clinic.policy
@@ -477,6 +479,12 @@ verdict "the copy stopped at the allowance: $left files left, at most $allow_min
 verdict "the account is locked out" eval '"$pg" lockouts | grep -q "^asmith "'
 echo "   audit: $(audit_last asmith lockout.lock | grep -o '"reason":"[^"]*"\|"rule":"[^"]*"' | tr '\n' ' ')"
 verdict "the lockout is audited with the rule that fired" eval 'audit_last asmith lockout.lock | grep -q "lockout"'
+locked_attr() {
+	slapd_search -b "uid=asmith,ou=people,$SLAPD_BASE_DN" -s base pwdAccountLockedTime |
+		sed -n 's/^pwdAccountLockedTime: //p'
+}
+echo "   directory: uid=asmith,ou=people,$SLAPD_BASE_DN pwdAccountLockedTime: $(locked_attr)"
+verdict "...and in the directory, for every other server" test -n "$(locked_attr)"
 
 step "6. asmith's next ssh login, with the password and the right code"
 code asmith
@@ -508,6 +516,7 @@ verdict "dlopez's report names exactly her one patient, $own" test "$(cat "$work
 step "9. An admin unlocks asmith: photoguard unlock asmith"
 "$pg" unlock asmith 2>&1 | show
 verdict "the lockout is lifted" eval '! "$pg" lockouts | grep -q "^asmith "'
+verdict "...in the directory too" test -z "$(locked_attr)"
 verdict "the unlock is audited, with who asked" \
 	eval '"$pg" audit query --event admin.unlock --json | tail -1 | grep -q "\"actor\":\"root\".*\"object\":\"asmith\".*lockout lifted"'
 code asmith

@@ -58,11 +58,13 @@ steps=(
 	"no MFA ticket was issued for her"
 	"the copy stopped at the allowance"
 	"the account is locked out"
+	"and in the directory, for every other server"
 	"refused: the account is locked, no command ran"
 	"the audit log verifies"
 	"the report names exactly the patients whose photos left"
 	"dlopez's report names exactly her one patient"
 	"the lockout is lifted"
+	"in the directory too"
 	"the unlock is audited"
 	"asmith logs in again with password and code"
 )
