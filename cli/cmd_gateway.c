@@ -35,12 +35,64 @@ static const char breakglass_help[] =
     "  --patient ID   the patient\n"
     "  --reason TEXT  why (required unless the policy says optional)\n";
 
+/*
+ * A connection to the gateway of CFG with REQ sent; -1 with errno set
+ * (EINVAL: no usable control_socket) if there is none.
+ */
+static int
+connect_send(const struct pg_config *cfg, const char *req)
+{
+	struct sockaddr_un sa;
+	int fd;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (cfg->store_control_socket == NULL ||
+	    strlen(cfg->store_control_socket) >= sizeof(sa.sun_path)) {
+		errno = EINVAL;
+		return -1;
+	}
+	memcpy(sa.sun_path, cfg->store_control_socket,
+	    strlen(cfg->store_control_socket) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+int
+cli_gateway_tell(const struct pg_config *cfg, const char *req)
+{
+	struct pollfd p;
+	char buf[3];
+	int fd, r = -1;
+
+	if ((fd = connect_send(cfg, req)) < 0)
+		return errno == ENOENT || errno == ECONNREFUSED ||
+		        errno == EINVAL
+		    ? 0
+		    : -1;
+	p.fd = fd;
+	p.events = POLLIN;
+	if (poll(&p, 1, TIMEOUT_MS) > 0 && read(fd, buf, 3) == 3 &&
+	    memcmp(buf, "ok\n", 3) == 0)
+		r = 1;
+	close(fd);
+	return r;
+}
+
 /* Sends REQ to the gateway and copies its answer to stdout. */
 static int
 ask(const struct cli_ctx *ctx, const char *req)
 {
 	struct pg_config *cfg = cli_load_config(ctx);
-	struct sockaddr_un sa;
 	struct pollfd p;
 	char buf[4096];
 	int fd = -1, rc = CLI_EXIT_ERROR, first = 1;
@@ -48,24 +100,18 @@ ask(const struct cli_ctx *ctx, const char *req)
 
 	if (cfg == NULL)
 		return CLI_EXIT_ERROR;
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if (cfg->store_control_socket == NULL ||
-	    strlen(cfg->store_control_socket) >= sizeof(sa.sun_path)) {
-		fprintf(stderr, "%s: no usable [store] control_socket\n",
-		    ctx->progname);
+	if ((fd = connect_send(cfg, req)) < 0) {
+		if (errno == EINVAL)
+			fprintf(stderr,
+			    "%s: no usable [store] control_socket\n",
+			    ctx->progname);
+		else
+			fprintf(stderr,
+			    "%s: the gateway is not running (%s: %s)\n",
+			    ctx->progname, cfg->store_control_socket,
+			    strerror(errno));
 		goto out;
 	}
-	memcpy(sa.sun_path, cfg->store_control_socket,
-	    strlen(cfg->store_control_socket) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		fprintf(stderr, "%s: the gateway is not running (%s: %s)\n",
-		    ctx->progname, cfg->store_control_socket, strerror(errno));
-		goto out;
-	}
-	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req))
-		goto out;
 	p.fd = fd;
 	p.events = POLLIN;
 	while (poll(&p, 1, TIMEOUT_MS) > 0 &&

@@ -6,6 +6,15 @@
 
 #include "cli/cli.h"
 
+struct pg_config;
+
+/*
+ * Sends REQ (one line) to the running gateway of CFG and reads its answer:
+ * 1 if it answered "ok", 0 if no gateway runs there (or none is
+ * configured), -1 if it refused or could not be asked.
+ */
+int cli_gateway_tell(const struct pg_config *cfg, const char *req);
+
 /* `status`: the gateway's view (see --help).  Exit CLI_EXIT_OK,
  * CLI_EXIT_FAIL (refused), CLI_EXIT_USAGE or CLI_EXIT_ERROR (no gateway). */
 int cmd_status(const struct cli_ctx *ctx, int argc, char **argv);

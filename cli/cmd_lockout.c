@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "cli/cmd_lockout.h"
+#include "cli/cmd_gateway.h"
 #include "cli/util.h"
 #include "core/config.h"
 #include "core/audit.h"
@@ -328,6 +329,24 @@ outcome_reason(
 	return buf;
 }
 
+static void
+tell_gateway(const struct cli_ctx *ctx, const struct pg_config *cfg,
+    const char *user, const char *esc)
+{
+	char req[LOCKOUT_USER_MAX + 16];
+
+	if ((size_t)snprintf(req, sizeof(req), "unlock %s\n", user) >=
+	        sizeof(req) ||
+	    strchr(user, '\n') != NULL)
+		return;
+	if (cli_gateway_tell(cfg, req) < 0)
+		fprintf(stderr,
+		    "%s: the running gateway did not take the unlock of %s: "
+		    "it sees the lockout store's at %s's next request, the "
+		    "directory's within [directory] cache_ttl\n",
+		    ctx->progname, esc, esc);
+}
+
 int
 cmd_unlock(const struct cli_ctx *ctx, int argc, char **argv)
 {
@@ -391,6 +410,9 @@ cmd_unlock(const struct cli_ctx *ctx, int argc, char **argv)
 		    cfg, user, &was_dir, direrr, sizeof(direrr));
 		dirfail = c != PG_OK;
 	}
+	/* And the running gateway: it forgets what it cached of the user. */
+	if (c == PG_OK && (was || was_dir))
+		tell_gateway(ctx, cfg, user, esc);
 	pg_config_free(cfg);
 	r = unlock_result(ctx, c, was || was_dir, esc, dirfail ? direrr : NULL);
 	if (audit_unlock(log, user, c != PG_OK ? "error" : "allow",

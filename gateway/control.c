@@ -1,7 +1,8 @@
 /*
  * control.c - the gateway's control socket ([store] control_socket), for
- * `photoguard status` and `photoguard breakglass`.  One request per
- * connection: a line "status" or "breakglass PATIENT REASON...", at most
+ * `photoguard status`, `photoguard breakglass` and `photoguard unlock`.  One
+ * request per connection: a line "status", "breakglass PATIENT REASON..."
+ * or "unlock USER", at most
  * CTL_LINE_MAX bytes.  The caller is who the kernel says (SO_PEERCRED),
  * never what the request claims.  The answer's first line is "ok" or
  * "error: WHY"; what follows is text for a person.
@@ -11,6 +12,10 @@
  * Break-glass: a time-limited grant for the caller, within the policy's
  * `breakglass` line for their roles (duration, max N per period, reason),
  * audited and alerted.
+ * Unlock (root only; the CLI has lifted the lockout already, audited): the
+ * user's next request asks the lockout store and the directory afresh
+ * rather than trusting a cached "locked in the directory" for the rest of
+ * its cache_ttl.
  */
 #include <errno.h>
 #include <poll.h>
@@ -121,6 +126,31 @@ status(struct gw *g, uid_t uid, FILE *f)
 }
 
 static void
+unlock_user(struct gw *g, uid_t uid, const char *name, FILE *f)
+{
+	struct gw_user *u;
+	size_t b;
+
+	if (uid != 0) {
+		fprintf(f, "error: only root may unlock an account\n");
+		return;
+	}
+	dir_flush_cache(g->dir);
+	pthread_mutex_lock(&g->users_mu);
+	for (b = 0; b < sizeof(g->users) / sizeof(g->users[0]); b++)
+		for (u = g->users[b]; u != NULL; u = u->next) {
+			if (!u->known || strcmp(u->name, name) != 0)
+				continue;
+			pthread_mutex_lock(&u->mu);
+			dir_user_free(u->du);
+			u->du = NULL;
+			pthread_mutex_unlock(&u->mu);
+		}
+	pthread_mutex_unlock(&g->users_mu);
+	fprintf(f, "ok\n");
+}
+
+static void
 handle(struct gw *g, int fd)
 {
 	struct ucred cred;
@@ -139,6 +169,8 @@ handle(struct gw *g, int fd)
 		status(g, cred.uid, f);
 	else if (strncmp(line, "breakglass ", 11) == 0)
 		gw_breakglass(g, cred.uid, cred.pid, line + 11, f);
+	else if (strncmp(line, "unlock ", 7) == 0)
+		unlock_user(g, cred.uid, line + 7, f);
 	else
 		fprintf(f, "error: unknown request\n");
 	fclose(f);
