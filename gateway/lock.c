@@ -66,8 +66,8 @@ run_hook(struct lock_job *j)
 {
 	const char *hook = j->g->cfg->lockout_hook;
 	char *argv[2], *envp[ENV_MAX + 1];
-	pid_t pid;
-	int st, i;
+	pid_t pid, w;
+	int st = 0, i;
 
 	if (hook == NULL)
 		return;
@@ -77,14 +77,19 @@ run_hook(struct lock_job *j)
 		envp[i] = j->env[i][0] ? j->env[i] : NULL;
 	envp[ENV_MAX] = NULL;
 	if ((errno = posix_spawn(&pid, hook, NULL, NULL, argv, envp)) != 0) {
-		syslog(LOG_ALERT, "photoguard-gateway: lockout hook %s: %s",
-		    hook, strerror(errno));
+		syslog(LOG_AUTHPRIV | LOG_ALERT,
+		    "photoguard-gateway: lockout hook %s: %s", hook,
+		    strerror(errno));
 		return;
 	}
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+	while ((w = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
 		;
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		syslog(LOG_ERR,
+	if (w < 0)
+		syslog(LOG_AUTHPRIV | LOG_ERR,
+		    "photoguard-gateway: lockout hook %s: waitpid: %s", hook,
+		    strerror(errno));
+	else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		syslog(LOG_AUTHPRIV | LOG_ERR,
 		    "photoguard-gateway: lockout hook %s failed "
 		    "(status %d)",
 		    hook, st);
@@ -100,7 +105,7 @@ lock_worker(void *arg)
 	if (dir_can_lock(j->g->dir)) {
 		r = dir_set_locked(j->g->dir, j->user, strlen(j->user), true);
 		if (r != 0)
-			syslog(LOG_ALERT,
+			syslog(LOG_AUTHPRIV | LOG_ALERT,
 			    "photoguard-gateway: could not set "
 			    "the directory lockout of %s: %s",
 			    j->user, pg_strerror(r));
