@@ -71,6 +71,8 @@ struct gw_dirh {
 };
 
 /* One open file. */
+#define GW_COMM_MAX 64
+
 struct gw_handle {
 	uint32_t magic; /* GW_HANDLE_FILE */
 	struct backing_file *bf;
@@ -82,6 +84,9 @@ struct gw_handle {
 	_Atomic uint64_t bytes; /* bytes read or written */
 	bool writable;
 	pid_t pid;
+	/* The opener's name, taken at open: at release the process may be
+	 * gone, or its pid another process's. */
+	char comm[GW_COMM_MAX];
 	struct gw_handle *prev, *next; /* in u->open */
 };
 
@@ -199,7 +204,11 @@ struct gw_req {
 	const char *user; /* NULL: unknown */
 	const char *path; /* relative to the store */
 	const char *patient;
+	const char *process; /* NULL: the name of pid, now */
 };
+
+/* The process name of PID into BUF of LEN bytes ("" if it is gone). */
+void gw_comm_of(pid_t pid, char *buf, size_t len);
 
 /* Writes one record; returns audit_write()'s result. */
 int gw_audit(struct gw *g, const struct gw_req *r, const char *event,

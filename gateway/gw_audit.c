@@ -13,11 +13,8 @@
 #include "core/errors.h"
 #include "gateway/gw.h"
 
-#define COMM_MAX 64
-
-/* The process name of PID into BUF ("" if gone). */
-static void
-comm_of(pid_t pid, char *buf, size_t len)
+void
+gw_comm_of(pid_t pid, char *buf, size_t len)
 {
 	char p[64];
 	ssize_t n;
@@ -45,13 +42,16 @@ gw_audit(struct gw *g, const struct gw_req *r, const char *event,
     const char *decision, const char *rule, const char *reason, long long bytes)
 {
 	struct audit_event ev;
-	char comm[COMM_MAX];
+	char comm[GW_COMM_MAX];
 	char who[32];
 
 	if (g->audit == NULL)
 		return PG_ERR_IO;
 	audit_event_init(&ev);
-	comm_of(r->pid, comm, sizeof(comm));
+	if (r->process != NULL)
+		snprintf(comm, sizeof(comm), "%s", r->process);
+	else
+		gw_comm_of(r->pid, comm, sizeof(comm));
 	if (r->user != NULL && r->user[0] != '\0') {
 		ev.actor = r->user;
 	} else {

@@ -167,6 +167,7 @@ handle_new(struct gw_call *c, const char *rel, struct backing_file *bf,
 	h->u = c->u;
 	h->charged = charged;
 	h->pid = c->pid;
+	gw_comm_of(h->pid, h->comm, sizeof(h->comm));
 	atomic_init(&h->bytes, 0);
 	memcpy(h->patient, dec->patient, sizeof(h->patient));
 	snprintf(h->rule, sizeof(h->rule), "%s", rule);
@@ -419,6 +420,7 @@ gw_op_release(const char *path, struct fuse_file_info *fi)
 	rq.user = h->u->name;
 	rq.path = h->path;
 	rq.patient = h->patient;
+	rq.process = h->comm;
 	gw_audit(gw_global, &rq, "gateway.release", "info", h->rule,
 	    h->writable ? "bytes written" : "bytes read",
 	    (long long)atomic_load(&h->bytes));
