@@ -29,9 +29,13 @@
 static const char lockouts_help[] =
     "Usage: photoguard lockouts [--json] [--dir DIR]\n"
     "List the users who are locked out: user, since (UTC), by, host,\n"
-    "rule, reason.\n"
+    "rule, reason.  With [directory] lockout_attribute, also those the\n"
+    "directory marks locked and this store does not hold (locked by\n"
+    "another server: by \"directory\"); exit 3 if the directory cannot\n"
+    "be asked (the store's list is printed all the same).\n"
     "  --json     one JSON array instead of a table\n"
-    "  --dir DIR  the lockout directory (default: [lockout] dir)\n";
+    "  --dir DIR  the lockout directory (default: [lockout] dir; the\n"
+    "             directory is then not asked)\n";
 
 static const char unlock_help[] =
     "Usage: photoguard unlock [--dir DIR] USER\n"
@@ -124,6 +128,70 @@ out:
 	return r;
 }
 
+/* "YYYYMMDDHHMMSS[.fff]Z" (GeneralizedTime in UTC) to a time; 0 if not. */
+static time_t
+gentime(const char *s)
+{
+	struct tm tm;
+	char z[8] = "";
+
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(s, "%4d%2d%2d%2d%2d%2d%7s", &tm.tm_year, &tm.tm_mon,
+	        &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, z) != 7 ||
+	    (strcmp(z, "Z") != 0 && z[0] != '.'))
+		return 0;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return timegm(&tm);
+}
+
+/*
+ * The store's entries V (N) and, after them, the directory's locked users
+ * that V does not hold, into *ALL (*NALL; shallow copies: V and the
+ * directory's arrays *U and *T own the strings).  Returns PG_OK or the
+ * directory's error, its message in ERR; *ALL is V's copy then.
+ */
+static int
+with_directory(const struct pg_config *cfg, const struct lockout_entry *v,
+    size_t n, struct lockout_entry **all, size_t *nall, char ***u, char ***t,
+    char *err, size_t errlen)
+{
+	struct dir *d = NULL;
+	size_t m = 0, i, j;
+	int r;
+
+	*u = *t = NULL;
+	*nall = 0;
+	err[0] = '\0';
+	if ((r = dir_open(cfg, &d)) == PG_OK &&
+	    (r = dir_list_locked(d, u, t, &m)) != PG_OK)
+		dir_last_error(d, err, errlen);
+	if (err[0] == '\0' && r != PG_OK)
+		snprintf(err, errlen, "%s", pg_strerror(r));
+	dir_free(d);
+	if ((*all = calloc(n + m + 1, sizeof(**all))) == NULL) {
+		dir_locked_free(*u, *t);
+		*u = *t = NULL;
+		return PG_ERR_NOMEM;
+	}
+	for (i = 0; i < n; i++)
+		(*all)[(*nall)++] = v[i];
+	for (j = 0; j < m; j++) {
+		for (i = 0; i < n && strcmp(v[i].user, (*u)[j]) != 0; i++)
+			;
+		if (i < n)
+			continue;
+		(*all)[*nall] = (struct lockout_entry){ .user = (*u)[j],
+			.since = gentime((*t)[j]),
+			.reason = "locked in the directory",
+			.rule = cfg->dir_lockout_attr,
+			.by = "directory",
+			.extra = (*t)[j] };
+		(*nall)++;
+	}
+	return r;
+}
+
 int
 cmd_lockouts(const struct cli_ctx *ctx, int argc, char **argv)
 {
@@ -132,10 +200,12 @@ cmd_lockouts(const struct cli_ctx *ctx, int argc, char **argv)
 		{ "dir", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	struct lockout_store *st = NULL;
-	struct lockout_entry *v = NULL;
+	struct lockout_entry *v = NULL, *all = NULL;
+	struct pg_config *cfg = NULL;
+	char **du = NULL, **dt = NULL, err[256] = "";
 	const char *dir = NULL;
-	bool json = false;
-	size_t n = 0;
+	bool json = false, dirfail = false;
+	size_t n = 0, nall = 0;
 	int c, r;
 
 	optind = 0;
@@ -159,20 +229,47 @@ cmd_lockouts(const struct cli_ctx *ctx, int argc, char **argv)
 		fputs(lockouts_help, stderr);
 		return CLI_EXIT_USAGE;
 	}
-	if ((r = open_store(ctx, dir, &st)) != CLI_EXIT_OK)
+	if (dir == NULL && (cfg = cli_load_config(ctx)) == NULL)
+		return CLI_EXIT_ERROR;
+	if ((r = open_store(ctx, dir != NULL ? dir : cfg->lockout_dir, &st)) !=
+	    CLI_EXIT_OK) {
+		pg_config_free(cfg);
 		return r;
+	}
 	if ((c = lockout_list(st, &v, &n)) != PG_OK) {
 		fprintf(stderr, "%s: cannot list lockouts in %s: %s\n",
 		    ctx->progname, lockout_dir(st), pg_strerror(c));
 		r = CLI_EXIT_ERROR;
-	} else if (json) {
-		r = print_json(v, n);
-	} else {
-		print_table(v, n);
+		goto out;
+	}
+	/* Every other server's lockouts, from the directory. */
+	if (cfg != NULL && cfg->dir_lockout_attr != NULL) {
+		c = with_directory(
+		    cfg, v, n, &all, &nall, &du, &dt, err, sizeof(err));
+		if (c == PG_ERR_NOMEM) {
+			r = CLI_EXIT_ERROR;
+			goto out;
+		}
+		dirfail = c != PG_OK;
+	}
+	if (json)
+		r = print_json(all != NULL ? all : v, all != NULL ? nall : n);
+	else {
+		print_table(all != NULL ? all : v, all != NULL ? nall : n);
 		r = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_ERROR;
 	}
+	if (dirfail) {
+		fprintf(stderr,
+		    "%s: the directory's lockouts are not listed: %s\n",
+		    ctx->progname, err);
+		r = CLI_EXIT_ERROR;
+	}
+out:
+	free(all);
+	dir_locked_free(du, dt);
 	lockout_entries_free(v, n);
 	lockout_free(st);
+	pg_config_free(cfg);
 	return r;
 }
 

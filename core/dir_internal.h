@@ -95,6 +95,8 @@ int dir_ldap_lookup(struct dir_ldap *l, const char *name, struct dir_user **out,
 int dir_ldap_set_locked(struct dir_ldap *l, const char *name, bool locked,
     char *err, size_t errlen);
 bool dir_ldap_can_lock(const struct dir_ldap *l);
+int dir_ldap_list_locked(struct dir_ldap *l, char ***users, char ***since,
+    size_t *n, char *err, size_t errlen);
 
 struct dir_local;
 int dir_local_open(const struct pg_config *cfg, struct dir_local **out,

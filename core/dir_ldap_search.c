@@ -25,6 +25,7 @@ struct lookup {
 	size_t bytes;     /* of values read, against DIR_ANSWER_MAX */
 	bool down;        /* the server went away: worth one reconnect */
 	bool want_locked; /* dir_set_locked(): lock or unlock */
+	struct dir_strv lusers, lsince; /* dir_list_locked(): the answer */
 };
 
 static void
@@ -34,6 +35,8 @@ lk_free(struct lookup *lk)
 	lk->dn = NULL;
 	dir_strv_free(&lk->groups);
 	dir_strv_free(&lk->patients);
+	dir_strv_free(&lk->lusers);
+	dir_strv_free(&lk->lsince);
 }
 
 /* Writes "(&BASE(ATTR=escaped VALUE))" to BUF. */
@@ -427,6 +430,121 @@ dir_ldap_set_locked(
 	rc = with_retry(l, &lk, set_locked_once, err, errlen);
 	dir_sigpipe_restore(&sp);
 	pthread_mutex_unlock(&l->lock);
+	lk_free(&lk);
+	return rc;
+}
+
+/* One locked entry: its user name and the lockout attribute's value. */
+static int
+add_locked(struct dir_ldap *l, struct lookup *lk, LDAPMessage *e)
+{
+	struct berval **u = ldap_get_values_len(l->ld, e, l->user_attr);
+	struct berval **t = ldap_get_values_len(l->ld, e, l->lock_attr);
+	int rc = PG_ERR_DIR_BADANSWER;
+
+	if (u == NULL || u[0] == NULL || t == NULL || t[0] == NULL ||
+	    !printable(u[0]->bv_val, u[0]->bv_len, DIR_NAME_MAX) ||
+	    !printable(t[0]->bv_val, t[0]->bv_len, 64) ||
+	    !account(lk, u[0]->bv_len + t[0]->bv_len))
+		goto out;
+	rc = dir_strv_push(&lk->lusers, u[0]->bv_val, u[0]->bv_len);
+	if (rc == PG_OK)
+		rc = dir_strv_push(&lk->lsince, t[0]->bv_val, t[0]->bv_len);
+out:
+	ldap_value_free_len(u);
+	ldap_value_free_len(t);
+	return rc;
+}
+
+static int
+list_locked_once(
+    struct dir_ldap *l, struct lookup *lk, char *err, size_t errlen)
+{
+	char filter[DIR_FILTER_MAX];
+	char *attrs[] = { l->user_attr, l->lock_attr, NULL };
+	LDAPMessage *res = NULL, *e;
+	int rc, k;
+
+	rc = dir_ldap_connect(l, err, errlen);
+	if (rc != PG_OK)
+		return rc;
+	k = snprintf(filter, sizeof(filter), "(&%s(%s=*))", l->user_filter,
+	    l->lock_attr);
+	if (k < 0 || (size_t)k >= sizeof(filter))
+		return PG_ERR_TOOBIG;
+	rc = search(l, lk, "locked users search", l->user_base, filter, attrs,
+	    DIR_LOCKED_MAX + 1, &res, err, errlen);
+	if (rc == PG_ERR_DIR_BADANSWER)
+		snprintf(
+		    err, errlen, "more than %d locked users", DIR_LOCKED_MAX);
+	for (e = rc == PG_OK ? ldap_first_entry(l->ld, res) : NULL;
+	     e != NULL && rc == PG_OK; e = ldap_next_entry(l->ld, e))
+		if ((rc = add_locked(l, lk, e)) != PG_OK)
+			snprintf(err, errlen,
+			    "a locked entry without a valid %s or %s",
+			    l->user_attr, l->lock_attr);
+	ldap_msgfree(res);
+	return rc;
+}
+
+struct pair {
+	char *a, *b;
+};
+
+static int
+cmp_pair(const void *x, const void *y)
+{
+	return strcmp(((const struct pair *)x)->a, ((const struct pair *)y)->a);
+}
+
+/* Sorts A by its strings, B's kept beside A's. */
+static int
+sort_pairs(struct dir_strv *a, struct dir_strv *b)
+{
+	struct pair *p;
+	size_t i;
+
+	if (a->n < 2)
+		return PG_OK;
+	if ((p = calloc(a->n, sizeof(*p))) == NULL)
+		return PG_ERR_NOMEM;
+	for (i = 0; i < a->n; i++)
+		p[i] = (struct pair){ a->v[i], b->v[i] };
+	qsort(p, a->n, sizeof(*p), cmp_pair);
+	for (i = 0; i < a->n; i++) {
+		a->v[i] = p[i].a;
+		b->v[i] = p[i].b;
+	}
+	free(p);
+	return PG_OK;
+}
+
+int
+dir_ldap_list_locked(struct dir_ldap *l, char ***users, char ***since,
+    size_t *n, char *err, size_t errlen)
+{
+	struct lookup lk = { 0 };
+	struct dir_sigpipe sp;
+	size_t m;
+	int rc;
+
+	lk.lusers.max = lk.lsince.max = DIR_LOCKED_MAX;
+	pthread_mutex_lock(&l->lock);
+	dir_sigpipe_block(&sp);
+	rc = with_retry(l, &lk, list_locked_once, err, errlen);
+	dir_sigpipe_restore(&sp);
+	pthread_mutex_unlock(&l->lock);
+	if (rc == PG_OK)
+		rc = sort_pairs(&lk.lusers, &lk.lsince);
+	if (rc == PG_OK)
+		rc = dir_strv_take(&lk.lusers, users, n);
+	if (rc == PG_OK &&
+	    (rc = dir_strv_take(&lk.lsince, since, &m)) != PG_OK) {
+		dir_strv_free_array(*users);
+		*users = NULL;
+	}
+	if (rc != PG_OK)
+		*n = 0;
 	lk_free(&lk);
 	return rc;
 }

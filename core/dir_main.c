@@ -192,6 +192,33 @@ dir_set_locked(struct dir *d, const char *user, size_t userlen, bool locked)
 	return rc;
 }
 
+int
+dir_list_locked(struct dir *d, char ***users, char ***since, size_t *n)
+{
+	char err[DIR_ERR_MAX] = "";
+	int rc;
+
+	*users = *since = NULL;
+	*n = 0;
+	if (d == NULL)
+		return PG_ERR_INVAL;
+	if (!dir_ldap_can_lock(d->ldap)) {
+		set_error(d, "no lockout attribute in this directory");
+		return PG_ERR_CONFIG;
+	}
+	rc = dir_ldap_list_locked(d->ldap, users, since, n, err, sizeof(err));
+	if (rc != PG_OK)
+		set_error(d, err[0] ? err : pg_strerror(rc));
+	return rc;
+}
+
+void
+dir_locked_free(char **users, char **since)
+{
+	dir_strv_free_array(users);
+	dir_strv_free_array(since);
+}
+
 bool
 dir_can_lock(const struct dir *d)
 {

@@ -79,6 +79,19 @@ int dir_lookup(
 int dir_set_locked(
     struct dir *d, const char *user, size_t userlen, bool locked);
 
+/*
+ * Every user the directory marks with the lockout attribute, wherever the
+ * lock was decided: *USERS and *SINCE (the attribute's first value, e.g.
+ * GeneralizedTime for pwdAccountLockedTime) are N-long NULL-terminated
+ * arrays in the same order, sorted by user; free both with
+ * dir_locked_free().  At most DIR_LOCKED_MAX users (PG_ERR_DIR_BADANSWER
+ * beyond).  Returns PG_OK, PG_ERR_CONFIG (no lockout attribute, or the
+ * local backend), or any error of dir_lookup().
+ */
+#define DIR_LOCKED_MAX 10000
+int dir_list_locked(struct dir *d, char ***users, char ***since, size_t *n);
+void dir_locked_free(char **users, char **since);
+
 /* True when dir_set_locked() can work: LDAP with a lockout attribute. */
 bool dir_can_lock(const struct dir *d);
 

@@ -241,6 +241,20 @@ NF=$m/patients/P000001/2026-01-10-preop/IMG_0002.jpg
 dirlock gwnurse add
 as gwnurse head -1 "$NF" >"$o/nurse" 2>&1
 like "locked in the directory by another server: the gateway refuses gwnurse" "$(cat "$o/nurse")" 'No such file|Permission denied'
+out=$("$PG_CLI" lockouts 2>&1)
+is "photoguard lockouts: exit 0 with the directory asked" $? 0
+like "...lists gwnurse, locked by another server, as by the directory" "$out" \
+    '(^|\n)gwnurse +2026-01-01T00:00:00Z +directory +- +pwdAccountLockedTime +locked in the directory'
+is "...and gwnurse once only" "$(printf '%s\n' "$out" | grep -c '^gwnurse ')" 1
+is "...--json: the same, since_epoch from the GeneralizedTime" \
+    "$("$PG_CLI" lockouts --json | python3 -c 'import json,sys
+print([(e["by"], e["since_epoch"], e["extra"]) for e in json.load(sys.stdin) if e["user"] == "gwnurse"])')" \
+    "[('directory', 1767225600, '20260101000000Z')]"
+sed "s|^uri = .*|uri = ldap://127.0.0.1:$(slapd_free_port)|" "$tmp/etc/pg.conf" >"$tmp/etc/down.conf"
+out=$("$PG_CLI" --config "$tmp/etc/down.conf" lockouts 2>"$o/down.err")
+is "directory down: photoguard lockouts exits 3" $? 3
+like "...says the directory's lockouts are not listed" "$(cat "$o/down.err")" 'the directory.s lockouts are not listed: '
+like "...after the store's list all the same" "$out" '^USER '
 dirlock gwnurse delete
 as gwnurse head -1 "$NF" >"$o/nurse" 2>&1
 like "the attribute removed behind the gateway's back: still refused (cached for cache_ttl)" \
@@ -250,6 +264,7 @@ out=$("$PG_CLI" unlock gwnurse 2>&1)
 is "photoguard unlock gwnurse (locked in the directory only): exit 0" $? 0
 is "...says so, with nothing about the gateway" "$out" "gwnurse: unlocked"
 is "...the directory no longer marks gwnurse" "$(locked_attr gwnurse)" ""
+is "...and photoguard lockouts no longer lists gwnurse" "$("$PG_CLI" lockouts | grep -c '^gwnurse ')" 0
 is "...and the gateway, told over its control socket, serves gwnurse at once" \
     "$(as gwnurse head -1 "$NF" 2>&1)" "PHOTO patients/P000001/2026-01-10-preop/IMG_0002.jpg"
 out=$(printf 'unlock gwnurse\n' | setpriv --reuid=2902 --regid=100 --clear-groups \
