@@ -233,6 +233,27 @@ gw_start() { # extra args
 	return 1
 }
 
+# gw_setup_or_bail: gw_setup, or a failed point and the end of the test.
+gw_setup_or_bail() {
+	gw_setup && return 0
+	not_ok "test fixture (users, slapd, store) set up"
+	done_testing
+	exit 1
+}
+
+# gw_start_or_bail DESCRIPTION: gw_start as a point named DESCRIPTION; if
+# it fails, the gateway's log and the end of the test.
+gw_start_or_bail() {
+	if gw_start; then
+		ok "$1"
+		return 0
+	fi
+	not_ok "gateway mounts"
+	sed 's/^/# /' "$tmp/gateway.log"
+	done_testing
+	exit 1
+}
+
 gw_stop() {
 	if mountpoint -q "$tmp/mnt" 2>/dev/null; then
 		fusermount3 -u "$tmp/mnt" 2>/dev/null || umount -l "$tmp/mnt" 2>/dev/null

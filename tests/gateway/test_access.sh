@@ -8,11 +8,7 @@
 . "$PG_SOURCE_ROOT/tests/lib/slapd.sh"
 . "$PG_SOURCE_ROOT/tests/gateway/lib.sh"
 
-if ! gw_setup; then
-	not_ok "test fixture (users, slapd, store) set up"
-	done_testing
-	exit 1
-fi
+gw_setup_or_bail
 m=$tmp/mnt
 s=$tmp/store
 pre=2026-01-10-preop
@@ -21,13 +17,7 @@ gw_mfa_issue gwphoto
 gw_mfa_issue gwdesk
 gw_mfa_issue gwit
 gw_mfa_issue gwwide
-if ! gw_start; then
-	not_ok "gateway mounts"
-	sed 's/^/# /' "$tmp/gateway.log"
-	done_testing
-	exit 1
-fi
-ok "gateway mounts on $m"
+gw_start_or_bail "gateway mounts on $m"
 like "mounted as FUSE with allow_other" "$(grep " $m " /proc/mounts)" "fuse.photoguard .*allow_other"
 
 # --- listings and reads by role ------------------------------------------

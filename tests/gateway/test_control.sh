@@ -7,24 +7,14 @@
 . "$PG_SOURCE_ROOT/tests/lib/slapd.sh"
 . "$PG_SOURCE_ROOT/tests/gateway/lib.sh"
 
-if ! gw_setup; then
-	not_ok "test fixture (users, slapd, store) set up"
-	done_testing
-	exit 1
-fi
+gw_setup_or_bail
 m=$tmp/mnt
 pol=$tmp/etc/test.policy
 f1=patients/P000001/2026-01-10-preop/IMG_0001.jpg
 gw_mfa_issue gwnurse
 gw_mfa_issue gwoncall
 gw_mfa_issue gwsurg
-if ! gw_start; then
-	not_ok "gateway mounts"
-	sed 's/^/# /' "$tmp/gateway.log"
-	done_testing
-	exit 1
-fi
-ok "gateway mounts"
+gw_start_or_bail "gateway mounts"
 reads() { as gwnurse head -1 "$m/$f1" 2>/dev/null; }
 # settle: wait until the nurse's reading equals $1 (at most 3 s).
 settle() {

@@ -8,11 +8,7 @@
 . "$PG_SOURCE_ROOT/tests/lib/slapd.sh"
 . "$PG_SOURCE_ROOT/tests/gateway/lib.sh"
 
-if ! gw_setup; then
-	not_ok "test fixture (users, slapd, store) set up"
-	done_testing
-	exit 1
-fi
+gw_setup_or_bail
 m=$tmp/mnt
 s=$tmp/store
 pre=2026-01-10-preop
@@ -34,13 +30,7 @@ mkdir -p "$s/patients/P000001/mnt"
 mount -t tmpfs -o size=1m tmpfs "$s/patients/P000001/mnt" && printf 'MOUNTED\n' >"$s/patients/P000001/mnt/f.jpg"
 chown -h gwstore "$mine"/* "$s/patients/P000001/other" "$s/patients/P000001/etc"
 
-if ! gw_start; then
-	not_ok "gateway mounts"
-	sed 's/^/# /' "$tmp/gateway.log"
-	done_testing
-	exit 1
-fi
-ok "gateway mounts"
+gw_start_or_bail "gateway mounts"
 
 is "the series lists only its regular, single-link photos" \
     "$(as gwsurg ls -A "$m/patients/P000001/$pre" | tr '\n' ' ')" "IMG_0001.jpg IMG_0002.jpg IMG_0003.jpg "

@@ -13,22 +13,12 @@
 . "$PG_SOURCE_ROOT/tests/lib/slapd.sh"
 . "$PG_SOURCE_ROOT/tests/gateway/lib.sh"
 
-if ! gw_setup; then
-	not_ok "test fixture (users, slapd, store) set up"
-	done_testing
-	exit 1
-fi
+gw_setup_or_bail
 m=$tmp/mnt
 s=$tmp/store
 o=$tmp/out
 gw_mfa_issue gwbulk
-if ! gw_start; then
-	not_ok "gateway mounts"
-	sed 's/^/# /' "$tmp/gateway.log"
-	done_testing
-	exit 1
-fi
-ok "gateway mounts"
+gw_start_or_bail "gateway mounts"
 SHORT=3 # the burst allowance (files 3/2s)
 LONG=6  # the window allowance (files 6/10min)
 

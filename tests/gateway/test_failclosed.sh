@@ -8,11 +8,7 @@
 . "$PG_SOURCE_ROOT/tests/lib/slapd.sh"
 . "$PG_SOURCE_ROOT/tests/gateway/lib.sh"
 
-if ! gw_setup; then
-	not_ok "test fixture (users, slapd, store) set up"
-	done_testing
-	exit 1
-fi
+gw_setup_or_bail
 m=$tmp/mnt
 s=$tmp/store
 f=patients/P000001/2026-01-10-preop/IMG_0001.jpg
@@ -44,13 +40,7 @@ sed -i 's/^user = gwnosuchuser/user = gwstore/' "$tmp/etc/pg.conf"
 "$GW_BIN" --config "$tmp/etc/pg.conf" -f "$m" extra >/dev/null 2>&1
 is "an extra argument is a usage error (exit 2)" "$?" 2
 
-if ! gw_start; then
-	not_ok "gateway mounts"
-	sed 's/^/# /' "$tmp/gateway.log"
-	done_testing
-	exit 1
-fi
-ok "with all in order the gateway mounts"
+gw_start_or_bail "with all in order the gateway mounts"
 is "surgeon reads" "$(as gwsurg head -1 "$m/$f")" "PHOTO $f"
 
 # The directory stops answering (cache_ttl is 2s in the test config).

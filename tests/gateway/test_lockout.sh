@@ -47,11 +47,7 @@ if [ "$GW_LOCKOUT_NS" = yes ]; then
 	fi
 fi
 
-if ! gw_setup; then
-	not_ok "test fixture (users, slapd, store) set up"
-	done_testing
-	exit 1
-fi
+gw_setup_or_bail
 m=$tmp/mnt
 o=$tmp/out
 SINK_PID=
@@ -111,13 +107,7 @@ fi
 
 gw_mfa_issue gwbulk
 gw_mfa_issue gwnurse
-if ! gw_start; then
-	not_ok "gateway mounts"
-	sed 's/^/# /' "$tmp/gateway.log"
-	done_testing
-	exit 1
-fi
-ok "gateway mounts"
+gw_start_or_bail "gateway mounts"
 is "gwbulk reads before the lockout" "$(as gwbulk head -1 "$m/patients/P000001/2026-01-10-preop/IMG_0001.jpg")" \
     "PHOTO patients/P000001/2026-01-10-preop/IMG_0001.jpg"
 

@@ -9,11 +9,7 @@
 
 N=${PG_GW_FILES:-200000}
 RSS_MAX_KB=$((64 * 1024))
-if ! gw_setup; then
-	not_ok "test fixture (users, slapd, store) set up"
-	done_testing
-	exit 1
-fi
+gw_setup_or_bail
 m=$tmp/mnt
 # The archivist may read everything, without limits, for this test.
 sed -i 's|^limit archivist files 100/10min|limit archivist none|; s|^lockout archivist files 200/10min||' "$tmp/etc/test.policy"
