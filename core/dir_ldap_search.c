@@ -473,13 +473,13 @@ list_locked_once(
 	if (k < 0 || (size_t)k >= sizeof(filter))
 		return PG_ERR_TOOBIG;
 	rc = search(l, lk, "locked users search", l->user_base, filter, attrs,
-	    DIR_LOCKED_MAX + 1, &res, err, errlen);
+	    DIR_LOCKED_MAX, &res, err, errlen);
 	if (rc == PG_ERR_DIR_BADANSWER)
 		snprintf(
 		    err, errlen, "more than %d locked users", DIR_LOCKED_MAX);
 	for (e = rc == PG_OK ? ldap_first_entry(l->ld, res) : NULL;
 	     e != NULL && rc == PG_OK; e = ldap_next_entry(l->ld, e))
-		if ((rc = add_locked(l, lk, e)) != PG_OK)
+		if ((rc = add_locked(l, lk, e)) == PG_ERR_DIR_BADANSWER)
 			snprintf(err, errlen,
 			    "a locked entry without a valid %s or %s",
 			    l->user_attr, l->lock_attr);
