@@ -331,7 +331,9 @@ for u in dlopez asmith ioconnor; do
 	if enroll "$u"; then
 		echo "$u enrolled: $(grep -o 'otpauth://totp/[^?]*' "$work/enroll.$u") (secret encrypted under the host key in $work/totp)"
 	else
-		show "$work/enroll.$u"
+		# Its last words, without the secret, QR code or scratch codes.
+		tail -n 3 "$work/enroll.$u" |
+			grep -av -e 'secret=' -e '[▀▄█]' -e '^  [a-z0-9]\{5\}-' | show
 		die "enrollment of $u failed"
 	fi
 done
@@ -346,7 +348,8 @@ ssh_as() {
 	shift 2
 	for try in 1 2 3 4 5; do
 		pwrap_sweep
-		KBDINT_LIMIT_S=120 "$drive" --password "${pw[$u]}" "$c" -- ssh -p "$port" \
+		PG_DEMO_PW=${pw[$u]} KBDINT_LIMIT_S=120 \
+			"$drive" --password-env PG_DEMO_PW "$c" -- ssh -p "$port" \
 			-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
 			-o PreferredAuthentications=keyboard-interactive \
 			-o NumberOfPasswordPrompts=1 -o ConnectTimeout=10 -o LogLevel=ERROR \

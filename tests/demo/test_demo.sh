@@ -19,14 +19,16 @@ CLI=$PG_BUILD_ROOT/cli/photoguard
 fingerprint() {
 	find /etc/pam.d /etc/ssh -type f -print0 | sort -z | xargs -0 sha256sum
 }
-fingerprint >/tmp/pg-demo-before.$$ 2>&1
+T=$(mktemp -d /tmp/pg-demo-test.XXXXXX)
+work=
+trap 'rm -rf "$T" ${work:+"$work"}' EXIT
+fingerprint >"$T/before" 2>&1
 
 "$PG_SOURCE_ROOT/deploy/demo/run.sh" --no-deps --keep \
-	--build-dir "$PG_BUILD_ROOT" >/tmp/pg-demo-out.$$ 2>&1
+	--build-dir "$PG_BUILD_ROOT" >"$T/out" 2>&1
 rc=$?
-out=$(sed 's/\x1b\[[0-9;]*m//g' /tmp/pg-demo-out.$$)
+out=$(sed 's/\x1b\[[0-9;]*m//g' "$T/out")
 work=$(printf '%s\n' "$out" | sed -n 's/^demo files kept in //p')
-trap 'rm -rf "$work" /tmp/pg-demo-out.$$ /tmp/pg-demo-before.$$' EXIT
 is "the demo exits 0" "$rc" 0
 if [ "$rc" != 0 ] || [ -n "${PG_DEMO_VERBOSE:-}" ]; then
 	printf '%s\n' "$out" | sed 's/^/# /' | tail -150
@@ -75,14 +77,13 @@ like "the demo's summary: no failed check" "$out" "Done: [0-9]+ checks as expect
 
 # --- from outside ------------------------------------------------------------
 check "the demo kept its files (--keep)" test -d "$work/audit"
-fingerprint >/tmp/pg-demo-after.$$ 2>&1
-if cmp -s /tmp/pg-demo-before.$$ /tmp/pg-demo-after.$$; then
+fingerprint >"$T/after" 2>&1
+if cmp -s "$T/before" "$T/after"; then
 	ok "/etc/pam.d and /etc/ssh are as before"
 else
 	not_ok "/etc/pam.d and /etc/ssh are as before"
-	diff /tmp/pg-demo-before.$$ /tmp/pg-demo-after.$$ | sed 's/^/# /'
+	diff "$T/before" "$T/after" | sed 's/^/# /'
 fi
-rm -f /tmp/pg-demo-after.$$
 check "no process of the demo is left (sshd, slapd, gateway)" \
 	test -z "$(pgrep -f "$work" 2>/dev/null)"
 check "no demo account is left (passwd, shadow, by name or uid)" \

@@ -2,11 +2,13 @@
 """kbdint.py - run ssh in a pseudo-terminal and answer its
 keyboard-interactive prompts, as a person would type them.
 
-    kbdint.py [--max N] [--password PW] CODE -- SSH-ARGS...
+    kbdint.py [--max N] [--password-env VAR] CODE -- SSH-ARGS...
 
 Every "Verification code:" prompt is answered with CODE (at most N times,
 default 1; a further prompt gets an empty line and then end of input);
-with --password, every "Password:" prompt is answered with PW as often.
+with --password-env, every "Password:" prompt is answered as often with
+the value of the environment variable VAR (not an argument: arguments are
+visible to every user in ps).
 Prints everything ssh printed and exits with ssh's exit status (124 if it
 had to be stopped after the time limit).
 """
@@ -22,11 +24,14 @@ LIMIT_S = int(os.environ.get("KBDINT_LIMIT_S", "30"))
 def main():
     args = sys.argv[1:]
     max_answers, password = 1, None
-    while args[:1] in (["--max"], ["--password"]) and len(args) > 1:
+    while args[:1] in (["--max"], ["--password-env"]) and len(args) > 1:
         if args[0] == "--max":
             max_answers = int(args[1])
         else:
-            password = args[1]
+            password = os.environ.get(args[1])
+            if password is None:
+                sys.stderr.write("kbdint.py: %s is not set\n" % args[1])
+                return 2
         args = args[2:]
     if len(args) < 3 or args[1] != "--":
         sys.stderr.write(__doc__)
