@@ -19,7 +19,9 @@ not_ok() {
 check() {
 	local desc=$1
 	shift
-	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+	# The command's own output is not TAP: it goes to stderr, which the
+	# harness logs but does not parse.
+	if "$@" >&2; then ok "$desc"; else not_ok "$desc"; fi
 }
 
 # is DESCRIPTION GOT WANT

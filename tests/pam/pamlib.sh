@@ -16,6 +16,10 @@
 #   pam_code [WHEN]          the TOTP code of $SECRET (oathtool -N WHEN)
 #   pam_wrong                a 6-digit code that is none of the current,
 #                            previous and next codes of $SECRET
+#   pam_fresh_step SECONDS   returns once at least SECONDS of the current
+#                            30 s time step remain (sleeping into the next
+#                            step when fewer do), for checks that must not
+#                            straddle a step boundary
 
 PT_ITEMS=()
 
@@ -134,6 +138,13 @@ pam_enroll() {
 }
 
 pam_code() { oathtool --totp -b "$SECRET" ${1:+-N "$1"}; }
+
+pam_fresh_step() {
+	local left=$((30 - $(date +%s) % 30))
+	if [ "$left" -lt "$1" ]; then
+		sleep "$left.1"
+	fi
+}
 
 pam_wrong() {
 	local w

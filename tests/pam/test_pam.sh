@@ -72,6 +72,9 @@ ALICE_SCRATCH=$SCRATCH
 
 # --- codes -----------------------------------------------------------
 # The confirming code's step is spent; the next step is within the window.
+# The window=0 check needs the clock to stay in this step until it has
+# run (under valgrind a login takes seconds), so start early in a step.
+pam_fresh_step 20
 C=$(code "now + 30 seconds")
 CB=$(code)	# the step before C's: "the clock went back" once C is used
 login pg_window0 alice "$C"
