@@ -69,7 +69,7 @@ static const struct key keys[] = {
 	KP("directory", "bind_dn", T_STRING, dir_bind_dn, "anonymous bind",
 	  "DN to bind as for searches (and for writing the lockout attribute)."),
 	KP("directory", "bind_password_file", T_PATH, dir_bind_password_file, NULL,
-	  "Root-only file (mode 0600 or stricter) holding the bind password. Required with bind_dn."),
+	  "File holding the bind password: root's, mode 0600, or 0640 of the [store] user's group so the gateway can read it. Required with bind_dn."),
 	KP("directory", "base_dn", T_STRING, dir_base_dn, NULL,
 	  "Search base of the directory, e.g. dc=clinic,dc=example. Required with backend = ldap."),
 	KP("directory", "user_base", T_STRING, dir_user_base, "ou=people under base_dn",
@@ -91,7 +91,7 @@ static const struct key keys[] = {
 	KP("directory", "lockout_attribute", T_STRING, dir_lockout_attr, "none",
 	  "User attribute that marks a locked account on every server, e.g. pwdAccountLockedTime (ppolicy)."),
 	K("directory", "care_team_file", T_PATH, dir_care_team_file, "/etc/photoguard/care-teams", 0, 0,
-	  "Care-team file for backend = local: lines 'PATIENT: user user ...'."),
+	  "Care-team file for backend = local: lines 'PATIENT: user user ...'; root's, mode 0600, or 0640 of the [store] user's group."),
 	K("directory", "network_timeout", T_MS, dir_network_timeout_ms, "3s", 100, 60000,
 	  "Time allowed to connect to the directory."),
 	K("directory", "timeout", T_MS, dir_timeout_ms, "5s", 100, 60000,
@@ -120,7 +120,7 @@ static const struct key keys[] = {
 	K("lockout", "dir", T_PATH, lockout_dir, "/var/lib/photoguard/lockout", 0, 0,
 	  "Lockout store (must survive reboot: not on tmpfs)."),
 	KP("lockout", "hook", T_PATH, lockout_hook, "none",
-	  "Command run when an account is locked (see photoguard-gateway(8) for its environment)."),
+	  "Command run (as the [store] user) when an account is locked (see photoguard-gateway(8) for its environment)."),
 
 	K("totp", "secret_dir", T_PATH, totp_secret_dir, "/var/lib/photoguard/totp", 0, 0,
 	  "Root-only directory of encrypted TOTP secrets."),
@@ -148,7 +148,7 @@ static const struct key keys[] = {
 	K("store", "root", T_PATH, store_root, "/var/lib/photoguard/store", 0, 0,
 	  "The photo store (owned by the service user, mode 0700)."),
 	K("store", "user", T_STRING, store_user, "photoguard", 0, 0,
-	  "Service user that owns the store and runs the gateway."),
+	  "Service user that owns the store and that the gateway serves as; its primary group, which must be its own, shares the MFA tickets, lockout store and audit log."),
 	K("store", "mountpoint", T_PATH, store_mountpoint, "/srv/photos", 0, 0,
 	  "Where the gateway mounts the store for staff."),
 	K("store", "control_socket", T_PATH, store_control_socket, "/run/photoguard/gateway.sock", 0, 0,
@@ -558,6 +558,10 @@ pg_config_load(
 	}
 	r = pg_config_parse(path, buf, out, err, errlen);
 	free(buf);
+	/* The state shared with the gateway belongs to its service user's
+	 * group (fileio.h); without that user nothing is shared. */
+	if (r == PG_OK)
+		(void)pg_share_from_user((*out)->store_user);
 	return r;
 }
 

@@ -153,8 +153,8 @@ check_pw_file(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "bind DN set without a password file");
 		return PG_ERR_CONFIG;
 	}
-	rc = pg_read_file(
-	    path, DIR_PASSWORD_MAX, PG_RF_PRIVATE | PG_RF_SECRET, &pw, &len);
+	rc = pg_read_file(path, DIR_PASSWORD_MAX,
+	    PG_RF_PRIVATE | PG_RF_SHARED | PG_RF_SECRET, &pw, &len);
 	pg_free_secret(pw);
 	if (rc != PG_OK)
 		snprintf(err, errlen, "bind password file %s: %s", path,

@@ -250,7 +250,7 @@ bind_simple(struct dir_ldap *l, char *err, size_t errlen)
 	if (l->bind_dn == NULL)
 		return PG_OK; /* anonymous */
 	rc = pg_read_file(l->pw_file, DIR_PASSWORD_MAX,
-	    PG_RF_PRIVATE | PG_RF_SECRET, &pw, &len);
+	    PG_RF_PRIVATE | PG_RF_SHARED | PG_RF_SECRET, &pw, &len);
 	if (rc != PG_OK) {
 		snprintf(err, errlen, "bind password file %s: %s", l->pw_file,
 		    pg_strerror(rc));

@@ -61,8 +61,8 @@ load_careteams(struct dir_local *l)
 	}
 	if (l->ct_loaded && same_file(&st, &l->ct_st))
 		return l->ct_rc;
-	rc = pg_read_file(
-	    l->ct_path, DIR_CARETEAM_FILE_MAX, PG_RF_PRIVATE, &buf, &len);
+	rc = pg_read_file(l->ct_path, DIR_CARETEAM_FILE_MAX,
+	    PG_RF_PRIVATE | PG_RF_SHARED, &buf, &len);
 	if (rc != PG_OK) {
 		snprintf(l->ct_err, sizeof(l->ct_err), "%s: %s", l->ct_path,
 		    pg_strerror(rc));

@@ -2,9 +2,12 @@
  * fileio.c - bounded, symlink-refusing reads and atomic replacement of
  * state files.  See fileio.h.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,12 +38,112 @@ open_err(void)
 	}
 }
 
+#define PW_BUF_MAX 65536
+
+/* The service user and group the shared state belongs to, if any. */
+static _Atomic(uid_t) share_uid = (uid_t)-1;
+static _Atomic(gid_t) share_gid = (gid_t)-1;
+
+void
+pg_share_set(uid_t uid, gid_t gid)
+{
+	if (uid == (uid_t)-1 || gid == (gid_t)-1)
+		uid = (uid_t)-1, gid = (gid_t)-1;
+	atomic_store(&share_uid, (uid_t)-1);
+	atomic_store(&share_gid, gid);
+	atomic_store(&share_uid, uid);
+}
+
+int
+pg_share_get(uid_t *uid, gid_t *gid)
+{
+	uid_t u = atomic_load(&share_uid);
+	gid_t g = atomic_load(&share_gid);
+
+	if (uid != NULL)
+		*uid = u;
+	if (gid != NULL)
+		*gid = g;
+	return u != (uid_t)-1 && g != (gid_t)-1;
+}
+
+int
+pg_share_from_user(const char *user)
+{
+	struct passwd pw, *pres = NULL;
+	struct group gr, *gres = NULL;
+	char *buf;
+	int r = PG_ERR_NOTFOUND;
+
+	pg_share_set((uid_t)-1, (gid_t)-1);
+	if (user == NULL || *user == '\0')
+		return PG_ERR_NOTFOUND;
+	if ((buf = malloc(PW_BUF_MAX)) == NULL)
+		return PG_ERR_NOMEM;
+	if (getpwnam_r(user, &pw, buf, PW_BUF_MAX, &pres) != 0 || pres == NULL)
+		goto out;
+	r = PG_ERR_PERM;
+	if (pw.pw_uid == 0 || pw.pw_gid == 0)
+		goto out;
+	/* A group too big for the buffer has members: not ours alone. */
+	if (getgrgid_r(pw.pw_gid, &gr, buf, PW_BUF_MAX, &gres) != 0 ||
+	    gres == NULL || (gr.gr_mem != NULL && gr.gr_mem[0] != NULL))
+		goto out;
+	pg_share_set(pw.pw_uid, pw.pw_gid);
+	r = PG_OK;
+out:
+	free(buf);
+	return r;
+}
+
+/* Whether ST is owned by someone this process may trust with it. */
+static int
+owner_ok(const struct stat *st, int shared)
+{
+	uid_t su;
+
+	if (st->st_uid == 0 || st->st_uid == geteuid())
+		return 1;
+	return shared && pg_share_get(&su, NULL) && st->st_uid == su;
+}
+
+/* The mode bits ST must not have to count as private (or shared). */
+static mode_t
+forbidden_bits(const struct stat *st, int shared)
+{
+	gid_t sg;
+
+	if (shared && pg_share_get(NULL, &sg) && st->st_gid == sg)
+		return S_IRWXO;
+	return S_IRWXG | S_IRWXO;
+}
+
+/*
+ * MODE for a file created in DIRFD: in a directory of the share's group
+ * (setgid, so the file inherits the group) the group gets the owner's
+ * read and write bits.
+ */
+static mode_t
+shared_mode(int dirfd, mode_t mode)
+{
+	struct stat st;
+	gid_t sg;
+
+	if (!pg_share_get(NULL, &sg) || fstat(dirfd, &st) != 0 ||
+	    st.st_gid != sg || !(st.st_mode & S_ISGID))
+		return mode;
+	return mode | ((mode & (S_IRUSR | S_IWUSR)) >> 3);
+}
+
 static int
 check_owner(const struct stat *st, int flags)
 {
-	if (st->st_uid != 0 && st->st_uid != geteuid())
+	int shared = (flags & PG_RF_SHARED) != 0;
+
+	if (!owner_ok(st, shared))
 		return PG_ERR_PERM;
-	if ((flags & PG_RF_PRIVATE) && (st->st_mode & (S_IRWXG | S_IRWXO)))
+	if ((flags & PG_RF_PRIVATE) &&
+	    (st->st_mode & forbidden_bits(st, shared)))
 		return PG_ERR_PERM;
 	if ((flags & PG_RF_TRUSTED) && (st->st_mode & (S_IWGRP | S_IWOTH)))
 		return PG_ERR_PERM;
@@ -256,6 +359,7 @@ pg_write_file_atomic(
 	char tmp[NAME_MAX + 1];
 	int fd, r;
 
+	mode = shared_mode(dirfd, mode);
 	if ((fd = open_temp(dirfd, name, mode, tmp, sizeof(tmp))) < 0)
 		return fd;
 	if (fchmod(fd, mode) != 0 || (r = pg_write_all(fd, buf, len)) != 0 ||
@@ -295,12 +399,27 @@ int
 pg_lock_at(int dirfd, const char *name, int timeout_ms)
 {
 	struct timespec nap = { 0, 2 * 1000 * 1000 };
+	mode_t mode = shared_mode(dirfd, 0600);
+	struct stat st;
+	gid_t sg;
 	int fd, waited = 0;
 
 	fd = openat(
-	    dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	    dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0)
 		return open_err();
+	/* In a shared directory the group must be able to take the lock
+	 * too, whatever the umask or whoever made the file before. */
+	if (mode != 0600 && fstat(fd, &st) == 0 &&
+	    (st.st_uid == geteuid() || geteuid() == 0)) {
+		if ((pg_share_get(NULL, &sg) && st.st_gid != sg &&
+		        geteuid() == 0 && fchown(fd, (uid_t)-1, sg) != 0) ||
+		    ((st.st_mode & mode) != mode &&
+		        fchmod(fd, (st.st_mode & 07777) | mode) != 0)) {
+			close(fd);
+			return PG_ERR_IO;
+		}
+	}
 	for (;;) {
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
 			return fd;
@@ -331,6 +450,99 @@ pg_open_private_dir(const char *path, int create)
 		return PG_ERR_PERM;
 	}
 	return fd;
+}
+
+int
+pg_open_shared_dir(const char *path, int create)
+{
+	struct stat st;
+	uid_t su;
+	gid_t sg;
+	int fd;
+
+	if (!pg_share_get(&su, &sg))
+		return pg_open_private_dir(path, create);
+	if ((fd = pg_open_dir(path, create, 0700)) < 0)
+		return fd;
+	if (pg_share_adopt_dir(fd) != PG_OK || fstat(fd, &st) != 0 ||
+	    !owner_ok(&st, 1) || (st.st_mode & forbidden_bits(&st, 1)) != 0) {
+		close(fd);
+		return PG_ERR_PERM;
+	}
+	return fd;
+}
+
+/* Gives the regular file NAME in DIRFD to the group SG, group rw as the
+ * owner's. */
+static int
+adopt_file(int dirfd, const char *name, gid_t sg)
+{
+	struct stat st;
+	int fd, r = PG_OK;
+
+	fd = openat(dirfd, name,
+	    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ELOOP || errno == ENXIO ? PG_OK : PG_ERR_IO;
+	if (fstat(fd, &st) != 0)
+		r = PG_ERR_IO;
+	else if (S_ISREG(st.st_mode) && st.st_gid != sg && st.st_uid == 0 &&
+	    (fchown(fd, (uid_t)-1, sg) != 0 ||
+	        fchmod(fd,
+	            (st.st_mode & 07777 & ~(mode_t)S_IRWXO) |
+	                ((st.st_mode & (S_IRUSR | S_IWUSR)) >> 3)) != 0))
+		r = PG_ERR_IO;
+	close(fd);
+	return r;
+}
+
+int
+pg_share_adopt_files(int dirfd)
+{
+	struct dirent *de;
+	gid_t sg;
+	DIR *d;
+	int fd, r = PG_OK;
+
+	if (!pg_share_get(NULL, &sg) || geteuid() != 0)
+		return PG_OK;
+	if ((fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return PG_ERR_IO;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return PG_ERR_IO;
+	}
+	while (r == PG_OK && (errno = 0, de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			r = adopt_file(dirfd, de->d_name, sg);
+	}
+	if (r == PG_OK && errno != 0)
+		r = PG_ERR_IO;
+	closedir(d);
+	return r;
+}
+
+int
+pg_share_adopt_dir(int dirfd)
+{
+	struct stat st;
+	gid_t sg;
+	int r;
+
+	if (!pg_share_get(NULL, &sg) || geteuid() != 0)
+		return PG_OK;
+	if (fstat(dirfd, &st) != 0)
+		return PG_ERR_IO;
+	if (st.st_uid != 0 || st.st_gid == sg ||
+	    (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+		return PG_OK; /* not root's private directory */
+	/* The directory last: a failure before leaves it private. */
+	if ((r = pg_share_adopt_files(dirfd)) != PG_OK)
+		return r;
+	if (fchown(dirfd, (uid_t)-1, sg) != 0 || fchmod(dirfd, 02770) != 0)
+		return PG_ERR_IO;
+	return PG_OK;
 }
 
 char *

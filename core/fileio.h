@@ -18,6 +18,32 @@
 #define PG_RF_TRUSTED                                                          \
 	0x4 /* owner root or euid; not writable by                             \
 	       group/other (config, policy) */
+#define PG_RF_SHARED                                                           \
+	0x8 /* with PG_RF_PRIVATE: state shared with the gateway's             \
+	       service user (pg_share_set()) may also be owned by it,          \
+	       and its group may read and write it; others never */
+
+/*
+ * The state the PAM module, the CLI and the gateway share (MFA tickets,
+ * the lockout store, the audit log) lives in directories of group GID,
+ * mode 02770, so that the gateway, which serves as the store's service
+ * user UID (primary group GID), can use it without root.  pg_share_set()
+ * names that user and group for this process ((uid_t)-1 for none, the
+ * default: everything stays root-only).  Only readers that pass
+ * PG_RF_SHARED, and pg_open_shared_dir(), accept the service user and its
+ * group; secrets never do.
+ */
+void pg_share_set(uid_t uid, gid_t gid);
+int pg_share_get(uid_t *uid, gid_t *gid); /* 1 if set, else 0 */
+
+/*
+ * Sets the share from the configuration's service user ([store] user):
+ * its uid and primary group, if it exists and its group lists no members
+ * (a group others belong to would open the shared state to them: then,
+ * and for a missing user, nothing is shared and PG_ERR_PERM or
+ * PG_ERR_NOTFOUND is returned).
+ */
+int pg_share_from_user(const char *user);
 
 /*
  * Reads the regular file NAME relative to DIRFD with O_NOFOLLOW, refusing
@@ -76,6 +102,33 @@ int pg_lock_at(int dirfd, const char *name, int timeout_ms);
  * owned by root or the effective uid or that group or others may enter.
  */
 int pg_open_private_dir(const char *path, int create);
+
+/*
+ * As pg_open_private_dir(), for shared state: with a share set, a
+ * directory of the share's group (group rwx, setgid) owned by root, the
+ * effective uid or the service user is accepted too, and one created is
+ * made so when running as root.  Files written in such a directory by
+ * pg_write_file_atomic() and pg_lock_at() give the group the owner's
+ * read and write bits.
+ */
+int pg_open_shared_dir(const char *path, int create);
+
+/*
+ * Run as root with a share set: makes DIRFD, if it is root's private
+ * directory (no group or other bits), the share's -- each regular file in
+ * it given to the group with the owner's read and write bits, then the
+ * directory 02770 of the group.  Anything else is left as it is.  Returns
+ * PG_OK or PG_ERR_IO.
+ */
+int pg_share_adopt_dir(int dirfd);
+
+/*
+ * Run as root with a share set: gives each regular file of root's in
+ * DIRFD not yet of the share's group to it, with the owner's read and
+ * write bits for the group (leftovers from before the directory was
+ * shared).  PG_OK or PG_ERR_IO.
+ */
+int pg_share_adopt_files(int dirfd);
 
 /*
  * For small "KEY=value" line files: if the line at *P starts with KEY and

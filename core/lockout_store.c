@@ -36,11 +36,18 @@ struct lockout_store {
 static int
 dir_safe(const struct stat *sb)
 {
+	uid_t su;
+	gid_t sg;
+	int shared = pg_share_get(&su, &sg) && sb->st_gid == sg;
+
 	if (!S_ISDIR(sb->st_mode))
 		return PG_ERR_INVAL;
-	if (sb->st_uid != 0 && sb->st_uid != geteuid())
+	if (sb->st_uid != 0 && sb->st_uid != geteuid() &&
+	    !(shared && sb->st_uid == su))
 		return PG_ERR_PERM;
-	if ((sb->st_mode & (S_IWGRP | S_IWOTH)) != 0)
+	/* Shared with the gateway's service group (fileio.h): that group
+	 * may write, others never. */
+	if ((sb->st_mode & (shared ? S_IWOTH : S_IWGRP | S_IWOTH)) != 0)
 		return PG_ERR_PERM;
 	return PG_OK;
 }
@@ -79,7 +86,7 @@ open_checked(const char *path, unsigned flags, int *fd, struct stat *sb)
 	dfd = pg_open_dir(path, 0, 0700);
 	if (dfd < 0)
 		return dfd;
-	if (fstat(dfd, sb) != 0) {
+	if ((r = pg_share_adopt_dir(dfd)) != PG_OK || fstat(dfd, sb) != 0) {
 		r = PG_ERR_IO;
 		goto out;
 	}
@@ -264,7 +271,8 @@ lockout_priv_load(
 	int r;
 
 	*out = NULL;
-	r = pg_read_file_at(dirfd, name, max, PG_RF_PRIVATE, &buf, &len);
+	r = pg_read_file_at(
+	    dirfd, name, max, PG_RF_PRIVATE | PG_RF_SHARED, &buf, &len);
 	if (r == PG_ERR_NOTFOUND)
 		return 0;
 	if (r == PG_ERR_TOOBIG)

@@ -59,7 +59,7 @@ mfa_ticket_issue(
 	    enc, (long long)now, (long long)now + ttl_s, host);
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return PG_ERR_TOOBIG;
-	if ((fd = pg_open_private_dir(dir, 1)) < 0)
+	if ((fd = pg_open_shared_dir(dir, 1)) < 0)
 		return fd;
 	r = pg_write_file_atomic(fd, name, buf, (size_t)n, 0600);
 	close(fd);
@@ -107,10 +107,10 @@ mfa_ticket_valid(const char *dir, const char *user, time_t now)
 	    (r = totp_user_filename(user, ".u", enc, sizeof(enc))) != 0)
 		return r;
 	enc[strlen(enc) - 2] = '\0';
-	if ((fd = pg_open_private_dir(dir, 0)) < 0)
+	if ((fd = pg_open_shared_dir(dir, 0)) < 0)
 		return fd == PG_ERR_NOTFOUND ? 0 : fd;
-	r = pg_read_file_at(
-	    fd, name, MFA_TICKET_MAX_SIZE, PG_RF_PRIVATE, &buf, NULL);
+	r = pg_read_file_at(fd, name, MFA_TICKET_MAX_SIZE,
+	    PG_RF_PRIVATE | PG_RF_SHARED, &buf, NULL);
 	close(fd);
 	if (r == PG_ERR_NOTFOUND)
 		return 0;
@@ -131,7 +131,7 @@ mfa_ticket_remove(const char *dir, const char *user)
 		return PG_ERR_INVAL;
 	if ((r = totp_user_filename(user, ".ticket", name, sizeof(name))) != 0)
 		return r;
-	if ((fd = pg_open_private_dir(dir, 0)) < 0)
+	if ((fd = pg_open_shared_dir(dir, 0)) < 0)
 		return fd == PG_ERR_NOTFOUND ? PG_OK : fd;
 	r = (unlinkat(fd, name, 0) == 0 || errno == ENOENT) ? PG_OK : PG_ERR_IO;
 	close(fd);

@@ -1,7 +1,8 @@
 /*
  * mfa_ticket.h - short-lived MFA tickets: after a successful second factor
  * the PAM module leaves one root-only file per user in the ticket
- * directory; the gateway asks whether a valid one exists before serving
+ * directory (readable by the gateway's service group when shared, see
+ * pg_share_set()); the gateway asks whether a valid one exists before serving
  * what needs MFA.  Both sides use this code, so they agree on the format.
  */
 #ifndef PG_MFA_TICKET_H
@@ -14,10 +15,11 @@
 #define MFA_TICKET_SKEW_S    60 /* tolerated issued-in-the-future */
 
 /*
- * Writes (atomically, mode 0600) the ticket of USER in DIR, creating DIR
- * 0700 if absent: issued NOW, expires NOW + TTL_S (1..MFA_TICKET_MAX_TTL_S),
- * HOST (NULL: gethostname()).  Returns PG_OK, PG_ERR_INVAL, PG_ERR_PERM
- * (DIR not root-only), or PG_ERR_IO.
+ * Writes (atomically, mode 0600, or 0660 in a shared directory) the ticket
+ * of USER in DIR, creating DIR 0700 (02770 of the share's group) if absent:
+ * issued NOW, expires NOW + TTL_S (1..MFA_TICKET_MAX_TTL_S), HOST (NULL:
+ * gethostname()).  Returns PG_OK, PG_ERR_INVAL, PG_ERR_PERM (DIR neither
+ * root-only nor shared), or PG_ERR_IO.
  */
 int mfa_ticket_issue(
     const char *dir, const char *user, time_t now, int ttl_s, const char *host);

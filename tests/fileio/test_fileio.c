@@ -2,7 +2,8 @@
  * test_fileio.c - unit tests of core/fileio.c on a real filesystem:
  * symlink and non-regular refusal, size caps, private-file checks, atomic
  * replacement (also when the rename is prevented), lock timeouts, exact
- * reads at an offset and the message for an unreadable file.
+ * reads at an offset, the message for an unreadable file, and the state
+ * shared with the gateway's service group.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -403,6 +404,142 @@ test_lock_timeout(void **state)
 	close(sync[1]);
 }
 
+/* The service user and group of these tests: ids no account needs. */
+#define SVC_UID 64990
+#define SVC_GID 64991
+#define ANY_GID 64992
+
+static int
+read_flags(struct fx *f, const char *name, int flags)
+{
+	char *buf = NULL;
+	int r = pg_read_file_at(f->dfd, name, 100, flags, &buf, NULL);
+
+	if (flags & PG_RF_SECRET)
+		pg_free_secret(buf);
+	else
+		free(buf);
+	return r;
+}
+
+static void
+owned(struct fx *f, const char *name, uid_t uid, gid_t gid, mode_t mode)
+{
+	assert_int_equal(fchownat(f->dfd, name, uid, gid, 0), 0);
+	assert_int_equal(fchmodat(f->dfd, name, mode, 0), 0);
+}
+
+static void
+test_shared(void **state)
+{
+	const int sh = PG_RF_PRIVATE | PG_RF_SHARED;
+	struct fx *f = *state;
+
+	if (geteuid() != 0) {
+		skip(); /* chown needs root: tests/run-all.sh runs as root */
+		return;
+	}
+	put(f, "t", "ticket", 0600);
+	pg_share_set(SVC_UID, SVC_GID);
+	assert_true(pg_share_get(NULL, NULL));
+	owned(f, "t", 0, SVC_GID, 0640);
+	assert_int_equal(read_flags(f, "t", PG_RF_PRIVATE), PG_ERR_PERM);
+	assert_int_equal(read_flags(f, "t", sh), PG_OK);
+	/* Secrets are never shared, whatever the group. */
+	assert_int_equal(
+	    read_flags(f, "t", PG_RF_PRIVATE | PG_RF_SECRET), PG_ERR_PERM);
+	owned(f, "t", 0, SVC_GID, 0660);
+	assert_int_equal(read_flags(f, "t", sh), PG_OK);
+	owned(f, "t", 0, SVC_GID, 0644);
+	assert_int_equal(read_flags(f, "t", sh), PG_ERR_PERM);
+	owned(f, "t", 0, ANY_GID, 0640);
+	assert_int_equal(read_flags(f, "t", sh), PG_ERR_PERM);
+	/* Written by the gateway: owned by the service user. */
+	owned(f, "t", SVC_UID, SVC_GID, 0660);
+	assert_int_equal(read_flags(f, "t", sh), PG_OK);
+	assert_int_equal(read_flags(f, "t", PG_RF_PRIVATE), PG_ERR_PERM);
+	owned(f, "t", SVC_UID + 10, SVC_GID, 0600);
+	assert_int_equal(read_flags(f, "t", sh), PG_ERR_PERM);
+	/* No share: the group counts for nothing. */
+	pg_share_set((uid_t)-1, (gid_t)-1);
+	assert_false(pg_share_get(NULL, NULL));
+	owned(f, "t", 0, SVC_GID, 0640);
+	assert_int_equal(read_flags(f, "t", sh), PG_ERR_PERM);
+	/* Only a real account with a group of its own can share. */
+	assert_int_equal(pg_share_from_user("root"), PG_ERR_PERM);
+	assert_int_equal(
+	    pg_share_from_user("no-such-photoguard-user"), PG_ERR_NOTFOUND);
+	assert_false(pg_share_get(NULL, NULL));
+}
+
+static mode_t
+mode_at(struct fx *f, const char *name, gid_t *gid)
+{
+	struct stat st;
+
+	assert_int_equal(fstatat(f->dfd, name, &st, AT_SYMLINK_NOFOLLOW), 0);
+	*gid = st.st_gid;
+	return st.st_mode & 07777;
+}
+
+static void
+test_shared_dir(void **state)
+{
+	struct fx *f = *state;
+	char path[4096];
+	gid_t gid;
+	int d, lk;
+
+	if (geteuid() != 0) {
+		skip(); /* chown needs root: tests/run-all.sh runs as root */
+		return;
+	}
+	pg_share_set(SVC_UID, SVC_GID);
+	/* Root's private directory becomes the share's, its files too. */
+	assert_int_equal(mkdirat(f->dfd, "s", 0700), 0);
+	put(f, "s/old", "x", 0600);
+	snprintf(path, sizeof(path), "%s/s", f->path);
+	d = pg_open_shared_dir(path, 0);
+	assert_true(d >= 0);
+	assert_int_equal(mode_at(f, "s", &gid), 02770);
+	assert_int_equal(gid, SVC_GID);
+	assert_int_equal(mode_at(f, "s/old", &gid), 0660);
+	assert_int_equal(gid, SVC_GID);
+	/* What is written there gives the group the owner's bits. */
+	assert_int_equal(pg_write_file_atomic(d, "new", "y", 1, 0600), PG_OK);
+	assert_int_equal(mode_at(f, "s/new", &gid), 0660);
+	assert_int_equal(gid, SVC_GID);
+	lk = pg_lock_at(d, "lock", 100);
+	assert_true(lk >= 0);
+	close(lk);
+	assert_int_equal(mode_at(f, "s/lock", &gid), 0660);
+	assert_int_equal(gid, SVC_GID);
+	close(d);
+	/* Private readers do not take a shared directory. */
+	assert_int_equal(pg_open_private_dir(path, 0), PG_ERR_PERM);
+	/* A directory others may enter is not made the share's, nor taken. */
+	assert_int_equal(mkdirat(f->dfd, "pub", 0755), 0);
+	snprintf(path, sizeof(path), "%s/pub", f->path);
+	assert_int_equal(pg_open_shared_dir(path, 0), PG_ERR_PERM);
+	assert_int_equal(mode_at(f, "pub", &gid), 0755);
+	/* Nor one of another group. */
+	assert_int_equal(mkdirat(f->dfd, "other", 0700), 0);
+	owned(f, "other", 0, ANY_GID, 02770);
+	snprintf(path, sizeof(path), "%s/other", f->path);
+	assert_int_equal(pg_open_shared_dir(path, 0), PG_ERR_PERM);
+	/* Created when asked, already shared. */
+	snprintf(path, sizeof(path), "%s/fresh", f->path);
+	d = pg_open_shared_dir(path, 1);
+	assert_true(d >= 0);
+	close(d);
+	assert_int_equal(mode_at(f, "fresh", &gid), 02770);
+	assert_int_equal(gid, SVC_GID);
+	pg_share_set((uid_t)-1, (gid_t)-1);
+	/* Without a share it is what it always was: private or nothing. */
+	snprintf(path, sizeof(path), "%s/s", f->path);
+	assert_int_equal(pg_open_shared_dir(path, 0), PG_ERR_PERM);
+}
+
 int
 main(void)
 {
@@ -424,6 +561,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_pread_all, setup, teardown),
 		cmocka_unit_test(test_file_error),
+		cmocka_unit_test_setup_teardown(test_shared, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_shared_dir, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("fileio", tests, NULL, NULL);
