@@ -106,6 +106,7 @@ struct gw {
 	struct audit_log *audit;
 	struct fuse *fuse;
 	char *mountpoint;
+	int privsep; /* the worker of privsep.c: serves unprivileged */
 
 	pthread_mutex_t policy_mu;
 	struct gw_policy *policy;

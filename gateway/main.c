@@ -12,13 +12,9 @@
  * make us keep that same table ourselves.  Reads go through the handle
  * (nullpath_ok), so the hot path builds no path at all.
  *
- * Privilege.  The gateway runs as root: mounting with allow_other (other
- * users read as themselves) needs root or `user_allow_other` in
- * /etc/fuse.conf; the MFA tickets, the lockout store and the audit key are
- * root-only files the PAM module also writes; and the store belongs to its
- * service user with mode 0700, so reading it needs that user or
- * CAP_DAC_READ_SEARCH.  deploy/systemd/photoguard-gateway.service limits
- * root to the capabilities this needs.
+ * Privilege.  Mounting with allow_other (other users read as themselves)
+ * needs root; serving does not.  The gateway mounts as root, then serves
+ * as the store's service user (privsep.c); a root parent unmounts.
  */
 #include <errno.h>
 #include <fuse.h>
@@ -41,6 +37,7 @@
 #include "gateway/gw.h"
 #include "gateway/control.h"
 #include "gateway/ops.h"
+#include "gateway/privsep.h"
 #include "gateway/reload.h"
 #include "gateway/start.h"
 
@@ -128,14 +125,17 @@ serve(struct gw *g, const struct opts *o)
 		gw_log(LOG_ERR, "cannot mount on %s", g->mountpoint);
 		goto out;
 	}
-	if (fuse_daemonize(o->foreground) != 0 ||
+	/* Forked before any thread exists; the worker keeps root until the
+	 * audit log and the control socket are open (privsep.c). */
+	if (fuse_daemonize(o->foreground) != 0 || gw_privsep_fork(g) != 0 ||
 	    fuse_set_signal_handlers(fuse_get_session(g->fuse)) != 0)
 		goto unmount;
 	/* The audit log is opened after daemonizing: its writer belongs to
 	 * the process that writes (audit.h). */
 	if (gw_start_audit(g) != 0)
 		goto unhook;
-	if (gw_reload_start(g) != 0 || gw_control_start(g) != 0)
+	if (gw_reload_start(g) != 0 || gw_control_start(g) != 0 ||
+	    gw_privsep_drop(g) != 0)
 		goto threads;
 	gw_log(LOG_NOTICE, "serving %s on %s with policy %s",
 	    g->cfg->store_root, g->mountpoint, g->cfg->policy_file);
@@ -153,6 +153,9 @@ threads:
 unhook:
 	fuse_remove_signal_handlers(fuse_get_session(g->fuse));
 unmount:
+	/* In the worker of privsep.c the root parent has unmounted already
+	 * (a stop signal) or does so once the worker is gone; this closes
+	 * the connection either way. */
 	fuse_unmount(g->fuse);
 out:
 	fuse_destroy(g->fuse);

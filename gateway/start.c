@@ -22,6 +22,7 @@
 #include "core/policy_file.h"
 #include "gateway/backing.h"
 #include "gateway/limiter.h"
+#include "gateway/privsep.h"
 #include "gateway/start.h"
 
 #define PW_BUF_MAX 16384
@@ -115,6 +116,8 @@ open_services(struct gw *g)
 		    pg_strerror(r));
 		return -1;
 	}
+	if (gw_privsep_prepare(g) != 0)
+		return -1;
 	if ((r = audit_open(g->cfg, "gateway", &a)) != 0) {
 		gw_log(LOG_ERR, "audit log %s: %s", g->cfg->audit_log,
 		    pg_strerror(r));

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "core/errors.h"
+#include "core/fileio.h"
 #include "core/mfa_ticket.h"
 
 int
@@ -19,6 +20,13 @@ main(int argc, char **argv)
 	long ttl;
 	int r;
 
+	/* As the PAM module does from [store] user: the tickets are shared
+	 * with the gateway's service group. */
+	if (getenv("PG_SHARE_USER") != NULL &&
+	    (r = pg_share_from_user(getenv("PG_SHARE_USER"))) != 0) {
+		fprintf(stderr, "gw_mfa: service user: %s\n", pg_strerror(r));
+		return 1;
+	}
 	if (argc == 5 && strcmp(argv[1], "issue") == 0) {
 		ttl = strtol(argv[4], &end, 10);
 		if (end == argv[4] || *end != '\0' || ttl < 1 ||

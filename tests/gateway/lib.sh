@@ -35,9 +35,15 @@ gw_cleanup() {
 	[ -n "$tmp" ] && rm -rf "$tmp"
 }
 
-gw_add_user() { # name uid
+gw_add_user() { # name uid [own]: "own" gives the user a group of its own
+	local grp="-N -g $GW_GID"
 	userdel "$1" >/dev/null 2>&1
-	if useradd -M -N -g "$GW_GID" -u "$2" -d /nonexistent -s /usr/sbin/nologin "$1"; then
+	if [ "${3:-}" = own ]; then
+		groupdel "$1" >/dev/null 2>&1
+		grp=-U
+	fi
+	# shellcheck disable=SC2086
+	if useradd -M $grp -u "$2" -d /nonexistent -s /usr/sbin/nologin "$1"; then
 		GW_CREATED_USERS="$GW_CREATED_USERS $1"
 		return 0
 	fi
@@ -144,7 +150,7 @@ gw_store() {
 		done
 		mkdir -p "$s/patients/$p/incoming" "$s/patients/$p/archive"
 	done
-	chown -R gwstore:"$GW_GID" "$s"
+	chown -R gwstore:gwstore "$s"
 	chmod -R go-rwx "$s"
 }
 
@@ -192,7 +198,9 @@ gw_setup() {
 	mkdir -p "$tmp/etc" "$tmp/mnt" "$tmp/audit" "$tmp/slapd" "$tmp/out"
 	chmod 0700 "$tmp/audit"
 	chmod 0777 "$tmp/out"
-	gw_add_user gwstore 2990 || return 1
+	# The gateway serves as gwstore: its group, which shares the MFA
+	# tickets, the lockout store and the audit log, is its own.
+	gw_add_user gwstore 2990 own || return 1
 	for u in $GW_USERS; do
 		IFS=: read -r name uid grp <<<"$u"
 		gw_add_user "$name" "$uid" || return 1
@@ -202,10 +210,10 @@ gw_setup() {
 	trap gw_cleanup EXIT # slapd_start set its own
 	gw_policy >"$tmp/etc/test.policy"
 	mkdir -p "$tmp/store"
-	chown gwstore:"$GW_GID" "$tmp/store"
+	chown gwstore:gwstore "$tmp/store"
 	chmod 0700 "$tmp/store"
 	gw_store
-	printf '#!/bin/sh\nenv | grep ^PHOTOGUARD_ | sort > %s/hook.$PHOTOGUARD_USER\n' "$tmp" >"$tmp/etc/hook.sh"
+	printf '#!/bin/sh\n{ env | grep ^PHOTOGUARD_ | sort; echo "uid=$(id -u)"; } > %s/out/hook.$PHOTOGUARD_USER\n' "$tmp" >"$tmp/etc/hook.sh"
 	chmod 0755 "$tmp/etc/hook.sh"
 	gw_write_conf "$SLAPD_URI"
 	export PHOTOGUARD_CONFIG=$tmp/etc/pg.conf
@@ -215,7 +223,7 @@ gw_setup() {
 
 # gw_mfa_issue USER [TTL]: a live MFA login for USER.
 gw_mfa_issue() {
-	"$GW_MFA" issue "$tmp/mfa" "$1" "${2:-3600}"
+	PG_SHARE_USER=gwstore "$GW_MFA" issue "$tmp/mfa" "$1" "${2:-3600}"
 }
 
 gw_start() { # extra args

@@ -67,14 +67,46 @@ else
 	skip "audit log unwritable" "chattr +i is not supported on $tmp (needs ext4/xfs and CAP_LINUX_IMMUTABLE)"
 fi
 
-# A crash leaves ENOTCONN, never the store.
+# The gateway serves as the store's user: the process that serves is the
+# unprivileged worker, the one started stays root only to unmount.
+worker=$(pgrep -P "$GW_PID" -x photoguard-gate)
+is "one worker serves" "$(printf '%s\n' $worker | wc -l)" 1
+is "...as the service user (real, effective, saved, fs uid)" \
+    "$(awk '/^Uid:/ {print $2, $3, $4, $5}' /proc/$worker/status 2>&1)" \
+    "$(id -u gwstore) $(id -u gwstore) $(id -u gwstore) $(id -u gwstore)"
+is "...its group alone, no supplementary groups" \
+    "$(awk '/^Gid:/ {print $2} /^Groups:/ {print "groups:" $2}' /proc/$worker/status 2>&1 | tr '\n' ' ')" \
+    "$(id -g gwstore) groups: "
+is "...with no capabilities" "$(awk '/^CapEff:|^CapPrm:/ {print $2}' /proc/$worker/status | tr '\n' ' ')" \
+    "0000000000000000 0000000000000000 "
+out=$(as gwsurg cat "$tmp/audit/audit.jsonl" "$tmp/mfa/gwsurg.ticket" "$tmp/lockout/.lock" 2>&1)
+is "staff still cannot read the shared state (audit log, MFA ticket, lockout store)" \
+    "$(printf '%s\n' "$out" | grep -c 'Permission denied')" 3
+
+# A crash of the worker leaves ENOTCONN, never the store; the parent that
+# is left exits non-zero so the service manager restarts the gateway.
+kill -KILL "$worker"
+wait "$GW_PID" 2>/dev/null
+is "crashed worker: the gateway exits 1" $? 1
+GW_PID=
+out=$(as gwsurg cat "$m/$f" 2>&1); rc=$?
+like "crashed gateway: the mount answers ENOTCONN" "$out" "Transport endpoint is not connected"
+out=$(ls "$m" 2>&1)
+like "...to root as well" "$out" "Transport endpoint is not connected"
+like "...and the log says so" "$(cat "$tmp/gateway.log")" "died of signal 9: $m left answering ENOTCONN"
+umount -l "$m"
+
+# If the root parent is killed outright, the worker goes with it: the mount
+# is left answering ENOTCONN, not served without anyone to unmount it.
+gw_start_or_bail "the gateway mounts again"
+worker=$(pgrep -P "$GW_PID" -x photoguard-gate)
 kill -9 "$GW_PID"
 wait "$GW_PID" 2>/dev/null
 GW_PID=
-out=$(as gwsurg cat "$m/$f" 2>&1); rc=$?
-like "killed gateway: the mount answers ENOTCONN" "$out" "Transport endpoint is not connected"
+for i in $(seq 1 50); do kill -0 "$worker" 2>/dev/null || break; sleep 0.1; done
+check "killed parent: the worker is gone too" test ! -d "/proc/$worker"
 out=$(ls "$m" 2>&1)
-like "...to root as well" "$out" "Transport endpoint is not connected"
+like "...and the mount answers ENOTCONN" "$out" "Transport endpoint is not connected"
 umount -l "$m"
 out=$("$PG_CLI" audit verify 2>&1); rc=$?
 is "the audit log verifies after all that" "$rc" 0

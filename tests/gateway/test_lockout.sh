@@ -93,7 +93,7 @@ is "the configuration with the directory's lockout attribute checks" $rc 0
 [ $rc = 0 ] || diag "$out"
 
 # The hook records the environment it was started with, nothing added.
-printf '#!/bin/sh\n/usr/bin/tr "\\000" "\\n" </proc/$$/environ >%s/hookenv.tmp && /bin/mv %s/hookenv.tmp %s/hookenv\n' \
+printf '#!/bin/sh\n/usr/bin/tr "\\000" "\\n" </proc/$$/environ >%s/out/hookenv.tmp && /bin/mv %s/out/hookenv.tmp %s/out/hookenv\n' \
     "$tmp" "$tmp" "$tmp" >"$tmp/etc/hook.sh"
 
 PAM=
@@ -107,7 +107,18 @@ fi
 
 gw_mfa_issue gwbulk
 gw_mfa_issue gwnurse
-gw_start_or_bail "gateway mounts"
+# The gateway serves as the store's user: a root-only bind password is one
+# it could not read after the drop, so it does not start at all.
+gw_start
+is "with a root-only bind password the gateway does not mount" "$(mountpoint -q "$m" && echo mounted)" ""
+wait "$GW_PID" 2>/dev/null
+is "...and exits 1" $? 1
+GW_PID=
+like "...saying why" "$(cat "$tmp/gateway.log")" \
+    "bind password file $tmp/etc/bind.pw: unsafe file owner or mode \\(the gateway serves as the service user"
+chgrp "$(id -g gwstore)" "$tmp/etc/bind.pw"
+chmod 0640 "$tmp/etc/bind.pw"
+gw_start_or_bail "with the bind password root:gwstore 0640 the gateway mounts"
 is "gwbulk reads before the lockout" "$(as gwbulk head -1 "$m/patients/P000001/2026-01-10-preop/IMG_0001.jpg")" \
     "PHOTO patients/P000001/2026-01-10-preop/IMG_0001.jpg"
 
@@ -150,11 +161,11 @@ else
 fi
 
 # --- the hook: the documented environment and nothing else -----------------
-for i in $(seq 1 100); do [ -e "$tmp/hookenv" ] && break; sleep 0.1; done
+for i in $(seq 1 100); do [ -e "$tmp/out/hookenv" ] && break; sleep 0.1; done
 is "the hook gets exactly the documented variables" \
-    "$(cut -d= -f1 "$tmp/hookenv" 2>/dev/null | sort | tr '\n' ' ')" \
+    "$(cut -d= -f1 "$tmp/out/hookenv" 2>/dev/null | sort | tr '\n' ' ')" \
     "PATH PHOTOGUARD_BYTES PHOTOGUARD_FILES PHOTOGUARD_HOST PHOTOGUARD_PATIENTS PHOTOGUARD_REASON PHOTOGUARD_RULE PHOTOGUARD_TIME PHOTOGUARD_USER "
-hookvar() { sed -n "s/^$1=//p" "$tmp/hookenv" 2>/dev/null; }
+hookvar() { sed -n "s/^$1=//p" "$tmp/out/hookenv" 2>/dev/null; }
 is "...PHOTOGUARD_USER" "$(hookvar PHOTOGUARD_USER)" gwbulk
 is "...PHOTOGUARD_RULE: the store's rule" "$(hookvar PHOTOGUARD_RULE)" "$RULE"
 is "...PHOTOGUARD_REASON: the store's reason" "$(hookvar PHOTOGUARD_REASON)" "$REASON"
