@@ -156,12 +156,35 @@ make_user() {
 	    --comment "photoguard gateway" "$svc_user"
 }
 
+# make_shared DIR: state the gateway, serving as the service user, shares
+# with the PAM module and the CLI: root's, of the service user's group,
+# 2770, and the files in it the group's (photoguard-gateway(8)).
+make_shared() {
+	# useradd --user-group names the group after the user (a dry run has
+	# not made either yet).
+	grp=$(id -gn "$owner" 2>/dev/null) || grp=$owner
+	make_dir "$1" 2770
+	if [ "$(stat -c %G "$1" 2>/dev/null)" != "$grp" ]; then
+		say "group $grp: $1 and its files"
+		run chgrp "$grp" "$1"
+		run find "$1" -maxdepth 1 -type f -user root \
+		    -exec chgrp "$grp" {} + -exec chmod g+rw,o-rwx {} +
+	fi
+}
+
 make_state() {
 	make_dir "$VARLIB" 755
 	make_dir "$VARLIB/store" 700 "$owner"
-	make_dir "$VARLIB/lockout" 700
 	make_dir "$VARLIB/totp" 700
-	make_dir "$LOGDIR" 750
+	# Without the service user (a staged tree) root's alone: the gateway
+	# gives them to the group at its first start.
+	if [ -n "$owner" ]; then
+		make_shared "$VARLIB/lockout"
+		make_shared "$LOGDIR"
+	else
+		make_dir "$VARLIB/lockout" 700
+		make_dir "$LOGDIR" 700
+	fi
 }
 
 make_keys() {

@@ -118,6 +118,11 @@ for a in $ACCOUNTS; do
 		die "an account named $name or with uid $uid exists on this host already; the demo leaves it alone and stops"
 	fi
 done
+# The service user's group is its own (the gateway serves as pgdemo and
+# shares the MFA tickets, lockout store and audit log with that group).
+if getent group pgdemo >/dev/null; then
+	die "a group named pgdemo exists on this host already; the demo leaves it alone and stops"
+fi
 
 # Not on tmpfs: the lockout store refuses volatile storage.
 work=$(mktemp -d /var/tmp/photoguard-demo.XXXXXX) || die "no temporary directory"
@@ -153,7 +158,7 @@ mkdir -m 0700 "$work/secret" "$work/audit" "$work/totp" "$work/mfa"
 for a in $ACCOUNTS; do
 	name=${a%%:*} uid=${a##*:}
 	if [ "$name" = pgdemo ]; then
-		useradd -M -N -g users -u "$uid" -c "$MARK" -d /nonexistent \
+		useradd -M -U -u "$uid" -c "$MARK" -d /nonexistent \
 			-s /usr/sbin/nologin "$name" || die "useradd $name failed"
 	else
 		useradd -M -N -g users -u "$uid" -c "$MARK" -d "$work/home/$name" \
@@ -180,7 +185,9 @@ bindpw=$(head -c 18 /dev/urandom | base64)
 ldappasswd -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -w "$SLAPD_ADMIN_PW" \
 	-s "$bindpw" "cn=photoguard,ou=services,$SLAPD_BASE_DN" >/dev/null ||
 	die "could not set the bind password"
-(umask 077 && printf '%s\n' "$bindpw" >"$work/secret/ldap.secret")
+# Readable by the gateway, which serves as pgdemo: root's, group pgdemo, 0640.
+(umask 077 && printf '%s\n' "$bindpw" >"$work/ldap.secret")
+chgrp pgdemo "$work/ldap.secret" && chmod 0640 "$work/ldap.secret"
 unset bindpw
 staff=$(slapd_search -b "ou=people,$SLAPD_BASE_DN" "(objectClass=posixAccount)" uid | grep -c '^uid:')
 teams=$(slapd_search -b "ou=careteams,$SLAPD_BASE_DN" "(objectClass=groupOfNames)" cn | grep -c '^cn:')
@@ -190,7 +197,7 @@ verdict "the directory holds at least 10 staff and 1,000 patients" test "$staff"
 step "A store of real JPEG photos, owned by the service user, mode 0700"
 python3 "$top/deploy/demo/make-store.py" "$work/store" 1000 P999001 P999002 P999003 ||
 	die "could not build the store"
-chown -R pgdemo:users "$work/store"
+chown -R pgdemo:pgdemo "$work/store"
 chmod -R go-rwx "$work/store"
 photos=$(find "$work/store" -type f -name '*.jpg' | wc -l)
 echo "$photos photos of $(ls "$work/store/patients" | wc -l) patients (three of them decoys), $(du -sh "$work/store" | cut -f1)"
@@ -210,7 +217,7 @@ tls = starttls
 ca_file = $SLAPD_CA
 base_dn = $SLAPD_BASE_DN
 bind_dn = cn=photoguard,ou=services,$SLAPD_BASE_DN
-bind_password_file = $work/secret/ldap.secret
+bind_password_file = $work/ldap.secret
 # A lockout is written to the user's entry too: every server refuses her.
 lockout_attribute = pwdAccountLockedTime
 
@@ -252,6 +259,15 @@ for _ in $(seq 100); do
 done
 mountpoint -q "$work/photos" || { show "$work/gateway.log"; die "the gateway did not mount"; }
 grep -m1 " $work/photos " /proc/mounts | show
+# It mounts as root and serves as the store's user: the worker is pgdemo.
+for _ in $(seq 50); do
+	worker=$(pgrep -P "$gw_pid" | head -1)
+	[ "$(ps -o user= -p "${worker:-0}" 2>/dev/null)" = pgdemo ] && break
+	sleep 0.1
+done
+echo "   serving: pid ${worker:-?} as $(ps -o user=,group= -p "${worker:-0}" 2>/dev/null | tr -s ' ')"
+verdict "the gateway serves as the service user pgdemo, not root" \
+	test "$(ps -o user= -p "${worker:-0}" 2>/dev/null)" = pgdemo
 
 step "A real sshd on a loopback port: password (pam_unix), then the code (pam_photoguard)"
 printf '%s\n' \

@@ -87,7 +87,7 @@ fi
 check "no process of the demo is left (sshd, slapd, gateway)" \
 	test -z "$(pgrep -f "$work" 2>/dev/null)"
 check "no demo account is left (passwd, shadow, by name or uid)" \
-	test -z "$(getent passwd asmith dlopez ioconnor pgdemo 2001 2011 2031 2099; getent shadow asmith dlopez ioconnor pgdemo)"
+	test -z "$(getent passwd asmith dlopez ioconnor pgdemo 2001 2011 2031 2099; getent shadow asmith dlopez ioconnor pgdemo; getent group pgdemo)"
 check "no mount of the demo is left" test -z "$(grep -F " $work/" /proc/mounts)"
 
 san=$(cat "$work/gateway.log" "$work/sshd.log" 2>/dev/null |

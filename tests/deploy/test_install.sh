@@ -83,7 +83,7 @@ is "the example policy as the policy in force" "$(cmp -s "$src/policy/examples/c
 is "the store, 0700" "$(mode /var/lib/photoguard/store)" 700
 is "the lockout directory, 0700" "$(mode /var/lib/photoguard/lockout)" 700
 is "the TOTP secret directory, 0700" "$(mode /var/lib/photoguard/totp)" 700
-is "the log directory, 0750" "$(mode /var/log/photoguard)" 750
+is "the log directory, 0700 (the gateway shares it with its group at its first start)" "$(mode /var/log/photoguard)" 700
 is "the audit signing key, 0600" "$(mode /etc/photoguard/audit.key)" 600
 is "its public key, 0644" "$(mode /etc/photoguard/audit.key.pub)" 644
 is "the TOTP host key, 0600" "$(mode /etc/photoguard/totp.key)" 600
