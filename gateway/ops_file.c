@@ -214,6 +214,7 @@ finish_open(struct gw_call *c, struct gw_handle *h, const char *event,
 	rq.user = c->u->name;
 	rq.path = h->path;
 	rq.patient = h->patient;
+	rq.process = h->comm; /* read once, at handle_new() */
 	pthread_mutex_unlock(&c->u->mu);
 	c->held = false;
 	/* The bytes field is for bytes delivered, at release (what
