@@ -46,6 +46,7 @@ struct gw_user {
 	int64_t du_ms;       /* monotonic time of that answer */
 	uint64_t policy_gen; /* policy the roles/limits were made from */
 	struct policy_roleset roles;
+	bool mfa_matters; /* a rule for these roles has an mfa condition */
 	struct limiter *lim;
 	int mfa;        /* cached mfa_ticket_valid() == 1 */
 	int64_t mfa_ms; /* when it was asked */

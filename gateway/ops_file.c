@@ -7,7 +7,7 @@
  * one after the other, and the one that would cross a threshold is the one
  * refused), and a read never returns a byte past the size that was paid
  * for.  Whatever the kernel then does with those bytes -- keep them in the
- * page cache for re-reads (keep_cache), map them (mmap), splice them or
+ * page cache for re-reads (auto_cache), map them (mmap), splice them or
  * copy them with sendfile/copy_file_range -- it can only hand out the
  * bytes of a file this user opened, and every open, however many, is
  * charged again.  Re-reading a file costs nothing extra only within the
@@ -214,6 +214,7 @@ finish_open(struct gw_call *c, struct gw_handle *h, const char *event,
 	rq.user = c->u->name;
 	rq.path = h->path;
 	rq.patient = h->patient;
+	rq.process = h->comm; /* read once, at handle_new() */
 	pthread_mutex_unlock(&c->u->mu);
 	c->held = false;
 	/* The bytes field is for bytes delivered, at release (what
@@ -231,7 +232,8 @@ finish_open(struct gw_call *c, struct gw_handle *h, const char *event,
 		return -EACCES;
 	}
 	fi->fh = (uint64_t)(uintptr_t)h;
-	fi->keep_cache = !h->writable;
+	/* keep_cache stays 0: auto_cache (gw_op_init) keeps the cached
+	 * pages of a file opened unchanged, and created files have none. */
 	return 0;
 }
 
@@ -450,7 +452,6 @@ gw_op_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 static void *
 gw_op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
-	(void)conn;
 	/* Answers differ per caller: the kernel must cache no names and no
 	 * attributes across calls.  File data may stay cached: every open
 	 * comes to the gateway and is charged (see the top of this file). */
@@ -461,8 +462,20 @@ gw_op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->negative_timeout = 0;
 	cfg->nullpath_ok = 1;
 	cfg->hard_remove = 1;
+	/*
+	 * Whether cached pages are still the file's is checked at open, not
+	 * on every read: with the kernel's auto_inval_data each read() asked
+	 * for the attributes again (attr_timeout 0), one round trip per
+	 * read even from the page cache.  auto_cache compares the size and
+	 * mtime the open's handle sees (ac_attr_timeout 0: always asked)
+	 * with those of the last open and lookup, and drops the pages if
+	 * the file changed: close-to-open consistency, as NFS gives.
+	 */
+	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
 	cfg->kernel_cache = 0;
-	cfg->auto_cache = 0;
+	cfg->auto_cache = 1;
+	cfg->ac_attr_timeout_set = 1;
+	cfg->ac_attr_timeout = 0;
 	return gw_global;
 }
 

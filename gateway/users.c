@@ -85,6 +85,7 @@ apply_policy(struct gw_user *u, struct gw_policy *p)
 	if (policy_roles_for_groups(p->p, (const char *const *)u->du->groups,
 	        u->du->ngroups, &u->roles) != 0)
 		return PG_ERR_INTERNAL;
+	u->mfa_matters = policy_roles_use_mfa(p->p, &u->roles);
 	n = policy_limits(p->p, &u->roles, lim, LIMITER_MAX_LIMITS);
 	if (n > LIMITER_MAX_LIMITS || limiter_set_limits(u->lim, lim, n) != 0)
 		return PG_ERR_TOOBIG;
@@ -171,8 +172,13 @@ gw_user_decide(struct gw *g, struct gw_user *u, struct gw_policy *p,
 		return POLICY_ERROR;
 	}
 	/* Only a valid ticket is reused (briefly): a login takes effect at
-	 * once, a logout within GW_MFA_CACHE_MS, an open asks afresh. */
-	if (fresh_mfa || !u->mfa || mono - u->mfa_ms > GW_MFA_CACHE_MS) {
+	 * once, a logout within GW_MFA_CACHE_MS, an open asks afresh.  When
+	 * no rule for U's roles names mfa the answer cannot change the
+	 * decision, so the ticket store is not asked (one to three system
+	 * calls on every lookup). */
+	if (!u->mfa_matters) {
+		u->mfa = 0;
+	} else if (fresh_mfa || !u->mfa || mono - u->mfa_ms > GW_MFA_CACHE_MS) {
 		u->mfa = mfa_ticket_valid(
 		             g->cfg->totp_ticket_dir, u->name, now) == 1;
 		u->mfa_ms = mono;

@@ -27,6 +27,20 @@ policy_roles_for_groups(const struct policy *p, const char *const *groups,
 	return 0;
 }
 
+bool
+policy_roles_use_mfa(const struct policy *p, const struct policy_roleset *set)
+{
+	if (p == NULL || set == NULL)
+		return false;
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct rule *r = &p->rules[i];
+		if ((r->conds & COND_MFA) &&
+		    (r->all_roles || (r->roles & set->bits) != 0))
+			return true;
+	}
+	return false;
+}
+
 size_t
 policy_nroles(const struct policy *p)
 {

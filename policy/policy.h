@@ -116,6 +116,16 @@ const char *policy_role_name(const struct policy *p, size_t i);
 int policy_roleset_names(const struct policy *p,
     const struct policy_roleset *set, char *buf, size_t len);
 
+/*
+ * True if some rule that applies to a role in SET (or to all roles) has
+ * an `mfa` condition; false for a NULL policy or set.  When it is false,
+ * policy_decide() for a holder of SET gives the same verdict, rule and
+ * reason whatever the request's mfa says, so the caller need not ask
+ * whether the user holds a ticket.
+ */
+bool policy_roles_use_mfa(
+    const struct policy *p, const struct policy_roleset *set);
+
 /* --- access decisions -------------------------------------------------- */
 
 struct policy_request {

@@ -233,6 +233,34 @@ test_roles(void **state)
 	assert_null(policy_role_name(p, 4));
 	assert_int_equal(policy_roles_for_groups(p, g, 0, &rs), 0);
 	assert_true(rs.bits == 0);
+	assert_false(policy_roles_use_mfa(p, &rs));
+	policy_free(p);
+}
+
+/* Only the roles' own rules (or rules for all) make MFA matter. */
+static void
+test_roles_use_mfa(void **state)
+{
+	struct policy *p = parse_ok(clinic), *all;
+	const char *nurse = "agency-nurses", *surgeon = "surgeons";
+	const char *both[] = { "oncall", "photographers" };
+	struct policy_roleset rs;
+
+	(void)state;
+	assert_int_equal(policy_roles_for_groups(p, &nurse, 1, &rs), 0);
+	assert_false(policy_roles_use_mfa(p, &rs));
+	assert_int_equal(policy_roles_for_groups(p, &surgeon, 1, &rs), 0);
+	assert_true(policy_roles_use_mfa(p, &rs));
+	assert_int_equal(policy_roles_for_groups(p, both, 2, &rs), 0);
+	assert_true(policy_roles_use_mfa(p, &rs));
+	assert_false(policy_roles_use_mfa(NULL, &rs));
+	assert_false(policy_roles_use_mfa(p, NULL));
+	all = parse_ok("role a = group ga\nrole b = group gb\n"
+	               "allow a,b read x/**\ndeny all read x/y if mfa\n"
+	               "limit a,b none\n");
+	assert_int_equal(policy_roles_for_groups(all, &nurse, 1, &rs), 0);
+	assert_true(policy_roles_use_mfa(all, &rs));
+	policy_free(all);
 	policy_free(p);
 }
 
@@ -509,6 +537,7 @@ main(void)
 		cmocka_unit_test(test_diag_format),
 		cmocka_unit_test(test_alloc_failure),
 		cmocka_unit_test(test_roles),
+		cmocka_unit_test(test_roles_use_mfa),
 		cmocka_unit_test(test_bad_requests),
 		cmocka_unit_test(test_care_bsearch),
 		cmocka_unit_test(test_explain_trace_cap),
