@@ -228,7 +228,7 @@ gw_mfa_issue() {
 
 gw_start() { # extra args
 	${GW_WRAP:-} "$GW_BIN" --config "$tmp/etc/pg.conf" -f "$@" "$tmp/mnt" \
-	    >>"$tmp/gateway.log" 2>&1 &
+	    >>"$tmp/gateway.log" 2>&1 9>&- &
 	GW_PID=$!
 	local i
 	for i in $(seq 1 100); do

@@ -220,8 +220,10 @@ slapd_start() {
 		export SLAPD_LDAPS_URI="ldaps://127.0.0.1:$SLAPD_LDAPS_PORT"
 		listen="$SLAPD_URI/"
 		[ "${SLAPD_TLS:-1}" != 0 ] && listen="$listen $SLAPD_LDAPS_URI/"
+		# Not fd 9: a slapd left behind must not hold the gateway
+		# tests' lock (tests/gateway/lib.sh) for every later run.
 		"$SLAPD_BIN" -d 0 -h "$listen" -F "$SLAPD_DIR/slapd.d" \
-		    >"$SLAPD_DIR/slapd.log" 2>&1 &
+		    >"$SLAPD_DIR/slapd.log" 2>&1 9>&- &
 		SLAPD_PID=$!
 		export SLAPD_PID
 		if _slapd_wait; then
