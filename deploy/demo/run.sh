@@ -381,6 +381,9 @@ session_out() { grep -av -e 'Password:' -e 'Verification code:' "$work/ssh.out" 
 audit_last() { # USER EVENT: the user's last record of EVENT, as JSON
 	"$pg" audit query --user "$1" --event "$2" --json 2>/dev/null | tail -1
 }
+audit_reason() { # USER EVENT: prints the reason of the user's last EVENT
+	echo "   audit: $(audit_last "$1" "$2" | grep -o '"reason":"[^"]*"')"
+}
 ran() { grep -aq "$1" "$work/ssh.out"; }
 not() { ! "$@"; }
 
@@ -430,7 +433,7 @@ code ioconnor
 ssh_as ioconnor "$CODE" 'echo SESSION-DONE'
 rc=$?
 session_out | show
-echo "   audit: $(audit_last ioconnor pam.account | grep -o '"reason":"[^"]*"')"
+audit_reason ioconnor pam.account
 verdict "refused: front desk has no login on imaging servers" test $rc -ne 0
 verdict "...audited with the reason" eval 'audit_last ioconnor pam.account | grep -q "\"decision\":\"deny\""'
 verdict "...and no command ran" not ran SESSION-DONE
@@ -447,13 +450,13 @@ verdict "...and a photo named by its path does not exist for her" grep -q 'No su
 step "3. A wrong code, then a replay of dlopez's accepted code"
 ssh_as dlopez 314159 'echo SESSION-DONE'
 rc=$?
-echo "   audit: $(audit_last dlopez pam.auth | grep -o '"reason":"[^"]*"')"
+audit_reason dlopez pam.auth
 verdict "a wrong code: refused, no command ran" test $rc -ne 0 -a -z "$(grep -a SESSION-DONE "$work/ssh.out")"
 verdict "...the refusal is audited as a code that does not match" \
 	eval 'audit_last dlopez pam.auth | grep -q "does not match"'
 ssh_as dlopez "$nurse_code" 'echo SESSION-DONE'
 rc=$?
-echo "   audit: $(audit_last dlopez pam.auth | grep -o '"reason":"[^"]*"')"
+audit_reason dlopez pam.auth
 verdict "the code she used in step 1, replayed: refused, no command ran" \
 	test $rc -ne 0 -a -z "$(grep -a SESSION-DONE "$work/ssh.out")"
 verdict "...the refusal is audited as a code already used" \
@@ -462,7 +465,7 @@ verdict "...the refusal is audited as a code already used" \
 step "4. Surgeon asmith's password was phished: the attacker has it, not her phone"
 ssh_as asmith "" "ls $m/patients | wc -l; echo SESSION-DONE"
 rc=$?
-echo "   audit: $(audit_last asmith pam.auth | grep -o '"reason":"[^"]*"')"
+audit_reason asmith pam.auth
 verdict "password without the code: refused, no command ran" \
 	test $rc -ne 0 -a -z "$(grep -a SESSION-DONE "$work/ssh.out")"
 verdict "...and no MFA ticket was issued for her" test ! -e "$work/mfa/asmith.ticket"
@@ -510,7 +513,7 @@ code asmith
 ssh_as asmith "$CODE" 'echo SESSION-DONE'
 rc=$?
 session_out | show
-echo "   audit: $(audit_last asmith pam.auth | grep -o '"reason":"[^"]*"')"
+audit_reason asmith pam.auth
 verdict "refused: the account is locked, no command ran" \
 	test $rc -ne 0 -a -z "$(grep -a SESSION-DONE "$work/ssh.out")"
 verdict "...audited as locked out" eval 'audit_last asmith pam.auth | grep -q "locked out"'
