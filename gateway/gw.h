@@ -84,6 +84,7 @@ struct gw_handle {
 	uint64_t charged;       /* bytes paid for at open */
 	_Atomic uint64_t bytes; /* bytes read or written */
 	bool writable;
+	bool held; /* counted in the gateway's held set (held.c); u->mu */
 	pid_t pid;
 	/* The opener's name, taken at open: at release the process may be
 	 * gone, or its pid another process's. */
@@ -116,6 +117,13 @@ struct gw {
 	pthread_mutex_t users_mu;
 	struct gw_user *users[256];
 	size_t nusers;
+
+	/* Files locked-out users hold open (held.c). */
+	pthread_mutex_t held_mu;
+	pthread_cond_t held_cv;
+	struct gw_held *held;
+	atomic_uint nheld; /* entries in held */
+	bool dropper;      /* the dropper thread runs */
 };
 
 extern struct gw *gw_global; /* the one gateway of this process */
@@ -173,6 +181,22 @@ void gw_lock_user(struct gw *g, struct gw_user *u, const char *rule,
 
 /* Lock workers still running (waited for at exit). */
 extern atomic_int gw_lock_workers;
+
+/* --- files held open by locked-out users (held.c) ---------------------- */
+/* With U->mu held: counts U's open files as held by a locked-out user and
+ * drops their cached pages (on a thread). */
+void gw_held_lock_user(struct gw *g, struct gw_user *u);
+/* With U->mu held: U was unlocked; its files count no more. */
+void gw_held_unlock_user(struct gw *g, struct gw_user *u);
+/* With H's user's mu held: H is being released. */
+void gw_held_release(struct gw *g, struct gw_handle *h);
+/* Does a locked-out user hold REL open?  (New opens of it: direct_io.) */
+bool gw_held_by_locked(struct gw *g, const char *rel);
+/* A handle of a user not locked out read REL: if a locked-out user holds
+ * it, its cached pages are dropped again. */
+void gw_held_read(struct gw *g, const char *rel);
+/* At exit, with no thread left. */
+void gw_held_free(struct gw *g);
 
 /* --- requests (call.c) -------------------------------------------------- */
 /* One request in progress: who asks, under which policy. */

@@ -2,11 +2,12 @@
  * lock.c - locking an account out.  What must hold at once happens in the
  * request that crossed the threshold: the user's in-memory flag (checked by
  * every request, read included), the lockout store (so a restart, the PAM
- * module and the CLI see it), the audit record and the syslog alert.  What
- * may take time follows on a worker thread: the directory's lockout
- * attribute (every other server), the hook command, and dropping the
- * kernel's cached pages of the user's open files, so that even a read the
- * page cache would have answered comes back to the gateway and is refused.
+ * module and the CLI see it), the audit record and the syslog alert, and
+ * the user's open files join the held set (held.c), whose thread drops
+ * their cached pages, so that even a read the page cache would have
+ * answered comes back to the gateway and is refused.  What may take time
+ * follows on a worker thread: the directory's lockout attribute (every
+ * other server) and the hook command.
  *
  * The hook runs with this environment and nothing else:
  *   PHOTOGUARD_USER      the user locked out
@@ -20,7 +21,6 @@
  *   PATH                 /usr/sbin:/usr/bin:/sbin:/bin
  */
 #include <errno.h>
-#include <fuse.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,16 +35,13 @@
 #include "core/lockout.h"
 #include "gateway/gw.h"
 
-#define ENV_MAX   10
-#define ENV_LEN   600
-#define INVAL_MAX 256 /* open files whose cache is dropped */
+#define ENV_MAX 10
+#define ENV_LEN 600
 
 struct lock_job {
 	struct gw *g;
 	char user[GW_USER_MAX];
 	char env[ENV_MAX][ENV_LEN];
-	char *paths[INVAL_MAX];
-	size_t npaths;
 };
 
 atomic_int gw_lock_workers;
@@ -99,7 +96,6 @@ static void *
 lock_worker(void *arg)
 {
 	struct lock_job *j = arg;
-	size_t i;
 	int r;
 
 	if (dir_can_lock(j->g->dir)) {
@@ -109,11 +105,6 @@ lock_worker(void *arg)
 			    "photoguard-gateway: could not set "
 			    "the directory lockout of %s: %s",
 			    j->user, pg_strerror(r));
-	}
-	for (i = 0; i < j->npaths; i++) {
-		if (j->g->fuse != NULL)
-			fuse_invalidate_path(j->g->fuse, j->paths[i]);
-		free(j->paths[i]);
 	}
 	run_hook(j);
 	free(j);
@@ -152,24 +143,14 @@ start_worker(struct gw *g, struct gw_user *u, const char *rule,
     unsigned long long patients)
 {
 	struct lock_job *j = calloc(1, sizeof(*j));
-	struct gw_handle *h;
 	pthread_attr_t at;
 	pthread_t t;
-	size_t n;
 
 	if (j == NULL)
 		return;
 	j->g = g;
 	memcpy(j->user, u->name, sizeof(j->user));
 	job_env(j, rule, reason, files, bytes, patients);
-	for (h = u->open; h != NULL && j->npaths < INVAL_MAX; h = h->next) {
-		n = strlen(h->path);
-		if ((j->paths[j->npaths] = malloc(n + 2)) == NULL)
-			break;
-		j->paths[j->npaths][0] = '/';
-		memcpy(j->paths[j->npaths] + 1, h->path, n + 1);
-		j->npaths++;
-	}
 	atomic_fetch_add(&gw_lock_workers, 1);
 	pthread_attr_init(&at);
 	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
@@ -191,6 +172,7 @@ gw_lock_user(struct gw *g, struct gw_user *u, const char *rule,
 
 	if (atomic_exchange(&u->locked, true) && !u->lock_unsaved)
 		return; /* done already */
+	gw_held_lock_user(g, u);
 	snprintf(extra, sizeof(extra), "files=%llu bytes=%llu patients=%llu",
 	    files, bytes, patients);
 	memset(&e, 0, sizeof(e));

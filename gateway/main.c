@@ -178,6 +178,8 @@ main(int argc, char **argv)
 	memset(&g, 0, sizeof(g));
 	pthread_mutex_init(&g.policy_mu, NULL);
 	pthread_mutex_init(&g.users_mu, NULL);
+	pthread_mutex_init(&g.held_mu, NULL);
+	pthread_cond_init(&g.held_cv, NULL);
 	gw_global = &g;
 	if (gw_start(&g, o.config, o.mountpoint) != 0) {
 		gw_log(LOG_ERR, "refusing to start");

@@ -12,8 +12,9 @@
  * bytes of a file this user opened, and every open, however many, is
  * charged again.  Re-reading a file costs nothing extra only within the
  * open that paid for it.  When a user is locked out, the kernel's cached
- * pages of their open files are dropped (lock.c), so that even a read the
- * cache would have answered reaches read() below and is refused.
+ * pages of their open files are dropped and kept out of the cache while
+ * they stay open (held.c), so that even a read the cache would have
+ * answered reaches read() below and is refused.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -271,6 +272,10 @@ gw_op_open(const char *path, struct fuse_file_info *fi)
 	    NULL)
 		goto out;
 	bf = NULL; /* transferred */
+	/* A locked-out user holds it open: keep its pages out of the
+	 * cache (held.c). */
+	if (gw_held_by_locked(gw_global, rel))
+		fi->direct_io = 1;
 	r = finish_open(&c, h, "gateway.open", fi);
 out:
 	backing_close(bf);
@@ -339,8 +344,10 @@ gw_op_read(const char *path, char *buf, size_t size, off_t off,
 	if (size > h->charged - (uint64_t)off)
 		size = (size_t)(h->charged - (uint64_t)off);
 	n = backing_pread(h->bf, buf, size, off);
-	if (n > 0)
+	if (n > 0) {
 		atomic_fetch_add(&h->bytes, (uint64_t)n);
+		gw_held_read(gw_global, h->path);
+	}
 	return (int)n;
 }
 
@@ -414,6 +421,7 @@ gw_op_release(const char *path, struct fuse_file_info *fi)
 
 	(void)path;
 	pthread_mutex_lock(&h->u->mu);
+	gw_held_release(gw_global, h);
 	handle_unlink(h);
 	pthread_mutex_unlock(&h->u->mu);
 	memset(&rq, 0, sizeof(rq));
@@ -433,9 +441,11 @@ gw_op_release(const char *path, struct fuse_file_info *fi)
 int
 gw_handle_fstat(struct gw_handle *h, struct stat *st)
 {
-	int r = backing_fstat(h->bf, st);
+	int r;
 
-	if (r == 0)
+	if (atomic_load(&h->u->locked))
+		return -EACCES;
+	if ((r = backing_fstat(h->bf, st)) == 0)
 		st->st_mode = S_IFREG | (h->writable ? 0644 : 0444);
 	return r;
 }

@@ -225,6 +225,7 @@ gw_teardown(struct gw *g)
 		audit_close(g->audit);
 	g->audit = NULL;
 	free_users(g);
+	gw_held_free(g);
 	gw_policy_put(g->policy);
 	g->policy = NULL;
 	dir_free(g->dir);

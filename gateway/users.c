@@ -208,7 +208,10 @@ gw_user_check_lock(struct gw *g, struct gw_user *u)
 		return PG_ERR_NOTFOUND;
 	r = lockout_check(g->lockouts, u->name, NULL);
 	if (r == 1) {
-		atomic_store(&u->locked, true);
+		/* Locked elsewhere (another host, the PAM module): U's open
+		 * files stop serving from the cache too. */
+		if (!atomic_exchange(&u->locked, true))
+			gw_held_lock_user(g, u);
 		return 1;
 	}
 	if (r < 0)
@@ -219,6 +222,7 @@ gw_user_check_lock(struct gw *g, struct gw_user *u)
 		/* Locked here but no longer in the store: an administrator
 		 * ran `photoguard unlock`.  The counters start again. */
 		atomic_store(&u->locked, false);
+		gw_held_unlock_user(g, u);
 		limiter_reset(u->lim);
 	}
 	return 0;

@@ -171,6 +171,90 @@ wait "$hold"
 is "a file held open before the lockout stops serving (EACCES)" "$(cat "$o/hold.out")" "refused 13"
 unlock
 
+# ...and stays stopped when another user reads the same file afterwards:
+# the page cache is one per file, so while a locked-out user holds it
+# open, other users' reads must not fill it again (held.c): not those of
+# a descriptor opened before the lockout, nor those opened after it, nor
+# a private mapping.  The holder also mapped the file before the lockout.
+gw_mfa_issue gwnurse
+cat >"$o/held.py" <<'PY'
+import mmap, os, signal, sys, time
+path, ready, go = sys.argv[1:4]
+fd = os.open(path, os.O_RDONLY)
+os.read(fd, 100)
+m = mmap.mmap(fd, 0, prot=mmap.PROT_READ)
+m[0]                             # mapped, and the whole file cached
+open(ready, "w").close()
+while not os.path.exists(go):
+    time.sleep(0.05)
+res = []
+try:
+    os.pread(fd, 100, 8192)
+    res.append("read served")
+except OSError as e:
+    res.append("read refused %d" % e.errno)
+try:
+    os.fstat(fd)
+    res.append("fstat served")
+except OSError as e:
+    res.append("fstat refused %d" % e.errno)
+pid = os.fork()
+if pid == 0:
+    m[12288]
+    os._exit(0)
+_, st = os.waitpid(pid, 0)
+res.append("mapping " + ("SIGBUS" if os.WIFSIGNALED(st) and os.WTERMSIG(st) == signal.SIGBUS else "served"))
+print(", ".join(res))
+PY
+cat >"$o/privmap.py" <<'PY'
+import mmap, os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+flags = mmap.MAP_SHARED if sys.argv[2:] == ["shared"] else mmap.MAP_PRIVATE
+try:
+    m = mmap.mmap(fd, 0, flags=flags, prot=mmap.PROT_READ)
+except OSError as e:
+    sys.exit("mmap: errno %d" % e.errno)
+sys.stdout.buffer.write(m[:])
+PY
+cat >"$o/early.py" <<'PY'
+import os, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY)
+open(sys.argv[2], "w").close()
+while not os.path.exists(sys.argv[3]):
+    time.sleep(0.05)
+with open(sys.argv[4], "wb") as out:
+    while True:
+        b = os.read(fd, 4096)
+        if not b:
+            break
+        out.write(b)
+PY
+rm -f "$o/ready" "$o/go" "$o/nready" "$o/ngo"
+as gwbulk /usr/bin/python3 "$o/held.py" "$first" "$o/ready" "$o/go" >"$o/held.out" 2>&1 &
+hold=$!
+as gwnurse /usr/bin/python3 "$o/early.py" "$first" "$o/nready" "$o/ngo" "$o/nurse0" &
+early=$!
+for i in $(seq 1 100); do [ -e "$o/ready" ] && [ -e "$o/nready" ] && break; sleep 0.05; done
+as gwbulk find "$m/patients" -type f -exec cat {} + >/dev/null 2>&1
+check "the holder is locked out" locked
+touch "$o/ngo"
+wait "$early"
+as gwnurse cat "$first" >"$o/nurse1" 2>/dev/null
+as gwnurse cat "$first" >"$o/nurse2" 2>/dev/null
+as gwnurse /usr/bin/python3 "$o/privmap.py" "$first" >"$o/nurse3" 2>/dev/null
+check "another user still reads the file the locked-out user holds" cmp -s "$o/nurse1" "$s/patients/${first#"$m/patients/"}"
+check "...through a descriptor opened before the lockout" cmp -s "$o/nurse0" "$o/nurse1"
+check "...again" cmp -s "$o/nurse2" "$o/nurse1"
+check "...and through a private mapping" cmp -s "$o/nurse3" "$o/nurse1"
+is "...but not through a shared one (direct I/O: ENODEV)" \
+    "$(as gwnurse /usr/bin/python3 "$o/privmap.py" "$first" shared 2>&1 >/dev/null)" "mmap: errno 19"
+sleep 0.3
+touch "$o/go"
+wait "$hold"
+is "after others read it, the holder's descriptor and mapping still get nothing" \
+    "$(cat "$o/held.out")" "read refused 13, fstat refused 13, mapping SIGBUS"
+unlock
+
 # A slow drip stays under the short window and is caught by the long one.
 before=$(grep -c 'files 3/2s' "$tmp/audit/audit.jsonl")
 n=0
