@@ -1,0 +1,334 @@
+/*
+ * test_audit_bytes.c - the exact bytes the writer puts in the log: field
+ * order, null and absent fields, escaping of hostile names (ASCII only),
+ * the cut of long fields and of every field on the retry of a record over
+ * the maximum, the torn-tail record and the closing checkpoint.  Only the
+ * time and the signature are taken from the log; a change here breaks
+ * every reader and verifier of existing logs.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "core/errors.h"
+#include "cm_helpers.h"
+#include "helpers.h"
+
+#define BIG 100000
+
+/* COUNT copies of UNIT, in a buffer the caller frees. */
+static char *
+repeat(const char *unit, size_t count)
+{
+	size_t ul = strlen(unit), i;
+	char *s = malloc(ul * count + 1);
+
+	assert_non_null(s);
+	for (i = 0; i < count; i++)
+		memcpy(s + i * ul, unit, ul);
+	s[ul * count] = '\0';
+	return s;
+}
+
+/* The time in LINE after "time":", checked to look like one. */
+static void
+take_time(const char *line, char *out)
+{
+	static const char pat[] = "dddd-dd-ddTdd:dd:dd.ddddddZ";
+	const char *t = strstr(line, ",\"time\":\"");
+	size_t i;
+
+	assert_non_null(t);
+	t += 9;
+	for (i = 0; i < sizeof(pat) - 1; i++)
+		if (pat[i] == 'd')
+			assert_true(t[i] >= '0' && t[i] <= '9');
+		else
+			assert_int_equal(t[i], pat[i]);
+	assert_int_equal(t[i], '"');
+	memcpy(out, t, i);
+	out[i] = '\0';
+}
+
+/* Asserts LINE is {"seq":SEQ,"time":"...",BODY"prev":"..."} and a
+ * newline, prev being the hash of PREVLINE (NULL: the genesis text). */
+static void
+assert_record(
+    const char *line, long long seq, const char *body, const char *prevline)
+{
+	char time[40], prev[65], *want;
+	size_t len;
+
+	take_time(line, time);
+	if (prevline == NULL)
+		fx_hash_hex("photoguard audit log v1", 23, prev);
+	else
+		fx_hash_hex(prevline, strlen(prevline) - 1, prev);
+	len = strlen(body) + 200;
+	want = malloc(len);
+	assert_non_null(want);
+	snprintf(want, len,
+	    "{\"seq\":%lld,\"time\":\"%s\",%s\"prev\":\"%s\"}\n", seq, time,
+	    body, prev);
+	assert_string_equal(line, want);
+	free(want);
+}
+
+static void
+write_event(struct audit_log *log, const struct audit_event *ev)
+{
+	assert_int_equal(audit_write(log, ev), PG_OK);
+}
+
+/* Every field set, each with something a naive writer would get wrong. */
+static void
+hostile_event(struct audit_event *ev)
+{
+	audit_event_init(ev);
+	ev->actor = "al\"ice\\";
+	ev->event = "gateway.open";
+	ev->object = "a\nb\x01\x1b[31m\x7f/\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"
+	             "\xff\xc3(\xed\xa0\x80\xc0\xaf";
+	ev->decision = "deny";
+	ev->rule = "clinic.policy:42";
+	ev->reason = "\t\r\v\f\b";
+	ev->uid = 0;
+	ev->pid = 1;
+	ev->patient = "P0042";
+	ev->process = "e\"og";
+	ev->service = "sshd";
+	ev->rhost = "10.0.0.1";
+	ev->tty = "pts/0";
+	ev->bytes = 9223372036854775807LL;
+}
+
+static const char hostile_body[] =
+    "\"host\":\"testhost\",\"actor\":\"al\\\"ice\\\\\\\\\","
+    "\"event\":\"gateway.open\","
+    "\"object\":\"a\\nb\\u0001\\u001B[31m\\\\x7f/\\u00E9\\u20AC"
+    "\\uD83D\\uDE00\\\\xff\\\\xc3(\\\\xed\\\\xa0\\\\x80\\\\xc0\\\\xaf\","
+    "\"decision\":\"deny\",\"rule\":\"clinic.policy:42\","
+    "\"reason\":\"\\t\\r\\u000B\\f\\b\",\"uid\":0,\"pid\":1,"
+    "\"patient\":\"P0042\",\"process\":\"e\\\"og\",\"service\":\"sshd\","
+    "\"rhost\":\"10.0.0.1\",\"tty\":\"pts/0\","
+    "\"bytes\":9223372036854775807,";
+
+/* Nothing optional, the nullable fields null, the component as actor. */
+static const char bare_body[] =
+    "\"host\":\"testhost\",\"actor\":\"test\",\"event\":\"pam.auth\","
+    "\"object\":null,\"decision\":\"info\",\"rule\":null,\"reason\":null,";
+
+static void
+test_record_bytes(void **state)
+{
+	struct fixture *fx = *state;
+	struct audit_log *log = fx_open_log(fx, 0, PG_DURABLE_FSYNC);
+	struct audit_event ev;
+	struct lines *l;
+
+	hostile_event(&ev);
+	write_event(log, &ev);
+	audit_event_init(&ev);
+	ev.event = "pam.auth";
+	ev.decision = "info";
+	write_event(log, &ev);
+	/* the same shapes again, with other values */
+	hostile_event(&ev);
+	ev.uid = 1001;
+	ev.patient = NULL;
+	write_event(log, &ev);
+	audit_event_init(&ev);
+	ev.event = "pam.auth";
+	ev.decision = "info";
+	write_event(log, &ev);
+	assert_int_equal(audit_close(log), PG_OK);
+	fx_assert_verifies(fx, 5);
+
+	assert_int_equal(fx_read_lines(fx->log, &l), 0);
+	assert_int_equal(l->n, 5);
+	assert_record(l->line[0], 1, hostile_body, NULL);
+	assert_record(l->line[1], 2, bare_body, l->line[0]);
+	assert_non_null(strstr(l->line[2],
+	    "\"uid\":1001,\"pid\":1,"
+	    "\"process\":"));
+	assert_record(l->line[3], 4, bare_body, l->line[2]);
+	free(l);
+}
+
+/* The body of the checkpoint in LINE, with its signature. */
+static char *
+checkpoint_body(const struct fixture *fx, const char *line)
+{
+	unsigned char pk[crypto_sign_PUBLICKEYBYTES], h[32];
+	char *pub, kid[17], *body;
+	const char *sig = strstr(line, ",\"sig\":\"");
+	size_t len;
+
+	pub = fx_slurp(fx->pub, &len);
+	assert_non_null(pub);
+	assert_int_equal(
+	    sodium_hex2bin(pk, sizeof(pk), pub, len, "\n", NULL, NULL), 0);
+	free(pub);
+	crypto_generichash(h, sizeof(h), pk, sizeof(pk), NULL, 0);
+	sodium_bin2hex(kid, sizeof(kid), h, 8);
+	assert_non_null(sig);
+	sig += 8;
+	assert_true(strspn(sig, "0123456789abcdef") == 128);
+	body = malloc(600);
+	assert_non_null(body);
+	snprintf(body, 600,
+	    "\"host\":\"testhost\",\"actor\":\"test\","
+	    "\"event\":\"audit.checkpoint\",\"object\":null,"
+	    "\"decision\":\"info\",\"rule\":null,\"reason\":\"checkpoint\","
+	    "\"key_id\":\"%s\",\"sig\":\"%.128s\",",
+	    kid, sig);
+	return body;
+}
+
+static void
+test_checkpoint_and_torn_bytes(void **state)
+{
+	static const char frag[] = "{\"seq\":2,\"time\":\"2026";
+	struct fixture *fx = *state;
+	struct audit_log *log = fx_open_log(fx, 0, PG_DURABLE_FSYNC);
+	struct audit_event ev;
+	struct lines *l;
+	char body[400], hash[65], *ck;
+	FILE *f;
+
+	audit_event_init(&ev);
+	ev.event = "pam.auth";
+	ev.decision = "info";
+	write_event(log, &ev);
+	f = fopen(fx->log, "ab"); /* another writer died mid-record */
+	assert_non_null(f);
+	fputs(frag, f);
+	assert_int_equal(fclose(f), 0);
+	write_event(log, &ev);
+	assert_int_equal(audit_close(log), PG_OK);
+	fx_assert_verifies(fx, 4);
+
+	assert_int_equal(fx_read_lines(fx->log, &l), 0);
+	assert_int_equal(l->n, 4);
+	fx_hash_hex(frag, strlen(frag), hash);
+	snprintf(body, sizeof(body),
+	    "\"host\":\"testhost\",\"actor\":\"test\","
+	    "\"event\":\"audit.torn_tail\",\"object\":null,"
+	    "\"decision\":\"error\",\"rule\":null,"
+	    "\"reason\":\"removed %zu bytes of an unfinished record after "
+	    "seq 1\",\"fragment_bytes\":%zu,\"fragment_hash\":\"%s\",",
+	    strlen(frag), strlen(frag), hash);
+	assert_record(l->line[1], 2, body, l->line[0]);
+	assert_record(l->line[2], 3, bare_body, l->line[1]);
+	ck = checkpoint_body(fx, l->line[3]);
+	assert_record(l->line[3], 4, ck, l->line[2]);
+	free(ck);
+	free(l);
+}
+
+/* A long field is cut to at most AUDIT_MAX_FIELD - 1 bytes, before the
+ * first character that would not fit whole. */
+static void
+test_long_field_bytes(void **state)
+{
+	struct fixture *fx = *state;
+	struct audit_log *log = fx_open_log(fx, 0, PG_DURABLE_FSYNC);
+	struct audit_event ev;
+	struct lines *l;
+	char *obj = repeat("x", AUDIT_MAX_FIELD + 10);
+	char *want = malloc(AUDIT_MAX_FIELD + 300);
+
+	assert_non_null(want);
+	memcpy(obj + AUDIT_MAX_FIELD - 2, "\xc3\xa9", 2);
+	audit_event_init(&ev);
+	ev.event = "gateway.open";
+	ev.decision = "allow";
+	ev.object = obj;
+	write_event(log, &ev);
+	assert_int_equal(audit_close(log), PG_OK);
+	assert_int_equal(fx_read_lines(fx->log, &l), 0);
+	snprintf(want, AUDIT_MAX_FIELD + 300,
+	    "\"host\":\"testhost\",\"actor\":\"test\","
+	    "\"event\":\"gateway.open\",\"object\":\"%.*s\","
+	    "\"decision\":\"allow\",\"rule\":null,\"reason\":null,",
+	    AUDIT_MAX_FIELD - 2, obj);
+	assert_record(l->line[0], 1, want, NULL);
+	free(l);
+	free(want);
+	free(obj);
+}
+
+/* Control characters grow sixfold in JSON: three full fields of them are
+ * over the maximum, so the record is made again with every field cut to
+ * 255 bytes, whole characters only. */
+static void
+test_retry_bytes(void **state)
+{
+	struct fixture *fx = *state;
+	struct audit_log *log = fx_open_log(fx, 0, PG_DURABLE_FSYNC);
+	struct audit_event ev;
+	struct lines *l;
+	char *ctl = repeat("\x01", BIG), *euro = repeat("\xe2\x82\xac", 200);
+	char *ectl = repeat("\\u0001", 255), *eeuro = repeat("\\u20AC", 85);
+	char *want = malloc(20000);
+
+	assert_non_null(want);
+	audit_event_init(&ev);
+	ev.actor = "u";
+	ev.event = "gateway.open";
+	ev.decision = "allow";
+	ev.object = ctl;
+	ev.rule = ctl;
+	ev.reason = ctl;
+	ev.patient = euro;
+	ev.uid = 7;
+	write_event(log, &ev);
+	ev.object = ev.rule = ev.reason = "short again";
+	write_event(log, &ev);
+	assert_int_equal(audit_close(log), PG_OK);
+	fx_assert_verifies(fx, 3);
+	assert_int_equal(fx_read_lines(fx->log, &l), 0);
+	snprintf(want, 20000,
+	    "\"host\":\"testhost\",\"actor\":\"u\",\"event\":\"gateway.open\","
+	    "\"object\":\"%s\",\"decision\":\"allow\",\"rule\":\"%s\","
+	    "\"reason\":\"%s\",\"uid\":7,\"patient\":\"%s\",",
+	    ectl, ectl, ectl, eeuro);
+	assert_record(l->line[0], 1, want, NULL);
+	free(eeuro);
+	eeuro = repeat("\\u20AC", 200);
+	snprintf(want, 20000,
+	    "\"host\":\"testhost\",\"actor\":\"u\",\"event\":\"gateway.open\","
+	    "\"object\":\"short again\",\"decision\":\"allow\","
+	    "\"rule\":\"short again\",\"reason\":\"short again\",\"uid\":7,"
+	    "\"patient\":\"%s\",",
+	    eeuro);
+	assert_record(l->line[1], 2, want, l->line[0]);
+	free(l);
+	free(want);
+	free(ctl);
+	free(euro);
+	free(ectl);
+	free(eeuro);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, fx_cm_setup, fx_cm_teardown)
+		T(test_record_bytes),
+		T(test_checkpoint_and_torn_bytes),
+		T(test_long_field_bytes),
+		T(test_retry_bytes),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
