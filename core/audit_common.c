@@ -152,15 +152,23 @@ utf8_len(const unsigned char *p)
 	return n;
 }
 
-void
+size_t
 audit_sanitize(const char *in, char *out, size_t outmax)
 {
+	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)in;
 	size_t o = 0, n;
 
 	if (outmax == 0)
-		return;
+		return 0;
 	while (*p != '\0') {
+		/* The common case: ASCII but DEL and the backslash. */
+		if (*p < 0x7f && *p != '\\') {
+			if (o + 1 >= outmax)
+				break;
+			out[o++] = (char)*p++;
+			continue;
+		}
 		n = utf8_len(p);
 		if (n == 1 && *p == '\\') {
 			if (o + 2 >= outmax)
@@ -170,8 +178,10 @@ audit_sanitize(const char *in, char *out, size_t outmax)
 		} else if (n == 0 || *p == 0x7f) {
 			if (o + 4 >= outmax)
 				break;
-			snprintf(out + o, 5, "\\x%02x", *p);
-			o += 4;
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[*p >> 4];
+			out[o++] = hex[*p & 0xf];
 			n = 1;
 		} else {
 			if (o + n >= outmax)
@@ -182,6 +192,7 @@ audit_sanitize(const char *in, char *out, size_t outmax)
 		p += n;
 	}
 	out[o] = '\0';
+	return o;
 }
 
 static int

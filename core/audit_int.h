@@ -69,8 +69,9 @@ void audit_now(char *out, size_t outlen);
  * be misread: valid UTF-8 passes (control characters are escaped later by
  * jansson), a backslash becomes two, DEL and every byte of invalid UTF-8
  * become \xNN; output past OUTMAX is cut at a character boundary.
+ * Returns the length of OUT.
  */
-void audit_sanitize(const char *in, char *out, size_t outmax);
+size_t audit_sanitize(const char *in, char *out, size_t outmax);
 
 /* Parses one line into R; *ROOT keeps the strings R points to (json_decref
  * it).  Returns 0, or PG_ERR_PARSE with a reason in WHY. */
