@@ -232,7 +232,7 @@ audit_free(struct audit_log *log)
 	if (log->sk != NULL)
 		sodium_free(log->sk); /* wipes */
 	free(log->buf);
-	free(log->scratch);
+	audit_rec_free(log->rec);
 	free(log);
 }
 
@@ -337,8 +337,8 @@ audit_open_path(const char *path, const char *keyfile,
 	log->owner = getpid();
 	pthread_mutex_init(&log->mu, NULL);
 	log->buf = malloc(AUDIT_TAIL_BUF);
-	log->scratch = malloc(AUDIT_MAX_FIELD);
-	if (log->buf == NULL || log->scratch == NULL || sodium_init() < 0) {
+	log->rec = audit_rec_new();
+	if (log->buf == NULL || log->rec == NULL || sodium_init() < 0) {
 		r = PG_ERR_NOMEM;
 		goto out;
 	}

@@ -1,9 +1,10 @@
 /*
  * audit_append.c - one append to the shared audit log, under its flock():
  * find the current tail (re-reading only what other processes added),
- * repair a torn tail, build the record with jansson, write it with one
- * write(), add a checkpoint and a new head file when one is due.  The
- * format is described at the top of audit.c.
+ * repair a torn tail, fill in the record (kept in jansson objects by
+ * audit_record.c), write it with one write(), add a checkpoint and a new
+ * head file when one is due.  The format is described at the top of
+ * audit.c.
  */
 #include <errno.h>
 #include <sched.h>
@@ -151,63 +152,48 @@ read_tail(struct audit_log *log, off_t *torn, unsigned char *torn_hash)
 	return take_last_line(log, b, end, start, at_line);
 }
 
-static int
-add_str(struct audit_log *log, json_t *o, const char *key, const char *val,
-    size_t cap)
-{
-	if (val == NULL)
-		return json_object_set_new(o, key, json_null());
-	audit_sanitize(val, log->scratch, cap);
-	return json_object_set_new(o, key, json_string(log->scratch));
-}
-
 /* Starts a record with the fields every record has, up to "reason". */
-static json_t *
+static int
 record_head(struct audit_log *log, const struct audit_event *ev,
     const char *time, size_t cap)
 {
-	json_t *o = json_object();
+	struct audit_rec *rc = log->rec;
 	int bad;
 
-	if (o == NULL)
-		return NULL;
-	bad = json_object_set_new(o, "seq", json_integer(log->tail_seq + 1));
-	bad |= json_object_set_new(o, "time", json_string(time));
-	bad |= add_str(log, o, "host", log->host, cap);
-	bad |= add_str(log, o, "actor",
-	    ev->actor != NULL ? ev->actor : log->component, cap);
-	bad |= add_str(log, o, "event", ev->event, cap);
-	bad |= add_str(log, o, "object", ev->object, cap);
-	bad |= add_str(log, o, "decision", ev->decision, cap);
-	bad |= add_str(log, o, "rule", ev->rule, cap);
-	bad |= add_str(log, o, "reason", ev->reason, cap);
-	if (bad) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	audit_rec_clear(rc);
+	bad = audit_rec_int(rc, AF_SEQ, log->tail_seq + 1);
+	bad |= audit_rec_ascii(rc, AF_TIME, time);
+	bad |= audit_rec_text(rc, AF_HOST, log->host, cap);
+	bad |= audit_rec_text(
+	    rc, AF_ACTOR, ev->actor != NULL ? ev->actor : log->component, cap);
+	bad |= audit_rec_text(rc, AF_EVENT, ev->event, cap);
+	bad |= audit_rec_text(rc, AF_OBJECT, ev->object, cap);
+	bad |= audit_rec_text(rc, AF_DECISION, ev->decision, cap);
+	bad |= audit_rec_text(rc, AF_RULE, ev->rule, cap);
+	bad |= audit_rec_text(rc, AF_REASON, ev->reason, cap);
+	return bad ? PG_ERR_NOMEM : PG_OK;
 }
 
 static int
-add_optional(
-    struct audit_log *log, json_t *o, const struct audit_event *ev, size_t cap)
+add_optional(struct audit_log *log, const struct audit_event *ev, size_t cap)
 {
-	static const char *const keys[] = { "patient", "process", "service",
-		"rhost", "tty" };
+	static const enum audit_field fields[] = { AF_PATIENT, AF_PROCESS,
+		AF_SERVICE, AF_RHOST, AF_TTY };
 	const char *vals[] = { ev->patient, ev->process, ev->service, ev->rhost,
 		ev->tty };
+	struct audit_rec *rc = log->rec;
 	size_t i;
 	int bad = 0;
 
 	if (ev->uid >= 0)
-		bad |= json_object_set_new(o, "uid", json_integer(ev->uid));
+		bad |= audit_rec_int(rc, AF_UID, ev->uid);
 	if (ev->pid >= 0)
-		bad |= json_object_set_new(o, "pid", json_integer(ev->pid));
-	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		bad |= audit_rec_int(rc, AF_PID, ev->pid);
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
 		if (vals[i] != NULL)
-			bad |= add_str(log, o, keys[i], vals[i], cap);
+			bad |= audit_rec_text(rc, fields[i], vals[i], cap);
 	if (ev->bytes >= 0)
-		bad |= json_object_set_new(o, "bytes", json_integer(ev->bytes));
+		bad |= audit_rec_int(rc, AF_BYTES, ev->bytes);
 	return bad ? PG_ERR_NOMEM : PG_OK;
 }
 
@@ -268,17 +254,20 @@ to_syslog(const struct audit_log *log, json_t *o, size_t n)
 	json_decref(c);
 }
 
-/* Adds "prev", writes O as one line with one write(), and moves the tail.
- * A partial write is cut off again so no fragment outlives the lock. */
+/* Adds "prev", writes the record as one line with one write(), and moves
+ * the tail.  A partial write is cut off again so no fragment outlives the
+ * lock. */
 static int
-emit(struct audit_log *log, json_t *o)
+emit(struct audit_log *log)
 {
 	char prev[AUDIT_HEX_BYTES];
+	json_t *o;
 	size_t n;
 	ssize_t w;
 
 	audit_hex(log->tail_hash, AUDIT_HASH_BYTES, prev);
-	if (json_object_set_new(o, "prev", json_string(prev)) != 0)
+	if (audit_rec_ascii(log->rec, AF_PREV, prev) != PG_OK ||
+	    (o = audit_rec_json(log->rec)) == NULL)
 		return PG_ERR_NOMEM;
 	n = json_dumpb(o, log->buf, AUDIT_MAX_RECORD - 1,
 	    JSON_COMPACT | JSON_ENSURE_ASCII);
@@ -315,18 +304,15 @@ append_event(struct audit_log *log, const struct audit_event *ev)
 {
 	char now[AUDIT_TIME_LEN + 8];
 	size_t cap = AUDIT_MAX_FIELD;
-	json_t *o;
 	int r, tries;
 
 	audit_now(now, sizeof(now));
 	for (tries = 0; tries < 2; tries++, cap = FIELD_SHORT) {
-		o = record_head(log, ev, now, cap);
-		if (o == NULL)
-			return PG_ERR_NOMEM;
-		r = add_optional(log, o, ev, cap);
+		r = record_head(log, ev, now, cap);
 		if (r == PG_OK)
-			r = emit(log, o);
-		json_decref(o);
+			r = add_optional(log, ev, cap);
+		if (r == PG_OK)
+			r = emit(log);
 		if (r != PG_ERR_TOOBIG)
 			break;
 	}
@@ -411,7 +397,6 @@ append_ckpt(struct audit_log *log)
 	struct audit_event ev;
 	unsigned char d[AUDIT_HASH_BYTES], sig[AUDIT_SIG_BYTES];
 	char now[AUDIT_TIME_LEN + 8], sighex[2 * AUDIT_SIG_BYTES + 1];
-	json_t *o;
 	int r;
 
 	audit_event_init(&ev);
@@ -423,13 +408,11 @@ append_ckpt(struct audit_log *log)
 	    "checkpoint", log->tail_seq + 1, log->tail_hash, now, log->host, d);
 	crypto_sign_detached(sig, NULL, d, sizeof(d), log->sk);
 	audit_hex(sig, sizeof(sig), sighex);
-	if ((o = record_head(log, &ev, now, AUDIT_MAX_FIELD)) == NULL)
+	if (record_head(log, &ev, now, AUDIT_MAX_FIELD) != PG_OK ||
+	    audit_rec_ascii(log->rec, AF_KEY_ID, log->key_id) != PG_OK ||
+	    audit_rec_ascii(log->rec, AF_SIG, sighex) != PG_OK)
 		return PG_ERR_NOMEM;
-	r = json_object_set_new(o, "key_id", json_string(log->key_id));
-	r |= json_object_set_new(o, "sig", json_string(sighex));
-	r = r != 0 ? PG_ERR_NOMEM : emit(log, o);
-	json_decref(o);
-	if (r != PG_OK)
+	if ((r = emit(log)) != PG_OK)
 		return r;
 	log->tail_is_ckpt = 1;
 	log->since_ckpt = 0;
@@ -442,7 +425,6 @@ repair_torn(struct audit_log *log, off_t len, const unsigned char *hash)
 {
 	struct audit_event ev;
 	char reason[128], hex[AUDIT_HEX_BYTES], now[AUDIT_TIME_LEN + 8];
-	json_t *o;
 	int r;
 
 	if (ftruncate(log->fd, log->tail_off) != 0)
@@ -456,12 +438,11 @@ repair_torn(struct audit_log *log, off_t len, const unsigned char *hash)
 	ev.reason = reason;
 	audit_hex(hash, AUDIT_HASH_BYTES, hex);
 	audit_now(now, sizeof(now));
-	if ((o = record_head(log, &ev, now, AUDIT_MAX_FIELD)) == NULL)
+	if (record_head(log, &ev, now, AUDIT_MAX_FIELD) != PG_OK ||
+	    audit_rec_int(log->rec, AF_FRAGMENT_BYTES, len) != PG_OK ||
+	    audit_rec_ascii(log->rec, AF_FRAGMENT_HASH, hex) != PG_OK)
 		return PG_ERR_NOMEM;
-	r = json_object_set_new(o, "fragment_bytes", json_integer(len));
-	r |= json_object_set_new(o, "fragment_hash", json_string(hex));
-	r = r != 0 ? PG_ERR_NOMEM : emit(log, o);
-	json_decref(o);
+	r = emit(log);
 	if (r == PG_OK && fdatasync(log->fd) != 0)
 		r = PG_ERR_IO;
 	if (r == PG_OK) {

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "core/audit_int.h"
+#include "core/audit_record.h"
 
 /* Room to find the last line from anywhere: two maximal records. */
 #define AUDIT_TAIL_BUF (2 * AUDIT_MAX_RECORD + 1)
@@ -49,11 +50,11 @@ struct audit_log {
 	unsigned char head_hash[AUDIT_HASH_BYTES];
 	char head_time[AUDIT_TIME_LEN + 8];
 
-	long long last_seq;   /* last record this handle wrote */
-	long long since_ckpt; /* records written since a checkpoint */
-	int torn;             /* torn tails repaired */
-	char *buf;            /* AUDIT_TAIL_BUF: tail reads, record text */
-	char *scratch;        /* AUDIT_MAX_FIELD: escaping */
+	long long last_seq;    /* last record this handle wrote */
+	long long since_ckpt;  /* records written since a checkpoint */
+	int torn;              /* torn tails repaired */
+	char *buf;             /* AUDIT_TAIL_BUF: tail reads, record text */
+	struct audit_rec *rec; /* the record being built */
 };
 
 /* Appends EV (NULL: a closing checkpoint, unless the tail is one) under
