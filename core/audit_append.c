@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -111,28 +110,28 @@ static int
 read_tail(struct audit_log *log, off_t *torn, unsigned char *torn_hash)
 {
 	const off_t room = AUDIT_TAIL_BUF - 1;
-	struct stat st;
-	off_t start;
+	off_t size, start;
 	size_t n, end;
 	char *b = log->buf, *nl;
 	int at_line, r;
 
 	*torn = 0;
-	if (fstat(log->fd, &st) != 0)
+	/* The size, as fstat() would give it but cheaper: the fd is
+	 * O_APPEND and read with pread(), so the offset moved is unused. */
+	if ((size = lseek(log->fd, 0, SEEK_END)) < 0)
 		return PG_ERR_IO;
-	if (log->cached && st.st_size == log->tail_off)
+	if (log->cached && size == log->tail_off)
 		return PG_OK;
-	if (log->cached && st.st_size < log->tail_off)
+	if (log->cached && size < log->tail_off)
 		return PG_ERR_CORRUPT; /* cut while we had it open */
-	if (st.st_size == 0) {
+	if (size == 0) {
 		set_empty(log);
 		return PG_OK;
 	}
-	at_line = log->cached && st.st_size - log->tail_off <= room;
-	start = at_line ? log->tail_off
-	                : (st.st_size > room ? st.st_size - room : 0);
+	at_line = log->cached && size - log->tail_off <= room;
+	start = at_line ? log->tail_off : (size > room ? size - room : 0);
 	at_line = at_line || start == 0;
-	n = (size_t)(st.st_size - start);
+	n = (size_t)(size - start);
 	if ((r = pg_pread_all(log->fd, b, n, start)) != PG_OK)
 		return r;
 	end = n;
