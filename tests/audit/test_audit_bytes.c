@@ -2,9 +2,10 @@
  * test_audit_bytes.c - the exact bytes the writer puts in the log: field
  * order, null and absent fields, escaping of hostile names (ASCII only),
  * the cut of long fields and of every field on the retry of a record over
- * the maximum, the torn-tail record and the closing checkpoint.  Only the
- * time and the signature are taken from the log; a change here breaks
- * every reader and verifier of existing logs.
+ * the maximum, records of many shapes in turn, the torn-tail record and
+ * the closing checkpoint.  Only the time and the signature are taken from
+ * the log; a change here breaks every reader and verifier of existing
+ * logs.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -318,6 +319,112 @@ test_retry_bytes(void **state)
 	free(eeuro);
 }
 
+#define ROUNDS 3
+#define KINDS  12 /* more shapes than the writer keeps */
+
+/* Appends FMT to the body B, *N bytes long in CAP. */
+static void
+add(char *b, size_t *n, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vsnprintf(b + *n, cap - *n, fmt, ap);
+	va_end(ap);
+	assert_true(r > 0 && (size_t)r < cap - *n);
+	*n += (size_t)r;
+}
+
+/* Event I of test_shapes_bytes, and in WANT the body it must have. */
+static void
+shape_event(
+    int i, struct audit_event *ev, char bufs[6][32], char *want, size_t cap)
+{
+	unsigned m = (unsigned)(i % KINDS) * 37 % 256;
+	size_t n = 0;
+
+	audit_event_init(ev);
+	ev->event = "gateway.open";
+	ev->decision = "allow";
+	snprintf(bufs[0], 32, "/o/%d", i);
+	ev->object = i % 3 ? bufs[0] : NULL;
+	snprintf(bufs[1], 32, "r%d", i);
+	ev->rule = i % 4 ? bufs[1] : NULL;
+	ev->reason = "why";
+	add(want, &n, cap,
+	    "\"host\":\"testhost\",\"actor\":\"test\","
+	    "\"event\":\"gateway.open\",");
+	add(want, &n, cap, i % 3 ? "\"object\":\"/o/%d\"," : "\"object\":null,",
+	    i);
+	add(want, &n, cap, "\"decision\":\"allow\",");
+	add(want, &n, cap, i % 4 ? "\"rule\":\"r%d\"," : "\"rule\":null,", i);
+	add(want, &n, cap, "\"reason\":\"why\",");
+	if (m & 1) {
+		ev->uid = 1000 + i;
+		add(want, &n, cap, "\"uid\":%d,", 1000 + i);
+	}
+	if (m & 2) {
+		ev->pid = 100 + i;
+		add(want, &n, cap, "\"pid\":%d,", 100 + i);
+	}
+	if (m & 4) {
+		snprintf(bufs[2], 32, "P%d", i);
+		ev->patient = bufs[2];
+		add(want, &n, cap, "\"patient\":\"P%d\",", i);
+	}
+	if (m & 8) {
+		snprintf(bufs[3], 32, "proc%d", i);
+		ev->process = bufs[3];
+		add(want, &n, cap, "\"process\":\"proc%d\",", i);
+	}
+	if (m & 16) {
+		ev->service = "svc";
+		add(want, &n, cap, "\"service\":\"svc\",");
+	}
+	if (m & 32) {
+		snprintf(bufs[4], 32, "10.0.0.%d", i);
+		ev->rhost = bufs[4];
+		add(want, &n, cap, "\"rhost\":\"10.0.0.%d\",", i);
+	}
+	if (m & 64) {
+		snprintf(bufs[5], 32, "pts/%d", i);
+		ev->tty = bufs[5];
+		add(want, &n, cap, "\"tty\":\"pts/%d\",", i);
+	}
+	if (m & 128) {
+		ev->bytes = 1000LL * i;
+		add(want, &n, cap, "\"bytes\":%lld,", 1000LL * i);
+	}
+}
+
+/* Records of many shapes in turn, each shape met again after others
+ * replaced it: every record has its own fields and values, in order. */
+static void
+test_shapes_bytes(void **state)
+{
+	struct fixture *fx = *state;
+	struct audit_log *log = fx_open_log(fx, 0, PG_DURABLE_BATCH);
+	struct audit_event ev;
+	struct lines *l;
+	char bufs[6][32], want[1024];
+	int i;
+
+	for (i = 0; i < ROUNDS * KINDS; i++) {
+		shape_event(i, &ev, bufs, want, sizeof(want));
+		write_event(log, &ev);
+	}
+	assert_int_equal(audit_close(log), PG_OK);
+	fx_assert_verifies(fx, ROUNDS * KINDS + 1);
+	assert_int_equal(fx_read_lines(fx->log, &l), 0);
+	for (i = 0; i < ROUNDS * KINDS; i++) {
+		shape_event(i, &ev, bufs, want, sizeof(want));
+		assert_record(
+		    l->line[i], i + 1, want, i > 0 ? l->line[i - 1] : NULL);
+	}
+	free(l);
+}
+
 int
 main(void)
 {
@@ -327,6 +434,7 @@ main(void)
 		T(test_checkpoint_and_torn_bytes),
 		T(test_long_field_bytes),
 		T(test_retry_bytes),
+		T(test_shapes_bytes),
 #undef T
 	};
 
