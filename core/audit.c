@@ -1,14 +1,15 @@
 /*
  * audit.c - the audit log writer.
  *
- * Format.  One JSON object per line (built with jansson, compact, keys in
- * a fixed order): seq, time, host, actor, event, object, decision, rule,
- * reason, the optional fields, and last "prev", the lower-case hex
- * BLAKE2b-256 of the previous line's exact bytes without its newline.
- * Record 1 has prev = BLAKE2b-256("photoguard audit log v1").  seq starts
- * at 1 and has no gaps.  Untrusted strings go through audit_sanitize()
- * (invalid UTF-8 as \xNN, a backslash doubled) and then jansson, which
- * escapes quotes and control characters, so no name can break a line.
+ * Format.  One JSON object per line (as jansson writes it, compact, keys
+ * in a fixed order; see audit_record.c): seq, time, host, actor, event,
+ * object, decision, rule, reason, the optional fields, and last "prev",
+ * the lower-case hex BLAKE2b-256 of the previous line's exact bytes
+ * without its newline.  Record 1 has prev = BLAKE2b-256("photoguard audit
+ * log v1").  seq starts at 1 and has no gaps.  Untrusted strings go
+ * through audit_sanitize() (invalid UTF-8 as \xNN, a backslash doubled)
+ * and then jansson, which escapes quotes and control characters, so no
+ * name can break a line.
  *
  * Checkpoints.  A record with event "audit.checkpoint" carrying key_id and
  * sig: an Ed25519 signature over audit_sig_digest("checkpoint", seq, prev,

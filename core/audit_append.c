@@ -225,10 +225,10 @@ shorten(json_t *o, const char *key, size_t max)
  * fields a reader of the off-host copy needs most.
  */
 static void
-to_syslog(const struct audit_log *log, json_t *o, size_t n)
+to_syslog(const struct audit_log *log, size_t n)
 {
 	char line[SYSLOG_MAX];
-	json_t *c;
+	json_t *o, *c;
 	size_t m;
 
 	if (n < sizeof(line)) {
@@ -236,7 +236,8 @@ to_syslog(const struct audit_log *log, json_t *o, size_t n)
 		    (int)n, log->buf);
 		return;
 	}
-	if ((c = json_copy(o)) == NULL)
+	if ((o = audit_rec_json(log->rec)) == NULL ||
+	    (c = json_copy(o)) == NULL)
 		return;
 	shorten(c, "object", SYSLOG_FIELD);
 	shorten(c, "reason", SYSLOG_FIELD);
@@ -260,16 +261,13 @@ static int
 emit(struct audit_log *log)
 {
 	char prev[AUDIT_HEX_BYTES];
-	json_t *o;
 	size_t n;
 	ssize_t w;
 
 	audit_hex(log->tail_hash, AUDIT_HASH_BYTES, prev);
-	if (audit_rec_ascii(log->rec, AF_PREV, prev) != PG_OK ||
-	    (o = audit_rec_json(log->rec)) == NULL)
+	if (audit_rec_ascii(log->rec, AF_PREV, prev) != PG_OK)
 		return PG_ERR_NOMEM;
-	n = json_dumpb(o, log->buf, AUDIT_MAX_RECORD - 1,
-	    JSON_COMPACT | JSON_ENSURE_ASCII);
+	n = audit_rec_dump(log->rec, log->buf, AUDIT_MAX_RECORD - 1);
 	if (n == 0)
 		return PG_ERR_NOMEM;
 	if (n > AUDIT_MAX_RECORD - 1)
@@ -287,7 +285,7 @@ emit(struct audit_log *log)
 	log->tail_off += (off_t)n + 1;
 	log->tail_seq++;
 	if (log->opts.syslog)
-		to_syslog(log, o, n);
+		to_syslog(log, n);
 	if (log->opts.durability == PG_DURABLE_FSYNC) {
 		if (fdatasync(log->fd) != 0)
 			return PG_ERR_IO;

@@ -3,9 +3,22 @@
  * Each field has one value object, kept and changed in place; each shape
  * of record (which fields it has, which of them are null) has one object
  * holding those values under their keys, built once in field order.
- * jansson still serialises every record; it no longer checks the UTF-8
- * that audit_sanitize() guarantees.
+ *
+ * A record is written as jansson writes that object with JSON_COMPACT,
+ * without its dumping the object whole each time: jansson encodes each key
+ * once and each value when it changes (JSON_ENCODE_ANY, with the same
+ * flags), and audit_rec_dump() puts the pieces together with the object's
+ * own punctuation, '{', ':', ',' and '}', which is all that JSON_COMPACT
+ * adds between them.  Most fields of a writer's records repeat from one
+ * record to the next (host, actor, event, decision, rule...), so most of
+ * a record is bytes jansson wrote for an earlier one.  Only what has
+ * nothing to escape is written here directly: the integers, and the
+ * writer's own time, hex hashes and signatures when they hold nothing but
+ * letters, digits and ".:+-" (anything else goes to jansson).  Every other
+ * byte of a key or value comes from jansson; the test audit_bytes checks
+ * the result against records jansson dumps whole.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,13 +66,127 @@ struct shape {
 	json_t *obj;         /* NULL: slot unused */
 };
 
+/* Bytes jansson wrote: a key with its colon, or a value. */
+struct piece {
+	char *p;
+	size_t len, cap;
+	bool ok; /* p holds the current key or value */
+};
+
 struct audit_rec {
 	json_t *val[AF_COUNT]; /* shared by every shape that has the field */
 	uint32_t have, null;   /* the record being built */
+	uint32_t ascii;        /* fields set by audit_rec_ascii() */
 	struct shape shape[SHAPES];
 	unsigned next; /* the slot the next new shape takes */
+	struct piece key[AF_COUNT], enc[AF_COUNT];
 	char scratch[AUDIT_MAX_FIELD];
 };
+
+#define DUMP_FLAGS (JSON_COMPACT | JSON_ENSURE_ASCII)
+
+/* Makes room for N bytes in P. */
+static int
+reserve(struct piece *p, size_t n)
+{
+	char *np;
+
+	if (n <= p->cap)
+		return PG_OK;
+	if ((np = realloc(p->p, n)) == NULL)
+		return PG_ERR_NOMEM;
+	p->p = np;
+	p->cap = n;
+	return PG_OK;
+}
+
+/* Does S[0..LEN) need no escaping at all, whatever the flags? */
+static bool
+plain_ascii(const char *s, size_t len)
+{
+	size_t i;
+	char c;
+
+	for (i = 0; i < len; i++) {
+		c = s[i];
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+		        (c >= 'A' && c <= 'Z') || c == '.' || c == ':' ||
+		        c == '+' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* Writes what jansson writes for the integer or the plain ASCII string V
+ * into P; 1 if V is neither (jansson must write it). */
+static int
+encode_plain(struct piece *p, const json_t *v)
+{
+	char tmp[24], *t = tmp + sizeof(tmp);
+	unsigned long long u;
+	const char *s;
+	long long i;
+	size_t n;
+
+	if (json_is_integer(v)) {
+		i = json_integer_value(v);
+		u = i < 0 ? 0ULL - (unsigned long long)i
+		          : (unsigned long long)i;
+		do
+			*--t = (char)('0' + u % 10);
+		while ((u /= 10) != 0);
+		if (i < 0)
+			*--t = '-';
+		n = (size_t)(tmp + sizeof(tmp) - t);
+		if (reserve(p, n) != PG_OK)
+			return PG_ERR_NOMEM;
+		memcpy(p->p, t, n);
+		p->len = n;
+		return PG_OK;
+	}
+	s = json_string_value(v);
+	n = json_string_length(v);
+	if (!plain_ascii(s, n))
+		return 1;
+	if (reserve(p, n + 2) != PG_OK)
+		return PG_ERR_NOMEM;
+	p->p[0] = '"';
+	memcpy(p->p + 1, s, n);
+	p->p[n + 1] = '"';
+	p->len = n + 2;
+	return PG_OK;
+}
+
+/* Puts into P what jansson writes for V alone, then SUFFIX; with PLAIN,
+ * writes V itself if it has nothing to escape. */
+static int
+encode(struct piece *p, const json_t *v, const char *suffix, bool plain)
+{
+	size_t n, s = strlen(suffix);
+	char *np;
+	int r;
+
+	if (plain && (r = encode_plain(p, v)) != 1) {
+		p->ok = r == PG_OK;
+		return r;
+	}
+	n = json_dumpb(v, p->p, p->cap, DUMP_FLAGS | JSON_ENCODE_ANY);
+	if (n == 0)
+		return PG_ERR_NOMEM;
+	if (n + s > p->cap) {
+		if ((np = realloc(p->p, n + s)) == NULL)
+			return PG_ERR_NOMEM;
+		p->p = np;
+		p->cap = n + s;
+		if (json_dumpb(v, p->p, p->cap, DUMP_FLAGS | JSON_ENCODE_ANY) !=
+		    n)
+			return PG_ERR_NOMEM;
+	}
+	memcpy(p->p + n, suffix, s);
+	p->len = n + s;
+	p->ok = true;
+	return PG_OK;
+}
 
 struct audit_rec *
 audit_rec_new(void)
@@ -87,8 +214,11 @@ audit_rec_free(struct audit_rec *rc)
 
 	if (rc == NULL)
 		return;
-	for (i = 0; i < AF_COUNT; i++)
+	for (i = 0; i < AF_COUNT; i++) {
 		json_decref(rc->val[i]);
+		free(rc->key[i].p);
+		free(rc->enc[i].p);
+	}
 	for (i = 0; i < SHAPES; i++)
 		json_decref(rc->shape[i].obj);
 	free(rc);
@@ -104,8 +234,13 @@ audit_rec_clear(struct audit_rec *rc)
 int
 audit_rec_int(struct audit_rec *rc, enum audit_field f, long long v)
 {
-	if (!(INTS & BIT(f)) || json_integer_set(rc->val[f], v) != 0)
+	if (!(INTS & BIT(f)))
 		return PG_ERR_INVAL;
+	if (json_integer_value(rc->val[f]) != v) {
+		if (json_integer_set(rc->val[f], v) != 0)
+			return PG_ERR_INVAL;
+		rc->enc[f].ok = false;
+	}
 	rc->have |= BIT(f);
 	rc->null &= ~BIT(f);
 	return PG_OK;
@@ -120,10 +255,12 @@ set_string(struct audit_rec *rc, enum audit_field f, const char *s, size_t len)
 
 	if (INTS & BIT(f))
 		return PG_ERR_INVAL;
-	if ((json_string_length(v) != len ||
-	        memcmp(json_string_value(v), s, len) != 0) &&
-	    json_string_setn_nocheck(v, s, len) != 0)
-		return PG_ERR_NOMEM;
+	if (json_string_length(v) != len ||
+	    memcmp(json_string_value(v), s, len) != 0) {
+		if (json_string_setn_nocheck(v, s, len) != 0)
+			return PG_ERR_NOMEM;
+		rc->enc[f].ok = false;
+	}
 	rc->have |= BIT(f);
 	rc->null &= ~BIT(f);
 	return PG_OK;
@@ -132,6 +269,9 @@ set_string(struct audit_rec *rc, enum audit_field f, const char *s, size_t len)
 int
 audit_rec_ascii(struct audit_rec *rc, enum audit_field f, const char *s)
 {
+	/* Only a hint: a string with nothing to escape comes out the same
+	 * bytes whoever writes it. */
+	rc->ascii |= BIT(f);
 	return set_string(rc, f, s, strlen(s));
 }
 
@@ -199,4 +339,50 @@ audit_rec_json(struct audit_rec *rc)
 	s->have = rc->have;
 	s->null = rc->null;
 	return o;
+}
+
+/* Appends N bytes at P to BUF[*AT..SIZE) as far as they fit; *AT counts
+ * them all. */
+static void
+put(char *buf, size_t size, size_t *at, const char *p, size_t n)
+{
+	if (*at < size)
+		memcpy(buf + *at, p, n < size - *at ? n : size - *at);
+	*at += n;
+}
+
+size_t
+audit_rec_dump(struct audit_rec *rc, char *buf, size_t size)
+{
+	json_t *key;
+	size_t at = 0;
+	int f;
+
+	put(buf, size, &at, "{", 1);
+	for (f = 0; f < AF_COUNT; f++) {
+		if (!(rc->have & BIT(f)))
+			continue;
+		if (!rc->key[f].ok) {
+			key = json_stringn_nocheck(keys[f], strlen(keys[f]));
+			if (key == NULL ||
+			    encode(&rc->key[f], key, ":", false) != 0) {
+				json_decref(key);
+				return 0;
+			}
+			json_decref(key);
+		}
+		if (!(rc->null & BIT(f)) && !rc->enc[f].ok &&
+		    encode(&rc->enc[f], rc->val[f], "",
+		        (INTS | rc->ascii) & BIT(f)) != 0)
+			return 0;
+		if (at > 1)
+			put(buf, size, &at, ",", 1);
+		put(buf, size, &at, rc->key[f].p, rc->key[f].len);
+		if (rc->null & BIT(f))
+			put(buf, size, &at, "null", 4);
+		else
+			put(buf, size, &at, rc->enc[f].p, rc->enc[f].len);
+	}
+	put(buf, size, &at, "}", 1);
+	return at;
 }

@@ -60,6 +60,14 @@ int audit_rec_ascii(struct audit_rec *rc, enum audit_field f, const char *s);
 int audit_rec_text(
     struct audit_rec *rc, enum audit_field f, const char *s, size_t cap);
 
+/*
+ * Writes the record as json_dumpb() of audit_rec_json() with JSON_COMPACT
+ * and JSON_ENSURE_ASCII would, without the NUL, into BUF of SIZE bytes.
+ * Returns its length (more than SIZE: it did not fit, BUF holds a part),
+ * or 0 when out of memory.
+ */
+size_t audit_rec_dump(struct audit_rec *rc, char *buf, size_t size);
+
 /* Returns the record holding the fields set since audit_rec_clear(), in
  * field order, or NULL.  RC owns it: it is valid until the next call and
  * changes with the next record. */

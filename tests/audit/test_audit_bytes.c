@@ -5,7 +5,9 @@
  * the maximum, records of many shapes in turn, the torn-tail record and
  * the closing checkpoint.  Only the time and the signature are taken from
  * the log; a change here breaks every reader and verifier of existing
- * logs.
+ * logs.  Also: the writer's own assembly of a record from the pieces
+ * jansson encoded is what jansson writes for the whole object, for random
+ * records of every shape and hostile contents.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +20,8 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "core/audit.h"
+#include "core/audit_record.h"
 #include "core/errors.h"
 #include "cm_helpers.h"
 #include "helpers.h"
@@ -425,6 +429,110 @@ test_shapes_bytes(void **state)
 	free(l);
 }
 
+/* A random string of up to MAX bytes into BUF: KIND 0 any byte but NUL,
+ * 1 printable ASCII, 2 what a time or a hex hash is made of. */
+static void
+random_string(char *buf, size_t max, int kind)
+{
+	static const char plain[] = "0123456789abcdefTZ.:+-";
+	size_t n = randombytes_uniform((uint32_t)max + 1), i;
+
+	for (i = 0; i < n; i++)
+		buf[i] = kind == 2
+		    ? plain[randombytes_uniform(sizeof(plain) - 1)]
+		    : kind == 1 ? (char)(0x20 + randombytes_uniform(0x5f))
+		                : (char)(1 + randombytes_uniform(255));
+	buf[n] = '\0';
+}
+
+static void
+test_dump_matches_jansson(void **state)
+{
+	static const long long ints[] = { 0, 1, -1, 42, 1LL << 40, -(1LL << 62),
+		9223372036854775807LL, -9223372036854775807LL - 1 };
+	struct audit_rec *rc = audit_rec_new();
+	char s[600], *mine = malloc(AUDIT_MAX_RECORD),
+	             *theirs = malloc(AUDIT_MAX_RECORD), small[64];
+	size_t n, m;
+	json_t *o;
+	int i, f, how;
+
+	(void)state;
+	assert_non_null(rc);
+	assert_non_null(mine);
+	assert_non_null(theirs);
+	for (i = 0; i < 5000; i++) {
+		audit_rec_clear(rc);
+		for (f = 0; f < AF_COUNT; f++) {
+			how = (int)randombytes_uniform(4); /* 0: absent */
+			if (how == 0)
+				continue;
+			switch (f) {
+			case AF_SEQ:
+			case AF_UID:
+			case AF_PID:
+			case AF_BYTES:
+			case AF_FRAGMENT_BYTES:
+				assert_int_equal(
+				    audit_rec_int(rc, f,
+				        how == 1
+				            ? (long long)randombytes_random()
+				            : ints[randombytes_uniform(
+				                  sizeof(ints) /
+				                  sizeof(ints[0]))]),
+				    PG_OK);
+				break;
+			case AF_TIME:
+			case AF_KEY_ID:
+			case AF_SIG:
+			case AF_FRAGMENT_HASH:
+			case AF_PREV:
+				/* Like the writer's own (nothing to escape),
+				 * or any printable ASCII. */
+				random_string(s, 200, how == 2 ? 2 : 1);
+				assert_int_equal(
+				    audit_rec_ascii(rc, f, s), PG_OK);
+				break;
+			default:
+				/* Null, a value repeated from the last
+				 * record, or a new one. */
+				if (how == 1) {
+					assert_int_equal(
+					    audit_rec_text(rc, f, NULL, 256),
+					    PG_OK);
+					break;
+				}
+				if (how == 3)
+					random_string(s, sizeof(s) - 1, 0);
+				else
+					snprintf(s, sizeof(s), "same %d", f);
+				assert_int_equal(
+				    audit_rec_text(rc, f, s,
+				        64 +
+				            randombytes_uniform(
+				                AUDIT_MAX_FIELD - 64)),
+				    PG_OK);
+			}
+		}
+		assert_non_null(o = audit_rec_json(rc));
+		m = json_dumpb(o, theirs, AUDIT_MAX_RECORD,
+		    JSON_COMPACT | JSON_ENSURE_ASCII);
+		n = audit_rec_dump(rc, mine, AUDIT_MAX_RECORD);
+		assert_true(m > 0 && m < AUDIT_MAX_RECORD);
+		assert_int_equal(n, m);
+		assert_memory_equal(mine, theirs, n);
+		/* Too small a buffer: the length it needs, and no more
+		 * written than it has. */
+		memset(small, 'Z', sizeof(small));
+		assert_int_equal(audit_rec_dump(rc, small, 16), m);
+		assert_memory_equal(small, theirs, m < 16 ? m : 16);
+		assert_int_equal(small[16], 'Z');
+	}
+	audit_rec_free(rc);
+	free(mine);
+	free(theirs);
+}
+
 int
 main(void)
 {
@@ -435,6 +543,7 @@ main(void)
 		T(test_long_field_bytes),
 		T(test_retry_bytes),
 		T(test_shapes_bytes),
+		T(test_dump_matches_jansson),
 #undef T
 	};
 
