@@ -303,6 +303,7 @@ static int
 copy_opts(struct audit_log *log, const struct audit_opts *o)
 {
 	const char *comp = o->component ? o->component : "photoguard";
+	char raw[AUDIT_HOST_MAX];
 
 	log->opts = *o;
 	if (o->batch_ms < 0 || o->batch_ms > 100 || o->checkpoint_every < 0)
@@ -312,11 +313,14 @@ copy_opts(struct audit_log *log, const struct audit_opts *o)
 	if (log->opts.lock_timeout_ms <= 0)
 		log->opts.lock_timeout_ms = 5000;
 	audit_sanitize(comp, log->component, sizeof(log->component));
+	/* The host is signed into every checkpoint as the records carry it:
+	 * sanitized here, once, whichever way it came. */
+	memset(raw, 0, sizeof(raw));
 	if (o->host != NULL)
-		audit_sanitize(o->host, log->host, sizeof(log->host));
-	else if (gethostname(log->host, sizeof(log->host) - 1) != 0)
-		memcpy(log->host, "unknown", 8);
-	log->host[sizeof(log->host) - 1] = '\0';
+		snprintf(raw, sizeof(raw), "%s", o->host);
+	else if (gethostname(raw, sizeof(raw) - 1) != 0)
+		memcpy(raw, "unknown", 8);
+	audit_sanitize(raw, log->host, sizeof(log->host));
 	log->opts.component = NULL;
 	log->opts.host = NULL;
 	return PG_OK;

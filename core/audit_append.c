@@ -162,7 +162,7 @@ record_head(struct audit_log *log, const struct audit_event *ev,
 	audit_rec_clear(rc);
 	bad = audit_rec_int(rc, AF_SEQ, log->tail_seq + 1);
 	bad |= audit_rec_ascii(rc, AF_TIME, time);
-	bad |= audit_rec_text(rc, AF_HOST, log->host, cap);
+	bad |= audit_rec_clean(rc, AF_HOST, log->host); /* sanitized at open */
 	bad |= audit_rec_text(
 	    rc, AF_ACTOR, ev->actor != NULL ? ev->actor : log->component, cap);
 	bad |= audit_rec_text(rc, AF_EVENT, ev->event, cap);

@@ -276,6 +276,12 @@ audit_rec_ascii(struct audit_rec *rc, enum audit_field f, const char *s)
 }
 
 int
+audit_rec_clean(struct audit_rec *rc, enum audit_field f, const char *s)
+{
+	return set_string(rc, f, s, strlen(s));
+}
+
+int
 audit_rec_text(
     struct audit_rec *rc, enum audit_field f, const char *s, size_t cap)
 {

@@ -108,6 +108,32 @@ test_long_fields_are_cut(void **state)
 	free(big);
 }
 
+/* A host name with a backslash, a quote, a control character and invalid
+ * UTF-8 is sanitized once: the records carry the host the checkpoints
+ * and the head file sign. */
+static void
+test_hostile_host_verifies(void **state)
+{
+	struct fixture *fx = *state;
+	struct audit_log *log;
+	struct audit_opts o;
+	struct lines *l;
+
+	fx_opts(&o, 2);
+	o.host = "ho\\st\"q\x01\xff";
+	assert_int_equal(audit_open_path(fx->log, fx->key, &o, &log), PG_OK);
+	assert_int_equal(fx_write_obj(log, "alice", "/store/P1/a.jpg"), PG_OK);
+	assert_int_equal(fx_write_obj(log, "bob", "/store/P2/b.jpg"), PG_OK);
+	assert_int_equal(fx_write_obj(log, "carol", "/store/P3/c.jpg"), PG_OK);
+	assert_int_equal(audit_close(log), PG_OK);
+	fx_assert_verifies(fx, -1);
+	assert_int_equal(fx_read_lines(fx->log, &l), 0);
+	assert_true(l->n >= 5); /* 3 records, checkpoints */
+	assert_non_null(strstr(
+	    l->line[0], ",\"host\":\"ho\\\\\\\\st\\\"q\\u0001\\\\xff\","));
+	free(l);
+}
+
 static void
 test_torn_tail_repaired(void **state)
 {
@@ -407,6 +433,7 @@ main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_cm_setup, fx_cm_teardown)
 		T(test_escaping),
 		T(test_long_fields_are_cut),
+		T(test_hostile_host_verifies),
 		T(test_torn_tail_repaired),
 		T(test_concurrent_processes),
 		T(test_threads_share_a_handle),
