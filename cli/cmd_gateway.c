@@ -22,10 +22,11 @@
 #define TIMEOUT_MS 10000
 
 static const char status_help[] =
-    "Usage: photoguard status\n"
+    "Usage: photoguard status [--json]\n"
     "Ask the running gateway how things stand: for root the store, the\n"
     "policy in force, every active user's usage against each limit and\n"
-    "the lockouts; for anyone else their own usage.\n";
+    "the lockouts; for anyone else their own usage.\n"
+    "  --json   one JSON object instead of text\n";
 
 static const char breakglass_help[] =
     "Usage: photoguard breakglass --patient ID --reason TEXT\n"
@@ -138,6 +139,8 @@ cmd_status(const struct cli_ctx *ctx, int argc, char **argv)
 		fputs(status_help, stdout);
 		return CLI_EXIT_OK;
 	}
+	if (argc == 2 && strcmp(argv[1], "--json") == 0)
+		return ask(ctx, "status json\n");
 	if (argc != 1) {
 		fputs(status_help, stderr);
 		return CLI_EXIT_USAGE;

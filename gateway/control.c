@@ -1,11 +1,12 @@
 /*
  * control.c - the gateway's control socket ([store] control_socket), for
  * `photoguard status`, `photoguard breakglass` and `photoguard unlock`.  One
- * request per connection: a line "status", "breakglass PATIENT REASON..."
- * or "unlock USER", at most
- * CTL_LINE_MAX bytes.  The caller is who the kernel says (SO_PEERCRED),
- * never what the request claims.  The answer's first line is "ok" or
- * "error: WHY"; what follows is text for a person.
+ * request per connection: a line "status", "status json", "breakglass
+ * PATIENT REASON..." or "unlock USER", at most CTL_LINE_MAX bytes.  The
+ * caller is who the kernel says (SO_PEERCRED), never what the request
+ * claims.  The answer's first line is "ok" or "error: WHY"; what follows is
+ * text for a person, or for "status json" one JSON object (the same facts,
+ * for programs: see photoguard(8)).
  *
  * Status: root sees the store, the policy, every active user's usage
  * against each window, and the lockouts; anyone else sees their own.
@@ -28,6 +29,8 @@
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "core/directory.h"
 #include "core/errors.h"
@@ -125,6 +128,168 @@ status(struct gw *g, uid_t uid, FILE *f)
 	lockout_entries_free(le, n);
 }
 
+/* S as a JSON string; bytes that are not UTF-8 (a name from NSS can be
+ * anything) as '?'.  NULL: null. */
+static json_t *
+jstr(const char *s)
+{
+	json_t *j;
+	char *c;
+	size_t i;
+
+	if (s == NULL)
+		return json_null();
+	if ((j = json_string(s)) != NULL || (c = strdup(s)) == NULL)
+		return j;
+	for (i = 0; c[i] != '\0'; i++)
+		if ((unsigned char)c[i] >= 0x80)
+			c[i] = '?';
+	j = json_string(c);
+	free(c);
+	return j;
+}
+
+static const char *const kinds[] = {
+	[POLICY_LIMIT_REFUSE] = "limit", [POLICY_LIMIT_LOCKOUT] = "lockout"
+};
+static const char *const metrics[] = { [POLICY_METRIC_FILES] = "files",
+	[POLICY_METRIC_BYTES] = "bytes",
+	[POLICY_METRIC_PATIENTS] = "patients" };
+
+/* U's usage as a JSON object; with U->mu held. */
+static json_t *
+usage_json(struct gw_user *u)
+{
+	struct limiter_usage us[LIMITER_MAX_LIMITS];
+	json_t *o, *lims, *bg, *l;
+	time_t now = time(NULL);
+	char rule[POLICY_PATH_MAX + 16];
+	size_t i, n;
+	int bad;
+
+	o = json_object();
+	lims = json_array();
+	bg = json_array();
+	if (o == NULL || lims == NULL || bg == NULL)
+		goto fail;
+	bad = json_object_set_new(o, "user", jstr(u->name));
+	bad |= json_object_set_new(o, "uid", json_integer(u->uid));
+	bad |= json_object_set_new(o, "open", json_integer(u->nopen));
+	bad |= json_object_set_new(
+	    o, "locked", json_boolean(atomic_load(&u->locked)));
+	n = limiter_usage(u->lim, gw_now_ms(), us, LIMITER_MAX_LIMITS);
+	for (i = 0; i < n && i < LIMITER_MAX_LIMITS; i++) {
+		snprintf(rule, sizeof(rule), "%s:%u",
+		    us[i].limit.rule_file ? us[i].limit.rule_file : "?",
+		    us[i].limit.rule_line);
+		l = json_pack("{s:s,s:s,s:I,s:I,s:I,s:o}", "kind",
+		    kinds[us[i].limit.kind], "metric",
+		    metrics[us[i].limit.metric], "max",
+		    (json_int_t)us[i].limit.max, "window_seconds",
+		    (json_int_t)us[i].limit.window, "used",
+		    (json_int_t)us[i].value, "rule", jstr(rule));
+		bad |= l == NULL || json_array_append_new(lims, l) != 0;
+	}
+	for (i = 0; i < u->ngrants; i++)
+		if (u->grants[i].until > now) {
+			l = json_pack("{s:o,s:I}", "patient",
+			    jstr(u->grants[i].patient), "seconds_left",
+			    (json_int_t)(u->grants[i].until - now));
+			bad |= l == NULL || json_array_append_new(bg, l) != 0;
+		}
+	bad |= json_object_set_new(o, "limits", lims);
+	bad |= json_object_set_new(o, "breakglass", bg);
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+fail:
+	json_decref(o);
+	json_decref(lims);
+	json_decref(bg);
+	return NULL;
+}
+
+/* T as photoguard lockouts --json shows it. */
+static const char *
+iso_utc(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "@%lld", (long long)t);
+	return buf;
+}
+
+/* What status() says, as one JSON object. */
+static void
+status_json(struct gw *g, uid_t uid, FILE *f)
+{
+	struct lockout_entry *le = NULL;
+	json_t *o = json_object(), *users = json_array(), *locks, *e;
+	char since[32];
+	struct gw_user *u;
+	size_t b, n = 0, i;
+	int bad = o == NULL || users == NULL;
+
+	if (!bad && uid == 0)
+		bad =
+		    json_object_set_new(o, "store", jstr(g->cfg->store_root)) |
+		    json_object_set_new(o, "mount", jstr(g->mountpoint)) |
+		    json_object_set_new(o, "policy",
+		        json_pack("{s:o,s:I}", "file",
+		            jstr(g->cfg->policy_file), "version",
+		            (json_int_t)g->policy_gen));
+	pthread_mutex_lock(&g->users_mu);
+	for (b = 0; !bad && b < sizeof(g->users) / sizeof(g->users[0]); b++)
+		for (u = g->users[b]; !bad && u != NULL; u = u->next) {
+			if (!u->known || (uid != 0 && u->uid != uid))
+				continue;
+			pthread_mutex_lock(&u->mu);
+			e = usage_json(u);
+			pthread_mutex_unlock(&u->mu);
+			bad = e == NULL || json_array_append_new(users, e) != 0;
+		}
+	pthread_mutex_unlock(&g->users_mu);
+	if (!bad)
+		bad = json_object_set(o, "users", users) != 0;
+	if (!bad && uid == 0) {
+		if (lockout_list(g->lockouts, &le, &n) != 0) {
+			bad = 1;
+		} else if ((locks = json_array()) == NULL) {
+			bad = 1;
+		} else {
+			for (i = 0; i < n && !bad; i++) {
+				e = json_pack(
+				    "{s:o,s:o,s:I,s:o,s:o,s:o,s:o,s:o}", "user",
+				    jstr(le[i].user), "since",
+				    jstr(iso_utc(
+				        le[i].since, since, sizeof(since))),
+				    "since_epoch", (json_int_t)le[i].since,
+				    "by", jstr(le[i].by), "host",
+				    jstr(le[i].host), "rule", jstr(le[i].rule),
+				    "reason", jstr(le[i].reason), "extra",
+				    jstr(le[i].extra));
+				bad = e == NULL ||
+				    json_array_append_new(locks, e) != 0;
+			}
+			bad |= json_object_set_new(o, "lockouts", locks) != 0;
+			lockout_entries_free(le, n);
+		}
+	}
+	if (bad)
+		fprintf(f,
+		    "error: cannot build the status (out of memory, "
+		    "or the lockout store unreadable)\n");
+	else if (fprintf(f, "ok\n") > 0 &&
+	    json_dumpf(o, f, JSON_INDENT(2) | JSON_ENSURE_ASCII) == 0)
+		fputc('\n', f);
+	json_decref(users);
+	json_decref(o);
+}
+
 static void
 unlock_user(struct gw *g, uid_t uid, const char *name, FILE *f)
 {
@@ -167,6 +332,8 @@ handle(struct gw *g, int fd)
 		fprintf(f, "error: request too long or incomplete\n");
 	else if (strcmp(line, "status") == 0)
 		status(g, cred.uid, f);
+	else if (strcmp(line, "status json") == 0)
+		status_json(g, cred.uid, f);
 	else if (strncmp(line, "breakglass ", 11) == 0)
 		gw_breakglass(g, cred.uid, cred.pid, line + 11, f);
 	else if (strncmp(line, "unlock ", 7) == 0)

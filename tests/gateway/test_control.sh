@@ -103,6 +103,30 @@ is "status as a user: exit 0" "$rc" 0
 like "...shows them" "$out" "user gwnurse"
 check "...and nobody else" bash -c "! grep -q gwoncall <<<'$out'"
 check "...nor the store" bash -c "! grep -q 'store:' <<<'$out'"
+# The same facts for programs.
+"$PG_CLI" status --json >"$tmp/out/status.json" 2>"$tmp/out/status.err"; rc=$?
+is "status --json as root: exit 0" "$rc" 0
+is "...one JSON object with the policy, the users, their limits and grants, and the lockouts" "$(python3 - "$tmp/out/status.json" "$pol" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+users = {u["user"]: u for u in d["users"]}
+oc, nu = users["gwoncall"], users["gwnurse"]
+lim = [l for l in nu["limits"] if l["kind"] == "limit" and l["metric"] == "files" and l["window_seconds"] == 600]
+print(d["policy"]["file"] == sys.argv[2], d["policy"]["version"] >= 1,
+      nu["uid"] == 2902, nu["locked"] is False, len(lim) == 1 and lim[0]["max"] == 20 and lim[0]["used"] >= 1,
+      ":" in lim[0]["rule"], [g["patient"] for g in oc["breakglass"]] == ["P000004", "P000005"] or
+      sorted(g["patient"] for g in oc["breakglass"]) == ["P000004", "P000005"],
+      all(0 < g["seconds_left"] <= 3600 for g in oc["breakglass"]), d["lockouts"] == [])
+PY
+)" "True True True True True True True True True"
+as gwnurse "$PG_CLI" status --json >"$tmp/out/status-nurse.json" 2>&1; rc=$?
+is "status --json as a user: exit 0" "$rc" 0
+is "...their own usage only, no store, no lockouts" "$(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+print([u["user"] for u in d["users"]], sorted(d))' "$tmp/out/status-nurse.json")" "['gwnurse'] ['users']"
+out=$("$PG_CLI" status --jsn 2>&1); rc=$?
+is "status with an unknown option: usage, exit 2" "$rc" 2
 gw_stop
 out=$("$PG_CLI" status 2>&1); rc=$?
 is "status with no gateway running: exit 3" "$rc" 3

@@ -56,6 +56,14 @@ exfil() {
 
 as gwbulk cp -r "$m/patients" "$o/cp" 2>/dev/null
 exfil_check "cp -r" "$(complete "$o/cp")"
+is "status --json: gwbulk locked, over its lockout threshold, and in the lockouts as the store has it" "$("$PG_CLI" status --json 2>&1 | python3 -c '
+import json, subprocess, sys
+d = json.load(sys.stdin)
+u = [u for u in d["users"] if u["user"] == "gwbulk"][0]
+lk = [l for l in u["limits"] if l["kind"] == "lockout" and l["metric"] == "files"][0]
+store = [e for e in json.loads(subprocess.run([sys.argv[1], "lockouts", "--json"], capture_output=True).stdout) if e["user"] == "gwbulk"]
+mine = [e for e in d["lockouts"] if e["user"] == "gwbulk"]
+print(u["locked"], lk["used"] >= lk["max"], mine == store, mine[0]["by"] if mine else None)' "$PG_CLI")" "True True True gateway"
 # The next login is refused: the PAM module, with the gateway's own
 # configuration file, finds the gateway's lockout in the store.
 if gw_pam_setup; then
