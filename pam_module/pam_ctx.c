@@ -69,7 +69,7 @@ pgpam_begin(struct pgpam_ctx *c, pam_handle_t *pamh, int argc,
 	}
 	if (pgpam_config(&c->opts, &c->cfg, err, sizeof(err)) != PG_OK)
 		return pgpam_set(c, "error", PAM_SERVICE_ERR, NULL, "%s", err);
-	if ((r = audit_open(c->cfg, "pam", &c->audit)) != PG_OK)
+	if ((r = audit_open_short(c->cfg, "pam", &c->audit)) != PG_OK)
 		return pgpam_set(c, "error", fail_rc, NULL,
 		    "audit log unavailable: %s", pg_strerror(r));
 	return PAM_SUCCESS;
