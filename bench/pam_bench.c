@@ -6,15 +6,22 @@
  * It does not link the core: libpam's own libaudit has an audit_open()
  * too, and an executable's definition would take its place.
  *
- *   pam_bench run CONFDIR SERVICE USERS_FILE
+ *   pam_bench run|fork CONFDIR SERVICE USERS_FILE
  *       one login per user of USERS_FILE ("user base32 hex" lines, as
- *       pam_bench_enroll prints them); prints "ok|fail microseconds"
+ *       pam_bench_enroll prints them); prints "ok|fail microseconds".
+ *       run: every login in this process, one pam_start() after another,
+ *       so what the module's libraries set up once per process (libldap's
+ *       SASL plugins, NSS modules...) is paid by the first login only.
+ *       fork: every login in a child of its own that has not loaded the
+ *       module yet, as under sshd, where each connection is a new process.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <liboath/oath.h>
 #include <security/pam_appl.h>
@@ -123,8 +130,47 @@ parse_line(char *line, struct who *w)
 	return strlen(w->hex) == 40 ? unhex(w->hex, w->secret, 20) : -1;
 }
 
+/* One timed login; prints its line. */
+static void
+timed(const char *confdir, const char *service, struct who *w)
+{
+	struct timespec a, b;
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	r = one(confdir, service, w);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	printf("%s %lld\n", r == PAM_SUCCESS ? "ok" : "fail",
+	    (long long)(b.tv_sec - a.tv_sec) * 1000000 +
+	        (b.tv_nsec - a.tv_nsec) / 1000);
+}
+
+/* The login of W in a child of its own, which prints its line. */
+static void
+forked(const char *confdir, const char *service, struct who *w)
+{
+	pid_t pid;
+	int st;
+
+	fflush(stdout);
+	if ((pid = fork()) < 0) {
+		perror("fork");
+		printf("fail 0\n");
+		return;
+	}
+	if (pid == 0) {
+		timed(confdir, service, w);
+		fflush(stdout);
+		_exit(0);
+	}
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		printf("fail 0\n"); /* the child died before its line */
+}
+
 static int
-run(const char *confdir, const char *service, const char *file)
+run(const char *confdir, const char *service, const char *file, int fork_each)
 {
 	char line[LINE_MAX_];
 	FILE *f = fopen(file, "r");
@@ -136,17 +182,12 @@ run(const char *confdir, const char *service, const char *file)
 		return 1;
 	}
 	while (n < USERS_MAX && fgets(line, sizeof(line), f) != NULL) {
-		struct timespec a, b;
-		int r;
-
 		if (parse_line(line, &w) != 0)
 			continue;
-		clock_gettime(CLOCK_MONOTONIC, &a);
-		r = one(confdir, service, &w);
-		clock_gettime(CLOCK_MONOTONIC, &b);
-		printf("%s %lld\n", r == PAM_SUCCESS ? "ok" : "fail",
-		    (long long)(b.tv_sec - a.tv_sec) * 1000000 +
-		        (b.tv_nsec - a.tv_nsec) / 1000);
+		if (fork_each)
+			forked(confdir, service, &w);
+		else
+			timed(confdir, service, &w);
 		n++;
 	}
 	fclose(f);
@@ -157,9 +198,10 @@ int
 main(int argc, char **argv)
 {
 	if (argc == 5 && strcmp(argv[1], "run") == 0)
-		return run(argv[2], argv[3], argv[4]);
-	fprintf(stderr,
-	    "usage: pam_bench enroll SECRET_DIR HOST_KEY PREFIX N\n"
-	    "       pam_bench run CONFDIR SERVICE USERS_FILE\n");
+		return run(argv[2], argv[3], argv[4], 0);
+	if (argc == 5 && strcmp(argv[1], "fork") == 0)
+		return run(argv[2], argv[3], argv[4], 1);
+	fprintf(
+	    stderr, "usage: pam_bench run|fork CONFDIR SERVICE USERS_FILE\n");
 	return 2;
 }

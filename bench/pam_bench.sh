@@ -7,7 +7,12 @@
 # 30 s step (the modules refuse replays), so USERS users x ROUNDS steps.
 #
 #   PG_BENCH_USERS (200)  PG_BENCH_ROUNDS (5): at least 1,000 logins.
+#   PG_BENCH_MODE (fork): every login in a new process, as under sshd;
+#   "run": all logins of a round in one process (what a process sets up
+#   once is then paid by its first login only).
 #   PG_BENCH_TLS=none: plain LDAP, to see what the TLS handshake costs.
+#   PG_BENCH_CERT (rsa): slapd's key, "rsa" (2048 bits, as the tests make)
+#   or "p256" (ECDSA P-256), to see what the server's signature costs.
 #   PG_BENCH_WRAP: a command put before the photoguard runs (e.g.
 #   "strace -f -c -o FILE" to see where the time goes).
 #
@@ -17,6 +22,10 @@ set -u
 . "$PG_SOURCE_ROOT/tests/lib/slapd.sh"
 USERS=${PG_BENCH_USERS:-200}
 ROUNDS=${PG_BENCH_ROUNDS:-5}
+MODE=${PG_BENCH_MODE:-fork}
+CERT=${PG_BENCH_CERT:-rsa}
+case $MODE in fork | run) ;; *) echo "pam_bench: PG_BENCH_MODE: fork or run" >&2; exit 2 ;; esac
+case $CERT in rsa | p256) ;; *) echo "pam_bench: PG_BENCH_CERT: rsa or p256" >&2; exit 2 ;; esac
 B=$PG_BUILD_ROOT
 MOD=$B/pam_module/pam_photoguard.so
 DRV=$B/bench/pam_bench
@@ -53,6 +62,31 @@ done <"$D/users.txt"
 chmod 600 "$D/users.oath"
 
 # --- the directory: the sample clinic plus the bench users as nurses -------
+# p256: the same layout slapd_gen_certs makes, with ECDSA P-256 keys.
+p256_certs() { # DIR
+	mkdir -p "$1" && (
+		set -e
+		cd "$1"
+		for ca in ca wrong-ca; do
+			openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+			    -nodes -days 2 -subj "/CN=photoguard bench $ca" \
+			    -keyout $ca.key -out $ca.crt
+		done
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		    -subj "/CN=localhost" -keyout server.key -out server.csr
+		printf '%s\n' 'subjectAltName=IP:127.0.0.1,DNS:localhost' \
+		    'basicConstraints=CA:FALSE' \
+		    'extendedKeyUsage=serverAuth' >server.ext
+		openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key \
+		    -CAcreateserial -days 2 -extfile server.ext -out server.crt
+		chmod 600 ./*.key
+	) >"$1/openssl.log" 2>&1
+}
+if [ "$CERT" = p256 ] && ! p256_certs "$D/slapd/tls"; then
+	echo "pam_bench: P-256 certificates not made" >&2
+	cat "$D/slapd/tls/openssl.log" >&2
+	exit 1
+fi
 {
 	cat "$PG_SOURCE_ROOT/deploy/ldap/clinic-sample.ldif"
 	awk -v base=dc=clinic,dc=example '{ printf "\ndn: uid=%s,ou=people,%s\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\nuid: %s\ncn: %s\nsn: Bench\nuidNumber: %d\ngidNumber: 3000\nhomeDirectory: /nonexistent\n", $1, base, $1, $1, 10000 + NR }' "$D/users.txt"
@@ -99,9 +133,9 @@ next_step() { # sleeps until a new 30 s step has begun
 for r in $(seq "$ROUNDS"); do
 	next_step
 	echo "pam_bench: round $r of $ROUNDS" >&2
-	${PG_BENCH_WRAP:-} "$DRV" run "$D/pg" sshd "$D/users.txt" >>"$D/pg.lat"
-	[ -n "$GA" ] && "$DRV" run "$D/gasvc" sshd "$D/users.txt" >>"$D/ga.lat"
-	[ -n "$OATH" ] && "$DRV" run "$D/oathsvc" sshd "$D/users.txt" >>"$D/oath.lat"
+	${PG_BENCH_WRAP:-} "$DRV" "$MODE" "$D/pg" sshd "$D/users.txt" >>"$D/pg.lat"
+	[ -n "$GA" ] && "$DRV" "$MODE" "$D/gasvc" sshd "$D/users.txt" >>"$D/ga.lat"
+	[ -n "$OATH" ] && "$DRV" "$MODE" "$D/oathsvc" sshd "$D/users.txt" >>"$D/oath.lat"
 done
 
 stats() { # NAME FILE
@@ -125,6 +159,7 @@ else:
 PY
 }
 echo "auth+account latency, $USERS users x $ROUNDS rounds, one login each per 30 s step"
+echo "mode $MODE (fork: a new process per login), slapd key $CERT, directory TLS ${PG_BENCH_TLS:-starttls}"
 stats "pam_photoguard (TOTP+LDAP+audit)" "$D/pg.lat"
 stats "pam_google_authenticator" "$D/ga.lat"
 stats "pam_oath" "$D/oath.lat"

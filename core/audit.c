@@ -48,7 +48,10 @@
  * bytes are in the page cache), an OS crash or power cut can lose the
  * records of the last batch_ms plus one fdatasync, and the head may lag
  * one checkpoint behind.  The head never names a record the disk may
- * lose, so a crash never looks like a cut.
+ * lose, so a crash never looks like a cut.  A short-lived handle (a PAM
+ * phase, audit_open_short()) has no flusher: its close, which follows its
+ * records at once, syncs them, and a write that finds records unsynced
+ * for batch_ms syncs them first.
  *
  * Rotation.  Rename LOG and LOG.head together and restart the writers
  * (open handles keep appending to the renamed file); a fresh LOG beside
@@ -178,7 +181,7 @@ start_flusher(struct audit_log *log)
 	if (r != 0)
 		return PG_ERR_NOMEM;
 	log->have_cv = 1;
-	if (log->opts.durability != PG_DURABLE_BATCH)
+	if (log->opts.durability != PG_DURABLE_BATCH || log->opts.short_lived)
 		return PG_OK;
 	if (pthread_create(&log->flusher, NULL, flusher_main, log) != 0)
 		return PG_ERR_NOMEM;
@@ -186,21 +189,14 @@ start_flusher(struct audit_log *log)
 	return PG_OK;
 }
 
-/* Stops the flusher and syncs what it had not synced yet. */
+/* Syncs what no flusher has synced yet and writes the head that sync
+ * covers; only while no flusher runs. */
 static int
-stop_flusher(struct audit_log *log)
+sync_now(struct audit_log *log)
 {
 	struct pending_head ph;
 	int r = PG_OK;
 
-	if (log->have_thread) {
-		pthread_mutex_lock(&log->mu);
-		log->stop = 1;
-		pthread_cond_signal(&log->cv);
-		pthread_mutex_unlock(&log->mu);
-		pthread_join(log->flusher, NULL);
-		log->have_thread = 0;
-	}
 	if (log->fd >= 0 &&
 	    (log->dirty || log->sync_err || log->head_pending)) {
 		take_pending(log, &ph);
@@ -210,6 +206,48 @@ stop_flusher(struct audit_log *log)
 		if (r == PG_OK && ph.have)
 			r = audit_put_head(log, ph.seq, ph.hash, ph.time);
 	}
+	return r;
+}
+
+/* Stops the flusher and syncs what it had not synced yet. */
+static int
+stop_flusher(struct audit_log *log)
+{
+	if (log->have_thread) {
+		pthread_mutex_lock(&log->mu);
+		log->stop = 1;
+		pthread_cond_signal(&log->cv);
+		pthread_mutex_unlock(&log->mu);
+		pthread_join(log->flusher, NULL);
+		log->have_thread = 0;
+	}
+	return sync_now(log);
+}
+
+/* A short-lived batched handle: syncs once its oldest unsynced record
+ * has waited batch_ms, as a flusher would have; a failed sync fails
+ * every later write.  Called with mu held. */
+static int
+sync_if_due(struct audit_log *log, int was_dirty)
+{
+	struct timespec now;
+	long long waited_ms;
+	int r;
+
+	if (!log->opts.short_lived ||
+	    log->opts.durability != PG_DURABLE_BATCH || !log->dirty)
+		return PG_OK;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!was_dirty) {
+		log->dirty_since = now;
+		return PG_OK;
+	}
+	waited_ms = (long long)(now.tv_sec - log->dirty_since.tv_sec) * 1000 +
+	    (now.tv_nsec - log->dirty_since.tv_nsec) / 1000000;
+	if (waited_ms < log->opts.batch_ms)
+		return PG_OK;
+	if ((r = sync_now(log)) != PG_OK)
+		log->sync_err = 1;
 	return r;
 }
 
@@ -363,9 +401,9 @@ out:
 	return r;
 }
 
-int
-audit_open(
-    const struct pg_config *cfg, const char *component, struct audit_log **out)
+static int
+open_config(const struct pg_config *cfg, const char *component,
+    bool short_lived, struct audit_log **out)
 {
 	struct audit_opts o;
 
@@ -379,13 +417,28 @@ audit_open(
 	o.durability = cfg->audit_durability;
 	o.batch_ms = cfg->audit_batch_ms;
 	o.syslog = cfg->audit_syslog;
+	o.short_lived = short_lived;
 	return audit_open_path(cfg->audit_log, cfg->audit_key_file, &o, out);
+}
+
+int
+audit_open(
+    const struct pg_config *cfg, const char *component, struct audit_log **out)
+{
+	return open_config(cfg, component, false, out);
+}
+
+int
+audit_open_short(
+    const struct pg_config *cfg, const char *component, struct audit_log **out)
+{
+	return open_config(cfg, component, true, out);
 }
 
 int
 audit_write(struct audit_log *log, const struct audit_event *ev)
 {
-	int r;
+	int r, was_dirty;
 
 	if (log == NULL || ev == NULL || ev->event == NULL ||
 	    ev->decision == NULL || strncmp(ev->event, "audit.", 6) == 0)
@@ -400,7 +453,10 @@ audit_write(struct audit_log *log, const struct audit_event *ev)
 	    strcmp(ev->decision, "info") != 0)
 		return PG_ERR_INVAL;
 	pthread_mutex_lock(&log->mu);
+	was_dirty = log->dirty;
 	r = audit_append(log, ev);
+	if (r == PG_OK)
+		r = sync_if_due(log, was_dirty);
 	pthread_mutex_unlock(&log->mu);
 	return r;
 }

@@ -50,6 +50,9 @@ struct audit_opts {
 	int batch_ms;        /* group commit delay, 1..100 */
 	bool syslog;         /* copy a summary of each record */
 	int lock_timeout_ms; /* 0: 5000 */
+	bool short_lived;    /* closed right after its records (a PAM
+	                        phase): PG_DURABLE_BATCH runs no flusher
+	                        thread, see audit_open_short() */
 };
 
 struct audit_log;
@@ -66,6 +69,15 @@ int audit_open_path(const char *log, const char *keyfile,
 
 /* As audit_open_path() with the [audit] settings of CFG. */
 int audit_open(
+    const struct pg_config *cfg, const char *component, struct audit_log **out);
+
+/*
+ * As audit_open(), for a handle that is closed right after its few
+ * records, as a PAM phase's is: with batch durability no flusher thread
+ * is started; what is not synced yet is synced by audit_close(), or by
+ * the next audit_write() once batch_ms have passed.
+ */
+int audit_open_short(
     const struct pg_config *cfg, const char *component, struct audit_log **out);
 
 /*

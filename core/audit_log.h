@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "core/audit_int.h"
 #include "core/audit_record.h"
@@ -21,6 +22,7 @@ struct audit_log {
 	pthread_cond_t cv;
 	pthread_t flusher;
 	int have_cv, have_thread, stop, dirty, sync_err;
+	struct timespec dirty_since; /* CLOCK_MONOTONIC; short_lived only */
 
 	pid_t owner; /* the process that opened it */
 	int fd;      /* O_RDWR|O_APPEND */

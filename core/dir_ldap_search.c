@@ -67,27 +67,82 @@ out:
 	return k >= 0 && (size_t)k < len ? PG_OK : PG_ERR_TOOBIG;
 }
 
+/* Maps the outcome LRC of a search WHAT to PG_ERR_*, with the message. */
 static int
-search(struct dir_ldap *l, struct lookup *lk, const char *what,
-    const char *base, const char *filter, char **attrs, int limit,
-    LDAPMessage **res, char *err, size_t errlen)
+search_err(struct dir_ldap *l, struct lookup *lk, int lrc, const char *what,
+    char *err, size_t errlen)
 {
-	struct timeval tv = { l->op_ms / 1000, (l->op_ms % 1000) * 1000 };
-	int lrc;
-
-	*res = NULL;
-	lrc = ldap_search_ext_s(l->ld, base, LDAP_SCOPE_SUBTREE, filter, attrs,
-	    0, NULL, NULL, &tv, limit, res);
-	if (lrc == LDAP_SUCCESS)
-		return PG_OK;
-	ldap_msgfree(*res);
-	*res = NULL;
 	if (lrc == LDAP_SERVER_DOWN)
 		lk->down = true;
 	dir_ldap_errmsg(l, lrc, what, err, errlen);
 	if (lrc == LDAP_SIZELIMIT_EXCEEDED || lrc == LDAP_ADMINLIMIT_EXCEEDED)
 		return PG_ERR_DIR_BADANSWER;
 	return dir_ldap_map(lrc);
+}
+
+/* Sends a search without waiting for it; *MSGID names it. */
+static int
+search_send(struct dir_ldap *l, struct lookup *lk, const char *what,
+    const char *base, const char *filter, char **attrs, int limit, int *msgid,
+    char *err, size_t errlen)
+{
+	struct timeval tv = { l->op_ms / 1000, (l->op_ms % 1000) * 1000 };
+	int lrc;
+
+	*msgid = -1;
+	lrc = ldap_search_ext(l->ld, base, LDAP_SCOPE_SUBTREE, filter, attrs, 0,
+	    NULL, NULL, &tv, limit, msgid);
+	if (lrc == LDAP_SUCCESS)
+		return PG_OK;
+	*msgid = -1;
+	return search_err(l, lk, lrc, what, err, errlen);
+}
+
+/*
+ * Waits (at most the operation timeout) for every answer of the search
+ * MSGID, as ldap_search_ext_s() does after sending: on PG_OK *RES holds
+ * the entries.  A search that timed out is abandoned.
+ */
+static int
+search_wait(struct dir_ldap *l, struct lookup *lk, const char *what, int msgid,
+    LDAPMessage **res, char *err, size_t errlen)
+{
+	struct timeval tv = { l->op_ms / 1000, (l->op_ms % 1000) * 1000 };
+	int lrc = LDAP_OTHER, prc, type;
+
+	*res = NULL;
+	type = ldap_result(l->ld, msgid, LDAP_MSG_ALL, &tv, res);
+	if (type <= 0 || type == LDAP_RES_SEARCH_REFERENCE ||
+	    type == LDAP_RES_INTERMEDIATE) {
+		(void)ldap_get_option(l->ld, LDAP_OPT_RESULT_CODE, &lrc);
+		if (type <= 0 && lrc == LDAP_TIMEOUT)
+			(void)ldap_abandon_ext(l->ld, msgid, NULL, NULL);
+		if (type <= 0 && lrc == LDAP_SUCCESS)
+			lrc = LDAP_OTHER; /* no answer is never an empty one */
+	} else if ((prc = ldap_parse_result(l->ld, *res, &lrc, NULL, NULL, NULL,
+	                NULL, 0)) != LDAP_SUCCESS) {
+		lrc = prc;
+	}
+	if (lrc == LDAP_SUCCESS)
+		return PG_OK;
+	ldap_msgfree(*res);
+	*res = NULL;
+	return search_err(l, lk, lrc, what, err, errlen);
+}
+
+static int
+search(struct dir_ldap *l, struct lookup *lk, const char *what,
+    const char *base, const char *filter, char **attrs, int limit,
+    LDAPMessage **res, char *err, size_t errlen)
+{
+	int msgid, rc;
+
+	*res = NULL;
+	rc = search_send(
+	    l, lk, what, base, filter, attrs, limit, &msgid, err, errlen);
+	if (rc == PG_OK)
+		rc = search_wait(l, lk, what, msgid, res, err, errlen);
+	return rc;
 }
 
 /* Counts value bytes against the per-lookup maximum. */
@@ -211,23 +266,17 @@ out:
 	return rc;
 }
 
+/* Adds the groups of the answer RES to the lookup. */
 static int
-find_groups(struct dir_ldap *l, struct lookup *lk, char *err, size_t errlen)
+add_groups(struct dir_ldap *l, struct lookup *lk, LDAPMessage *res, char *err,
+    size_t errlen)
 {
-	char filter[DIR_FILTER_MAX];
-	static char no_attrs[] = LDAP_NO_ATTRS;
-	char *attrs[] = { no_attrs, NULL };
-	LDAPMessage *res = NULL, *e;
+	LDAPMessage *e;
 	char *dn;
-	int rc;
+	int rc = PG_OK;
 
-	rc = build_filter(filter, sizeof(filter), l->group_filter, "member",
-	    lk->dn, "memberUid", lk->name);
-	if (rc == PG_OK)
-		rc = search(l, lk, "group search", l->group_base, filter, attrs,
-		    DIR_MAX_GROUPS + 1, &res, err, errlen);
-	for (e = rc == PG_OK ? ldap_first_entry(l->ld, res) : NULL;
-	     e != NULL && rc == PG_OK; e = ldap_next_entry(l->ld, e)) {
+	for (e = ldap_first_entry(l->ld, res); e != NULL && rc == PG_OK;
+	     e = ldap_next_entry(l->ld, e)) {
 		dn = ldap_get_dn(l->ld, e);
 		rc = dn ? group_name(dn, &lk->groups, lk) : PG_ERR_NOMEM;
 		if (rc == PG_ERR_DIR_BADANSWER)
@@ -242,7 +291,6 @@ find_groups(struct dir_ldap *l, struct lookup *lk, char *err, size_t errlen)
 		}
 		ldap_memfree(dn);
 	}
-	ldap_msgfree(res);
 	return rc;
 }
 
@@ -265,21 +313,16 @@ out:
 	return rc == PG_ERR_TOOBIG ? PG_ERR_DIR_BADANSWER : rc;
 }
 
+/* Adds the care teams of the answer RES to the lookup. */
 static int
-find_careteams(struct dir_ldap *l, struct lookup *lk, char *err, size_t errlen)
+add_patients(struct dir_ldap *l, struct lookup *lk, LDAPMessage *res, char *err,
+    size_t errlen)
 {
-	char filter[DIR_FILTER_MAX];
-	char *attrs[] = { l->care_attr, NULL };
-	LDAPMessage *res = NULL, *e;
-	int rc;
+	LDAPMessage *e;
+	int rc = PG_OK;
 
-	rc = build_filter(filter, sizeof(filter), l->care_filter, "member",
-	    lk->dn, NULL, NULL);
-	if (rc == PG_OK)
-		rc = search(l, lk, "care-team search", l->care_base, filter,
-		    attrs, DIR_MAX_PATIENTS + 1, &res, err, errlen);
-	for (e = rc == PG_OK ? ldap_first_entry(l->ld, res) : NULL;
-	     e != NULL && rc == PG_OK; e = ldap_next_entry(l->ld, e)) {
+	for (e = ldap_first_entry(l->ld, res); e != NULL && rc == PG_OK;
+	     e = ldap_next_entry(l->ld, e)) {
 		rc = add_patient(l, lk, e);
 		if (rc == PG_ERR_DIR_BADANSWER)
 			snprintf(err, errlen,
@@ -287,7 +330,56 @@ find_careteams(struct dir_ldap *l, struct lookup *lk, char *err, size_t errlen)
 			    "valid %s, or too many",
 			    l->care_attr);
 	}
+	return rc;
+}
+
+/*
+ * The user's groups and care teams.  Both searches need only the user's
+ * DN, so they are sent together and cost one round trip; the answers are
+ * read in that order, and one the lookup no longer needs is abandoned.
+ */
+static int
+find_memberships(
+    struct dir_ldap *l, struct lookup *lk, char *err, size_t errlen)
+{
+	char gfilter[DIR_FILTER_MAX], cfilter[DIR_FILTER_MAX];
+	static char no_attrs[] = LDAP_NO_ATTRS;
+	char *gattrs[] = { no_attrs, NULL };
+	char *cattrs[] = { l->care_attr, NULL };
+	LDAPMessage *res = NULL;
+	int gid = -1, cid = -1, rc;
+
+	rc = build_filter(gfilter, sizeof(gfilter), l->group_filter, "member",
+	    lk->dn, "memberUid", lk->name);
+	if (rc == PG_OK)
+		rc = build_filter(cfilter, sizeof(cfilter), l->care_filter,
+		    "member", lk->dn, NULL, NULL);
+	if (rc == PG_OK)
+		rc = search_send(l, lk, "group search", l->group_base, gfilter,
+		    gattrs, DIR_MAX_GROUPS + 1, &gid, err, errlen);
+	if (rc == PG_OK)
+		rc = search_send(l, lk, "care-team search", l->care_base,
+		    cfilter, cattrs, DIR_MAX_PATIENTS + 1, &cid, err, errlen);
+	if (rc == PG_OK) {
+		rc = search_wait(l, lk, "group search", gid, &res, err, errlen);
+		gid = -1;
+	}
+	if (rc == PG_OK)
+		rc = add_groups(l, lk, res, err, errlen);
 	ldap_msgfree(res);
+	res = NULL;
+	if (rc == PG_OK) {
+		rc = search_wait(
+		    l, lk, "care-team search", cid, &res, err, errlen);
+		cid = -1;
+	}
+	if (rc == PG_OK)
+		rc = add_patients(l, lk, res, err, errlen);
+	ldap_msgfree(res);
+	if (gid >= 0)
+		(void)ldap_abandon_ext(l->ld, gid, NULL, NULL);
+	if (cid >= 0)
+		(void)ldap_abandon_ext(l->ld, cid, NULL, NULL);
 	return rc;
 }
 
@@ -301,9 +393,7 @@ lookup_once(struct dir_ldap *l, struct lookup *lk, char *err, size_t errlen)
 	if (rc == PG_OK)
 		rc = find_user(l, lk, err, errlen);
 	if (rc == PG_OK)
-		rc = find_groups(l, lk, err, errlen);
-	if (rc == PG_OK)
-		rc = find_careteams(l, lk, err, errlen);
+		rc = find_memberships(l, lk, err, errlen);
 	return rc;
 }
 

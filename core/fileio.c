@@ -352,9 +352,11 @@ open_temp(int dirfd, const char *name, mode_t mode, char *tmp, size_t len)
 	return fd >= 0 ? fd : open_err();
 }
 
-int
-pg_write_file_atomic(
-    int dirfd, const char *name, const void *buf, size_t len, mode_t mode)
+/* Writes a temporary copy and renames it over NAME; DURABLE: with the
+ * file's fsync before the rename and the directory's after it. */
+static int
+replace_file(int dirfd, const char *name, const void *buf, size_t len,
+    mode_t mode, int durable)
 {
 	char tmp[NAME_MAX + 1];
 	int fd, r;
@@ -363,7 +365,7 @@ pg_write_file_atomic(
 	if ((fd = open_temp(dirfd, name, mode, tmp, sizeof(tmp))) < 0)
 		return fd;
 	if (fchmod(fd, mode) != 0 || (r = pg_write_all(fd, buf, len)) != 0 ||
-	    fsync(fd) != 0) {
+	    (durable && fsync(fd) != 0)) {
 		close(fd);
 		(void)unlinkat(dirfd, tmp, 0);
 		return PG_ERR_IO;
@@ -372,9 +374,23 @@ pg_write_file_atomic(
 		(void)unlinkat(dirfd, tmp, 0);
 		return PG_ERR_IO;
 	}
-	if (fsync(dirfd) != 0)
+	if (durable && fsync(dirfd) != 0)
 		return PG_ERR_IO;
 	return PG_OK;
+}
+
+int
+pg_write_file_atomic(
+    int dirfd, const char *name, const void *buf, size_t len, mode_t mode)
+{
+	return replace_file(dirfd, name, buf, len, mode, 1);
+}
+
+int
+pg_write_file_volatile(
+    int dirfd, const char *name, const void *buf, size_t len, mode_t mode)
+{
+	return replace_file(dirfd, name, buf, len, mode, 0);
 }
 
 int

@@ -84,6 +84,16 @@ int pg_write_file_atomic(
     int dirfd, const char *name, const void *buf, size_t len, mode_t mode);
 
 /*
+ * As pg_write_file_atomic() without either fsync, for state that a crash
+ * may lose (MFA tickets): while the system runs, readers see the old or
+ * the new content, never half of one; after a crash the file may hold
+ * either, or be empty or cut, so its reader must refuse what does not
+ * parse.
+ */
+int pg_write_file_volatile(
+    int dirfd, const char *name, const void *buf, size_t len, mode_t mode);
+
+/*
  * Opens (creating with MODE if needed) the directory PATH, refusing a
  * symlink as its last component.  Returns a directory fd or a negative
  * PG_ERR_* code.

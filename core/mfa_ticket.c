@@ -61,7 +61,8 @@ mfa_ticket_issue(
 		return PG_ERR_TOOBIG;
 	if ((fd = pg_open_shared_dir(dir, 1)) < 0)
 		return fd;
-	r = pg_write_file_atomic(fd, name, buf, (size_t)n, 0600);
+	/* Not synced: see mfa_ticket.h. */
+	r = pg_write_file_volatile(fd, name, buf, (size_t)n, 0600);
 	close(fd);
 	return r;
 }

@@ -18,8 +18,12 @@
  * Writes (atomically, mode 0600, or 0660 in a shared directory) the ticket
  * of USER in DIR, creating DIR 0700 (02770 of the share's group) if absent:
  * issued NOW, expires NOW + TTL_S (1..MFA_TICKET_MAX_TTL_S), HOST (NULL:
- * gethostname()).  Returns PG_OK, PG_ERR_INVAL, PG_ERR_PERM (DIR neither
- * root-only nor shared), or PG_ERR_IO.
+ * gethostname()).  On PG_OK every reader sees the new ticket.  It is not
+ * synced to disk: a ticket is a short-lived grant (kept in /run by
+ * default), and a crash that loses it, or leaves it cut, only asks for a
+ * new login, since mfa_ticket_valid() refuses a ticket that does not
+ * parse.  Returns PG_OK, PG_ERR_INVAL, PG_ERR_PERM (DIR neither root-only
+ * nor shared), or PG_ERR_IO.
  */
 int mfa_ticket_issue(
     const char *dir, const char *user, time_t now, int ttl_s, const char *host);

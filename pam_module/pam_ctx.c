@@ -15,6 +15,7 @@
 #include "core/errors.h"
 #include "core/totp.h"
 #include "pam_module/pam_ctx.h"
+#include "pam_module/pam_prefetch.h"
 
 static const char *
 item(pam_handle_t *pamh, int type)
@@ -68,7 +69,7 @@ pgpam_begin(struct pgpam_ctx *c, pam_handle_t *pamh, int argc,
 	}
 	if (pgpam_config(&c->opts, &c->cfg, err, sizeof(err)) != PG_OK)
 		return pgpam_set(c, "error", PAM_SERVICE_ERR, NULL, "%s", err);
-	if ((r = audit_open(c->cfg, "pam", &c->audit)) != PG_OK)
+	if ((r = audit_open_short(c->cfg, "pam", &c->audit)) != PG_OK)
 		return pgpam_set(c, "error", fail_rc, NULL,
 		    "audit log unavailable: %s", pg_strerror(r));
 	return PAM_SUCCESS;
@@ -185,6 +186,7 @@ pgpam_finish(struct pgpam_ctx *c, int rc)
 		pam_syslog(c->pamh, LOG_ERR, "audit log not closed cleanly: %s",
 		    pg_strerror(r));
 	c->audit = NULL;
+	pgpam_prefetch_end(c, rc == PAM_SUCCESS);
 	pgpam_config_free(c->cfg);
 	c->cfg = NULL;
 	return rc;

@@ -4,7 +4,9 @@
  * share one chain, the head follows the checkpoints.  Failures are in
  * test_audit_fail.c.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -381,6 +383,57 @@ test_open_from_config(void **state)
 	free(cfg);
 }
 
+/* The threads of this process. */
+static int
+threads(void)
+{
+	int n = 0, fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+
+	while (d != NULL && (de = readdir(d)) != NULL)
+		n += de->d_name[0] != '.';
+	if (d != NULL)
+		closedir(d);
+	return n;
+}
+
+/* A short-lived batched handle (a PAM phase) runs no flusher thread: a
+ * write after batch_ms syncs what waited, the close syncs the rest and
+ * writes the head of its closing checkpoint. */
+static void
+test_open_short(void **state)
+{
+	struct fixture *fx = *state;
+	struct pg_config *cfg = calloc(1, sizeof(*cfg));
+	struct audit_log *log = NULL;
+	char path[400], *head;
+	size_t len;
+	int before;
+
+	assert_non_null(cfg);
+	cfg->audit_log = fx->log;
+	cfg->audit_key_file = fx->key;
+	cfg->audit_checkpoint_every = 1000;
+	cfg->audit_durability = PG_DURABLE_BATCH;
+	cfg->audit_batch_ms = 20;
+	before = threads();
+	assert_int_equal(audit_open_short(cfg, "pam", &log), PG_OK);
+	assert_int_equal(threads(), before);
+	assert_int_equal(fx_write_obj(log, "u", "a"), PG_OK);
+	usleep(30 * 1000);
+	assert_int_equal(fx_write_obj(log, "u", "b"), PG_OK);
+	assert_int_equal(threads(), before);
+	assert_int_equal(audit_close(log), PG_OK);
+	snprintf(path, sizeof(path), "%s.head", fx->log);
+	head = fx_slurp(path, &len);
+	assert_non_null(head);
+	assert_int_equal(strncmp(head, "{\"seq\":3,", 9), 0);
+	free(head);
+	fx_assert_verifies(fx, 3);
+	free(cfg);
+}
+
 static int
 count(const struct audit_record *rec, void *arg)
 {
@@ -439,6 +492,7 @@ main(void)
 		T(test_threads_share_a_handle),
 		T(test_query_filters),
 		T(test_open_from_config),
+		T(test_open_short),
 		T(test_head_follows_fsync),
 		T(test_head_follows_batch),
 #undef T

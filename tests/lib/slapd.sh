@@ -163,7 +163,10 @@ slapd_start() {
 		d=$(mktemp -d /tmp/pg-slapd.XXXXXX) || return 1
 		SLAPD_OWN_DIR=1
 	fi
-	SLAPD_DIR=$(cd "$d" && pwd)
+	# A DIR that does not exist yet is made: without it the cd fails,
+	# SLAPD_DIR is empty and slapd would live in / (shared by every run).
+	mkdir -p "$d" || return 1
+	SLAPD_DIR=$(cd "$d" && pwd) && [ -n "$SLAPD_DIR" ] || return 1
 	SLAPD_BASE_DN=${SLAPD_SUFFIX:-dc=clinic,dc=example}
 	SLAPD_ADMIN_DN="cn=admin,$SLAPD_BASE_DN"
 	SLAPD_ADMIN_PW=${SLAPD_ADMIN_PW:-admin-$RANDOM$RANDOM}
