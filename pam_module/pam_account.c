@@ -19,6 +19,7 @@
 #include "core/offline_cache.h"
 #include "core/policy_file.h"
 #include "pam_module/pam_auth.h"
+#include "pam_module/pam_prefetch.h"
 
 void
 pgpam_lockout_text(const struct lockout_entry *e, char *buf, size_t len)
@@ -107,24 +108,33 @@ remember(struct pgpam_ctx *c, const struct dir_user *u)
 		    "offline cache not updated: %s", pg_strerror(r));
 }
 
-/* The user's directory entry in *U, or the PAM code of a refusal. */
+/*
+ * The user's directory entry in *U, or the PAM code of a refusal: the
+ * lookup auth made for this login (pam_prefetch.h), else one of its own.
+ */
 static int
 lookup(struct pgpam_ctx *c, struct dir_user **u, char *via, size_t vialen)
 {
 	struct dir *d = NULL;
 	char err[256];
-	int r, rc = PAM_SUCCESS;
+	int r, rc = PAM_SUCCESS, pre;
 
 	*u = NULL;
-	if ((r = dir_open(c->cfg, &d)) != PG_OK)
-		return pgpam_set(c, "error", PAM_AUTHINFO_UNAVAIL, NULL,
-		    "directory not usable: %s", pg_strerror(r));
-	r = dir_lookup(d, c->user, strlen(c->user), u);
-	dir_last_error(d, err, sizeof(err));
+	pre = pgpam_prefetch_take(c, &r, u, err, sizeof(err));
+	if (!pre) {
+		if ((r = dir_open(c->cfg, &d)) != PG_OK)
+			return pgpam_set(c, "error", PAM_AUTHINFO_UNAVAIL, NULL,
+			    "directory not usable: %s", pg_strerror(r));
+		r = dir_lookup(d, c->user, strlen(c->user), u);
+		dir_last_error(d, err, sizeof(err));
+	}
 	if (err[0] == '\0')
 		(void)snprintf(err, sizeof(err), "%s", pg_strerror(r));
+	if (pre && strlen(err) + 20 < sizeof(err))
+		memcpy(err + strlen(err), " (asked during auth)", 21);
 	if (r == PG_OK) {
-		(void)snprintf(via, vialen, "directory");
+		(void)snprintf(via, vialen, "%s",
+		    pre ? "directory, during auth" : "directory");
 		remember(c, *u);
 	} else if (r == PG_ERR_NOTFOUND || r == PG_ERR_INVAL) {
 		rc = pgpam_set(c, "deny", PAM_USER_UNKNOWN, NULL,

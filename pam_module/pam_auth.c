@@ -23,6 +23,7 @@
 #include "core/totp.h"
 #include "core/totp_store.h"
 #include "pam_module/pam_auth.h"
+#include "pam_module/pam_prefetch.h"
 
 #define CODE_MAX 64 /* longest answer looked at */
 #define PROMPT   "Verification code: "
@@ -161,6 +162,8 @@ accept(struct pgpam_ctx *c, struct lockout_store *ls, time_t now,
 	const struct pg_config *cfg = c->cfg;
 	int r;
 
+	/* The account phase's lookup runs while this phase finishes. */
+	pgpam_prefetch_start(c);
 	if ((r = failcount_reset(ls, c->user)) != PG_OK)
 		pam_syslog(c->pamh, LOG_WARNING,
 		    "failure counter not reset: %s", pg_strerror(r));

@@ -15,6 +15,7 @@
 #include "core/errors.h"
 #include "core/totp.h"
 #include "pam_module/pam_ctx.h"
+#include "pam_module/pam_prefetch.h"
 
 static const char *
 item(pam_handle_t *pamh, int type)
@@ -185,6 +186,7 @@ pgpam_finish(struct pgpam_ctx *c, int rc)
 		pam_syslog(c->pamh, LOG_ERR, "audit log not closed cleanly: %s",
 		    pg_strerror(r));
 	c->audit = NULL;
+	pgpam_prefetch_end(c, rc == PAM_SUCCESS);
 	pgpam_config_free(c->cfg);
 	c->cfg = NULL;
 	return rc;

@@ -17,6 +17,8 @@
 #define PGPAM_RULE_MAX   320
 #define PGPAM_REASON_MAX 640
 
+struct pgpam_prefetch;
+
 struct pgpam_ctx {
 	pam_handle_t *pamh;
 	struct pgpam_opts opts;
@@ -33,6 +35,7 @@ struct pgpam_ctx {
 	const char *outcome;           /* success, deny, error, ignore */
 	char rule[PGPAM_RULE_MAX];
 	char reason[PGPAM_REASON_MAX];
+	struct pgpam_prefetch *prefetch; /* auth's lookup for account */
 };
 
 /*
@@ -66,8 +69,10 @@ int pgpam_audit(struct pgpam_ctx *c, const char *event, const char *decision,
 /*
  * Ends the phase: the audit record and the pam_syslog line for the outcome
  * of RC.  When the record cannot be written, a success becomes the phase's
- * fail_rc (no unaudited login).  Frees what pgpam_begin() took.  Returns
- * the PAM code the phase must return.
+ * fail_rc (no unaudited login).  Waits for a directory lookup the phase
+ * started (pam_prefetch.h), kept for the account phase only when the
+ * phase ends in success.  Frees what pgpam_begin() took.  Returns the PAM
+ * code the phase must return.
  */
 int pgpam_finish(struct pgpam_ctx *c, int rc);
 

@@ -6,7 +6,8 @@
 # users and filter metacharacters, a directory that stops answering (with
 # and without the offline cache), N failures -> lockout, 100 parallel wrong
 # codes, audited sessions, an unwritable audit log, a broken policy,
-# `photoguard unlock` clearing the store and the directory, and
+# `photoguard unlock` clearing the store and the directory, auth and
+# account in one handle (account takes the lookup auth started), and
 # `photoguard audit verify` over all of it.
 . "$PG_SOURCE_ROOT/tests/lib/tap.sh"
 . "$PG_SOURCE_ROOT/tests/lib/slapd.sh"
@@ -252,6 +253,33 @@ like "session open audited with user, service, rhost, tty" \
 like "session close audited" "$(grep -a '"event":"pam.session.close"' "$AUDIT" | tail -1)" \
 	'"actor":"asmith"'
 like "session logged" "$(line session.open)" 'user=asmith service=sshd rhost=192.0.2.7 tty=pts/7 outcome=success'
+
+# --- auth and account in one handle: account takes auth's lookup ---------
+pam_enroll gnovak
+pam_run "$T/main" sshd gnovak "$(pam_code 'now + 30 seconds')" authenticate acct_mgmt
+is "auth then account in one handle: allowed" $? 0
+like "...account used the lookup auth made once the code was accepted" \
+	"$(line account)" 'user=gnovak .*outcome=success .*roles nurse, host imaging-01, via directory, during auth'
+pam_enroll ioconnor
+pam_run "$T/main" sshd ioconnor "$(pam_code 'now + 30 seconds')" authenticate acct_mgmt
+is "front desk, auth then account in one handle: refused" $? 1
+like "...by the login rule, on auth's lookup" "$(line account)" \
+	'user=ioconnor .*outcome=deny .*roles frontdesk, host imaging-01, via directory, during auth'
+pam_run "$T/main" sshd ioconnor "" acct_mgmt
+like "a later handle looks the user up itself" "$(line account)" \
+	'user=ioconnor .*outcome=deny .*via directory\)'
+pam_enroll hpatel
+slapd_pause
+t0=$(date +%s%N)
+pam_run "$T/nocache" sshd hpatel "$(pam_code 'now + 30 seconds')" authenticate acct_mgmt
+rc=$? ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+slapd_resume
+is "directory down, auth then account in one handle: refused" $rc 1
+like "...auth itself succeeded" "$(line auth)" 'user=hpatel .*outcome=success'
+like "...account refused on auth's lookup, as unavailable" "$(line account)" \
+	'outcome=error .*directory unavailable: .*\(asked during auth\); no offline cache configured'
+check "...waiting for the directory once, not once per phase (${ms} ms < 4000)" \
+	test $ms -lt 4000
 
 # --- an audit log that cannot be written: refused ------------------------
 if chattr +i "$AUDIT" 2>/dev/null; then
