@@ -18,8 +18,11 @@
  * checkpoint_every, and on close (unless the tail already is one).
  *
  * Head.  LOG.head holds the seq and line hash of the latest checkpoint,
- * signed again ("head" digest), replaced with pg_write_file_atomic() under
- * LOG.head.lock and never by an older one.  A new signed log starts with a
+ * signed again ("head" digest), replaced with pg_write_file_synced() under
+ * LOG.head.lock and never by an older one.  Its content is on disk before
+ * it replaces the old head, but not the rename itself, which the file
+ * system commits with its next sync (the log's next fdatasync): an OS
+ * crash may put an older head back, never a newer or a broken one.  A new signed log starts with a
  * head at seq 0 (the genesis hash).  The verifier reports TRUNCATED when
  * the log ends before its head, NO_HEAD when a signed log lost it, and a
  * writer refuses to open a log shorter than its head.  Records after the
@@ -47,7 +50,7 @@
  * any checkpoint that sync covered; a process crash loses nothing (the
  * bytes are in the page cache), an OS crash or power cut can lose the
  * records of the last batch_ms plus one fdatasync, and the head may lag
- * one checkpoint behind.  The head never names a record the disk may
+ * behind.  The head never names a record the disk may
  * lose, so a crash never looks like a cut.  A short-lived handle (a PAM
  * phase, audit_open_short()) has no flusher: its close, which follows its
  * records at once, syncs them, and a write that finds records unsynced

@@ -364,7 +364,7 @@ audit_put_head(struct audit_log *log, long long seq, const unsigned char *hash,
 	crypto_sign_detached(h.sig, NULL, d, sizeof(d), log->sk);
 	r = PG_ERR_NOMEM;
 	if ((s = audit_head_encode(&h)) != NULL)
-		r = pg_write_file_atomic(
+		r = pg_write_file_synced(
 		    log->dirfd, log->headname, s, strlen(s), 0640);
 out:
 	free(s);

@@ -352,11 +352,14 @@ open_temp(int dirfd, const char *name, mode_t mode, char *tmp, size_t len)
 	return fd >= 0 ? fd : open_err();
 }
 
-/* Writes a temporary copy and renames it over NAME; DURABLE: with the
- * file's fsync before the rename and the directory's after it. */
+#define SYNC_FILE 1 /* replace_file(): the file's fsync before the rename */
+#define SYNC_DIR  2 /* and the directory's after it */
+
+/* Writes a temporary copy and renames it over NAME, with the fsyncs SYNC
+ * asks for. */
 static int
 replace_file(int dirfd, const char *name, const void *buf, size_t len,
-    mode_t mode, int durable)
+    mode_t mode, int sync)
 {
 	char tmp[NAME_MAX + 1];
 	int fd, r;
@@ -365,7 +368,7 @@ replace_file(int dirfd, const char *name, const void *buf, size_t len,
 	if ((fd = open_temp(dirfd, name, mode, tmp, sizeof(tmp))) < 0)
 		return fd;
 	if (fchmod(fd, mode) != 0 || (r = pg_write_all(fd, buf, len)) != 0 ||
-	    (durable && fsync(fd) != 0)) {
+	    ((sync & SYNC_FILE) && fsync(fd) != 0)) {
 		close(fd);
 		(void)unlinkat(dirfd, tmp, 0);
 		return PG_ERR_IO;
@@ -374,7 +377,7 @@ replace_file(int dirfd, const char *name, const void *buf, size_t len,
 		(void)unlinkat(dirfd, tmp, 0);
 		return PG_ERR_IO;
 	}
-	if (durable && fsync(dirfd) != 0)
+	if ((sync & SYNC_DIR) && fsync(dirfd) != 0)
 		return PG_ERR_IO;
 	return PG_OK;
 }
@@ -383,7 +386,14 @@ int
 pg_write_file_atomic(
     int dirfd, const char *name, const void *buf, size_t len, mode_t mode)
 {
-	return replace_file(dirfd, name, buf, len, mode, 1);
+	return replace_file(dirfd, name, buf, len, mode, SYNC_FILE | SYNC_DIR);
+}
+
+int
+pg_write_file_synced(
+    int dirfd, const char *name, const void *buf, size_t len, mode_t mode)
+{
+	return replace_file(dirfd, name, buf, len, mode, SYNC_FILE);
 }
 
 int

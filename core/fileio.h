@@ -84,6 +84,16 @@ int pg_write_file_atomic(
     int dirfd, const char *name, const void *buf, size_t len, mode_t mode);
 
 /*
+ * As pg_write_file_atomic() without the directory's fsync, for state that
+ * may fall back to its previous version after a crash (the audit head):
+ * the new content is on disk before it replaces the old, so a crash leaves
+ * the old content or the new, never a mix; the replacement itself becomes
+ * durable with the file system's next commit (any fsync on it).
+ */
+int pg_write_file_synced(
+    int dirfd, const char *name, const void *buf, size_t len, mode_t mode);
+
+/*
  * As pg_write_file_atomic() without either fsync, for state that a crash
  * may lose (MFA tickets): while the system runs, readers see the old or
  * the new content, never half of one; after a crash the file may hold

@@ -261,22 +261,23 @@ test_rename_prevented(void **state)
 	    pg_write_file_atomic(f->dfd, lng, "x", 1, 0600), PG_ERR_TOOBIG);
 }
 
-/* The unsynced replacement keeps every other property of the synced one. */
+typedef int replace_fn(int, const char *, const void *, size_t, mode_t);
+
+/* What every replacement keeps, whichever fsyncs it leaves out: the mode
+ * asked for, the new content, no temporary left, no write through a
+ * symlink. */
 static void
-test_volatile_write(void **state)
+replace_props(struct fx *f, replace_fn *fn)
 {
-	struct fx *f = *state;
 	char *buf = NULL;
 	struct stat sb;
 	int before;
 
-	assert_int_equal(
-	    pg_write_file_volatile(f->dfd, "ticket", "one", 3, 0640), PG_OK);
+	assert_int_equal(fn(f->dfd, "ticket", "one", 3, 0640), PG_OK);
 	assert_int_equal(fstatat(f->dfd, "ticket", &sb, 0), 0);
 	assert_int_equal(sb.st_mode & 07777, 0640);
 	before = count_entries(f->dfd);
-	assert_int_equal(
-	    pg_write_file_volatile(f->dfd, "ticket", "two!", 4, 0600), PG_OK);
+	assert_int_equal(fn(f->dfd, "ticket", "two!", 4, 0600), PG_OK);
 	assert_int_equal(count_entries(f->dfd), before); /* no temp left */
 	assert_int_equal(
 	    pg_read_file_at(f->dfd, "ticket", 100, 0, &buf, NULL), PG_OK);
@@ -284,12 +285,25 @@ test_volatile_write(void **state)
 	free(buf);
 	put(f, "target", "untouched", 0600);
 	assert_int_equal(symlinkat("target", f->dfd, "sl"), 0);
-	assert_int_equal(
-	    pg_write_file_volatile(f->dfd, "sl", "new", 3, 0600), PG_OK);
+	assert_int_equal(fn(f->dfd, "sl", "new", 3, 0600), PG_OK);
 	assert_int_equal(
 	    pg_read_file_at(f->dfd, "target", 100, 0, &buf, NULL), PG_OK);
 	assert_string_equal(buf, "untouched");
 	free(buf);
+}
+
+/* The unsynced replacement keeps every other property of the synced one. */
+static void
+test_volatile_write(void **state)
+{
+	replace_props(*state, pg_write_file_volatile);
+}
+
+/* So does the one that leaves the directory's fsync out. */
+static void
+test_synced_write(void **state)
+{
+	replace_props(*state, pg_write_file_synced);
 }
 
 struct wr_arg {
@@ -587,6 +601,8 @@ main(void)
 		    test_rename_prevented, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_volatile_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_synced_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_atomic_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(
