@@ -8,7 +8,8 @@
  *
  *   pam_bench run|fork CONFDIR SERVICE USERS_FILE
  *       one login per user of USERS_FILE ("user base32 hex" lines, as
- *       pam_bench_enroll prints them); prints "ok|fail microseconds".
+ *       pam_bench_enroll prints them); prints "ok|fail microseconds"
+ *       and then the microseconds of pam_start, auth, account, pam_end.
  *       run: every login in this process, one pam_start() after another,
  *       so what the module's libraries set up once per process (libldap's
  *       SASL plugins, NSS modules...) is paid by the first login only.
@@ -68,20 +69,39 @@ conv(int n, const struct pam_message **msg, struct pam_response **resp,
 	return PAM_SUCCESS;
 }
 
+/* Microseconds from A to B. */
+static long long
+us_between(const struct timespec *a, const struct timespec *b)
+{
+	return (long long)(b->tv_sec - a->tv_sec) * 1000000 +
+	    (b->tv_nsec - a->tv_nsec) / 1000;
+}
+
+/*
+ * One login; T gets the clock before pam_start (which loads the modules),
+ * pam_authenticate, pam_acct_mgmt and pam_end, and after pam_end.
+ */
 static int
-one(const char *confdir, const char *service, struct who *w)
+one(const char *confdir, const char *service, struct who *w,
+    struct timespec t[5])
 {
 	struct pam_conv c = { conv, w };
 	pam_handle_t *pamh = NULL;
 	int r;
 
+	clock_gettime(CLOCK_MONOTONIC, &t[0]);
 	r = pam_start_confdir(service, w->user, &c, confdir, &pamh);
+	t[1] = t[2] = t[3] = t[4] = t[0];
 	if (r != PAM_SUCCESS)
 		return r;
+	clock_gettime(CLOCK_MONOTONIC, &t[1]);
 	r = pam_authenticate(pamh, 0);
+	clock_gettime(CLOCK_MONOTONIC, &t[2]);
 	if (r == PAM_SUCCESS)
 		r = pam_acct_mgmt(pamh, 0);
+	clock_gettime(CLOCK_MONOTONIC, &t[3]);
 	pam_end(pamh, r);
+	clock_gettime(CLOCK_MONOTONIC, &t[4]);
 	return r;
 }
 
@@ -130,19 +150,21 @@ parse_line(char *line, struct who *w)
 	return strlen(w->hex) == 40 ? unhex(w->hex, w->secret, 20) : -1;
 }
 
-/* One timed login; prints its line. */
+/*
+ * One timed login; prints its line: the outcome, the whole login's
+ * microseconds, then those of pam_start, auth, account and pam_end.
+ */
 static void
 timed(const char *confdir, const char *service, struct who *w)
 {
-	struct timespec a, b;
+	struct timespec t[5];
 	int r;
 
-	clock_gettime(CLOCK_MONOTONIC, &a);
-	r = one(confdir, service, w);
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	printf("%s %lld\n", r == PAM_SUCCESS ? "ok" : "fail",
-	    (long long)(b.tv_sec - a.tv_sec) * 1000000 +
-	        (b.tv_nsec - a.tv_nsec) / 1000);
+	r = one(confdir, service, w, t);
+	printf("%s %lld %lld %lld %lld %lld\n", r == PAM_SUCCESS ? "ok" : "fail",
+	    us_between(&t[0], &t[4]), us_between(&t[0], &t[1]),
+	    us_between(&t[1], &t[2]), us_between(&t[2], &t[3]),
+	    us_between(&t[3], &t[4]));
 }
 
 /* The login of W in a child of its own, which prints its line. */
