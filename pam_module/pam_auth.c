@@ -162,8 +162,6 @@ accept(struct pgpam_ctx *c, struct lockout_store *ls, time_t now,
 	const struct pg_config *cfg = c->cfg;
 	int r;
 
-	/* The account phase's lookup runs while this phase finishes. */
-	pgpam_prefetch_start(c);
 	if ((r = failcount_reset(ls, c->user)) != PG_OK)
 		pam_syslog(c->pamh, LOG_WARNING,
 		    "failure counter not reset: %s", pg_strerror(r));
@@ -192,6 +190,12 @@ check(struct pgpam_ctx *c, struct totp_store *st, struct lockout_store *ls)
 	if (s.state == TOTP_STATE_NONE && c->opts.nullok)
 		return pgpam_set(c, "ignore", PAM_IGNORE, NULL,
 		    "no secret enrolled (nullok)");
+	/*
+	 * An enrolled user: the account phase's directory lookup runs while
+	 * the user types the code and this phase checks it.
+	 */
+	if (s.state == TOTP_STATE_ACTIVE)
+		pgpam_prefetch_start(c);
 	if ((r = ask_code(c->pamh, &code)) != PAM_SUCCESS)
 		return pgpam_set(c, "error", r, NULL, "conversation failed");
 	now = time(NULL);

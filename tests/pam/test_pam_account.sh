@@ -258,7 +258,7 @@ like "session logged" "$(line session.open)" 'user=asmith service=sshd rhost=192
 pam_enroll gnovak
 pam_run "$T/main" sshd gnovak "$(pam_code 'now + 30 seconds')" authenticate acct_mgmt
 is "auth then account in one handle: allowed" $? 0
-like "...account used the lookup auth made once the code was accepted" \
+like "...account used the lookup auth made while asking for the code" \
 	"$(line account)" 'user=gnovak .*outcome=success .*roles nurse, host imaging-01, via directory, during auth'
 pam_enroll ioconnor
 pam_run "$T/main" sshd ioconnor "$(pam_code 'now + 30 seconds')" authenticate acct_mgmt
