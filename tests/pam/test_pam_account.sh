@@ -66,8 +66,8 @@ base_dn = $SLAPD_BASE_DN
 bind_dn = $SLAPD_ADMIN_DN
 bind_password_file = $T/bind.pw
 lockout_attribute = pwdAccountLockedTime
-network_timeout = 1s
-timeout = 1s
+network_timeout = ${DIRTO:-1s}
+timeout = ${DIRTO:-1s}
 cache_ttl = 0s
 [policy]
 file = ${POLICY:-$T/clinic.policy}
@@ -88,6 +88,7 @@ CONF
 conf pg "offline_cache_dir = $T/offline
 offline_max_age = 1h"
 conf nocache
+DIRTO=10s conf slowdir
 MAXF=100 conf par
 POLICY=$T/bad.policy conf badpol
 printf 'role nurse = group nurses\nlogin nurse on "imaging-*" service ssh bogus\n' >"$T/bad.policy"
@@ -102,6 +103,8 @@ svc main sshd "config=$T/pg.conf host=imaging-01"
 svc main cups "config=$T/pg.conf host=imaging-01"
 svc main login "config=$T/pg.conf host=reception-01"
 svc nocache sshd "config=$T/nocache.conf host=imaging-01"
+svc slowdir sshd "config=$T/slowdir.conf host=imaging-01"
+svc nullok sshd "config=$T/slowdir.conf host=imaging-01 nullok"
 svc par sshd "config=$T/par.conf host=imaging-01"
 svc badpol sshd "config=$T/badpol.conf host=imaging-01"
 acct() { pam_run "$T/$1" "$2" "$3" "" acct_mgmt; }
@@ -280,6 +283,23 @@ like "...account refused on auth's lookup, as unavailable" "$(line account)" \
 	'outcome=error .*directory unavailable: .*\(asked during auth\); no offline cache configured'
 check "...waiting for the directory once, not once per phase (${ms} ms < 4000)" \
 	test $ms -lt 4000
+# Only an enrolled user causes that lookup: with the directory down (and
+# 10 s to wait for it), a user without a secret (nullok: ignored) and one
+# whose enrollment is not confirmed are answered without waiting.
+slapd_pause
+t0=$(date +%s%N)
+pam_run "$T/nullok" sshd nosecret "" authenticate
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+like "no secret, nullok: ignored" "$(line auth)" 'user=nosecret .*outcome=ignore'
+check "...without a directory lookup (${ms} ms < 8000)" test $ms -lt 8000
+"$CLI" enroll pjones --secret-dir "$SEC" --host-key "$KEY" \
+	--confirm-code 000000 >/dev/null 2>&1
+t0=$(date +%s%N)
+pam_run "$T/slowdir" sshd pjones "000000" authenticate
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+slapd_resume
+like "enrollment not confirmed: refused" "$(line auth)" 'user=pjones .*outcome=deny'
+check "...without a directory lookup (${ms} ms < 8000)" test $ms -lt 8000
 
 # --- an audit log that cannot be written: refused ------------------------
 if chattr +i "$AUDIT" 2>/dev/null; then
