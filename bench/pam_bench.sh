@@ -13,6 +13,12 @@
 #   PG_BENCH_TLS=none: plain LDAP, to see what the TLS handshake costs.
 #   PG_BENCH_CERT (rsa): slapd's key, "rsa" (2048 bits, as the tests make)
 #   or "p256" (ECDSA P-256), to see what the server's signature costs.
+#   PG_BENCH_SASL (installed): which Cyrus SASL plugins libldap loads when
+#   it starts (every plugin installed, about 1.1 ms per login with
+#   libsasl2-modules, though photoguard binds without SASL).  "installed":
+#   those of the packages an imaging server installed with deploy/deps.sh
+#   has (libsasl2-modules-db; libsasl2-modules is only here because the
+#   tests' slapd and ldap-utils pull it in); "host": this machine's.
 #   PG_BENCH_WRAP: a command put before the photoguard runs (e.g.
 #   "strace -f -c -o FILE" to see where the time goes).
 #
@@ -26,6 +32,8 @@ MODE=${PG_BENCH_MODE:-fork}
 CERT=${PG_BENCH_CERT:-rsa}
 case $MODE in fork | run) ;; *) echo "pam_bench: PG_BENCH_MODE: fork or run" >&2; exit 2 ;; esac
 case $CERT in rsa | p256) ;; *) echo "pam_bench: PG_BENCH_CERT: rsa or p256" >&2; exit 2 ;; esac
+SASL=${PG_BENCH_SASL:-installed}
+case $SASL in installed | host) ;; *) echo "pam_bench: PG_BENCH_SASL: installed or host" >&2; exit 2 ;; esac
 B=$PG_BUILD_ROOT
 MOD=$B/pam_module/pam_photoguard.so
 DRV=$B/bench/pam_bench
@@ -63,6 +71,19 @@ peer() { # PACKAGE MODULE: installs PACKAGE if MODULE is missing
 }
 GA=$(peer libpam-google-authenticator pam_google_authenticator.so)
 OATH=$(peer libpam-oath pam_oath.so)
+
+# --- the SASL plugins an imaging server has (see PG_BENCH_SASL) ------------
+PG_ENV=()
+SASL_DB=$(dpkg -L libsasl2-modules-db 2>/dev/null | grep '/sasl2/')
+SASL_DIR=$(dirname "$(echo "$SASL_DB" | head -1)")
+if [ "$SASL" = installed ]; then
+	SASL_DIR=$D/sasl2
+	mkdir -m 700 "$SASL_DIR"
+	for f in $SASL_DB; do
+		ln -s "$f" "$SASL_DIR/"
+	done
+	PG_ENV=(env SASL_PATH="$SASL_DIR")
+fi
 
 # --- users: one secret each, shared by the three modules -------------------
 mkdir -m 700 "$D/secrets" "$D/audit" "$D/tickets" "$D/ga" "$D/pg" "$D/gasvc" "$D/oathsvc"
@@ -151,7 +172,8 @@ next_step() { # sleeps until a new 30 s step has begun
 for r in $(seq "$ROUNDS"); do
 	next_step
 	echo "pam_bench: round $r of $ROUNDS" >&2
-	${PG_BENCH_WRAP:-} "$DRV" "$MODE" "$D/pg" sshd "$D/users.txt" >>"$D/pg.lat"
+	"${PG_ENV[@]}" ${PG_BENCH_WRAP:-} "$DRV" "$MODE" "$D/pg" sshd \
+		"$D/users.txt" >>"$D/pg.lat"
 	[ -n "$GA" ] && "$DRV" "$MODE" "$D/gasvc" sshd "$D/users.txt" >>"$D/ga.lat"
 	[ -n "$OATH" ] && "$DRV" "$MODE" "$D/oathsvc" sshd "$D/users.txt" >>"$D/oath.lat"
 done
@@ -183,7 +205,7 @@ else:
 PY
 }
 echo "auth+account latency, $USERS users x $ROUNDS rounds, one login each per 30 s step"
-echo "mode $MODE (fork: a new process per login), slapd key $CERT, directory TLS ${PG_BENCH_TLS:-starttls}"
+echo "mode $MODE (fork: a new process per login), slapd key $CERT, directory TLS ${PG_BENCH_TLS:-starttls}, SASL plugins $SASL: $(ls "$SASL_DIR" 2>/dev/null | sed -n 's/^lib\(.*\)\.so$/\1/p' | paste -sd ' ')"
 stats "pam_photoguard (TOTP+LDAP+audit)" "$D/pg.lat"
 stats "pam_google_authenticator" "$D/ga.lat"
 stats "pam_oath" "$D/oath.lat"
