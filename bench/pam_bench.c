@@ -161,10 +161,10 @@ timed(const char *confdir, const char *service, struct who *w)
 	int r;
 
 	r = one(confdir, service, w, t);
-	printf("%s %lld %lld %lld %lld %lld\n", r == PAM_SUCCESS ? "ok" : "fail",
-	    us_between(&t[0], &t[4]), us_between(&t[0], &t[1]),
-	    us_between(&t[1], &t[2]), us_between(&t[2], &t[3]),
-	    us_between(&t[3], &t[4]));
+	printf("%s %lld %lld %lld %lld %lld\n",
+	    r == PAM_SUCCESS ? "ok" : "fail", us_between(&t[0], &t[4]),
+	    us_between(&t[0], &t[1]), us_between(&t[1], &t[2]),
+	    us_between(&t[2], &t[3]), us_between(&t[3], &t[4]));
 }
 
 /* The login of W in a child of its own, which prints its line. */

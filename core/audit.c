@@ -22,14 +22,14 @@
  * LOG.head.lock and never by an older one.  Its content is on disk before
  * it replaces the old head, but not the rename itself, which the file
  * system commits with its next sync (the log's next fdatasync): an OS
- * crash may put an older head back, never a newer or a broken one.  A new signed log starts with a
- * head at seq 0 (the genesis hash).  The verifier reports TRUNCATED when
- * the log ends before its head, NO_HEAD when a signed log lost it, and a
- * writer refuses to open a log shorter than its head.  Records after the
- * last checkpoint are protected by the chain only: a cut there is
- * invisible in the file (the syslog copy is what covers it), and so is an
- * old head put back together with a cut log (keep heads off the host if
- * that matters).
+ * crash may put an older head back, never a newer or a broken one.  A new
+ * signed log starts with a head at seq 0 (the genesis hash).  The verifier
+ * reports TRUNCATED when the log ends before its head, NO_HEAD when a
+ * signed log lost it, and a writer refuses to open a log shorter than its
+ * head.  Records after the last checkpoint are protected by the chain
+ * only: a cut there is invisible in the file (the syslog copy is what
+ * covers it), and so is an old head put back together with a cut log (keep
+ * heads off the host if that matters).
  *
  * Writers.  Every process has its own handle; appends are serialised by
  * flock() on the log's own fd.  Under the lock the writer compares the
@@ -50,8 +50,8 @@
  * any checkpoint that sync covered; a process crash loses nothing (the
  * bytes are in the page cache), an OS crash or power cut can lose the
  * records of the last batch_ms plus one fdatasync, and the head may lag
- * behind.  The head never names a record the disk may
- * lose, so a crash never looks like a cut.  A short-lived handle (a PAM
+ * behind.  The head never names a record the disk may lose, so a crash
+ * never looks like a cut.  A short-lived handle (a PAM
  * phase, audit_open_short()) has no flusher: its close, which follows its
  * records at once, syncs them, and a write that finds records unsynced
  * for batch_ms syncs them first.
