@@ -190,14 +190,16 @@ check(struct pgpam_ctx *c, struct totp_store *st, struct lockout_store *ls)
 	if (s.state == TOTP_STATE_NONE && c->opts.nullok)
 		return pgpam_set(c, "ignore", PAM_IGNORE, NULL,
 		    "no secret enrolled (nullok)");
+	if ((r = ask_code(c->pamh, &code)) != PAM_SUCCESS)
+		return pgpam_set(c, "error", r, NULL, "conversation failed");
 	/*
-	 * An enrolled user: the account phase's directory lookup runs while
-	 * the user types the code and this phase checks it.
+	 * An enrolled user answered: the account phase's directory lookup
+	 * runs while this phase checks the code and writes the ticket, and
+	 * its answer is seconds old when account takes it, however long the
+	 * user took to type.
 	 */
 	if (s.state == TOTP_STATE_ACTIVE)
 		pgpam_prefetch_start(c);
-	if ((r = ask_code(c->pamh, &code)) != PAM_SUCCESS)
-		return pgpam_set(c, "error", r, NULL, "conversation failed");
 	now = time(NULL);
 	if (strnlen(code, CODE_MAX + 1) > CODE_MAX) {
 		drop_code(code);

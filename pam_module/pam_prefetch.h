@@ -1,9 +1,9 @@
 /*
  * pam_prefetch.h - the account phase's directory lookup, started by auth
- * when it asks an enrolled user for the code, so that it runs while the
- * user types the code and auth checks it and writes the MFA ticket and its
- * audit record.  Its outcome is kept in the PAM handle for the account
- * phase of the same login.  Internal to the module.
+ * as soon as an enrolled user has answered the prompt, so that it runs
+ * while auth checks the code and writes the MFA ticket and its audit
+ * record.  Its outcome is kept in the PAM handle for the account phase of
+ * the same login.  Internal to the module.
  */
 #ifndef PG_PAM_PREFETCH_H
 #define PG_PAM_PREFETCH_H

@@ -58,13 +58,19 @@ pam_setup() {
 
 . "$PG_SOURCE_ROOT/tests/lib/pwrap.sh"
 
+# pam_run DIR SERVICE USER ANSWER [PAMTESTER-OPS...]: pamtester with the
+# service files of DIR, ANSWER typed at every prompt (PAM_ANSWER_DELAY=S:
+# S seconds after the start, as a slow typist would); output in $T/out.
 pam_run() {
 	local dir=$1 svc=$2 user=$3 answer=$4 try rc
 	shift 4
 	[ $# -eq 0 ] && set -- authenticate
 	for try in 1 2 3 4 5; do
 		pwrap_sweep
-		printf '%s\n' "$answer" | env LD_PRELOAD="$PWRAP" PAM_WRAPPER=1 \
+		{
+			sleep "${PAM_ANSWER_DELAY:-0}"
+			printf '%s\n' "$answer"
+		} | env LD_PRELOAD="$PWRAP" PAM_WRAPPER=1 \
 			PAM_WRAPPER_SERVICE_DIR="$dir" PAM_WRAPPER_DEBUGLEVEL=2 \
 			${PG_PAM_RUNNER:-} pamtester -v "${PT_ITEMS[@]}" "$svc" \
 			"$user" "$@" >"$T/out" 2>&1

@@ -271,6 +271,14 @@ like "...by the login rule, on auth's lookup" "$(line account)" \
 pam_run "$T/main" sshd ioconnor "" acct_mgmt
 like "a later handle looks the user up itself" "$(line account)" \
 	'user=ioconnor .*outcome=deny .*via directory\)'
+# A code typed slowly: the lookup starts once it is in, so account still
+# takes an answer seconds old, not one from before the prompt.
+pam_enroll fmartin
+PAM_ANSWER_DELAY=6 pam_run "$T/main" sshd fmartin \
+	"$(pam_code 'now + 30 seconds')" authenticate acct_mgmt
+is "code typed after 6 s, auth then account in one handle: allowed" $? 0
+like "...account took the lookup auth made once the code was in" \
+	"$(line account)" 'user=fmartin .*outcome=success .*via directory, during auth'
 pam_enroll hpatel
 slapd_pause
 t0=$(date +%s%N)
