@@ -192,6 +192,12 @@ check(struct pgpam_ctx *c, struct totp_store *st, struct lockout_store *ls)
 		    "no secret enrolled (nullok)");
 	if ((r = ask_code(c->pamh, &code)) != PAM_SUCCESS)
 		return pgpam_set(c, "error", r, NULL, "conversation failed");
+	now = time(NULL);
+	if (strnlen(code, CODE_MAX + 1) > CODE_MAX) {
+		drop_code(code);
+		pgpam_set(c, "deny", PAM_AUTH_ERR, NULL, "answer too long");
+		return count_failure(c, ls, now, PAM_AUTH_ERR);
+	}
 	/*
 	 * An enrolled user answered: the account phase's directory lookup
 	 * runs while this phase checks the code and writes the ticket, and
@@ -200,12 +206,6 @@ check(struct pgpam_ctx *c, struct totp_store *st, struct lockout_store *ls)
 	 */
 	if (s.state == TOTP_STATE_ACTIVE)
 		pgpam_prefetch_start(c);
-	now = time(NULL);
-	if (strnlen(code, CODE_MAX + 1) > CODE_MAX) {
-		drop_code(code);
-		pgpam_set(c, "deny", PAM_AUTH_ERR, NULL, "answer too long");
-		return count_failure(c, ls, now, PAM_AUTH_ERR);
-	}
 	r = totp_store_check(st, c->user, code, now, c->cfg->totp_window, &how);
 	drop_code(code);
 	if (r != PG_OK)
