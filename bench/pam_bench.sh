@@ -78,6 +78,10 @@ OATH=$(peer libpam-oath pam_oath.so)
 # --- the SASL plugins an imaging server has (see PG_BENCH_SASL) ------------
 PG_ENV=()
 SASL_DB=$(dpkg -L libsasl2-modules-db 2>/dev/null | grep '/sasl2/')
+if [ -z "$SASL_DB" ]; then # libsasl2-2 depends on it: not Debian's libldap?
+	echo "pam_bench: libsasl2-modules-db's plugin not found (dpkg -L)" >&2
+	exit 1
+fi
 SASL_DIR=$(dirname "$(echo "$SASL_DB" | head -1)")
 if [ "$SASL" = installed ]; then
 	SASL_DIR=$D/sasl2
