@@ -51,10 +51,10 @@
  * bytes are in the page cache), an OS crash or power cut can lose the
  * records of the last batch_ms plus one fdatasync, and the head may lag
  * behind.  The head never names a record the disk may lose, so a crash
- * never looks like a cut.  A short-lived handle (a PAM
- * phase, audit_open_short()) has no flusher: its close, which follows its
- * records at once, syncs them, and a write that finds records unsynced
- * for batch_ms syncs them first.
+ * never looks like a cut.  A short-lived handle (a PAM phase,
+ * audit_open_short()) has no flusher: its close, which follows its records
+ * at once, syncs them, and a write that finds records unsynced for
+ * batch_ms syncs them first.
  *
  * Rotation.  Rename LOG and LOG.head together and restart the writers
  * (open handles keep appending to the renamed file); a fresh LOG beside
