@@ -195,6 +195,9 @@ check_duplicates(struct ct_parse *ps)
 	struct dir_careteam *ct = ps->ct;
 	size_t i;
 
+	/* An empty file has no array: qsort must not be handed NULL. */
+	if (ct->nids < 2)
+		return PG_OK;
 	qsort(ct->ids, ct->nids, sizeof(*ct->ids), cmp_pair);
 	for (i = 1; i < ct->nids; i++) {
 		if (strcmp(ct->ids[i].patient, ct->ids[i - 1].patient) == 0) {
@@ -242,7 +245,8 @@ dir_careteam_parse(const char *name, const char *buf, size_t len,
 	rc = check_duplicates(&ps);
 	if (rc != PG_OK)
 		goto out;
-	qsort(ps.ct->p, ps.ct->n, sizeof(*ps.ct->p), cmp_pair);
+	if (ps.ct->n > 1)
+		qsort(ps.ct->p, ps.ct->n, sizeof(*ps.ct->p), cmp_pair);
 	*out = ps.ct;
 	ps.ct = NULL; /* transferred */
 out:
