@@ -5,6 +5,11 @@ Each meson test speaks TAP; a test that failed without reporting a failing
 point (a crash, a timeout) counts as one failure.  Prints the failures by
 name, then one line "N passed, N failed, N skipped" and exits 1 on any
 failure or if no test ran at all.
+
+A sanitizer report anywhere in a test's output (its stdout or stderr, as
+meson kept them) fails that test too, whatever its exit status and TAP
+points say: the binaries halt on the first report, but a test that
+expects a tool to fail could take that halt for the failure it wanted.
 """
 import json
 import re
@@ -14,6 +19,9 @@ OK = re.compile(r"^ok\b")
 NOT_OK = re.compile(r"^not ok\b")
 SKIP = re.compile(r"#\s*skip", re.I)
 TODO = re.compile(r"#\s*todo", re.I)
+SANITIZER = re.compile(
+    r"\S+:\d+:\d+: runtime error: |==\d+==ERROR: (Address|Leak)Sanitizer"
+    r"|^SUMMARY: (Address|UndefinedBehavior|Leak)Sanitizer", re.M)
 
 
 def count(build):
@@ -39,6 +47,14 @@ def count(build):
                     s += 1
                 else:
                     p += 1
+        name = f"{build.rsplit('/', 1)[-1]}: {t['name']}"
+        for key in ("stdout", "stderr"):
+            hit = SANITIZER.search(t.get(key) or "")
+            if hit:
+                fl += 1
+                line = (t.get(key) or "")[hit.start():].split("\n", 1)[0]
+                bad.append(f"{name}: sanitizer report: {line[:200]}")
+                break
         if t["result"] not in ("OK", "SKIP", "EXPECTEDFAIL") and fl == 0:
             fl = 1
             bad.append(f"{build.rsplit('/', 1)[-1]}: {t['name']}: {t['result']}")
