@@ -10,6 +10,10 @@
  * is then opened for reading, through /proc/self/fd: a FIFO or device
  * node is never opened, so opening it cannot block or have side effects.
  *
+ * Where openat2() is missing (ENOSYS: an older kernel, a seccomp filter,
+ * valgrind) the same rules hold through a walk of O_PATH|O_NOFOLLOW opens,
+ * one component at a time, checking each for its type and mount.
+ *
  * Why a regular file with more than one link is refused: a hard link
  * placed under an allowed patient's folder would make another patient's
  * photo readable under the allowed path; the policy decides on paths, so
@@ -18,6 +22,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +40,7 @@
 struct backing {
 	int rootfd;
 	dev_t dev;
+	uint64_t mnt_id; /* the root's mount, 0 if statx cannot tell */
 	uid_t uid;
 	gid_t gid;
 };
@@ -42,28 +49,163 @@ struct backing_file {
 	int fd;
 };
 
+/* The mount id of FD (0 if statx cannot tell), and its stat in ST. */
+static int
+fd_stat(int fd, struct stat *st, uint64_t *mnt_id)
+{
+	struct statx sx;
+
+	*mnt_id = 0;
+	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW,
+	        STATX_BASIC_STATS | STATX_MNT_ID, &sx) == 0 &&
+	    (sx.stx_mask & STATX_MNT_ID))
+		*mnt_id = sx.stx_mnt_id;
+	return fstat(fd, st);
+}
+
+/* Is FD on the store's own mount, and (unless FINAL) a directory?  0, or
+ * the errno openat2() gives for what it refuses. */
+static int
+walk_check(const struct backing *b, int fd, int final)
+{
+	struct stat st;
+	uint64_t mnt;
+
+	if (fd_stat(fd, &st, &mnt) != 0)
+		return EIO;
+	if (S_ISLNK(st.st_mode))
+		return ELOOP;
+	if (st.st_dev != b->dev || (b->mnt_id != 0 && mnt != b->mnt_id))
+		return EXDEV;
+	if (!final && !S_ISDIR(st.st_mode))
+		return ENOTDIR;
+	return 0;
+}
+
+/* The next component of the path at *P ("." for none left), in BUF (a
+ * copy of at most NAME_MAX bytes); *P moves past it and its slashes.
+ * Sets *LAST when no component follows.  0 or -ENAMETOOLONG. */
+static int
+next_comp(const char **p, char *buf, int *last)
+{
+	const char *s = *p, *e;
+	size_t n;
+
+	while (*s == '/')
+		s++;
+	e = s + strcspn(s, "/");
+	n = (size_t)(e - s);
+	if (n > NAME_MAX)
+		return -ENAMETOOLONG;
+	memcpy(buf, n ? s : ".", n ? n : 1);
+	buf[n ? n : 1] = '\0';
+	while (*e == '/')
+		e++;
+	*p = e;
+	*last = *e == '\0';
+	return 0;
+}
+
+/* open_beneath() without openat2(): "..", an absolute path, a symlink or
+ * another mount anywhere in REL fails.  The last component is looked at
+ * O_PATH first, so FLAGS (O_CREAT, O_DIRECTORY...) reach only an inode
+ * that passed; the opened file is checked again.  A -errno or the fd. */
+static int
+walk_beneath(const struct backing *b, const char *rel, int flags, mode_t mode)
+{
+	char comp[NAME_MAX + 1];
+	int dfd, fd, e, last = 0;
+
+	if (rel[0] == '/')
+		return -EXDEV;
+	if ((dfd = fcntl(b->rootfd, F_DUPFD_CLOEXEC, 0)) < 0)
+		return -errno;
+	for (;;) {
+		if ((e = next_comp(&rel, comp, &last)) != 0) {
+			close(dfd);
+			return e;
+		}
+		if (strcmp(comp, "..") == 0) {
+			close(dfd);
+			return -EXDEV;
+		}
+		if (last)
+			break;
+		/* A directory on the store's mount, or the walk ends. */
+		fd = openat(dfd, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		e = fd < 0 ? errno : walk_check(b, fd, 0);
+		close(dfd);
+		if (e != 0) {
+			if (fd >= 0)
+				close(fd);
+			return -e;
+		}
+		dfd = fd;
+	}
+	fd = openat(dfd, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0) {
+		/* O_EXCL: anything there, a symlink too, is EEXIST. */
+		e = (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)
+		    ? EEXIST
+		    : walk_check(b, fd, 1);
+		close(fd);
+	} else
+		e = errno == ENOENT && (flags & O_CREAT) ? 0 : errno;
+	if (e == 0) {
+		fd = openat(dfd, comp, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+		e = fd < 0 ? errno : walk_check(b, fd, 1);
+		if (e != 0 && fd >= 0)
+			close(fd);
+	}
+	close(dfd);
+	return e != 0 ? -e : fd;
+}
+
+/* Set once openat2() answered ENOSYS: it will not come back. */
+static atomic_int no_openat2;
+
 static int
 open_beneath(const struct backing *b, const char *rel, int flags, mode_t mode)
 {
 	struct open_how how;
 	long fd;
 
-	memset(&how, 0, sizeof(how));
-	how.flags = (unsigned long long)(flags | O_CLOEXEC | O_NOFOLLOW);
-	how.mode = (flags & O_CREAT) ? mode : 0;
-	how.resolve = RESOLVE_FLAGS;
-	do
-		fd = syscall(SYS_openat2, b->rootfd, rel[0] ? rel : ".", &how,
-		    sizeof(how));
-	while (fd < 0 && errno == EINTR);
+	if (atomic_load_explicit(&no_openat2, memory_order_relaxed))
+		fd = walk_beneath(b, rel, flags, mode);
+	else {
+		memset(&how, 0, sizeof(how));
+		how.flags =
+		    (unsigned long long)(flags | O_CLOEXEC | O_NOFOLLOW);
+		how.mode = (flags & O_CREAT) ? mode : 0;
+		how.resolve = RESOLVE_FLAGS;
+		do
+			fd = syscall(SYS_openat2, b->rootfd, rel[0] ? rel : ".",
+			    &how, sizeof(how));
+		while (fd < 0 && errno == EINTR);
+		if (fd < 0 && errno == ENOSYS) {
+			atomic_store(&no_openat2, 1);
+			fd = walk_beneath(b, rel, flags, mode);
+		} else if (fd < 0)
+			fd = -errno;
+	}
 	if (fd < 0) {
 		/* Escapes, symlinks and other mounts are "not there". */
-		if (errno == EXDEV || errno == ELOOP || errno == ENOTDIR)
+		if (fd == -EXDEV || fd == -ELOOP || fd == -ENOTDIR)
 			return -ENOENT;
-		return -errno;
+		return (int)fd;
 	}
 	return (int)fd;
 }
+
+#ifdef BACKING_TEST_WALK
+/* For the unit test: every open through the walk. */
+void backing_test_force_walk(void);
+void
+backing_test_force_walk(void)
+{
+	atomic_store(&no_openat2, 1);
+}
+#endif
 
 /* May ST be served?  0 or -ENOENT. */
 static int
@@ -83,13 +225,15 @@ backing_open_root(const char *path, uid_t owner, struct backing **out)
 {
 	struct backing *b;
 	struct stat st;
+	uint64_t mnt;
 	int fd;
 
 	*out = NULL;
+
 	fd = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) != 0) {
+	if (fd_stat(fd, &st, &mnt) != 0) {
 		close(fd);
 		return -EIO;
 	}
@@ -104,6 +248,7 @@ backing_open_root(const char *path, uid_t owner, struct backing **out)
 	}
 	b->rootfd = fd;
 	b->dev = st.st_dev;
+	b->mnt_id = mnt;
 	b->uid = st.st_uid;
 	b->gid = st.st_gid;
 	*out = b;
