@@ -19,6 +19,7 @@
 #include "core/errors.h"
 #include "core/failcount.h"
 #include "core/lockout.h"
+#include "core/lockout_pending.h"
 #include "core/mfa_ticket.h"
 #include "core/totp.h"
 #include "core/totp_store.h"
@@ -54,27 +55,43 @@ drop_code(char *code)
 	}
 }
 
-/* Sets the directory's lockout attribute when it has one; notes how. */
+/*
+ * Sets the directory's lockout attribute when one is configured; a write
+ * that fails is queued in the lockout store (lockout_pending.h) and
+ * retried by whoever reaches the directory next, with an alert meanwhile.
+ */
 static void
-lock_in_directory(struct pgpam_ctx *c)
+lock_in_directory(struct pgpam_ctx *c, struct lockout_store *ls)
 {
 	struct dir *d = NULL;
-	char err[256];
+	char err[256] = "";
 	int r;
 
-	if (dir_open(c->cfg, &d) != PG_OK || !dir_can_lock(d)) {
+	if (c->cfg->dir_lockout_attr == NULL)
+		return;
+	if ((r = dir_open(c->cfg, &d)) == PG_OK && !dir_can_lock(d)) {
 		dir_free(d);
 		return;
 	}
-	r = dir_set_locked(d, c->user, strlen(c->user), true);
+	if (r == PG_OK)
+		r = dir_set_locked(d, c->user, strlen(c->user), true);
 	if (r == PG_OK) {
 		pgpam_note(c, "directory lockout attribute set");
-	} else {
-		dir_last_error(d, err, sizeof(err));
-		pgpam_note(c, "directory lockout attribute not set: %s",
-		    err[0] ? err : pg_strerror(r));
+		dir_free(d);
+		return;
 	}
+	if (d != NULL)
+		dir_last_error(d, err, sizeof(err));
 	dir_free(d);
+	if (err[0] == '\0')
+		(void)snprintf(err, sizeof(err), "%s", pg_strerror(r));
+	r = lockout_pending_add(ls, c->user, time(NULL), err);
+	pgpam_note(c, "directory lockout attribute not set: %s; %s", err,
+	    r == PG_OK ? "queued for retry" : "NOT queued");
+	pam_syslog(c->pamh, LOG_ALERT,
+	    "ALERT: directory lockout pending (not written: %s)%s", err,
+	    r == PG_OK ? "; queued, retried when the directory answers"
+	               : "; NOT queued");
 }
 
 /* The failure counts of one attempt, counted before its code is checked. */
@@ -110,7 +127,7 @@ lock_out(struct pgpam_ctx *c, struct lockout_store *ls, const char *rule,
 	if (already)
 		return; /* whoever locked first audited it */
 	pgpam_note(c, "account locked (%s)", why);
-	lock_in_directory(c);
+	lock_in_directory(c, ls);
 	r = pgpam_audit(c, "lockout.lock", "deny", rule, c->reason);
 	pam_syslog(c->pamh, LOG_ALERT, "lockout rule=%s reason=%s%s", rule, why,
 	    r == PG_OK ? "" : " (audit record NOT written)");
