@@ -266,6 +266,18 @@ synced_recently(int fd, time_t now)
 	    now - sb.st_mtime < OFFLINE_CACHE_SYNC_S;
 }
 
+bool
+offline_cache_sync_due(const char *dir, time_t now)
+{
+	int fd, recent;
+
+	if (dir == NULL || (fd = pg_open_private_dir(dir, 1)) < 0)
+		return true;
+	recent = synced_recently(fd, now);
+	close(fd);
+	return !recent;
+}
+
 int
 offline_cache_sync_locks(const char *dir, struct dir *d, time_t now)
 {

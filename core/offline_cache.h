@@ -8,6 +8,7 @@
 #ifndef PG_OFFLINE_CACHE_H
 #define PG_OFFLINE_CACHE_H
 
+#include <stdbool.h>
 #include <time.h>
 
 #include "core/directory.h"
@@ -57,5 +58,12 @@ int offline_cache_mark_locked(const char *dir, const char *user);
  * Returns PG_OK (also when it was not yet time), or the first error.
  */
 int offline_cache_sync_locks(const char *dir, struct dir *d, time_t now);
+
+/*
+ * True when offline_cache_sync_locks() would ask the directory at NOW (so
+ * a caller opens one only then), also when DIR cannot be opened (the
+ * sync then says why); false when it asked recently.
+ */
+bool offline_cache_sync_due(const char *dir, time_t now);
 
 #endif /* PG_OFFLINE_CACHE_H */

@@ -121,7 +121,8 @@ sync_cache_locks(struct pgpam_ctx *c)
 	int r;
 
 	if (c->cfg->totp_offline_cache_dir == NULL ||
-	    c->cfg->dir_lockout_attr == NULL)
+	    c->cfg->dir_lockout_attr == NULL ||
+	    !offline_cache_sync_due(c->cfg->totp_offline_cache_dir, time(NULL)))
 		return;
 	if ((r = dir_open(c->cfg, &d)) == PG_OK)
 		r = offline_cache_sync_locks(
