@@ -16,6 +16,7 @@
 
 #include "cli/cmd_lockout.h"
 #include "cli/cmd_gateway.h"
+#include "cli/lockout_pending.h"
 #include "cli/util.h"
 #include "core/config.h"
 #include "core/audit.h"
@@ -32,7 +33,10 @@ static const char lockouts_help[] =
     "rule, reason.  With [directory] lockout_attribute, also those the\n"
     "directory marks locked and this store does not hold (locked by\n"
     "another server: by \"directory\"); exit 3 if the directory cannot\n"
-    "be asked (the store's list is printed all the same).\n"
+    "be asked (the store's list is printed all the same).  Lockouts\n"
+    "this host could not write to the directory are written now, and\n"
+    "those that still cannot be are listed as PENDING (exit 3); every\n"
+    "user the directory marks locked is marked so in the offline cache.\n"
     "  --json     one JSON array instead of a table\n"
     "  --dir DIR  the lockout directory (default: [lockout] dir; the\n"
     "             directory is then not asked)\n";
@@ -102,8 +106,10 @@ print_table(const struct lockout_entry *v, size_t n)
 }
 
 static int
-print_json(const struct lockout_entry *v, size_t n)
+print_json(const struct lockout_entry *v, size_t n,
+    const struct lockout_pending *pv, size_t pn)
 {
+	const struct lockout_pending *p;
 	json_t *a = json_array(), *o;
 	char since[32];
 	size_t i;
@@ -118,6 +124,14 @@ print_json(const struct lockout_entry *v, size_t n)
 		    (json_int_t)v[i].since, "by", v[i].by, "host", v[i].host,
 		    "rule", v[i].rule, "reason", v[i].reason, "extra",
 		    v[i].extra);
+		p = cli_pending_find(pv, pn, v[i].user);
+		if (o != NULL && p != NULL &&
+		    json_object_set_new(o, "directory",
+		        json_pack("{s:s,s:I,s:s}", "state", "pending", "tries",
+		            (json_int_t)p->tries, "error", p->error)) != 0) {
+			json_decref(o);
+			goto out;
+		}
 		if (o == NULL || json_array_append_new(a, o) != 0)
 			goto out;
 	}
@@ -201,11 +215,12 @@ cmd_lockouts(const struct cli_ctx *ctx, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	struct lockout_store *st = NULL;
 	struct lockout_entry *v = NULL, *all = NULL;
+	struct lockout_pending *pv = NULL;
 	struct pg_config *cfg = NULL;
 	char **du = NULL, **dt = NULL, err[256] = "";
 	const char *dir = NULL;
 	bool json = false, dirfail = false;
-	size_t n = 0, nall = 0;
+	size_t n = 0, nall = 0, pn = 0, m;
 	int c, r;
 
 	optind = 0;
@@ -244,6 +259,10 @@ cmd_lockouts(const struct cli_ctx *ctx, int argc, char **argv)
 	}
 	/* Every other server's lockouts, from the directory. */
 	if (cfg != NULL && cfg->dir_lockout_attr != NULL) {
+		if ((c = cli_pending_sync(cfg, st, &pv, &pn)) != PG_OK)
+			fprintf(stderr,
+			    "%s: the queue of directory lockouts in %s: %s\n",
+			    ctx->progname, lockout_dir(st), pg_strerror(c));
 		c = with_directory(
 		    cfg, v, n, &all, &nall, &du, &dt, err, sizeof(err));
 		if (c == PG_ERR_NOMEM) {
@@ -251,12 +270,23 @@ cmd_lockouts(const struct cli_ctx *ctx, int argc, char **argv)
 			goto out;
 		}
 		dirfail = c != PG_OK;
+		for (m = 0; du != NULL && du[m] != NULL; m++)
+			;
+		(void)cli_pending_mark_cache(ctx->progname, cfg, du, m);
 	}
 	if (json)
-		r = print_json(all != NULL ? all : v, all != NULL ? nall : n);
+		r = print_json(
+		    all != NULL ? all : v, all != NULL ? nall : n, pv, pn);
 	else {
 		print_table(all != NULL ? all : v, all != NULL ? nall : n);
+		cli_pending_print(pv, pn);
 		r = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_ERROR;
+	}
+	if (pn > 0) {
+		fprintf(stderr,
+		    "%s: %zu lockout(s) not yet written to the directory\n",
+		    ctx->progname, pn);
+		r = CLI_EXIT_ERROR;
 	}
 	if (dirfail) {
 		fprintf(stderr,
@@ -266,6 +296,7 @@ cmd_lockouts(const struct cli_ctx *ctx, int argc, char **argv)
 	}
 out:
 	free(all);
+	lockout_pending_free(pv, pn);
 	dir_locked_free(du, dt);
 	lockout_entries_free(v, n);
 	lockout_free(st);

@@ -134,6 +134,8 @@ static const struct key keys[] = {
 	  "Digits per code."),
 	K("totp", "max_failures", T_INT, totp_max_failures, "5", 1, 100,
 	  "Wrong codes within failure_window that lock the account (at most 100, NIST SP 800-63B)."),
+	K("totp", "max_consecutive_failures", T_INT, totp_max_consecutive_failures, "10", 1, 1000,
+	  "Wrong codes in a row, however far apart, that lock the account; only a good code or an admin unlock ends the run (NIST SP 800-63B)."),
 	K("totp", "failure_window", T_SEC, totp_failure_window_s, "15m", 60, 604800,
 	  "Window over which wrong codes are counted."),
 	K("totp", "ticket_dir", T_PATH, totp_ticket_dir, "/run/photoguard/mfa", 0, 0,

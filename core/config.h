@@ -79,6 +79,7 @@ struct pg_config {
 	int totp_step_s;
 	int totp_digits;
 	int totp_max_failures;
+	int totp_max_consecutive_failures;
 	int totp_failure_window_s;
 	char *totp_ticket_dir;
 	int totp_ticket_ttl_s;

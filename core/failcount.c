@@ -1,7 +1,8 @@
 /*
  * failcount.c - per-user failure counters: "f-<hex>.json" holding the
- * times of the recent failures, changed only under the store lock and
- * replaced atomically.  See failcount.h.
+ * times of the recent failures and the length of the current run of
+ * failures, changed only under the store lock and replaced atomically.
+ * See failcount.h.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 struct failures {
 	time_t t[FAILCOUNT_MAX];
 	size_t n;
+	unsigned run; /* consecutive failures, whatever their age */
 };
 
 /* Fills F from O, which must be USER's counter. */
@@ -29,6 +31,7 @@ decode(json_t *o, const char *user, struct failures *f)
 	size_t i;
 
 	f->n = 0;
+	f->run = 0;
 	v = json_object_get(o, "user");
 	if (!json_is_string(v) || strcmp(json_string_value(v), user) != 0 ||
 	    json_string_length(v) != strlen(user))
@@ -42,6 +45,15 @@ decode(json_t *o, const char *user, struct failures *f)
 			return PG_ERR_CORRUPT;
 		f->t[f->n++] = (time_t)json_integer_value(x);
 	}
+	/* Files from before the run was kept: every failure in them counts. */
+	v = json_object_get(o, "consecutive");
+	if (v == NULL)
+		f->run = (unsigned)f->n;
+	else if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > FAILCOUNT_RUN_MAX)
+		return PG_ERR_CORRUPT;
+	else
+		f->run = (unsigned)json_integer_value(v);
 	return PG_OK;
 }
 
@@ -61,8 +73,9 @@ encode(const char *user, const struct failures *f, char **out)
 			return PG_ERR_NOMEM;
 		}
 	}
-	o = json_pack("{s:i,s:s,s:o}", "v", COUNT_VERSION, "user", user,
-	    "failures", a); /* a is stolen, even on failure */
+	o = json_pack("{s:i,s:s,s:o,s:I}", "v", COUNT_VERSION, "user", user,
+	    "failures", a, /* a is stolen, even on failure */
+	    "consecutive", (json_int_t)f->run);
 	if (o == NULL)
 		return PG_ERR_NOMEM;
 	if ((*out = json_dumps(o, JSON_COMPACT)) != NULL)
@@ -79,6 +92,7 @@ load(int dirfd, const char *name, const char *user, struct failures *f)
 	int r;
 
 	f->n = 0;
+	f->run = 0;
 	r = lockout_priv_load(dirfd, name, COUNT_FILE_MAX, COUNT_VERSION, &o);
 	if (r <= 0)
 		return r; /* absent: no failures */
@@ -111,11 +125,21 @@ int
 failcount_add(struct lockout_store *st, const char *user, time_t now,
     int window_s, unsigned *count_out)
 {
+	unsigned run;
+
+	return failcount_add_run(st, user, now, window_s, count_out, &run);
+}
+
+int
+failcount_add_run(struct lockout_store *st, const char *user, time_t now,
+    int window_s, unsigned *count_out, unsigned *run_out)
+{
 	char name[LOCKOUT_NAME_LEN], *json = NULL;
 	struct failures *f = NULL;
 	int dirfd, lk = -1, r;
 
 	*count_out = 0;
+	*run_out = 0;
 	if ((r = args_ok(user, now, window_s, name)) != PG_OK)
 		return r;
 	if ((f = malloc(sizeof(*f))) == NULL)
@@ -130,11 +154,15 @@ failcount_add(struct lockout_store *st, const char *user, time_t now,
 		f->n--;
 	}
 	f->t[f->n++] = now;
+	if (f->run < FAILCOUNT_RUN_MAX)
+		f->run++;
 	if ((r = encode(user, f, &json)) != PG_OK)
 		goto out;
 	r = pg_write_file_atomic(dirfd, name, json, strlen(json), 0600);
-	if (r == PG_OK)
+	if (r == PG_OK) {
 		*count_out = (unsigned)f->n;
+		*run_out = f->run;
+	}
 out:
 	lockout_priv_end_locked(st, lk);
 out_free:

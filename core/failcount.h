@@ -17,6 +17,9 @@
  */
 #define FAILCOUNT_MAX 1024
 
+/* Consecutive failures remembered; the run saturates here. */
+#define FAILCOUNT_RUN_MAX 100000
+
 /* Longest window accepted, in seconds (one week). */
 #define FAILCOUNT_WINDOW_MAX (7 * 24 * 3600)
 
@@ -29,6 +32,16 @@
  */
 int failcount_add(struct lockout_store *st, const char *user, time_t now,
     int window_s, unsigned *count_out);
+
+/*
+ * As failcount_add(), and sets *RUN_OUT to USER's consecutive failures,
+ * this one included, however far apart: the run ends only when the
+ * counter is reset (a good code, an admin unlock).  NIST SP 800-63B
+ * limits consecutive failed attempts; the window alone lets a patient
+ * guesser through.
+ */
+int failcount_add_run(struct lockout_store *st, const char *user, time_t now,
+    int window_s, unsigned *count_out, unsigned *run_out);
 
 /*
  * Sets *COUNT_OUT to USER's failures in (NOW - WINDOW_S, NOW] without

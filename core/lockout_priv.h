@@ -56,7 +56,8 @@ int lockout_priv_text_ok(const char *s, size_t max, bool required);
 
 /*
  * Writes into BUF (LOCKOUT_NAME_LEN bytes) the file name for USER with the
- * one-letter KIND ('u' lockouts, 'f' failure counters).  Returns 0 or
+ * one-letter KIND ('u' lockouts, 'f' failure counters, 'p' directory
+ * lockouts not yet written).  Returns 0 or
  * PG_ERR_INVAL for an empty, over-long or non-UTF-8 user name.
  */
 int lockout_priv_name(char kind, const char *user, char *buf);

@@ -5,6 +5,7 @@
  * offline_cache.h.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,9 @@
 #include "core/totp.h"
 
 #define MAGIC       "photoguard-offline-cache 1"
-#define FUTURE_SKEW 60 /* seconds an entry may claim to be from the future */
+#define FUTURE_SKEW 60
+#define SYNC_STAMP                                                             \
+	".locks-listed" /* seconds an entry may claim to be from the future */
 
 /* Appends "KEY=" and S hex-encoded and "\n" to BUF at *O. */
 static int
@@ -170,22 +173,17 @@ out:
 	return r;
 }
 
-int
-offline_cache_get(const char *dir, const char *user, time_t now, int max_age_s,
-    struct dir_user **out, long long *age_out)
+/* USER's entry in DIR, whatever its age, in *OUT. */
+static int
+read_entry(const char *dir, const char *user, struct dir_user **out)
 {
 	char name[TOTP_FILENAME_MAX];
 	struct dir_user *u = NULL;
 	char *buf = NULL;
 	size_t len;
-	long long age;
 	int fd, r;
 
 	*out = NULL;
-	if (age_out != NULL)
-		*age_out = -1;
-	if (dir == NULL || user == NULL || max_age_s < 0)
-		return PG_ERR_INVAL;
 	if ((r = totp_user_filename(user, ".groups", name, sizeof(name))) !=
 	    PG_OK)
 		return r == PG_ERR_TOOBIG ? PG_ERR_NOTFOUND : r;
@@ -203,6 +201,46 @@ offline_cache_get(const char *dir, const char *user, time_t now, int max_age_s,
 	free(buf);
 	if (r != PG_OK || u == NULL)
 		return r != PG_OK ? r : PG_ERR_INTERNAL;
+	*out = u;
+	return PG_OK;
+}
+
+int
+offline_cache_mark_locked(const char *dir, const char *user)
+{
+	struct dir_user *u = NULL;
+	int r;
+
+	if (dir == NULL || user == NULL)
+		return PG_ERR_INVAL;
+	r = read_entry(dir, user, &u);
+	if (r == PG_ERR_NOTFOUND)
+		return PG_OK;
+	if (r != PG_OK)
+		return r;
+	if (!u->locked) {
+		u->locked = true;
+		r = offline_cache_put(dir, u, u->fetched);
+	}
+	dir_user_free(u);
+	return r;
+}
+
+int
+offline_cache_get(const char *dir, const char *user, time_t now, int max_age_s,
+    struct dir_user **out, long long *age_out)
+{
+	struct dir_user *u = NULL;
+	long long age;
+	int r;
+
+	*out = NULL;
+	if (age_out != NULL)
+		*age_out = -1;
+	if (dir == NULL || user == NULL || max_age_s < 0)
+		return PG_ERR_INVAL;
+	if ((r = read_entry(dir, user, &u)) != PG_OK)
+		return r;
 	age = (long long)now - (long long)u->fetched;
 	if (age > max_age_s || age < -FUTURE_SKEW) {
 		if (age_out != NULL)
@@ -214,4 +252,59 @@ offline_cache_get(const char *dir, const char *user, time_t now, int max_age_s,
 		*age_out = age;
 	*out = u;
 	return PG_OK;
+}
+
+/* 1 if the stamp in FD says the locks were listed recently, else 0. */
+static int
+synced_recently(int fd, time_t now)
+{
+	struct stat sb;
+
+	if (fstatat(fd, SYNC_STAMP, &sb, AT_SYMLINK_NOFOLLOW) != 0)
+		return 0;
+	return S_ISREG(sb.st_mode) && sb.st_mtime <= now &&
+	    now - sb.st_mtime < OFFLINE_CACHE_SYNC_S;
+}
+
+bool
+offline_cache_sync_due(const char *dir, time_t now)
+{
+	int fd, recent;
+
+	if (dir == NULL || (fd = pg_open_private_dir(dir, 1)) < 0)
+		return true;
+	recent = synced_recently(fd, now);
+	close(fd);
+	return !recent;
+}
+
+int
+offline_cache_sync_locks(const char *dir, struct dir *d, time_t now)
+{
+	char **users = NULL, **since = NULL;
+	size_t n = 0, i;
+	int fd, r, first = PG_OK;
+
+	if (dir == NULL || d == NULL)
+		return PG_ERR_INVAL;
+	if ((fd = pg_open_private_dir(dir, 1)) < 0)
+		return fd;
+	if (synced_recently(fd, now)) {
+		close(fd);
+		return PG_OK;
+	}
+	/* Stamped first, so that logins at the same moment do not all ask. */
+	r = pg_write_file_atomic(fd, SYNC_STAMP, "", 0, 0600);
+	close(fd);
+	if (r != PG_OK)
+		return r;
+	if ((r = dir_list_locked(d, &users, &since, &n)) != PG_OK)
+		return r;
+	for (i = 0; i < n; i++) {
+		r = offline_cache_mark_locked(dir, users[i]);
+		if (r != PG_OK && r != PG_ERR_INVAL && first == PG_OK)
+			first = r;
+	}
+	dir_locked_free(users, since);
+	return first;
 }

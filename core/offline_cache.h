@@ -8,6 +8,7 @@
 #ifndef PG_OFFLINE_CACHE_H
 #define PG_OFFLINE_CACHE_H
 
+#include <stdbool.h>
 #include <time.h>
 
 #include "core/directory.h"
@@ -35,5 +36,34 @@ int offline_cache_put(const char *dir, const struct dir_user *u, time_t now);
  */
 int offline_cache_get(const char *dir, const char *user, time_t now,
     int max_age_s, struct dir_user **out, long long *age_out);
+
+/*
+ * Marks USER's entry in DIR as locked, keeping its groups and its fetch
+ * time, because the directory was seen marking USER locked (e.g. in a
+ * listing of every locked user): a cached "not locked" from an earlier
+ * lookup must never outvote it while the directory is down.  Returns
+ * PG_OK (also when there is no entry: nothing to outvote), or an error of
+ * offline_cache_get() / offline_cache_put().
+ */
+int offline_cache_mark_locked(const char *dir, const char *user);
+
+/* How often offline_cache_sync_locks() asks the directory, in seconds. */
+#define OFFLINE_CACHE_SYNC_S 60
+
+/*
+ * At most once per OFFLINE_CACHE_SYNC_S (a stamp file in DIR remembers
+ * when), lists every user D marks locked and marks their entries locked
+ * (offline_cache_mark_locked()), so a lock set by another server reaches
+ * this host's cache even if the user never logs in here meanwhile.
+ * Returns PG_OK (also when it was not yet time), or the first error.
+ */
+int offline_cache_sync_locks(const char *dir, struct dir *d, time_t now);
+
+/*
+ * True when offline_cache_sync_locks() would ask the directory at NOW (so
+ * a caller opens one only then), also when DIR cannot be opened (the
+ * sync then says why); false when it asked recently.
+ */
+bool offline_cache_sync_due(const char *dir, time_t now);
 
 #endif /* PG_OFFLINE_CACHE_H */

@@ -33,6 +33,7 @@
 #include "core/directory.h"
 #include "core/errors.h"
 #include "core/lockout.h"
+#include "core/lockout_pending.h"
 #include "gateway/gw.h"
 
 #define ENV_MAX 10
@@ -96,15 +97,21 @@ static void *
 lock_worker(void *arg)
 {
 	struct lock_job *j = arg;
-	int r;
+	int r, q = -1;
 
 	if (dir_can_lock(j->g->dir)) {
 		r = dir_set_locked(j->g->dir, j->user, strlen(j->user), true);
+		/* Queued: retried by dirsync.c and by whoever reaches the
+		 * directory next, alerted until it lands. */
+		if (r != 0)
+			q = lockout_pending_add(j->g->lockouts, j->user,
+			    time(NULL), pg_strerror(r));
 		if (r != 0)
 			syslog(LOG_AUTHPRIV | LOG_ALERT,
 			    "photoguard-gateway: could not set "
-			    "the directory lockout of %s: %s",
-			    j->user, pg_strerror(r));
+			    "the directory lockout of %s: %s; %s",
+			    j->user, pg_strerror(r),
+			    q == 0 ? "queued for retry" : "NOT queued");
 	}
 	run_hook(j);
 	free(j);

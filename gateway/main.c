@@ -36,6 +36,7 @@
 #include "gateway/backing.h"
 #include "gateway/gw.h"
 #include "gateway/control.h"
+#include "gateway/dirsync.h"
 #include "gateway/ops.h"
 #include "gateway/privsep.h"
 #include "gateway/reload.h"
@@ -135,7 +136,7 @@ serve(struct gw *g, const struct opts *o)
 	if (gw_start_audit(g) != 0)
 		goto unhook;
 	if (gw_reload_start(g) != 0 || gw_control_start(g) != 0 ||
-	    gw_privsep_drop(g) != 0)
+	    gw_dirsync_start(g) != 0 || gw_privsep_drop(g) != 0)
 		goto threads;
 	gw_log(LOG_NOTICE, "serving %s on %s with policy %s",
 	    g->cfg->store_root, g->mountpoint, g->cfg->policy_file);
@@ -147,6 +148,7 @@ serve(struct gw *g, const struct opts *o)
 	fuse_loop_cfg_destroy(lc);
 threads:
 	gw_wait_lock_workers();
+	gw_dirsync_stop();
 	gw_control_stop(g);
 	gw_reload_stop();
 	gw_stop_audit(g);

@@ -16,6 +16,7 @@
 #include "core/directory.h"
 #include "core/errors.h"
 #include "core/lockout.h"
+#include "core/lockout_pending.h"
 #include "core/offline_cache.h"
 #include "core/policy_file.h"
 #include "pam_module/pam_auth.h"
@@ -109,6 +110,63 @@ remember(struct pgpam_ctx *c, const struct dir_user *u)
 }
 
 /*
+ * The directory answers: the offline cache learns every lock the
+ * directory holds (at most once a minute), so that no cached "not
+ * locked" outvotes a lock set elsewhere.
+ */
+static void
+sync_cache_locks(struct pgpam_ctx *c)
+{
+	struct dir *d = NULL;
+	int r;
+
+	if (c->cfg->totp_offline_cache_dir == NULL ||
+	    c->cfg->dir_lockout_attr == NULL ||
+	    !offline_cache_sync_due(c->cfg->totp_offline_cache_dir, time(NULL)))
+		return;
+	if ((r = dir_open(c->cfg, &d)) == PG_OK)
+		r = offline_cache_sync_locks(
+		    c->cfg->totp_offline_cache_dir, d, time(NULL));
+	if (r != PG_OK)
+		pam_syslog(c->pamh, LOG_WARNING,
+		    "offline cache not told of the directory's locks: %s",
+		    pg_strerror(r));
+	dir_free(d);
+}
+
+/*
+ * The directory answers: directory lockouts this host could not write
+ * before are written now.  Costs a listing of the lockout store; the
+ * directory is asked only when something is queued.
+ */
+static void
+retry_pending(struct pgpam_ctx *c)
+{
+	struct lockout_store *ls = NULL;
+	struct lockout_pending *v = NULL;
+	struct dir *d = NULL;
+	size_t n = 0, left = 0;
+	int r;
+
+	if (c->cfg->dir_lockout_attr == NULL ||
+	    lockout_open(c->cfg->lockout_dir, 0, &ls) != PG_OK)
+		return;
+	r = lockout_pending_list(ls, &v, &n);
+	lockout_pending_free(v, n);
+	if (r == PG_OK && n > 0 && (r = dir_open(c->cfg, &d)) == PG_OK)
+		r = lockout_pending_retry(ls, d, time(NULL), &left);
+	if (r != PG_OK || left > 0)
+		pam_syslog(c->pamh, LOG_ALERT,
+		    "ALERT: %zu directory lockout(s) still pending%s%s", left,
+		    r != PG_OK ? ": " : "", r != PG_OK ? pg_strerror(r) : "");
+	else if (n > 0)
+		pam_syslog(c->pamh, LOG_NOTICE,
+		    "%zu pending directory lockout(s) written", n);
+	dir_free(d);
+	lockout_free(ls);
+}
+
+/*
  * The user's directory entry in *U, or the PAM code of a refusal: the
  * lookup auth made for this login (pam_prefetch.h), else one of its own.
  */
@@ -136,6 +194,8 @@ lookup(struct pgpam_ctx *c, struct dir_user **u, char *via, size_t vialen)
 		(void)snprintf(via, vialen, "%s",
 		    pre ? "directory, during auth" : "directory");
 		remember(c, *u);
+		retry_pending(c);
+		sync_cache_locks(c);
 	} else if (r == PG_ERR_NOTFOUND || r == PG_ERR_INVAL) {
 		rc = pgpam_set(c, "deny", PAM_USER_UNKNOWN, NULL,
 		    "user not in the directory");

@@ -19,6 +19,7 @@
 #include "core/errors.h"
 #include "core/failcount.h"
 #include "core/lockout.h"
+#include "core/lockout_pending.h"
 #include "core/mfa_ticket.h"
 #include "core/totp.h"
 #include "core/totp_store.h"
@@ -28,6 +29,7 @@
 #define CODE_MAX 64 /* longest answer looked at */
 #define PROMPT   "Verification code: "
 #define RULE_MAX "totp.max_failures"
+#define RULE_RUN "totp.max_consecutive_failures"
 
 /* Asks for the code; *CODE is pam-allocated, wiped and freed by caller. */
 static int
@@ -53,45 +55,66 @@ drop_code(char *code)
 	}
 }
 
-/* Sets the directory's lockout attribute when it has one; notes how. */
+/*
+ * Sets the directory's lockout attribute when one is configured; a write
+ * that fails is queued in the lockout store (lockout_pending.h) and
+ * retried by whoever reaches the directory next, with an alert meanwhile.
+ */
 static void
-lock_in_directory(struct pgpam_ctx *c)
+lock_in_directory(struct pgpam_ctx *c, struct lockout_store *ls)
 {
 	struct dir *d = NULL;
-	char err[256];
+	char err[256] = "";
 	int r;
 
-	if (dir_open(c->cfg, &d) != PG_OK || !dir_can_lock(d)) {
+	if (c->cfg->dir_lockout_attr == NULL)
+		return;
+	if ((r = dir_open(c->cfg, &d)) == PG_OK && !dir_can_lock(d)) {
 		dir_free(d);
 		return;
 	}
-	r = dir_set_locked(d, c->user, strlen(c->user), true);
+	if (r == PG_OK)
+		r = dir_set_locked(d, c->user, strlen(c->user), true);
 	if (r == PG_OK) {
 		pgpam_note(c, "directory lockout attribute set");
-	} else {
-		dir_last_error(d, err, sizeof(err));
-		pgpam_note(c, "directory lockout attribute not set: %s",
-		    err[0] ? err : pg_strerror(r));
+		dir_free(d);
+		return;
 	}
+	if (d != NULL)
+		dir_last_error(d, err, sizeof(err));
 	dir_free(d);
+	if (err[0] == '\0')
+		(void)snprintf(err, sizeof(err), "%s", pg_strerror(r));
+	r = lockout_pending_add(ls, c->user, time(NULL), err);
+	pgpam_note(c, "directory lockout attribute not set: %s; %s", err,
+	    r == PG_OK ? "queued for retry" : "NOT queued");
+	pam_syslog(c->pamh, LOG_ALERT,
+	    "ALERT: directory lockout pending (not written: %s)%s", err,
+	    r == PG_OK ? "; queued, retried when the directory answers"
+	               : "; NOT queued");
 }
 
-/* Locks the user out after N failures; audited, alerted. */
+/* The failure counts of one attempt, counted before its code is checked. */
+struct attempt {
+	unsigned n;   /* failures in the window, this attempt included */
+	unsigned run; /* consecutive failures, this attempt included */
+	bool corrupt; /* the counter was damaged: act as at the threshold */
+};
+
+/* Locks the user out by RULE for WHY; audited, alerted. */
 static void
-lock_out(struct pgpam_ctx *c, struct lockout_store *ls, unsigned n)
+lock_out(struct pgpam_ctx *c, struct lockout_store *ls, const char *rule,
+    const char *why, unsigned n)
 {
 	struct lockout_entry e = { 0 };
-	char why[160], extra[32];
+	char extra[32];
 	bool already = false;
 	int r;
 
-	(void)snprintf(why, sizeof(why),
-	    "%u failed verification codes within %d s", n,
-	    c->cfg->totp_failure_window_s);
 	(void)snprintf(extra, sizeof(extra), "failures=%u", n);
 	e.user = c->user;
 	e.reason = why;
-	e.rule = RULE_MAX;
+	e.rule = rule;
 	e.by = "pam";
 	e.host = c->host[0] ? c->host : NULL;
 	e.extra = extra;
@@ -104,38 +127,82 @@ lock_out(struct pgpam_ctx *c, struct lockout_store *ls, unsigned n)
 	if (already)
 		return; /* whoever locked first audited it */
 	pgpam_note(c, "account locked (%s)", why);
-	lock_in_directory(c);
-	r = pgpam_audit(c, "lockout.lock", "deny", RULE_MAX, c->reason);
-	pam_syslog(c->pamh, LOG_ALERT, "lockout rule=%s reason=%s%s", RULE_MAX,
-	    why, r == PG_OK ? "" : " (audit record NOT written)");
+	lock_in_directory(c, ls);
+	r = pgpam_audit(c, "lockout.lock", "deny", rule, c->reason);
+	pam_syslog(c->pamh, LOG_ALERT, "lockout rule=%s reason=%s%s", rule, why,
+	    r == PG_OK ? "" : " (audit record NOT written)");
 }
 
-/* Counts one failure; locks at the threshold.  RC is returned as is. */
+/*
+ * Counts the attempt as a failure before its code is looked at, so that
+ * a counter that cannot be written stops the guessing instead of letting
+ * every guess through uncounted; a good code then resets the counter.
+ * Returns PAM_SUCCESS (A filled) or the refusal, with the code unchecked.
+ */
 static int
-count_failure(struct pgpam_ctx *c, struct lockout_store *ls, time_t now, int rc)
+count_attempt(struct pgpam_ctx *c, struct lockout_store *ls, time_t now,
+    struct attempt *a)
 {
-	unsigned n = 0, max = (unsigned)c->cfg->totp_max_failures;
 	int r;
 
-	r = failcount_add(ls, c->user, now, c->cfg->totp_failure_window_s, &n);
+	memset(a, 0, sizeof(*a));
+	r = failcount_add_run(
+	    ls, c->user, now, c->cfg->totp_failure_window_s, &a->n, &a->run);
+	if (r == PG_OK)
+		return PAM_SUCCESS;
 	if (r == PG_ERR_CORRUPT) {
-		pgpam_note(c, "failure counter corrupt: treated as %u", max);
-		n = max;
-	} else if (r != PG_OK) {
-		pgpam_note(c, "failure not counted: %s", pg_strerror(r));
-		return rc;
-	} else {
-		pgpam_note(c, "failure %u of %u", n, max);
+		a->corrupt = true; /* a wrong code locks at once */
+		return PAM_SUCCESS;
 	}
-	if (n >= max)
-		lock_out(c, ls, n);
+	pam_syslog(c->pamh, LOG_ALERT,
+	    "ALERT: wrong-code counting is down (%s): every code is refused "
+	    "until the lockout store %s can be written",
+	    pg_strerror(r), c->cfg->lockout_dir);
+	return pgpam_set(c, "error", PAM_AUTHINFO_UNAVAIL, NULL,
+	    "failure counter cannot be written: %s; code not checked",
+	    pg_strerror(r));
+}
+
+/* A wrong code: the counts of A against both limits.  RC returned as is. */
+static int
+count_failure(struct pgpam_ctx *c, struct lockout_store *ls,
+    const struct attempt *a, int rc)
+{
+	unsigned max = (unsigned)c->cfg->totp_max_failures;
+	unsigned maxrun = (unsigned)c->cfg->totp_max_consecutive_failures;
+	char why[160];
+
+	if (a->corrupt) {
+		pgpam_note(c, "failure counter corrupt: treated as %u", max);
+		(void)snprintf(why, sizeof(why),
+		    "%u failed verification codes within %d s", max,
+		    c->cfg->totp_failure_window_s);
+		lock_out(c, ls, RULE_MAX, why, max);
+		return rc;
+	}
+	pgpam_note(c, "failure %u of %u", a->n, max);
+	if (a->n >= max) {
+		(void)snprintf(why, sizeof(why),
+		    "%u failed verification codes within %d s", a->n,
+		    c->cfg->totp_failure_window_s);
+		lock_out(c, ls, RULE_MAX, why, a->n);
+	} else if (a->run >= maxrun) {
+		pgpam_note(c, "%u consecutive failures", a->run);
+		(void)snprintf(why, sizeof(why),
+		    "%u consecutive failed verification codes", a->run);
+		lock_out(c, ls, RULE_RUN, why, a->run);
+	}
 	return rc;
 }
 
-/* Maps a failed store check to a PAM code, counting wrong codes. */
+/*
+ * Maps a failed store check to a PAM code; wrong codes face the limits.
+ * Other errors leave the attempt counted: it cannot be told apart from a
+ * guess, and erring that way only brings a lockout nearer.
+ */
 static int
 refuse(struct pgpam_ctx *c, struct totp_store *st, struct lockout_store *ls,
-    time_t now, int r)
+    const struct attempt *a, int r)
 {
 	const char *why = totp_store_why(st);
 
@@ -143,7 +210,8 @@ refuse(struct pgpam_ctx *c, struct totp_store *st, struct lockout_store *ls,
 	case PG_ERR_BADCODE:
 	case PG_ERR_REPLAY:
 		pgpam_set(c, "deny", PAM_AUTH_ERR, NULL, "%s", why);
-		return count_failure(c, ls, now, PAM_AUTH_ERR);
+		return a != NULL ? count_failure(c, ls, a, PAM_AUTH_ERR)
+		                 : PAM_AUTH_ERR;
 	case PG_ERR_PENDING:
 	case PG_ERR_NOTFOUND:
 	case PG_ERR_LOCKED:
@@ -162,9 +230,10 @@ accept(struct pgpam_ctx *c, struct lockout_store *ls, time_t now,
 	const struct pg_config *cfg = c->cfg;
 	int r;
 
+	/* Not reset: this attempt stays counted, which errs towards a lock. */
 	if ((r = failcount_reset(ls, c->user)) != PG_OK)
-		pam_syslog(c->pamh, LOG_WARNING,
-		    "failure counter not reset: %s", pg_strerror(r));
+		pam_syslog(c->pamh, LOG_ERR, "failure counter not reset: %s",
+		    pg_strerror(r));
 	r = mfa_ticket_issue(cfg->totp_ticket_dir, c->user, now,
 	    cfg->totp_ticket_ttl_s, c->host[0] ? c->host : NULL);
 	if (r != PG_OK)
@@ -179,6 +248,7 @@ static int
 check(struct pgpam_ctx *c, struct totp_store *st, struct lockout_store *ls)
 {
 	struct totp_status s;
+	struct attempt a;
 	enum totp_method how = TOTP_BY_NONE;
 	char *code = NULL;
 	time_t now;
@@ -186,17 +256,21 @@ check(struct pgpam_ctx *c, struct totp_store *st, struct lockout_store *ls)
 
 	r = totp_store_status(st, c->user, &s);
 	if (r != PG_OK)
-		return refuse(c, st, ls, time(NULL), r);
+		return refuse(c, st, ls, NULL, r);
 	if (s.state == TOTP_STATE_NONE && c->opts.nullok)
 		return pgpam_set(c, "ignore", PAM_IGNORE, NULL,
 		    "no secret enrolled (nullok)");
 	if ((r = ask_code(c->pamh, &code)) != PAM_SUCCESS)
 		return pgpam_set(c, "error", r, NULL, "conversation failed");
 	now = time(NULL);
+	if ((r = count_attempt(c, ls, now, &a)) != PAM_SUCCESS) {
+		drop_code(code);
+		return r;
+	}
 	if (strnlen(code, CODE_MAX + 1) > CODE_MAX) {
 		drop_code(code);
 		pgpam_set(c, "deny", PAM_AUTH_ERR, NULL, "answer too long");
-		return count_failure(c, ls, now, PAM_AUTH_ERR);
+		return count_failure(c, ls, &a, PAM_AUTH_ERR);
 	}
 	/*
 	 * An enrolled user answered: the account phase's directory lookup
@@ -209,7 +283,7 @@ check(struct pgpam_ctx *c, struct totp_store *st, struct lockout_store *ls)
 	r = totp_store_check(st, c->user, code, now, c->cfg->totp_window, &how);
 	drop_code(code);
 	if (r != PG_OK)
-		return refuse(c, st, ls, now, r);
+		return refuse(c, st, ls, &a, r);
 	return accept(c, ls, now, how);
 }
 

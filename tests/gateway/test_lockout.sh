@@ -6,7 +6,9 @@
 # documented bind account through slapd's ACL), and the PAM module, with
 # the gateway's own configuration, refusing the next login (account, and
 # auth with a right code).  `photoguard unlock gwbulk` must lift all of it:
-# the store, the directory, PAM and the gateway.
+# the store, the directory, PAM and the gateway.  A directory lockout the
+# PAM module could not write (slapd paused) is written by the running
+# gateway's retry once slapd is back.
 #
 # The syslog daemon is a stand-in: the test runs in a private mount
 # namespace whose /dev is a tmpfs holding its socket, so the host's
@@ -273,6 +275,27 @@ out=$(printf 'unlock gwnurse\n' | setpriv --reuid=2902 --regid=100 --clear-group
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
 s.sendall(sys.stdin.buffer.read()); print(s.recv(200).decode().strip())' "$tmp/gateway.sock" 2>&1)
 is "the control socket takes an unlock from root only" "$out" "error: only root may unlock an account"
+
+# --- a directory write that failed: the running gateway retries it ----------
+# The PAM module locks gwbulk (five wrong codes) while slapd does not
+# answer, so the directory write is queued; once slapd is back nothing but
+# the gateway's retry thread (every 30 s) talks to the directory.
+if [ -n "$PAM" ]; then
+	slapd_pause
+	W=$(pam_wrong)
+	for i in 1 2 3 4 5; do gw_pam gwbulk "$W"; done
+	slapd_resume
+	like "slapd paused: the PAM module locks gwbulk, the directory write queued" \
+	    "$(gw_pam_line auth)" 'account locked .*directory lockout attribute not set: .*queued for retry'
+	is "...not in the directory yet" "$(locked_attr gwbulk)" ""
+	for i in $(seq 45); do [ -n "$(locked_attr gwbulk)" ] && break; sleep 1; done
+	like "...written by the running gateway's retry (after ${i} s)" "$(locked_attr gwbulk)" '^[0-9]{14}Z$'
+	is "...and the queue is empty" "$(find "$tmp/lockout" -name 'p-*' | wc -l)" 0
+	"$PG_CLI" unlock gwbulk >/dev/null 2>&1
+	is "...photoguard unlock gwbulk lifts it from the directory" "$(locked_attr gwbulk)" ""
+else
+	skip "the gateway's retry of a queued directory lockout" "pamtester, oathtool or pam_wrapper missing (see above)"
+fi
 
 gw_stop
 out=$("$PG_CLI" audit verify 2>&1)

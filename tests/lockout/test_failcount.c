@@ -140,6 +140,56 @@ test_corrupt(void **state)
 	assert_int_equal(add(f->st, "dan", NOW, 60), 1);
 }
 
+/*
+ * The run of consecutive failures outlives the window: only a reset ends
+ * it.  A file written before the run was kept counts its failures; a bad
+ * run value is damage.
+ */
+static void
+test_run(void **state)
+{
+	static const char *const bad[] = {
+		"{\"v\":1,\"user\":\"ivy\",\"failures\":[],\"consecutive\":-1}",
+		"{\"v\":1,\"user\":\"ivy\",\"failures\":[],\"consecutive\":\"2\"}",
+		"{\"v\":1,\"user\":\"ivy\",\"failures\":[],\"consecutive\":1e3}",
+		"{\"v\":1,\"user\":\"ivy\",\"failures\":[],\"consecutive\":100001}"
+	};
+	static const char old[] =
+	    "{\"v\":1,\"user\":\"ivy\",\"failures\":[1800000000,1800000001]}";
+	struct tl_fx *f = *state;
+	char name[512];
+	unsigned n = 9, run = 9, i;
+
+	for (i = 1; i <= 8; i++) {
+		assert_int_equal(failcount_add_run(f->st, "ivy",
+		                     NOW + 600 * (time_t)i, 60, &n, &run),
+		    PG_OK);
+		assert_int_equal(n, 1); /* ten minutes apart: one per window */
+		assert_int_equal(run, i);
+	}
+	assert_int_equal(failcount_reset(f->st, "ivy"), PG_OK);
+	assert_int_equal(
+	    failcount_add_run(f->st, "ivy", NOW, 60, &n, &run), PG_OK);
+	assert_int_equal(run, 1);
+	assert_int_equal(lockout_unlock(f->st, "ivy", NULL), PG_OK);
+	assert_int_equal(
+	    failcount_add_run(f->st, "ivy", NOW, 60, &n, &run), PG_OK);
+	assert_int_equal(run, 1); /* an admin unlock ends the run too */
+	tl_name('f', "ivy", name);
+	tl_write(f->dir, name, old, strlen(old), 0600);
+	assert_int_equal(
+	    failcount_add_run(f->st, "ivy", NOW + 2, 60, &n, &run), PG_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(run, 3);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		tl_write(f->dir, name, bad[i], strlen(bad[i]), 0600);
+		assert_int_equal(
+		    failcount_add_run(f->st, "ivy", NOW, 60, &n, &run),
+		    PG_ERR_CORRUPT);
+		assert_int_equal(run, 0);
+	}
+}
+
 /* Counts saturate at FAILCOUNT_MAX, and the file stays bounded. */
 static void
 test_saturation(void **state)
@@ -217,6 +267,7 @@ main(void)
 		T(test_unlock_resets),
 		T(test_bad_args),
 		T(test_corrupt),
+		T(test_run),
 		T(test_saturation),
 		T(test_tmpfs_refused),
 		T(test_ramfs_refused),

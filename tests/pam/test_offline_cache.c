@@ -211,6 +211,36 @@ unsafe(void **state)
 	    PG_ERR_INVAL);
 }
 
+/*
+ * A lock seen in the directory marks the entry locked, keeping its groups
+ * and its age; no entry, nothing to mark; a damaged one is reported.
+ */
+static void
+mark_locked(void **state)
+{
+	char g1[] = "nurses";
+	char *groups[] = { g1, NULL };
+	struct dir_user *u = NULL;
+	long long age = 0;
+
+	(void)state;
+	put("lena", groups, 1, false, NOW - 100);
+	assert_int_equal(offline_cache_mark_locked(path(""), "lena"), PG_OK);
+	assert_int_equal(get("lena", NOW, &u, &age), PG_OK);
+	assert_true(u->locked);
+	assert_int_equal(age, 100);
+	assert_int_equal(u->ngroups, 1);
+	assert_string_equal(u->groups[0], "nurses");
+	dir_user_free(u);
+	/* Marking again changes nothing. */
+	assert_int_equal(offline_cache_mark_locked(path(""), "lena"), PG_OK);
+	assert_int_equal(offline_cache_mark_locked(path(""), "nobody"), PG_OK);
+	write_entry("dora.groups", "garbage", 7);
+	assert_int_equal(
+	    offline_cache_mark_locked(path(""), "dora"), PG_ERR_CORRUPT);
+	assert_int_equal(offline_cache_mark_locked(NULL, "dora"), PG_ERR_INVAL);
+}
+
 int
 main(void)
 {
@@ -219,6 +249,7 @@ main(void)
 		cmocka_unit_test(missing_old_future),
 		cmocka_unit_test(damaged),
 		cmocka_unit_test(unsafe),
+		cmocka_unit_test(mark_locked),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -25,6 +25,7 @@ syslog = no
 dir = $T/lockout
 [totp]
 max_failures = 100
+max_consecutive_failures = 1000
 CONF
 ARGS="config=$T/pg.conf secret_dir=$SEC host_key=$KEY ticket_dir=$TIX"
 

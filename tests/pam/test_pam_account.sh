@@ -89,7 +89,7 @@ conf pg "offline_cache_dir = $T/offline
 offline_max_age = 1h"
 conf nocache
 DIRTO=10s conf slowdir
-MAXF=100 conf par
+MAXF=100 conf par "max_consecutive_failures = 100"
 POLICY=$T/bad.policy conf badpol
 printf 'role nurse = group nurses\nlogin nurse on "imaging-*" service ssh bogus\n' >"$T/bad.policy"
 

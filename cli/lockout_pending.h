@@ -1,0 +1,39 @@
+/*
+ * lockout_pending.h - what `photoguard lockouts` does with the directory
+ * besides listing it: writes the queued directory lockouts this host
+ * could not write before (core/lockout_pending.h), shows those still
+ * queued, and marks every user the directory holds locked as locked in
+ * the offline role cache, so that a cached "not locked" never outvotes it.
+ */
+#ifndef PG_CLI_LOCKOUT_PENDING_H
+#define PG_CLI_LOCKOUT_PENDING_H
+
+#include <stddef.h>
+
+#include "core/config.h"
+#include "core/lockout.h"
+#include "core/lockout_pending.h"
+
+/*
+ * Retries the queue of ST (against the directory of CFG when it can be
+ * opened), then lists what is still queued into *V / *N (free with
+ * lockout_pending_free()).  Returns PG_OK or the queue's error.
+ */
+int cli_pending_sync(const struct pg_config *cfg, struct lockout_store *st,
+    struct lockout_pending **v, size_t *n);
+
+/*
+ * Marks the N users in USERS locked in CFG's offline cache (if any);
+ * failures are reported on stderr as PROGNAME.  Returns how many failed.
+ */
+size_t cli_pending_mark_cache(const char *progname, const struct pg_config *cfg,
+    char *const *users, size_t n);
+
+/* Prints the queue V (N) after the table, on stdout; nothing if empty. */
+void cli_pending_print(const struct lockout_pending *v, size_t n);
+
+/* The queue entry of USER in V (N), or NULL. */
+const struct lockout_pending *cli_pending_find(
+    const struct lockout_pending *v, size_t n, const char *user);
+
+#endif /* PG_CLI_LOCKOUT_PENDING_H */
