@@ -1,38 +1,71 @@
 #!/bin/bash
-# gateway_bench.sh - photoguard-gateway side by side with native reads,
-# bindfs and loggedfs, in one run:
+# gateway_bench.sh - photoguard-gateway side by side with native reads and
+# its peers (bindfs, loggedfs), in one run:
 #   (a) one big file read sequentially, cold and warm;
 #   (b) many photo-sized files read once, cold and warm, sequentially and 8
 #       in parallel;
 #   (c) a stat walk over them;
-# and for the gateway: p99 open latency, and RSS after serving
-# BENCH_SERVE files.  Prints seconds and the ratio to native.
+# and for the gateway: p99 open latency, and the serving worker's RSS
+# after serving BENCH_SERVE files.  Prints seconds, the ratio to native
+# reads of the same run and the ratio to bindfs.
 #
 #   sudo bench/gateway_bench.sh [BUILD_DIR]
 # Knobs (defaults are the issue's): BENCH_BIG_MB=1024 BENCH_FILES=20000
-# BENCH_FILE_KB=200 BENCH_SERVE=200000 BENCH_DIR=/var/tmp.
-# Root: it creates a user and a group, mounts, drops the page cache for
-# the cold runs, and installs bindfs and loggedfs if they are missing.
+# BENCH_FILE_KB=200 BENCH_SERVE=200000 BENCH_DIR=/var/tmp
+# BENCH_PEERS="bindfs loggedfs" (any of them, or "none").
+# BENCH_SMALL=1: a quick run (16 MiB, 200 photos, 2,000 served) that checks
+# the bench itself.  BENCH_BREAK=config: the gateway gets a configuration
+# it must refuse; BENCH_BREAK=peer: bindfs a store that is not there (the
+# bench's own tests of its failure paths, tests/gateway/test_bench.sh).
+# BENCH_GW_LOG=FILE: the gateway's log is appended to FILE at the end.
+# Root: it creates two users and a group, mounts, drops the page cache for
+# the cold runs, and installs a missing peer with apt-get.  Anything it
+# should measure that does not start ends the bench with exit 1 and the
+# reason; it never prints a figure it did not measure.
 set -u
+export LC_ALL=C
 BUILD=${1:-${PG_BUILD_ROOT:-$(dirname "$0")/../build}}
 BUILD=$(cd "$BUILD" && pwd)
 GW=$BUILD/gateway/photoguard-gateway
+if [ -n "${BENCH_SMALL:-}" ]; then
+	: "${BENCH_BIG_MB:=16}" "${BENCH_FILES:=200}" "${BENCH_SERVE:=2000}"
+fi
 BIG_MB=${BENCH_BIG_MB:-1024}
 NFILES=${BENCH_FILES:-20000}
 FILE_KB=${BENCH_FILE_KB:-200}
 SERVE=${BENCH_SERVE:-200000}
+PEERS=${BENCH_PEERS-bindfs loggedfs}
+[ "$PEERS" = none ] && PEERS=
 PY=/usr/bin/python3
 
+die() {
+	echo "gateway_bench: FAILED: $*" >&2
+	exit 1
+}
 [ "$(id -u)" = 0 ] || { echo "gateway_bench: run as root" >&2; exit 2; }
 [ -x "$GW" ] || { echo "gateway_bench: build first ($GW)" >&2; exit 2; }
-for p in bindfs loggedfs; do
-	command -v "$p" >/dev/null || apt-get install -y "$p" >/dev/null 2>&1 ||
-	    echo "gateway_bench: $p not available: its column stays empty" >&2
+for n in "$BIG_MB" "$NFILES" "$FILE_KB" "$SERVE"; do
+	[[ "$n" =~ ^[1-9][0-9]*$ ]] ||
+	    { echo "gateway_bench: sizes must be positive integers: $n" >&2; exit 2; }
+done
+# Its users and mounts have fixed names: one bench at a time.
+exec 8>/run/lock/photoguard-gateway-bench.lock
+flock -w 3600 8 || die "another gateway_bench is running"
+for p in $PEERS; do
+	case $p in
+	bindfs | loggedfs) ;;
+	*) echo "gateway_bench: unknown peer '$p' (bindfs, loggedfs, none)" >&2; exit 2 ;;
+	esac
+	if ! command -v "$p" >/dev/null; then
+		echo "gateway_bench: installing $p (for the comparison only)" >&2
+		{ apt-get update -q && apt-get install -y -q "$p"; } >/dev/null 2>&1 ||
+		    die "$p is not installed and apt-get could not install it"
+	fi
 done
 
-w=$(mktemp -d "${BENCH_DIR:-/var/tmp}/pg-gwbench.XXXXXX")
+w=$(mktemp -d "${BENCH_DIR:-/var/tmp}/pg-gwbench.XXXXXX") || die "no work directory"
 chmod 0755 "$w"
-pids=
+gwpid=
 cleanup() {
 	local d
 	for d in "$w"/m_*; do
@@ -41,25 +74,33 @@ cleanup() {
 	for d in "$w"/m_*; do
 		mountpoint -q "$d" 2>/dev/null && umount -l "$d"
 	done
-	[ -n "$pids" ] && kill $pids 2>/dev/null
+	[ -n "$gwpid" ] && { kill "$gwpid" 2>/dev/null; wait "$gwpid" 2>/dev/null; }
+	[ -n "${BENCH_GW_LOG:-}" ] && cat "$w/gw.log" >>"$BENCH_GW_LOG" 2>/dev/null
 	userdel pgbench >/dev/null 2>&1
 	userdel pgbstore >/dev/null 2>&1
 	groupdel pgbench >/dev/null 2>&1
+	groupdel pgbstore >/dev/null 2>&1
 	rm -rf "$w"
 }
 trap cleanup EXIT
 
 # --- data, users, configuration ------------------------------------------
-groupadd -f pgbench
+# As an install makes them: the service user with a group of its own
+# (which shares the MFA tickets, lockouts and audit log with it), and the
+# reader in a group the policy names.
 userdel pgbench >/dev/null 2>&1
 userdel pgbstore >/dev/null 2>&1
-useradd -M -N -g pgbench -d /nonexistent -s /usr/sbin/nologin pgbench
-useradd -M -N -g pgbench -d /nonexistent -s /usr/sbin/nologin pgbstore
+groupdel pgbench >/dev/null 2>&1
+groupdel pgbstore >/dev/null 2>&1
+groupadd pgbench || die "groupadd pgbench"
+useradd -M -N -g pgbench -d /nonexistent -s /usr/sbin/nologin pgbench || die "useradd pgbench"
+useradd -M -U -d /nonexistent -s /usr/sbin/nologin pgbstore || die "useradd pgbstore"
 s=$w/store
-mkdir -p "$s/big" "$w/etc" "$w/audit" "$w/m_pg" "$w/m_bind" "$w/m_log" "$w/lockout"
-echo "preparing: ${BIG_MB} MiB file, $NFILES files of ${FILE_KB} KiB" >&2
-head -c "$((BIG_MB * 1024 * 1024))" /dev/urandom >"$s/big/big.bin"
-$PY - "$s/photos" "$NFILES" "$FILE_KB" <<'PY'
+mkdir -p "$s/big" "$w/etc" "$w/audit" "$w/m_pg" "$w/m_bind" "$w/m_log"
+chmod 0700 "$w/audit"
+echo "preparing: ${BIG_MB} MiB file, $NFILES photos of ${FILE_KB} KiB" >&2
+head -c "$((BIG_MB * 1024 * 1024))" /dev/urandom >"$s/big/big.bin" || die "cannot write $s"
+$PY - "$s/photos" "$NFILES" "$FILE_KB" <<'PY' || die "cannot write the photos"
 import os, sys
 root, n, kb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 blob = os.urandom(kb * 1024)
@@ -70,9 +111,10 @@ for i in range(n):
     with open(os.path.join(d, "IMG_%06d.jpg" % i), "wb") as f:
         f.write(blob)
 PY
-chown -R pgbstore:pgbench "$s"
+chown -R pgbstore:pgbstore "$s"
 chmod 0700 "$s"
 cat >"$w/etc/bench.policy" <<'POL'
+layout "photos/{patient}/{series}/{file}"
 role bench = group pgbench
 allow bench list,read **
 limit bench none
@@ -97,43 +139,95 @@ user = pgbstore
 mountpoint = $w/m_pg
 control_socket = $w/gw.sock
 CONF
-: >"$w/etc/care"
-chmod 0600 "$w/etc/care"
-"$BUILD/cli/photoguard" audit keygen "$w/etc/audit.key" >/dev/null
+printf 'P000000: pgbench\n' >"$w/etc/care"
+chgrp pgbstore "$w/etc/care"
+chmod 0640 "$w/etc/care"
+chmod 0644 "$w/etc/pg.conf" "$w/etc/bench.policy"
+"$BUILD/cli/photoguard" --config "$w/etc/pg.conf" audit keygen "$w/etc/audit.key" >/dev/null ||
+    die "photoguard audit keygen"
+# The bench's own failure path: a care-team file anyone may write.
+[ "${BENCH_BREAK:-}" = config ] && chmod 0666 "$w/etc/care"
 
 # --- mounts --------------------------------------------------------------
-"$GW" --config "$w/etc/pg.conf" -f "$w/m_pg" >"$w/gw.log" 2>&1 &
+"$GW" --config "$w/etc/pg.conf" -f "$w/m_pg" >"$w/gw.log" 2>&1 8>&- &
 gwpid=$!
-pids="$pids $gwpid"
-bindfs -o allow_other "$s" "$w/m_bind" 2>/dev/null || echo "bindfs: could not mount" >&2
-# loggedfs mounts over the directory it logs: give it a bind mount.
-mount --bind "$s" "$w/m_log" &&
-    loggedfs -p -l "$w/loggedfs.log" "$w/m_log" >/dev/null 2>&1 ||
-    echo "loggedfs: could not mount" >&2
-for i in $(seq 1 100); do mountpoint -q "$w/m_pg" && break; sleep 0.05; done
+for _ in $(seq 1 200); do
+	mountpoint -q "$w/m_pg" && break
+	kill -0 "$gwpid" 2>/dev/null || break
+	sleep 0.05
+done
+if ! mountpoint -q "$w/m_pg"; then
+	sed 's/^/  /' "$w/gw.log" >&2
+	die "photoguard-gateway did not start (its log above)"
+fi
+# The gateway forks: a root parent that unmounts, and the worker that
+# serves as the service user (gateway/privsep.c).  Its RSS is measured.
+worker=
+for _ in $(seq 1 100); do
+	worker=$(pgrep -P "$gwpid" -u pgbstore | head -1)
+	[ -n "$worker" ] && break
+	sleep 0.05
+done
+[ -n "$worker" ] || die "no gateway worker serving as pgbstore (parent $gwpid)"
+peer_err() { # name log
+	sed 's/^/  /' "$2" >&2
+	die "$1 did not mount (its output above)"
+}
+for p in $PEERS; do
+	case $p in
+	bindfs)
+		src=$s
+		# The bench's own failure path: a source that is not there.
+		[ "${BENCH_BREAK:-}" = peer ] && src=$w/no-such-store
+		bindfs -o allow_other "$src" "$w/m_bind" >"$w/bindfs.log" 2>&1 8>&- ||
+		    peer_err bindfs "$w/bindfs.log"
+		;;
+	loggedfs)
+		# loggedfs mounts over the directory it logs: a bind mount.
+		{ mount --bind "$s" "$w/m_log" &&
+		    loggedfs -p -l "$w/loggedfs.log" "$w/m_log"; } >"$w/loggedfs.out" 2>&1 8>&- ||
+		    peer_err loggedfs "$w/loggedfs.out"
+		;;
+	esac
+done
+for p in $PEERS; do
+	d=$w/m_bind
+	[ "$p" = loggedfs ] && d=$w/m_log
+	grep -q " $d fuse" /proc/mounts || die "$p is not mounted on $d"
+done
 
 # Each reader's view of the store: native and the peers read as root (the
 # store is root-readable); photoguard as the bench user, who holds a role.
 declare -A root_of=([native]=$s [photoguard]=$w/m_pg [bindfs]=$w/m_bind [loggedfs]=$w/m_log)
 declare -A runner=([native]="" [photoguard]="setpriv --reuid=pgbench --regid=pgbench --clear-groups --" [bindfs]="" [loggedfs]="")
-order="native photoguard bindfs loggedfs"
+order="native photoguard $PEERS"
 
 cat >"$w/work.py" <<'PY'
 import os, sys, time, threading
 mode, root = sys.argv[1], sys.argv[2]
+nfiles = nbytes = 0
+mu = threading.Lock()
 def files():
     for d, ds, ns in os.walk(os.path.join(root, "photos")):
         ds.sort()
         for n in sorted(ns):
             yield os.path.join(d, n)
 def readall(p):
+    global nfiles, nbytes
+    k = 0
     fd = os.open(p, os.O_RDONLY)
     try:
-        while os.read(fd, 1 << 20):
-            pass
+        while True:
+            b = os.read(fd, 1 << 20)
+            if not b:
+                break
+            k += len(b)
     finally:
         os.close(fd)
-t = time.monotonic()
+    with mu:
+        nfiles += 1
+        nbytes += k
+t = time.perf_counter()
 if mode == "big":
     readall(os.path.join(root, "big", "big.bin"))
 elif mode == "seq":
@@ -151,12 +245,13 @@ elif mode == "stat":
     for d, ds, ns in os.walk(root):
         for n in ns:
             os.lstat(os.path.join(d, n))
+            nfiles += 1
 elif mode == "openlat":
     lat = []
     for p in files():
-        t0 = time.monotonic()
+        t0 = time.perf_counter()
         fd = os.open(p, os.O_RDONLY)
-        lat.append(time.monotonic() - t0)
+        lat.append(time.perf_counter() - t0)
         os.close(fd)
     lat.sort()
     if not lat:
@@ -164,41 +259,70 @@ elif mode == "openlat":
     print("%.3f" % (lat[int(len(lat) * 0.99)] * 1000))
     sys.exit(0)
 elif mode == "serve":
-    n, want, ps = 0, int(sys.argv[3]), list(files())
-    while ps and n < want:
+    want, ps = int(sys.argv[3]), list(files())
+    while ps and nfiles < want:
         for p in ps:
             readall(p)
-            n += 1
-            if n >= want:
+            if nfiles >= want:
                 break
-print("%.3f" % (time.monotonic() - t))
+print("%.6f %d %d" % (time.perf_counter() - t, nfiles, nbytes))
 PY
 
-mounted() { [ "$1" = native ] || grep -q " ${root_of[$1]} fuse" /proc/mounts; }
 run() { # tool mode [arg]
 	# shellcheck disable=SC2086
-	${runner[$1]} $PY "$w/work.py" "$2" "${root_of[$1]}" ${3:-}
+	${runner[$1]} $PY "$w/work.py" "$2" "${root_of[$1]}" ${3:-} 2>"$w/err"
 }
 cold() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+# measure tool mode [arg]: seconds into $sec, after checking that the tool saw
+# what native reads saw (files and bytes: a hidden or short file would make
+# a fast and meaningless figure).
+measure() {
+	local out
+	out=$(run "$1" "$2" "${3:-}") || { sed 's/^/  /' "$w/err" >&2; die "$1: the $2 reader failed"; }
+	read -r sec nf nb <<<"$out"
+	[[ "$sec" =~ ^[0-9]+\.[0-9]+$ ]] || die "$1: no time from the $2 reader: $out"
+	if [ "$1" = native ]; then
+		want="$nf $nb"
+	elif [ "$2" != serve ] && [ "$nf $nb" != "$want" ]; then
+		die "$1: the $2 reader saw $nf files, $nb bytes; native $want"
+	fi
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else printf "n/a" }'; }
 
-printf '%-28s' workload
-for t in $order; do printf '%14s' "$t"; done
-printf '   (seconds; ratio to native)\n'
+printf '%-26s %10s' workload native
+for t in $order; do [ "$t" = native ] || printf ' %18s' "$t"; done
+case " $PEERS " in *" bindfs "*) printf ' %18s' "photoguard/bindfs" ;; esac
+printf '\n'
 for wl in "big cold" "big warm" "seq cold" "seq warm" "par cold" "par warm" "stat warm"; do
 	set -- $wl
-	printf '%-28s' "$([ "$1" = big ] && echo "${BIG_MB} MiB file" || { [ "$1" = stat ] && echo "stat walk" || echo "$NFILES photos $1"; }) $2"
-	base=
+	case $1 in
+	big) name="${BIG_MB} MiB file" ;;
+	stat) name="stat walk" ;;
+	*) name="$NFILES photos $1" ;;
+	esac
+	printf '%-26s' "$name $2"
+	declare -A got=()
 	for t in $order; do
-		if ! mounted "$t"; then printf '%14s' "-"; continue; fi
-		[ "$2" = cold ] && cold || run "$t" "$1" >/dev/null 2>&1
-		sec=$(run "$t" "$1" 2>/dev/null)
-		[ -z "$sec" ] && { printf '%14s' "error"; continue; }
-		[ -z "$base" ] && base=$sec
-		printf '%14s' "$(awk -v s="$sec" -v b="$base" 'BEGIN { printf "%.2f %.2fx", s, s / b }')"
+		if [ "$2" = cold ]; then cold; else run "$t" "$1" >/dev/null; fi
+		measure "$t" "$1"
+		got[$t]=$sec
+		if [ "$t" = native ]; then
+			printf ' %9.4fs' "$sec"
+		else
+			printf ' %9.4fs %7s' "$sec" "$(ratio "$sec" "${got[native]}")"
+		fi
 	done
+	[ -n "${got[bindfs]:-}" ] && printf ' %18s' "$(ratio "${got[photoguard]}" "${got[bindfs]}")"
 	printf '\n'
+	unset got
 done
-run photoguard openlat >/dev/null 2>&1
-echo "photoguard p99 open latency (warm): $(run photoguard openlat) ms"
-run photoguard serve "$SERVE" >/dev/null
-echo "photoguard RSS after serving $SERVE files: $(awk '/VmRSS/ {print $2}' /proc/$gwpid/status) KiB (peak $(awk '/VmHWM/ {print $2}' /proc/$gwpid/status) KiB)"
+lat=$(run photoguard openlat) && lat=$(run photoguard openlat) ||
+    die "photoguard: open latency: $(cat "$w/err")"
+echo "photoguard p99 open latency (warm): $lat ms"
+measure photoguard serve "$SERVE"
+[ "$nf" -ge "$SERVE" ] || die "photoguard served $nf files of $SERVE"
+kill -0 "$worker" 2>/dev/null || die "the gateway worker $worker is gone"
+rss=$(awk '/^VmRSS/ {print $2}' "/proc/$worker/status")
+hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$worker/status")
+[ -n "$rss" ] && [ -n "$hwm" ] || die "no RSS for the gateway worker $worker"
+echo "photoguard worker RSS after serving $SERVE files: $rss KiB (peak $hwm KiB)"

@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/cmd_gateway.h"
@@ -19,7 +21,7 @@
 
 #define REQ_MAX    1024
 #define REASON_MAX 400
-#define TIMEOUT_MS 10000
+#define TIMEOUT_MS 10000 /* for the whole exchange, connect included */
 
 static const char status_help[] =
     "Usage: photoguard status [--json]\n"
@@ -43,6 +45,7 @@ static const char breakglass_help[] =
 static int
 connect_send(const struct pg_config *cfg, const char *req)
 {
+	struct timeval tv = { TIMEOUT_MS / 1000, 0 };
 	struct sockaddr_un sa;
 	int fd;
 
@@ -57,6 +60,8 @@ connect_send(const struct pg_config *cfg, const char *req)
 	    strlen(cfg->store_control_socket) + 1);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		return -1;
+	/* connect() to a gateway whose queue is full waits, at most this. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
 	    write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
 		int e = errno;
@@ -66,6 +71,24 @@ connect_send(const struct pg_config *cfg, const char *req)
 		return -1;
 	}
 	return fd;
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds left before DEADLINE, 0 when past. */
+static int
+left_ms(long long deadline)
+{
+	long long l = deadline - now_ms();
+
+	return l > 0 ? (int)l : 0;
 }
 
 int
@@ -94,10 +117,11 @@ static int
 ask(const struct cli_ctx *ctx, const char *req)
 {
 	struct pg_config *cfg = cli_load_config(ctx);
+	long long deadline = now_ms() + TIMEOUT_MS;
 	struct pollfd p;
 	char buf[4096];
-	int fd = -1, rc = CLI_EXIT_ERROR, first = 1;
-	ssize_t n;
+	int fd = -1, rc = CLI_EXIT_ERROR, first = 1, pr = 0;
+	ssize_t n = 0;
 
 	if (cfg == NULL)
 		return CLI_EXIT_ERROR;
@@ -105,6 +129,11 @@ ask(const struct cli_ctx *ctx, const char *req)
 		if (errno == EINVAL)
 			fprintf(stderr,
 			    "%s: no usable [store] control_socket\n",
+			    ctx->progname);
+		else if (errno == EAGAIN)
+			fprintf(stderr,
+			    "%s: the gateway's control socket is busy: "
+			    "nothing accepted within 10 s\n",
 			    ctx->progname);
 		else
 			fprintf(stderr,
@@ -115,7 +144,7 @@ ask(const struct cli_ctx *ctx, const char *req)
 	}
 	p.fd = fd;
 	p.events = POLLIN;
-	while (poll(&p, 1, TIMEOUT_MS) > 0 &&
+	while ((pr = poll(&p, 1, left_ms(deadline))) > 0 &&
 	    (n = read(fd, buf, sizeof(buf))) > 0) {
 		if (first)
 			rc = strncmp(buf, "ok\n", 3) == 0 ? CLI_EXIT_OK
@@ -125,6 +154,12 @@ ask(const struct cli_ctx *ctx, const char *req)
 		    rc == CLI_EXIT_OK ? stdout : stderr);
 		first = 0;
 	}
+	if (first)
+		fprintf(stderr, "%s: the gateway did not answer: %s\n",
+		    ctx->progname,
+		    pr == 0               ? "nothing within 10 s"
+		        : pr < 0 || n < 0 ? strerror(errno)
+		                          : "it closed the connection");
 out:
 	if (fd >= 0)
 		close(fd);

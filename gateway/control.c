@@ -2,11 +2,12 @@
  * control.c - the gateway's control socket ([store] control_socket), for
  * `photoguard status`, `photoguard breakglass` and `photoguard unlock`.  One
  * request per connection: a line "status", "status json", "breakglass
- * PATIENT REASON..." or "unlock USER", at most CTL_LINE_MAX bytes.  The
- * caller is who the kernel says (SO_PEERCRED), never what the request
- * claims.  The answer's first line is "ok" or "error: WHY"; what follows is
- * text for a person, or for "status json" one JSON object (the same facts,
- * for programs: see photoguard(8)).
+ * PATIENT REASON..." or "unlock USER" (control_serve.c reads it, within
+ * its caps and deadlines, and sends the answer).  The caller is who the
+ * kernel says (SO_PEERCRED), never what the request claims.  The answer's first
+ * line is "ok" or "error: WHY"; what follows is text for a person, or for
+ * "status json" one JSON object (the same facts, for programs: see
+ * photoguard(8)).
  *
  * Status: root sees the store, the policy, every active user's usage
  * against each window, and the lockouts; anyone else sees their own.
@@ -18,17 +19,11 @@
  * rather than trusting a cached "locked in the directory" for the rest of
  * its cache_ttl.
  */
-#include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
@@ -38,38 +33,6 @@
 #include "gateway/control.h"
 #include "gateway/limiter.h"
 #include "gateway/start.h"
-
-#define CTL_LINE_MAX   1024
-#define CTL_REASON_MAX 400
-#define CTL_TIMEOUT_MS 2000
-
-static pthread_t ctl_thread;
-static atomic_bool ctl_stop;
-static int ctl_fd = -1;
-
-/* Reads one line (without its newline) within CTL_TIMEOUT_MS. */
-static int
-read_line(int fd, char *buf, size_t len)
-{
-	struct pollfd p = { fd, POLLIN, 0 };
-	size_t n = 0;
-	ssize_t r;
-
-	while (n + 1 < len) {
-		if (poll(&p, 1, CTL_TIMEOUT_MS) <= 0)
-			return -1;
-		r = read(fd, buf + n, len - 1 - n);
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-		if (memchr(buf, '\n', n) != NULL)
-			break;
-	}
-	buf[n] = '\0';
-	if (n > 0 && buf[n - 1] == '\n')
-		buf[--n] = '\0';
-	return memchr(buf, '\n', n) != NULL || n + 1 >= len ? -1 : 0;
-}
 
 static void
 usage_lines(FILE *f, struct gw_user *u)
@@ -315,91 +278,17 @@ unlock_user(struct gw *g, uid_t uid, const char *name, FILE *f)
 	fprintf(f, "ok\n");
 }
 
-static void
-handle(struct gw *g, int fd)
+void
+gw_control_answer(struct gw *g, uid_t uid, pid_t pid, const char *line, FILE *f)
 {
-	struct ucred cred;
-	socklen_t cl = sizeof(cred);
-	char line[CTL_LINE_MAX];
-	FILE *f;
-
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0 ||
-	    (f = fdopen(fd, "w")) == NULL) {
-		close(fd);
-		return;
-	}
-	if (read_line(fd, line, sizeof(line)) != 0)
-		fprintf(f, "error: request too long or incomplete\n");
-	else if (strcmp(line, "status") == 0)
-		status(g, cred.uid, f);
+	if (strcmp(line, "status") == 0)
+		status(g, uid, f);
 	else if (strcmp(line, "status json") == 0)
-		status_json(g, cred.uid, f);
+		status_json(g, uid, f);
 	else if (strncmp(line, "breakglass ", 11) == 0)
-		gw_breakglass(g, cred.uid, cred.pid, line + 11, f);
+		gw_breakglass(g, uid, pid, line + 11, f);
 	else if (strncmp(line, "unlock ", 7) == 0)
-		unlock_user(g, cred.uid, line + 7, f);
+		unlock_user(g, uid, line + 7, f);
 	else
 		fprintf(f, "error: unknown request\n");
-	fclose(f);
-}
-
-static void *
-ctl_main(void *arg)
-{
-	struct gw *g = arg;
-	struct pollfd p = { ctl_fd, POLLIN, 0 };
-	int fd;
-
-	while (!atomic_load(&ctl_stop)) {
-		if (poll(&p, 1, 500) <= 0)
-			continue;
-		if ((fd = accept4(ctl_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
-			handle(g, fd);
-	}
-	return NULL;
-}
-
-int
-gw_control_start(struct gw *g)
-{
-	const char *path = g->cfg->store_control_socket;
-	struct sockaddr_un sa;
-	struct stat st;
-
-	if (path == NULL)
-		return 0;
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		gw_log(LOG_ERR, "control socket path too long: %s", path);
-		return -1;
-	}
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	/* A socket left by an earlier run; never remove anything else. */
-	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-		unlink(path);
-	ctl_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (ctl_fd < 0 ||
-	    bind(ctl_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    chmod(path, 0666) != 0 || listen(ctl_fd, 16) != 0) {
-		gw_log(LOG_ERR, "control socket %s: %s", path, strerror(errno));
-		return -1;
-	}
-	atomic_store(&ctl_stop, false);
-	if (pthread_create(&ctl_thread, NULL, ctl_main, g) != 0)
-		return -1;
-	return 0;
-}
-
-void
-gw_control_stop(struct gw *g)
-{
-	if (ctl_fd < 0)
-		return;
-	atomic_store(&ctl_stop, true);
-	pthread_join(ctl_thread, NULL);
-	close(ctl_fd);
-	ctl_fd = -1;
-	if (g->cfg->store_control_socket != NULL)
-		unlink(g->cfg->store_control_socket);
 }

@@ -127,7 +127,77 @@ d = json.load(open(sys.argv[1]))
 print([u["user"] for u in d["users"]], sorted(d))' "$tmp/out/status-nurse.json")" "['gwnurse'] ['users']"
 out=$("$PG_CLI" status --jsn 2>&1); rc=$?
 is "status with an unknown option: usage, exit 2" "$rc" 2
+
+# --- the control socket under attack ---------------------------------------
+# One local user holds 50 connections open, each trickling a byte every
+# 0.3 s and never ending its line: a cap per uid and one deadline per
+# connection keep everyone else served.  Restarted first, so that the
+# break-glass count of the day starts again.
 gw_stop
+gw_start_or_bail "gateway restarted"
+flood=$PG_SOURCE_ROOT/tests/gateway/ctl_flood.py
+sock=$tmp/gateway.sock
+python3 "$flood" hold "$sock" 2902 50 15 "$tmp/out/flood.jsonl" "$tmp/out/flood.ready" &
+fpid=$!
+for i in $(seq 1 50); do [ -e "$tmp/out/flood.ready" ] && break; sleep 0.1; done
+sleep 0.3
+# secs CMD...: runs CMD, its output in $out, exit in $rc,
+# seconds taken in $took.
+secs() {
+	local t0=$EPOCHREALTIME
+	out=$("$@" 2>&1); rc=$?
+	took=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
+}
+secs timeout 5 "$PG_CLI" status
+is "status as root while gwnurse floods the socket: exit 0" "$rc" 0
+check "...within 2 s (took ${took}s)" awk -v t="$took" 'BEGIN { exit !(t < 2) }'
+secs as gwoncall timeout 5 "$PG_CLI" breakglass --patient P000006 --reason "ER, socket flooded"
+is "break-glass by another user meanwhile: granted" "$rc" 0
+like "...at once (took ${took}s)" "$out ${took}" "P000006 for 3600 seconds.* (0|1)\.[0-9]+$"
+wait "$fpid"
+flood_sum() {
+	python3 - "$tmp/out/flood.jsonl" <<'PY'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+first = recs[:50]
+refused = [r for r in first if r["answer"].startswith("error: too many")]
+served = [r for r in first if r["connected"] and r not in refused]
+print("first 50: %d served, %d refused, %d connect failed"
+      % (len(served), len(refused), len(first) - len(served) - len(refused)))
+# Every connection the gateway took: ended at its deadline while still
+# sending, or opened too late in the run to reach it.
+took = [r for r in recs if r["connected"]
+        and not r["answer"].startswith("error: too many")]
+dl = [r for r in took if r["lived"] is not None and 1.5 <= r["lived"] <= 3.5
+      and r["sent"] >= 4 and "2 seconds" in r["answer"]]
+young = [r for r in took if r["lived"] is None and r["at"] > 15 - 3.5]
+other = [r for r in took if r not in dl and r not in young]
+print("%d ended at the deadline while trickling, %d otherwise"
+      % (len(dl), len(other)))
+if other:
+    print("e.g.", other[0])
+PY
+}
+sum=$(flood_sum)
+sed "s/^/# /" <<<"$sum"
+like "the flooding uid gets 8 connections; its 9th and later are refused" "$sum" "first 50: 8 served, 42 refused, 0 connect failed"
+like "...with the reason" "$(grep -m1 'too many' "$tmp/out/flood.jsonl")" "too many control connections from uid 2902"
+like "a connection trickling bytes is closed at its deadline, not kept open by each byte" "$sum" "^[1-9][0-9]* ended at the deadline while trickling, 0 otherwise"
+like "refusals are logged" "$(cat "$tmp/gateway.log")" "control socket: .*uid 2902.* refused"
+# The gateway-wide cap: 31 uids at their cap leave room for root only.
+out=$(python3 "$flood" global "$sock" 3100 31 8 2>&1)
+sed "s/^/# /" <<<"$out"
+like "248 connections of 31 uids: the next uid is refused" "$out" "next uid: error: too many control connections"
+like "...and root is still served" "$out" "root: ok in"
+# Stopping waits for the connections being served, and not for long.
+python3 "$flood" hold "$sock" 2902 4 3 "$tmp/out/flood2.jsonl" "$tmp/out/flood2.ready" &
+fpid=$!
+for i in $(seq 1 50); do [ -e "$tmp/out/flood2.ready" ] && break; sleep 0.1; done
+t0=$EPOCHREALTIME
+gw_stop
+took=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
+check "the gateway stops within 2 s while connections trickle (took ${took}s)" awk -v t="$took" 'BEGIN { exit !(t < 2) }'
+wait "$fpid"
 out=$("$PG_CLI" status 2>&1); rc=$?
 is "status with no gateway running: exit 3" "$rc" 3
 out=$("$PG_CLI" audit verify 2>&1); rc=$?
