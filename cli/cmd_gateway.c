@@ -119,8 +119,9 @@ ask(const struct cli_ctx *ctx, const char *req)
 	struct pg_config *cfg = cli_load_config(ctx);
 	long long deadline = now_ms() + TIMEOUT_MS;
 	struct pollfd p;
-	char buf[4096];
-	int fd = -1, rc = CLI_EXIT_ERROR, first = 1, pr = 0;
+	char buf[4096], head[3];
+	int fd = -1, rc = CLI_EXIT_ERROR, pr = 0;
+	size_t hn = 0, off;
 	ssize_t n = 0;
 
 	if (cfg == NULL)
@@ -144,17 +145,26 @@ ask(const struct cli_ctx *ctx, const char *req)
 	}
 	p.fd = fd;
 	p.events = POLLIN;
+	/* The verdict is the answer's first three bytes, which a stream
+	 * socket may deliver over several reads. */
 	while ((pr = poll(&p, 1, left_ms(deadline))) > 0 &&
 	    (n = read(fd, buf, sizeof(buf))) > 0) {
-		if (first)
-			rc = strncmp(buf, "ok\n", 3) == 0 ? CLI_EXIT_OK
+		off = 0;
+		if (hn < sizeof(head)) {
+			off = sizeof(head) - hn < (size_t)n ? sizeof(head) - hn
+			                                    : (size_t)n;
+			memcpy(head + hn, buf, off);
+			if ((hn += off) < sizeof(head))
+				continue;
+			rc = memcmp(head, "ok\n", 3) == 0 ? CLI_EXIT_OK
 			                                  : CLI_EXIT_FAIL;
-		fwrite(first && rc == CLI_EXIT_OK ? buf + 3 : buf, 1,
-		    first && rc == CLI_EXIT_OK ? (size_t)n - 3 : (size_t)n,
+			if (rc != CLI_EXIT_OK)
+				fwrite(head, 1, sizeof(head), stderr);
+		}
+		fwrite(buf + off, 1, (size_t)n - off,
 		    rc == CLI_EXIT_OK ? stdout : stderr);
-		first = 0;
 	}
-	if (first)
+	if (hn < sizeof(head))
 		fprintf(stderr, "%s: the gateway did not answer: %s\n",
 		    ctx->progname,
 		    pr == 0               ? "nothing within 10 s"

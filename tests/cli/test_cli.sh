@@ -56,4 +56,38 @@ out=$("$pg" config check "$tmp/sample.conf" 2>&1); rc=$?
 is "world-writable config refused" "$rc" 1
 like "world-writable config says why" "$out" "not writable by group or others"
 
+# The gateway's answer as a stream: its verdict ("ok\n") may come in
+# pieces, and a connection closed before the verdict is no answer.
+# serve SCRIPT...: a control socket that answers with the given chunks.
+serve() {
+	rm -f "$tmp/ctl.sock"
+	python3 - "$tmp/ctl.sock" "$@" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(1)
+c, _ = s.accept()
+c.recv(4096)
+for chunk in sys.argv[2:]:
+    c.sendall(chunk.encode().decode("unicode_escape").encode("latin-1"))
+    time.sleep(0.2)
+c.close()
+PY
+	for _ in $(seq 1 50); do [ -S "$tmp/ctl.sock" ] && break; sleep 0.05; done
+}
+printf '[store]\ncontrol_socket = %s/ctl.sock\n' "$tmp" >"$tmp/ctl.conf"
+serve 'o' 'k\nuser gwx uid 7\n'
+out=$("$pg" --config "$tmp/ctl.conf" status 2>"$tmp/err"); rc=$?
+is "status: a verdict split over two reads is still 'ok' (exit 0)" "$rc" 0
+is "...and the answer after it goes to stdout" "$out" "user gwx uid 7"
+serve 'e' 'rror: no such user\n'
+out=$("$pg" --config "$tmp/ctl.conf" status 2>&1); rc=$?
+is "status: a split refusal exits 1" "$rc" 1
+is "...and says it whole" "$out" "error: no such user"
+serve 'o'
+out=$("$pg" --config "$tmp/ctl.conf" status 2>&1); rc=$?
+is "status: closed before the verdict is no answer (exit 3)" "$rc" 3
+like "...and says so" "$out" "did not answer: it closed the connection"
+wait
+
 done_testing
