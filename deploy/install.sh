@@ -25,7 +25,8 @@ Usage: deploy/install.sh [--prefix DIR] [--root DIR] [--build DIR]
   --root DIR     install into a staged tree beneath DIR (packaging,
                  tests); the service user is not created
   --build DIR    take the binaries from this meson build directory
-                 (default: build and use build-release/)
+                 (default: build-release/, a release build of only
+                 what is installed: no tests, no benchmarks)
   --pam-dir DIR  where PAM loads modules from (default: the system's,
                  from pkg-config pam or where pam_unix.so lives)
   --dry-run      print every action without doing it
@@ -87,9 +88,16 @@ do_build() {
 		return 0
 	fi
 	build=$top/build-release
+	# Only what is installed: the tests and benchmarks are the
+	# developers' (tests/run-all.sh builds them), and a release build
+	# must not stop on a test that does not compile with its flags.
 	if [ ! -f "$build/build.ninja" ]; then
 		say "configuring a release build in $build"
-		run meson setup --buildtype=release -Dslapd_tests=disabled \
+		run meson setup --buildtype=release -Dtests=false \
+		    -Dbench=false -Dslapd_tests=disabled "$build" "$top"
+	else
+		# A build-release/ of an earlier version built everything.
+		run meson setup --reconfigure -Dtests=false -Dbench=false \
 		    "$build" "$top"
 	fi
 	say "building in $build"
