@@ -127,10 +127,14 @@ install_shipped() {
 		install_file "$top/$src" "$dest" "$mode"
 	done
 	units_changed=0
+	# The units name the gateway by its installed path (--prefix).
+	sbin=$(printf '%s' "$prefix/sbin" | sed 's/[\\|&]/\\&/g')
 	for f in $(unit_files); do
 		d=$UNITS/${f##*/}
-		[ -f "$d" ] && cmp -s "$f" "$d" || units_changed=1
-		install_file "$f" "$d" 644
+		u=$tmpd/${f##*/}
+		sed "s|@sbindir@|$sbin|g" "$f" >"$u"
+		[ -f "$d" ] && cmp -s "$u" "$d" || units_changed=1
+		install_file "$u" "$d" 644
 	done
 	[ -n "$(unit_files)" ] || say "no systemd units in deploy/systemd: none installed"
 	if [ "$units_changed" = 1 ] && live_systemd; then
@@ -239,6 +243,8 @@ N
 
 parse_opts "$@"
 set_paths
+tmpd=$(mktemp -d "${TMPDIR:-/tmp}/pg-install.XXXXXX")
+trap 'rm -rf "$tmpd"' EXIT
 [ "$dry" = 1 ] && say "dry run: nothing will be changed"
 [ "$dry" = 1 ] || [ "$(id -u)" = 0 ] || die "run as root (or use --dry-run)"
 say "installing photoguard: prefix $prefix${root:+, staged beneath $root}, PAM modules in $pamdir"
