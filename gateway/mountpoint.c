@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,10 +107,11 @@ create(const char *mp)
 {
 	char path[PATH_MAX], *c, *next;
 	int dfd, fd, r = -1;
+	bool made;
 
 	if (snprintf(path, sizeof(path), "%s", mp) >= (int)sizeof(path))
 		return -ENAMETOOLONG;
-	if ((dfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+	if ((dfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return -errno;
 	for (c = path + 1; c != NULL && *c != '\0'; c = next) {
 		if ((next = strchr(c, '/')) != NULL)
@@ -120,17 +122,13 @@ create(const char *mp)
 			r = -EINVAL;
 			goto out;
 		}
-		if (mkdirat(dfd, c, 0755) == 0) {
-			if (fchmodat(dfd, c, 0755, 0) != 0) {
-				r = -errno;
-				goto out;
-			}
-		} else if (errno != EEXIST) {
+		made = mkdirat(dfd, c, 0755) == 0;
+		if (!made && errno != EEXIST) {
 			r = -errno;
 			goto out;
 		}
 		fd = openat(
-		    dfd, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		    dfd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0) {
 			r = errno == ENOTDIR || errno == ELOOP ? -ELOOP
 			                                       : -errno;
@@ -138,6 +136,11 @@ create(const char *mp)
 		}
 		close(dfd);
 		dfd = fd;
+		/* Through the descriptor: the name may have changed since. */
+		if (made && fchmod(dfd, 0755) != 0) {
+			r = -errno;
+			goto out;
+		}
 	}
 	r = 0;
 out:
