@@ -11,6 +11,7 @@ libldap2-dev libsodium-dev libinotifytools0-dev libfuse3-dev fuse3
 libjansson-dev libinih-dev libqrencode-dev python3"
 test="libcmocka-dev slapd ldap-utils libpam-wrapper libpamtest0-dev pamtester
 oathtool openssl openssh-server openssh-client valgrind clang-format util-linux
+debootstrap systemd-container
 procps psmisc man-db groff-base rsync libjpeg-turbo-progs file"
 
 want=$build

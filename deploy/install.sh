@@ -25,7 +25,8 @@ Usage: deploy/install.sh [--prefix DIR] [--root DIR] [--build DIR]
   --root DIR     install into a staged tree beneath DIR (packaging,
                  tests); the service user is not created
   --build DIR    take the binaries from this meson build directory
-                 (default: build and use build-release/)
+                 (default: build-release/, a release build of only
+                 what is installed: no tests, no benchmarks)
   --pam-dir DIR  where PAM loads modules from (default: the system's,
                  from pkg-config pam or where pam_unix.so lives)
   --dry-run      print every action without doing it
@@ -87,9 +88,16 @@ do_build() {
 		return 0
 	fi
 	build=$top/build-release
+	# Only what is installed: the tests and benchmarks are the
+	# developers' (tests/run-all.sh builds them), and a release build
+	# must not stop on a test that does not compile with its flags.
 	if [ ! -f "$build/build.ninja" ]; then
 		say "configuring a release build in $build"
-		run meson setup --buildtype=release -Dslapd_tests=disabled \
+		run meson setup --buildtype=release -Dtests=false \
+		    -Dbench=false -Dslapd_tests=disabled "$build" "$top"
+	else
+		# A build-release/ of an earlier version built everything.
+		run meson setup --reconfigure -Dtests=false -Dbench=false \
 		    "$build" "$top"
 	fi
 	say "building in $build"
@@ -119,10 +127,14 @@ install_shipped() {
 		install_file "$top/$src" "$dest" "$mode"
 	done
 	units_changed=0
+	# The units name the gateway by its installed path (--prefix).
+	sbin=$(printf '%s' "$prefix/sbin" | sed 's/[\\|&]/\\&/g')
 	for f in $(unit_files); do
 		d=$UNITS/${f##*/}
-		[ -f "$d" ] && cmp -s "$f" "$d" || units_changed=1
-		install_file "$f" "$d" 644
+		u=$tmpd/${f##*/}
+		sed "s|@sbindir@|$sbin|g" "$f" >"$u"
+		[ -f "$d" ] && cmp -s "$u" "$d" || units_changed=1
+		install_file "$u" "$d" 644
 	done
 	[ -n "$(unit_files)" ] || say "no systemd units in deploy/systemd: none installed"
 	if [ "$units_changed" = 1 ] && live_systemd; then
@@ -231,6 +243,8 @@ N
 
 parse_opts "$@"
 set_paths
+tmpd=$(mktemp -d "${TMPDIR:-/tmp}/pg-install.XXXXXX")
+trap 'rm -rf "$tmpd"' EXIT
 [ "$dry" = 1 ] && say "dry run: nothing will be changed"
 [ "$dry" = 1 ] || [ "$(id -u)" = 0 ] || die "run as root (or use --dry-run)"
 say "installing photoguard: prefix $prefix${root:+, staged beneath $root}, PAM modules in $pamdir"

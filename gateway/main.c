@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fuse.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,7 @@
 #include "gateway/gw.h"
 #include "gateway/control.h"
 #include "gateway/dirsync.h"
+#include "gateway/notify.h"
 #include "gateway/ops.h"
 #include "gateway/privsep.h"
 #include "gateway/reload.h"
@@ -106,6 +108,30 @@ parse_opts(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
+/* Whether stderr is the journal's stream: JOURNAL_STREAM, which the
+ * service manager sets, names its device and inode. */
+static bool
+stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char *end;
+
+	if (e == NULL || fstat(STDERR_FILENO, &st) != 0)
+		return false;
+	errno = 0;
+	dev = strtoull(e, &end, 10);
+	if (errno != 0 || end == e || *end != ':')
+		return false;
+	e = end + 1;
+	ino = strtoull(e, &end, 10);
+	if (errno != 0 || end == e || *end != '\0')
+		return false;
+	return dev == (unsigned long long)st.st_dev &&
+	    ino == (unsigned long long)st.st_ino;
+}
+
 /* Mounts and serves until unmounted or signalled.  Returns 0 or 1. */
 static int
 serve(struct gw *g, const struct opts *o)
@@ -140,13 +166,17 @@ serve(struct gw *g, const struct opts *o)
 		goto threads;
 	gw_log(LOG_NOTICE, "serving %s on %s with policy %s",
 	    g->cfg->store_root, g->mountpoint, g->cfg->policy_file);
-	if ((lc = fuse_loop_cfg_create()) == NULL)
+	if ((lc = fuse_loop_cfg_create()) == NULL || gw_notify_watch(g) != 0)
 		goto threads;
 	fuse_loop_cfg_set_max_threads(lc, 64);
 	fuse_loop_cfg_set_idle_threads(lc, 16);
-	r = fuse_loop_mt(g->fuse, lc) == 0 ? 0 : 1;
-	fuse_loop_cfg_destroy(lc);
+	/* A loop ended by a stop signal (a positive value) is a clean
+	 * stop, as one ended by the unmount is: only an error fails. */
+	r = fuse_loop_mt(g->fuse, lc) < 0 ? 1 : 0;
+	gw_notify_stopping();
 threads:
+	if (lc != NULL)
+		fuse_loop_cfg_destroy(lc);
 	gw_wait_lock_workers();
 	gw_dirsync_stop();
 	gw_control_stop(g);
@@ -175,8 +205,12 @@ main(int argc, char **argv)
 
 	if (parse_opts(argc, argv, &o) != 0)
 		return 2;
-	openlog("photoguard-gateway", LOG_PID | (o.foreground ? LOG_PERROR : 0),
+	/* In the foreground stderr gets a copy of each line, unless stderr
+	 * is the journal, which syslog(3) reaches already: once is enough. */
+	openlog("photoguard-gateway",
+	    LOG_PID | (o.foreground && !stderr_is_journal() ? LOG_PERROR : 0),
 	    LOG_DAEMON);
+	gw_notify_init();
 	memset(&g, 0, sizeof(g));
 	pthread_mutex_init(&g.policy_mu, NULL);
 	pthread_mutex_init(&g.users_mu, NULL);

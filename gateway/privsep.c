@@ -58,6 +58,9 @@ supervise(struct gw *g, pid_t pid)
 	/* The worker's end of /dev/fuse must be the only one: with a copy
 	 * here a dead worker would leave requests hanging, not ENOTCONN. */
 	close(fuse_session_fd(fuse_get_session(g->fuse)));
+	/* It still holds the configuration it started with (a bind
+	 * password among it): no core file of it. */
+	(void)prctl(PR_SET_DUMPABLE, 0);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;
 	sigemptyset(&sa.sa_mask);

@@ -22,6 +22,7 @@
 #include "core/policy_file.h"
 #include "gateway/backing.h"
 #include "gateway/limiter.h"
+#include "gateway/mountpoint.h"
 #include "gateway/privsep.h"
 #include "gateway/start.h"
 
@@ -131,7 +132,6 @@ int
 gw_start(struct gw *g, const char *config, const char *mountpoint)
 {
 	char err[512];
-	struct stat st;
 
 	if (pg_config_load(config, &g->cfg, err, sizeof(err)) != 0) {
 		gw_log(LOG_ERR, "%s", err);
@@ -140,12 +140,12 @@ gw_start(struct gw *g, const char *config, const char *mountpoint)
 	if (load_policy(g) != 0 || open_store(g) != 0 || open_services(g) != 0)
 		return -1;
 	mountpoint = mountpoint ? mountpoint : g->cfg->store_mountpoint;
-	if (mountpoint == NULL || stat(mountpoint, &st) != 0 ||
-	    !S_ISDIR(st.st_mode)) {
-		gw_log(LOG_ERR, "mount point %s is not a directory",
-		    mountpoint ? mountpoint : "(none)");
+	if (mountpoint == NULL) {
+		gw_log(LOG_ERR, "no mount point: set [store] mountpoint");
 		return -1;
 	}
+	if (gw_mountpoint_prepare(mountpoint) != 0)
+		return -1;
 	if ((g->mountpoint = strdup(mountpoint)) == NULL)
 		return -1;
 	return 0;

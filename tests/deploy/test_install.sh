@@ -91,6 +91,11 @@ is "the PAM snippets" "$(ls "$r/usr/local/share/photoguard/pam.d" | tr '\n' ' ')
 is "the sshd snippet" "$(mode /usr/local/share/photoguard/sshd_config.d/photoguard.conf)" 644
 nman=$(ls "$src"/docs/*.[1-8] 2>/dev/null | wc -l)
 is "every man page of docs/ installed" "$(ls "$r"/usr/local/share/man/man*/ 2>/dev/null | grep -c '\.[1-8]$')" "$nman"
+unit=$r/etc/systemd/system/photoguard-gateway.service
+like "the unit starts the gateway installed in PREFIX/sbin" "$(grep '^ExecStart=' "$unit" 2>&1)" "^ExecStart=/usr/local/sbin/photoguard-gateway -f$"
+is "...with nothing left to fill in" "$(grep -c '@[a-z]*dir@' "$unit" 2>&1)" 0
+like "...and waits for the mount to answer (Type=notify, a watchdog)" "$(grep -E '^(Type|NotifyAccess|WatchdogSec)=' "$unit" | tr '\n' ' ')" "^Type=notify NotifyAccess=all WatchdogSec=[0-9]+s $"
+is "...and names no mount point (the gateway takes it from the config)" "$(grep -c '/srv/photos' "$unit")" 0
 like "the man pages include photoguard(8)" "$(mode /usr/local/share/man/man8/photoguard.8)" "^644$"
 like "the staged install says it created no user" "$out" "skipped: the service user 'photoguard'"
 like "it prints what the admin must still do" "$out" "What you must still do"
@@ -138,6 +143,7 @@ is "the keys were never replaced" "$(sha256sum "$r/etc/photoguard/audit.key" "$r
 sh "$inst" --root "$t/opt" --prefix /opt/pg --build "$b" >/dev/null 2>&1
 is "--prefix puts the tool in PREFIX/sbin" "$(stat -c %a "$t/opt/opt/pg/sbin/photoguard" 2>&1)" 755
 is "--prefix puts the snippets in PREFIX/share/photoguard" "$(ls "$t/opt/opt/pg/share/photoguard/pam.d" | wc -l)" 2
+is "--prefix is the unit's path to the gateway" "$(grep '^ExecStart=' "$t/opt/etc/systemd/system/photoguard-gateway.service" 2>&1)" "ExecStart=/opt/pg/sbin/photoguard-gateway -f"
 is "...but the config stays in /etc/photoguard" "$(ls "$t/opt/etc/photoguard/photoguard.conf" 2>&1)" "$t/opt/etc/photoguard/photoguard.conf"
 
 # --- uninstall

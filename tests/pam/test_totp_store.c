@@ -180,13 +180,16 @@ pending_and_reset(void **state)
 	    totp_store_enroll(f->st, "", 0, NOW, 6, 30, &e), PG_ERR_INVAL);
 }
 
+/* Reads P into BUF, which holds CAP bytes; a longer file fails the test
+ * rather than overrunning BUF. */
 static void
-read_file(const char *p, uint8_t *buf, size_t *len)
+read_file(const char *p, uint8_t *buf, size_t cap, size_t *len)
 {
 	FILE *fp = fopen(p, "rb");
 
 	assert_non_null(fp);
-	*len = fread(buf, 1, 4096, fp);
+	*len = fread(buf, 1, cap, fp);
+	assert_int_equal(fgetc(fp), EOF);
 	fclose(fp);
 }
 
@@ -225,7 +228,7 @@ tampered_files(void **state)
 	size_t len, i;
 	char c[7];
 
-	read_file(path_in(f, "alice.totp"), orig, &len);
+	read_file(path_in(f, "alice.totp"), orig, sizeof(orig), &len);
 	assert_int_equal(len, 498);
 	for (i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
 		memcpy(buf, orig, len);
@@ -234,7 +237,8 @@ tampered_files(void **state)
 		expect_fail(f, PG_ERR_CORRUPT,
 		    offs[i] < 8 ? "not a photoguard" : "does not authenticate");
 		/* The bad file is left as it was for the admin to see. */
-		read_file(path_in(f, "alice.totp"), buf + 2048, &len);
+		read_file(path_in(f, "alice.totp"), buf + 2048,
+		    sizeof(buf) - 2048, &len);
 		assert_int_equal(buf[offs[i]], buf[2048 + offs[i]]);
 	}
 	write_file(path_in(f, "alice.totp"), orig, len, 0600);
@@ -266,8 +270,8 @@ swapped_users(void **state)
 	    totp_store_enroll(f->st, "bob", 0, NOW, 6, 30, &e), PG_OK);
 	code_for(e, NOW, c);
 	assert_int_equal(totp_store_confirm(f->st, "bob", c, NOW, 1), PG_OK);
-	read_file(path_in(f, "alice.totp"), a, &al);
-	read_file(path_in(f, "bob.totp"), b, &bl);
+	read_file(path_in(f, "alice.totp"), a, sizeof(a), &al);
+	read_file(path_in(f, "bob.totp"), b, sizeof(b), &bl);
 	write_file(path_in(f, "alice.totp"), b, bl, 0600);
 	write_file(path_in(f, "bob.totp"), a, al, 0600);
 	expect_fail(f, PG_ERR_CORRUPT, "does not authenticate");
