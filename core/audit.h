@@ -109,6 +109,17 @@ int audit_close(struct audit_log *log);
 void audit_free(struct audit_log *log);
 
 /*
+ * Records the gap in a signed log whose head is missing or does not match
+ * it (a writer refuses such a log): appends an "audit.repair" record by
+ * ACTOR with REASON (not empty) and the gap in words (also copied to
+ * WHAT), signs it with a checkpoint and replaces the head.  KEYFILE is the
+ * secret key.  Returns PG_ERR_EXISTS when the head matches (nothing to
+ * repair), PG_ERR_NOTFOUND for a missing log or one with no records.
+ */
+int audit_repair(const char *log, const char *keyfile, const char *actor,
+    const char *reason, char *what, size_t whatlen);
+
+/*
  * Creates a new signing key: the secret key in PATH (mode 0600) and the
  * public key in PATH.pub (mode 0644), both hex text.  Refuses to replace an
  * existing key (PG_ERR_EXISTS).
@@ -138,7 +149,10 @@ struct audit_verify_result {
 	long long unsigned_tail; /* records after the last checkpoint */
 	long long torn_repairs;  /* audit.torn_tail records: crashes */
 	long long first_torn_seq;
-	bool signatures_checked; /* false: no public key given */
+	long long repairs; /* audit.repair records: recorded gaps */
+	long long first_repair_seq;
+	char first_repair[AUDIT_MSG_MAX]; /* its object: the gap */
+	bool signatures_checked;          /* false: no public key given */
 	char message[AUDIT_MSG_MAX];
 };
 
