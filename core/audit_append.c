@@ -319,8 +319,11 @@ audit_append_event(struct audit_log *log, const struct audit_event *ev)
 		log->tail_is_ckpt = 0;
 		/* The time-based checkpoint counts from the first record
 		 * no checkpoint covers yet. */
-		if (log->since_ckpt++ == 0)
+		if (log->since_ckpt++ == 0) {
 			clock_gettime(CLOCK_MONOTONIC, &log->ckpt_since);
+			if (log->have_thread)
+				pthread_cond_signal(&log->cv);
+		}
 	}
 	return r;
 }
