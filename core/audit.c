@@ -15,7 +15,8 @@
  * sig: an Ed25519 signature over audit_sig_digest("checkpoint", seq, prev,
  * time, host), i.e. over the hash of the whole chain before it.  A keyed
  * writer adds one after any record whose seq + 1 is a multiple of
- * checkpoint_every, and on close (unless the tail already is one).
+ * checkpoint_every, on close (unless the tail already is one), and by
+ * time (see Head).
  *
  * Head.  LOG.head holds the seq and line hash of the latest checkpoint,
  * signed again ("head" digest), replaced with pg_write_file_synced() under
@@ -24,12 +25,18 @@
  * system commits with its next sync (the log's next fdatasync): an OS
  * crash may put an older head back, never a newer or a broken one.  A new
  * signed log starts with a head at seq 0 (the genesis hash).  The verifier
- * reports TRUNCATED when the log ends before its head, NO_HEAD when a
- * signed log lost it, and a writer refuses to open a log shorter than its
- * head.  Records after the last checkpoint are protected by the chain
- * only: a cut there is invisible in the file (the syslog copy is what
- * covers it), and so is an old head put back together with a cut log (keep
- * heads off the host if that matters).
+ * reports TRUNCATED when the log ends before its head and NO_HEAD when a
+ * signed log lost it.  A keyed writer opens a log only if its head
+ * verifies and names a record the log holds with that hash, and never
+ * replaces a head that vanished (audit_head.c): a fresh head would vouch
+ * for a cut log.  Such a log stays refused until audit_repair() records
+ * the gap in a signed audit.repair record.  Records after the last
+ * checkpoint are protected by the chain only, so a keyed handle also
+ * checkpoints AUDIT_CKPT_MS after the first record no checkpoint covers
+ * (its flusher thread, or its next write when it has none): a cut loses
+ * at most about a second of records unseen.  An old head put back together
+ * with a log cut to match it is not seen either (keep heads, or the
+ * syslog copy, off the host if that matters).
  *
  * Writers.  Every process has its own handle; appends are serialised by
  * flock() on the log's own fd.  Under the lock the writer compares the
@@ -57,8 +64,9 @@
  * batch_ms syncs them first.
  *
  * Rotation.  Rename LOG and LOG.head together and restart the writers
- * (open handles keep appending to the renamed file); a fresh LOG beside
- * an old head is refused, as a cut log would be.
+ * (an open handle keeps appending to the renamed file until its next
+ * checkpoint finds LOG.head gone, and then fails every write); a fresh
+ * LOG beside an old head is refused, as a cut log would be.
  *
  * Syslog.  With audit_syslog each record's JSON line (ASCII only) also
  * goes to LOG_AUTHPRIV, so it can leave the host.  A record longer than one

@@ -60,8 +60,10 @@ struct audit_log;
 /*
  * Opens LOG for appending (created 0640 if absent).  KEYFILE is the
  * Ed25519 secret key from audit_keygen(), read as a private file; NULL
- * writes no checkpoints and no head.  Refuses a log whose head file says it
- * was longer (PG_ERR_CORRUPT).  On success *OUT is a handle for
+ * writes no checkpoints and no head.  With a key, refuses (PG_ERR_CORRUPT,
+ * with a LOG_ALERT) a non-empty log whose head file is missing, does not
+ * verify, or names a record the log does not hold with that hash, until
+ * audit_repair().  On success *OUT is a handle for
  * audit_close()/audit_free().
  */
 int audit_open_path(const char *log, const char *keyfile,
