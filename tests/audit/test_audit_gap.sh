@@ -3,10 +3,11 @@
 # it: writers refuse to append (so the cut cannot be covered by a fresh
 # head), verify fails, and only `audit repair --reason` resumes the log,
 # recording the gap in a signed record that verify then reports.
-# usage: test_audit_gap.sh PHOTOGUARD AUDIT_WRITER
+# usage: test_audit_gap.sh PHOTOGUARD AUDIT_WRITER SYSLOG_SINK
 . "$PG_SOURCE_ROOT/tests/lib/tap.sh"
 pg=$1
 writer=$2
+sink=$3
 dir=$(mktemp -d /tmp/pg-audit-gap.XXXXXX)
 trap 'rm -rf "$dir"' EXIT
 chmod 755 "$dir"
@@ -37,6 +38,22 @@ check "...and no head was made up" test ! -e "$log.head"
 out=$(verify "$log"); rc=$?
 is "verify fails on the cut log without a head" "$rc" 1
 like "...naming the missing head" "$out" "^FAIL: seq 16: no head: no head file"
+
+# The refusal is a LOG_ALERT (authpriv.alert: <81>), received by a
+# stand-in daemon in a private /dev so the host's /dev/log is untouched.
+if unshare -m true 2>/dev/null; then
+	unshare -m bash -c '
+		mount -t tmpfs none /dev && mknod -m 666 /dev/null c 1 3 || exit 9
+		"$1" /dev/log 1 3000 "$2/ready" > "$2/got" &
+		for i in $(seq 100); do [ -e "$2/ready" ] && break; sleep 0.05; done
+		"$3" "$2/cut.log" "$4" 1 mallory /x P9 2>/dev/null
+		wait
+	' ns "$sink" "$dir" "$writer" "$key"
+	like "the refusal is logged as an alert with its reason" "$(cat "$dir/got")" \
+		"^<81>.*photoguard audit: refusing to write to cut.log: head file missing; log ends at seq 15"
+else
+	skip "refusal alert" "unshare -m not permitted here (needs root/CAP_SYS_ADMIN)"
+fi
 
 # --- repair: bad input first -------------------------------------------
 out=$("$pg" audit repair --log "$log" --key "$key" 2>&1); rc=$?
