@@ -116,7 +116,8 @@ void audit_free(struct audit_log *log);
  * ACTOR with REASON (not empty) and the gap in words (also copied to
  * WHAT), signs it with a checkpoint and replaces the head.  KEYFILE is the
  * secret key.  Returns PG_ERR_EXISTS when the head matches (nothing to
- * repair), PG_ERR_NOTFOUND for a missing log or one with no records.
+ * repair), PG_ERR_NOTFOUND for a missing log, or one with no records
+ * and no head that says it had some.
  */
 int audit_repair(const char *log, const char *keyfile, const char *actor,
     const char *reason, char *what, size_t whatlen);

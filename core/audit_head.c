@@ -250,11 +250,13 @@ audit_repair(const char *path, const char *keyfile, const char *actor,
 	locked = 1;
 	if ((r = audit_read_tail(log, &torn, th)) != PG_OK)
 		goto out;
-	if (log->tail_seq == 0) {
+	/* An empty log is repaired only when its head says records were
+	 * there (all of them cut). */
+	r = head_state(log, what, whatlen);
+	if ((r == HEAD_OK || r == HEAD_NONE) && log->tail_seq == 0) {
 		r = PG_ERR_NOTFOUND; /* no records: nothing was lost */
 		goto out;
 	}
-	r = head_state(log, what, whatlen);
 	if (r == HEAD_OK || r == HEAD_NONE) {
 		r = PG_ERR_EXISTS; /* the head matches: nothing to repair */
 		goto out;

@@ -142,6 +142,16 @@ out=$("$pg" audit repair --log "$dir/empty.log" --key "$key" --reason x 2>&1); r
 is "repair of an empty log is refused" "$rc" 1
 like "...saying it has no records" "$out" "no records"
 is "...and writes nothing" "$(stat -c %s "$dir/empty.log")" 0
+: > "$dir/emptied.log"
+cp "$dir/a.log.head" "$dir/emptied.log.head"
+hs=$(grep -o '"seq":[0-9]*' "$dir/emptied.log.head" | cut -d: -f2)
+"$writer" "$dir/emptied.log" "$key" 1 mallory /x P9 2>/dev/null
+is "a writer refuses an emptied log whose head names records" "$?" 1
+"$pg" audit repair --log "$dir/emptied.log" --key "$key" --reason "emptied" >/dev/null
+is "repair records that all of them were lost" "$?" 0
+like "...as the first record" "$(head -1 "$dir/emptied.log")" \
+	"^\{\"seq\":1,.*\"object\":\"head names seq $hs; log ends at seq 0: seq 1 to $hs lost"
+check "...and verify passes with the gap" verify_quiet "$dir/emptied.log"
 out=$("$pg" audit repair --log "$dir/none.log" --key "$key" --reason x 2>&1); rc=$?
 is "repair of a missing log is refused" "$rc" 1
 check "...and does not create it" test ! -e "$dir/none.log"
