@@ -104,6 +104,42 @@ take_last_line(
 	return PG_OK;
 }
 
+/* Whether B/N, read at the cached tail, starts with the record that
+ * follows it (seq one more, "prev" its hash): other writers only ever
+ * append that.  A line not finished yet cannot be judged (a torn tail is
+ * cut anyway). */
+static int
+follows_tail(const struct audit_log *log, const char *b, size_t n)
+{
+	static const char pre[] = "\"prev\":\"";
+	char hex[AUDIT_HEX_BYTES];
+	const char *nl = memchr(b, '\n', n);
+	size_t len;
+	long long seq;
+
+	if (nl == NULL)
+		return 1;
+	len = (size_t)(nl - b);
+	if (audit_line_seq(b, len, &seq) != PG_OK || seq != log->tail_seq + 1 ||
+	    len < 74 || b[len - 1] != '}')
+		return 0;
+	audit_hex(log->tail_hash, AUDIT_HASH_BYTES, hex);
+	return memcmp(b + len - 74, pre, 8) == 0 &&
+	    memcmp(b + len - 66, hex, 64) == 0 && b[len - 2] == '"';
+}
+
+/* The log changed under this handle in a way no writer changes it: cut,
+ * or cut and refilled.  Refused, loudly. */
+static int
+changed_under(const struct audit_log *log)
+{
+	syslog(LOG_AUTHPRIV | LOG_ALERT,
+	    "photoguard audit: %s was cut or rewritten after seq %lld while "
+	    "open; refusing to write to it",
+	    log->base, log->tail_seq);
+	return PG_ERR_CORRUPT;
+}
+
 /* Brings the cached tail up to date; *TORN is the length of an unfinished
  * last line (hashed into TORN_HASH). */
 int
@@ -123,17 +159,27 @@ audit_read_tail(struct audit_log *log, off_t *torn, unsigned char *torn_hash)
 	if (log->cached && size == log->tail_off)
 		return PG_OK;
 	if (log->cached && size < log->tail_off)
-		return PG_ERR_CORRUPT; /* cut while we had it open */
+		return changed_under(log);
 	if (size == 0) {
 		set_empty(log);
 		return PG_OK;
 	}
 	at_line = log->cached && size - log->tail_off <= room;
+	if (log->cached && !at_line) {
+		n = (size_t)(size - log->tail_off);
+		n = n < AUDIT_MAX_RECORD ? n : AUDIT_MAX_RECORD;
+		if ((r = pg_pread_all(log->fd, b, n, log->tail_off)) != PG_OK)
+			return r;
+		if (!follows_tail(log, b, n))
+			return changed_under(log);
+	}
 	start = at_line ? log->tail_off : (size > room ? size - room : 0);
 	at_line = at_line || start == 0;
 	n = (size_t)(size - start);
 	if ((r = pg_pread_all(log->fd, b, n, start)) != PG_OK)
 		return r;
+	if (log->cached && start == log->tail_off && !follows_tail(log, b, n))
+		return changed_under(log);
 	end = n;
 	if (b[n - 1] != '\n') {
 		nl = memrchr(b, '\n', n);
