@@ -62,11 +62,14 @@ repair_paths(const struct cli_ctx *ctx, const char **log, const char **key,
 		return 0;
 	if ((cfg = cli_load_config(ctx)) == NULL)
 		return CLI_EXIT_ERROR;
-	if (*log == NULL && cfg->audit_log != NULL)
-		*log = (snprintf(logbuf, len, "%s", cfg->audit_log), logbuf);
-	if (*key == NULL && cfg->audit_key_file != NULL)
-		*key =
-		    (snprintf(keybuf, len, "%s", cfg->audit_key_file), keybuf);
+	if (*log == NULL && cfg->audit_log != NULL) {
+		snprintf(logbuf, len, "%s", cfg->audit_log);
+		*log = logbuf;
+	}
+	if (*key == NULL && cfg->audit_key_file != NULL) {
+		snprintf(keybuf, len, "%s", cfg->audit_key_file);
+		*key = keybuf;
+	}
 	pg_config_free(cfg);
 	if (*log == NULL || *key == NULL) {
 		fprintf(stderr, "%s: audit repair: no audit %s configured\n",
@@ -81,7 +84,7 @@ report(const struct cli_ctx *ctx, const char *log, int r, const char *what)
 {
 	switch (r) {
 	case PG_OK:
-		printf("recorded the gap after seq %s\n", what);
+		printf("recorded the gap in %s: %s\n", log, what);
 		return CLI_EXIT_OK;
 	case PG_ERR_EXISTS:
 		fprintf(stderr,
@@ -110,7 +113,7 @@ cli_audit_repair(const struct cli_ctx *ctx, int argc, char **argv)
 		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	const char *log = NULL, *key = NULL, *reason = NULL;
 	char logbuf[PATH_MAX_CLI], keybuf[PATH_MAX_CLI], actor[256];
-	char what[AUDIT_MSG_MAX], line[AUDIT_MSG_MAX + 32];
+	char what[AUDIT_MSG_MAX];
 	int c, r;
 
 	optind = 1;
@@ -126,11 +129,11 @@ cli_audit_repair(const struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (optind < argc && log == NULL)
 		log = argv[optind++];
-	if (optind != argc || reason == NULL || reason[0] == '\0') {
+	if (reason == NULL || reason[0] == '\0')
 		fprintf(stderr, "%s: audit repair: --reason TEXT is required\n",
 		    ctx->progname);
+	if (optind != argc || reason == NULL || reason[0] == '\0')
 		return repair_usage(stderr);
-	}
 	if (geteuid() != 0) {
 		fprintf(stderr,
 		    "%s: audit repair: only root may repair the "
@@ -143,13 +146,5 @@ cli_audit_repair(const struct cli_ctx *ctx, int argc, char **argv)
 		return r;
 	invoker(actor, sizeof(actor));
 	r = audit_repair(log, key, actor, reason, what, sizeof(what));
-	if (r == PG_OK) {
-		/* "... log ends at seq N ..." names where the gap is. */
-		const char *at = strstr(what, "ends at seq ");
-
-		snprintf(line, sizeof(line), "%lld: %s",
-		    at != NULL ? strtoll(at + 12, NULL, 10) : 0LL, what);
-		return report(ctx, log, r, line);
-	}
 	return report(ctx, log, r, what);
 }

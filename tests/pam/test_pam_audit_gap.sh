@@ -53,7 +53,7 @@ like "...naming the missing head" "$(cat "$T/verify")" 'no head file'
 
 PHOTOGUARD_CONFIG=$T/pg.conf "$CLI" audit repair --reason "test: cut" >"$T/repair" 2>&1
 is "repair (log and key from the configuration) exits 0" $? 0
-like "...naming the gap" "$(cat "$T/repair")" 'after seq 2: head file missing'
+like "...naming the gap" "$(cat "$T/repair")" 'recorded the gap in .*audit.jsonl: head file missing; log ends at seq 2'
 login carol
 is "after the repair logins succeed again" $? 0
 "$CLI" audit verify --key "$T/audit.key.pub" "$AUDIT" >"$T/verify" 2>&1
