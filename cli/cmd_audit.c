@@ -1,8 +1,9 @@
 /*
- * cmd_audit.c - `photoguard audit verify|query|keygen|report`: the admin's
- * and the auditor's view of the audit log.  The log and key come from the
- * configuration, or from --log/--key (an auditor's copy elsewhere).  The
- * report lives in cmd_audit_report.c.
+ * cmd_audit.c - `photoguard audit verify|query|keygen|report|repair`: the
+ * admin's and the auditor's view of the audit log.  The log and key come
+ * from the configuration, or from --log/--key (an auditor's copy
+ * elsewhere).  The report lives in cmd_audit_report.c, repair in
+ * cmd_audit_repair.c.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -127,13 +128,13 @@ print_verdict_json(const struct audit_verify_result *res)
 	json_t *j;
 	char *s;
 
-	j = json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:s,s:b,s:s}", "ok", res->ok,
-	    "records", (json_int_t)res->records, "checkpoints",
+	j = json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:s,s:b,s:s,s:I}", "ok",
+	    res->ok, "records", (json_int_t)res->records, "checkpoints",
 	    (json_int_t)res->checkpoints, "last_seq", (json_int_t)res->last_seq,
 	    "bad_seq", (json_int_t)res->bad_seq, "unsigned_tail",
 	    (json_int_t)res->unsigned_tail, "kind", audit_fail_name(res->kind),
 	    "signatures_checked", res->signatures_checked, "message",
-	    res->message);
+	    res->message, "repairs", (json_int_t)res->repairs);
 	s = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
 	if (s != NULL)
 		puts(s);
@@ -158,6 +159,13 @@ print_verdict(const struct audit_verify_result *res)
 		printf("note: %lld records after the last checkpoint are "
 		       "covered by the chain only\n",
 		    res->unsigned_tail);
+	if (res->repairs > 0)
+		printf(
+		    "note: %lld repaired gap%s, %s seq %lld: %s (records may "
+		    "be lost there: audit query --event audit.repair)\n",
+		    res->repairs, res->repairs > 1 ? "s" : "",
+		    res->repairs > 1 ? "first at" : "at", res->first_repair_seq,
+		    res->first_repair);
 	if (res->torn_repairs > 0)
 		printf("note: %lld unfinished records left by crashes were "
 		       "removed and recorded (first at seq %lld)\n",
@@ -334,6 +342,7 @@ static const struct {
 	{ "query", audit_query_main, "list records by user, patient, time" },
 	{ "keygen", audit_keygen_main, "create the checkpoint signing key" },
 	{ "report", cli_audit_report, "which patients an account opened" },
+	{ "repair", cli_audit_repair, "record a gap so writers resume" },
 };
 
 int

@@ -15,7 +15,8 @@
  * sig: an Ed25519 signature over audit_sig_digest("checkpoint", seq, prev,
  * time, host), i.e. over the hash of the whole chain before it.  A keyed
  * writer adds one after any record whose seq + 1 is a multiple of
- * checkpoint_every, and on close (unless the tail already is one).
+ * checkpoint_every, on close (unless the tail already is one), and by
+ * time (see Head).
  *
  * Head.  LOG.head holds the seq and line hash of the latest checkpoint,
  * signed again ("head" digest), replaced with pg_write_file_synced() under
@@ -24,12 +25,18 @@
  * system commits with its next sync (the log's next fdatasync): an OS
  * crash may put an older head back, never a newer or a broken one.  A new
  * signed log starts with a head at seq 0 (the genesis hash).  The verifier
- * reports TRUNCATED when the log ends before its head, NO_HEAD when a
- * signed log lost it, and a writer refuses to open a log shorter than its
- * head.  Records after the last checkpoint are protected by the chain
- * only: a cut there is invisible in the file (the syslog copy is what
- * covers it), and so is an old head put back together with a cut log (keep
- * heads off the host if that matters).
+ * reports TRUNCATED when the log ends before its head and NO_HEAD when a
+ * signed log lost it.  A keyed writer opens a log only if its head
+ * verifies and names a record the log holds with that hash, and never
+ * replaces a head that vanished (audit_head.c): a fresh head would vouch
+ * for a cut log.  Such a log stays refused until audit_repair() records
+ * the gap in a signed audit.repair record.  Records after the last
+ * checkpoint are protected by the chain only, so a keyed handle also
+ * checkpoints AUDIT_CKPT_MS after the first record no checkpoint covers
+ * (its flusher thread, or its next write when it has none): a cut loses
+ * at most about a second of records unseen.  An old head put back together
+ * with a log cut to match it is not seen either (keep heads, or the
+ * syslog copy, off the host if that matters).
  *
  * Writers.  Every process has its own handle; appends are serialised by
  * flock() on the log's own fd.  Under the lock the writer compares the
@@ -57,8 +64,9 @@
  * batch_ms syncs them first.
  *
  * Rotation.  Rename LOG and LOG.head together and restart the writers
- * (open handles keep appending to the renamed file); a fresh LOG beside
- * an old head is refused, as a cut log would be.
+ * (an open handle keeps appending to the renamed file until its next
+ * checkpoint finds LOG.head gone, and then fails every write); a fresh
+ * LOG beside an old head is refused, as a cut log would be.
  *
  * Syslog.  With audit_syslog each record's JSON line (ASCII only) also
  * goes to LOG_AUTHPRIV, so it can leave the host.  A record longer than one
@@ -134,32 +142,95 @@ take_pending(struct audit_log *log, struct pending_head *p)
 	log->head_pending = 0;
 }
 
+/* Records of this handle wait for a time-based checkpoint (not after a
+ * failed sync: every write fails then, and the flusher must not spin). */
+static int
+ckpt_waiting(const struct audit_log *log)
+{
+	return log->sk != NULL && log->since_ckpt > 0 && !log->sync_err;
+}
+
+static void
+add_ms(struct timespec *t, long ms)
+{
+	t->tv_nsec += ms * 1000000L;
+	t->tv_sec += t->tv_nsec / 1000000000L;
+	t->tv_nsec %= 1000000000L;
+}
+
+static int
+before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec ||
+	    (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* The next thing the flusher must do by: a sync batch_ms after the first
+ * unsynced record, a checkpoint AUDIT_CKPT_MS after the first record no
+ * checkpoint covers.  0: nothing to wait for. */
+static int
+next_deadline(const struct audit_log *log, struct timespec *dl)
+{
+	struct timespec c;
+	int have = 0;
+
+	if (log->dirty) {
+		*dl = log->dirty_since;
+		add_ms(dl, log->opts.batch_ms);
+		have = 1;
+	}
+	if (ckpt_waiting(log)) {
+		c = log->ckpt_since;
+		add_ms(&c, AUDIT_CKPT_MS);
+		if (!have || before(&c, dl))
+			*dl = c;
+		have = 1;
+	}
+	return have;
+}
+
+/* A checkpoint once the oldest record no checkpoint covers has waited
+ * AUDIT_CKPT_MS, so that a cut tail loses at most about a second of
+ * records unseen.  Called with mu held. */
+static int
+ckpt_if_due(struct audit_log *log)
+{
+	struct timespec now, due;
+
+	if (!ckpt_waiting(log))
+		return PG_OK;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	due = log->ckpt_since;
+	add_ms(&due, AUDIT_CKPT_MS);
+	return before(&now, &due) ? PG_OK : audit_append(log, NULL);
+}
+
 static void *
 flusher_main(void *arg)
 {
 	struct audit_log *log = arg;
 	struct pending_head ph;
-	struct timespec until;
+	struct timespec dl, now;
 	int dirty, r;
 
 	pthread_mutex_lock(&log->mu);
-	for (;;) {
-		while (!log->dirty && !log->stop)
+	while (!log->stop) {
+		if (!next_deadline(log, &dl)) {
 			pthread_cond_wait(&log->cv, &log->mu);
-		if (!log->dirty)
-			break;
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_nsec += (long)log->opts.batch_ms * 1000000L;
-		until.tv_sec += until.tv_nsec / 1000000000L;
-		until.tv_nsec %= 1000000000L;
-		while (!log->stop &&
-		    pthread_cond_timedwait(&log->cv, &log->mu, &until) == 0)
-			;
+			continue;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (before(&now, &dl)) {
+			pthread_cond_timedwait(&log->cv, &log->mu, &dl);
+			continue;
+		}
+		r = ckpt_if_due(log);
 		dirty = log->dirty;
 		log->dirty = 0;
 		take_pending(log, &ph);
 		pthread_mutex_unlock(&log->mu);
-		r = dirty && fdatasync(log->fd) != 0 ? PG_ERR_IO : PG_OK;
+		if (r == PG_OK && dirty && fdatasync(log->fd) != 0)
+			r = PG_ERR_IO;
 		if (r == PG_OK && ph.have)
 			r = audit_put_head(log, ph.seq, ph.hash, ph.time);
 		pthread_mutex_lock(&log->mu);
@@ -184,7 +255,10 @@ start_flusher(struct audit_log *log)
 	if (r != 0)
 		return PG_ERR_NOMEM;
 	log->have_cv = 1;
-	if (log->opts.durability != PG_DURABLE_BATCH || log->opts.short_lived)
+	/* A long-lived handle has a flusher for the batched syncs and, with
+	 * a key, for the time-based checkpoints. */
+	if (log->opts.short_lived ||
+	    (log->opts.durability != PG_DURABLE_BATCH && log->sk == NULL))
 		return PG_OK;
 	if (pthread_create(&log->flusher, NULL, flusher_main, log) != 0)
 		return PG_ERR_NOMEM;
@@ -308,15 +382,18 @@ split_path(struct audit_log *log, const char *path)
 }
 
 static int
-open_file(struct audit_log *log)
+open_file(struct audit_log *log, int create)
 {
 	struct stat st;
 
 	log->fd = openat(log->dirfd, log->base,
-	    O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+	    O_RDWR | O_APPEND | (create ? O_CREAT : 0) | O_NOFOLLOW |
+	        O_CLOEXEC | O_NOCTTY,
 	    0640);
 	if (log->fd < 0)
-		return errno == ELOOP ? PG_ERR_SYMLINK : PG_ERR_IO;
+		return errno == ELOOP ? PG_ERR_SYMLINK
+		    : errno == ENOENT ? PG_ERR_NOTFOUND
+		                      : PG_ERR_IO;
 	if (fstat(log->fd, &st) != 0)
 		return PG_ERR_IO;
 	if (!S_ISREG(st.st_mode))
@@ -367,9 +444,9 @@ copy_opts(struct audit_log *log, const struct audit_opts *o)
 	return PG_OK;
 }
 
-int
-audit_open_path(const char *path, const char *keyfile,
-    const struct audit_opts *opts, struct audit_log **out)
+static int
+open_handle(const char *path, const char *keyfile,
+    const struct audit_opts *opts, int raw, struct audit_log **out)
 {
 	struct audit_log *log;
 	int r;
@@ -390,18 +467,33 @@ audit_open_path(const char *path, const char *keyfile,
 	}
 	if ((r = copy_opts(log, opts)) != PG_OK ||
 	    (r = split_path(log, path)) != PG_OK ||
-	    (r = open_file(log)) != PG_OK)
+	    (r = open_file(log, !raw)) != PG_OK)
 		goto out;
 	if (keyfile != NULL && (r = load_key(log, keyfile)) != PG_OK)
 		goto out;
-	if ((r = audit_check_head(log)) != PG_OK ||
-	    (r = start_flusher(log)) != PG_OK)
+	if (!raw &&
+	    ((r = audit_check_head(log)) != PG_OK ||
+	        (r = start_flusher(log)) != PG_OK))
 		goto out;
 	*out = log;
 	log = NULL; /* transferred */
 out:
 	audit_free(log);
 	return r;
+}
+
+int
+audit_open_path(const char *path, const char *keyfile,
+    const struct audit_opts *opts, struct audit_log **out)
+{
+	return open_handle(path, keyfile, opts, 0, out);
+}
+
+int
+audit_open_raw(const char *path, const char *keyfile,
+    const struct audit_opts *opts, struct audit_log **out)
+{
+	return open_handle(path, keyfile, opts, 1, out);
 }
 
 static int
@@ -460,6 +552,11 @@ audit_write(struct audit_log *log, const struct audit_event *ev)
 	r = audit_append(log, ev);
 	if (r == PG_OK)
 		r = sync_if_due(log, was_dirty);
+	/* Without a flusher the time-based checkpoint is taken here, and
+	 * its head written at once. */
+	if (r == PG_OK && !log->have_thread &&
+	    (r = ckpt_if_due(log)) == PG_OK && log->head_pending)
+		r = sync_now(log);
 	pthread_mutex_unlock(&log->mu);
 	return r;
 }

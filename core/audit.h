@@ -60,8 +60,10 @@ struct audit_log;
 /*
  * Opens LOG for appending (created 0640 if absent).  KEYFILE is the
  * Ed25519 secret key from audit_keygen(), read as a private file; NULL
- * writes no checkpoints and no head.  Refuses a log whose head file says it
- * was longer (PG_ERR_CORRUPT).  On success *OUT is a handle for
+ * writes no checkpoints and no head.  With a key, refuses (PG_ERR_CORRUPT,
+ * with a LOG_ALERT) a non-empty log whose head file is missing, does not
+ * verify, or names a record the log does not hold with that hash, until
+ * audit_repair().  On success *OUT is a handle for
  * audit_close()/audit_free().
  */
 int audit_open_path(const char *log, const char *keyfile,
@@ -109,6 +111,18 @@ int audit_close(struct audit_log *log);
 void audit_free(struct audit_log *log);
 
 /*
+ * Records the gap in a signed log whose head is missing or does not match
+ * it (a writer refuses such a log): appends an "audit.repair" record by
+ * ACTOR with REASON (not empty) and the gap in words (also copied to
+ * WHAT), signs it with a checkpoint and replaces the head.  KEYFILE is the
+ * secret key.  Returns PG_ERR_EXISTS when the head matches (nothing to
+ * repair), PG_ERR_NOTFOUND for a missing log, or one with no records
+ * and no head that says it had some.
+ */
+int audit_repair(const char *log, const char *keyfile, const char *actor,
+    const char *reason, char *what, size_t whatlen);
+
+/*
  * Creates a new signing key: the secret key in PATH (mode 0600) and the
  * public key in PATH.pub (mode 0644), both hex text.  Refuses to replace an
  * existing key (PG_ERR_EXISTS).
@@ -138,7 +152,10 @@ struct audit_verify_result {
 	long long unsigned_tail; /* records after the last checkpoint */
 	long long torn_repairs;  /* audit.torn_tail records: crashes */
 	long long first_torn_seq;
-	bool signatures_checked; /* false: no public key given */
+	long long repairs; /* audit.repair records: recorded gaps */
+	long long first_repair_seq;
+	char first_repair[AUDIT_MSG_MAX]; /* its object: the gap */
+	bool signatures_checked;          /* false: no public key given */
 	char message[AUDIT_MSG_MAX];
 };
 

@@ -22,8 +22,8 @@
 
 #define FIELD_SHORT 256 /* field cap on the retry of a huge record */
 
-static int
-lock_file(struct audit_log *log)
+int
+audit_lock(struct audit_log *log)
 {
 	struct timespec nap;
 	long waited_us = 0, step_us = 20;
@@ -50,8 +50,8 @@ lock_file(struct audit_log *log)
 }
 
 /* Our records start {"seq":N, so the tail's seq needs no full parse. */
-static int
-line_seq(const char *p, size_t len, long long *seq)
+int
+audit_line_seq(const char *p, size_t len, long long *seq)
 {
 	static const char pre[] = "{\"seq\":";
 	size_t i = sizeof(pre) - 1, digits = 0;
@@ -93,7 +93,7 @@ take_last_line(
 	if (nl == NULL && !at_line)
 		return PG_ERR_CORRUPT; /* a line over the maximum */
 	ls = nl != NULL ? (size_t)(nl - b) + 1 : 0;
-	if ((r = line_seq(b + ls, end - 1 - ls, &log->tail_seq)) != PG_OK)
+	if ((r = audit_line_seq(b + ls, end - 1 - ls, &log->tail_seq)) != PG_OK)
 		return r;
 	audit_hash(b + ls, end - 1 - ls, log->tail_hash);
 	log->tail_is_ckpt = memmem(b + ls, end - 1 - ls,
@@ -104,10 +104,46 @@ take_last_line(
 	return PG_OK;
 }
 
+/* Whether B/N, read at the cached tail, starts with the record that
+ * follows it (seq one more, "prev" its hash): other writers only ever
+ * append that.  A line not finished yet cannot be judged (a torn tail is
+ * cut anyway). */
+static int
+follows_tail(const struct audit_log *log, const char *b, size_t n)
+{
+	static const char pre[] = "\"prev\":\"";
+	char hex[AUDIT_HEX_BYTES];
+	const char *nl = memchr(b, '\n', n);
+	size_t len;
+	long long seq;
+
+	if (nl == NULL)
+		return 1;
+	len = (size_t)(nl - b);
+	if (audit_line_seq(b, len, &seq) != PG_OK || seq != log->tail_seq + 1 ||
+	    len < 74 || b[len - 1] != '}')
+		return 0;
+	audit_hex(log->tail_hash, AUDIT_HASH_BYTES, hex);
+	return memcmp(b + len - 74, pre, 8) == 0 &&
+	    memcmp(b + len - 66, hex, 64) == 0 && b[len - 2] == '"';
+}
+
+/* The log changed under this handle in a way no writer changes it: cut,
+ * or cut and refilled.  Refused, loudly. */
+static int
+changed_under(const struct audit_log *log)
+{
+	syslog(LOG_AUTHPRIV | LOG_ALERT,
+	    "photoguard audit: %s was cut or rewritten after seq %lld while "
+	    "open; refusing to write to it",
+	    log->base, log->tail_seq);
+	return PG_ERR_CORRUPT;
+}
+
 /* Brings the cached tail up to date; *TORN is the length of an unfinished
  * last line (hashed into TORN_HASH). */
-static int
-read_tail(struct audit_log *log, off_t *torn, unsigned char *torn_hash)
+int
+audit_read_tail(struct audit_log *log, off_t *torn, unsigned char *torn_hash)
 {
 	const off_t room = AUDIT_TAIL_BUF - 1;
 	off_t size, start;
@@ -123,17 +159,27 @@ read_tail(struct audit_log *log, off_t *torn, unsigned char *torn_hash)
 	if (log->cached && size == log->tail_off)
 		return PG_OK;
 	if (log->cached && size < log->tail_off)
-		return PG_ERR_CORRUPT; /* cut while we had it open */
+		return changed_under(log);
 	if (size == 0) {
 		set_empty(log);
 		return PG_OK;
 	}
 	at_line = log->cached && size - log->tail_off <= room;
+	if (log->cached && !at_line) {
+		n = (size_t)(size - log->tail_off);
+		n = n < AUDIT_MAX_RECORD ? n : AUDIT_MAX_RECORD;
+		if ((r = pg_pread_all(log->fd, b, n, log->tail_off)) != PG_OK)
+			return r;
+		if (!follows_tail(log, b, n))
+			return changed_under(log);
+	}
 	start = at_line ? log->tail_off : (size > room ? size - room : 0);
 	at_line = at_line || start == 0;
 	n = (size_t)(size - start);
 	if ((r = pg_pread_all(log->fd, b, n, start)) != PG_OK)
 		return r;
+	if (log->cached && start == log->tail_off && !follows_tail(log, b, n))
+		return changed_under(log);
 	end = n;
 	if (b[n - 1] != '\n') {
 		nl = memrchr(b, '\n', n);
@@ -291,13 +337,14 @@ emit(struct audit_log *log)
 			return PG_ERR_IO;
 	} else if (!log->dirty) {
 		log->dirty = 1;
+		clock_gettime(CLOCK_MONOTONIC, &log->dirty_since);
 		pthread_cond_signal(&log->cv);
 	}
 	return PG_OK;
 }
 
-static int
-append_event(struct audit_log *log, const struct audit_event *ev)
+int
+audit_append_event(struct audit_log *log, const struct audit_event *ev)
 {
 	char now[AUDIT_TIME_LEN + 8];
 	size_t cap = AUDIT_MAX_FIELD;
@@ -316,7 +363,13 @@ append_event(struct audit_log *log, const struct audit_event *ev)
 	if (r == PG_OK) {
 		log->last_seq = log->tail_seq;
 		log->tail_is_ckpt = 0;
-		log->since_ckpt++;
+		/* The time-based checkpoint counts from the first record
+		 * no checkpoint covers yet. */
+		if (log->since_ckpt++ == 0) {
+			clock_gettime(CLOCK_MONOTONIC, &log->ckpt_since);
+			if (log->have_thread)
+				pthread_cond_signal(&log->cv);
+		}
 	}
 	return r;
 }
@@ -345,6 +398,7 @@ audit_put_head(struct audit_log *log, long long seq, const unsigned char *hash,
 	unsigned char d[AUDIT_HASH_BYTES];
 	struct audit_head h;
 	char *s = NULL;
+	long long cur;
 	int lk, r = PG_OK;
 
 	/* Writers in other processes replace the head too: under the head
@@ -352,8 +406,20 @@ audit_put_head(struct audit_log *log, long long seq, const unsigned char *hash,
 	if ((lk = pg_lock_at(
 	         log->dirfd, log->locknm, log->opts.lock_timeout_ms)) < 0)
 		return lk;
-	if (current_head_seq(log) >= seq && seq > 0)
+	cur = current_head_seq(log);
+	if (!log->force_head && cur >= seq && seq > 0)
 		goto out;
+	/* A head that vanished while the log was open: a fresh one would
+	 * vouch for whatever the log now holds. */
+	if (!log->force_head && cur < 0 && seq > 0) {
+		syslog(LOG_AUTHPRIV | LOG_ALERT,
+		    "photoguard audit: the head file of %s vanished or no "
+		    "longer parses; refusing to write records until "
+		    "'photoguard audit repair' records the gap",
+		    log->base);
+		r = PG_ERR_CORRUPT;
+		goto out;
+	}
 	memset(&h, 0, sizeof(h));
 	h.seq = seq;
 	memcpy(h.hash, hash, AUDIT_HASH_BYTES);
@@ -388,8 +454,8 @@ new_head_due(struct audit_log *log, const char *time)
 	return PG_OK;
 }
 
-static int
-append_ckpt(struct audit_log *log)
+int
+audit_append_ckpt(struct audit_log *log)
 {
 	struct audit_event ev;
 	unsigned char d[AUDIT_HASH_BYTES], sig[AUDIT_SIG_BYTES];
@@ -417,8 +483,8 @@ append_ckpt(struct audit_log *log)
 }
 
 /* Cuts the fragment a crashed writer left and records that it did. */
-static int
-repair_torn(struct audit_log *log, off_t len, const unsigned char *hash)
+int
+audit_repair_torn(struct audit_log *log, off_t len, const unsigned char *hash)
 {
 	struct audit_event ev;
 	char reason[128], hex[AUDIT_HEX_BYTES], now[AUDIT_TIME_LEN + 8];
@@ -461,60 +527,20 @@ audit_append(struct audit_log *log, const struct audit_event *ev)
 
 	if (log->sync_err)
 		return PG_ERR_IO;
-	if ((r = lock_file(log)) != PG_OK)
+	if ((r = audit_lock(log)) != PG_OK)
 		return r;
-	r = read_tail(log, &torn, th);
+	r = audit_read_tail(log, &torn, th);
 	if (r == PG_OK && torn > 0)
-		r = repair_torn(log, torn, th);
+		r = audit_repair_torn(log, torn, th);
 	if (r == PG_OK && ev != NULL)
-		r = append_event(log, ev);
+		r = audit_append_event(log, ev);
 	if (r == PG_OK && log->sk != NULL &&
 	    (ev == NULL ? !log->tail_is_ckpt && log->tail_seq > 0
 	                : log->opts.checkpoint_every > 0 &&
 	                (log->tail_seq + 1) % log->opts.checkpoint_every == 0))
-		r = append_ckpt(log);
-	flock(log->fd, LOCK_UN);
-	return r;
-}
-
-static int
-new_head(struct audit_log *log)
-{
-	char now[AUDIT_TIME_LEN + 8];
-
-	audit_now(now, sizeof(now));
-	return audit_put_head(log, 0, log->tail_hash, now);
-}
-
-int
-audit_check_head(struct audit_log *log)
-{
-	struct audit_head h;
-	char *buf = NULL;
-	size_t len = 0;
-	off_t torn;
-	unsigned char th[AUDIT_HASH_BYTES];
-	int r;
-
-	if ((r = lock_file(log)) != PG_OK)
-		return r;
-	if ((r = read_tail(log, &torn, th)) != PG_OK)
-		goto out;
-	r = pg_read_file_at(
-	    log->dirfd, log->headname, AUDIT_HEAD_MAX, 0, &buf, &len);
-	if (r == PG_ERR_NOTFOUND) {
-		r = log->sk != NULL && log->tail_seq == 0 ? new_head(log)
-		                                          : PG_OK;
-		goto out;
-	}
-	if (r != PG_OK)
-		goto out;
-	if (audit_head_parse(buf, len, &h) != PG_OK || h.seq > log->tail_seq ||
-	    (h.seq == log->tail_seq &&
-	        sodium_memcmp(h.hash, log->tail_hash, AUDIT_HASH_BYTES) != 0))
-		r = PG_ERR_CORRUPT;
-out:
-	free(buf);
+		r = audit_append_ckpt(log);
+	else if (r == PG_OK && ev == NULL)
+		log->since_ckpt = 0; /* the tail is a checkpoint already */
 	flock(log->fd, LOCK_UN);
 	return r;
 }

@@ -22,6 +22,7 @@
 #define AUDIT_KEY_FILE_MAX  1024
 #define AUDIT_EV_CHECKPOINT "audit.checkpoint"
 #define AUDIT_EV_TORN       "audit.torn_tail"
+#define AUDIT_EV_REPAIR     "audit.repair"
 
 /* The text whose BLAKE2b hash is the "prev" of record 1. */
 #define AUDIT_GENESIS_TEXT "photoguard audit log v1"

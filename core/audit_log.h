@@ -52,9 +52,11 @@ struct audit_log {
 	unsigned char head_hash[AUDIT_HASH_BYTES];
 	char head_time[AUDIT_TIME_LEN + 8];
 
-	long long last_seq;    /* last record this handle wrote */
-	long long since_ckpt;  /* records written since a checkpoint */
-	int torn;              /* torn tails repaired */
+	long long last_seq;         /* last record this handle wrote */
+	long long since_ckpt;       /* records written since a checkpoint */
+	struct timespec ckpt_since; /* CLOCK_MONOTONIC: the first of them */
+	int force_head;             /* audit repair: replace any head */
+	int torn;                   /* torn tails repaired */
 	char *buf;             /* AUDIT_TAIL_BUF: tail reads, record text */
 	struct audit_rec *rec; /* the record being built */
 };
@@ -68,8 +70,30 @@ int audit_append(struct audit_log *log, const struct audit_event *ev);
 int audit_put_head(struct audit_log *log, long long seq,
     const unsigned char *hash, const char *time);
 
-/* At open: refuses a log shorter than its head file; starts the head of a
- * new signed log. */
+/* At open: refuses a log its head file does not match (see audit_head.c);
+ * starts the head of a new signed log. */
 int audit_check_head(struct audit_log *log);
+
+/* A time-based checkpoint is due this long after the first record no
+ * checkpoint covers. */
+#define AUDIT_CKPT_MS 1000
+
+/* The steps of audit_append(), for audit_head.c.  All but audit_lock()
+ * run with the log's flock held. */
+int audit_lock(struct audit_log *log);
+int audit_read_tail(
+    struct audit_log *log, off_t *torn, unsigned char *torn_hash);
+int audit_append_event(struct audit_log *log, const struct audit_event *ev);
+int audit_append_ckpt(struct audit_log *log);
+int audit_repair_torn(
+    struct audit_log *log, off_t len, const unsigned char *hash);
+
+/* The seq of a record line P/LEN, read from its start. */
+int audit_line_seq(const char *p, size_t len, long long *seq);
+
+/* Opens PATH without creating it, checking its head or starting a
+ * flusher: the handle audit_repair() works with. */
+int audit_open_raw(const char *path, const char *keyfile,
+    const struct audit_opts *opts, struct audit_log **out);
 
 #endif /* PG_AUDIT_LOG_H */

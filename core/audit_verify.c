@@ -196,6 +196,20 @@ wrong_seq(struct vstate *st, struct vline *v, size_t next_off, int link_ok)
 	    "a record claiming seq %lld stands where seq %lld belongs", got, e);
 }
 
+/* An audit.repair record: a gap an admin recorded (audit_repair()). */
+static void
+note_repair(struct vstate *st, const struct vline *v)
+{
+	const char *what;
+
+	if (st->res->repairs++ > 0)
+		return;
+	what = json_string_value(json_object_get(v->root, "object"));
+	st->res->first_repair_seq = v->r.seq;
+	snprintf(st->res->first_repair, sizeof(st->res->first_repair), "%s",
+	    what != NULL ? what : "?");
+}
+
 static int
 check_line(struct vstate *st, size_t off, size_t next_off)
 {
@@ -219,6 +233,8 @@ check_line(struct vstate *st, size_t off, size_t next_off)
 	if (r == 0 && strcmp(v.r.event, AUDIT_EV_TORN) == 0 &&
 	    st->res->torn_repairs++ == 0)
 		st->res->first_torn_seq = v.r.seq;
+	if (r == 0 && strcmp(v.r.event, AUDIT_EV_REPAIR) == 0)
+		note_repair(st, &v);
 	json_decref(v.root);
 	if (r != 0)
 		return r;

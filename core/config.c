@@ -107,7 +107,8 @@ static const struct key keys[] = {
 	K("audit", "key", T_PATH, audit_key_file, "/etc/photoguard/audit.key", 0, 0,
 	  "Root-only Ed25519 key that signs checkpoints; the public key is KEY.pub."),
 	K("audit", "checkpoint_every", T_INT, audit_checkpoint_every, "1000", 1, 1000000,
-	  "Write a signed checkpoint after this many records (and on close)."),
+	  "Write a signed checkpoint after this many records (also on close, and "
+	  "a second after the first record no checkpoint covers)."),
 	K("audit", "durability", T_DURABILITY, audit_durability, "batch", 0, 0,
 	  "'fsync' after every record, or 'batch': group commit within batch_ms."),
 	K("audit", "batch_ms", T_MS, audit_batch_ms, "50ms", 1, 100,

@@ -1,7 +1,8 @@
 /*
  * test_audit_fail.c - the audit writer when things go wrong: an
  * unwritable or full log, unsafe or broken keys, reserved events, a log
- * cut behind its head or ending in garbage, a handle used across fork().
+ * cut behind its head or ending in garbage, a handle used across fork(),
+ * a log cut and refilled under an open handle.
  * Every failure is an error, never a silent success, and loses nothing.
  */
 #include <errno.h>
@@ -201,6 +202,55 @@ test_forked_handle_refused(void **state)
 	fx_assert_verifies(fx, 3);
 }
 
+/* Cuts the log to its first KEEP lines and has an unsigned handle append
+ * forged, chain-valid records with OBJ (as anyone who can write the file
+ * could). */
+static void
+refill(const struct fixture *fx, size_t keep, const char *obj, int n)
+{
+	struct audit_opts o;
+	struct audit_log *w = NULL;
+	struct lines *l;
+	int i;
+
+	assert_int_equal(fx_read_lines(fx->log, &l), 0);
+	assert_true(l->n >= keep);
+	l->n = keep;
+	assert_int_equal(fx_write_lines(fx->log, l), 0);
+	free(l);
+	fx_opts(&o, 0);
+	assert_int_equal(audit_open_path(fx->log, NULL, &o, &w), PG_OK);
+	for (i = 0; i < n; i++)
+		assert_int_equal(fx_write_obj(w, "u", obj), PG_OK);
+	assert_int_equal(audit_close(w), PG_OK);
+}
+
+/* The log is cut under an open handle and refilled with forged records
+ * past the handle's end: the handle finds that what follows its tail is
+ * not chained to it, and refuses instead of signing the forgery. */
+static void
+test_refilled_under_handle(void **state)
+{
+	struct fixture *fx = *state;
+	struct audit_log *log = fx_open_log(fx, 1000, PG_DURABLE_FSYNC);
+
+	assert_int_equal(fx_write_obj(log, "u", "a"), PG_OK);
+	assert_int_equal(fx_write_obj(log, "u", "b"), PG_OK);
+	assert_int_equal(fx_write_obj(log, "u", "c"), PG_OK);
+	/* Record 3 replaced by one of the same length, and one more: the
+	 * handle's end falls on a line start, whose prev is not its tail. */
+	refill(fx, 2, "d", 2);
+	assert_int_equal(fx_write_obj(log, "u", "e"), PG_ERR_CORRUPT);
+	audit_free(log);
+
+	log = fx_open_log(fx, 1000, PG_DURABLE_FSYNC);
+	assert_int_equal(fx_write_obj(log, "u", "f"), PG_OK);
+	/* Longer forged records: the handle's end falls mid-line. */
+	refill(fx, 3, "a much longer object than any before it", 3);
+	assert_int_equal(fx_write_obj(log, "u", "g"), PG_ERR_CORRUPT);
+	audit_free(log);
+}
+
 int
 main(void)
 {
@@ -213,6 +263,7 @@ main(void)
 		T(test_cut_log_refused),
 		T(test_garbage_tail_refused),
 		T(test_forked_handle_refused),
+		T(test_refilled_under_handle),
 #undef T
 	};
 

@@ -1,9 +1,11 @@
 #!/bin/bash
 # test_failclosed.sh - the gateway fails closed: it refuses to start
 # without a policy that loads, with a store others may enter, without the
-# store's service user; a directory that stops answering and an audit log
-# that cannot be written refuse new opens (and serve again once they
-# recover); a killed gateway leaves the mount answering ENOTCONN.
+# store's service user, or on an audit log whose head is missing (until
+# `audit repair`); a directory that stops answering and an audit log that
+# cannot be written refuse new opens (and serve again once they recover),
+# as does an audit head that vanishes while it runs; a killed gateway
+# leaves the mount answering ENOTCONN.
 . "$PG_SOURCE_ROOT/tests/lib/tap.sh"
 . "$PG_SOURCE_ROOT/tests/lib/slapd.sh"
 . "$PG_SOURCE_ROOT/tests/gateway/lib.sh"
@@ -67,6 +69,19 @@ else
 	skip "audit log unwritable" "chattr +i is not supported on $tmp (needs ext4/xfs and CAP_LINUX_IMMUTABLE)"
 fi
 
+# The audit head vanishes while the gateway runs: the checkpoint that
+# follows a record within a second does not make up a fresh head (it
+# would vouch for a cut log), and from then on opens are refused.
+A=$tmp/audit/audit.jsonl
+mv "$A.head" "$tmp/audit/head.away"
+as gwsurg head -1 "$m/patients/P000001/2026-01-10-preop/IMG_0003.jpg" >/dev/null 2>&1
+sleep 1.6
+out=$(as gwsurg head -1 "$m/$f" 2>&1); rc=$?
+check "audit head gone: the open is refused" test "$rc" -ne 0
+like "...as EACCES" "$out" "Permission denied"
+check "...and no head was made up" test ! -e "$A.head"
+mv "$tmp/audit/head.away" "$A.head"
+
 # The gateway serves as the store's user: the process that serves is the
 # unprivileged worker, the one started stays root only to unmount.
 worker=$(pgrep -P "$GW_PID" -x photoguard-gate)
@@ -108,6 +123,18 @@ check "killed parent: the worker is gone too" test ! -d "/proc/$worker"
 out=$(ls "$m" 2>&1)
 like "...and the mount answers ENOTCONN" "$out" "Transport endpoint is not connected"
 umount -l "$m"
+# A gateway does not start on a signed log whose head is missing, until
+# `audit repair` records the gap.
+mv "$A.head" "$tmp/audit/head.away"
+n=$(wc -l <"$A")
+start_fails "audit head missing" "audit log .*stored state is corrupt"
+is "...and appends nothing" "$(wc -l <"$A")" "$n"
+out=$("$PG_CLI" audit repair --reason "test: head removed" 2>&1)
+is "audit repair records the gap" "$?" 0
+gw_start_or_bail "after the repair the gateway mounts again"
+is "...and serves" "$(as gwsurg head -1 "$m/$f" 2>&1)" "PHOTO $f"
+gw_stop
 out=$("$PG_CLI" audit verify 2>&1); rc=$?
 is "the audit log verifies after all that" "$rc" 0
+like "...reporting the repaired gap" "$out" "1 repaired gap, at seq [0-9]+: head file missing"
 gw_done

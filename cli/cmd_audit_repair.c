@@ -1,0 +1,150 @@
+/*
+ * cmd_audit_repair.c - `photoguard audit repair --reason TEXT`: resumes a
+ * signed log that writers refuse because its head is missing or does not
+ * match it, by recording the gap in a signed audit.repair record (see
+ * core/audit_head.c).  Root only: it signs with the audit key.
+ */
+#include <getopt.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cmd_audit.h"
+#include "cli/util.h"
+#include "core/audit.h"
+#include "core/config.h"
+#include "core/errors.h"
+
+static int
+repair_usage(FILE *f)
+{
+	fputs("Usage: photoguard audit repair --reason TEXT [--key SECRET] "
+	      "[--log FILE] [FILE]\n"
+	      "  Records the gap in a log whose head file is missing or does\n"
+	      "  not match it, in a signed audit.repair record, and writes a\n"
+	      "  new head; writers refuse the log until then.  Root only.\n"
+	      "  --reason TEXT  why (ticket, what happened); recorded\n"
+	      "  --key SECRET   signing key (default: audit_key_file)\n"
+	      "  --log FILE     log to repair (default: audit_log); same as "
+	      "FILE\n",
+	    f);
+	return f == stdout ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+}
+
+/* The person behind sudo if there is one, else the login of the uid. */
+static void
+invoker(char *buf, size_t len)
+{
+	const char *sudo = getenv("SUDO_USER");
+	struct passwd pw, *res = NULL;
+	char pwbuf[1024];
+
+	if (sudo != NULL && getuid() == 0 && *sudo != '\0')
+		snprintf(buf, len, "%s", sudo);
+	else if (getpwuid_r(getuid(), &pw, pwbuf, sizeof(pwbuf), &res) != 0 ||
+	    res == NULL)
+		snprintf(buf, len, "uid %ld", (long)getuid());
+	else
+		snprintf(buf, len, "%s", pw.pw_name);
+}
+
+/* Fills LOG and KEY from the configuration where the command line left
+ * them NULL; returns 0 or an exit code after saying why. */
+static int
+repair_paths(const struct cli_ctx *ctx, const char **log, const char **key,
+    char *logbuf, char *keybuf, size_t len)
+{
+	struct pg_config *cfg;
+
+	if (*log != NULL && *key != NULL)
+		return 0;
+	if ((cfg = cli_load_config(ctx)) == NULL)
+		return CLI_EXIT_ERROR;
+	if (*log == NULL && cfg->audit_log != NULL) {
+		snprintf(logbuf, len, "%s", cfg->audit_log);
+		*log = logbuf;
+	}
+	if (*key == NULL && cfg->audit_key_file != NULL) {
+		snprintf(keybuf, len, "%s", cfg->audit_key_file);
+		*key = keybuf;
+	}
+	pg_config_free(cfg);
+	if (*log == NULL || *key == NULL) {
+		fprintf(stderr, "%s: audit repair: no audit %s configured\n",
+		    ctx->progname, *log == NULL ? "log" : "key");
+		return CLI_EXIT_ERROR;
+	}
+	return 0;
+}
+
+static int
+report(const struct cli_ctx *ctx, const char *log, int r, const char *what)
+{
+	switch (r) {
+	case PG_OK:
+		printf("recorded the gap in %s: %s\n", log, what);
+		return CLI_EXIT_OK;
+	case PG_ERR_EXISTS:
+		fprintf(stderr,
+		    "%s: audit repair: %s: its head matches the log: nothing "
+		    "to repair\n",
+		    ctx->progname, log);
+		return CLI_EXIT_FAIL;
+	case PG_ERR_NOTFOUND:
+		fprintf(stderr,
+		    "%s: audit repair: %s: no such log, or it has no records: "
+		    "nothing to repair\n",
+		    ctx->progname, log);
+		return CLI_EXIT_FAIL;
+	default:
+		fprintf(stderr, "%s: audit repair: %s: %s\n", ctx->progname,
+		    log, pg_strerror(r));
+		return CLI_EXIT_ERROR;
+	}
+}
+
+int
+cli_audit_repair(const struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = { { "reason", 1, NULL, 'r' },
+		{ "key", 1, NULL, 'k' }, { "log", 1, NULL, 'l' },
+		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+	const char *log = NULL, *key = NULL, *reason = NULL;
+	char logbuf[PATH_MAX_CLI], keybuf[PATH_MAX_CLI], actor[256];
+	char what[AUDIT_MSG_MAX];
+	int c, r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "r:k:l:h", opts, NULL)) != -1) {
+		if (c == 'r')
+			reason = optarg;
+		else if (c == 'k')
+			key = optarg;
+		else if (c == 'l')
+			log = optarg;
+		else
+			return repair_usage(c == 'h' ? stdout : stderr);
+	}
+	if (optind < argc && log == NULL)
+		log = argv[optind++];
+	if (reason == NULL || reason[0] == '\0')
+		fprintf(stderr, "%s: audit repair: --reason TEXT is required\n",
+		    ctx->progname);
+	if (optind != argc || reason == NULL || reason[0] == '\0')
+		return repair_usage(stderr);
+	if (geteuid() != 0) {
+		fprintf(stderr,
+		    "%s: audit repair: only root may repair the "
+		    "audit log\n",
+		    ctx->progname);
+		return CLI_EXIT_FAIL;
+	}
+	if ((r = repair_paths(
+	         ctx, &log, &key, logbuf, keybuf, sizeof(logbuf))) != 0)
+		return r;
+	invoker(actor, sizeof(actor));
+	r = audit_repair(log, key, actor, reason, what, sizeof(what));
+	return report(ctx, log, r, what);
+}
