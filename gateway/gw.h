@@ -182,6 +182,13 @@ void gw_lock_user(struct gw *g, struct gw_user *u, const char *rule,
 /* Lock workers still running (waited for at exit). */
 extern atomic_int gw_lock_workers;
 
+/*
+ * Notes the outcome ERR of an audit write: the first failure after a
+ * success alerts syslog (LOG_ALERT) and runs the hook with
+ * PHOTOGUARD_EVENT=audit.failure; 0 re-arms the alert.
+ */
+void gw_audit_failed(struct gw *g, int err);
+
 /* --- files held open by locked-out users (held.c) ---------------------- */
 /* With U->mu held: counts U's open files as held by a locked-out user and
  * drops their cached pages (on a thread). */

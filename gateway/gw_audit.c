@@ -44,6 +44,7 @@ gw_audit(struct gw *g, const struct gw_req *r, const char *event,
 	struct audit_event ev;
 	char comm[GW_COMM_MAX];
 	char who[32];
+	int rc;
 
 	if (g->audit == NULL)
 		return PG_ERR_IO;
@@ -68,5 +69,7 @@ gw_audit(struct gw *g, const struct gw_req *r, const char *event,
 	ev.uid = (long)r->uid;
 	ev.pid = r->pid > 0 ? (long)r->pid : -1;
 	ev.bytes = bytes;
-	return audit_write(g->audit, &ev);
+	rc = audit_write(g->audit, &ev);
+	gw_audit_failed(g, rc);
+	return rc;
 }

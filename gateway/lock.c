@@ -10,6 +10,9 @@
  * other server) and the hook command.
  *
  * The hook runs with this environment and nothing else:
+ *   PHOTOGUARD_EVENT     "lockout", or "audit.failure" when the audit log
+ *                        refuses records (then only EVENT, REASON, TIME,
+ *                        HOST and PATH are set: there is no user)
  *   PHOTOGUARD_USER      the user locked out
  *   PHOTOGUARD_RULE      the limit or rule that fired ("file:line ...")
  *   PHOTOGUARD_REASON    the reason in words
@@ -36,7 +39,7 @@
 #include "core/lockout_pending.h"
 #include "gateway/gw.h"
 
-#define ENV_MAX 10
+#define ENV_MAX 11
 #define ENV_LEN 600
 
 struct lock_job {
@@ -99,7 +102,7 @@ lock_worker(void *arg)
 	struct lock_job *j = arg;
 	int r, q = -1;
 
-	if (dir_can_lock(j->g->dir)) {
+	if (j->user[0] != '\0' && dir_can_lock(j->g->dir)) {
 		r = dir_set_locked(j->g->dir, j->user, strlen(j->user), true);
 		/* Queued: retried by dirsync.c and by whoever reaches the
 		 * directory next, alerted until it lands. */
@@ -141,6 +144,21 @@ job_env(struct lock_job *j, const char *rule, const char *reason,
 	snprintf(j->env[6], ENV_LEN, "PHOTOGUARD_TIME=%s", ts);
 	snprintf(j->env[7], ENV_LEN, "PHOTOGUARD_HOST=%s", host);
 	snprintf(j->env[8], ENV_LEN, "PATH=/usr/sbin:/usr/bin:/sbin:/bin");
+	snprintf(j->env[9], ENV_LEN, "PHOTOGUARD_EVENT=lockout");
+}
+
+static void
+spawn_worker(struct lock_job *j)
+{
+	pthread_attr_t at;
+	pthread_t t;
+
+	atomic_fetch_add(&gw_lock_workers, 1);
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &at, lock_worker, j) != 0)
+		lock_worker(j); /* no thread: do it here, late but done */
+	pthread_attr_destroy(&at);
 }
 
 /* The slow part, on its own thread; with U->mu held. */
@@ -150,20 +168,51 @@ start_worker(struct gw *g, struct gw_user *u, const char *rule,
     unsigned long long patients)
 {
 	struct lock_job *j = calloc(1, sizeof(*j));
-	pthread_attr_t at;
-	pthread_t t;
 
 	if (j == NULL)
 		return;
 	j->g = g;
 	memcpy(j->user, u->name, sizeof(j->user));
 	job_env(j, rule, reason, files, bytes, patients);
-	atomic_fetch_add(&gw_lock_workers, 1);
-	pthread_attr_init(&at);
-	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&t, &at, lock_worker, j) != 0)
-		lock_worker(j); /* no thread: do it here, late but done */
-	pthread_attr_destroy(&at);
+	spawn_worker(j);
+}
+
+/* Set while the audit log refuses records; cleared by the next record it
+ * takes, so that one outage alerts once, not once per refused open. */
+static atomic_bool audit_failing;
+
+void
+gw_audit_failed(struct gw *g, int err)
+{
+	struct lock_job *j;
+	char ts[32] = "", host[256] = "";
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (err == 0) {
+		atomic_store(&audit_failing, false);
+		return;
+	}
+	if (atomic_exchange(&audit_failing, true))
+		return;
+	syslog(LOG_AUTHPRIV | LOG_ALERT,
+	    "photoguard-gateway: ALERT: the audit log %s refuses records (%s): "
+	    "every open is refused until an admin repairs it",
+	    g->cfg->audit_log, pg_strerror(err));
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return;
+	j->g = g; /* j->user stays empty: no directory lockout */
+	gethostname(host, sizeof(host) - 1);
+	if (gmtime_r(&now, &tm) != NULL)
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(j->env[0], ENV_LEN, "PHOTOGUARD_EVENT=audit.failure");
+	snprintf(j->env[1], ENV_LEN,
+	    "PHOTOGUARD_REASON=the audit log refuses records: %s",
+	    pg_strerror(err));
+	snprintf(j->env[2], ENV_LEN, "PHOTOGUARD_TIME=%s", ts);
+	snprintf(j->env[3], ENV_LEN, "PHOTOGUARD_HOST=%s", host);
+	snprintf(j->env[4], ENV_LEN, "PATH=/usr/sbin:/usr/bin:/sbin:/bin");
+	spawn_worker(j);
 }
 
 void

@@ -80,6 +80,17 @@ out=$(as gwsurg head -1 "$m/$f" 2>&1); rc=$?
 check "audit head gone: the open is refused" test "$rc" -ne 0
 like "...as EACCES" "$out" "Permission denied"
 check "...and no head was made up" test ! -e "$A.head"
+# One alert per outage, to syslog and to the hook (with no user: none is
+# to blame), not one per refused open.
+for i in $(seq 1 50); do [ -s "$tmp/out/hook." ] && break; sleep 0.1; done
+is "...the hook runs for the audit failure, without a user" \
+    "$(grep -E '^PHOTOGUARD_(EVENT|USER)=' "$tmp/out/hook." 2>/dev/null | tr '\n' ' ')" \
+    "PHOTOGUARD_EVENT=audit.failure "
+like "...with the reason" "$(cat "$tmp/out/hook." 2>/dev/null)" "PHOTOGUARD_REASON=the audit log refuses records: "
+outages=2
+grep -q "audit log unwritable" "$tmp/gateway.log" || outages=1
+is "...and one LOG_ALERT per outage ($outages), not one per refused open" \
+    "$(grep -c 'ALERT: the audit log .* refuses records' "$tmp/gateway.log")" "$outages"
 mv "$tmp/audit/head.away" "$A.head"
 
 # The gateway serves as the store's user: the process that serves is the
