@@ -101,6 +101,7 @@ lock_out(struct pgpam_ctx *c, struct lockout_store *ls, unsigned n)
 		    pg_strerror(r));
 		return;
 	}
+	(void)mfa_ticket_remove(c->cfg->totp_ticket_dir, c->user);
 	if (already)
 		return; /* whoever locked first audited it */
 	pgpam_note(c, "account locked (%s)", why);
@@ -221,6 +222,7 @@ refuse_locked(struct pgpam_ctx *c, const struct lockout_entry *e)
 
 	if (ask_code(c->pamh, &code) == PAM_SUCCESS)
 		drop_code(code);
+	(void)mfa_ticket_remove(c->cfg->totp_ticket_dir, c->user);
 	pgpam_lockout_text(e, text, sizeof(text));
 	return pgpam_set(
 	    c, "deny", PAM_AUTH_ERR, e->rule, "%s (code not checked)", text);

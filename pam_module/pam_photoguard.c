@@ -1,15 +1,25 @@
 /*
  * pam_photoguard.c - the PAM entry points of photoguard: `auth` (the TOTP
  * second factor), `account` (lockout, directory roles, login rules) and
- * `session` (audit records for open and close).  Each phase starts and
- * ends in pam_ctx.c, so every outcome is audited and logged once.
- * Library codes become PAM_* in this module and nowhere else.
+ * `session` (audit records for open and close, and the MFA ticket bound to
+ * the session: see mfa_ticket.h).  Each phase starts and ends in
+ * pam_ctx.c, so every outcome is audited and logged once.  Library codes
+ * become PAM_* in this module and nowhere else.
  */
 #define PAM_SM_AUTH
 #define PAM_SM_ACCOUNT
 #define PAM_SM_SESSION
+#include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
+#include <stdbool.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/errors.h"
+#include "core/mfa_ticket.h"
 #include "pam_module/pam_auth.h"
 #include "pam_module/pam_ctx.h"
 
@@ -37,6 +47,64 @@ pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	return PAM_SUCCESS;
 }
 
+/*
+ * The account phase refused this login: a ticket auth left pending for it
+ * goes; a lockout takes the user's whole ticket, the other sessions' too.
+ */
+static void
+ticket_refused(struct pgpam_ctx *c)
+{
+	const char *dir = c->cfg->totp_ticket_dir;
+	int r;
+
+	if (strncmp(c->reason, "locked out since", 16) == 0 ||
+	    strcmp(c->rule, "directory.lockout") == 0)
+		r = mfa_ticket_remove(dir, c->user);
+	else
+		r = mfa_ticket_session_close(dir, c->user, getpid());
+	if (r < 0)
+		pgpam_note(c, "MFA ticket not withdrawn: %s", pg_strerror(r));
+}
+
+/* Session open: the ticket auth left pending for this process joins. */
+static void
+ticket_join(struct pgpam_ctx *c)
+{
+	int r;
+
+	r = mfa_ticket_session_open(
+	    c->cfg->totp_ticket_dir, c->user, time(NULL), getpid());
+	if (r == 1) {
+		pgpam_note(c, "MFA ticket bound to the session");
+	} else if (r < 0) {
+		/* The login goes on; reads that need MFA are refused. */
+		pgpam_note(c, "MFA ticket NOT bound: %s", pg_strerror(r));
+		pam_syslog(c->pamh, LOG_ERR,
+		    "MFA ticket not bound to the session: %s", pg_strerror(r));
+	}
+}
+
+/* Session close: the last session out removes the ticket. */
+static void
+ticket_leave(struct pgpam_ctx *c)
+{
+	int r;
+
+	if (c->cfg == NULL || c->user == NULL)
+		return;
+	r = mfa_ticket_session_close(
+	    c->cfg->totp_ticket_dir, c->user, getpid());
+	if (r == 1) {
+		pgpam_note(c, "MFA ticket removed (last session)");
+	} else if (r < 0) {
+		/* Bound to this process, it ends when the process does. */
+		pgpam_note(c, "MFA ticket NOT updated: %s", pg_strerror(r));
+		pam_syslog(c->pamh, LOG_ERR,
+		    "MFA ticket not updated at session close: %s",
+		    pg_strerror(r));
+	}
+}
+
 PAM_EXTERN int
 pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
@@ -46,17 +114,24 @@ pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	(void)flags;
 	rc = pgpam_begin(&c, pamh, argc, argv, "account", "pam.account",
 	    PAM_AUTHINFO_UNAVAIL);
-	if (rc == PAM_SUCCESS)
+	if (rc == PAM_SUCCESS) {
 		rc = pgpam_account(&c);
+		if (rc != PAM_SUCCESS)
+			ticket_refused(&c);
+	}
 	return pgpam_finish(&c, rc);
 }
 
-/* Both session phases only leave a record; no record, no session. */
+/*
+ * The session phases leave a record (no record, no session) and bind the
+ * login's MFA ticket to the session, or take the session out of it.
+ */
 static int
 session(pam_handle_t *pamh, int argc, const char **argv, const char *phase,
     const char *event, const char *what)
 {
 	struct pgpam_ctx c;
+	bool open = strcmp(phase, "session.open") == 0;
 	int rc;
 
 	rc = pgpam_begin(&c, pamh, argc, argv, phase, event, PAM_SESSION_ERR);
@@ -64,6 +139,10 @@ session(pam_handle_t *pamh, int argc, const char **argv, const char *phase,
 		rc = pgpam_set(&c, "success", PAM_SUCCESS, NULL, "%s", what);
 	else if (rc != PAM_SESSION_ERR)
 		rc = PAM_SESSION_ERR;
+	if (open && rc == PAM_SUCCESS)
+		ticket_join(&c);
+	else if (!open)
+		ticket_leave(&c); /* even when the record cannot be written */
 	return pgpam_finish(&c, rc);
 }
 
