@@ -95,13 +95,13 @@ lock_out(struct pgpam_ctx *c, struct lockout_store *ls, unsigned n)
 	e.by = "pam";
 	e.host = c->host[0] ? c->host : NULL;
 	e.extra = extra;
+	(void)mfa_ticket_remove(c->cfg->totp_ticket_dir, c->user);
 	if ((r = lockout_lock(ls, &e, &already)) != PG_OK) {
 		pgpam_note(c, "lockout NOT recorded: %s", pg_strerror(r));
 		pam_syslog(c->pamh, LOG_ALERT, "lockout of user failed: %s",
 		    pg_strerror(r));
 		return;
 	}
-	(void)mfa_ticket_remove(c->cfg->totp_ticket_dir, c->user);
 	if (already)
 		return; /* whoever locked first audited it */
 	pgpam_note(c, "account locked (%s)", why);
