@@ -48,7 +48,7 @@ SEC=$T/secrets KEY=$T/host.key TIX=$T/tickets SVC=$T/services
 mkdir -m 700 "$SEC" "$TIX" "$T/audit"
 mkdir "$SVC"
 "$CLI" audit keygen "$T/audit.key" >/dev/null
-install -m 0600 /dev/null "$T/care-teams"
+printf 'P000001: %s\n' "$SURG" >"$T/care-teams" && chmod 0600 "$T/care-teams"
 "$CLI" totp hostkey --host-key "$KEY" >/dev/null
 # The example policy as shipped; only the directory groups of two roles
 # are this test's local groups.
