@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/errors.h"
+#include "core/lockout.h"
 #include "core/mfa_ticket.h"
 #include "pam_module/pam_auth.h"
 #include "pam_module/pam_ctx.h"
@@ -48,6 +49,26 @@ pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
 }
 
 /*
+ * Whether account refused a locked-out user: the directory's lockout, or
+ * the lockout store's (asked again, so the answer does not hang on the
+ * wording of the refusal; a store that cannot answer counts as locked).
+ */
+static bool
+refused_locked(struct pgpam_ctx *c)
+{
+	struct lockout_store *ls = NULL;
+	int r;
+
+	if (strcmp(c->rule, "directory.lockout") == 0)
+		return true;
+	if (lockout_open(c->cfg->lockout_dir, 0, &ls) != PG_OK)
+		return true;
+	r = lockout_check(ls, c->user, NULL);
+	lockout_free(ls);
+	return r != 0;
+}
+
+/*
  * The account phase refused this login: a ticket auth left pending for it
  * goes; a lockout takes the user's whole ticket, the other sessions' too.
  */
@@ -57,8 +78,7 @@ ticket_refused(struct pgpam_ctx *c)
 	const char *dir = c->cfg->totp_ticket_dir;
 	int r;
 
-	if (strncmp(c->reason, "locked out since", 16) == 0 ||
-	    strcmp(c->rule, "directory.lockout") == 0)
+	if (refused_locked(c))
 		r = mfa_ticket_remove(dir, c->user);
 	else
 		r = mfa_ticket_session_close(dir, c->user, getpid());

@@ -145,6 +145,20 @@ like "...so the read is refused until the next login" "$(read_photo)" 'Permissio
 logout three
 is "...and that session still closes cleanly" $? 0
 
+# --- the account phase refusing a user locked elsewhere ---------------------------
+login four
+is "a fourth login: the ticket is valid" "$(ticket)" 1
+# Another server's gateway locked gwbulk: its entry in the shared store.
+hex=$(printf gwbulk | od -An -tx1 | tr -d ' \n')
+printf '{"by":"gateway","host":"imaging-02","reason":"bulk read","rule":"r","since":%s,"user":"gwbulk","v":1}' \
+    "$(date +%s)" >"$tmp/lockout/u-$hex.json"
+chmod 0600 "$tmp/lockout/u-$hex.json"
+gw_pam gwbulk "" acct_mgmt
+is "...a login of the user now locked out is refused by account" $? 1
+is "...which removed the ticket of the session still open" "$(ticket)" 0
+"$PG_CLI" unlock gwbulk >/dev/null 2>&1
+logout four
+
 gw_stop
 out=$("$PG_CLI" audit verify 2>&1)
 is "the audit log verifies afterwards" $? 0 || diag "$out"
