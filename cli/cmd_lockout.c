@@ -23,6 +23,7 @@
 #include "core/directory.h"
 #include "core/errors.h"
 #include "core/lockout.h"
+#include "core/mfa_ticket.h"
 
 /* Escaped text is at most 4 bytes per input byte. */
 #define ESC_MAX (4 * LOCKOUT_TEXT_MAX + 1)
@@ -532,6 +533,9 @@ cmd_unlock(const struct cli_ctx *ctx, int argc, char **argv)
 	}
 	c = lockout_unlock(st, user, &was);
 	lockout_free(st);
+	/* A ticket that outlived a lockout noticed nowhere here: the user
+	 * passes the second factor again. */
+	(void)mfa_ticket_remove(cfg->totp_ticket_dir, user);
 	/* Then every other server's: the directory's lockout attribute. */
 	if (c == PG_OK) {
 		c = unlock_directory(

@@ -228,8 +228,11 @@ What you must still do${root:+ (on the host this tree is for; staged in $root)}:
      store layout, then: photoguard policy check /etc/photoguard/clinic.policy
   3. Enroll every member of staff for codes: photoguard enroll USER
   4. Add the PAM lines of $p/pam.d/photoguard-sshd to
-     /etc/pam.d/sshd and of $p/pam.d/photoguard-login to /etc/pam.d/login
-     (keep a root shell open while you test a new login).
+     /etc/pam.d/sshd, of $p/pam.d/photoguard-login to /etc/pam.d/login
+     and of $p/pam.d/photoguard-sudo to /etc/pam.d/sudo (keep a root
+     shell open while you test a new login).  Console logins of root and
+     of the local group photoguard-exempt need no code:
+     groupadd -r photoguard-exempt, then add the admins who need it.
   5. Copy $p/sshd_config.d/photoguard.conf to
      /etc/ssh/sshd_config.d/, then: sshd -t && systemctl reload ssh
      (without it a public key alone logs in and no code is asked).

@@ -58,8 +58,10 @@ begin(struct gw_call *c, struct gw *g, uid_t uid, pid_t pid, bool lock_check)
 	if (c->u->err_logged)
 		gw_log(LOG_NOTICE, "serving %s again", c->u->name);
 	c->u->err_logged = false;
-	if (c->u->du->locked)
+	if (c->u->du->locked) {
+		gw_drop_ticket(g, c->u); /* an unlock asks for a new login */
 		return refuse(c, "account locked in the directory");
+	}
 	if (atomic_load(&c->u->locked))
 		return refuse(c, "account locked out");
 	return 0;

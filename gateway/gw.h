@@ -169,6 +169,12 @@ int gw_user_check_lock(struct gw *g, struct gw_user *u);
 
 /* --- lockout (lock.c) ------------------------------------------------- */
 /*
+ * Removes U's MFA ticket (U locked out, here or elsewhere): after an
+ * unlock the user must pass the second factor again.  Alerts on failure.
+ */
+void gw_drop_ticket(struct gw *g, struct gw_user *u);
+
+/*
  * Locks U out now (U->mu held): refuses everything from here on, writes
  * the lockout store, audits, alerts syslog; the directory attribute, the
  * hook and dropping the kernel's cached pages of U's open files follow on

@@ -37,6 +37,7 @@
 #include "core/errors.h"
 #include "core/lockout.h"
 #include "core/lockout_pending.h"
+#include "core/mfa_ticket.h"
 #include "gateway/gw.h"
 
 #define ENV_MAX 11
@@ -216,6 +217,20 @@ gw_audit_failed(struct gw *g, int err)
 }
 
 void
+gw_drop_ticket(struct gw *g, struct gw_user *u)
+{
+	char pu[GW_USER_MAX];
+	int r;
+
+	r = mfa_ticket_remove(g->cfg->totp_ticket_dir, u->name);
+	if (r != PG_OK)
+		syslog(LOG_AUTHPRIV | LOG_ALERT,
+		    "photoguard-gateway: MFA ticket of locked-out %s "
+		    "not removed: %s",
+		    plain(u->name, pu, sizeof(pu)), pg_strerror(r));
+}
+
+void
 gw_lock_user(struct gw *g, struct gw_user *u, const char *rule,
     const char *reason, unsigned long long files, unsigned long long bytes,
     unsigned long long patients)
@@ -239,6 +254,7 @@ gw_lock_user(struct gw *g, struct gw_user *u, const char *rule,
 	e.extra = extra;
 	r = lockout_lock(g->lockouts, &e, &already);
 	u->lock_unsaved = r != 0;
+	gw_drop_ticket(g, u);
 	syslog(LOG_AUTHPRIV | LOG_ALERT,
 	    "photoguard-gateway: LOCKOUT of %s: %s (%s)%s",
 	    plain(u->name, pu, sizeof(pu)), plain(reason, pr, sizeof(pr)), rule,

@@ -210,8 +210,10 @@ gw_user_check_lock(struct gw *g, struct gw_user *u)
 	if (r == 1) {
 		/* Locked elsewhere (another host, the PAM module): U's open
 		 * files stop serving from the cache too. */
-		if (!atomic_exchange(&u->locked, true))
+		if (!atomic_exchange(&u->locked, true)) {
 			gw_held_lock_user(g, u);
+			gw_drop_ticket(g, u);
+		}
 		return 1;
 	}
 	if (r < 0)

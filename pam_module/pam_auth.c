@@ -118,6 +118,7 @@ lock_out(struct pgpam_ctx *c, struct lockout_store *ls, const char *rule,
 	e.by = "pam";
 	e.host = c->host[0] ? c->host : NULL;
 	e.extra = extra;
+	(void)mfa_ticket_remove(c->cfg->totp_ticket_dir, c->user);
 	if ((r = lockout_lock(ls, &e, &already)) != PG_OK) {
 		pgpam_note(c, "lockout NOT recorded: %s", pg_strerror(r));
 		pam_syslog(c->pamh, LOG_ALERT, "lockout of user failed: %s",
@@ -295,6 +296,7 @@ refuse_locked(struct pgpam_ctx *c, const struct lockout_entry *e)
 
 	if (ask_code(c->pamh, &code) == PAM_SUCCESS)
 		drop_code(code);
+	(void)mfa_ticket_remove(c->cfg->totp_ticket_dir, c->user);
 	pgpam_lockout_text(e, text, sizeof(text));
 	return pgpam_set(
 	    c, "deny", PAM_AUTH_ERR, e->rule, "%s (code not checked)", text);

@@ -87,7 +87,7 @@ is "the log directory, 0700 (the gateway shares it with its group at its first s
 is "the audit signing key, 0600" "$(mode /etc/photoguard/audit.key)" 600
 is "its public key, 0644" "$(mode /etc/photoguard/audit.key.pub)" 644
 is "the TOTP host key, 0600" "$(mode /etc/photoguard/totp.key)" 600
-is "the PAM snippets" "$(ls "$r/usr/local/share/photoguard/pam.d" | tr '\n' ' ')" "photoguard-login photoguard-sshd "
+is "the PAM snippets" "$(ls "$r/usr/local/share/photoguard/pam.d" | tr '\n' ' ')" "photoguard-login photoguard-sshd photoguard-sudo "
 is "the sshd snippet" "$(mode /usr/local/share/photoguard/sshd_config.d/photoguard.conf)" 644
 nman=$(ls "$src"/docs/*.[1-8] 2>/dev/null | wc -l)
 is "every man page of docs/ installed" "$(ls "$r"/usr/local/share/man/man*/ 2>/dev/null | grep -c '\.[1-8]$')" "$nman"
@@ -142,7 +142,7 @@ is "the keys were never replaced" "$(sha256sum "$r/etc/photoguard/audit.key" "$r
 # --- another prefix
 sh "$inst" --root "$t/opt" --prefix /opt/pg --build "$b" >/dev/null 2>&1
 is "--prefix puts the tool in PREFIX/sbin" "$(stat -c %a "$t/opt/opt/pg/sbin/photoguard" 2>&1)" 755
-is "--prefix puts the snippets in PREFIX/share/photoguard" "$(ls "$t/opt/opt/pg/share/photoguard/pam.d" | wc -l)" 2
+is "--prefix puts the snippets in PREFIX/share/photoguard" "$(ls "$t/opt/opt/pg/share/photoguard/pam.d" | wc -l)" 3
 is "--prefix is the unit's path to the gateway" "$(grep '^ExecStart=' "$t/opt/etc/systemd/system/photoguard-gateway.service" 2>&1)" "ExecStart=/opt/pg/sbin/photoguard-gateway -f"
 is "...but the config stays in /etc/photoguard" "$(ls "$t/opt/etc/photoguard/photoguard.conf" 2>&1)" "$t/opt/etc/photoguard/photoguard.conf"
 
@@ -191,7 +191,7 @@ is "...keeps the kept keys" "$(sha256sum "$r/etc/photoguard/audit.key" "$r/etc/p
 
 # --- the snippets
 for f in photoguard-sshd photoguard-login; do
-	lines=$(grep -v '^#' "$src/deploy/pam.d/$f" | grep -v '^$' | awk '{print $1, $2, $3}' | tr '\n' ';')
+	lines=$(grep -v '^#' "$src/deploy/pam.d/$f" | grep -v '^$' | grep -v pam_succeed_if | awk '{print $1, $2, $3}' | tr '\n' ';')
 	is "$f: auth, account and session lines" "$lines" "auth required pam_photoguard.so;account required pam_photoguard.so;session required pam_photoguard.so;"
 done
 cf=$src/deploy/sshd_config.d/photoguard.conf

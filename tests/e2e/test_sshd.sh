@@ -14,6 +14,7 @@
 
 SSHD=/usr/sbin/sshd
 DRIVE=$PG_SOURCE_ROOT/tests/e2e/kbdint.py
+GW_MFA=$PG_BUILD_ROOT/tests/gateway/gw_mfa
 pam_setup || { done_testing; exit $?; }
 for tool in $SSHD ssh ssh-keygen useradd userdel python3; do
 	if ! command -v $tool >/dev/null; then
@@ -130,19 +131,21 @@ for i in $(seq 50); do
 done
 check "sshd listens on 127.0.0.1:$PORT" test -n "$(ss -Htln "sport = :$PORT")"
 
-ssh_login() { # CODE [N]: a login answered with CODE at N prompts (1)
+ssh_login() { # CODE [N [CMD]]: a login answered with CODE at N prompts (1)
 	"$DRIVE" --max "${2:-1}" "$1" -- ssh -p "$PORT" -i "$T/id" \
 		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
 		-o KbdInteractiveAuthentication=yes -o BatchMode=no \
 		-o PreferredAuthentications=publickey,keyboard-interactive \
 		-o NumberOfPasswordPrompts="${2:-1}" -o ConnectTimeout=10 \
-		"$U@127.0.0.1" 'echo LOGGED-IN-AS-$(id -un)' >"$T/ssh.out" 2>&1
+		"$U@127.0.0.1" "echo LOGGED-IN-AS-\$(id -un)${3:+; $3}" >"$T/ssh.out" 2>&1
 }
+ticket() { "$GW_MFA" valid "$T/tickets" "$U" 2>&1; }
 SECRET=
 pam_enroll "$U"
 check "the test user is enrolled" test -n "$SECRET"
 
 # --- a good code -----------------------------------------------------------
+FIRST_STEP=$(($(date +%s) / 30 + 1)) # the step of the code below
 ssh_login "$(pam_code 'now + 30 seconds')"
 is "key + good code: ssh login succeeds" $? 0
 like "...and runs the command as the user" "$(cat "$T/ssh.out")" "LOGGED-IN-AS-$U"
@@ -156,7 +159,29 @@ like "session open audited, with service and remote host" \
 like "session close audited" \
 	"$("$CLI" audit query --log "$AUDIT" --user "$U" --event pam.session.close --json)" \
 	'"event":"pam.session.close"'
-check "MFA ticket written" test -f "$T/tickets/$U.ticket"
+check "the MFA ticket went with the logout" test ! -e "$T/tickets/$U.ticket"
+
+# --- the ticket lives as long as the ssh session ------------------------------
+# A code is taken once, and only within one step of the clock: wait
+# until the first login's step is the current one, then use the next.
+while [ $(($(date +%s) / 30)) -lt "$FIRST_STEP" ]; do sleep 1; done
+ssh_login "$(pam_code 'now + 30 seconds')" 1 'sleep 4' &
+SSH_BG=$!
+v=0
+for i in $(seq 60); do
+	v=$(ticket)
+	[ "$v" = 1 ] && break
+	sleep 0.1
+done
+is "during an ssh session the user's MFA ticket is valid" "$v" 1
+wait $SSH_BG
+is "...the session ends normally" $? 0
+for i in $(seq 30); do [ -e "$T/tickets/$U.ticket" ] || break; sleep 0.1; done
+check "...and at its end (sshd's close_session) the ticket is removed" test ! -e "$T/tickets/$U.ticket"
+is "...no longer valid" "$(ticket)" 0
+like "...as the session close record says" \
+	"$("$CLI" audit query --log "$AUDIT" --user "$U" --event pam.session.close --json | tail -1)" \
+	'MFA ticket removed \(last session\)'
 
 # --- a wrong code ----------------------------------------------------------
 W=$(pam_wrong)

@@ -1,13 +1,17 @@
 /*
- * gw_mfa.c - test helper: issue or remove a user's MFA ticket with the
- * core API, as the PAM module does after a good code.
- *   gw_mfa issue DIR USER TTL_S
- *   gw_mfa remove DIR USER
+ * gw_mfa.c - test helper: a user's MFA ticket through the core API.
+ *   gw_mfa issue DIR USER TTL_S  as auth after a good code, then session
+ *                                open with this helper's parent (the
+ *                                calling shell) as the session leader:
+ *                                the ticket counts while that shell runs
+ *   gw_mfa remove DIR USER       as a lockout does
+ *   gw_mfa valid DIR USER        prints 1 (valid), 0 (none) or the error
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/errors.h"
 #include "core/fileio.h"
@@ -36,12 +40,24 @@ main(int argc, char **argv)
 		}
 		r = mfa_ticket_issue(
 		    argv[2], argv[3], time(NULL), (int)ttl, NULL);
+		if (r == 0 &&
+		    (r = mfa_ticket_session_open(
+		         argv[2], argv[3], time(NULL), getppid())) == 1)
+			r = 0;
+		else if (r == 0)
+			r = PG_ERR_INTERNAL;
+	} else if (argc == 4 && strcmp(argv[1], "valid") == 0) {
+		r = mfa_ticket_valid(argv[2], argv[3], time(NULL));
+		if (r >= 0) {
+			printf("%d\n", r);
+			return 0;
+		}
 	} else if (argc == 4 && strcmp(argv[1], "remove") == 0) {
 		r = mfa_ticket_remove(argv[2], argv[3]);
 	} else {
 		fprintf(stderr,
 		    "usage: gw_mfa issue DIR USER TTL_S | "
-		    "gw_mfa remove DIR USER\n");
+		    "gw_mfa remove DIR USER | gw_mfa valid DIR USER\n");
 		return 2;
 	}
 	if (r != 0) {

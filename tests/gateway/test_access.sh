@@ -153,6 +153,9 @@ like "...as the service user, not root" "$(cat "$tmp/out/hook.gwwide" 2>&1)" "ui
 check "lockout.lock audited" test "$(audit_count lockout.lock deny gwwide)" -eq 1
 "$PG_CLI" unlock gwwide >/dev/null 2>&1; rc=$?
 is "photoguard unlock lifts it" "$rc" 0
+out=$(as gwwide head -1 "$m/patients/P000001/$pre/IMG_0001.jpg" 2>&1); rc=$?
+check "...but the lockout took the MFA ticket: refused until a new MFA login" test "$rc" -ne 0
+gw_mfa_issue gwwide
 out=$(as gwwide head -1 "$m/patients/P000001/$pre/IMG_0001.jpg" 2>&1)
 is "the gateway notices the unlock at the next open" "$out" "PHOTO patients/P000001/$pre/IMG_0001.jpg"
 

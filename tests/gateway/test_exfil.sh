@@ -36,8 +36,10 @@ locked() {
 	"$PG_CLI" lockouts 2>/dev/null | grep -q '^gwbulk '
 }
 
+# The lockout took gwbulk's MFA ticket: a new MFA login after the unlock.
 unlock() {
 	"$PG_CLI" unlock gwbulk >/dev/null 2>&1
+	gw_mfa_issue gwbulk
 	sleep 2.1 # let the short window pass
 }
 
@@ -284,7 +286,8 @@ gw_start
 out=$(as gwbulk cat "$first" 2>&1); rc=$?
 check "after a restart the locked user is still refused" test "$rc" -ne 0
 "$PG_CLI" unlock gwbulk >/dev/null 2>&1
-is "after photoguard unlock the user reads again" "$(as gwbulk head -1 "$first")" "PHOTO patients/P000001/2026-01-10-preop/IMG_0001.jpg"
+gw_mfa_issue gwbulk
+is "after photoguard unlock (and a new MFA login) the user reads again" "$(as gwbulk head -1 "$first")" "PHOTO patients/P000001/2026-01-10-preop/IMG_0001.jpg"
 
 gw_stop
 out=$("$PG_CLI" audit verify 2>&1); rc=$?

@@ -229,7 +229,14 @@ if [ -n "$PAM" ]; then
 else
 	skip "the PAM login after the unlock" "pamtester, oathtool or pam_wrapper missing (see above)"
 fi
-is "...and the gateway serves gwbulk again at once" \
+# The lockout took gwbulk's MFA ticket: the unlock does not give it back.
+is "the lockout removed gwbulk's MFA ticket" \
+    "$(PG_SHARE_USER=gwstore "$GW_MFA" valid "$tmp/mfa" gwbulk 2>&1)" 0
+like "...so after the unlock a read that needs MFA is refused" \
+    "$(as gwbulk head -1 "$m/patients/P000002/2026-01-10-preop/IMG_0001.jpg" 2>&1)" \
+    'Permission denied|No such file'
+gw_mfa_issue gwbulk
+is "...and after a new MFA login the gateway serves gwbulk again at once" \
     "$(as gwbulk head -1 "$m/patients/P000002/2026-01-10-preop/IMG_0001.jpg" 2>&1)" \
     "PHOTO patients/P000002/2026-01-10-preop/IMG_0001.jpg"
 
@@ -269,7 +276,10 @@ is "photoguard unlock gwnurse (locked in the directory only): exit 0" $? 0
 is "...says so, with nothing about the gateway" "$out" "gwnurse: unlocked"
 is "...the directory no longer marks gwnurse" "$(locked_attr gwnurse)" ""
 is "...and photoguard lockouts no longer lists gwnurse" "$("$PG_CLI" lockouts | grep -c '^gwnurse ')" 0
-is "...and the gateway, told over its control socket, serves gwnurse at once" \
+is "...the gateway, seeing the directory's lockout, removed gwnurse's MFA ticket" \
+    "$(PG_SHARE_USER=gwstore "$GW_MFA" valid "$tmp/mfa" gwnurse 2>&1)" 0
+gw_mfa_issue gwnurse
+is "...and, told over its control socket, serves gwnurse at once after a new MFA login" \
     "$(as gwnurse head -1 "$NF" 2>&1)" "PHOTO patients/P000001/2026-01-10-preop/IMG_0002.jpg"
 out=$(printf 'unlock gwnurse\n' | setpriv --reuid=2902 --regid=100 --clear-groups \
     /usr/bin/python3 -c 'import socket,sys

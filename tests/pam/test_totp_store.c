@@ -19,7 +19,6 @@
 #include <cmocka.h>
 
 #include "core/errors.h"
-#include "core/mfa_ticket.h"
 #include "core/totp.h"
 #include "core/totp_store.h"
 
@@ -428,50 +427,6 @@ parallel_same_code(void **state)
 	assert_int_equal(replay, 49);
 }
 
-static void
-tickets(void **state)
-{
-	struct fx *f = *state;
-	char p[256];
-
-	assert_int_equal(mfa_ticket_valid(f->tix, "alice", NOW), 0);
-	assert_int_equal(
-	    mfa_ticket_issue(f->tix, "alice", NOW, 600, "h1"), PG_OK);
-	assert_int_equal(mfa_ticket_valid(f->tix, "alice", NOW), 1);
-	assert_int_equal(mfa_ticket_valid(f->tix, "alice", NOW + 599), 1);
-	assert_int_equal(mfa_ticket_valid(f->tix, "alice", NOW + 600), 0);
-	assert_int_equal(mfa_ticket_valid(f->tix, "bob", NOW), 0);
-	/* Issued in the future (clock moved back): not valid. */
-	assert_int_equal(mfa_ticket_valid(f->tix, "alice", NOW - 3600), 0);
-	assert_int_equal(
-	    mfa_ticket_issue(f->tix, "alice", NOW, 0, "h"), PG_ERR_INVAL);
-	assert_int_equal(
-	    mfa_ticket_issue(f->tix, "alice", NOW, 600, "a b"), PG_ERR_INVAL);
-	assert_int_equal(
-	    mfa_ticket_issue(f->tix, "a/b", NOW, 600, NULL), PG_OK);
-	assert_int_equal(mfa_ticket_valid(f->tix, "a/b", NOW), 1);
-	assert_int_equal(mfa_ticket_valid(f->tix, "a", NOW), 0);
-	(void)snprintf(p, sizeof(p), "%s/alice.ticket", f->tix);
-	assert_int_equal(chmod(p, 0644), 0);
-	assert_int_equal(mfa_ticket_valid(f->tix, "alice", NOW), PG_ERR_PERM);
-	write_file(p,
-	    (const uint8_t *)"photoguard-mfa-ticket 1\nuser=alice\n"
-	                     "issued=1\nexpires=99999999999\nhost=h\n",
-	    72, 0600);
-	assert_int_equal(mfa_ticket_valid(f->tix, "alice", NOW),
-	    PG_ERR_CORRUPT); /* longer than the maximum lifetime */
-	write_file(p, (const uint8_t *)"user=alice\n", 11, 0600);
-	assert_int_equal(
-	    mfa_ticket_valid(f->tix, "alice", NOW), PG_ERR_CORRUPT);
-	write_file(p, (const uint8_t *)"", 0, 0600);
-	assert_int_equal(
-	    mfa_ticket_valid(f->tix, "alice", NOW), PG_ERR_CORRUPT);
-	assert_int_equal(mfa_ticket_remove(f->tix, "alice"), PG_OK);
-	assert_int_equal(mfa_ticket_valid(f->tix, "alice", NOW), 0);
-	assert_int_equal(chmod(f->tix, 0755), 0);
-	assert_int_equal(mfa_ticket_valid(f->tix, "a/b", NOW), PG_ERR_PERM);
-}
-
 int
 main(void)
 {
@@ -489,7 +444,6 @@ main(void)
 		cmocka_unit_test_setup_teardown(scratch_codes, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    parallel_same_code, setup, teardown),
-		cmocka_unit_test_setup_teardown(tickets, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
