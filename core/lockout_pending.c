@@ -172,17 +172,7 @@ out:
 static int
 drop(struct lockout_store *st, const char *user)
 {
-	char name[LOCKOUT_NAME_LEN];
-	bool existed;
-	int dirfd, lk, r;
-
-	if ((r = lockout_priv_name('p', user, name)) != PG_OK)
-		return r;
-	if ((r = lockout_priv_begin_locked(st, &dirfd, &lk)) != PG_OK)
-		return r;
-	r = lockout_priv_remove(dirfd, name, &existed);
-	lockout_priv_end_locked(st, lk);
-	return r;
+	return lockout_priv_drop(st, 'p', user);
 }
 
 static int

@@ -75,4 +75,10 @@ int lockout_priv_unname(char kind, const char *name, char *buf);
  */
 int lockout_priv_remove(int dirfd, const char *name, bool *existed);
 
+/*
+ * Removes USER's record of KIND (as lockout_priv_name()) under the store
+ * lock, durably; none there is success.  Returns 0 or PG_ERR_*.
+ */
+int lockout_priv_drop(struct lockout_store *st, char kind, const char *user);
+
 #endif /* PG_LOCKOUT_PRIV_H */

@@ -415,3 +415,19 @@ lockout_priv_remove(int dirfd, const char *name, bool *existed)
 		return PG_ERR_IO;
 	return PG_OK;
 }
+
+int
+lockout_priv_drop(struct lockout_store *st, char kind, const char *user)
+{
+	char name[LOCKOUT_NAME_LEN];
+	bool existed;
+	int dirfd, lk, r;
+
+	if ((r = lockout_priv_name(kind, user, name)) != PG_OK)
+		return r;
+	if ((r = lockout_priv_begin_locked(st, &dirfd, &lk)) != PG_OK)
+		return r;
+	r = lockout_priv_remove(dirfd, name, &existed);
+	lockout_priv_end_locked(st, lk);
+	return r;
+}
