@@ -14,8 +14,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "core/audit.h"
-#include "core/errors.h"
+#include "core/audit/audit.h"
+#include "base/base.h"
 
 struct run {
 	const char *name;

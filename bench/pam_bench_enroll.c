@@ -14,8 +14,8 @@
 
 #include <liboath/oath.h>
 
-#include "core/errors.h"
-#include "core/totp_store.h"
+#include "base/base.h"
+#include "core/totp/totp.h"
 
 static void
 hexify(const unsigned char *in, size_t n, char *out)

@@ -10,7 +10,7 @@
 #include <jansson.h>
 
 #include "cli/audit_report.h"
-#include "core/errors.h"
+#include "base/base.h"
 
 #define TIME_MAX 40 /* the log's times are 27 characters */
 

@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "core/audit.h"
+#include "core/audit/audit.h"
 
 #define REPORT_MAX_ROWS (1 << 20) /* user x patient pairs */
 

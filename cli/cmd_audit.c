@@ -16,9 +16,9 @@
 
 #include "cli/cmd_audit.h"
 #include "cli/util.h"
-#include "core/audit.h"
-#include "core/config.h"
-#include "core/errors.h"
+#include "core/audit/audit.h"
+#include "core/config/config.h"
+#include "base/base.h"
 
 int
 cli_audit_paths(const struct cli_ctx *ctx, const char *log, const char *pub,

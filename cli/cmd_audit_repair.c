@@ -2,7 +2,7 @@
  * cmd_audit_repair.c - `photoguard audit repair --reason TEXT`: resumes a
  * signed log that writers refuse because its head is missing or does not
  * match it, by recording the gap in a signed audit.repair record (see
- * core/audit_head.c).  Root only: it signs with the audit key.
+ * core/audit/audit_head.c).  Root only: it signs with the audit key.
  */
 #include <getopt.h>
 #include <pwd.h>
@@ -13,9 +13,9 @@
 
 #include "cli/cmd_audit.h"
 #include "cli/util.h"
-#include "core/audit.h"
-#include "core/config.h"
-#include "core/errors.h"
+#include "core/audit/audit.h"
+#include "core/config/config.h"
+#include "base/base.h"
 
 static int
 repair_usage(FILE *f)

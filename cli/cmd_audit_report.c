@@ -17,8 +17,8 @@
 #include "cli/audit_report.h"
 #include "cli/cmd_audit.h"
 #include "cli/util.h"
-#include "core/audit.h"
-#include "core/errors.h"
+#include "core/audit/audit.h"
+#include "base/base.h"
 
 #define WARN_MAX 768
 #define CELL_MAX 1024

@@ -7,7 +7,7 @@
 
 #include "cli/util.h"
 #include "cli/verbs.h"
-#include "core/config.h"
+#include "core/config/config.h"
 
 static void
 config_usage(FILE *f)

@@ -17,7 +17,7 @@
 
 #include "cli/cmd_gateway.h"
 #include "cli/util.h"
-#include "core/config.h"
+#include "core/config/config.h"
 
 #define REQ_MAX    1024
 #define REASON_MAX 400

@@ -1,8 +1,8 @@
 /*
  * cmd_lockout.c - `photoguard lockouts` (who is locked out, and why) and
  * `photoguard unlock USER` (lift a lockout everywhere; audited).  Both read
- * the same lockout store as the PAM module and the gateway (core/lockout.h);
- * unlock also removes the directory's lockout attribute (core/directory.h).
+ * the same lockout store as the PAM module and the gateway (core/lockout/);
+ * unlock also removes the directory's lockout attribute (core/dir/).
  */
 #include <getopt.h>
 #include <pwd.h>
@@ -18,12 +18,12 @@
 #include "cli/cmd_gateway.h"
 #include "cli/lockout_pending.h"
 #include "cli/util.h"
-#include "core/config.h"
-#include "core/audit.h"
-#include "core/directory.h"
-#include "core/errors.h"
-#include "core/lockout.h"
-#include "core/mfa_ticket.h"
+#include "core/config/config.h"
+#include "core/audit/audit.h"
+#include "core/dir/dir.h"
+#include "base/base.h"
+#include "core/lockout/lockout.h"
+#include "core/totp/totp.h"
 
 /* Escaped text is at most 4 bytes per input byte. */
 #define ESC_MAX (4 * LOCKOUT_TEXT_MAX + 1)

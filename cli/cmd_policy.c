@@ -14,9 +14,9 @@
 #include "cli/explain.h"
 #include "cli/util.h"
 #include "cli/verbs.h"
-#include "core/config.h"
-#include "core/errors.h"
-#include "core/policy_file.h"
+#include "core/config/config.h"
+#include "base/base.h"
+#include "access/access.h"
 
 static void
 policy_usage(FILE *f)

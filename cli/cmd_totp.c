@@ -15,10 +15,9 @@
 
 #include "cli/cmd_totp.h"
 #include "cli/util.h"
-#include "core/config.h"
-#include "core/errors.h"
-#include "core/totp.h"
-#include "core/totp_store.h"
+#include "core/config/config.h"
+#include "base/base.h"
+#include "core/totp/totp.h"
 
 #define URI_MAX      512
 #define LINE_MAX_LEN 64

@@ -11,10 +11,10 @@
 
 #include "cli/explain.h"
 #include "cli/util.h"
-#include "core/config.h"
-#include "core/directory.h"
-#include "core/errors.h"
-#include "core/policy_file.h"
+#include "core/config/config.h"
+#include "core/dir/dir.h"
+#include "base/base.h"
+#include "access/access.h"
 
 #define TRACE_MAX 256
 

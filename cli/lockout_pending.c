@@ -9,9 +9,8 @@
 
 #include "cli/lockout_pending.h"
 #include "cli/util.h"
-#include "core/directory.h"
-#include "core/errors.h"
-#include "core/offline_cache.h"
+#include "core/dir/dir.h"
+#include "base/base.h"
 
 int
 cli_pending_sync(const struct pg_config *cfg, struct lockout_store *st,

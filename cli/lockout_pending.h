@@ -1,7 +1,7 @@
 /*
  * lockout_pending.h - what `photoguard lockouts` does with the directory
  * besides listing it: writes the queued directory lockouts this host
- * could not write before (core/lockout_pending.h), shows those still
+ * could not write before (core/lockout/lockout_pending.c), shows those still
  * queued, and marks every user the directory holds locked as locked in
  * the offline role cache, so that a cached "not locked" never outvotes it.
  */
@@ -10,9 +10,8 @@
 
 #include <stddef.h>
 
-#include "core/config.h"
-#include "core/lockout.h"
-#include "core/lockout_pending.h"
+#include "core/config/config.h"
+#include "core/lockout/lockout.h"
 
 /*
  * Retries the queue of ST (against the directory of CFG when it can be

@@ -8,8 +8,8 @@
 #include <jansson.h>
 
 #include "cli/util.h"
-#include "core/config.h"
-#include "core/errors.h"
+#include "core/config/config.h"
+#include "base/base.h"
 
 bool
 cli_wants_help(int argc, char **argv)

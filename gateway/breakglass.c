@@ -14,8 +14,8 @@
 #include <syslog.h>
 #include <time.h>
 
-#include "core/directory.h"
-#include "core/errors.h"
+#include "core/dir/dir.h"
+#include "base/base.h"
 #include "gateway/control.h"
 #include "gateway/start.h"
 

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <syslog.h>
 
-#include "core/directory.h"
-#include "core/errors.h"
+#include "core/dir/dir.h"
+#include "base/base.h"
 #include "gateway/gw.h"
 #include "gateway/start.h"
 

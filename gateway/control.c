@@ -27,9 +27,9 @@
 
 #include <jansson.h>
 
-#include "core/directory.h"
-#include "core/errors.h"
-#include "core/lockout.h"
+#include "core/dir/dir.h"
+#include "base/base.h"
+#include "core/lockout/lockout.h"
 #include "gateway/control.h"
 #include "gateway/limiter.h"
 #include "gateway/start.h"

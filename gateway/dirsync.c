@@ -8,9 +8,9 @@
 #include <syslog.h>
 #include <time.h>
 
-#include "core/directory.h"
-#include "core/errors.h"
-#include "core/lockout_pending.h"
+#include "core/dir/dir.h"
+#include "base/base.h"
+#include "core/lockout/lockout.h"
 #include "gateway/dirsync.h"
 
 static pthread_t sync_thread;

@@ -1,7 +1,7 @@
 /*
  * dirsync.h - the gateway's retry of directory lockouts it (or the PAM
  * module on this host) could not write: a thread works the lockout
- * store's queue (core/lockout_pending.h) every GW_DIRSYNC_INTERVAL_S
+ * store's queue (core/lockout/lockout_pending.c) every GW_DIRSYNC_INTERVAL_S
  * seconds and alerts while anything stays queued.
  */
 #ifndef PG_GW_DIRSYNC_H

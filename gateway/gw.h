@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "core/config.h"
+#include "core/config/config.h"
 #include "policy/policy.h"
 
 struct audit_log;

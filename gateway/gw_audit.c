@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/audit.h"
-#include "core/errors.h"
+#include "core/audit/audit.h"
+#include "base/base.h"
 #include "gateway/gw.h"
 
 void

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/errors.h"
+#include "base/base.h"
 #include "gateway/limiter.h"
 
 struct lev {

@@ -33,11 +33,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/directory.h"
-#include "core/errors.h"
-#include "core/lockout.h"
-#include "core/lockout_pending.h"
-#include "core/mfa_ticket.h"
+#include "core/dir/dir.h"
+#include "base/base.h"
+#include "core/lockout/lockout.h"
+#include "core/totp/totp.h"
 #include "gateway/gw.h"
 
 #define ENV_MAX 11

@@ -28,12 +28,12 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "core/audit.h"
-#include "core/config.h"
-#include "core/directory.h"
-#include "core/errors.h"
-#include "core/lockout.h"
-#include "core/policy_file.h"
+#include "core/audit/audit.h"
+#include "core/config/config.h"
+#include "core/dir/dir.h"
+#include "base/base.h"
+#include "core/lockout/lockout.h"
+#include "access/access.h"
 #include "gateway/backing.h"
 #include "gateway/gw.h"
 #include "gateway/control.h"

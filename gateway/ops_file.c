@@ -24,7 +24,7 @@
 #include <string.h>
 #include <syslog.h>
 
-#include "core/errors.h"
+#include "base/base.h"
 #include "gateway/backing.h"
 #include "gateway/gw.h"
 #include "gateway/limiter.h"

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "core/errors.h"
+#include "base/base.h"
 #include "gateway/gw.h"
 
 int64_t

@@ -29,9 +29,9 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "core/errors.h"
-#include "core/fileio.h"
-#include "core/policy_file.h"
+#include "base/base.h"
+#include "core/state/state.h"
+#include "access/access.h"
 #include "gateway/gw.h"
 #include "gateway/privsep.h"
 #include "gateway/start.h"

@@ -17,8 +17,8 @@
 #include <string.h>
 #include <syslog.h>
 
-#include "core/errors.h"
-#include "core/policy_file.h"
+#include "base/base.h"
+#include "access/access.h"
 #include "gateway/reload.h"
 #include "gateway/start.h"
 

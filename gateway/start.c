@@ -15,11 +15,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/audit.h"
-#include "core/directory.h"
-#include "core/errors.h"
-#include "core/lockout.h"
-#include "core/policy_file.h"
+#include "core/audit/audit.h"
+#include "core/dir/dir.h"
+#include "base/base.h"
+#include "core/lockout/lockout.h"
+#include "access/access.h"
 #include "gateway/backing.h"
 #include "gateway/limiter.h"
 #include "gateway/mountpoint.h"

@@ -13,10 +13,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/directory.h"
-#include "core/errors.h"
-#include "core/lockout.h"
-#include "core/mfa_ticket.h"
+#include "core/dir/dir.h"
+#include "base/base.h"
+#include "core/lockout/lockout.h"
+#include "core/totp/totp.h"
 #include "gateway/gw.h"
 #include "gateway/limiter.h"
 

@@ -13,12 +13,10 @@
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
-#include "core/directory.h"
-#include "core/errors.h"
-#include "core/lockout.h"
-#include "core/lockout_pending.h"
-#include "core/offline_cache.h"
-#include "core/policy_file.h"
+#include "core/dir/dir.h"
+#include "base/base.h"
+#include "core/lockout/lockout.h"
+#include "access/access.h"
 #include "pam_module/pam_auth.h"
 #include "pam_module/pam_prefetch.h"
 

@@ -15,14 +15,10 @@
 
 #include <sodium.h>
 
-#include "core/directory.h"
-#include "core/errors.h"
-#include "core/failcount.h"
-#include "core/lockout.h"
-#include "core/lockout_pending.h"
-#include "core/mfa_ticket.h"
-#include "core/totp.h"
-#include "core/totp_store.h"
+#include "core/dir/dir.h"
+#include "base/base.h"
+#include "core/lockout/lockout.h"
+#include "core/totp/totp.h"
 #include "pam_module/pam_auth.h"
 #include "pam_module/pam_prefetch.h"
 

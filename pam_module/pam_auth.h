@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "core/lockout.h"
+#include "core/lockout/lockout.h"
 #include "pam_module/pam_ctx.h"
 
 /*

@@ -12,8 +12,8 @@
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
-#include "core/errors.h"
-#include "core/totp.h"
+#include "base/base.h"
+#include "core/totp/totp.h"
 #include "pam_module/pam_ctx.h"
 #include "pam_module/pam_prefetch.h"
 

@@ -9,8 +9,8 @@
 
 #include <security/pam_modules.h>
 
-#include "core/audit.h"
-#include "core/config.h"
+#include "core/audit/audit.h"
+#include "core/config/config.h"
 #include "pam_module/pam_opts.h"
 
 #define PGPAM_HOST_MAX   255

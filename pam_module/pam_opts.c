@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/config.h"
-#include "core/errors.h"
-#include "core/totp.h"
+#include "core/config/config.h"
+#include "base/base.h"
+#include "core/totp/totp.h"
 #include "pam_module/pam_opts.h"
 
 #define ARG_MAX_LEN 4096

@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "core/config.h"
+#include "core/config/config.h"
 
 struct pgpam_opts {
 	const char *config_path; /* config=FILE */

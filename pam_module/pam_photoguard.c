@@ -18,9 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/errors.h"
-#include "core/lockout.h"
-#include "core/mfa_ticket.h"
+#include "base/base.h"
+#include "core/lockout/lockout.h"
+#include "core/totp/totp.h"
 #include "pam_module/pam_auth.h"
 #include "pam_module/pam_ctx.h"
 

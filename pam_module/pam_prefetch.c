@@ -15,7 +15,7 @@
 
 #include <security/pam_modules.h>
 
-#include "core/errors.h"
+#include "base/base.h"
 #include "pam_module/pam_prefetch.h"
 
 #define DATA_NAME "pam_photoguard.prefetch"

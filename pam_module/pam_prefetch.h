@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include "core/directory.h"
+#include "core/dir/dir.h"
 #include "pam_module/pam_ctx.h"
 
 /* Oldest outcome the account phase takes from auth, in seconds. */

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/errors.h"
+#include "base/base.h"
 
 #define POLICY_MAX_ROLES  64   /* one bit each in a roleset */
 #define POLICY_ID_MAX     64   /* patient id, with its NUL */

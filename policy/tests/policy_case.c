@@ -19,7 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "core/errors.h"
+#include "base/base.h"
 #include "policy/policy.h"
 
 #define MAX_INPUT (2 * 1024 * 1024)

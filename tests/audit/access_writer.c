@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/audit.h"
-#include "core/errors.h"
+#include "core/audit/audit.h"
+#include "base/base.h"
 
 #define LINE_MAX_W 1024
 #define WORDS      5

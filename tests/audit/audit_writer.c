@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/audit.h"
-#include "core/errors.h"
+#include "core/audit/audit.h"
+#include "base/base.h"
 
 int
 main(int argc, char **argv)

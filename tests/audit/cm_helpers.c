@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "cm_helpers.h"
-#include "core/errors.h"
+#include "base/base.h"
 
 int
 fx_cm_setup(void **state)

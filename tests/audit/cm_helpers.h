@@ -6,7 +6,7 @@
 #ifndef PG_TEST_AUDIT_CM_HELPERS_H
 #define PG_TEST_AUDIT_CM_HELPERS_H
 
-#include "core/audit.h"
+#include "core/audit/audit.h"
 #include "helpers.h"
 
 /* A fresh fixture (fx_setup()) in *STATE; -1 if it cannot be made. */

@@ -10,7 +10,7 @@
 
 #include <sodium.h>
 
-#include "core/errors.h"
+#include "base/base.h"
 #include "helpers.h"
 
 int

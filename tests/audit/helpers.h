@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "core/audit.h"
+#include "core/audit/audit.h"
 
 struct fixture {
 	char dir[256];

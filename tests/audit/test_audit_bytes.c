@@ -20,9 +20,9 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "core/audit.h"
-#include "core/audit_record.h"
-#include "core/errors.h"
+#include "core/audit/audit.h"
+#include "core/audit/audit_record.h"
+#include "base/base.h"
 #include "cm_helpers.h"
 #include "helpers.h"
 

@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "core/errors.h"
+#include "base/base.h"
 #include "cm_helpers.h"
 #include "helpers.h"
 

@@ -23,7 +23,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "core/errors.h"
+#include "base/base.h"
 #include "cm_helpers.h"
 #include "helpers.h"
 

@@ -17,7 +17,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
-#include "core/errors.h"
+#include "base/base.h"
 #include "cm_helpers.h"
 #include "helpers.h"
 

@@ -14,8 +14,8 @@
 
 #include <cmocka.h>
 
-#include "core/config.h"
-#include "core/errors.h"
+#include "core/config/config.h"
+#include "base/base.h"
 
 static const char *good =
     "[directory]\n"

@@ -13,9 +13,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/config.h"
-#include "core/directory.h"
-#include "core/errors.h"
+#include "core/config/config.h"
+#include "core/dir/dir.h"
+#include "base/base.h"
 
 static const struct {
 	int code;

@@ -13,8 +13,8 @@
 
 #include <cmocka.h>
 
-#include "core/dir_internal.h"
-#include "core/errors.h"
+#include "core/dir/dir_internal.h"
+#include "base/base.h"
 
 static struct dir_user *
 make_user(const char *name, const char *const *patients)

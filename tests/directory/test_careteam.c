@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "core/dir_internal.h"
-#include "core/errors.h"
+#include "core/dir/dir_internal.h"
+#include "base/base.h"
 
 static char err[DIR_ERR_MAX];
 

@@ -1,5 +1,5 @@
 /*
- * test_fileio.c - unit tests of core/fileio.c on a real filesystem:
+ * test_fileio.c - unit tests of core/state/fileio.c on a real filesystem:
  * symlink and non-regular refusal, size caps, private-file checks, atomic
  * replacement (also when the rename is prevented), lock timeouts, exact
  * reads at an offset, the message for an unreadable file, and the state
@@ -25,8 +25,8 @@
 
 #include <cmocka.h>
 
-#include "core/errors.h"
-#include "core/fileio.h"
+#include "base/base.h"
+#include "core/state/state.h"
 #include "testutil.h"
 
 struct fx {

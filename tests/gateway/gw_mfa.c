@@ -13,9 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/errors.h"
-#include "core/fileio.h"
-#include "core/mfa_ticket.h"
+#include "base/base.h"
+#include "core/state/state.h"
+#include "core/totp/totp.h"
 
 int
 main(int argc, char **argv)

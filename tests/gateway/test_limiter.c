@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "core/errors.h"
+#include "base/base.h"
 #include "gateway/limiter.h"
 
 static struct policy_limit

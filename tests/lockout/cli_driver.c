@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/errors.h"
-#include "core/lockout.h"
+#include "base/base.h"
+#include "core/lockout/lockout.h"
 
 static int
 seed(char **a)

@@ -16,9 +16,8 @@
 
 #include <cmocka.h>
 
-#include "core/errors.h"
-#include "core/failcount.h"
-#include "core/lockout.h"
+#include "base/base.h"
+#include "core/lockout/lockout.h"
 #include "tl_util.h"
 
 #define NOW ((time_t)1800000000)

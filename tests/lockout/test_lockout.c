@@ -16,8 +16,8 @@
 
 #include <cmocka.h>
 
-#include "core/errors.h"
-#include "core/lockout.h"
+#include "base/base.h"
+#include "core/lockout/lockout.h"
 #include "testutil.h"
 #include "tl_util.h"
 

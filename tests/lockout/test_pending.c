@@ -1,6 +1,6 @@
 /*
  * test_pending.c - unit tests of the queue of directory lockouts not yet
- * written (core/lockout_pending.h): queueing, tries, listing order,
+ * written (core/lockout/lockout_pending.c): queueing, tries, listing order,
  * damaged entries, and the retry that drops lockouts lifted meanwhile.
  * Writing to a real directory is tested against slapd in
  * tests/pam/test_pam_dirlock.sh.
@@ -13,9 +13,8 @@
 
 #include <cmocka.h>
 
-#include "core/errors.h"
-#include "core/lockout.h"
-#include "core/lockout_pending.h"
+#include "base/base.h"
+#include "core/lockout/lockout.h"
 #include "tl_util.h"
 
 #define NOW ((time_t)1800000000)

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "core/errors.h"
+#include "base/base.h"
 #include "testutil.h"
 #include "tl_util.h"
 

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "core/lockout.h"
+#include "core/lockout/lockout.h"
 
 /* A cmocka test's state: a store opened on a fresh scratch directory. */
 struct tl_fx {

@@ -21,9 +21,9 @@
 
 #include <cmocka.h>
 
-#include "core/errors.h"
-#include "core/mfa_ticket.h"
-#include "core/mfa_ticket_int.h"
+#include "base/base.h"
+#include "core/totp/totp.h"
+#include "core/totp/mfa_ticket_int.h"
 
 struct fx {
 	char dir[64];

@@ -17,8 +17,8 @@
 
 #include <cmocka.h>
 
-#include "core/errors.h"
-#include "core/offline_cache.h"
+#include "base/base.h"
+#include "core/dir/dir.h"
 
 #define NOW    ((time_t)1800000000)
 #define MAXAGE 3600

@@ -11,8 +11,8 @@
 
 #include <cmocka.h>
 
-#include "core/errors.h"
-#include "core/totp.h"
+#include "base/base.h"
+#include "core/totp/totp.h"
 
 static const uint8_t rfc_seed[] = "12345678901234567890";
 #define SEED_LEN 20

@@ -18,9 +18,8 @@
 
 #include <cmocka.h>
 
-#include "core/errors.h"
-#include "core/totp.h"
-#include "core/totp_store.h"
+#include "base/base.h"
+#include "core/totp/totp.h"
 
 #define NOW ((time_t)1800000000)
 

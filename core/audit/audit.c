@@ -1,0 +1,584 @@
+/*
+ * audit.c - the audit log writer.
+ *
+ * Format.  One JSON object per line (as jansson writes it, compact, keys
+ * in a fixed order; see audit_record.c): seq, time, host, actor, event,
+ * object, decision, rule, reason, the optional fields, and last "prev",
+ * the lower-case hex BLAKE2b-256 of the previous line's exact bytes
+ * without its newline.  Record 1 has prev = BLAKE2b-256("photoguard audit
+ * log v1").  seq starts at 1 and has no gaps.  Untrusted strings go
+ * through audit_sanitize() (invalid UTF-8 as \xNN, a backslash doubled)
+ * and then jansson, which escapes quotes and control characters, so no
+ * name can break a line.
+ *
+ * Checkpoints.  A record with event "audit.checkpoint" carrying key_id and
+ * sig: an Ed25519 signature over audit_sig_digest("checkpoint", seq, prev,
+ * time, host), i.e. over the hash of the whole chain before it.  A keyed
+ * writer adds one after any record whose seq + 1 is a multiple of
+ * checkpoint_every, on close (unless the tail already is one), and by
+ * time (see Head).
+ *
+ * Head.  LOG.head holds the seq and line hash of the latest checkpoint,
+ * signed again ("head" digest), replaced with pg_write_file_synced() under
+ * LOG.head.lock and never by an older one.  Its content is on disk before
+ * it replaces the old head, but not the rename itself, which the file
+ * system commits with its next sync (the log's next fdatasync): an OS
+ * crash may put an older head back, never a newer or a broken one.  A new
+ * signed log starts with a head at seq 0 (the genesis hash).  The verifier
+ * reports TRUNCATED when the log ends before its head and NO_HEAD when a
+ * signed log lost it.  A keyed writer opens a log only if its head
+ * verifies and names a record the log holds with that hash, and never
+ * replaces a head that vanished (audit_head.c): a fresh head would vouch
+ * for a cut log.  Such a log stays refused until audit_repair() records
+ * the gap in a signed audit.repair record.  Records after the last
+ * checkpoint are protected by the chain only, so a keyed handle also
+ * checkpoints AUDIT_CKPT_MS after the first record no checkpoint covers
+ * (its flusher thread, or its next write when it has none): a cut loses
+ * at most about a second of records unseen.  An old head put back together
+ * with a log cut to match it is not seen either (keep heads, or the
+ * syslog copy, off the host if that matters).
+ *
+ * Writers.  Every process has its own handle; appends are serialised by
+ * flock() on the log's own fd.  Under the lock the writer compares the
+ * file size with the tail it cached, re-reads only what others appended,
+ * builds the record, writes it with one write() on an O_APPEND fd and
+ * unlocks.  A failed or short write is cut off again before unlocking.
+ *
+ * Torn tail.  If the file does not end in a newline (a crash mid-write),
+ * the next writer cuts the fragment off under the lock and appends an
+ * "audit.torn_tail" record with its length and hash (counted in
+ * audit_torn_repaired(), and sent to syslog when enabled).  A log whose
+ * last complete line does not parse is refused (PG_ERR_CORRUPT).
+ *
+ * Durability.  PG_DURABLE_FSYNC: fdatasync() before the lock is released;
+ * a record audit_write() returned for is on disk, and a checkpoint's head
+ * is written at once.  PG_DURABLE_BATCH: a flusher thread fdatasync()s
+ * within batch_ms of the first unsynced record and then writes the head of
+ * any checkpoint that sync covered; a process crash loses nothing (the
+ * bytes are in the page cache), an OS crash or power cut can lose the
+ * records of the last batch_ms plus one fdatasync, and the head may lag
+ * behind.  The head never names a record the disk may lose, so a crash
+ * never looks like a cut.  A short-lived handle (a PAM phase,
+ * audit_open_short()) has no flusher: its close, which follows its records
+ * at once, syncs them, and a write that finds records unsynced for
+ * batch_ms syncs them first.
+ *
+ * Rotation.  Rename LOG and LOG.head together and restart the writers
+ * (an open handle keeps appending to the renamed file until its next
+ * checkpoint finds LOG.head gone, and then fails every write); a fresh
+ * LOG beside an old head is refused, as a cut log would be.
+ *
+ * Syslog.  With audit_syslog each record's JSON line (ASCII only) also
+ * goes to LOG_AUTHPRIV, so it can leave the host.  A record longer than one
+ * syslog line (1024 bytes) keeps all its short fields there, prev included,
+ * and its object and reason are cut to 160 bytes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/audit/audit_int.h"
+#include "core/audit/audit_log.h"
+#include "base/base.h"
+#include "core/state/state.h"
+
+void
+audit_event_init(struct audit_event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->uid = -1;
+	ev->pid = -1;
+	ev->bytes = -1;
+}
+
+int
+audit_torn_repaired(struct audit_log *log)
+{
+	int torn;
+
+	pthread_mutex_lock(&log->mu);
+	torn = log->torn;
+	pthread_mutex_unlock(&log->mu);
+	return torn;
+}
+
+long long
+audit_last_seq(struct audit_log *log)
+{
+	long long seq;
+
+	pthread_mutex_lock(&log->mu);
+	seq = log->last_seq;
+	pthread_mutex_unlock(&log->mu);
+	return seq;
+}
+
+/* The head a batched checkpoint left pending, taken under mu before the
+ * fdatasync() that must cover its record: a checkpoint appended while
+ * the sync runs waits for the next round. */
+struct pending_head {
+	int have;
+	long long seq;
+	unsigned char hash[AUDIT_HASH_BYTES];
+	char time[AUDIT_TIME_LEN + 8];
+};
+
+static void
+take_pending(struct audit_log *log, struct pending_head *p)
+{
+	p->have = log->head_pending;
+	if (!p->have)
+		return;
+	p->seq = log->head_seq;
+	memcpy(p->hash, log->head_hash, sizeof(p->hash));
+	memcpy(p->time, log->head_time, sizeof(p->time));
+	log->head_pending = 0;
+}
+
+/* Records of this handle wait for a time-based checkpoint (not after a
+ * failed sync: every write fails then, and the flusher must not spin). */
+static int
+ckpt_waiting(const struct audit_log *log)
+{
+	return log->sk != NULL && log->since_ckpt > 0 && !log->sync_err;
+}
+
+static void
+add_ms(struct timespec *t, long ms)
+{
+	t->tv_nsec += ms * 1000000L;
+	t->tv_sec += t->tv_nsec / 1000000000L;
+	t->tv_nsec %= 1000000000L;
+}
+
+static int
+before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec ||
+	    (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* The next thing the flusher must do by: a sync batch_ms after the first
+ * unsynced record, a checkpoint AUDIT_CKPT_MS after the first record no
+ * checkpoint covers.  0: nothing to wait for. */
+static int
+next_deadline(const struct audit_log *log, struct timespec *dl)
+{
+	struct timespec c;
+	int have = 0;
+
+	if (log->dirty) {
+		*dl = log->dirty_since;
+		add_ms(dl, log->opts.batch_ms);
+		have = 1;
+	}
+	if (ckpt_waiting(log)) {
+		c = log->ckpt_since;
+		add_ms(&c, AUDIT_CKPT_MS);
+		if (!have || before(&c, dl))
+			*dl = c;
+		have = 1;
+	}
+	return have;
+}
+
+/* A checkpoint once the oldest record no checkpoint covers has waited
+ * AUDIT_CKPT_MS, so that a cut tail loses at most about a second of
+ * records unseen.  Called with mu held. */
+static int
+ckpt_if_due(struct audit_log *log)
+{
+	struct timespec now, due;
+
+	if (!ckpt_waiting(log))
+		return PG_OK;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	due = log->ckpt_since;
+	add_ms(&due, AUDIT_CKPT_MS);
+	return before(&now, &due) ? PG_OK : audit_append(log, NULL);
+}
+
+static void *
+flusher_main(void *arg)
+{
+	struct audit_log *log = arg;
+	struct pending_head ph;
+	struct timespec dl, now;
+	int dirty, r;
+
+	pthread_mutex_lock(&log->mu);
+	while (!log->stop) {
+		if (!next_deadline(log, &dl)) {
+			pthread_cond_wait(&log->cv, &log->mu);
+			continue;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (before(&now, &dl)) {
+			pthread_cond_timedwait(&log->cv, &log->mu, &dl);
+			continue;
+		}
+		r = ckpt_if_due(log);
+		dirty = log->dirty;
+		log->dirty = 0;
+		take_pending(log, &ph);
+		pthread_mutex_unlock(&log->mu);
+		if (r == PG_OK && dirty && fdatasync(log->fd) != 0)
+			r = PG_ERR_IO;
+		if (r == PG_OK && ph.have)
+			r = audit_put_head(log, ph.seq, ph.hash, ph.time);
+		pthread_mutex_lock(&log->mu);
+		if (r != PG_OK)
+			log->sync_err = 1;
+	}
+	pthread_mutex_unlock(&log->mu);
+	return NULL;
+}
+
+static int
+start_flusher(struct audit_log *log)
+{
+	pthread_condattr_t ca;
+	int r;
+
+	if (pthread_condattr_init(&ca) != 0)
+		return PG_ERR_NOMEM;
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	r = pthread_cond_init(&log->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (r != 0)
+		return PG_ERR_NOMEM;
+	log->have_cv = 1;
+	/* A long-lived handle has a flusher for the batched syncs and, with
+	 * a key, for the time-based checkpoints. */
+	if (log->opts.short_lived ||
+	    (log->opts.durability != PG_DURABLE_BATCH && log->sk == NULL))
+		return PG_OK;
+	if (pthread_create(&log->flusher, NULL, flusher_main, log) != 0)
+		return PG_ERR_NOMEM;
+	log->have_thread = 1;
+	return PG_OK;
+}
+
+/* Syncs what no flusher has synced yet and writes the head that sync
+ * covers; only while no flusher runs. */
+static int
+sync_now(struct audit_log *log)
+{
+	struct pending_head ph;
+	int r = PG_OK;
+
+	if (log->fd >= 0 &&
+	    (log->dirty || log->sync_err || log->head_pending)) {
+		take_pending(log, &ph);
+		if (fdatasync(log->fd) != 0 || log->sync_err)
+			r = PG_ERR_IO;
+		log->dirty = 0;
+		if (r == PG_OK && ph.have)
+			r = audit_put_head(log, ph.seq, ph.hash, ph.time);
+	}
+	return r;
+}
+
+/* Stops the flusher and syncs what it had not synced yet. */
+static int
+stop_flusher(struct audit_log *log)
+{
+	if (log->have_thread) {
+		pthread_mutex_lock(&log->mu);
+		log->stop = 1;
+		pthread_cond_signal(&log->cv);
+		pthread_mutex_unlock(&log->mu);
+		pthread_join(log->flusher, NULL);
+		log->have_thread = 0;
+	}
+	return sync_now(log);
+}
+
+/* A short-lived batched handle: syncs once its oldest unsynced record
+ * has waited batch_ms, as a flusher would have; a failed sync fails
+ * every later write.  Called with mu held. */
+static int
+sync_if_due(struct audit_log *log, int was_dirty)
+{
+	struct timespec now;
+	long long waited_ms;
+	int r;
+
+	if (!log->opts.short_lived ||
+	    log->opts.durability != PG_DURABLE_BATCH || !log->dirty)
+		return PG_OK;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!was_dirty) {
+		log->dirty_since = now;
+		return PG_OK;
+	}
+	waited_ms = (long long)(now.tv_sec - log->dirty_since.tv_sec) * 1000 +
+	    (now.tv_nsec - log->dirty_since.tv_nsec) / 1000000;
+	if (waited_ms < log->opts.batch_ms)
+		return PG_OK;
+	if ((r = sync_now(log)) != PG_OK)
+		log->sync_err = 1;
+	return r;
+}
+
+void
+audit_free(struct audit_log *log)
+{
+	if (log == NULL)
+		return;
+	/* In a forked child the flusher does not exist and the mutex may
+	 * be held by a thread that does not either: only release memory. */
+	if (log->owner == getpid()) {
+		(void)stop_flusher(log);
+		if (log->have_cv)
+			pthread_cond_destroy(&log->cv);
+		pthread_mutex_destroy(&log->mu);
+	}
+	if (log->fd >= 0)
+		close(log->fd);
+	if (log->dirfd >= 0)
+		close(log->dirfd);
+	if (log->sk != NULL)
+		sodium_free(log->sk); /* wipes */
+	free(log->buf);
+	audit_rec_free(log->rec);
+	free(log);
+}
+
+static int
+split_path(struct audit_log *log, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[4096];
+	size_t dlen;
+
+	if (slash == NULL) {
+		memcpy(dir, ".", 2);
+		slash = path - 1;
+	} else {
+		dlen = slash == path ? 1 : (size_t)(slash - path);
+		if (dlen >= sizeof(dir))
+			return PG_ERR_TOOBIG;
+		memcpy(dir, path, dlen);
+		dir[dlen] = '\0';
+	}
+	if (strlen(slash + 1) == 0 ||
+	    strlen(slash + 1) + 11 > sizeof(log->locknm))
+		return PG_ERR_INVAL;
+	memcpy(log->base, slash + 1, strlen(slash + 1) + 1);
+	memcpy(log->headname, log->base, strlen(log->base));
+	memcpy(log->headname + strlen(log->base), ".head", 6);
+	memcpy(log->locknm, log->headname, strlen(log->headname));
+	memcpy(log->locknm + strlen(log->headname), ".lock", 6);
+	log->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return log->dirfd < 0 ? PG_ERR_IO : PG_OK;
+}
+
+static int
+open_file(struct audit_log *log, int create)
+{
+	struct stat st;
+
+	log->fd = openat(log->dirfd, log->base,
+	    O_RDWR | O_APPEND | (create ? O_CREAT : 0) | O_NOFOLLOW |
+	        O_CLOEXEC | O_NOCTTY,
+	    0640);
+	if (log->fd < 0)
+		return errno == ELOOP ? PG_ERR_SYMLINK
+		    : errno == ENOENT ? PG_ERR_NOTFOUND
+		                      : PG_ERR_IO;
+	if (fstat(log->fd, &st) != 0)
+		return PG_ERR_IO;
+	if (!S_ISREG(st.st_mode))
+		return PG_ERR_INVAL;
+	return PG_OK;
+}
+
+static int
+load_key(struct audit_log *log, const char *keyfile)
+{
+	int r;
+
+	log->sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
+	if (log->sk == NULL)
+		return PG_ERR_NOMEM;
+	if ((r = audit_load_secret(keyfile, log->sk)) != PG_OK)
+		return r;
+	crypto_sign_ed25519_sk_to_pk(log->pk, log->sk);
+	audit_key_id(log->pk, log->key_id);
+	sodium_mprotect_readonly(log->sk);
+	return PG_OK;
+}
+
+static int
+copy_opts(struct audit_log *log, const struct audit_opts *o)
+{
+	const char *comp = o->component ? o->component : "photoguard";
+	char raw[AUDIT_HOST_MAX];
+
+	log->opts = *o;
+	if (o->batch_ms < 0 || o->batch_ms > 100 || o->checkpoint_every < 0)
+		return PG_ERR_INVAL;
+	if (log->opts.batch_ms == 0)
+		log->opts.batch_ms = 100;
+	if (log->opts.lock_timeout_ms <= 0)
+		log->opts.lock_timeout_ms = 5000;
+	audit_sanitize(comp, log->component, sizeof(log->component));
+	/* The host is signed into every checkpoint as the records carry it:
+	 * sanitized here, once, whichever way it came. */
+	memset(raw, 0, sizeof(raw));
+	if (o->host != NULL)
+		snprintf(raw, sizeof(raw), "%s", o->host);
+	else if (gethostname(raw, sizeof(raw) - 1) != 0)
+		memcpy(raw, "unknown", 8);
+	audit_sanitize(raw, log->host, sizeof(log->host));
+	log->opts.component = NULL;
+	log->opts.host = NULL;
+	return PG_OK;
+}
+
+static int
+open_handle(const char *path, const char *keyfile,
+    const struct audit_opts *opts, int raw, struct audit_log **out)
+{
+	struct audit_log *log;
+	int r;
+
+	*out = NULL;
+	if (path == NULL || opts == NULL)
+		return PG_ERR_INVAL;
+	if ((log = calloc(1, sizeof(*log))) == NULL)
+		return PG_ERR_NOMEM;
+	log->fd = log->dirfd = -1;
+	log->owner = getpid();
+	pthread_mutex_init(&log->mu, NULL);
+	log->buf = malloc(AUDIT_TAIL_BUF);
+	log->rec = audit_rec_new();
+	if (log->buf == NULL || log->rec == NULL || sodium_init() < 0) {
+		r = PG_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = copy_opts(log, opts)) != PG_OK ||
+	    (r = split_path(log, path)) != PG_OK ||
+	    (r = open_file(log, !raw)) != PG_OK)
+		goto out;
+	if (keyfile != NULL && (r = load_key(log, keyfile)) != PG_OK)
+		goto out;
+	if (!raw &&
+	    ((r = audit_check_head(log)) != PG_OK ||
+	        (r = start_flusher(log)) != PG_OK))
+		goto out;
+	*out = log;
+	log = NULL; /* transferred */
+out:
+	audit_free(log);
+	return r;
+}
+
+int
+audit_open_path(const char *path, const char *keyfile,
+    const struct audit_opts *opts, struct audit_log **out)
+{
+	return open_handle(path, keyfile, opts, 0, out);
+}
+
+int
+audit_open_raw(const char *path, const char *keyfile,
+    const struct audit_opts *opts, struct audit_log **out)
+{
+	return open_handle(path, keyfile, opts, 1, out);
+}
+
+static int
+open_config(const struct pg_config *cfg, const char *component,
+    bool short_lived, struct audit_log **out)
+{
+	struct audit_opts o;
+
+	*out = NULL;
+	if (cfg == NULL || cfg->audit_log == NULL)
+		return PG_ERR_CONFIG;
+	memset(&o, 0, sizeof(o));
+	o.component = component;
+	o.host = cfg->audit_host;
+	o.checkpoint_every = cfg->audit_checkpoint_every;
+	o.durability = cfg->audit_durability;
+	o.batch_ms = cfg->audit_batch_ms;
+	o.syslog = cfg->audit_syslog;
+	o.short_lived = short_lived;
+	return audit_open_path(cfg->audit_log, cfg->audit_key_file, &o, out);
+}
+
+int
+audit_open(
+    const struct pg_config *cfg, const char *component, struct audit_log **out)
+{
+	return open_config(cfg, component, false, out);
+}
+
+int
+audit_open_short(
+    const struct pg_config *cfg, const char *component, struct audit_log **out)
+{
+	return open_config(cfg, component, true, out);
+}
+
+int
+audit_write(struct audit_log *log, const struct audit_event *ev)
+{
+	int r, was_dirty;
+
+	if (log == NULL || ev == NULL || ev->event == NULL ||
+	    ev->decision == NULL || strncmp(ev->event, "audit.", 6) == 0)
+		return PG_ERR_INVAL;
+	/* A forked child shares the parent's flock (it belongs to the open
+	 * file): it must open its own handle. */
+	if (log->owner != getpid())
+		return PG_ERR_INVAL;
+	if (strcmp(ev->decision, "allow") != 0 &&
+	    strcmp(ev->decision, "deny") != 0 &&
+	    strcmp(ev->decision, "error") != 0 &&
+	    strcmp(ev->decision, "info") != 0)
+		return PG_ERR_INVAL;
+	pthread_mutex_lock(&log->mu);
+	was_dirty = log->dirty;
+	r = audit_append(log, ev);
+	if (r == PG_OK)
+		r = sync_if_due(log, was_dirty);
+	/* Without a flusher the time-based checkpoint is taken here, and
+	 * its head written at once. */
+	if (r == PG_OK && !log->have_thread &&
+	    (r = ckpt_if_due(log)) == PG_OK && log->head_pending)
+		r = sync_now(log);
+	pthread_mutex_unlock(&log->mu);
+	return r;
+}
+
+int
+audit_close(struct audit_log *log)
+{
+	int r = PG_OK, r2;
+
+	if (log == NULL)
+		return PG_OK;
+	if (log->owner != getpid()) {
+		audit_free(log);
+		return PG_ERR_INVAL;
+	}
+	pthread_mutex_lock(&log->mu);
+	if (log->sk != NULL && log->since_ckpt > 0)
+		r = audit_append(log, NULL);
+	pthread_mutex_unlock(&log->mu);
+	r2 = stop_flusher(log);
+	if (r == PG_OK)
+		r = r2;
+	audit_free(log);
+	return r;
+}

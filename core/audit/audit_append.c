@@ -1,0 +1,546 @@
+/*
+ * audit_append.c - one append to the shared audit log, under its flock():
+ * find the current tail (re-reading only what other processes added),
+ * repair a torn tail, fill in the record (kept in jansson objects by
+ * audit_record.c), write it with one write(), add a checkpoint and a new
+ * head file when one is due.  The format is described at the top of
+ * audit.c.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/audit/audit_log.h"
+#include "base/base.h"
+#include "core/state/state.h"
+
+#define FIELD_SHORT 256 /* field cap on the retry of a huge record */
+
+int
+audit_lock(struct audit_log *log)
+{
+	struct timespec nap;
+	long waited_us = 0, step_us = 20;
+	int spins = 0;
+
+	for (;;) {
+		if (flock(log->fd, LOCK_EX | LOCK_NB) == 0)
+			return PG_OK;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return PG_ERR_IO;
+		if (spins++ < 32) {
+			sched_yield();
+			continue;
+		}
+		if (waited_us >= (long)log->opts.lock_timeout_ms * 1000)
+			return PG_ERR_LOCKED;
+		nap.tv_sec = 0;
+		nap.tv_nsec = step_us * 1000;
+		nanosleep(&nap, NULL);
+		waited_us += step_us;
+		if (step_us < 1000)
+			step_us *= 2;
+	}
+}
+
+/* Our records start {"seq":N, so the tail's seq needs no full parse. */
+int
+audit_line_seq(const char *p, size_t len, long long *seq)
+{
+	static const char pre[] = "{\"seq\":";
+	size_t i = sizeof(pre) - 1, digits = 0;
+	long long v = 0;
+
+	if (len < i || memcmp(p, pre, i) != 0)
+		return PG_ERR_CORRUPT;
+	for (; i < len && p[i] >= '0' && p[i] <= '9' && digits < 18; i++) {
+		v = v * 10 + (p[i] - '0');
+		digits++;
+	}
+	if (digits == 0 || i >= len || p[i] != ',' || v < 1)
+		return PG_ERR_CORRUPT;
+	*seq = v;
+	return PG_OK;
+}
+
+static void
+set_empty(struct audit_log *log)
+{
+	log->cached = 1;
+	log->tail_off = 0;
+	log->tail_seq = 0;
+	log->tail_is_ckpt = 0;
+	audit_genesis(log->tail_hash);
+}
+
+/* Takes the last whole line in B[0..END) (B starts at file offset START;
+ * AT_LINE: START is a line start) as the new tail. */
+static int
+take_last_line(
+    struct audit_log *log, const char *b, size_t end, off_t start, int at_line)
+{
+	const char *nl;
+	size_t ls;
+	int r;
+
+	nl = end > 1 ? memrchr(b, '\n', end - 1) : NULL;
+	if (nl == NULL && !at_line)
+		return PG_ERR_CORRUPT; /* a line over the maximum */
+	ls = nl != NULL ? (size_t)(nl - b) + 1 : 0;
+	if ((r = audit_line_seq(b + ls, end - 1 - ls, &log->tail_seq)) != PG_OK)
+		return r;
+	audit_hash(b + ls, end - 1 - ls, log->tail_hash);
+	log->tail_is_ckpt = memmem(b + ls, end - 1 - ls,
+	                        "\"event\":\"" AUDIT_EV_CHECKPOINT "\"",
+	                        sizeof(AUDIT_EV_CHECKPOINT) + 9) != NULL;
+	log->tail_off = start + (off_t)end;
+	log->cached = 1;
+	return PG_OK;
+}
+
+/* Whether B/N, read at the cached tail, starts with the record that
+ * follows it (seq one more, "prev" its hash): other writers only ever
+ * append that.  A line not finished yet cannot be judged (a torn tail is
+ * cut anyway). */
+static int
+follows_tail(const struct audit_log *log, const char *b, size_t n)
+{
+	static const char pre[] = "\"prev\":\"";
+	char hex[AUDIT_HEX_BYTES];
+	const char *nl = memchr(b, '\n', n);
+	size_t len;
+	long long seq;
+
+	if (nl == NULL)
+		return 1;
+	len = (size_t)(nl - b);
+	if (audit_line_seq(b, len, &seq) != PG_OK || seq != log->tail_seq + 1 ||
+	    len < 74 || b[len - 1] != '}')
+		return 0;
+	audit_hex(log->tail_hash, AUDIT_HASH_BYTES, hex);
+	return memcmp(b + len - 74, pre, 8) == 0 &&
+	    memcmp(b + len - 66, hex, 64) == 0 && b[len - 2] == '"';
+}
+
+/* The log changed under this handle in a way no writer changes it: cut,
+ * or cut and refilled.  Refused, loudly. */
+static int
+changed_under(const struct audit_log *log)
+{
+	syslog(LOG_AUTHPRIV | LOG_ALERT,
+	    "photoguard audit: %s was cut or rewritten after seq %lld while "
+	    "open; refusing to write to it",
+	    log->base, log->tail_seq);
+	return PG_ERR_CORRUPT;
+}
+
+/* Brings the cached tail up to date; *TORN is the length of an unfinished
+ * last line (hashed into TORN_HASH). */
+int
+audit_read_tail(struct audit_log *log, off_t *torn, unsigned char *torn_hash)
+{
+	const off_t room = AUDIT_TAIL_BUF - 1;
+	off_t size, start;
+	size_t n, end;
+	char *b = log->buf, *nl;
+	int at_line, r;
+
+	*torn = 0;
+	/* The size, as fstat() would give it but cheaper: the fd is
+	 * O_APPEND and read with pread(), so the offset moved is unused. */
+	if ((size = lseek(log->fd, 0, SEEK_END)) < 0)
+		return PG_ERR_IO;
+	if (log->cached && size == log->tail_off)
+		return PG_OK;
+	if (log->cached && size < log->tail_off)
+		return changed_under(log);
+	if (size == 0) {
+		set_empty(log);
+		return PG_OK;
+	}
+	at_line = log->cached && size - log->tail_off <= room;
+	if (log->cached && !at_line) {
+		n = (size_t)(size - log->tail_off);
+		n = n < AUDIT_MAX_RECORD ? n : AUDIT_MAX_RECORD;
+		if ((r = pg_pread_all(log->fd, b, n, log->tail_off)) != PG_OK)
+			return r;
+		if (!follows_tail(log, b, n))
+			return changed_under(log);
+	}
+	start = at_line ? log->tail_off : (size > room ? size - room : 0);
+	at_line = at_line || start == 0;
+	n = (size_t)(size - start);
+	if ((r = pg_pread_all(log->fd, b, n, start)) != PG_OK)
+		return r;
+	if (log->cached && start == log->tail_off && !follows_tail(log, b, n))
+		return changed_under(log);
+	end = n;
+	if (b[n - 1] != '\n') {
+		nl = memrchr(b, '\n', n);
+		if (nl == NULL && !at_line)
+			return PG_ERR_CORRUPT;
+		end = nl != NULL ? (size_t)(nl - b) + 1 : 0;
+		*torn = (off_t)(n - end);
+		audit_hash(b + end, n - end, torn_hash);
+	}
+	if (end == 0) {
+		if (start == 0)
+			set_empty(log);
+		return PG_OK; /* else: the cached tail still stands */
+	}
+	return take_last_line(log, b, end, start, at_line);
+}
+
+/* Starts a record with the fields every record has, up to "reason". */
+static int
+record_head(struct audit_log *log, const struct audit_event *ev,
+    const char *time, size_t cap)
+{
+	struct audit_rec *rc = log->rec;
+	int bad;
+
+	audit_rec_clear(rc);
+	bad = audit_rec_int(rc, AF_SEQ, log->tail_seq + 1);
+	bad |= audit_rec_ascii(rc, AF_TIME, time);
+	bad |= audit_rec_clean(rc, AF_HOST, log->host); /* sanitized at open */
+	bad |= audit_rec_text(
+	    rc, AF_ACTOR, ev->actor != NULL ? ev->actor : log->component, cap);
+	bad |= audit_rec_text(rc, AF_EVENT, ev->event, cap);
+	bad |= audit_rec_text(rc, AF_OBJECT, ev->object, cap);
+	bad |= audit_rec_text(rc, AF_DECISION, ev->decision, cap);
+	bad |= audit_rec_text(rc, AF_RULE, ev->rule, cap);
+	bad |= audit_rec_text(rc, AF_REASON, ev->reason, cap);
+	return bad ? PG_ERR_NOMEM : PG_OK;
+}
+
+static int
+add_optional(struct audit_log *log, const struct audit_event *ev, size_t cap)
+{
+	static const enum audit_field fields[] = { AF_PATIENT, AF_PROCESS,
+		AF_SERVICE, AF_RHOST, AF_TTY };
+	const char *vals[] = { ev->patient, ev->process, ev->service, ev->rhost,
+		ev->tty };
+	struct audit_rec *rc = log->rec;
+	size_t i;
+	int bad = 0;
+
+	if (ev->uid >= 0)
+		bad |= audit_rec_int(rc, AF_UID, ev->uid);
+	if (ev->pid >= 0)
+		bad |= audit_rec_int(rc, AF_PID, ev->pid);
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (vals[i] != NULL)
+			bad |= audit_rec_text(rc, fields[i], vals[i], cap);
+	if (ev->bytes >= 0)
+		bad |= audit_rec_int(rc, AF_BYTES, ev->bytes);
+	return bad ? PG_ERR_NOMEM : PG_OK;
+}
+
+#define SYSLOG_MAX   1024 /* one syslog line */
+#define SYSLOG_FIELD 160  /* object and reason, when the line is long */
+
+/* Cuts the string KEY of O to at most MAX bytes, at a UTF-8 boundary. */
+static void
+shorten(json_t *o, const char *key, size_t max)
+{
+	json_t *v = json_object_get(o, key);
+	const char *str = json_string_value(v);
+	char cut[SYSLOG_FIELD + 4];
+	size_t n;
+
+	if (str == NULL || (n = strlen(str)) <= max)
+		return;
+	n = max;
+	while (n > 0 && ((unsigned char)str[n] & 0xC0) == 0x80)
+		n--;
+	memcpy(cut, str, n);
+	memcpy(cut + n, "...", 4);
+	json_object_set_new(o, key, json_string(cut));
+}
+
+/*
+ * Sends the record to syslog.  A line too long for one syslog message
+ * keeps every short field (seq, time, actor, event, decision, rule,
+ * patient, prev...) and loses the middle of the long ones, never the
+ * fields a reader of the off-host copy needs most.
+ */
+static void
+to_syslog(const struct audit_log *log, size_t n)
+{
+	char line[SYSLOG_MAX];
+	json_t *o, *c;
+	size_t m;
+
+	if (n < sizeof(line)) {
+		syslog(LOG_AUTHPRIV | LOG_INFO, "photoguard audit: %.*s",
+		    (int)n, log->buf);
+		return;
+	}
+	if ((o = audit_rec_json(log->rec)) == NULL ||
+	    (c = json_copy(o)) == NULL)
+		return;
+	shorten(c, "object", SYSLOG_FIELD);
+	shorten(c, "reason", SYSLOG_FIELD);
+	m = json_dumpb(c, line, sizeof(line), JSON_COMPACT | JSON_ENSURE_ASCII);
+	if (m == 0 || m >= sizeof(line)) {
+		json_object_del(c, "object");
+		json_object_del(c, "reason");
+		m = json_dumpb(
+		    c, line, sizeof(line), JSON_COMPACT | JSON_ENSURE_ASCII);
+	}
+	if (m > 0 && m < sizeof(line))
+		syslog(LOG_AUTHPRIV | LOG_INFO, "photoguard audit: %.*s",
+		    (int)m, line);
+	json_decref(c);
+}
+
+/* Adds "prev", writes the record as one line with one write(), and moves
+ * the tail.  A partial write is cut off again so no fragment outlives the
+ * lock. */
+static int
+emit(struct audit_log *log)
+{
+	char prev[AUDIT_HEX_BYTES];
+	size_t n;
+	ssize_t w;
+
+	audit_hex(log->tail_hash, AUDIT_HASH_BYTES, prev);
+	if (audit_rec_ascii(log->rec, AF_PREV, prev) != PG_OK)
+		return PG_ERR_NOMEM;
+	n = audit_rec_dump(log->rec, log->buf, AUDIT_MAX_RECORD - 1);
+	if (n == 0)
+		return PG_ERR_NOMEM;
+	if (n > AUDIT_MAX_RECORD - 1)
+		return PG_ERR_TOOBIG;
+	log->buf[n] = '\n';
+	do
+		w = write(log->fd, log->buf, n + 1);
+	while (w < 0 && errno == EINTR);
+	if (w != (ssize_t)n + 1) {
+		if (w > 0 && ftruncate(log->fd, log->tail_off) != 0)
+			log->cached = 0;
+		return PG_ERR_IO;
+	}
+	audit_hash(log->buf, n, log->tail_hash);
+	log->tail_off += (off_t)n + 1;
+	log->tail_seq++;
+	if (log->opts.syslog)
+		to_syslog(log, n);
+	if (log->opts.durability == PG_DURABLE_FSYNC) {
+		if (fdatasync(log->fd) != 0)
+			return PG_ERR_IO;
+	} else if (!log->dirty) {
+		log->dirty = 1;
+		clock_gettime(CLOCK_MONOTONIC, &log->dirty_since);
+		pthread_cond_signal(&log->cv);
+	}
+	return PG_OK;
+}
+
+int
+audit_append_event(struct audit_log *log, const struct audit_event *ev)
+{
+	char now[AUDIT_TIME_LEN + 8];
+	size_t cap = AUDIT_MAX_FIELD;
+	int r, tries;
+
+	audit_now(now, sizeof(now));
+	for (tries = 0; tries < 2; tries++, cap = FIELD_SHORT) {
+		r = record_head(log, ev, now, cap);
+		if (r == PG_OK)
+			r = add_optional(log, ev, cap);
+		if (r == PG_OK)
+			r = emit(log);
+		if (r != PG_ERR_TOOBIG)
+			break;
+	}
+	if (r == PG_OK) {
+		log->last_seq = log->tail_seq;
+		log->tail_is_ckpt = 0;
+		/* The time-based checkpoint counts from the first record
+		 * no checkpoint covers yet. */
+		if (log->since_ckpt++ == 0) {
+			clock_gettime(CLOCK_MONOTONIC, &log->ckpt_since);
+			if (log->have_thread)
+				pthread_cond_signal(&log->cv);
+		}
+	}
+	return r;
+}
+
+/* The seq the head file names now, or -1 if there is none. */
+static long long
+current_head_seq(struct audit_log *log)
+{
+	struct audit_head h;
+	char *buf = NULL;
+	size_t len = 0;
+	long long seq = -1;
+
+	if (pg_read_file_at(log->dirfd, log->headname, AUDIT_HEAD_MAX, 0, &buf,
+	        &len) == PG_OK &&
+	    audit_head_parse(buf, len, &h) == PG_OK)
+		seq = h.seq;
+	free(buf);
+	return seq;
+}
+
+int
+audit_put_head(struct audit_log *log, long long seq, const unsigned char *hash,
+    const char *time)
+{
+	unsigned char d[AUDIT_HASH_BYTES];
+	struct audit_head h;
+	char *s = NULL;
+	long long cur;
+	int lk, r = PG_OK;
+
+	/* Writers in other processes replace the head too: under the head
+	 * lock, never put back an older one. */
+	if ((lk = pg_lock_at(
+	         log->dirfd, log->locknm, log->opts.lock_timeout_ms)) < 0)
+		return lk;
+	cur = current_head_seq(log);
+	if (!log->force_head && cur >= seq && seq > 0)
+		goto out;
+	/* A head that vanished while the log was open: a fresh one would
+	 * vouch for whatever the log now holds. */
+	if (!log->force_head && cur < 0 && seq > 0) {
+		syslog(LOG_AUTHPRIV | LOG_ALERT,
+		    "photoguard audit: the head file of %s vanished or no "
+		    "longer parses; refusing to write records until "
+		    "'photoguard audit repair' records the gap",
+		    log->base);
+		r = PG_ERR_CORRUPT;
+		goto out;
+	}
+	memset(&h, 0, sizeof(h));
+	h.seq = seq;
+	memcpy(h.hash, hash, AUDIT_HASH_BYTES);
+	snprintf(h.time, sizeof(h.time), "%s", time);
+	snprintf(h.host, sizeof(h.host), "%s", log->host);
+	memcpy(h.key_id, log->key_id, sizeof(h.key_id));
+	audit_sig_digest("head", seq, hash, h.time, h.host, d);
+	crypto_sign_detached(h.sig, NULL, d, sizeof(d), log->sk);
+	r = PG_ERR_NOMEM;
+	if ((s = audit_head_encode(&h)) != NULL)
+		r = pg_write_file_synced(
+		    log->dirfd, log->headname, s, strlen(s), 0640);
+out:
+	free(s);
+	close(lk);
+	return r;
+}
+
+/* With fsync per record the head is replaced at once (the log is synced
+ * first); batched, the flusher does it after its next fdatasync. */
+static int
+new_head_due(struct audit_log *log, const char *time)
+{
+	if (log->opts.durability == PG_DURABLE_FSYNC)
+		return fdatasync(log->fd) != 0
+		    ? PG_ERR_IO
+		    : audit_put_head(log, log->tail_seq, log->tail_hash, time);
+	log->head_pending = 1;
+	log->head_seq = log->tail_seq;
+	memcpy(log->head_hash, log->tail_hash, AUDIT_HASH_BYTES);
+	snprintf(log->head_time, sizeof(log->head_time), "%s", time);
+	return PG_OK;
+}
+
+int
+audit_append_ckpt(struct audit_log *log)
+{
+	struct audit_event ev;
+	unsigned char d[AUDIT_HASH_BYTES], sig[AUDIT_SIG_BYTES];
+	char now[AUDIT_TIME_LEN + 8], sighex[2 * AUDIT_SIG_BYTES + 1];
+	int r;
+
+	audit_event_init(&ev);
+	ev.event = AUDIT_EV_CHECKPOINT;
+	ev.decision = "info";
+	ev.reason = "checkpoint";
+	audit_now(now, sizeof(now));
+	audit_sig_digest(
+	    "checkpoint", log->tail_seq + 1, log->tail_hash, now, log->host, d);
+	crypto_sign_detached(sig, NULL, d, sizeof(d), log->sk);
+	audit_hex(sig, sizeof(sig), sighex);
+	if (record_head(log, &ev, now, AUDIT_MAX_FIELD) != PG_OK ||
+	    audit_rec_ascii(log->rec, AF_KEY_ID, log->key_id) != PG_OK ||
+	    audit_rec_ascii(log->rec, AF_SIG, sighex) != PG_OK)
+		return PG_ERR_NOMEM;
+	if ((r = emit(log)) != PG_OK)
+		return r;
+	log->tail_is_ckpt = 1;
+	log->since_ckpt = 0;
+	return new_head_due(log, now);
+}
+
+/* Cuts the fragment a crashed writer left and records that it did. */
+int
+audit_repair_torn(struct audit_log *log, off_t len, const unsigned char *hash)
+{
+	struct audit_event ev;
+	char reason[128], hex[AUDIT_HEX_BYTES], now[AUDIT_TIME_LEN + 8];
+	int r;
+
+	if (ftruncate(log->fd, log->tail_off) != 0)
+		return PG_ERR_IO;
+	snprintf(reason, sizeof(reason),
+	    "removed %lld bytes of an unfinished record after seq %lld",
+	    (long long)len, log->tail_seq);
+	audit_event_init(&ev);
+	ev.event = AUDIT_EV_TORN;
+	ev.decision = "error";
+	ev.reason = reason;
+	audit_hex(hash, AUDIT_HASH_BYTES, hex);
+	audit_now(now, sizeof(now));
+	if (record_head(log, &ev, now, AUDIT_MAX_FIELD) != PG_OK ||
+	    audit_rec_int(log->rec, AF_FRAGMENT_BYTES, len) != PG_OK ||
+	    audit_rec_ascii(log->rec, AF_FRAGMENT_HASH, hex) != PG_OK)
+		return PG_ERR_NOMEM;
+	r = emit(log);
+	if (r == PG_OK && fdatasync(log->fd) != 0)
+		r = PG_ERR_IO;
+	if (r == PG_OK) {
+		log->torn++;
+		log->tail_is_ckpt = 0;
+		if (log->opts.syslog)
+			syslog(LOG_AUTHPRIV | LOG_WARNING,
+			    "photoguard audit: %s", reason);
+	}
+	return r;
+}
+
+int
+audit_append(struct audit_log *log, const struct audit_event *ev)
+{
+	unsigned char th[AUDIT_HASH_BYTES];
+	off_t torn = 0;
+	int r;
+
+	if (log->sync_err)
+		return PG_ERR_IO;
+	if ((r = audit_lock(log)) != PG_OK)
+		return r;
+	r = audit_read_tail(log, &torn, th);
+	if (r == PG_OK && torn > 0)
+		r = audit_repair_torn(log, torn, th);
+	if (r == PG_OK && ev != NULL)
+		r = audit_append_event(log, ev);
+	if (r == PG_OK && log->sk != NULL &&
+	    (ev == NULL ? !log->tail_is_ckpt && log->tail_seq > 0
+	                : log->opts.checkpoint_every > 0 &&
+	                (log->tail_seq + 1) % log->opts.checkpoint_every == 0))
+		r = audit_append_ckpt(log);
+	else if (r == PG_OK && ev == NULL)
+		log->since_ckpt = 0; /* the tail is a checkpoint already */
+	flock(log->fd, LOCK_UN);
+	return r;
+}

@@ -1,0 +1,99 @@
+/*
+ * audit_log.h - the writer's handle, shared by audit.c (open, close,
+ * flusher) and audit_append.c (lock, tail, record, checkpoint).  Not a
+ * public interface.
+ */
+#ifndef PG_AUDIT_LOG_H
+#define PG_AUDIT_LOG_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "core/audit/audit_int.h"
+#include "core/audit/audit_record.h"
+
+/* Room to find the last line from anywhere: two maximal records. */
+#define AUDIT_TAIL_BUF (2 * AUDIT_MAX_RECORD + 1)
+
+struct audit_log {
+	pthread_mutex_t mu; /* guards everything below */
+	pthread_cond_t cv;
+	pthread_t flusher;
+	int have_cv, have_thread, stop, dirty, sync_err;
+	struct timespec dirty_since; /* CLOCK_MONOTONIC; short_lived only */
+
+	pid_t owner; /* the process that opened it */
+	int fd;      /* O_RDWR|O_APPEND */
+	int dirfd;   /* the log's directory, for the head */
+	char base[NAME_MAX + 1];
+	char headname[NAME_MAX + 1];
+	char locknm[NAME_MAX + 1]; /* LOG.head.lock: serialises heads */
+	struct audit_opts opts;    /* strings NULLed; copies below */
+	char component[128];
+	char host[AUDIT_HOST_MAX];
+
+	unsigned char *sk; /* sodium_malloc; NULL: unsigned log */
+	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+	char key_id[2 * AUDIT_KEY_ID_BYTES + 1];
+
+	/* The tail as last seen under the lock. */
+	int cached;
+	off_t tail_off; /* file size after the last whole line */
+	long long tail_seq;
+	unsigned char tail_hash[AUDIT_HASH_BYTES];
+	int tail_is_ckpt;
+
+	/* A checkpoint whose head the flusher writes after its next sync
+	 * (PG_DURABLE_BATCH). */
+	int head_pending;
+	long long head_seq;
+	unsigned char head_hash[AUDIT_HASH_BYTES];
+	char head_time[AUDIT_TIME_LEN + 8];
+
+	long long last_seq;         /* last record this handle wrote */
+	long long since_ckpt;       /* records written since a checkpoint */
+	struct timespec ckpt_since; /* CLOCK_MONOTONIC: the first of them */
+	int force_head;             /* audit repair: replace any head */
+	int torn;                   /* torn tails repaired */
+	char *buf;             /* AUDIT_TAIL_BUF: tail reads, record text */
+	struct audit_rec *rec; /* the record being built */
+};
+
+/* Appends EV (NULL: a closing checkpoint, unless the tail is one) under
+ * the file lock; called with mu held. */
+int audit_append(struct audit_log *log, const struct audit_event *ev);
+
+/* Replaces the head file with SEQ/HASH/TIME, signed, unless it already
+ * names a later seq; the log must be synced up to SEQ first. */
+int audit_put_head(struct audit_log *log, long long seq,
+    const unsigned char *hash, const char *time);
+
+/* At open: refuses a log its head file does not match (see audit_head.c);
+ * starts the head of a new signed log. */
+int audit_check_head(struct audit_log *log);
+
+/* A time-based checkpoint is due this long after the first record no
+ * checkpoint covers. */
+#define AUDIT_CKPT_MS 1000
+
+/* The steps of audit_append(), for audit_head.c.  All but audit_lock()
+ * run with the log's flock held. */
+int audit_lock(struct audit_log *log);
+int audit_read_tail(
+    struct audit_log *log, off_t *torn, unsigned char *torn_hash);
+int audit_append_event(struct audit_log *log, const struct audit_event *ev);
+int audit_append_ckpt(struct audit_log *log);
+int audit_repair_torn(
+    struct audit_log *log, off_t len, const unsigned char *hash);
+
+/* The seq of a record line P/LEN, read from its start. */
+int audit_line_seq(const char *p, size_t len, long long *seq);
+
+/* Opens PATH without creating it, checking its head or starting a
+ * flusher: the handle audit_repair() works with. */
+int audit_open_raw(const char *path, const char *keyfile,
+    const struct audit_opts *opts, struct audit_log **out);
+
+#endif /* PG_AUDIT_LOG_H */

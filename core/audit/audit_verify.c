@@ -1,0 +1,345 @@
+/*
+ * audit_verify.c - proves an audit log untouched, or names the first
+ * record where it was edited, removed, reordered, inserted or cut, and
+ * how.  Works on memory (audit_verify_buf, also the fuzz target) and on a
+ * file plus its head (audit_verify).  The format is described in audit.c.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/audit/audit_int.h"
+#include "base/base.h"
+
+struct vstate {
+	const char *buf;
+	size_t len;
+	const unsigned char *pk;
+	char pk_id[2 * AUDIT_KEY_ID_BYTES + 1];
+	const struct audit_head *head;
+	struct audit_verify_result *res;
+	long long expect;
+	unsigned char prev[AUDIT_HASH_BYTES];
+	unsigned char prevprev[AUDIT_HASH_BYTES];
+	long long last_ckpt;
+};
+
+/* One line of the log, parsed. */
+struct vline {
+	struct audit_prec r;
+	json_t *root;
+	unsigned char hash[AUDIT_HASH_BYTES];
+};
+
+const char *
+audit_fail_name(enum audit_fail kind)
+{
+	static const char *const names[] = { "ok", "edited", "missing",
+		"reordered", "inserted", "truncated", "bad signature", "torn",
+		"unparsable", "no head" };
+
+	if ((unsigned)kind >= sizeof(names) / sizeof(names[0]))
+		return "unknown";
+	return names[kind];
+}
+
+static int fail(struct vstate *st, enum audit_fail kind, long long seq,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int
+fail(struct vstate *st, enum audit_fail kind, long long seq, const char *fmt,
+    ...)
+{
+	va_list ap;
+
+	st->res->ok = false;
+	st->res->kind = kind;
+	st->res->bad_seq = seq;
+	if (seq > 0 && st->res->last_seq >= seq) {
+		st->res->records -= st->res->last_seq - (seq - 1);
+		st->res->last_seq = seq - 1;
+	}
+	va_start(ap, fmt);
+	vsnprintf(st->res->message, sizeof(st->res->message), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Parses the line starting at OFF, if it is whole; 0 if not. */
+static int
+parse_at(
+    struct vstate *st, size_t off, struct vline *v, char *why, size_t whylen)
+{
+	const char *nl;
+
+	v->root = NULL;
+	if (off >= st->len)
+		return 0;
+	nl = memchr(st->buf + off, '\n', st->len - off);
+	if (nl == NULL)
+		return 0;
+	if (audit_rec_parse(st->buf + off, (size_t)(nl - st->buf) - off, &v->r,
+	        &v->root, why, whylen) != PG_OK)
+		return 0;
+	audit_hash(st->buf + off, (size_t)(nl - st->buf) - off, v->hash);
+	return 1;
+}
+
+static int
+sig_ok(struct vstate *st, const struct audit_prec *r)
+{
+	unsigned char d[AUDIT_HASH_BYTES];
+
+	audit_sig_digest("checkpoint", r->seq, r->prev, r->time, r->host, d);
+	return crypto_sign_verify_detached(r->sig, d, sizeof(d), st->pk) == 0;
+}
+
+static int
+check_ckpt(struct vstate *st, const struct audit_prec *r)
+{
+	if (st->pk != NULL) {
+		if (strcmp(r->key_id, st->pk_id) != 0)
+			return fail(st, AUDIT_BAD_SIGNATURE, r->seq,
+			    "checkpoint signed by key %s, not by key %s",
+			    r->key_id, st->pk_id);
+		if (!sig_ok(st, r))
+			return fail(st, AUDIT_BAD_SIGNATURE, r->seq,
+			    "checkpoint signature does not verify");
+	}
+	st->res->checkpoints++;
+	st->last_ckpt = r->seq;
+	return 0;
+}
+
+/* The link from the previous record to V is broken and V claims the
+ * expected seq: V inserted, V's prev edited, or the previous record
+ * edited (then V's successor, or V's own signature, vouches for V). */
+static int
+broken_link(struct vstate *st, struct vline *v, size_t next_off)
+{
+	struct vline n;
+	char why[8];
+	int have_next, vouched;
+	long long e = st->expect;
+
+	have_next = parse_at(st, next_off, &n, why, sizeof(why));
+	if (have_next && n.r.seq == e &&
+	    sodium_memcmp(n.r.prev, st->prev, AUDIT_HASH_BYTES) == 0) {
+		json_decref(n.root);
+		return fail(st, AUDIT_INSERTED, e,
+		    "a record that is not in the chain precedes seq %lld", e);
+	}
+	vouched =
+	    (have_next &&
+	        sodium_memcmp(n.r.prev, v->hash, AUDIT_HASH_BYTES) == 0) ||
+	    (v->r.is_ckpt && st->pk != NULL && sig_ok(st, &v->r));
+	json_decref(n.root);
+	if (e == 1)
+		return fail(
+		    st, AUDIT_EDITED, 1, "prev is not the genesis hash");
+	if (vouched)
+		return fail(st, AUDIT_EDITED, e - 1,
+		    "content does not match the hash that seq %lld holds", e);
+	return fail(st, AUDIT_EDITED, e,
+	    "prev does not match the hash of seq %lld", e - 1);
+}
+
+#define REORDER_WINDOW 4096 /* lines searched for a displaced record */
+
+/* Whether a record with seq SEQ stands in the lines from OFF on. */
+static int
+seq_ahead(struct vstate *st, size_t off, long long seq)
+{
+	struct vline n;
+	const char *nl;
+	char why[8];
+	int i, found = 0;
+
+	for (i = 0; !found && i < REORDER_WINDOW && off < st->len; i++) {
+		found =
+		    parse_at(st, off, &n, why, sizeof(why)) && n.r.seq == seq;
+		json_decref(n.root);
+		nl = memchr(st->buf + off, '\n', st->len - off);
+		if (nl == NULL)
+			break;
+		off = (size_t)(nl - st->buf) + 1;
+	}
+	return found;
+}
+
+/* V does not carry the expected seq. */
+static int
+wrong_seq(struct vstate *st, struct vline *v, size_t next_off, int link_ok)
+{
+	long long e = st->expect, got = v->r.seq;
+
+	if (link_ok)
+		return fail(st, AUDIT_EDITED, e, "seq field reads %lld", got);
+	if (got > e) {
+		if (seq_ahead(st, next_off, e))
+			return fail(st, AUDIT_REORDERED, e,
+			    "seq %lld appears before seq %lld", got, e);
+		if (got - e == 1)
+			return fail(st, AUDIT_MISSING, e,
+			    "seq %lld is missing (next is seq %lld)", e, got);
+		return fail(st, AUDIT_MISSING, e,
+		    "seq %lld to %lld are missing (%lld records)", e, got - 1,
+		    got - e);
+	}
+	if (got == e - 1 &&
+	    sodium_memcmp(v->r.prev, st->prevprev, AUDIT_HASH_BYTES) == 0)
+		return fail(st, AUDIT_INSERTED, e - 1,
+		    "a record claiming seq %lld was inserted before the real one",
+		    e - 1);
+	return fail(st, AUDIT_INSERTED, e,
+	    "a record claiming seq %lld stands where seq %lld belongs", got, e);
+}
+
+/* An audit.repair record: a gap an admin recorded (audit_repair()). */
+static void
+note_repair(struct vstate *st, const struct vline *v)
+{
+	const char *what;
+
+	if (st->res->repairs++ > 0)
+		return;
+	what = json_string_value(json_object_get(v->root, "object"));
+	st->res->first_repair_seq = v->r.seq;
+	snprintf(st->res->first_repair, sizeof(st->res->first_repair), "%s",
+	    what != NULL ? what : "?");
+}
+
+static int
+check_line(struct vstate *st, size_t off, size_t next_off)
+{
+	struct vline v;
+	char why[160];
+	int link_ok, r = 0;
+
+	if (!parse_at(st, off, &v, why, sizeof(why)))
+		return fail(st, AUDIT_UNPARSABLE, st->expect, "%s", why);
+	link_ok = sodium_memcmp(v.r.prev, st->prev, AUDIT_HASH_BYTES) == 0;
+	if (v.r.seq != st->expect)
+		r = wrong_seq(st, &v, next_off, link_ok);
+	else if (!link_ok)
+		r = broken_link(st, &v, next_off);
+	else if (v.r.is_ckpt)
+		r = check_ckpt(st, &v.r);
+	if (r == 0 && st->head != NULL && v.r.seq == st->head->seq &&
+	    sodium_memcmp(v.hash, st->head->hash, AUDIT_HASH_BYTES) != 0)
+		r = fail(st, AUDIT_EDITED, v.r.seq,
+		    "does not match the signed head");
+	if (r == 0 && strcmp(v.r.event, AUDIT_EV_TORN) == 0 &&
+	    st->res->torn_repairs++ == 0)
+		st->res->first_torn_seq = v.r.seq;
+	if (r == 0 && strcmp(v.r.event, AUDIT_EV_REPAIR) == 0)
+		note_repair(st, &v);
+	json_decref(v.root);
+	if (r != 0)
+		return r;
+	memcpy(st->prevprev, st->prev, AUDIT_HASH_BYTES);
+	memcpy(st->prev, v.hash, AUDIT_HASH_BYTES);
+	st->res->records++;
+	st->res->last_seq = st->expect++;
+	return 0;
+}
+
+static int
+check_head_sig(struct vstate *st)
+{
+	const struct audit_head *h = st->head;
+	unsigned char d[AUDIT_HASH_BYTES], g[AUDIT_HASH_BYTES];
+
+	if (h->seq == 0) {
+		audit_genesis(g);
+		if (sodium_memcmp(g, h->hash, AUDIT_HASH_BYTES) != 0)
+			return fail(st, AUDIT_EDITED, 0,
+			    "head file at seq 0 names a hash other than genesis");
+	}
+	if (st->pk == NULL)
+		return 0;
+	if (strcmp(h->key_id, st->pk_id) != 0)
+		return fail(st, AUDIT_BAD_SIGNATURE, h->seq,
+		    "head file signed by key %s, not by key %s", h->key_id,
+		    st->pk_id);
+	audit_sig_digest("head", h->seq, h->hash, h->time, h->host, d);
+	if (crypto_sign_verify_detached(h->sig, d, sizeof(d), st->pk) != 0)
+		return fail(st, AUDIT_BAD_SIGNATURE, h->seq,
+		    "head file signature does not verify");
+	return 0;
+}
+
+/* What the end of the log says: a torn line, a cut, or all well. */
+static int
+check_end(struct vstate *st, size_t torn)
+{
+	long long last = st->res->last_seq;
+
+	if (st->head != NULL && st->head->seq > last)
+		return fail(st, AUDIT_TRUNCATED, last + 1,
+		    "log ends at seq %lld but its signed head is at seq %lld%s",
+		    last, st->head->seq,
+		    torn ? " (and the last line is unfinished)" : "");
+	if (torn)
+		return fail(st, AUDIT_TORN, last + 1,
+		    "unfinished last line of %zu bytes after seq %lld "
+		    "(a crash during a write?)",
+		    torn, last);
+	if (st->head == NULL && st->pk != NULL && last > 0)
+		return fail(st, AUDIT_NO_HEAD, last + 1,
+		    "no head file: a cut tail could not be seen");
+	return 0;
+}
+
+static void
+result_init(struct audit_verify_result *res, const unsigned char *pk)
+{
+	memset(res, 0, sizeof(*res));
+	res->ok = true;
+	res->signatures_checked = pk != NULL;
+}
+
+int
+audit_verify_buf(const char *buf, size_t len, const char *headbuf,
+    size_t headlen, const unsigned char *pk, struct audit_verify_result *res)
+{
+	struct audit_head head;
+	struct vstate st;
+	const char *nl;
+	size_t off = 0;
+
+	result_init(res, pk);
+	if (sodium_init() < 0)
+		return PG_ERR_CRYPTO;
+	memset(&st, 0, sizeof(st));
+	st.buf = buf;
+	st.len = len;
+	st.pk = pk;
+	st.res = res;
+	st.expect = 1;
+	audit_genesis(st.prev);
+	if (pk != NULL)
+		audit_key_id(pk, st.pk_id);
+	if (headbuf != NULL) {
+		if (audit_head_parse(headbuf, headlen, &head) != PG_OK) {
+			fail(&st, AUDIT_UNPARSABLE, 0,
+			    "head file does not parse");
+			return PG_OK;
+		}
+		st.head = &head;
+		if (check_head_sig(&st) != 0)
+			return PG_OK;
+	}
+	while (off < len && (nl = memchr(buf + off, '\n', len - off)) != NULL) {
+		if (check_line(&st, off, (size_t)(nl - buf) + 1) != 0)
+			return PG_OK;
+		off = (size_t)(nl - buf) + 1;
+	}
+	if (check_end(&st, len - off) != 0)
+		return PG_OK;
+	res->unsigned_tail = res->last_seq - st.last_ckpt;
+	snprintf(res->message, sizeof(res->message), "%lld records verified",
+	    res->records);
+	return PG_OK;
+}

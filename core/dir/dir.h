@@ -1,0 +1,178 @@
+/*
+ * dir.h - who a user is to photoguard: the groups that map to roles,
+ * the patients whose care team they are on and whether the directory has
+ * locked them out.  Two backends: LDAP (libldap, StartTLS or ldaps with
+ * CA checks) and local (Unix groups plus a care-team file).  Answers are
+ * cached per user for dir_cache_ttl_s; errors are never cached.
+ *
+ * Every function is safe to call from many threads on one struct dir.
+ * Every error is a refusal: no return value other than PG_OK carries an
+ * answer, and there is no "unknown" that looks like success.
+ */
+#ifndef PG_DIR_H
+#define PG_DIR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "core/config/config.h"
+
+#define DIR_NAME_MAX       256    /* longest user, group or DN value */
+#define DIR_PATIENT_ID_MAX 128    /* longest patient id */
+#define DIR_MAX_GROUPS     1024   /* groups one user may be in */
+#define DIR_MAX_PATIENTS   100000 /* care teams one user may be on */
+#define DIR_CACHE_MAX      4096   /* cached users; the oldest goes */
+#define DIR_NEG_TTL_MAX    10     /* seconds an unknown user is cached */
+
+struct dir;
+
+/* One user as the directory sees them.  Caller-owned: dir_user_free(). */
+struct dir_user {
+	char *name;    /* the name looked up, exactly */
+	char *dn;      /* the entry's DN; NULL for the local backend */
+	char **groups; /* group names, sorted, NULL-terminated */
+	size_t ngroups;
+	char **patients; /* care-team patient ids, sorted with strcmp,
+	                    no duplicates, NULL-terminated */
+	size_t npatients;
+	bool locked;    /* the lockout attribute is set */
+	time_t fetched; /* wall-clock time of the directory answer */
+};
+
+/*
+ * Opens the directory CFG describes (dir_backend and the dir_* fields; see
+ * deploy/ldap/photoguard.schema.md for defaults).  Checks the configuration
+ * (URI scheme against dir_tls, base DNs, filters, the bind password file's
+ * owner and mode) but does not connect: the LDAP connection is made on the
+ * first lookup and remade when lost.  On success *OUT is the caller's, to
+ * free with dir_free().  Returns PG_OK, PG_ERR_CONFIG, PG_ERR_PERM,
+ * PG_ERR_INVAL or PG_ERR_NOMEM.
+ */
+int dir_open(const struct pg_config *cfg, struct dir **out);
+
+/* Closes the connection and frees everything; NULL is a no-op. */
+void dir_free(struct dir *d);
+
+/*
+ * Looks USER (USERLEN bytes, no NUL) up.  On PG_OK *OUT is a copy the
+ * caller frees with dir_user_free().  Otherwise *OUT is NULL and the
+ * result is PG_ERR_NOTFOUND (no such user), PG_ERR_INVAL (empty name, a
+ * NUL in it, or longer than DIR_NAME_MAX), PG_ERR_DIR_UNAVAIL (unreachable
+ * or timed out), PG_ERR_DIR_BADANSWER (several entries for one name,
+ * missing or invalid attributes, answers over the limits above),
+ * PG_ERR_TLS, PG_ERR_AUTH (bind refused or not allowed to read),
+ * PG_ERR_PARSE (local care-team file malformed), PG_ERR_CONFIG, or
+ * PG_ERR_NOMEM.  dir_last_error() says more.
+ */
+int dir_lookup(
+    struct dir *d, const char *user, size_t userlen, struct dir_user **out);
+
+/*
+ * Sets (LOCKED) or removes the configured lockout attribute of USER in the
+ * directory.  With ppolicy's pwdAccountLockedTime the value written is the
+ * current time as GeneralizedTime.  The bind DN needs write access to that
+ * attribute on user entries.  Drops USER from the cache.  Returns PG_OK,
+ * PG_ERR_CONFIG (local backend or no dir_lockout_attr), or any error of
+ * dir_lookup().
+ */
+int dir_set_locked(
+    struct dir *d, const char *user, size_t userlen, bool locked);
+
+/*
+ * Every user the directory marks with the lockout attribute, wherever the
+ * lock was decided: *USERS and *SINCE (the attribute's first value, e.g.
+ * GeneralizedTime for pwdAccountLockedTime) are N-long NULL-terminated
+ * arrays in the same order, sorted by user; free both with
+ * dir_locked_free().  At most DIR_LOCKED_MAX users (PG_ERR_DIR_BADANSWER
+ * beyond).  Returns PG_OK, PG_ERR_CONFIG (no lockout attribute, or the
+ * local backend), or any error of dir_lookup().
+ */
+#define DIR_LOCKED_MAX 10000
+int dir_list_locked(struct dir *d, char ***users, char ***since, size_t *n);
+void dir_locked_free(char **users, char **since);
+
+/* True when dir_set_locked() can work: LDAP with a lockout attribute. */
+bool dir_can_lock(const struct dir *d);
+
+/* Forgets every cached answer. */
+void dir_flush_cache(struct dir *d);
+
+/*
+ * Copies the message of the latest failure on D (e.g. "care.txt:3:
+ * expected 'PATIENT: user...'") into BUF of LEN bytes, "" if none.  The
+ * message never contains a secret.
+ */
+void dir_last_error(struct dir *d, char *buf, size_t len);
+
+/* Returns a deep copy of U, or NULL when out of memory. */
+struct dir_user *dir_user_dup(const struct dir_user *u);
+
+/* Frees a user; NULL is a no-op. */
+void dir_user_free(struct dir_user *u);
+
+/* True if U is on the care team of PATIENT (bsearch on U->patients). */
+bool dir_user_has_patient(const struct dir_user *u, const char *patient);
+
+/*
+ * The PAM account check's memory of directory answers:
+ * one root-only file per user with the groups (and lockout flag) of the
+ * last successful lookup, so that an explicitly configured host can still
+ * decide a login while the directory is unreachable.  Only groups are
+ * kept; the second factor is never part of it.
+ */
+
+#define OFFLINE_CACHE_MAX_SIZE (1024 * 1024)
+
+/*
+ * Records U's groups and lockout flag as fetched at NOW in DIR (created
+ * 0700 if absent; must belong to root or the effective uid and be private).
+ * Written temp -> fsync -> rename, mode 0600.  Returns PG_OK, PG_ERR_PERM
+ * (unsafe directory), PG_ERR_INVAL / PG_ERR_TOOBIG (a name that cannot be
+ * cached), PG_ERR_NOMEM or PG_ERR_IO.
+ */
+int offline_cache_put(const char *dir, const struct dir_user *u, time_t now);
+
+/*
+ * Reads USER's entry from DIR.  On PG_OK *OUT is a dir_user (name, groups,
+ * locked, fetched; no care teams) the caller frees with dir_user_free(),
+ * and the entry was fetched no more than MAX_AGE_S seconds before NOW (and
+ * not more than a minute after it).  Otherwise *OUT is NULL and *AGE_OUT
+ * (may be NULL) is the entry's age in seconds when it was too old or from
+ * the future (PG_ERR_NOTFOUND), -1 when there is none (PG_ERR_NOTFOUND) or
+ * it could not be read: PG_ERR_PERM, PG_ERR_SYMLINK, PG_ERR_CORRUPT,
+ * PG_ERR_INVAL, PG_ERR_NOMEM, PG_ERR_IO.
+ */
+int offline_cache_get(const char *dir, const char *user, time_t now,
+    int max_age_s, struct dir_user **out, long long *age_out);
+
+/*
+ * Marks USER's entry in DIR as locked, keeping its groups and its fetch
+ * time, because the directory was seen marking USER locked (e.g. in a
+ * listing of every locked user): a cached "not locked" from an earlier
+ * lookup must never outvote it while the directory is down.  Returns
+ * PG_OK (also when there is no entry: nothing to outvote), or an error of
+ * offline_cache_get() / offline_cache_put().
+ */
+int offline_cache_mark_locked(const char *dir, const char *user);
+
+/* How often offline_cache_sync_locks() asks the directory, in seconds. */
+#define OFFLINE_CACHE_SYNC_S 60
+
+/*
+ * At most once per OFFLINE_CACHE_SYNC_S (a stamp file in DIR remembers
+ * when), lists every user D marks locked and marks their entries locked
+ * (offline_cache_mark_locked()), so a lock set by another server reaches
+ * this host's cache even if the user never logs in here meanwhile.
+ * Returns PG_OK (also when it was not yet time), or the first error.
+ */
+int offline_cache_sync_locks(const char *dir, struct dir *d, time_t now);
+
+/*
+ * True when offline_cache_sync_locks() would ask the directory at NOW (so
+ * a caller opens one only then), also when DIR cannot be opened (the
+ * sync then says why); false when it asked recently.
+ */
+bool offline_cache_sync_due(const char *dir, time_t now);
+
+#endif /* PG_DIR_H */

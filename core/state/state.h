@@ -1,0 +1,175 @@
+/*
+ * state.h - the careful file handling every stateful part shares: reading
+ * bounded files without following symlinks, checking that secret files are
+ * private, and replacing state atomically (write temp, fsync, rename, fsync
+ * the directory).
+ */
+#ifndef PG_STATE_H
+#define PG_STATE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Flags for pg_read_file_at(). */
+#define PG_RF_PRIVATE 0x1 /* owner root or euid; no group/other bits */
+#define PG_RF_SECRET                                                           \
+	0x2 /* buffer from sodium_malloc(); free with                          \
+	       pg_free_secret() */
+#define PG_RF_TRUSTED                                                          \
+	0x4 /* owner root or euid; not writable by                             \
+	       group/other (config, policy) */
+#define PG_RF_SHARED                                                           \
+	0x8 /* with PG_RF_PRIVATE: state shared with the gateway's             \
+	       service user (pg_share_set()) may also be owned by it,          \
+	       and its group may read and write it; others never */
+
+/*
+ * The state the PAM module, the CLI and the gateway share (MFA tickets,
+ * the lockout store, the audit log) lives in directories of group GID,
+ * mode 02770, so that the gateway, which serves as the store's service
+ * user UID (primary group GID), can use it without root.  pg_share_set()
+ * names that user and group for this process ((uid_t)-1 for none, the
+ * default: everything stays root-only).  Only readers that pass
+ * PG_RF_SHARED, and pg_open_shared_dir(), accept the service user and its
+ * group; secrets never do.
+ */
+void pg_share_set(uid_t uid, gid_t gid);
+int pg_share_get(uid_t *uid, gid_t *gid); /* 1 if set, else 0 */
+
+/*
+ * Sets the share from the configuration's service user ([store] user):
+ * its uid and primary group, if it exists and its group lists no members
+ * (a group others belong to would open the shared state to them: then,
+ * and for a missing user, nothing is shared and PG_ERR_PERM or
+ * PG_ERR_NOTFOUND is returned).
+ */
+int pg_share_from_user(const char *user);
+
+/*
+ * Reads the regular file NAME relative to DIRFD with O_NOFOLLOW, refusing
+ * symlinks (PG_ERR_SYMLINK), anything but a regular file (PG_ERR_INVAL),
+ * files over MAX bytes (PG_ERR_TOOBIG) and, with PG_RF_PRIVATE, files not
+ * owned by root or the effective uid or readable by group or other
+ * (PG_ERR_PERM), and with PG_RF_TRUSTED, files others could have written
+ * (PG_ERR_PERM).  On success *OUT is a NUL-terminated buffer the caller
+ * owns (free(), or pg_free_secret() with PG_RF_SECRET) and *LEN its length.
+ */
+int pg_read_file_at(int dirfd, const char *name, size_t max, int flags,
+    char **out, size_t *len);
+
+/*
+ * As pg_read_file_at(), for a path: the directory part is opened with
+ * O_PATH|O_DIRECTORY and the last component is read beneath it.
+ */
+int pg_read_file(
+    const char *path, size_t max, int flags, char **out, size_t *len);
+
+/*
+ * Writes into ERR (ERRLEN bytes, truncated) "PATH: cannot read WHAT: " and
+ * the message for R, the code pg_read_file() returned; for PG_ERR_PERM it
+ * adds who must own a trusted file.
+ */
+void pg_file_error(
+    const char *path, const char *what, int r, char *err, size_t errlen);
+
+/* Wipes and frees a buffer from pg_read_file_at(PG_RF_SECRET). NULL ok. */
+void pg_free_secret(char *buf);
+
+/*
+ * Replaces NAME in DIRFD with BUF: writes a temporary file in the same
+ * directory with MODE, fsyncs it, renames it over NAME and fsyncs the
+ * directory.  A crash leaves either the old or the new content.
+ */
+int pg_write_file_atomic(
+    int dirfd, const char *name, const void *buf, size_t len, mode_t mode);
+
+/*
+ * As pg_write_file_atomic() without the directory's fsync, for state that
+ * may fall back to its previous version after a crash (the audit head):
+ * the new content is on disk before it replaces the old, so a crash leaves
+ * the old content or the new, never a mix; the replacement itself becomes
+ * durable with the file system's next commit (any fsync on it).
+ */
+int pg_write_file_synced(
+    int dirfd, const char *name, const void *buf, size_t len, mode_t mode);
+
+/*
+ * As pg_write_file_atomic() without either fsync, for state that a crash
+ * may lose (MFA tickets): while the system runs, readers see the old or
+ * the new content, never half of one; after a crash the file may hold
+ * either, or be empty or cut, so its reader must refuse what does not
+ * parse.
+ */
+int pg_write_file_volatile(
+    int dirfd, const char *name, const void *buf, size_t len, mode_t mode);
+
+/*
+ * Opens (creating with MODE if needed) the directory PATH, refusing a
+ * symlink as its last component.  Returns a directory fd or a negative
+ * PG_ERR_* code.
+ */
+int pg_open_dir(const char *path, int create, mode_t mode);
+
+/*
+ * Takes an exclusive flock() on NAME in DIRFD (created 0600 if absent),
+ * waiting at most TIMEOUT_MS.  Returns the lock fd (close it to release)
+ * or PG_ERR_LOCKED / PG_ERR_IO.
+ */
+int pg_lock_at(int dirfd, const char *name, int timeout_ms);
+
+/*
+ * As pg_open_dir(), and refuses (PG_ERR_PERM) a directory that is not
+ * owned by root or the effective uid or that group or others may enter.
+ */
+int pg_open_private_dir(const char *path, int create);
+
+/*
+ * As pg_open_private_dir(), for shared state: with a share set, a
+ * directory of the share's group (group rwx, setgid) owned by root, the
+ * effective uid or the service user is accepted too, and one created is
+ * made so when running as root.  Files written in such a directory by
+ * pg_write_file_atomic() and pg_lock_at() give the group the owner's
+ * read and write bits.
+ */
+int pg_open_shared_dir(const char *path, int create);
+
+/*
+ * Run as root with a share set: makes DIRFD, if it is root's private
+ * directory (no group or other bits), the share's -- each regular file in
+ * it given to the group with the owner's read and write bits, then the
+ * directory 02770 of the group.  Anything else is left as it is.  Returns
+ * PG_OK or PG_ERR_IO.
+ */
+int pg_share_adopt_dir(int dirfd);
+
+/*
+ * Run as root with a share set: gives each regular file of root's in
+ * DIRFD not yet of the share's group to it, with the owner's read and
+ * write bits for the group (leftovers from before the directory was
+ * shared).  PG_OK or PG_ERR_IO.
+ */
+int pg_share_adopt_files(int dirfd);
+
+/*
+ * For small "KEY=value" line files: if the line at *P starts with KEY and
+ * ends in a newline, NUL-terminates it, moves *P past it and returns the
+ * value; else returns NULL and leaves *P alone.
+ */
+char *pg_take_line(char **p, const char *key);
+
+/*
+ * Parses S as a decimal number in [0, MAX] with nothing around it (at most
+ * 19 digits); returns PG_OK or PG_ERR_CORRUPT.
+ */
+int pg_parse_num(const char *s, long long max, long long *out);
+
+/* Writes all of LEN bytes, retrying on EINTR and short writes. */
+int pg_write_all(int fd, const void *buf, size_t len);
+
+/*
+ * Reads exactly LEN bytes at offset OFF, retrying on EINTR and short
+ * reads.  Returns 0, or PG_ERR_IO on an error or an early end of file.
+ */
+int pg_pread_all(int fd, void *buf, size_t len, off_t off);
+
+#endif /* PG_STATE_H */

@@ -1,0 +1,577 @@
+/*
+ * totp_store.c - the encrypted per-user TOTP records: opening the store,
+ * loading and saving records under the host key, and the locked
+ * read-modify-write behind enrollment, confirmation and login checks.
+ * See totp_store.h; the record layout is in totp_record.c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "base/base.h"
+#include "core/state/state.h"
+#include "core/totp/totp.h"
+#include "core/totp/totp_record.h"
+
+#define MAGIC         "PGTOTP\001\n"
+#define MAGIC_LEN     8
+#define NONCE_LEN     crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define TAG_LEN       crypto_aead_xchacha20poly1305_ietf_ABYTES
+#define FILE_SIZE     (MAGIC_LEN + NONCE_LEN + TOTP_REC_SIZE + TAG_LEN)
+#define FILE_READ_MAX 4096
+
+struct totp_store {
+	int dirfd;
+	uint8_t *key; /* TOTP_HOSTKEY_BYTES, sodium_malloc() */
+	char why[256];
+};
+
+/* The file names of one user. */
+struct names {
+	char rec[TOTP_FILENAME_MAX];
+	char lock[TOTP_FILENAME_MAX];
+};
+
+static void set_why(struct totp_store *st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+set_why(struct totp_store *st, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(st->why, sizeof(st->why), fmt, ap);
+	va_end(ap);
+}
+
+const char *
+totp_store_why(const struct totp_store *st)
+{
+	if (st == NULL)
+		return "no store";
+	return st->why[0] != '\0' ? st->why : "no detail";
+}
+
+int
+totp_hostkey_generate(const char *path)
+{
+	uint8_t key[TOTP_HOSTKEY_BYTES];
+	int fd, r = PG_OK;
+
+	if (path == NULL || *path == '\0')
+		return PG_ERR_INVAL;
+	if (sodium_init() < 0)
+		return PG_ERR_CRYPTO;
+	fd = open(
+	    path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return errno == EEXIST ? PG_ERR_EXISTS : PG_ERR_IO;
+	randombytes_buf(key, sizeof(key));
+	if (fchmod(fd, 0600) != 0 || pg_write_all(fd, key, sizeof(key)) != 0 ||
+	    fsync(fd) != 0)
+		r = PG_ERR_IO;
+	sodium_memzero(key, sizeof(key));
+	if (close(fd) != 0)
+		r = PG_ERR_IO;
+	if (r != PG_OK)
+		(void)unlink(path);
+	return r;
+}
+
+static int
+dir_private(int dirfd)
+{
+	struct stat st;
+
+	if (fstat(dirfd, &st) != 0)
+		return PG_ERR_IO;
+	if (st.st_uid != 0 && st.st_uid != geteuid())
+		return PG_ERR_PERM;
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+		return PG_ERR_PERM;
+	return PG_OK;
+}
+
+int
+totp_store_open(const char *dir, const char *host_key_file, int create,
+    struct totp_store **out)
+{
+	struct totp_store *st = NULL;
+	char *key = NULL;
+	size_t klen = 0;
+	int r;
+
+	*out = NULL;
+	if (dir == NULL || host_key_file == NULL)
+		return PG_ERR_INVAL;
+	if (sodium_init() < 0)
+		return PG_ERR_CRYPTO;
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return PG_ERR_NOMEM;
+	st->dirfd = -1;
+	r = pg_read_file(
+	    host_key_file, 64, PG_RF_PRIVATE | PG_RF_SECRET, &key, &klen);
+	if (r == PG_OK && klen != TOTP_HOSTKEY_BYTES)
+		r = PG_ERR_CORRUPT;
+	if (r != PG_OK)
+		goto out;
+	st->key = (uint8_t *)key;
+	key = NULL; /* transferred */
+	if ((st->dirfd = pg_open_dir(dir, create, 0700)) < 0) {
+		r = st->dirfd;
+		goto out;
+	}
+	if ((r = dir_private(st->dirfd)) != PG_OK)
+		goto out;
+	*out = st;
+	st = NULL; /* transferred */
+	r = PG_OK;
+out:
+	pg_free_secret(key);
+	totp_store_free(st);
+	return r;
+}
+
+void
+totp_store_free(struct totp_store *st)
+{
+	if (st == NULL)
+		return;
+	if (st->dirfd >= 0)
+		close(st->dirfd);
+	pg_free_secret((char *)st->key);
+	free(st);
+}
+
+static int
+make_names(struct totp_store *st, const char *user, struct names *n)
+{
+	int r;
+
+	st->why[0] = '\0';
+	if ((r = totp_user_filename(user, ".totp", n->rec, sizeof(n->rec))) !=
+	        PG_OK ||
+	    (r = totp_user_filename(user, ".lock", n->lock, sizeof(n->lock))) !=
+	        PG_OK)
+		set_why(st, "unusable user name");
+	return r;
+}
+
+/* Associated data: the magic and the user, binding a file to its user. */
+static size_t
+make_ad(const char *user, uint8_t *ad, size_t adlen)
+{
+	size_t ulen = strnlen(user, TOTP_USER_MAX);
+
+	if (MAGIC_LEN + ulen > adlen)
+		return 0;
+	memcpy(ad, MAGIC, MAGIC_LEN);
+	memcpy(ad + MAGIC_LEN, user, ulen);
+	return MAGIC_LEN + ulen;
+}
+
+static int
+read_err(struct totp_store *st, const char *name, int r)
+{
+	switch (r) {
+	case PG_ERR_NOTFOUND:
+		set_why(st, "%s: no secret enrolled", name);
+		break;
+	case PG_ERR_SYMLINK:
+		set_why(st, "%s: is a symbolic link, refused", name);
+		break;
+	case PG_ERR_PERM:
+		set_why(st, "%s: wrong owner or group/world-accessible", name);
+		break;
+	case PG_ERR_INVAL:
+		set_why(st, "%s: not a regular file", name);
+		r = PG_ERR_CORRUPT;
+		break;
+	case PG_ERR_TOOBIG:
+		set_why(st, "%s: too large for a TOTP record", name);
+		r = PG_ERR_CORRUPT;
+		break;
+	default:
+		set_why(st, "%s: cannot read: %s", name, pg_strerror(r));
+		break;
+	}
+	return r;
+}
+
+/* Decrypts BUF (FILE_SIZE bytes) into a fresh record. */
+static int
+open_record(struct totp_store *st, const char *user, const char *name,
+    const uint8_t *buf, struct totp_record **out)
+{
+	uint8_t ad[MAGIC_LEN + TOTP_USER_MAX];
+	uint8_t *pt = NULL;
+	struct totp_record *rec = NULL;
+	unsigned long long ptlen = 0;
+	size_t adlen = make_ad(user, ad, sizeof(ad));
+	int r = PG_ERR_NOMEM;
+
+	pt = sodium_malloc(TOTP_REC_SIZE);
+	rec = sodium_malloc(sizeof(*rec));
+	if (pt == NULL || rec == NULL || adlen == 0)
+		goto out;
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(pt, &ptlen, NULL,
+	        buf + MAGIC_LEN + NONCE_LEN, TOTP_REC_SIZE + TAG_LEN, ad, adlen,
+	        buf + MAGIC_LEN, st->key) != 0 ||
+	    ptlen != TOTP_REC_SIZE) {
+		set_why(st,
+		    "%s: does not authenticate (tampered, another "
+		    "user's file, or a different host key)",
+		    name);
+		r = PG_ERR_CORRUPT;
+		goto out;
+	}
+	if (totp_record_decode(pt, rec) != PG_OK) {
+		set_why(st, "%s: record fields out of range", name);
+		r = PG_ERR_CORRUPT;
+		goto out;
+	}
+	*out = rec;
+	rec = NULL; /* transferred */
+	r = PG_OK;
+out:
+	if (pt != NULL)
+		sodium_free(pt);
+	if (rec != NULL)
+		sodium_free(rec);
+	return r;
+}
+
+static int
+load(struct totp_store *st, const char *user, const struct names *n,
+    struct totp_record **out)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	*out = NULL;
+	r = pg_read_file_at(st->dirfd, n->rec, FILE_READ_MAX,
+	    PG_RF_PRIVATE | PG_RF_SECRET, &buf, &len);
+	if (r != PG_OK)
+		return read_err(st, n->rec, r);
+	if (len == 0) {
+		set_why(st, "%s: empty file", n->rec);
+		r = PG_ERR_CORRUPT;
+	} else if (len != FILE_SIZE) {
+		set_why(st, "%s: %zu bytes, a record has %d (truncated?)",
+		    n->rec, len, (int)FILE_SIZE);
+		r = PG_ERR_CORRUPT;
+	} else if (memcmp(buf, MAGIC, MAGIC_LEN) != 0) {
+		set_why(st, "%s: not a photoguard TOTP record", n->rec);
+		r = PG_ERR_CORRUPT;
+	} else {
+		r = open_record(st, user, n->rec, (const uint8_t *)buf, out);
+	}
+	pg_free_secret(buf);
+	return r;
+}
+
+static int
+save(struct totp_store *st, const char *user, const struct names *n,
+    const struct totp_record *rec)
+{
+	uint8_t ad[MAGIC_LEN + TOTP_USER_MAX];
+	uint8_t file[FILE_SIZE];
+	uint8_t *pt;
+	size_t adlen = make_ad(user, ad, sizeof(ad));
+	int r = PG_OK;
+
+	if ((pt = sodium_malloc(TOTP_REC_SIZE)) == NULL || adlen == 0) {
+		r = PG_ERR_NOMEM;
+		goto out;
+	}
+	totp_record_encode(rec, pt);
+	memcpy(file, MAGIC, MAGIC_LEN);
+	randombytes_buf(file + MAGIC_LEN, NONCE_LEN);
+	if (crypto_aead_xchacha20poly1305_ietf_encrypt(
+	        file + MAGIC_LEN + NONCE_LEN, NULL, pt, TOTP_REC_SIZE, ad,
+	        adlen, NULL, file + MAGIC_LEN, st->key) != 0) {
+		r = PG_ERR_CRYPTO;
+		goto out;
+	}
+	r = pg_write_file_atomic(st->dirfd, n->rec, file, sizeof(file), 0600);
+	if (r != PG_OK)
+		set_why(st, "%s: cannot write: %s", n->rec, pg_strerror(r));
+out:
+	if (pt != NULL)
+		sodium_free(pt);
+	return r;
+}
+
+/*
+ * Locks USER's record.  With MUST_EXIST, a user without a record gets
+ * PG_ERR_NOTFOUND before a lock file is created, so names typed at a
+ * login prompt cannot fill the directory with lock files.
+ */
+static int
+lock_user(struct totp_store *st, const struct names *n, int must_exist)
+{
+	struct stat sb;
+	int fd;
+
+	if (must_exist &&
+	    fstatat(st->dirfd, n->rec, &sb, AT_SYMLINK_NOFOLLOW) != 0 &&
+	    errno == ENOENT) {
+		set_why(st, "%s: no secret enrolled", n->rec);
+		return PG_ERR_NOTFOUND;
+	}
+	fd = pg_lock_at(st->dirfd, n->lock, TOTP_LOCK_TIMEOUT_MS);
+
+	if (fd < 0)
+		set_why(st, "%s: %s", n->lock, pg_strerror(fd));
+	return fd;
+}
+
+static void
+free_record(struct totp_record *rec)
+{
+	if (rec != NULL)
+		sodium_free(rec); /* sodium_free() wipes */
+}
+
+/* Fills a fresh pending record and the enrollment shown to the user. */
+static int
+fill_enrollment(struct totp_record *rec, struct totp_enrollment *e, time_t now,
+    int digits, int step_s)
+{
+	char norm[TOTP_SCRATCH_CHARS + 1];
+	int i, r = PG_OK;
+
+	memset(rec, 0, sizeof(*rec));
+	memset(e, 0, sizeof(*e));
+	rec->state = TOTP_STATE_PENDING;
+	rec->digits = (uint8_t)digits;
+	rec->step_s = (uint16_t)step_s;
+	rec->secret_len = TOTP_SECRET_BYTES;
+	randombytes_buf(rec->secret, TOTP_SECRET_BYTES);
+	rec->last_step = TOTP_NO_STEP;
+	rec->enrolled_at = (int64_t)now;
+	rec->pwhash_ops = TOTP_SCRATCH_OPS;
+	rec->pwhash_mem_kib = TOTP_SCRATCH_MEM_KIB;
+	randombytes_buf(rec->salt, sizeof(rec->salt));
+	rec->nscratch = TOTP_SCRATCH_COUNT;
+	for (i = 0; i < TOTP_SCRATCH_COUNT && r == PG_OK; i++) {
+		totp_scratch_generate(norm);
+		r = totp_scratch_hash(rec, norm, rec->scratch[i].hash);
+		memcpy(e->scratch[i], norm, 5);
+		e->scratch[i][5] = '-';
+		memcpy(e->scratch[i] + 6, norm + 5, TOTP_SCRATCH_CHARS - 5);
+		e->scratch[i][TOTP_SCRATCH_CHARS + 1] = '\0';
+	}
+	sodium_memzero(norm, sizeof(norm));
+	if (r != PG_OK)
+		return r;
+	memcpy(e->secret, rec->secret, TOTP_SECRET_BYTES);
+	e->digits = digits;
+	e->step_s = step_s;
+	return totp_base32_encode(
+	    e->secret, TOTP_SECRET_BYTES, e->secret_b32, sizeof(e->secret_b32));
+}
+
+int
+totp_store_enroll(struct totp_store *st, const char *user, int reset,
+    time_t now, int digits, int step_s, struct totp_enrollment **out)
+{
+	struct totp_record *old = NULL, *rec = NULL;
+	struct totp_enrollment *e = NULL;
+	struct names n;
+	int lock = -1, r;
+
+	*out = NULL;
+	if (now < 0 || digits < TOTP_MIN_DIGITS || digits > TOTP_MAX_DIGITS ||
+	    step_s < 1 || step_s > TOTP_MAX_STEP_S)
+		return PG_ERR_INVAL;
+	if ((r = make_names(st, user, &n)) != PG_OK)
+		return r;
+	if ((lock = lock_user(st, &n, 0)) < 0)
+		return lock;
+	r = load(st, user, &n, &old);
+	if (r != PG_ERR_NOTFOUND && !reset) {
+		if (r == PG_OK) {
+			set_why(st, "%s: already enrolled", n.rec);
+			r = PG_ERR_EXISTS;
+		}
+		goto out;
+	}
+	rec = sodium_malloc(sizeof(*rec));
+	e = sodium_malloc(sizeof(*e));
+	if (rec == NULL || e == NULL) {
+		r = PG_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = fill_enrollment(rec, e, now, digits, step_s)) != PG_OK ||
+	    (r = save(st, user, &n, rec)) != PG_OK)
+		goto out;
+	*out = e;
+	e = NULL; /* transferred */
+out:
+	free_record(old);
+	free_record(rec);
+	totp_enrollment_free(e);
+	close(lock);
+	return r;
+}
+
+void
+totp_enrollment_free(struct totp_enrollment *e)
+{
+	if (e != NULL)
+		sodium_free(e);
+}
+
+/* Checks a TOTP code against REC; on success advances its last step. */
+static int
+code_step(struct totp_store *st, struct totp_record *rec, const char *name,
+    const char *code, time_t now, int window)
+{
+	int64_t m = TOTP_NO_STEP;
+	int r;
+
+	r = totp_verify(rec->secret, rec->secret_len, code, now, rec->step_s,
+	    window, rec->digits, rec->last_step, &m);
+	if (r == PG_OK) {
+		rec->last_step = m;
+		rec->last_used = (int64_t)now;
+	} else if (r == PG_ERR_REPLAY) {
+		set_why(st, "%s: code for an already used time step", name);
+	} else {
+		set_why(st, "%s: %s", name, pg_strerror(r));
+	}
+	return r;
+}
+
+/*
+ * Locks USER's record, which must exist, and loads it.  On success *LOCK
+ * is the lock to close and *REC the record to free_record(); on failure
+ * there is nothing to release.
+ */
+static int
+load_locked(struct totp_store *st, const char *user, struct names *n, int *lock,
+    struct totp_record **rec)
+{
+	int r;
+
+	*lock = -1;
+	*rec = NULL;
+	if ((r = make_names(st, user, n)) != PG_OK)
+		return r;
+	if ((r = lock_user(st, n, 1)) < 0)
+		return r;
+	*lock = r;
+	if ((r = load(st, user, n, rec)) != PG_OK) {
+		free_record(*rec);
+		*rec = NULL;
+		close(*lock);
+		*lock = -1;
+	}
+	return r;
+}
+
+int
+totp_store_confirm(struct totp_store *st, const char *user, const char *code,
+    time_t now, int window)
+{
+	struct totp_record *rec = NULL;
+	struct names n;
+	int lock, r;
+
+	if ((r = load_locked(st, user, &n, &lock, &rec)) != PG_OK)
+		return r;
+	if (rec->state != TOTP_STATE_PENDING) {
+		set_why(st, "%s: already active", n.rec);
+		r = PG_ERR_INVAL;
+		goto out;
+	}
+	if ((r = code_step(st, rec, n.rec, code, now, window)) != PG_OK)
+		goto out;
+	rec->state = TOTP_STATE_ACTIVE;
+	r = save(st, user, &n, rec);
+out:
+	free_record(rec);
+	close(lock);
+	return r;
+}
+
+int
+totp_store_check(struct totp_store *st, const char *user, const char *code,
+    time_t now, int window, enum totp_method *how)
+{
+	struct totp_record *rec = NULL;
+	enum totp_method m = TOTP_BY_NONE;
+	struct names n;
+	int lock, r;
+
+	if (how != NULL)
+		*how = TOTP_BY_NONE;
+	if (code == NULL || now < 0)
+		return PG_ERR_INVAL;
+	if ((r = load_locked(st, user, &n, &lock, &rec)) != PG_OK)
+		return r;
+	if (rec->state != TOTP_STATE_ACTIVE) {
+		set_why(st, "%s: enrollment not confirmed", n.rec);
+		r = PG_ERR_PENDING;
+		goto out;
+	}
+	if (totp_code_format_ok(code, rec->digits)) {
+		r = code_step(st, rec, n.rec, code, now, window);
+		m = TOTP_BY_CODE;
+	} else if ((r = totp_scratch_use(rec, code)) == PG_OK) {
+		rec->last_used = (int64_t)now;
+		m = TOTP_BY_SCRATCH;
+	} else {
+		set_why(st,
+		    "%s: neither a valid code nor an unused scratch "
+		    "code",
+		    n.rec);
+	}
+	if (r == PG_OK && (r = save(st, user, &n, rec)) == PG_OK && how != NULL)
+		*how = m;
+out:
+	free_record(rec);
+	close(lock);
+	return r;
+}
+
+int
+totp_store_status(
+    struct totp_store *st, const char *user, struct totp_status *out)
+{
+	struct totp_record *rec = NULL;
+	struct names n;
+	int i, r;
+
+	memset(out, 0, sizeof(*out));
+	out->last_step = TOTP_NO_STEP;
+	if ((r = make_names(st, user, &n)) != PG_OK)
+		return r;
+	r = load(st, user, &n, &rec);
+	if (r == PG_ERR_NOTFOUND) {
+		out->state = TOTP_STATE_NONE;
+		return PG_OK;
+	}
+	if (r != PG_OK)
+		return r;
+	out->state = (enum totp_state)rec->state;
+	out->last_step = rec->last_step;
+	out->enrolled_at = rec->enrolled_at;
+	out->last_used = rec->last_used;
+	out->digits = rec->digits;
+	out->step_s = rec->step_s;
+	for (i = 0; i < rec->nscratch; i++)
+		out->scratch_left += !rec->scratch[i].used;
+	free_record(rec);
+	return PG_OK;
+}
