@@ -16,7 +16,7 @@
 # BENCH_SMALL=1: a quick run (16 MiB, 200 photos, 2,000 served) that checks
 # the bench itself.  BENCH_BREAK=config: the gateway gets a configuration
 # it must refuse; BENCH_BREAK=peer: bindfs a store that is not there (the
-# bench's own tests of its failure paths, tests/gateway/test_bench.sh).
+# bench's own tests of its failure paths, gateway/tests/test_bench.sh).
 # BENCH_GW_LOG=FILE: the gateway's log is appended to FILE at the end.
 # Root: it creates two users and a group, mounts, drops the page cache for
 # the cold runs, and installs a missing peer with apt-get.  Anything it

@@ -10,11 +10,11 @@
 . "$PG_SOURCE_ROOT/tests/lib/tap.sh"
 . "$PG_SOURCE_ROOT/tests/lib/pwrap.sh"
 . "$PG_SOURCE_ROOT/tests/lib/slapd.sh"
-. "$PG_SOURCE_ROOT/tests/pam/pamlib.sh"
+. "$PG_SOURCE_ROOT/pam_module/tests/pamlib.sh"
 
 SSHD=/usr/sbin/sshd
 DRIVE=$PG_SOURCE_ROOT/tests/e2e/kbdint.py
-GW_MFA=$PG_BUILD_ROOT/tests/gateway/gw_mfa
+GW_MFA=$PG_BUILD_ROOT/gateway/tests/gw_mfa
 pam_setup || { done_testing; exit $?; }
 for tool in $SSHD ssh ssh-keygen useradd userdel python3; do
 	if ! command -v $tool >/dev/null; then

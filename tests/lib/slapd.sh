@@ -224,7 +224,7 @@ slapd_start() {
 		listen="$SLAPD_URI/"
 		[ "${SLAPD_TLS:-1}" != 0 ] && listen="$listen $SLAPD_LDAPS_URI/"
 		# Not fd 9: a slapd left behind must not hold the gateway
-		# tests' lock (tests/gateway/lib.sh) for every later run.
+		# tests' lock (gateway/tests/lib.sh) for every later run.
 		"$SLAPD_BIN" -d 0 -h "$listen" -F "$SLAPD_DIR/slapd.d" \
 		    >"$SLAPD_DIR/slapd.log" 2>&1 9>&- &
 		SLAPD_PID=$!

@@ -4,7 +4,7 @@
 # and carry on, and the test around it pass), and the counter of the test
 # run fails a test whose output holds a report even if the test passed.
 . "$PG_SOURCE_ROOT/tests/lib/tap.sh"
-probe=$PG_BUILD_ROOT/tests/ub_probe
+probe=$PG_BUILD_ROOT/tests/lib/ub_probe
 count=$PG_SOURCE_ROOT/tests/lib/count-tap.py
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
