@@ -3,7 +3,7 @@
  * under the store lock and replaced atomically; read without the lock
  * (readers see whole files only).  See lockout.h.
  */
-#include <dirent.h>
+#include <stddef.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -18,9 +18,8 @@
 #include "core/lockout/lockout_priv.h"
 
 /* Worst case: every field at its maximum, every byte escaped as \u00XX. */
-#define ENTRY_FILE_MAX   (64 * 1024)
-#define ENTRY_VERSION    1
-#define LIST_MAX_ENTRIES 100000
+#define ENTRY_FILE_MAX (64 * 1024)
+#define ENTRY_VERSION  1
 
 /* The optional text fields, with their maxima, in file order. */
 static const struct {
@@ -283,81 +282,32 @@ lockout_check(
 }
 
 static int
-cmp_entries(const void *a, const void *b)
+read_rec(int dirfd, const char *name, const char *user, void *rec)
 {
-	const struct lockout_entry *x = a, *y = b;
-
-	if (x->since != y->since)
-		return x->since < y->since ? -1 : 1;
-	return strcmp(x->user, y->user);
+	return entry_read(dirfd, name, user, rec);
 }
 
-/* Reads every lockout file in DIRFD into *V / *N (grown as needed). */
-static int
-list_dir(int dirfd, struct lockout_entry **v, size_t *n)
+static void
+free_recs(void *v, size_t n)
 {
-	char user[LOCKOUT_USER_MAX + 1];
-	struct lockout_entry *grown;
-	struct dirent *de;
-	size_t cap = 0;
-	DIR *d;
-	int fd, r = PG_OK;
-
-	if ((fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return PG_ERR_IO;
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return PG_ERR_IO;
-	}
-	while ((errno = 0, de = readdir(d)) != NULL) {
-		if (lockout_priv_unname('u', de->d_name, user) != PG_OK)
-			continue; /* lock, counters, temp files, strangers */
-		if (*n == cap) {
-			if (cap >= LIST_MAX_ENTRIES) {
-				r = PG_ERR_TOOBIG;
-				break;
-			}
-			cap = cap ? cap * 2 : 16;
-			if ((grown = realloc(*v, cap * sizeof(**v))) == NULL) {
-				r = PG_ERR_NOMEM;
-				break;
-			}
-			*v = grown;
-		}
-		r = entry_read(dirfd, de->d_name, user, &(*v)[*n]);
-		if (r == 0)
-			continue; /* unlocked since readdir() saw it */
-		if (r < 0)
-			break;
-		(*n)++;
-		r = PG_OK;
-	}
-	if (r == PG_OK && errno != 0)
-		r = PG_ERR_IO;
-	closedir(d);
-	return r;
+	lockout_entries_free(v, n);
 }
+
+static const struct lockout_priv_kind lockouts = {
+	.kind = 'u',
+	.size = sizeof(struct lockout_entry),
+	.since_off = offsetof(struct lockout_entry, since),
+	.user_off = offsetof(struct lockout_entry, user),
+	.read = read_rec,
+	.free = free_recs,
+};
 
 int
 lockout_list(struct lockout_store *st, struct lockout_entry **out, size_t *n)
 {
-	struct lockout_entry *v = NULL;
-	size_t count = 0;
-	int dirfd, r;
+	void *v;
+	int r = lockout_priv_list(st, &lockouts, &v, n);
 
-	*out = NULL;
-	*n = 0;
-	if ((r = lockout_priv_begin(st, &dirfd)) != PG_OK)
-		return r;
-	r = list_dir(dirfd, &v, &count);
-	lockout_priv_end(st);
-	if (r != PG_OK) {
-		lockout_entries_free(v, count);
-		return r;
-	}
-	if (count > 1)
-		qsort(v, count, sizeof(*v), cmp_entries);
 	*out = v;
-	*n = count;
-	return PG_OK;
+	return r;
 }

@@ -3,7 +3,7 @@
  * one "p-<hex>.json" per user in the lockout store's directory, changed
  * under the store lock.  See lockout_pending.h.
  */
-#include <dirent.h>
+#include <stddef.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -19,7 +19,6 @@
 
 #define PENDING_FILE_MAX (8 * 1024)
 #define PENDING_VERSION  1
-#define PENDING_LIST_MAX 100000
 
 void
 lockout_pending_free(struct lockout_pending *v, size_t n)
@@ -176,88 +175,35 @@ drop(struct lockout_store *st, const char *user)
 }
 
 static int
-grow(struct lockout_pending **v, size_t n, size_t *cap)
+read_rec(int dirfd, const char *name, const char *user, void *rec)
 {
-	struct lockout_pending *g;
-
-	if (n < *cap)
-		return PG_OK;
-	if (*cap >= PENDING_LIST_MAX)
-		return PG_ERR_TOOBIG;
-	*cap = *cap ? *cap * 2 : 8;
-	if ((g = realloc(*v, *cap * sizeof(**v))) == NULL)
-		return PG_ERR_NOMEM;
-	*v = g;
-	return PG_OK;
+	return read_entry(dirfd, name, user, rec);
 }
 
-static int
-list_dir(int dirfd, struct lockout_pending **v, size_t *n)
+static void
+free_recs(void *v, size_t n)
 {
-	char user[LOCKOUT_USER_MAX + 1];
-	struct dirent *de;
-	size_t cap = 0;
-	DIR *d;
-	int fd, r = PG_OK;
-
-	if ((fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return PG_ERR_IO;
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return PG_ERR_IO;
-	}
-	while ((errno = 0, de = readdir(d)) != NULL) {
-		if (lockout_priv_unname('p', de->d_name, user) != PG_OK)
-			continue;
-		if ((r = grow(v, *n, &cap)) != PG_OK)
-			break;
-		r = read_entry(dirfd, de->d_name, user, &(*v)[*n]);
-		if (r == 0)
-			continue; /* landed since readdir() saw it */
-		if (r < 0)
-			break;
-		(*n)++;
-		r = PG_OK;
-	}
-	if (r == PG_OK && errno != 0)
-		r = PG_ERR_IO;
-	closedir(d);
-	return r;
+	lockout_pending_free(v, n);
 }
 
-static int
-cmp_pending(const void *a, const void *b)
-{
-	const struct lockout_pending *x = a, *y = b;
-
-	if (x->since != y->since)
-		return x->since < y->since ? -1 : 1;
-	return strcmp(x->user, y->user);
-}
+static const struct lockout_priv_kind pendings = {
+	.kind = 'p',
+	.size = sizeof(struct lockout_pending),
+	.since_off = offsetof(struct lockout_pending, since),
+	.user_off = offsetof(struct lockout_pending, user),
+	.read = read_rec,
+	.free = free_recs,
+};
 
 int
 lockout_pending_list(
     struct lockout_store *st, struct lockout_pending **out, size_t *n)
 {
-	struct lockout_pending *v = NULL;
-	size_t count = 0;
-	int dirfd, r;
+	void *v;
+	int r = lockout_priv_list(st, &pendings, &v, n);
 
-	*out = NULL;
-	*n = 0;
-	if ((r = lockout_priv_begin(st, &dirfd)) != PG_OK)
-		return r;
-	r = list_dir(dirfd, &v, &count);
-	lockout_priv_end(st);
-	if (r != PG_OK) {
-		lockout_pending_free(v, count);
-		return r;
-	}
-	if (count > 1)
-		qsort(v, count, sizeof(*v), cmp_pending);
 	*out = v;
-	*n = count;
-	return PG_OK;
+	return r;
 }
 
 /* One entry: 1 still queued, 0 dropped (lifted or landed), <0 error. */

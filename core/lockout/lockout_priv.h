@@ -81,4 +81,24 @@ int lockout_priv_remove(int dirfd, const char *name, bool *existed);
  */
 int lockout_priv_drop(struct lockout_store *st, char kind, const char *user);
 
+/* One kind of per-user record in the store, for lockout_priv_list(). */
+struct lockout_priv_kind {
+	char kind;        /* file-name prefix, as lockout_priv_name() */
+	size_t size;      /* of one record */
+	size_t since_off; /* of its time_t, the first sort key */
+	size_t user_off;  /* of its user name pointer, the second */
+	/* NAME's record of USER into REC: 1 read, 0 gone since, <0 error. */
+	int (*read)(int dirfd, const char *name, const char *user, void *rec);
+	void (*free)(void *v, size_t n);
+};
+
+/*
+ * Every record of kind K in the store, read under the store's shared
+ * lock, oldest first (then by user).  *OUT is freed with K->free.
+ * Returns 0, PG_ERR_TOOBIG past LOCKOUT_PRIV_LIST_MAX records, or PG_ERR_*.
+ */
+#define LOCKOUT_PRIV_LIST_MAX 100000
+int lockout_priv_list(struct lockout_store *st,
+    const struct lockout_priv_kind *k, void **out, size_t *n);
+
 #endif /* PG_LOCKOUT_PRIV_H */

@@ -5,6 +5,7 @@
  * names to file names, and the locked, versioned file access both kinds of
  * file share.  Entries are in lockout.c, counters in failcount.c.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -430,4 +431,96 @@ lockout_priv_drop(struct lockout_store *st, char kind, const char *user)
 	r = lockout_priv_remove(dirfd, name, &existed);
 	lockout_priv_end_locked(st, lk);
 	return r;
+}
+
+/* Reads every record of K->kind in DIRFD into *V / *N (grown as needed). */
+static int
+list_dir(int dirfd, const struct lockout_priv_kind *k, char **v, size_t *n)
+{
+	char user[LOCKOUT_USER_MAX + 1];
+	struct dirent *de;
+	size_t cap = 0;
+	char *grown;
+	DIR *d;
+	int fd, r = PG_OK;
+
+	if ((fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return PG_ERR_IO;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return PG_ERR_IO;
+	}
+	while ((errno = 0, de = readdir(d)) != NULL) {
+		if (lockout_priv_unname(k->kind, de->d_name, user) != PG_OK)
+			continue; /* other kinds, the lock, temp files,
+			             strangers */
+		if (*n == cap) {
+			if (cap >= LOCKOUT_PRIV_LIST_MAX) {
+				r = PG_ERR_TOOBIG;
+				break;
+			}
+			cap = cap ? cap * 2 : 16;
+			if ((grown = realloc(*v, cap * k->size)) == NULL) {
+				r = PG_ERR_NOMEM;
+				break;
+			}
+			*v = grown;
+		}
+		r = k->read(dirfd, de->d_name, user, *v + *n * k->size);
+		if (r == 0)
+			continue; /* removed since readdir() saw it */
+		if (r < 0)
+			break;
+		(*n)++;
+		r = PG_OK;
+	}
+	if (r == PG_OK && errno != 0)
+		r = PG_ERR_IO;
+	closedir(d);
+	return r;
+}
+
+static int
+cmp_records(const void *a, const void *b, void *arg)
+{
+	const struct lockout_priv_kind *k = arg;
+	time_t x, y;
+	const char *ux, *uy;
+
+	memcpy(&x, (const char *)a + k->since_off, sizeof(x));
+	memcpy(&y, (const char *)b + k->since_off, sizeof(y));
+	if (x != y)
+		return x < y ? -1 : 1;
+	memcpy(&ux, (const char *)a + k->user_off, sizeof(ux));
+	memcpy(&uy, (const char *)b + k->user_off, sizeof(uy));
+	return strcmp(ux, uy);
+}
+
+int
+lockout_priv_list(struct lockout_store *st, const struct lockout_priv_kind *k,
+    void **out, size_t *n)
+{
+	char *v = NULL;
+	size_t count = 0;
+	int dirfd, r;
+
+	*out = NULL;
+	*n = 0;
+	if ((r = lockout_priv_begin(st, &dirfd)) != PG_OK)
+		return r;
+	r = list_dir(dirfd, k, &v, &count);
+	lockout_priv_end(st);
+	if (r != PG_OK) {
+		k->free(v, count);
+		return r;
+	}
+	if (count > 1) {
+		struct lockout_priv_kind sort_by =
+		    *k; /* qsort_r wants it mutable */
+
+		qsort_r(v, count, k->size, cmp_records, &sort_by);
+	}
+	*out = v;
+	*n = count;
+	return PG_OK;
 }
