@@ -33,23 +33,6 @@ repair_usage(FILE *f)
 	return f == stdout ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 }
 
-/* The person behind sudo if there is one, else the login of the uid. */
-static void
-invoker(char *buf, size_t len)
-{
-	const char *sudo = getenv("SUDO_USER");
-	struct passwd pw, *res = NULL;
-	char pwbuf[1024];
-
-	if (sudo != NULL && getuid() == 0 && *sudo != '\0')
-		snprintf(buf, len, "%s", sudo);
-	else if (getpwuid_r(getuid(), &pw, pwbuf, sizeof(pwbuf), &res) != 0 ||
-	    res == NULL)
-		snprintf(buf, len, "uid %ld", (long)getuid());
-	else
-		snprintf(buf, len, "%s", pw.pw_name);
-}
-
 /* Fills LOG and KEY from the configuration where the command line left
  * them NULL; returns 0 or an exit code after saying why. */
 static int
@@ -144,7 +127,7 @@ cli_audit_repair(const struct cli_ctx *ctx, int argc, char **argv)
 	if ((r = repair_paths(
 	         ctx, &log, &key, logbuf, keybuf, sizeof(logbuf))) != 0)
 		return r;
-	invoker(actor, sizeof(actor));
+	cli_invoker(actor, sizeof(actor));
 	r = audit_repair(log, key, actor, reason, what, sizeof(what));
 	return report(ctx, log, r, what);
 }

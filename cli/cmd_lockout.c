@@ -305,27 +305,6 @@ out:
 	return r;
 }
 
-/*
- * Who is running the tool: the person behind sudo if there is one (so a
- * query for that person finds what they did), else the login of the uid.
- */
-static void
-invoker(char *buf, size_t len, long *uid)
-{
-	const char *sudo = getenv("SUDO_USER");
-	struct passwd pw, *res = NULL;
-	char pwbuf[1024];
-
-	*uid = (long)getuid();
-	if (sudo != NULL && getuid() == 0 && *sudo != '\0')
-		snprintf(buf, len, "%s", sudo);
-	else if (getpwuid_r(getuid(), &pw, pwbuf, sizeof(pwbuf), &res) != 0 ||
-	    res == NULL)
-		snprintf(buf, len, "uid %ld", *uid);
-	else
-		snprintf(buf, len, "%s", pw.pw_name);
-}
-
 /* The configuration in *CFG and its audit log in *LOG, both the caller's. */
 static int
 open_audit(
@@ -398,7 +377,8 @@ audit_unlock(struct audit_log *log, const char *user, const char *decision,
 	char who[300];
 
 	audit_event_init(&ev);
-	invoker(who, sizeof(who), &ev.uid);
+	ev.uid = (long)getuid();
+	cli_invoker(who, sizeof(who));
 	ev.actor = who;
 	ev.event = "admin.unlock";
 	ev.object = user;

@@ -1,9 +1,11 @@
 /*
  * util.c - helpers shared by the verbs of the `photoguard` tool.
  */
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -46,6 +48,22 @@ cli_load_config(const struct cli_ctx *ctx)
 		return NULL;
 	}
 	return cfg;
+}
+
+void
+cli_invoker(char *buf, size_t len)
+{
+	const char *sudo = getenv("SUDO_USER");
+	struct passwd pw, *res = NULL;
+	char pwbuf[1024];
+
+	if (sudo != NULL && getuid() == 0 && *sudo != '\0')
+		snprintf(buf, len, "%s", sudo);
+	else if (getpwuid_r(getuid(), &pw, pwbuf, sizeof(pwbuf), &res) != 0 ||
+	    res == NULL)
+		snprintf(buf, len, "uid %ld", (long)getuid());
+	else
+		snprintf(buf, len, "%s", pw.pw_name);
 }
 
 void

@@ -25,6 +25,13 @@ bool cli_wants_help(int argc, char **argv);
 struct pg_config *cli_load_config(const struct cli_ctx *ctx);
 
 /* Prints S as a JSON string (with quotes) to F. */
+/*
+ * Who is running the tool, for audit records: the person behind sudo if
+ * there is one (so a query for that person finds what they did), else
+ * the login of the uid, else "uid N".
+ */
+void cli_invoker(char *buf, size_t len);
+
 void cli_json_string(FILE *f, const char *s);
 
 /* For cli_escape(): escape backslashes too, so the output is unambiguous. */
