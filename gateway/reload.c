@@ -42,34 +42,42 @@ audit_reload(struct gw *g, const char *decision, const char *reason)
 }
 
 int
-gw_reload_policy(struct gw *g)
+gw_policy_load(struct gw *g, struct policy **p, char *why, size_t len)
 {
 	struct policy_diags *diags = NULL;
-	struct policy *p = NULL;
-	char err[512], line[512], first[512] = "";
+	char err[512], line[512];
 	size_t i;
 	int r;
 
-	r = pg_policy_load(
-	    g->cfg->policy_file, 1, &p, &diags, err, sizeof(err));
+	why[0] = '\0';
+	r = pg_policy_load(g->cfg->policy_file, 1, p, &diags, err, sizeof(err));
 	for (i = 0; i < policy_diags_count(diags); i++) {
 		const struct policy_diag *d = policy_diags_get(diags, i);
 
 		policy_diag_format(d, line, sizeof(line));
-		if (d->severity == POLICY_DIAG_ERROR && first[0] == '\0')
-			snprintf(first, sizeof(first), "%s", line);
+		if (d->severity == POLICY_DIAG_ERROR && why[0] == '\0')
+			snprintf(why, len, "%s", line);
 		gw_log(d->severity == POLICY_DIAG_ERROR ? LOG_ERR : LOG_WARNING,
 		    "%s", line);
 	}
 	policy_diags_free(diags);
-	if (r != 0) {
-		if (first[0] == '\0')
-			snprintf(first, sizeof(first), "%s", err);
+	if (r != 0 && why[0] == '\0')
+		snprintf(why, len, "%s", err);
+	return r;
+}
+
+int
+gw_reload_policy(struct gw *g)
+{
+	struct policy *p = NULL;
+	char why[512];
+	int r;
+
+	if ((r = gw_policy_load(g, &p, why, sizeof(why))) != 0) {
 		gw_log(LOG_ERR,
-		    "new policy %s refused; the old one stays in "
-		    "force: %s",
-		    g->cfg->policy_file, first);
-		audit_reload(g, "deny", first);
+		    "new policy %s refused; the old one stays in force: %s",
+		    g->cfg->policy_file, why);
+		audit_reload(g, "deny", why);
 		return r;
 	}
 	if ((r = gw_policy_set(g, p)) != 0)

@@ -7,6 +7,12 @@
 #include "gateway/gw.h"
 
 /*
+ * Loads the configured policy into *P, logging its diagnostics; WHY (LEN
+ * bytes) gets the first error, a diagnostic or the file's.  0 or PG_ERR_*.
+ */
+int gw_policy_load(struct gw *g, struct policy **p, char *why, size_t len);
+
+/*
  * Loads the policy file again: on success it replaces the policy in force
  * (audited); otherwise the errors are logged and audited and the old
  * policy stays.  Returns 0 or the PG_ERR_* of the load.

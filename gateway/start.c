@@ -24,12 +24,13 @@
 #include "gateway/limiter.h"
 #include "gateway/mountpoint.h"
 #include "gateway/privsep.h"
+#include "gateway/reload.h"
 #include "gateway/start.h"
 
 #define PW_BUF_MAX 16384
 
-void
-gw_log(int prio, const char *fmt, ...)
+    void
+    gw_log(int prio, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -41,29 +42,13 @@ gw_log(int prio, const char *fmt, ...)
 static int
 load_policy(struct gw *g)
 {
-	struct policy_diags *diags = NULL;
 	struct policy *p = NULL;
-	char err[512], line[512];
-	size_t i;
-	int r;
+	char why[512];
 
-	r = pg_policy_load(
-	    g->cfg->policy_file, 1, &p, &diags, err, sizeof(err));
-	for (i = 0; i < policy_diags_count(diags); i++) {
-		const struct policy_diag *d = policy_diags_get(diags, i);
-
-		policy_diag_format(d, line, sizeof(line));
-		gw_log(d->severity == POLICY_DIAG_ERROR ? LOG_ERR : LOG_WARNING,
-		    "%s", line);
-	}
-	policy_diags_free(diags);
-	if (r != 0) {
-		if (r != PG_ERR_PARSE && r != PG_ERR_TOOBIG)
-			gw_log(LOG_ERR, "%s", err);
+	if (gw_policy_load(g, &p, why, sizeof(why)) != 0) {
 		gw_log(LOG_ERR,
-		    "policy %s does not load: nothing can be "
-		    "decided",
-		    g->cfg->policy_file);
+		    "policy %s does not load: nothing can be decided: %s",
+		    g->cfg->policy_file, why);
 		return -1;
 	}
 	return gw_policy_set(g, p) == 0 ? 0 : -1;
