@@ -94,3 +94,18 @@ pi_grow(void **arr, size_t *cap, size_t n, size_t elsize, size_t max)
 	*cap = ncap;
 	return 0;
 }
+
+static int
+cmp_name(const void *key, const void *elem)
+{
+	const char *name;
+
+	memcpy(&name, elem, sizeof(name));
+	return strcmp(key, name);
+}
+
+const void *
+pi_find_named(const void *base, size_t n, size_t size, const char *key)
+{
+	return n == 0 ? NULL : bsearch(key, base, n, size, cmp_name);
+}

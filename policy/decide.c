@@ -118,19 +118,7 @@ struct scan {
 static bool
 sorted_has(const char *const *v, size_t n, const char *key)
 {
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(key, v[mid]);
-		if (c == 0)
-			return true;
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return false;
+	return pi_find_named(v, n, sizeof(*v), key) != NULL;
 }
 
 static bool

@@ -2,6 +2,7 @@
  * extras.c - the questions that are not about one path: roles from
  * groups, patient ids and decoys, combined limits, logins, break-glass.
  */
+#include <stddef.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <string.h>
@@ -79,25 +80,15 @@ policy_roleset_names(const struct policy *p, const struct policy_roleset *set,
 	return (int)off;
 }
 
+_Static_assert(
+    offsetof(struct decoy, id) == 0, "pi_find_named needs the id first");
+
 bool
 policy_is_decoy(const struct policy *p, const char *patient)
 {
-	size_t lo = 0, hi;
-
-	if (p == NULL || patient == NULL)
-		return false;
-	hi = p->ndecoys;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(patient, p->decoys[mid].id);
-		if (c == 0)
-			return true;
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return false;
+	return p != NULL && patient != NULL &&
+	    pi_find_named(p->decoys, p->ndecoys, sizeof(*p->decoys), patient) !=
+	    NULL;
 }
 
 int

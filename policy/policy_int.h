@@ -137,6 +137,12 @@ void *pi_alloc(struct policy *p, size_t size);
 char *pi_strndup(struct policy *p, const char *s, size_t n);
 void pi_arena_free(struct policy *p);
 int pi_grow(void **arr, size_t *cap, size_t n, size_t elsize, size_t max);
+/*
+ * The element of the array BASE (N elements of SIZE bytes, each starting
+ * with a const char * name, sorted by it with strcmp) named KEY, or NULL.
+ */
+const void *pi_find_named(
+    const void *base, size_t n, size_t size, const char *key);
 
 /* pattern.c */
 bool pi_seg_ok(const struct pat_seg *s, const char *name);
