@@ -2,8 +2,8 @@
  * extras.c - the questions that are not about one path: roles from
  * groups, patient ids and decoys, combined limits, logins, break-glass.
  */
-#include <stddef.h>
 #include <fnmatch.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
