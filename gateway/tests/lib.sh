@@ -2,11 +2,15 @@
 # clinic, local Unix users with the directory's uids, a photo store owned
 # by a service user (mode 0700), a test policy with small limits, MFA
 # tickets written with the core API, and a real FUSE mount that the users
-# read as themselves (setpriv).  Source it after tap.sh and slapd.sh, then
-# call gw_setup; everything is undone on exit, failure included.
+# read as themselves (setpriv).  Source it (it brings tap.sh and
+# slapd.sh), then call gw_setup_or_bail, which also sets m (the mount) and
+# s (the store); everything is undone on exit, failure included.
 #
 # The users (gw*, uids 2901-2909) and the service user (gwstore, 2990) are
 # the tests' own, so no other test's users are touched.
+
+. "$PG_SOURCE_ROOT/tests/lib/tap.sh"
+. "$PG_SOURCE_ROOT/tests/lib/slapd.sh"
 
 GW_BIN="$PG_BUILD_ROOT/gateway/photoguard-gateway"
 PG_CLI="$PG_BUILD_ROOT/cli/photoguard"
@@ -243,7 +247,11 @@ gw_start() { # extra args
 
 # gw_setup_or_bail: gw_setup, or a failed point and the end of the test.
 gw_setup_or_bail() {
-	gw_setup && return 0
+	if gw_setup; then
+		m=$tmp/mnt
+		s=$tmp/store
+		return 0
+	fi
 	not_ok "test fixture (users, slapd, store) set up"
 	done_testing
 	exit 1

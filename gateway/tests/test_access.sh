@@ -4,13 +4,9 @@
 # team and MFA conditions, roles that see nothing, unknown uids and root,
 # uploads allowed and every change to what exists refused, decoys lock,
 # and each of these is in the audit log, which verifies.
-. "$PG_SOURCE_ROOT/tests/lib/tap.sh"
-. "$PG_SOURCE_ROOT/tests/lib/slapd.sh"
 . "$PG_SOURCE_ROOT/gateway/tests/lib.sh"
 
 gw_setup_or_bail
-m=$tmp/mnt
-s=$tmp/store
 pre=2026-01-10-preop
 gw_mfa_issue gwsurg
 gw_mfa_issue gwphoto

@@ -3,12 +3,9 @@
 # effect, a broken, deleted or half-written one changes nothing), and the
 # control socket: `photoguard status` (root sees all, others themselves)
 # and `photoguard breakglass` (reason, roles, max grants, audited).
-. "$PG_SOURCE_ROOT/tests/lib/tap.sh"
-. "$PG_SOURCE_ROOT/tests/lib/slapd.sh"
 . "$PG_SOURCE_ROOT/gateway/tests/lib.sh"
 
 gw_setup_or_bail
-m=$tmp/mnt
 pol=$tmp/etc/test.policy
 f1=patients/P000001/2026-01-10-preop/IMG_0001.jpg
 gw_mfa_issue gwnurse

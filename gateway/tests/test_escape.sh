@@ -4,13 +4,9 @@
 # a hard link to a forbidden patient's photo, a directory swapped for a
 # symlink in a loop while a user reads, FIFOs, device nodes, sockets and a
 # mount inside the store.
-. "$PG_SOURCE_ROOT/tests/lib/tap.sh"
-. "$PG_SOURCE_ROOT/tests/lib/slapd.sh"
 . "$PG_SOURCE_ROOT/gateway/tests/lib.sh"
 
 gw_setup_or_bail
-m=$tmp/mnt
-s=$tmp/store
 pre=2026-01-10-preop
 mine=$s/patients/P000001/$pre
 gw_mfa_issue gwsurg

@@ -9,13 +9,9 @@
 # restart keeps the lockout, and the audit log verifies afterwards.
 #
 # The "bulk" role: limit files 3/2s 6/10min, lockout files 12/10min.
-. "$PG_SOURCE_ROOT/tests/lib/tap.sh"
-. "$PG_SOURCE_ROOT/tests/lib/slapd.sh"
 . "$PG_SOURCE_ROOT/gateway/tests/lib.sh"
 
 gw_setup_or_bail
-m=$tmp/mnt
-s=$tmp/store
 o=$tmp/out
 gw_mfa_issue gwbulk
 gw_start_or_bail "gateway mounts"

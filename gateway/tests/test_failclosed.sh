@@ -6,13 +6,9 @@
 # cannot be written refuse new opens (and serve again once they recover),
 # as does an audit head that vanishes while it runs; a killed gateway
 # leaves the mount answering ENOTCONN.
-. "$PG_SOURCE_ROOT/tests/lib/tap.sh"
-. "$PG_SOURCE_ROOT/tests/lib/slapd.sh"
 . "$PG_SOURCE_ROOT/gateway/tests/lib.sh"
 
 gw_setup_or_bail
-m=$tmp/mnt
-s=$tmp/store
 f=patients/P000001/2026-01-10-preop/IMG_0001.jpg
 gw_mfa_issue gwsurg
 

@@ -13,7 +13,6 @@
 # The syslog daemon is a stand-in: the test runs in a private mount
 # namespace whose /dev is a tmpfs holding its socket, so the host's
 # /dev/log is never touched.
-. "$PG_SOURCE_ROOT/tests/lib/tap.sh"
 
 # Into a mount namespace of our own (everything below runs there: slapd,
 # the mount, the readers, the logins), or on without the syslog checks.
@@ -23,7 +22,6 @@ if [ -z "${GW_LOCKOUT_NS:-}" ]; then
 		GW_LOCKOUT_NS=yes exec unshare -m -- "$0" "$@"
 	fi
 fi
-. "$PG_SOURCE_ROOT/tests/lib/slapd.sh"
 . "$PG_SOURCE_ROOT/gateway/tests/lib.sh"
 
 # ns_dev: a tmpfs /dev with the nodes the test needs, so /dev/log can be
@@ -50,7 +48,6 @@ if [ "$GW_LOCKOUT_NS" = yes ]; then
 fi
 
 gw_setup_or_bail
-m=$tmp/mnt
 o=$tmp/out
 SINK_PID=
 trap '[ -n "$SINK_PID" ] && kill "$SINK_PID" 2>/dev/null; gw_cleanup' EXIT

@@ -8,13 +8,10 @@
 # nothing that reads.  A lockout (wrong codes in PAM) removes the ticket of
 # a session still open: after `photoguard unlock` the user must pass the
 # second factor again.
-. "$PG_SOURCE_ROOT/tests/lib/tap.sh"
-. "$PG_SOURCE_ROOT/tests/lib/slapd.sh"
 . "$PG_SOURCE_ROOT/gateway/tests/lib.sh"
 
 GW_LOGIN="$PG_BUILD_ROOT/gateway/tests/gw_login"
 gw_setup_or_bail
-m=$tmp/mnt
 F=$m/patients/P000001/2026-01-10-preop/IMG_0001.jpg
 WANT="PHOTO patients/P000001/2026-01-10-preop/IMG_0001.jpg"
 sed -i -e "/^\[totp\]/a secret_dir = $tmp/secrets\nhost_key = $tmp/etc/totp.key\nmax_failures = 3" \

@@ -3,14 +3,11 @@
 # (default 200,000) is walked and every file opened and read through the
 # gateway running under RLIMIT_NOFILE 20,000, without running out of file
 # descriptors (none is kept per inode) and with bounded memory.
-. "$PG_SOURCE_ROOT/tests/lib/tap.sh"
-. "$PG_SOURCE_ROOT/tests/lib/slapd.sh"
 . "$PG_SOURCE_ROOT/gateway/tests/lib.sh"
 
 N=${PG_GW_FILES:-200000}
 RSS_MAX_KB=$((64 * 1024))
 gw_setup_or_bail
-m=$tmp/mnt
 # The archivist may read everything, without limits, for this test.
 sed -i 's|^limit archivist files 100/10min|limit archivist none|; s|^lockout archivist files 200/10min||' "$tmp/etc/test.policy"
 rm -rf "$tmp/store/patients/P999001"

@@ -5,8 +5,6 @@
 # out, the control socket, a policy reload, the audit verbs, unmount.  Any
 # memory error or definite leak in any of these processes fails a point.
 # Plain build only: valgrind and the sanitizers do not mix.
-. "$PG_SOURCE_ROOT/tests/lib/tap.sh"
-. "$PG_SOURCE_ROOT/tests/lib/slapd.sh"
 . "$PG_SOURCE_ROOT/gateway/tests/lib.sh"
 
 if ! command -v valgrind >/dev/null; then
@@ -16,7 +14,6 @@ if ! command -v valgrind >/dev/null; then
 fi
 
 gw_setup_or_bail
-m=$tmp/mnt
 vg=$tmp/vg
 mkdir -p "$vg"
 chmod 0777 "$vg"
