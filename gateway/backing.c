@@ -1,23 +1,9 @@
 /*
- * backing.c - resolving and opening paths beneath the store root.
- *
- * Every operation resolves its path again from the root fd with openat2():
- * RESOLVE_BENEATH (no `..` or absolute escape), RESOLVE_NO_SYMLINKS (a
- * directory swapped for a symlink between a check and an open fails the
- * open instead of leading elsewhere), RESOLVE_NO_MAGICLINKS and
- * RESOLVE_NO_XDEV (never into another mount).  Files are first opened
- * O_PATH and checked (type, link count, device) and only that very inode
- * is then opened for reading, through /proc/self/fd: a FIFO or device
- * node is never opened, so opening it cannot block or have side effects.
- *
- * Where openat2() is missing (ENOSYS: an older kernel, a seccomp filter,
- * valgrind) the same rules hold through a walk of O_PATH|O_NOFOLLOW opens,
- * one component at a time, checking each for its type and mount.
- *
- * Why a regular file with more than one link is refused: a hard link
- * placed under an allowed patient's folder would make another patient's
- * photo readable under the allowed path; the policy decides on paths, so
- * a file must have exactly one.
+ * backing.c - resolving and opening paths beneath the store root, from its
+ * fd on every operation (openat2 RESOLVE_BENEATH and NO_SYMLINKS, or a
+ * component walk where openat2 is missing), so a swapped directory, a
+ * link or a FIFO never leads out or blocks (docs/gateway.md, "Paths
+ * beneath the store").
  */
 #include <errno.h>
 #include <fcntl.h>

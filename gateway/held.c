@@ -1,28 +1,9 @@
 /*
- * held.c - the files locked-out users still hold open.
- *
- * A lockout cannot close a descriptor: the kernel keeps it, and a read the
- * page cache can answer never reaches the gateway.  So at the lockout the
- * cached pages of the user's open files are dropped, and their next read
- * comes to read() in ops_file.c and is refused.  But the pages of a file
- * are shared by everyone who opens it: if another user then read the same
- * file through the cache, the pages would be back, and the locked-out
- * holder could read them without asking.  While a locked-out user holds a
- * file open, therefore:
- *
- *   - every new open of it is served with direct_io, whose reads bypass
- *     the page cache;
- *   - every read of it on another handle (one opened before the lockout,
- *     or a private mapping, which the kernel fills through the cache even
- *     under direct_io) has the file's pages dropped again right after, by
- *     the dropper thread below.  A drop waits for pages still being
- *     filled (they are locked until the gateway's answer is in), so no
- *     page filled for that read outlives it.
- *
- * The set holds one entry per path (the kernel keeps one cache per path of
- * this filesystem) with the number of locked-out handles on it; it is
- * empty, and costs one atomic load per open and read, unless somebody is
- * locked out with files open.  Lock order: a user's mu, then held_mu.
+ * held.c - the files locked-out users still hold open.  A lockout cannot
+ * close a descriptor, and a read the page cache answers never reaches the
+ * gateway, so those files' pages are dropped and kept out of the cache
+ * while they stay open (docs/gateway.md, "Open files after a lockout").
+ * Lock order: a user's mu, then held_mu.
  */
 #include <errno.h>
 #include <fuse.h>

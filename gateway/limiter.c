@@ -1,17 +1,7 @@
 /*
- * limiter.c - exact sliding windows for one user.
- *
- * Every open is an event (time, bytes, served or only attempted) in a ring
- * ordered by time.  Each limit keeps the index of the oldest event still
- * inside its window and the running sum of what it counts over the events
- * from there on: `limit` windows count served opens, `lockout` windows
- * count every attempt (policy/LANGUAGE.md: a copying script that keeps
- * trying crosses the lockout threshold).  Moving time forward subtracts
- * the events that left a window, so a charge costs O(limits) amortised and
- * the count is exact, not an estimate.  Distinct patients are kept once
- * each with the time of their latest attempt and latest served open.
- * Events older than the largest window are dropped, so the state is what
- * the user did inside that window, never the size of the store.
+ * limiter.c - exact sliding windows for one user: a ring of open events
+ * and a running sum per limit, so a charge is O(limits) amortised and the
+ * count is exact, never an estimate (docs/gateway.md, "Sliding windows").
  */
 #include <stdio.h>
 #include <stdlib.h>

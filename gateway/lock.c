@@ -1,27 +1,9 @@
 /*
- * lock.c - locking an account out.  What must hold at once happens in the
- * request that crossed the threshold: the user's in-memory flag (checked by
- * every request, read included), the lockout store (so a restart, the PAM
- * module and the CLI see it), the audit record and the syslog alert, and
- * the user's open files join the held set (held.c), whose thread drops
- * their cached pages, so that even a read the page cache would have
- * answered comes back to the gateway and is refused.  What may take time
- * follows on a worker thread: the directory's lockout attribute (every
- * other server) and the hook command.
- *
- * The hook runs with this environment and nothing else:
- *   PHOTOGUARD_EVENT     "lockout", or "audit.failure" when the audit log
- *                        refuses records (then only EVENT, REASON, TIME,
- *                        HOST and PATH are set: there is no user)
- *   PHOTOGUARD_USER      the user locked out
- *   PHOTOGUARD_RULE      the limit or rule that fired ("file:line ...")
- *   PHOTOGUARD_REASON    the reason in words
- *   PHOTOGUARD_FILES     files opened or attempted in the window
- *   PHOTOGUARD_BYTES     bytes in the window
- *   PHOTOGUARD_PATIENTS  distinct patients in the window
- *   PHOTOGUARD_TIME      the time of the lockout, UTC, ISO 8601
- *   PHOTOGUARD_HOST      this host
- *   PATH                 /usr/sbin:/usr/bin:/sbin:/bin
+ * lock.c - locking an account out.  What must hold at once (the user's
+ * flag, the lockout store, the audit record, dropping the pages of their
+ * open files) happens in the request that crossed the threshold; the
+ * directory write and the hook follow on a worker thread.  The hook's
+ * environment: photoguard-gateway(8) and docs/gateway.md.
  */
 #include <errno.h>
 #include <spawn.h>

@@ -1,20 +1,8 @@
 /*
  * main.c - photoguard-gateway: options, the checks that must pass before
- * anything is served (configuration, policy, store, directory, lockout
- * store, audit log), the mount and the FUSE loop.
- *
- * Why libfuse's high-level (path) API: every decision is about a path
- * (the policy speaks of paths), and the store is re-resolved by path from
- * its root fd on every operation, so no fd is kept per inode; the
- * high-level library keeps the kernel's inode numbers and names in its own
- * table and hands each operation the path, which is exactly what the
- * policy and openat2(RESOLVE_BENEATH...) need.  The low-level API would
- * make us keep that same table ourselves.  Reads go through the handle
- * (nullpath_ok), so the hot path builds no path at all.
- *
- * Privilege.  Mounting with allow_other (other users read as themselves)
- * needs root; serving does not.  The gateway mounts as root, then serves
- * as the store's service user (privsep.c); a root parent unmounts.
+ * anything is served, the mount and the FUSE loop.  The high-level (path)
+ * API because every decision is about a path; why, and who stays root:
+ * docs/gateway.md.
  */
 #include <errno.h>
 #include <fuse.h>

@@ -1,29 +1,9 @@
 /*
- * notify.c - the service manager's readiness and watchdog protocol: one
- * datagram "KEY=value\n..." per message to the AF_UNIX socket named by
- * NOTIFY_SOCKET (a path, or '@' for the abstract namespace).
- *
- * Written here rather than linked from libsystemd: the protocol is a
- * sendto(2), and the gateway should not pull a library (and its own
- * dependencies) into the process that serves patient photos for that.
- *
- * The stat is made by a short-lived child, never by the serving process
- * itself: a request to a mount whose loop is stopped waits until the
- * FUSE connection ends, and a thread of the serving process waiting so
- * would keep the connection's own /dev/fuse descriptor open -- neither
- * the process nor the mount could then end, SIGKILL included.  The child
- * closes its copy of that descriptor first, so a probe stuck on a hung
- * mount ends when the serving process does.
- *
- * Who speaks: the serving process, which is the root parent's child
- * (privsep.c) and the service user.  The watchdog must vouch for the
- * process that answers the kernel, so the parent cannot ping for it; the
- * unit says NotifyAccess=all, and WATCHDOG_PID (the parent's pid) is
- * ignored on purpose.  Readiness and each ping follow a stat(2) and a
- * statfs(2) of the mount (statfs always reaches the FUSE loop, nothing
- * caches it): "ready" means the mount answers, and a loop that stops
- * answering -- hung, stopped, deadlocked -- stops the pings, and the
- * service manager restarts the gateway.
+ * notify.c - the service manager's readiness and watchdog datagrams,
+ * written here rather than linking libsystemd into the process that
+ * serves photos.  Each follows a stat and statfs of the mount by a
+ * short-lived child, so a hung FUSE loop stops the pings and cannot pin
+ * the serving process (docs/gateway.md, "Readiness and the watchdog").
  */
 #include <errno.h>
 #include <fcntl.h>

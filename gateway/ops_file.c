@@ -1,20 +1,8 @@
 /*
- * ops_file.c - opening, reading, creating and writing files.
- *
- * Exact accounting.  An open is paid for in full before it succeeds: one
- * file, its size in bytes and its patient are charged to the user's
- * windows under the user's mutex (so 32 parallel readers are 32 charges
- * one after the other, and the one that would cross a threshold is the one
- * refused), and a read never returns a byte past the size that was paid
- * for.  Whatever the kernel then does with those bytes -- keep them in the
- * page cache for re-reads (auto_cache), map them (mmap), splice them or
- * copy them with sendfile/copy_file_range -- it can only hand out the
- * bytes of a file this user opened, and every open, however many, is
- * charged again.  Re-reading a file costs nothing extra only within the
- * open that paid for it.  When a user is locked out, the kernel's cached
- * pages of their open files are dropped and kept out of the cache while
- * they stay open (held.c), so that even a read the cache would have
- * answered reaches read() below and is refused.
+ * ops_file.c - opening, reading, creating and writing files.  An open is
+ * charged in full before it succeeds and a read never returns a byte past
+ * what was paid for, so whatever the kernel caches or maps can only be
+ * bytes of a file this user opened (docs/gateway.md, "Exact accounting").
  */
 #include <errno.h>
 #include <fcntl.h>

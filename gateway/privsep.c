@@ -1,17 +1,8 @@
 /*
- * privsep.c - the gateway serves as the store's service user, not root.
- *
- * Root is needed for exactly two things: mount(2) of /dev/fuse with
- * allow_other, and umount2(2) when serving ends.  So the gateway mounts as
- * root and forks.  The worker drops to the service user and its primary
- * group (no supplementary groups, no capabilities, not dumpable) and
- * serves; it owns the store already, and reaches the state it shares with
- * the PAM module and the CLI (MFA tickets, lockout store, audit log)
- * through that group (fileio.h: pg_share_set()).  The parent stays root,
- * holds nothing but the mount point's name, forwards the stop signals and
- * waits: when the worker exits it unmounts; when the worker dies of a
- * signal it leaves the mount answering ENOTCONN (never the store) and
- * exits non-zero, so the service manager restarts it.
+ * privsep.c - the gateway mounts as root, then serves as the store's
+ * service user with nothing more; a root parent only unmounts.  Root is
+ * needed for mount(2) with allow_other and umount2(2), nothing else
+ * (docs/gateway.md, "Serving as the service user").
  */
 #include <errno.h>
 #include <fuse.h>

@@ -1,22 +1,9 @@
 /*
- * audit_record.c - the JSON objects an audit writer builds its records in.
- * Each field has one value object, kept and changed in place; each shape
- * of record (which fields it has, which of them are null) has one object
- * holding those values under their keys, built once in field order.
- *
- * A record is written as jansson writes that object with JSON_COMPACT,
- * without its dumping the object whole each time: jansson encodes each key
- * once and each value when it changes (JSON_ENCODE_ANY, with the same
- * flags), and audit_rec_dump() puts the pieces together with the object's
- * own punctuation, '{', ':', ',' and '}', which is all that JSON_COMPACT
- * adds between them.  Most fields of a writer's records repeat from one
- * record to the next (host, actor, event, decision, rule...), so most of
- * a record is bytes jansson wrote for an earlier one.  Only what has
- * nothing to escape is written here directly: the integers, and the
- * writer's own time, hex hashes and signatures when they hold nothing but
- * letters, digits and ".:+-" (anything else goes to jansson).  Every other
- * byte of a key or value comes from jansson; the test audit_bytes checks
- * the result against records jansson dumps whole.
+ * audit_record.c - the JSON objects an audit writer builds its records
+ * in: one value object per field, changed in place, and jansson encodes a
+ * key once and a value only when it changes, since most fields repeat
+ * from one record to the next (docs/gateway.md, "How an audit record is
+ * written fast").  The test audit_bytes holds the output to jansson's.
  */
 #include <stdbool.h>
 #include <stdint.h>
