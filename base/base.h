@@ -30,7 +30,8 @@
 #define PG_ERR_BADCODE       -20 /* verification code does not match */
 #define PG_ERR_REPLAY        -21 /* verification code already used */
 #define PG_ERR_PENDING       -22 /* enrollment not yet confirmed */
-#define PG_ERR_MAX           -22
+#define PG_ERR_ACCT_LOCKED   -23 /* the directory marks the account locked */
+#define PG_ERR_MAX           -23
 
 /* Returns a static, human-readable message for an error code. */
 const char *pg_strerror(int err);

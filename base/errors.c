@@ -27,6 +27,7 @@ static const char *const messages[] = {
 	[-PG_ERR_BADCODE] = "verification code does not match",
 	[-PG_ERR_REPLAY] = "verification code already used",
 	[-PG_ERR_PENDING] = "enrollment not yet confirmed",
+	[-PG_ERR_ACCT_LOCKED] = "account locked in the directory",
 };
 
 const char *

@@ -328,6 +328,28 @@ open_audit(
 }
 
 /*
+ * Clears USER's wrong codes counted in the directory, as ppolicy drops
+ * pwdFailureTime with the lock: else the next wrong code, on any server,
+ * would lock the account again at once.
+ */
+static int
+forget_failures(
+    const struct pg_config *cfg, const char *user, char *err, size_t errlen)
+{
+	struct totp_store *st = NULL;
+	int r;
+
+	if ((r = dir_totp_store_open(cfg, &st)) == PG_OK &&
+	    (r = totp_store_failures_reset(st, user)) == PG_ERR_NOTFOUND)
+		r = PG_OK; /* a user the directory does not know */
+	if (r != PG_OK)
+		snprintf(err, errlen, "wrong-code count not cleared: %s",
+		    st != NULL ? totp_store_why(st) : pg_strerror(r));
+	totp_store_free(st);
+	return r;
+}
+
+/*
  * Removes USER's lockout attribute from the directory when CFG names one;
  * *WAS tells whether it was set.  A user the directory does not know has
  * nothing to remove.  Returns PG_OK or the directory's error, its message
@@ -363,6 +385,8 @@ unlock_directory(const struct pg_config *cfg, const char *user, bool *was,
 		if (err[0] == '\0')
 			snprintf(err, errlen, "%s", pg_strerror(r));
 	}
+	if (r == PG_OK && cfg->totp_store == PG_TOTP_DIRECTORY)
+		r = forget_failures(cfg, user, err, errlen);
 out:
 	dir_user_free(u);
 	dir_free(d);

@@ -17,6 +17,7 @@
 #include "cli/util.h"
 #include "core/config/config.h"
 #include "base/base.h"
+#include "core/dir/dir.h"
 #include "core/totp/totp.h"
 
 #define URI_MAX      512
@@ -30,6 +31,7 @@ struct totp_args {
 	const char *user;
 	int reset;
 	int window, digits, step_s; /* from the configuration */
+	struct pg_config *dir_cfg;  /* [totp] store = directory: kept */
 	char secret_dir_buf[PATH_MAX];
 	char host_key_buf[PATH_MAX];
 };
@@ -91,6 +93,13 @@ from_config(const struct cli_ctx *ctx, struct totp_args *a)
 	a->window = cfg->totp_window;
 	a->digits = cfg->totp_digits;
 	a->step_s = cfg->totp_step_s;
+	/* A path given on the command line means the files store. */
+	if (cfg->totp_store == PG_TOTP_DIRECTORY &&
+	    a->secret_dir_buf == a->secret_dir &&
+	    a->host_key == a->host_key_buf) {
+		a->dir_cfg = cfg;
+		return CLI_EXIT_OK;
+	}
 	pg_config_free(cfg);
 	return CLI_EXIT_OK;
 }
@@ -257,10 +266,23 @@ confirm(struct totp_store *st, const struct totp_args *a)
 		printf("TOTP for %s is active.\n", a->user);
 		return CLI_EXIT_OK;
 	}
-	fprintf(stderr,
-	    "photoguard: code not accepted (%s); %s stays pending, "
-	    "run `photoguard enroll %s --reset` to start again\n",
-	    totp_store_why(st), a->user, a->user);
+	if (a->dir_cfg != NULL && r != PG_ERR_BADCODE && r != PG_ERR_REPLAY)
+		fprintf(stderr,
+		    "photoguard: not enrolled in the directory: %s (%s)\n",
+		    pg_strerror(r), totp_store_why(st));
+	else if (a->dir_cfg != NULL)
+		fprintf(stderr,
+		    "photoguard: code not accepted (%s); nothing was "
+		    "written to the directory, run `photoguard enroll %s%s` "
+		    "to start again\n",
+		    totp_store_why(st), a->user, a->reset ? " --reset" : "");
+	else
+		fprintf(stderr,
+		    "photoguard: code not accepted (%s); %s stays pending, "
+		    "run `photoguard enroll %s --reset` to start again\n",
+		    totp_store_why(st), a->user, a->user);
+	if (r == PG_ERR_EXISTS)
+		return CLI_EXIT_FAIL;
 	return r == PG_ERR_BADCODE || r == PG_ERR_REPLAY ? CLI_EXIT_FAIL
 	                                                 : CLI_EXIT_ERROR;
 }
@@ -271,6 +293,13 @@ open_store(const struct totp_args *a, int create, struct totp_store **st)
 {
 	int r;
 
+	if (a->dir_cfg != NULL) {
+		if ((r = dir_totp_store_open(a->dir_cfg, st)) != PG_OK)
+			fprintf(stderr,
+			    "photoguard: TOTP store in the directory: %s\n",
+			    pg_strerror(r));
+		return r;
+	}
 	if ((r = totp_store_open(a->secret_dir, a->host_key, create, st)) != 0)
 		fprintf(stderr,
 		    "photoguard: secret store %s (host key %s): %s\n",
@@ -278,15 +307,17 @@ open_store(const struct totp_args *a, int create, struct totp_store **st)
 	return r;
 }
 
-int
-cmd_enroll(const struct cli_ctx *ctx, int argc, char **argv)
+static int
+enroll(const struct cli_ctx *ctx, int argc, char **argv, struct totp_args *ap)
 {
 	struct totp_args a;
 	struct totp_store *st = NULL;
 	struct totp_enrollment *e = NULL;
 	int rc, r;
 
-	if ((rc = parse(ctx, argc, argv, "abcd", enroll_usage, &a)) != 0)
+	rc = parse(ctx, argc, argv, "abcd", enroll_usage, &a);
+	ap->dir_cfg = a.dir_cfg;
+	if (rc != 0)
 		return rc == HELP_SHOWN ? CLI_EXIT_OK : rc;
 	if (a.user == NULL) {
 		fputs(enroll_usage, stderr);
@@ -315,6 +346,16 @@ out:
 	return rc;
 }
 
+int
+cmd_enroll(const struct cli_ctx *ctx, int argc, char **argv)
+{
+	struct totp_args a = { 0 };
+	int rc = enroll(ctx, argc, argv, &a);
+
+	pg_config_free(a.dir_cfg);
+	return rc;
+}
+
 static void
 print_time(const char *label, int64_t t)
 {
@@ -327,7 +368,8 @@ print_time(const char *label, int64_t t)
 }
 
 static int
-totp_status(const struct cli_ctx *ctx, int argc, char **argv)
+totp_status(
+    const struct cli_ctx *ctx, int argc, char **argv, struct totp_args *ap)
 {
 	static const char *const names[] = { "not enrolled", "pending",
 		"active" };
@@ -336,7 +378,9 @@ totp_status(const struct cli_ctx *ctx, int argc, char **argv)
 	struct totp_status s;
 	int rc, r;
 
-	if ((rc = parse(ctx, argc, argv, "ab", totp_usage, &a)) != 0)
+	rc = parse(ctx, argc, argv, "ab", totp_usage, &a);
+	ap->dir_cfg = a.dir_cfg;
+	if (rc != 0)
 		return rc == HELP_SHOWN ? CLI_EXIT_OK : rc;
 	if (a.user == NULL) {
 		fputs(totp_usage, stderr);
@@ -352,6 +396,9 @@ totp_status(const struct cli_ctx *ctx, int argc, char **argv)
 	}
 	totp_store_free(st);
 	printf("user: %s\nstate: %s\n", a.user, names[s.state]);
+	if (a.dir_cfg != NULL)
+		printf("store: directory%s\n",
+		    s.locked ? " (account locked there)" : "");
 	if (s.state == TOTP_STATE_NONE)
 		return CLI_EXIT_FAIL;
 	print_time("enrolled", s.enrolled_at);
@@ -367,7 +414,9 @@ totp_hostkey(const struct cli_ctx *ctx, int argc, char **argv)
 	struct totp_args a;
 	int rc, r;
 
-	if ((rc = parse(ctx, argc, argv, "b", totp_usage, &a)) != 0)
+	rc = parse(ctx, argc, argv, "b", totp_usage, &a);
+	pg_config_free(a.dir_cfg);
+	if (rc != 0)
 		return rc == HELP_SHOWN ? CLI_EXIT_OK : rc;
 	if (a.user != NULL) {
 		fputs(totp_usage, stderr);
@@ -399,8 +448,13 @@ cmd_totp(const struct cli_ctx *ctx, int argc, char **argv)
 		fputs(totp_usage, stdout);
 		return CLI_EXIT_OK;
 	}
-	if (strcmp(argv[1], "status") == 0)
-		return totp_status(ctx, argc - 1, argv + 1);
+	if (strcmp(argv[1], "status") == 0) {
+		struct totp_args a = { 0 };
+		int rc = totp_status(ctx, argc - 1, argv + 1, &a);
+
+		pg_config_free(a.dir_cfg);
+		return rc;
+	}
 	if (strcmp(argv[1], "hostkey") == 0)
 		return totp_hostkey(ctx, argc - 1, argv + 1);
 	fprintf(stderr, "photoguard: unknown totp command\n%s", totp_usage);

@@ -26,6 +26,7 @@
 #define PROMPT   "Verification code: "
 #define RULE_MAX "totp.max_failures"
 #define RULE_RUN "totp.max_consecutive_failures"
+#define RULE_DIR "directory.lockout"
 
 /* Asks for the code; *CODE is pam-allocated, wiped and freed by caller. */
 static int
@@ -134,15 +135,26 @@ lock_out(struct pgpam_ctx *c, struct lockout_store *ls, const char *rule,
  * Counts the attempt as a failure before its code is looked at, so that
  * a counter that cannot be written stops the guessing instead of letting
  * every guess through uncounted; a good code then resets the counter.
+ * A store that counts for the clinic (the directory) counts there.
  * Returns PAM_SUCCESS (A filled) or the refusal, with the code unchecked.
  */
 static int
-count_attempt(struct pgpam_ctx *c, struct lockout_store *ls, time_t now,
-    struct attempt *a)
+count_attempt(struct pgpam_ctx *c, struct totp_store *st,
+    struct lockout_store *ls, time_t now, struct attempt *a)
 {
 	int r;
 
 	memset(a, 0, sizeof(*a));
+	if (totp_store_counts_failures(st)) {
+		r = totp_store_failures_add(st, c->user, now,
+		    c->cfg->totp_failure_window_s, &a->n, &a->run);
+		if (r == PG_OK)
+			return PAM_SUCCESS;
+		return pgpam_set(c, "error", PAM_AUTHINFO_UNAVAIL, NULL,
+		    "failure counter in the directory cannot be written: "
+		    "%s; code not checked",
+		    totp_store_why(st));
+	}
 	r = failcount_add_run(
 	    ls, c->user, now, c->cfg->totp_failure_window_s, &a->n, &a->run);
 	if (r == PG_OK)
@@ -209,6 +221,9 @@ refuse(struct pgpam_ctx *c, struct totp_store *st, struct lockout_store *ls,
 		pgpam_set(c, "deny", PAM_AUTH_ERR, NULL, "%s", why);
 		return a != NULL ? count_failure(c, ls, a, PAM_AUTH_ERR)
 		                 : PAM_AUTH_ERR;
+	case PG_ERR_ACCT_LOCKED:
+		(void)mfa_ticket_remove(c->cfg->totp_ticket_dir, c->user);
+		return pgpam_set(c, "deny", PAM_AUTH_ERR, RULE_DIR, "%s", why);
 	case PG_ERR_PENDING:
 	case PG_ERR_NOTFOUND:
 	case PG_ERR_LOCKED:
@@ -219,16 +234,36 @@ refuse(struct pgpam_ctx *c, struct totp_store *st, struct lockout_store *ls,
 	}
 }
 
+/*
+ * The directory marks the user locked (set by any server, or an admin):
+ * asked as anyone else, the answer discarded, no ticket left behind.
+ */
+static int
+refuse_dir_locked(struct pgpam_ctx *c)
+{
+	char *code = NULL;
+
+	if (ask_code(c->pamh, &code) == PAM_SUCCESS)
+		drop_code(code);
+	(void)mfa_ticket_remove(c->cfg->totp_ticket_dir, c->user);
+	return pgpam_set(c, "deny", PAM_AUTH_ERR, RULE_DIR,
+	    "account locked in the directory (code not checked)");
+}
+
 /* After a good code: reset the counter, write the ticket (or refuse). */
 static int
-accept(struct pgpam_ctx *c, struct lockout_store *ls, time_t now,
-    enum totp_method how)
+accept(struct pgpam_ctx *c, struct totp_store *st, struct lockout_store *ls,
+    time_t now, enum totp_method how)
 {
 	const struct pg_config *cfg = c->cfg;
 	int r;
 
 	/* Not reset: this attempt stays counted, which errs towards a lock. */
-	if ((r = failcount_reset(ls, c->user)) != PG_OK)
+	if (totp_store_counts_failures(st))
+		r = totp_store_failures_reset(st, c->user);
+	else
+		r = failcount_reset(ls, c->user);
+	if (r != PG_OK)
 		pam_syslog(c->pamh, LOG_ERR, "failure counter not reset: %s",
 		    pg_strerror(r));
 	r = mfa_ticket_issue(cfg->totp_ticket_dir, c->user, now,
@@ -254,13 +289,15 @@ check(struct pgpam_ctx *c, struct totp_store *st, struct lockout_store *ls)
 	r = totp_store_status(st, c->user, &s);
 	if (r != PG_OK)
 		return refuse(c, st, ls, NULL, r);
+	if (s.locked)
+		return refuse_dir_locked(c);
 	if (s.state == TOTP_STATE_NONE && c->opts.nullok)
 		return pgpam_set(c, "ignore", PAM_IGNORE, NULL,
 		    "no secret enrolled (nullok)");
 	if ((r = ask_code(c->pamh, &code)) != PAM_SUCCESS)
 		return pgpam_set(c, "error", r, NULL, "conversation failed");
 	now = time(NULL);
-	if ((r = count_attempt(c, ls, now, &a)) != PAM_SUCCESS) {
+	if ((r = count_attempt(c, st, ls, now, &a)) != PAM_SUCCESS) {
 		drop_code(code);
 		return r;
 	}
@@ -281,7 +318,7 @@ check(struct pgpam_ctx *c, struct totp_store *st, struct lockout_store *ls)
 	drop_code(code);
 	if (r != PG_OK)
 		return refuse(c, st, ls, &a, r);
-	return accept(c, ls, now, how);
+	return accept(c, st, ls, now, how);
 }
 
 /* A locked-out user is asked as anyone else, and the answer discarded. */
@@ -296,6 +333,16 @@ refuse_locked(struct pgpam_ctx *c, const struct lockout_entry *e)
 	pgpam_lockout_text(e, text, sizeof(text));
 	return pgpam_set(
 	    c, "deny", PAM_AUTH_ERR, e->rule, "%s (code not checked)", text);
+}
+
+/* Opens the configured TOTP store. */
+static int
+open_totp_store(const struct pg_config *cfg, struct totp_store **st)
+{
+	if (cfg->totp_store == PG_TOTP_DIRECTORY)
+		return dir_totp_store_open(cfg, st);
+	return totp_store_open(
+	    cfg->totp_secret_dir, cfg->totp_host_key_file, 0, st);
 }
 
 int
@@ -320,8 +367,7 @@ pgpam_auth(struct pgpam_ctx *c)
 		lockout_entry_clear(&e);
 		goto out;
 	}
-	r = totp_store_open(
-	    c->cfg->totp_secret_dir, c->cfg->totp_host_key_file, 0, &st);
+	r = open_totp_store(c->cfg, &st);
 	if (r != PG_OK) {
 		rc = pgpam_set(c, "error", PAM_AUTHINFO_UNAVAIL, NULL,
 		    "secret store unavailable: %s", pg_strerror(r));

@@ -32,6 +32,7 @@ enum key_type {
 	T_BACKEND,    /* ldap | local */
 	T_TLS,        /* starttls | ldaps | none */
 	T_DURABILITY, /* fsync | batch */
+	T_TOTPSTORE,  /* files | directory */
 };
 
 struct key {
@@ -125,6 +126,8 @@ static const struct key keys[] = {
 
 	K("totp", "secret_dir", T_PATH, totp_secret_dir, "/var/lib/photoguard/totp", 0, 0,
 	  "Root-only directory of encrypted TOTP secrets."),
+	K("totp", "store", T_TOTPSTORE, totp_store, "files", 0, 0,
+	  "Where TOTP secrets, the replay watermark, scratch codes and wrong-code counts live: 'files' (this server only) or 'directory' (the user's entry, slapo-otp's oath* schema: enroll once, every server agrees; needs backend = ldap, bind_dn and lockout_attribute)."),
 	K("totp", "host_key", T_PATH, totp_host_key_file, "/etc/photoguard/totp.key", 0, 0,
 	  "Root-only key that encrypts the TOTP secrets at rest."),
 	K("totp", "window", T_INT, totp_window, "1", 0, 10,
@@ -178,6 +181,7 @@ pg_config_keys(void)
 		[T_BACKEND] = "ldap|local",
 		[T_TLS] = "starttls|ldaps|none",
 		[T_DURABILITY] = "fsync|batch",
+		[T_TOTPSTORE] = "files|directory",
 	};
 
 	/* Filled on every call: cheap, and no init-order or thread issue. */
@@ -470,11 +474,39 @@ check_tls(struct parse *p)
 		    "it, and an unreadable attribute would look unlocked)");
 }
 
+/*
+ * TOTP state in the directory is only clinic-wide with an LDAP directory
+ * the bind DN may write, and a lock decided on wrong codes only reaches
+ * every server through the lockout attribute.
+ */
+static void
+check_totp_store(struct parse *p)
+{
+	struct pg_config *c = p->cfg;
+	const char *need = NULL;
+
+	if (c->totp_store != PG_TOTP_DIRECTORY)
+		return;
+	if (c->dir_backend != PG_DIR_LDAP)
+		need = "needs [directory] backend = ldap";
+	else if (c->dir_bind_dn == NULL)
+		need = "needs [directory] bind_dn (the secrets are readable "
+		       "by the bind identity only)";
+	else if (c->dir_lockout_attr == NULL)
+		need = "needs [directory] lockout_attribute (a lock on wrong "
+		       "codes must reach every server)";
+	if (need != NULL)
+		fail(p, key_line(p, "totp", "store"), "totp", "store", "%s",
+		    need);
+}
+
 /* Checks that hold between keys. */
 static void
 cross_check(struct parse *p)
 {
 	struct pg_config *c = p->cfg;
+
+	check_totp_store(p);
 
 	if (c->dir_backend == PG_DIR_LDAP) {
 		require(p, "directory", "uri",
@@ -717,14 +749,17 @@ parse_enum_key(const struct key *k, const char *v, int *dst, const char **why)
 	static const char *const backends[] = { "ldap", "local", NULL };
 	static const char *const tls[] = { "starttls", "ldaps", "none", NULL };
 	static const char *const dur[] = { "fsync", "batch", NULL };
+	static const char *const totp[] = { "files", "directory", NULL };
 	const char *const *names = k->type == T_BACKEND ? backends
 	    : k->type == T_TLS                          ? tls
+	    : k->type == T_TOTPSTORE                    ? totp
 	                                                : dur;
 
 	if (parse_enum(v, names, dst) != 0) {
 		*why = k->type == T_BACKEND ? "must be 'ldap' or 'local'"
 		    : k->type == T_TLS ? "must be 'starttls', 'ldaps' or 'none'"
-		                       : "must be 'fsync' or 'batch'";
+		    : k->type == T_TOTPSTORE ? "must be 'files' or 'directory'"
+		                             : "must be 'fsync' or 'batch'";
 		return PG_ERR_CONFIG;
 	}
 	return PG_OK;
@@ -773,6 +808,7 @@ parse_value(
 	case T_BACKEND:
 	case T_TLS:
 	case T_DURABILITY:
+	case T_TOTPSTORE:
 		return parse_enum_key(k, v, dst, why);
 	}
 	*why = "internal error";

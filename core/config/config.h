@@ -30,6 +30,11 @@ enum pg_durability {
 	PG_DURABLE_BATCH = 1, /* group commit within batch_ms */
 };
 
+enum pg_totp_store {
+	PG_TOTP_FILES = 0,     /* encrypted files on this server (default) */
+	PG_TOTP_DIRECTORY = 1, /* the user's directory entry, clinic-wide */
+};
+
 struct pg_config {
 	char *path; /* file this was loaded from */
 
@@ -73,6 +78,7 @@ struct pg_config {
 	char *lockout_hook; /* NULL: none */
 
 	/* [totp] */
+	enum pg_totp_store totp_store;
 	char *totp_secret_dir;
 	char *totp_host_key_file;
 	int totp_window;

@@ -105,6 +105,20 @@ void dir_flush_cache(struct dir *d);
  */
 void dir_last_error(struct dir *d, char *buf, size_t len);
 
+/*
+ * The TOTP store in the directory ([totp] store = directory): the token of
+ * each user in their entry, or the entry their oathTOTPToken names, with
+ * slapo-otp's oath* attributes and photoguard-schema.ldif's pgTOTPState
+ * (see deploy/ldap/photoguard.schema.md).  Every totp_store_* call works
+ * on it, and totp_store_failures_add() counts wrong codes in the entry
+ * for every server.  A code, a scratch code and an enrollment each take
+ * effect by one atomic modify, so of servers racing, one wins.  Needs
+ * the LDAP backend and a lockout attribute (PG_ERR_CONFIG).  Connects on
+ * first use.  On PG_OK *OUT is for totp_store_free().
+ */
+struct totp_store;
+int dir_totp_store_open(const struct pg_config *cfg, struct totp_store **out);
+
 /* Returns a deep copy of U, or NULL when out of memory. */
 struct dir_user *dir_user_dup(const struct dir_user *u);
 

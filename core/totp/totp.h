@@ -6,6 +6,7 @@
 #ifndef PG_TOTP_H
 #define PG_TOTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -119,6 +120,7 @@ struct totp_status {
 	int scratch_left;
 	int digits;
 	int step_s;
+	bool locked; /* the directory marks the account locked */
 };
 
 /*
@@ -184,6 +186,98 @@ int totp_store_check(struct totp_store *st, const char *user, const char *code,
  */
 int totp_store_status(
     struct totp_store *st, const char *user, struct totp_status *out);
+
+/*
+ * Another home for the records, such as the user's directory entry (see
+ * dir_totp_store_open() in core/dir): a store whose operations all go to
+ * OPS with IMPL, so the PAM module and the CLI make the same totp_store_*
+ * calls whichever store is configured, and core/totp never includes the
+ * code behind them.  The operations keep the contracts of the functions
+ * they stand for; fail_add and fail_reset count wrong codes where every
+ * server sees them (totp_store_failures_add()).  free wipes and frees IMPL.
+ */
+struct totp_store_ops {
+	int (*enroll)(void *impl, const char *user, int reset, time_t now,
+	    int digits, int step_s, struct totp_enrollment **out);
+	int (*confirm)(void *impl, const char *user, const char *code,
+	    time_t now, int window);
+	int (*check)(void *impl, const char *user, const char *code, time_t now,
+	    int window, enum totp_method *how);
+	int (*status)(void *impl, const char *user, struct totp_status *out);
+	int (*fail_add)(void *impl, const char *user, time_t now, int window_s,
+	    unsigned *n, unsigned *run);
+	int (*fail_reset)(void *impl, const char *user);
+	const char *(*why)(const void *impl);
+	void (*free)(void *impl);
+};
+
+/*
+ * Makes *OUT a store over OPS and IMPL (every member of OPS set); on
+ * success IMPL belongs to it and goes with totp_store_free(), on failure
+ * (PG_ERR_INVAL, PG_ERR_NOMEM) it stays the caller's.
+ */
+int totp_store_wrap(
+    const struct totp_store_ops *ops, void *impl, struct totp_store **out);
+
+/* True when ST counts wrong codes itself (a store made by wrap). */
+bool totp_store_counts_failures(const struct totp_store *st);
+
+/*
+ * Counts one wrong-code attempt of USER at NOW where every server sees
+ * it: *N is the count within the last WINDOW_S seconds and *RUN the count
+ * since the last good code, this attempt included.  Returns PG_OK, or
+ * PG_ERR_INVAL for a store that does not count (the files store: its
+ * caller counts in the lockout store), or the store's error.
+ */
+int totp_store_failures_add(struct totp_store *st, const char *user, time_t now,
+    int window_s, unsigned *n, unsigned *run);
+
+/* Forgets USER's wrong codes (after a good code, or an unlock). */
+int totp_store_failures_reset(struct totp_store *st, const char *user);
+
+/*
+ * A fresh enrollment held by no store yet: a 160-bit secret, its base32
+ * form and TOTP_SCRATCH_COUNT scratch codes shown as xxxxx-xxxxx.
+ * Returns PG_OK with *OUT for totp_enrollment_free(), PG_ERR_INVAL or
+ * PG_ERR_NOMEM.
+ */
+int totp_enrollment_new(int digits, int step_s, struct totp_enrollment **out);
+
+/*
+ * Scratch codes kept as text, one hashed code per value, for stores that
+ * keep a list of values rather than a record (the directory):
+ *   $pgscratch$1$OPS$MEMKIB$SALT$HASH
+ * (Argon2id cost, base64url salt and hash).  Removing a spent code is
+ * removing its value.
+ */
+#define TOTP_SCRATCH_SALT_BYTES 16
+#define TOTP_SCRATCH_VALUE_MAX  128
+#define TOTP_SCRATCH_VALUES_MAX 32 /* more values than this: corrupt */
+
+/* A value as a store read it: LEN bytes at P, not NUL-terminated. */
+struct totp_value {
+	const char *p;
+	size_t len;
+};
+
+/*
+ * Writes the value of scratch code CODE (as shown or typed) hashed with
+ * SALT at the default cost into OUT (TOTP_SCRATCH_VALUE_MAX bytes).
+ * Returns PG_OK, PG_ERR_BADCODE, PG_ERR_INVAL or PG_ERR_NOMEM.
+ */
+int totp_scratch_value_make(const char *code,
+    const uint8_t salt[TOTP_SCRATCH_SALT_BYTES], char *out, size_t outlen);
+
+/*
+ * Finds the value among the N in VALS that TYPED is the code of, hashing
+ * TYPED once per distinct salt and cost and comparing with every value
+ * in constant time.  Returns PG_OK with *HIT, PG_ERR_BADCODE (not a
+ * scratch code, or none matches), PG_ERR_CORRUPT (a value that does not
+ * parse, a cost out of range, over TOTP_SCRATCH_VALUES_MAX values) or
+ * PG_ERR_NOMEM.
+ */
+int totp_scratch_value_find(
+    const char *typed, const struct totp_value *vals, size_t n, size_t *hit);
 
 /*
  * Normalizes a scratch code as typed (case-insensitive, optional dash

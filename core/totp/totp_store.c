@@ -31,6 +31,8 @@ struct totp_store {
 	int dirfd;
 	uint8_t *key; /* TOTP_HOSTKEY_BYTES, sodium_malloc() */
 	char why[256];
+	const struct totp_store_ops *ops; /* another store; NULL: files */
+	void *impl;
 };
 
 /* The file names of one user. */
@@ -57,6 +59,8 @@ totp_store_why(const struct totp_store *st)
 {
 	if (st == NULL)
 		return "no store";
+	if (st->ops != NULL)
+		return st->ops->why(st->impl);
 	return st->why[0] != '\0' ? st->why : "no detail";
 }
 
@@ -145,6 +149,8 @@ totp_store_free(struct totp_store *st)
 {
 	if (st == NULL)
 		return;
+	if (st->ops != NULL)
+		st->ops->free(st->impl);
 	if (st->dirfd >= 0)
 		close(st->dirfd);
 	pg_free_secret((char *)st->key);
@@ -394,6 +400,9 @@ totp_store_enroll(struct totp_store *st, const char *user, int reset,
 	if (now < 0 || digits < TOTP_MIN_DIGITS || digits > TOTP_MAX_DIGITS ||
 	    step_s < 1 || step_s > TOTP_MAX_STEP_S)
 		return PG_ERR_INVAL;
+	if (st->ops != NULL)
+		return st->ops->enroll(
+		    st->impl, user, reset, now, digits, step_s, out);
 	if ((r = make_names(st, user, &n)) != PG_OK)
 		return r;
 	if ((lock = lock_user(st, &n, 0)) < 0)
@@ -488,6 +497,8 @@ totp_store_confirm(struct totp_store *st, const char *user, const char *code,
 	struct names n;
 	int lock, r;
 
+	if (st->ops != NULL)
+		return st->ops->confirm(st->impl, user, code, now, window);
 	if ((r = load_locked(st, user, &n, &lock, &rec)) != PG_OK)
 		return r;
 	if (rec->state != TOTP_STATE_PENDING) {
@@ -518,6 +529,8 @@ totp_store_check(struct totp_store *st, const char *user, const char *code,
 		*how = TOTP_BY_NONE;
 	if (code == NULL || now < 0)
 		return PG_ERR_INVAL;
+	if (st->ops != NULL)
+		return st->ops->check(st->impl, user, code, now, window, how);
 	if ((r = load_locked(st, user, &n, &lock, &rec)) != PG_OK)
 		return r;
 	if (rec->state != TOTP_STATE_ACTIVE) {
@@ -555,6 +568,8 @@ totp_store_status(
 
 	memset(out, 0, sizeof(*out));
 	out->last_step = TOTP_NO_STEP;
+	if (st->ops != NULL)
+		return st->ops->status(st->impl, user, out);
 	if ((r = make_names(st, user, &n)) != PG_OK)
 		return r;
 	r = load(st, user, &n, &rec);
@@ -574,4 +589,49 @@ totp_store_status(
 		out->scratch_left += !rec->scratch[i].used;
 	free_record(rec);
 	return PG_OK;
+}
+
+int
+totp_store_wrap(
+    const struct totp_store_ops *ops, void *impl, struct totp_store **out)
+{
+	struct totp_store *st;
+
+	*out = NULL;
+	if (ops == NULL || impl == NULL || ops->enroll == NULL ||
+	    ops->confirm == NULL || ops->check == NULL || ops->status == NULL ||
+	    ops->fail_add == NULL || ops->fail_reset == NULL ||
+	    ops->why == NULL || ops->free == NULL)
+		return PG_ERR_INVAL;
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return PG_ERR_NOMEM;
+	st->dirfd = -1;
+	st->ops = ops;
+	st->impl = impl;
+	*out = st;
+	return PG_OK;
+}
+
+bool
+totp_store_counts_failures(const struct totp_store *st)
+{
+	return st != NULL && st->ops != NULL;
+}
+
+int
+totp_store_failures_add(struct totp_store *st, const char *user, time_t now,
+    int window_s, unsigned *n, unsigned *run)
+{
+	*n = *run = 0;
+	if (!totp_store_counts_failures(st) || now < 0 || window_s <= 0)
+		return PG_ERR_INVAL;
+	return st->ops->fail_add(st->impl, user, now, window_s, n, run);
+}
+
+int
+totp_store_failures_reset(struct totp_store *st, const char *user)
+{
+	if (!totp_store_counts_failures(st))
+		return PG_ERR_INVAL;
+	return st->ops->fail_reset(st->impl, user);
 }

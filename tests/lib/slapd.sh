@@ -17,6 +17,12 @@
 #   SLAPD_TLS=0        no TLS at all (no certificate, no ldaps listener)
 #   SLAPD_PPOLICY=0    do not load the ppolicy overlay (loaded by default)
 #   SLAPD_SUFFIX       base DN (default dc=clinic,dc=example)
+#   SLAPD_OTP=1        load the otp module (slapo-otp's oath* schema) and
+#                      photoguard's schema addition (deploy/ldap/
+#                      photoguard-schema.ldif); the otp overlay itself is
+#                      not put on the database, so binds are unchanged
+#   SLAPD_ACCESS       olcAccess values (one a line, without {N}) put before
+#                      the default ones, e.g. from deploy/ldap/photoguard-acl.ldif
 #
 # Exported after slapd_start:
 #   SLAPD_URI (ldap://127.0.0.1:PORT)  SLAPD_LDAPS_URI (ldaps://127.0.0.1:PORT2)
@@ -31,6 +37,7 @@
 SLAPD_BIN=${SLAPD_BIN:-/usr/sbin/slapd}
 SLAPD_SCHEMA_DIR=${SLAPD_SCHEMA_DIR:-/etc/ldap/schema}
 SLAPD_MODULE_DIR=${SLAPD_MODULE_DIR:-/usr/lib/ldap}
+SLAPD_PG_SCHEMA=${SLAPD_PG_SCHEMA:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/deploy/ldap/photoguard-schema.ldif}
 SLAPD_PID=
 SLAPD_OWN_DIR=0
 
@@ -97,6 +104,7 @@ olcModulePath: $SLAPD_MODULE_DIR
 olcModuleLoad: back_mdb
 CFG
 	[ "${SLAPD_PPOLICY:-1}" != 0 ] && echo "olcModuleLoad: ppolicy"
+	[ "${SLAPD_OTP:-0}" != 0 ] && echo "olcModuleLoad: otp"
 	cat <<CFG
 
 dn: cn=schema,cn=config
@@ -110,6 +118,11 @@ include: file://$SLAPD_SCHEMA_DIR/cosine.ldif
 include: file://$SLAPD_SCHEMA_DIR/nis.ldif
 
 include: file://$SLAPD_SCHEMA_DIR/inetorgperson.ldif
+CFG
+	if [ "${SLAPD_OTP:-0}" != 0 ]; then
+		printf '\ninclude: file://%s\n' "$SLAPD_PG_SCHEMA"
+	fi
+	cat <<CFG
 
 dn: olcDatabase={-1}frontend,cn=config
 objectClass: olcDatabaseConfig
@@ -137,10 +150,16 @@ olcDbIndex: cn eq
 olcDbIndex: member eq
 olcDbIndex: memberUid eq
 olcSizeLimit: unlimited
-olcAccess: {0}to attrs=userPassword by self write by anonymous auth by * none
-olcAccess: {1}to attrs=pwdAccountLockedTime by dn.exact="cn=photoguard,ou=services,$SLAPD_BASE_DN" write by * read
-olcAccess: {2}to * by * read
 CFG
+	# Numbered in order: slapadd refuses a mix of {N} and plain values.
+	{
+		printf '%s\n' "${SLAPD_ACCESS:-}" | sed '/^$/d'
+		cat <<CFG
+to attrs=userPassword by self write by anonymous auth by * none
+to attrs=pwdAccountLockedTime by dn.exact="cn=photoguard,ou=services,$SLAPD_BASE_DN" write by * read
+to * by * read
+CFG
+	} | awk '{ printf "olcAccess: {%d}%s\n", NR - 1, $0 }'
 	if [ "${SLAPD_PPOLICY:-1}" != 0 ]; then
 		cat <<CFG
 

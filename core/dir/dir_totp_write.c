@@ -1,0 +1,327 @@
+/*
+ * dir_totp_write.c - the directory TOTP store's writes other than a
+ * login: enrollment (the secret reaches the directory only once the
+ * user's first code verified, in one modify) and the clinic-wide count
+ * of wrong codes.
+ *
+ * Wrong codes are one pgTOTPFailure value each, GeneralizedTime and a
+ * random tag, in the user's entry: the model of ppolicy's pwdFailureTime,
+ * in an attribute of our own because ppolicy deletes every
+ * pwdFailureTime on a successful password bind (which would let a known
+ * password wipe the count of wrong codes) and lets only the relax
+ * control write it.  An add of a unique value needs no read-modify-write,
+ * so racing servers never lose a count; each counts after its add and so
+ * sees at least its own failure and every one before it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "base/base.h"
+#include "core/dir/dir.h"
+#include "core/dir/dir_totp_int.h"
+
+#define FAIL_TRIES 3
+
+static int
+do_probe(struct dir_totp *s, struct op *o, bool *down)
+{
+	struct dt_token t;
+	int64_t last;
+	int r;
+
+	r = dt_token_read(s->l, o->user, &t, down, s->why, sizeof(s->why));
+	if (r == PG_OK) {
+		r = dt_validate(s, &t, &last);
+		if (r == PG_ERR_NOTFOUND || (r != PG_OK && o->reset))
+			r = PG_OK; /* nothing, or something to replace */
+		else if (r == PG_OK && !o->reset) {
+			snprintf(s->why, sizeof(s->why), "already enrolled");
+			r = PG_ERR_EXISTS;
+		}
+	}
+	dt_token_free(&t);
+	return r;
+}
+
+int
+dir_totp_enroll(void *impl, const char *user, int reset, time_t now, int digits,
+    int step_s, struct totp_enrollment **out)
+{
+	struct dir_totp *s = impl;
+	struct op o = { .user = user, .now = now, .reset = reset };
+	struct totp_enrollment *e = NULL;
+	int r;
+
+	*out = NULL;
+	dt_drop_pending(s);
+	if (digits != s->digits || step_s != s->step_s) {
+		snprintf(s->why, sizeof(s->why),
+		    "digits and step must be the configuration's: every "
+		    "server checks codes with those");
+		return PG_ERR_INVAL;
+	}
+	if ((r = dt_run(s, do_probe, &o)) != PG_OK)
+		return r;
+	if ((r = totp_enrollment_new(digits, step_s, &e)) != PG_OK)
+		return r;
+	s->pending = sodium_malloc(sizeof(*e));
+	s->pending_user = strdup(user);
+	if (s->pending == NULL || s->pending_user == NULL) {
+		dt_drop_pending(s);
+		totp_enrollment_free(e);
+		return PG_ERR_NOMEM;
+	}
+	memcpy(s->pending, e, sizeof(*e));
+	s->pending_reset = reset;
+	*out = e;
+	return PG_OK;
+}
+
+/* Object classes the token entry still needs, as ADD values. */
+static size_t
+missing_classes(const struct dt_token *t, struct berval *bv, size_t max)
+{
+	size_t n = 0;
+
+	if (strcmp(t->token_dn, t->user_dn) != 0 || max < 3)
+		return 0; /* another entry: provisioned with its classes */
+	if (!t->oc_user)
+		bv[n++] = dt_bv(DT_OC_USER);
+	if (!t->oc_token)
+		bv[n++] = dt_bv(DT_OC_TOKEN);
+	if (!t->oc_state)
+		bv[n++] = dt_bv(DT_OC_STATE);
+	return n;
+}
+
+/* The one modify that makes the enrollment real. */
+static int
+write_token(
+    struct dir_totp *s, const struct dt_token *t, struct op *o, bool exists)
+{
+	char nstep[24], when[32];
+	struct berval ocv[3], sec, stepb, whenb, dnb;
+	struct berval *ocp[4], *secp[] = { &sec, NULL };
+	struct berval *stepp[] = { &stepb, NULL }, *whenp[] = { &whenb, NULL };
+	struct berval *dnp[] = { &dnb, NULL }, *none[] = { NULL };
+	struct berval *scp[TOTP_SCRATCH_VALUES_MAX + 1];
+	LDAPMod m[7], *mods[8];
+	size_t i, n = 0, noc;
+	int r;
+
+	if ((r = dt_format_gentime(o->now, when, sizeof(when))) != PG_OK)
+		return r;
+	dt_format_step(o->step, nstep, sizeof(nstep));
+	memset(m, 0, sizeof(m));
+	sec.bv_val = (char *)s->pending->secret;
+	sec.bv_len = sizeof(s->pending->secret);
+	stepb = dt_bv(nstep);
+	whenb = dt_bv(when);
+	dnb = dt_bv(t->user_dn);
+	for (i = 0; i < o->nscratch && i < TOTP_SCRATCH_VALUES_MAX; i++)
+		scp[i] = (struct berval *)(uintptr_t)&o->scratch[i];
+	scp[i] = NULL;
+#define MOD(op, type, vals)                                                    \
+	do {                                                                   \
+		m[n].mod_op = (op) | LDAP_MOD_BVALUES;                         \
+		m[n].mod_type = (type);                                        \
+		m[n].mod_bvalues = (vals);                                     \
+		mods[n] = &m[n];                                               \
+		n++;                                                           \
+	} while (0)
+	if ((noc = missing_classes(t, ocv, 3)) > 0) {
+		for (i = 0; i < noc; i++)
+			ocp[i] = &ocv[i];
+		ocp[noc] = NULL;
+		MOD(LDAP_MOD_ADD, DT_S("objectClass"), ocp);
+	}
+	if (!t->named)
+		MOD(LDAP_MOD_REPLACE, DT_S(DT_AT_TOKEN), dnp);
+	/* Without --reset an add: a token written meanwhile makes it fail. */
+	MOD(exists ? LDAP_MOD_REPLACE : LDAP_MOD_ADD, DT_S(DT_AT_SECRET), secp);
+	MOD(LDAP_MOD_REPLACE, DT_S(DT_AT_STEP), stepp);
+	MOD(LDAP_MOD_REPLACE, DT_S(DT_AT_SECRETT), whenp);
+	MOD(LDAP_MOD_REPLACE, DT_S(DT_AT_LASTLOGIN), none);
+	MOD(LDAP_MOD_REPLACE, DT_S(DT_AT_SCRATCH), scp);
+#undef MOD
+	mods[n] = NULL;
+	return dt_modify(s, t->token_dn, mods, false);
+}
+
+static int
+do_write(struct dir_totp *s, struct op *o, bool *down)
+{
+	struct dt_token t;
+	int64_t last;
+	bool exists;
+	int r, lrc;
+
+	r = dt_token_read(s->l, o->user, &t, down, s->why, sizeof(s->why));
+	if (r != PG_OK)
+		goto out;
+	r = dt_validate(s, &t, &last);
+	exists = r != PG_ERR_NOTFOUND;
+	if (exists && !o->reset) {
+		snprintf(s->why, sizeof(s->why), "already enrolled");
+		r = PG_ERR_EXISTS;
+		goto out;
+	}
+	lrc = write_token(s, &t, o, exists);
+	r = dt_once_result(s, lrc, "enrolled meanwhile elsewhere", down);
+	if (r == PG_ERR_REPLAY)
+		r = PG_ERR_EXISTS;
+out:
+	dt_token_free(&t);
+	return r;
+}
+
+int
+dir_totp_confirm(
+    void *impl, const char *user, const char *code, time_t now, int window)
+{
+	struct dir_totp *s = impl;
+	char vals[TOTP_SCRATCH_COUNT][TOTP_SCRATCH_VALUE_MAX];
+	struct berval bv[TOTP_SCRATCH_COUNT];
+	uint8_t salt[TOTP_SCRATCH_SALT_BYTES];
+	struct op o = { .user = user, .now = now };
+	int64_t m = TOTP_NO_STEP;
+	int i, r;
+
+	if (s->pending == NULL || strcmp(s->pending_user, user) != 0) {
+		snprintf(s->why, sizeof(s->why),
+		    "no enrollment of this user is pending here");
+		return PG_ERR_INVAL;
+	}
+	r = totp_verify(s->pending->secret, sizeof(s->pending->secret), code,
+	    now, s->step_s, window, s->digits, TOTP_NO_STEP, &m);
+	if (r != PG_OK) {
+		snprintf(s->why, sizeof(s->why), "the first code is wrong");
+		return r;
+	}
+	randombytes_buf(salt, sizeof(salt));
+	for (i = 0; i < TOTP_SCRATCH_COUNT && r == PG_OK; i++) {
+		r = totp_scratch_value_make(
+		    s->pending->scratch[i], salt, vals[i], sizeof(vals[i]));
+		bv[i] = dt_bv(vals[i]);
+	}
+	if (r != PG_OK)
+		return r;
+	o.step = m;
+	o.reset = s->pending_reset;
+	o.scratch = bv;
+	o.nscratch = TOTP_SCRATCH_COUNT;
+	if ((r = dt_run(s, do_write, &o)) == PG_OK)
+		dt_drop_pending(s);
+	return r;
+}
+
+/* Adds one failure value to the user's entry (and the class it needs). */
+static int
+add_failure(struct dir_totp *s, const struct dt_token *t, time_t now)
+{
+	char val[DT_FAIL_VALUE];
+	struct berval vb, ocb = dt_bv(DT_OC_STATE);
+	struct berval *vp[] = { &vb, NULL }, *ocp[] = { &ocb, NULL };
+	LDAPMod oc = { 0 }, add = { 0 }, *mods[3];
+	size_t n = 0;
+	int r;
+
+	if ((r = dt_failure_value(now, val, sizeof(val))) != PG_OK)
+		return LDAP_OTHER;
+	vb = dt_bv(val);
+	if (!t->oc_state) {
+		oc.mod_op = LDAP_MOD_ADD | LDAP_MOD_BVALUES;
+		oc.mod_type = DT_S("objectClass");
+		oc.mod_bvalues = ocp;
+		mods[n++] = &oc;
+	}
+	add.mod_op = LDAP_MOD_ADD | LDAP_MOD_BVALUES;
+	add.mod_type = DT_S(DT_AT_FAILURE);
+	add.mod_bvalues = vp;
+	mods[n++] = &add;
+	mods[n] = NULL;
+	return dt_modify(s, t->user_dn, mods, false);
+}
+
+static int
+do_fail_add(struct dir_totp *s, struct op *o, bool *down)
+{
+	struct dt_token t;
+	int i, r = PG_OK, lrc = LDAP_OTHER;
+
+	/* A value or class added meanwhile by another server: read again. */
+	for (i = 0; i < FAIL_TRIES; i++) {
+		r = dt_token_read(
+		    s->l, o->user, &t, down, s->why, sizeof(s->why));
+		if (r == PG_OK)
+			lrc = add_failure(s, &t, o->now);
+		dt_token_free(&t);
+		if (r != PG_OK || lrc != LDAP_TYPE_OR_VALUE_EXISTS)
+			break;
+	}
+	if (r != PG_OK)
+		return r;
+	if (lrc != LDAP_SUCCESS) {
+		if (lrc == LDAP_SERVER_DOWN)
+			*down = true;
+		dir_ldap_errmsg(
+		    s->l, lrc, "counting a wrong code", s->why, sizeof(s->why));
+		return lrc == LDAP_TYPE_OR_VALUE_EXISTS ? PG_ERR_DIR_BADANSWER
+		                                        : dir_ldap_map(lrc);
+	}
+	/* Counted after the add: this failure and all before it. */
+	r = dt_token_read(s->l, o->user, &t, down, s->why, sizeof(s->why));
+	if (r == PG_OK)
+		dt_count_failures(
+		    t.fail, t.nfail, o->now, o->window_s, &o->n, &o->run);
+	dt_token_free(&t);
+	return r;
+}
+
+int
+dir_totp_fail_add(void *impl, const char *user, time_t now, int window_s,
+    unsigned *n, unsigned *run)
+{
+	struct op o = { .user = user, .now = now, .window_s = window_s };
+	int r;
+
+	*n = *run = 0;
+	if ((r = dt_run(impl, do_fail_add, &o)) == PG_OK) {
+		*n = o.n;
+		*run = o.run;
+	}
+	return r;
+}
+
+static int
+do_fail_reset(struct dir_totp *s, struct op *o, bool *down)
+{
+	struct berval *none[] = { NULL };
+	LDAPMod del = { 0 }, *mods[] = { &del, NULL };
+	struct dt_token t;
+	int r;
+
+	r = dt_token_read(s->l, o->user, &t, down, s->why, sizeof(s->why));
+	if (r == PG_OK && t.nfail > 0) {
+		del.mod_op = LDAP_MOD_REPLACE | LDAP_MOD_BVALUES;
+		del.mod_type = DT_S(DT_AT_FAILURE);
+		del.mod_bvalues = none;
+		r = dt_once_result(
+		    s, dt_modify(s, t.user_dn, mods, false), "", down);
+		if (r == PG_ERR_REPLAY)
+			r = PG_OK; /* already gone */
+	}
+	dt_token_free(&t);
+	return r;
+}
+
+int
+dir_totp_fail_reset(void *impl, const char *user)
+{
+	struct op o = { .user = user };
+
+	return dt_run(impl, do_fail_reset, &o);
+}
