@@ -1,0 +1,402 @@
+#!/bin/bash
+# test_pam_dirtotp.sh - [totp] store = directory: three imaging servers
+# (PAM services with their own configuration, lockout store, tickets and
+# audit log) against one real slapd carrying slapo-otp's schema,
+# photoguard-schema.ldif and the ACL of deploy/ldap/photoguard-acl.ldif.
+# Enrolled once with the CLI on one server, a user logs in on the others;
+# one code (and one scratch code) raced on the three is accepted once;
+# wrong codes count clinic-wide and lock in the directory, and a locked
+# user's code is never checked on any server; secrets no other identity
+# may read; a directory away, a corrupt secret and bad input refused.
+. "$PG_SOURCE_ROOT/tests/lib/tap.sh"
+. "$PG_SOURCE_ROOT/tests/lib/slapd.sh"
+. "$PG_SOURCE_ROOT/pam_module/tests/pamlib.sh"
+
+pam_setup || { done_testing; exit $?; }
+if [ ! -e "${SLAPD_MODULE_DIR:-/usr/lib/ldap}/otp.so" ] &&
+	[ ! -e "${SLAPD_MODULE_DIR:-/usr/lib/ldap}/otp.la" ]; then
+	skip "directory TOTP" "slapd's otp module is not installed"
+	done_testing; exit 0
+fi
+T=$(mktemp -d /tmp/pg-pamdt-XXXXXX)
+chmod 700 "$T"
+cleanup() {
+	[ -n "${KEEP:-}" ] && return
+	slapd_stop
+	rm -rf "$T"
+}
+trap cleanup EXIT
+"$CLI" totp hostkey --host-key "$T/host.key" >/dev/null
+"$CLI" audit keygen "$T/audit.key" >/dev/null
+BASE=dc=clinic,dc=example
+SVC_DN="cn=photoguard,ou=services,$BASE"
+export SLAPD_OTP=1
+SLAPD_ACCESS=$(sed -n 's/^olcAccess: {[0-9]*}//p' \
+	"$PG_SOURCE_ROOT/deploy/ldap/photoguard-acl.ldif")
+export SLAPD_ACCESS
+if ! slapd_start "$T/slapd" "$PG_SOURCE_ROOT/deploy/ldap/clinic-sample.ldif" \
+	>"$T/slapd.log" 2>&1; then
+	not_ok "slapd started"; sed 's/^/# /' "$T/slapd.log"
+	done_testing; exit 1
+fi
+ok "slapd with the otp module and photoguard's schema started on $SLAPD_URI"
+trap cleanup EXIT # slapd_start set its own
+admin() { ldapmodify -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -w "$SLAPD_ADMIN_PW" "$@"; }
+SVC_PW="svc-$RANDOM$RANDOM"
+ldappasswd -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -w "$SLAPD_ADMIN_PW" \
+	-s "$SVC_PW" "$SVC_DN" >/dev/null
+printf '%s' "$SVC_PW" >"$T/bind.pw" && chmod 600 "$T/bind.pw"
+# A second service identity that the ACL does not let read the secrets.
+admin >/dev/null <<LDIF
+dn: cn=reader,ou=services,$BASE
+changetype: add
+objectClass: applicationProcess
+objectClass: simpleSecurityObject
+cn: reader
+userPassword: reader-pw
+LDIF
+printf '%s' reader-pw >"$T/reader.pw" && chmod 600 "$T/reader.pw"
+ldappasswd -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -w "$SLAPD_ADMIN_PW" \
+	-s bjones-pw "uid=bjones,ou=people,$BASE" >/dev/null
+install -m 0644 "$PG_SOURCE_ROOT/policy/examples/clinic.policy" "$T/clinic.policy"
+
+# server NAME [BIND-DN BIND-PW-FILE]: a server's configuration and PAM
+# service; its lockout store, tickets, audit log are its own.
+server() {
+	local s=$1
+	mkdir -p -m 700 "$T/$s" "$T/$s/tickets" "$T/$s/secrets" "$T/$s/svc"
+	cat >"$T/$s.conf" <<CONF
+[directory]
+backend = ldap
+uri = $SLAPD_URI
+ca_file = $SLAPD_CA
+base_dn = $BASE
+bind_dn = ${2:-$SVC_DN}
+bind_password_file = ${3:-$T/bind.pw}
+lockout_attribute = pwdAccountLockedTime
+network_timeout = 1s
+timeout = 1s
+cache_ttl = 0s
+[policy]
+file = $T/clinic.policy
+[audit]
+log = $T/$s/audit.jsonl
+key = $T/audit.key
+syslog = no
+[lockout]
+dir = $T/$s/lockout
+[totp]
+store = directory
+secret_dir = $T/$s/secrets
+host_key = $T/host.key
+ticket_dir = $T/$s/tickets
+window = 10
+max_failures = 5
+max_consecutive_failures = 8
+CONF
+	printf '%s\n' "auth required $MOD config=$T/$s.conf host=imaging-$s" \
+		"account required $MOD config=$T/$s.conf host=imaging-$s" \
+		>"$T/$s/svc/sshd"
+}
+server A
+server B
+server C
+server D "cn=reader,ou=services,$BASE" "$T/reader.pw"
+
+login() { pam_run "$T/$1/svc" sshd "$2" "$3"; } # SERVER USER ANSWER
+acct() { pam_run "$T/$1/svc" sshd "$2" "" acct_mgmt; }
+line() { grep -a "auth user=" "$T/out" | tail -1; }
+cli() { local s=$1; shift; "$CLI" --config "$T/$s.conf" "$@"; }
+attr() { # USER ATTR: the values of ATTR in USER's entry, as the admin sees them
+	slapd_search -b "uid=$1,ou=people,$BASE" -s base "$2" |
+		sed -n "s/^$2:: *//p; s/^$2: *//p"
+}
+nvals() { attr "$1" "$2" | grep -c .; }
+tickets() { find "$T/$1/tickets" -type f -name "$2*" | wc -l; }
+code_at() { oathtool --totp -b "$SECRET" -N "@$(($1 * 30))"; }
+next_code() { code_at $(($(attr "$1" oathTOTPLastTimeStep) + 1)); }
+
+# dir_enroll SERVER USER [CODE]: `photoguard enroll USER` with SERVER's
+# configuration, typing CODE (default: the app's current code); sets
+# SECRET and SCRATCH (the ten scratch codes), exit status in $?.
+dir_enroll() {
+	rm -f "$T/in" && mkfifo "$T/in"
+	cli "$1" enroll "$2" <"$T/in" >"$T/enroll.out" 2>"$T/enroll.err" &
+	local pid=$! i
+	exec 3>"$T/in"
+	for i in $(seq 200); do
+		grep -q 'secret=' "$T/enroll.out" 2>/dev/null && break
+		grep -q . "$T/enroll.err" 2>/dev/null && break
+		sleep 0.05
+	done
+	SECRET=$(grep -o 'secret=[A-Z2-7]*' "$T/enroll.out" | cut -d= -f2)
+	mapfile -t SCRATCH < <(grep -oE '^  [a-z0-9]{5}-[a-z0-9]{5}$' "$T/enroll.out" | tr -d ' ')
+	if [ -n "$SECRET" ]; then
+		printf '%s\n' "${3:-$(oathtool --totp -b "$SECRET")}" >&3
+	fi
+	exec 3>&-
+	wait $pid
+}
+
+# race ANSWER USER OUTDIR: the three servers authenticate USER with ANSWER
+# at the same moment (each start retried if pam_wrapper's staging lost
+# its race, as pam_parallel does); exit statuses in OUTDIR/S.rc.
+race() {
+	local answer=$1 user=$2 out=$3 s pids=""
+	mkdir -p "$out" && rm -f "$out"/*
+	pwrap_sweep
+	for s in A B C; do
+		( for try in 1 2 3 4 5 6 7 8 9 10; do
+			( while [ ! -e "$out/go" ]; do sleep 0.01; done
+			  printf '%s\n' "$answer" ) |
+			  env LD_PRELOAD="$PWRAP" PAM_WRAPPER=1 \
+				PAM_WRAPPER_SERVICE_DIR="$T/$s/svc" \
+				PAM_WRAPPER_DEBUGLEVEL=2 \
+				pamtester -v sshd "$user" authenticate \
+				>"$out/$s.out" 2>&1
+			rc=$?
+			grep -aq 'auth user=' "$out/$s.out" && break
+			sleep 0.$((RANDOM % 5 + 1))
+		  done
+		  echo $rc >"$out/$s.rc" ) &
+		pids="$pids $!"
+		sleep 0.05
+	done
+	touch "$out/go"
+	wait $pids
+	cat "$out"/*.out >>"$T/all.out"
+}
+winners() { grep -l '^0$' "$1"/*.rc 2>/dev/null | wc -l; }
+# Every attempt is counted before its code is checked (and the count
+# cleared by a good code), and a race's losers are refused as replays,
+# which count as wrong codes; the count is cleared between rounds so that
+# rounds test the race, not the limit (max_failures = 5).
+forget_failures() {
+	printf '%s\n' "dn: uid=$1,ou=people,$BASE" "changetype: modify" \
+		"replace: pgTOTPFailure" | admin >/dev/null
+}
+
+# --- enroll once, on server A ---------------------------------------------
+cli A totp status asmith >"$T/st.out" 2>&1
+is "before enrollment: photoguard totp status exits 1" $? 1
+like "...not enrolled" "$(cat "$T/st.out")" 'state: not enrolled'
+dir_enroll A asmith
+is "photoguard enroll asmith on server A: exit 0" $? 0
+like "...active" "$(cat "$T/enroll.out")" 'TOTP for asmith is active'
+is "...ten scratch codes shown" "${#SCRATCH[@]}" 10
+ASMITH_SECRET=$SECRET ASMITH_SCRATCH=("${SCRATCH[@]}")
+is "...the secret is in the directory (oathSecret)" "$(nvals asmith oathSecret)" 1
+is "...so is the watermark, the step of the first code" \
+	"$(attr asmith oathTOTPLastTimeStep)" "$(($(date +%s) / 30))"
+is "...and ten hashed scratch codes" "$(nvals asmith pgTOTPScratchCode)" 10
+like "...hashed, not in clear" "$(attr asmith pgTOTPScratchCode | head -1)" '^\$pgscratch\$1\$3\$16384\$'
+check "...no scratch code in clear" test -z "$(attr asmith pgTOTPScratchCode | grep -F "${SCRATCH[0]}")"
+like "...the entry names itself as its token" "$(attr asmith oathTOTPToken)" "^uid=asmith,ou=people,$BASE\$"
+check "...nothing in server A's secret files" test -z "$(ls -A "$T/A/secrets")"
+cli B totp status asmith >"$T/st.out" 2>&1
+is "photoguard totp status on server B: exit 0" $? 0
+like "...active, from the directory" "$(cat "$T/st.out")" 'state: active'
+like "...ten scratch codes left" "$(cat "$T/st.out")" 'scratch codes left: 10'
+before=$(attr asmith oathSecret)
+dir_enroll B asmith
+is "enrolling asmith again on B without --reset: exit 1" $? 1
+like "...already enrolled" "$(cat "$T/enroll.err")" 'already enrolled'
+is "...the secret is untouched" "$(attr asmith oathSecret)" "$before"
+SECRET=$ASMITH_SECRET SCRATCH=("${ASMITH_SCRATCH[@]}")
+
+# --- log in anywhere --------------------------------------------------------
+c=$(next_code asmith)
+login B asmith "$c"
+is "asmith logs in on server B with a code from the app" $? 0
+like "...accepted" "$(line)" 'outcome=success .*code accepted'
+is "...an MFA ticket on B" "$(tickets B asmith)" 1
+login C asmith "$c"
+is "the same code on server C: refused" $? 1
+like "...as a replay" "$(line)" 'outcome=deny .*(already used|replay)'
+is "...no ticket on C" "$(tickets C asmith)" 0
+login C asmith "$(next_code asmith)"
+is "the next code on server C: accepted" $? 0
+login A asmith "$(next_code asmith)"
+is "and on server A" $? 0
+
+# --- one code raced on the three servers, several times ---------------------
+for round in 1 2 3 4; do
+	forget_failures asmith
+	step=$(($(attr asmith oathTOTPLastTimeStep) + 1))
+	race "$(code_at $step)" asmith "$T/race$round"
+	is "race $round: the same code on A, B and C at once: exactly one accepted" \
+		"$(winners "$T/race$round")" 1
+	is "...the watermark moved to that code's step" \
+		"$(attr asmith oathTOTPLastTimeStep)" "$step"
+	is "...the two others refused it as a replay" \
+		"$(grep -la 'outcome=deny .*replay' "$T/race$round"/*.out | wc -l)" 2
+done
+forget_failures asmith
+
+# --- scratch codes: once, clinic-wide ---------------------------------------
+login B asmith "${SCRATCH[0]}"
+is "a scratch code on server B: accepted" $? 0
+like "...as a scratch code" "$(line)" 'scratch code accepted'
+is "...its value is gone from the directory" "$(nvals asmith pgTOTPScratchCode)" 9
+login C asmith "${SCRATCH[0]}"
+is "the same scratch code on C: refused" $? 1
+for round in 1 2 3; do
+	forget_failures asmith
+	race "${SCRATCH[$round]}" asmith "$T/srace$round"
+	is "scratch race $round on A, B and C: exactly one accepted" \
+		"$(winners "$T/srace$round")" 1
+	is "...exactly one value removed" "$(nvals asmith pgTOTPScratchCode)" $((9 - round))
+done
+forget_failures asmith
+login A asmith "$(echo "${SCRATCH[5]}" | tr a-z A-Z | tr -d -)"
+is "a scratch code typed in capitals without its dash: accepted" $? 0
+
+# --- secrets readable by the bind identity only -----------------------------
+is "another user (bjones) reads no oathSecret of asmith" \
+	"$(ldapsearch -LLL -x -H "$SLAPD_URI" -D "uid=bjones,ou=people,$BASE" -w bjones-pw \
+		-b "uid=asmith,ou=people,$BASE" -s base oathSecret pgTOTPScratchCode oathTOTPLastTimeStep |
+		grep -ci '^oath\|^pgTOTP')" 0
+is "...nor does an anonymous search" \
+	"$(ldapsearch -LLL -x -H "$SLAPD_URI" -b "uid=asmith,ou=people,$BASE" -s base oathSecret |
+		grep -ci '^oathSecret')" 0
+is "...while the bind identity does" \
+	"$(ldapsearch -LLL -x -H "$SLAPD_URI" -D "$SVC_DN" -w "$SVC_PW" \
+		-b "uid=asmith,ou=people,$BASE" -s base oathSecret | grep -ci '^oathSecret')" 1
+printf '%s\n' "dn: uid=asmith,ou=people,$BASE" changetype:\ modify \
+	"add: objectClass" "objectClass: posixGroup" |
+	ldapmodify -x -H "$SLAPD_URI" -D "$SVC_DN" -w "$SVC_PW" >/dev/null 2>&1
+is "the bind identity may add no other object class" $? 50
+before=$(attr asmith oathTOTPLastTimeStep)
+login D asmith "$(next_code asmith)"
+is "server D, whose bind DN may not read oathSecret: refused" $? 1
+like "...saying why" "$(line)" 'outcome=error .*no oathSecret the bind DN may read'
+is "...and no code was taken" "$(attr asmith oathTOTPLastTimeStep)" "$before"
+cli D totp status asmith >"$T/st.out" 2>&1
+is "...photoguard totp status there: exit 3 (error), not 'not enrolled'" $? 3
+
+# --- wrong codes count clinic-wide and lock in the directory ----------------
+dir_enroll C bjones
+is "bjones enrolled on server C" $? 0
+W=$(pam_wrong)
+login A bjones "$W"
+is "a wrong code on A: refused" $? 1
+like "...failure 1 of 5" "$(line)" 'failure 1 of 5'
+login B bjones "$W"
+like "a wrong code on B: failure 2 of 5 (counted in the directory)" "$(line)" 'failure 2 of 5'
+is "...two pgTOTPFailure values" "$(nvals bjones pgTOTPFailure)" 2
+login C bjones "$W"
+like "...on C: failure 3 of 5" "$(line)" 'failure 3 of 5'
+login A bjones "$W"
+like "...on A again: failure 4 of 5" "$(line)" 'failure 4 of 5'
+check "...nobody locked yet" test "$(nvals bjones pwdAccountLockedTime)" = 0
+login B bjones "abc"
+like "garbage on B: failure 5 of 5, locked" "$(line)" 'failure 5 of 5; account locked'
+is "...pwdAccountLockedTime set in the directory" "$(nvals bjones pwdAccountLockedTime)" 1
+before=$(attr bjones oathTOTPLastTimeStep)
+for s in A B C; do
+	login $s bjones "$(next_code bjones)"
+	is "locked: the right code on server $s: refused" $? 1
+	like "...without checking the code" "$(line)" 'outcome=deny .*locked.*code not checked'
+	is "...no MFA ticket on $s" "$(tickets $s bjones)" 0
+done
+is "...and the code was never taken (watermark unchanged)" "$(attr bjones oathTOTPLastTimeStep)" "$before"
+acct B bjones
+is "...the account phase on B refuses bjones too" $? 1
+cli A unlock bjones >"$T/unlock.out" 2>&1
+is "photoguard unlock bjones on A: exit 0" $? 0
+is "...the directory lock is gone" "$(nvals bjones pwdAccountLockedTime)" 0
+is "...and the wrong-code count with it" "$(nvals bjones pgTOTPFailure)" 0
+# B decided the lock and keeps it in its own lockout store too, until the
+# gateway's watch of the directory lifts it there (issue 11, point 3).
+login C bjones "$(next_code bjones)"
+is "after the unlock on A, bjones logs in on C" $? 0
+is "...with an MFA ticket on C" "$(tickets C bjones)" 1
+
+# A lock set in the directory by anyone: refused everywhere, code unchecked.
+printf '%s\n' "dn: uid=asmith,ou=people,$BASE" "changetype: modify" \
+	"replace: pwdAccountLockedTime" "pwdAccountLockedTime: 000001010000Z" |
+	admin >/dev/null
+before=$(attr asmith oathTOTPLastTimeStep)
+login C asmith "$(next_code asmith)"
+is "asmith locked in the directory by an admin: refused on C" $? 1
+like "...code not checked" "$(line)" 'locked in the directory \(code not checked\)'
+login A asmith "${SCRATCH[6]}"
+is "...a scratch code too" $? 1
+is "...nothing taken" "$(attr asmith oathTOTPLastTimeStep) $(nvals asmith pgTOTPScratchCode)" "$before 5"
+printf '%s\n' "dn: uid=asmith,ou=people,$BASE" "changetype: modify" \
+	"delete: pwdAccountLockedTime" | admin >/dev/null
+
+# Consecutive wrong codes, spread over time windows: max_consecutive = 8.
+dir_enroll B cwu
+printf '%s\n' "dn: uid=cwu,ou=people,$BASE" "changetype: modify" \
+	"replace: pgTOTPFailure" "pgTOTPFailure: 20200101000000Z#0000000000000001" \
+	"pgTOTPFailure: 20200101000000Z#0000000000000002" \
+	"pgTOTPFailure: 20200101000000Z#0000000000000003" \
+	"pgTOTPFailure: 20200101000000Z#0000000000000004" \
+	"pgTOTPFailure: 20200101000000Z#0000000000000005" \
+	"pgTOTPFailure: 20200101000000Z#0000000000000006" \
+	"pgTOTPFailure: 20200101000000Z#0000000000000007" | admin >/dev/null
+login C cwu "$W"
+like "seven old failures and an eighth wrong code: locked by the consecutive rule" \
+	"$(line)" 'failure 1 of 5; 8 consecutive failures; account locked'
+cli A unlock cwu >/dev/null 2>&1
+
+# --- bad input --------------------------------------------------------------
+login A cwu "$(printf '%070d' 1)"
+like "an answer over 64 bytes: refused, counted" "$(line)" 'outcome=deny .*answer too long; failure 1 of 5'
+login A cwu "12345"
+like "five digits (neither a code nor a scratch code): refused" "$(line)" 'outcome=deny .*neither a valid code nor an unused scratch code'
+login A cwu "$(next_code cwu)"
+is "...a good code afterwards: accepted" $? 0
+is "...and it clears the count" "$(nvals cwu pgTOTPFailure)" 0
+login A nobody "123456"
+is "a user the directory does not know: refused" $? 1
+login A 'asmith)(uid=*' "123456"
+is "a name with filter metacharacters: refused" $? 1
+dir_enroll A nobody
+is "enrolling a user the directory does not know: fails (exit 3)" $? 3
+dir_enroll A dlopez 000000
+is "enrollment whose first code is wrong: exit 1" $? 1
+like "...nothing written" "$(cat "$T/enroll.err")" 'nothing was written to the directory'
+is "...dlopez has no secret" "$(nvals dlopez oathSecret)" 0
+printf '[directory]\nbackend = local\n[totp]\nstore = directory\n' >"$T/bad.conf"
+"$CLI" --config "$T/bad.conf" totp status asmith >"$T/st.out" 2>&1
+like "store = directory with the local backend: a configuration error" \
+	"$(cat "$T/st.out")" 'store: needs \[directory\] backend = ldap'
+
+# --- corrupt tokens ---------------------------------------------------------
+dir_enroll A ekim
+printf '%s\n' "dn: uid=ekim,ou=people,$BASE" "changetype: modify" \
+	"replace: oathSecret" "oathSecret: abc" | admin >/dev/null
+login B ekim "$(code_at $(($(date +%s) / 30 + 1)))"
+is "a corrupted oathSecret (3 bytes): refused" $? 1
+like "...saying why" "$(line)" 'outcome=error .*oathSecret is not a valid secret'
+dir_enroll A fmartin
+printf '%s\n' "dn: uid=fmartin,ou=people,$BASE" "changetype: modify" \
+	"add: pgTOTPScratchCode" "pgTOTPScratchCode: \$pgscratch\$1\$3\$16384\$garbage" | admin >/dev/null
+login B fmartin "${SCRATCH[0]}"
+is "a scratch code value that does not parse: refused" $? 1
+like "...saying why" "$(line)" 'pgTOTPScratchCode value does not parse'
+login B fmartin "$(next_code fmartin)"
+is "...while a time-based code still works" $? 0
+printf '%s\n' "dn: uid=gnovak,ou=people,$BASE" "changetype: modify" \
+	"add: objectClass" "objectClass: oathTOTPUser" "objectClass: oathTOTPToken" "-" \
+	"add: oathTOTPToken" "oathTOTPToken: cn=gone,$BASE" | admin >/dev/null
+login B gnovak 123456
+is "a user whose oathTOTPToken names no entry: refused" $? 1
+like "...saying why" "$(line)" 'outcome=error .*token entry .* cannot be read'
+
+# --- the directory away: refused, with the reason ---------------------------
+c=$(next_code asmith)
+slapd_pause
+login A asmith "$c"
+is "slapd not answering: refused" $? 1
+like "...as an error that names the directory" "$(line)" 'outcome=error .*(directory unavailable|Timed out|timed out|Can.t contact)'
+slapd_resume
+slapd_stop
+login B asmith 123456
+is "slapd stopped: refused" $? 1
+like "...with a clear reason" "$(line)" "outcome=error .*Can't contact LDAP server"
+
+pam_no_sanitizer_reports "$T/all.out"
+done_testing
