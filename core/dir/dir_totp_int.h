@@ -33,7 +33,7 @@
 #define DT_SECRET_MIN   16 /* bytes: RFC 4226 asks for 128 bits at least */
 #define DT_SECRET_MAX   64
 #define DT_FAILURES_MAX 4096 /* values of pgTOTPFailure read at most */
-#define DT_FAIL_VALUE   32   /* "YYYYmmddHHMMSSZ#" + 16 hex + NUL */
+#define DT_FAIL_VALUE   33   /* "YYYYmmddHHMMSSZ#" + 16 hex + NUL */
 #define DT_WHY_MAX      256
 
 /* What the directory holds of one user's TOTP. */

@@ -130,7 +130,7 @@ dt_failure_value(time_t now, char *out, size_t outlen)
 	randombytes_buf(rnd, sizeof(rnd));
 	sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
 	k = snprintf(out + 15, outlen - 15, "#%s", hex);
-	return k == 17 ? PG_OK : PG_ERR_INTERNAL;
+	return k == 17 && (size_t)k < outlen - 15 ? PG_OK : PG_ERR_INTERNAL;
 }
 
 void

@@ -77,6 +77,25 @@ test_empty_is_local_defaults(void **state)
 	assert_int_equal(c->audit_durability, PG_DURABLE_BATCH);
 	assert_int_equal(c->audit_batch_ms, 50);
 	assert_int_equal(c->totp_step_s, 30);
+	assert_int_equal(c->totp_store, PG_TOTP_FILES);
+	pg_config_free(c);
+}
+
+static void
+test_totp_store_directory(void **state)
+{
+	struct pg_config *c = NULL;
+	char err[512];
+
+	(void)state;
+	if (pg_config_parse("d.conf",
+	        "[directory]\nbackend=ldap\nuri=ldap://dir.clinic.example\n"
+	        "base_dn=dc=x\nbind_dn=cn=pg\nbind_password_file=/pw\n"
+	        "lockout_attribute=pwdAccountLockedTime\n"
+	        "[totp]\nstore = directory\n",
+	        &c, err, sizeof(err)) != PG_OK)
+		fail_msg("%s", err);
+	assert_int_equal(c->totp_store, PG_TOTP_DIRECTORY);
 	pg_config_free(c);
 }
 
@@ -180,6 +199,17 @@ static const struct bad bad[] = {
 	{ "[directory]\nbackend=ldap\nuri=ldap://dir.clinic.example\n"
 	  "base_dn=dc=x\nlockout_attribute = pwdAccountLockedTime\n",
 	    "b.conf:5: [directory] lockout_attribute: needs bind_dn (an anonymous bind may not read or write it, and an unreadable attribute would look unlocked)" },
+	{ "[totp]\nstore = ldap\n",
+	    "b.conf:2: [totp] store: must be 'files' or 'directory'" },
+	{ "[totp]\nstore = directory\n",
+	    "b.conf:2: [totp] store: needs [directory] backend = ldap" },
+	{ "[directory]\nbackend=ldap\nuri=ldap://dir.clinic.example\n"
+	  "base_dn=dc=x\n[totp]\nstore = directory\n",
+	    "b.conf:6: [totp] store: needs [directory] bind_dn (the secrets are readable by the bind identity only)" },
+	{ "[directory]\nbackend=ldap\nuri=ldap://dir.clinic.example\n"
+	  "base_dn=dc=x\nbind_dn=cn=pg\nbind_password_file=/pw\n"
+	  "[totp]\nstore = directory\n",
+	    "b.conf:8: [totp] store: needs [directory] lockout_attribute (a lock on wrong codes must reach every server)" },
 	{ "[policy]\nthis line has no equals sign\n",
 	    "b.conf:2: syntax error (expected [section] or key = value)" },
 	{ "[policy\nfile = /a\n",
@@ -305,6 +335,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_empty_is_local_defaults),
+		cmocka_unit_test(test_totp_store_directory),
 		cmocka_unit_test(test_ldaps_sets_tls),
 		cmocka_unit_test(test_loopback_may_go_plain),
 		cmocka_unit_test(test_bad),
