@@ -54,7 +54,9 @@ static const char enroll_usage[] =
     "otpauth URI and a QR code with ten single-use scratch codes, then\n"
     "asks for a first code from the app (or takes --confirm-code) and\n"
     "activates the secret only if that code verifies.  --reset replaces\n"
-    "an existing enrollment.\n";
+    "an existing enrollment.  With [totp] store = directory the secret is\n"
+    "written to the user's directory entry, for every server, only once\n"
+    "that code verified (--secret-dir or --host-key choose the files).\n";
 
 static const char totp_usage[] =
     "Usage: photoguard totp status USER [--secret-dir DIR] [--host-key FILE]\n"
