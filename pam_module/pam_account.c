@@ -242,12 +242,10 @@ decide(struct pgpam_ctx *c, const struct policy *pol, const struct dir_user *u,
 	char rule[PGPAM_RULE_MAX], names[256];
 	enum policy_verdict v;
 
-	memset(&dec, 0, sizeof(dec));
-	if (policy_roles_for_groups(pol, (const char *const *)u->groups,
-	        u->ngroups, &roles) != PG_OK)
+	if (pg_access_login(pol, u, c->host, c->service, &roles, &dec) != PG_OK)
 		return pgpam_set(c, "error", PAM_AUTHINFO_UNAVAIL, NULL,
 		    "roles could not be mapped");
-	v = policy_login(pol, &roles, c->host, c->service, &dec);
+	v = dec.verdict;
 	(void)snprintf(rule, sizeof(rule), "%s:%u",
 	    dec.rule_file ? dec.rule_file : "?", dec.rule_line);
 	(void)policy_roleset_names(pol, &roles, names, sizeof(names));
