@@ -1,7 +1,7 @@
 /*
  * users.c - who is asking: the caller's uid to a name (getpwuid_r), the
- * name to groups and care teams (the directory client, re-asked after
- * dir_cache_ttl_s), groups to roles and limits (the policy in force), and
+ * name to groups and care teams (the directory client, re-asked when its
+ * cached answer expires), groups to roles and limits (the policy in force), and
  * the facts of the moment (MFA ticket, local time, break-glass grants) for
  * policy_decide().  One entry per uid that used the mount: the state grows
  * with active users, never with the store.
@@ -100,14 +100,15 @@ int
 gw_user_refresh(struct gw *g, struct gw_user *u, struct gw_policy *p, char *err,
     size_t errlen)
 {
-	int64_t now = gw_now_ms();
-	int64_t ttl = (int64_t)g->cfg->dir_cache_ttl_s * 1000;
 	struct dir_user *du = NULL;
 	char name[GW_USER_MAX];
 	int r;
 
 	err[0] = '\0';
-	if (u->du != NULL && now - u->du_ms < ttl) {
+	/* U's copy lives exactly as long as the directory cache's answer:
+	 * one cache, so a revoked care team is out of force within one
+	 * cache_ttl, never two. */
+	if (u->du != NULL && dir_user_fresh(u->du, dir_clock())) {
 		if (u->policy_gen == p->gen)
 			return 0;
 		return apply_policy(u, p);
@@ -135,7 +136,6 @@ gw_user_refresh(struct gw *g, struct gw_user *u, struct gw_policy *p, char *err,
 		return r;
 	}
 	u->du = du;
-	u->du_ms = now;
 	return apply_policy(u, p);
 }
 
