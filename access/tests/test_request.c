@@ -238,6 +238,11 @@ test_clock(void **state)
 	assert_int_equal(c.minute_of_day, 0);
 	setenv("TZ", "UTC", 1);
 	tzset();
+	/* A time the calendar cannot hold leaves the clock out of range. */
+	assert_int_equal(
+	    pg_access_clock_at((time_t)INT64_MAX, &c), PG_ERR_INVAL);
+	assert_int_equal(c.weekday, -1);
+	assert_int_equal(c.minute_of_day, -1);
 }
 
 static void
