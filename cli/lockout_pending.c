@@ -42,11 +42,11 @@ cli_pending_mark_cache(const char *progname, const struct pg_config *cfg,
 	size_t i, bad = 0;
 	int r;
 
-	if (cfg->totp_offline_cache_dir == NULL)
+	if (cfg->dir_offline_cache_dir == NULL)
 		return 0;
 	for (i = 0; i < n; i++) {
 		r = offline_cache_mark_locked(
-		    cfg->totp_offline_cache_dir, users[i]);
+		    cfg->dir_offline_cache_dir, users[i]);
 		if (r == PG_OK || r == PG_ERR_INVAL)
 			continue; /* a name the cache cannot hold has no entry
 			           */

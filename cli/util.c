@@ -47,6 +47,9 @@ cli_load_config(const struct cli_ctx *ctx)
 		fprintf(stderr, "%s: %s\n", ctx->progname, err);
 		return NULL;
 	}
+	for (size_t i = 0; i < cfg->nwarnings; i++)
+		fprintf(stderr, "%s: warning: %s\n", ctx->progname,
+		    cfg->warnings[i]);
 	return cfg;
 }
 

@@ -42,8 +42,8 @@ struct gw_user {
 	char name[GW_USER_MAX];
 	bool known;          /* the uid has a name */
 	pthread_mutex_t mu;  /* guards what follows */
-	struct dir_user *du; /* last directory answer, NULL: none */
-	int64_t du_ms;       /* monotonic time of that answer */
+	struct dir_user *du; /* last directory answer, NULL: none; kept
+	                        while dir_user_fresh() */
 	uint64_t policy_gen; /* policy the roles/limits were made from */
 	struct policy_roleset roles;
 	bool mfa_matters; /* a rule for these roles has an mfa condition */

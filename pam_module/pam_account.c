@@ -71,12 +71,12 @@ from_cache(struct pgpam_ctx *c, const char *direrr, struct dir_user **u,
 	long long age = -1;
 	int r;
 
-	if (cfg->totp_offline_cache_dir == NULL)
+	if (cfg->dir_offline_cache_dir == NULL)
 		return pgpam_set(c, "error", PAM_AUTHINFO_UNAVAIL, NULL,
 		    "directory unavailable: %s; no offline cache configured",
 		    direrr);
-	r = offline_cache_get(cfg->totp_offline_cache_dir, c->user, time(NULL),
-	    cfg->totp_offline_max_age_s, u, &age);
+	r = offline_cache_get(cfg->dir_offline_cache_dir, c->user, time(NULL),
+	    cfg->dir_offline_max_age_s, u, &age);
 	if (r == PG_OK) {
 		(void)snprintf(via, vialen,
 		    "offline cache (directory unavailable; entry %lld s old)",
@@ -87,7 +87,7 @@ from_cache(struct pgpam_ctx *c, const char *direrr, struct dir_user **u,
 		return pgpam_set(c, "error", PAM_AUTHINFO_UNAVAIL, NULL,
 		    "directory unavailable: %s; offline cache entry too old "
 		    "(%lld s, max %d s)",
-		    direrr, age, cfg->totp_offline_max_age_s);
+		    direrr, age, cfg->dir_offline_max_age_s);
 	return pgpam_set(c, "error", PAM_AUTHINFO_UNAVAIL, NULL,
 	    "directory unavailable: %s; offline cache: %s", direrr,
 	    r == PG_ERR_NOTFOUND ? "no entry" : pg_strerror(r));
@@ -99,9 +99,9 @@ remember(struct pgpam_ctx *c, const struct dir_user *u)
 {
 	int r;
 
-	if (c->cfg->totp_offline_cache_dir == NULL)
+	if (c->cfg->dir_offline_cache_dir == NULL)
 		return;
-	r = offline_cache_put(c->cfg->totp_offline_cache_dir, u, time(NULL));
+	r = offline_cache_put(c->cfg->dir_offline_cache_dir, u, time(NULL));
 	if (r != PG_OK)
 		pam_syslog(c->pamh, LOG_WARNING,
 		    "offline cache not updated: %s", pg_strerror(r));
@@ -118,13 +118,13 @@ sync_cache_locks(struct pgpam_ctx *c)
 	struct dir *d = NULL;
 	int r;
 
-	if (c->cfg->totp_offline_cache_dir == NULL ||
+	if (c->cfg->dir_offline_cache_dir == NULL ||
 	    c->cfg->dir_lockout_attr == NULL ||
-	    !offline_cache_sync_due(c->cfg->totp_offline_cache_dir, time(NULL)))
+	    !offline_cache_sync_due(c->cfg->dir_offline_cache_dir, time(NULL)))
 		return;
 	if ((r = dir_open(c->cfg, &d)) == PG_OK)
 		r = offline_cache_sync_locks(
-		    c->cfg->totp_offline_cache_dir, d, time(NULL));
+		    c->cfg->dir_offline_cache_dir, d, time(NULL));
 	if (r != PG_OK)
 		pam_syslog(c->pamh, LOG_WARNING,
 		    "offline cache not told of the directory's locks: %s",
@@ -242,12 +242,10 @@ decide(struct pgpam_ctx *c, const struct policy *pol, const struct dir_user *u,
 	char rule[PGPAM_RULE_MAX], names[256];
 	enum policy_verdict v;
 
-	memset(&dec, 0, sizeof(dec));
-	if (policy_roles_for_groups(pol, (const char *const *)u->groups,
-	        u->ngroups, &roles) != PG_OK)
+	if (pg_access_login(pol, u, c->host, c->service, &roles, &dec) != PG_OK)
 		return pgpam_set(c, "error", PAM_AUTHINFO_UNAVAIL, NULL,
 		    "roles could not be mapped");
-	v = policy_login(pol, &roles, c->host, c->service, &dec);
+	v = dec.verdict;
 	(void)snprintf(rule, sizeof(rule), "%s:%u",
 	    dec.rule_file ? dec.rule_file : "?", dec.rule_line);
 	(void)policy_roleset_names(pol, &roles, names, sizeof(names));

@@ -69,6 +69,8 @@ pgpam_begin(struct pgpam_ctx *c, pam_handle_t *pamh, int argc,
 	}
 	if (pgpam_config(&c->opts, &c->cfg, err, sizeof(err)) != PG_OK)
 		return pgpam_set(c, "error", PAM_SERVICE_ERR, NULL, "%s", err);
+	for (size_t i = 0; i < c->cfg->nwarnings; i++)
+		pam_syslog(pamh, LOG_WARNING, "%s", c->cfg->warnings[i]);
 	if ((r = audit_open_short(c->cfg, "pam", &c->audit)) != PG_OK)
 		return pgpam_set(c, "error", fail_rc, NULL,
 		    "audit log unavailable: %s", pg_strerror(r));

@@ -3,7 +3,9 @@
  * the patients whose care team they are on and whether the directory has
  * locked them out.  Two backends: LDAP (libldap, StartTLS or ldaps with
  * CA checks) and local (Unix groups plus a care-team file).  Answers are
- * cached per user for dir_cache_ttl_s; errors are never cached.
+ * cached per user for dir_cache_ttl_s; errors are never cached.  This is
+ * the only cache of directory answers: copies kept elsewhere expire with
+ * it (dir_user_fresh()).
  *
  * Every function is safe to call from many threads on one struct dir.
  * Every error is a refusal: no return value other than PG_OK carries an
@@ -38,6 +40,8 @@ struct dir_user {
 	size_t npatients;
 	bool locked;    /* the lockout attribute is set */
 	time_t fetched; /* wall-clock time of the directory answer */
+	time_t expires; /* dir_clock() second from which the cache no longer
+	                   gives this answer; 0: never cached */
 };
 
 /*
@@ -104,6 +108,17 @@ void dir_flush_cache(struct dir *d);
  * message never contains a secret.
  */
 void dir_last_error(struct dir *d, char *buf, size_t len);
+
+/* Seconds of CLOCK_MONOTONIC: the clock of the cache and of ->expires. */
+time_t dir_clock(void);
+
+/*
+ * True while U, an answer of dir_lookup(), is still the one the cache
+ * would give at NOW (dir_clock()).  A caller that keeps a copy keeps it
+ * only this long, so there is one cache and a change in the directory is
+ * in force within one cache_ttl.  False when the answer was not cached.
+ */
+bool dir_user_fresh(const struct dir_user *u, time_t now);
 
 /* Returns a deep copy of U, or NULL when out of memory. */
 struct dir_user *dir_user_dup(const struct dir_user *u);
