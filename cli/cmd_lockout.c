@@ -19,6 +19,7 @@
 #include "cli/lockout_pending.h"
 #include "cli/util.h"
 #include "core/config/config.h"
+#include "core/ctl/ctl.h"
 #include "core/audit/audit.h"
 #include "core/dir/dir.h"
 #include "base/base.h"
@@ -442,11 +443,9 @@ static void
 tell_gateway(const struct cli_ctx *ctx, const struct pg_config *cfg,
     const char *user, const char *esc)
 {
-	char req[LOCKOUT_USER_MAX + 16];
+	char req[CTL_LINE_MAX + 1];
 
-	if ((size_t)snprintf(req, sizeof(req), "unlock %s\n", user) >=
-	        sizeof(req) ||
-	    strchr(user, '\n') != NULL)
+	if (ctl_format_request(req, sizeof(req), CTL_UNLOCK, user, NULL) < 0)
 		return;
 	if (cli_gateway_tell(cfg, req) < 0)
 		fprintf(stderr,

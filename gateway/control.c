@@ -1,23 +1,11 @@
 /*
- * control.c - the gateway's control socket ([store] control_socket), for
- * `photoguard status`, `photoguard breakglass` and `photoguard unlock`.  One
- * request per connection: a line "status", "status json", "breakglass
- * PATIENT REASON..." or "unlock USER" (control_serve.c reads it, within
- * its caps and deadlines, and sends the answer).  The caller is who the
- * kernel says (SO_PEERCRED), never what the request claims.  The answer's first
- * line is "ok" or "error: WHY"; what follows is text for a person, or for
- * "status json" one JSON object (the same facts, for programs: see
- * photoguard(8)).
- *
- * Status: root sees the store, the policy, every active user's usage
- * against each window, and the lockouts; anyone else sees their own.
- * Break-glass: a time-limited grant for the caller, within the policy's
- * `breakglass` line for their roles (duration, max N per period, reason),
- * audited and alerted.
- * Unlock (root only; the CLI has lifted the lockout already, audited): the
- * user's next request asks the lockout store and the directory afresh
- * rather than trusting a cached "locked in the directory" for the rest of
- * its cache_ttl.
+ * control.c - what the control socket's requests mean: `photoguard
+ * status` (root sees everything, anyone else their own usage), `photoguard
+ * breakglass` (breakglass.c) and, from root, the unlock that makes the
+ * gateway ask the lockout store and the directory afresh rather than trust
+ * a cached "locked" for the rest of its cache_ttl.  The caller is who the
+ * kernel says (SO_PEERCRED), never what the request claims.  The protocol
+ * is core/ctl/ctl.h, specified in docs/control-protocol.md.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +17,7 @@
 
 #include "core/dir/dir.h"
 #include "base/base.h"
+#include "core/ctl/ctl.h"
 #include "core/lockout/lockout.h"
 #include "gateway/control.h"
 #include "gateway/limiter.h"
@@ -65,7 +54,7 @@ status(struct gw *g, uid_t uid, FILE *f)
 	struct gw_user *u;
 	size_t b, n = 0, i;
 
-	fprintf(f, "ok\n");
+	ctl_reply_ok(f);
 	if (uid == 0)
 		fprintf(f, "store: %s\nmount: %s\npolicy: %s (version %llu)\n",
 		    g->cfg->store_root, g->mountpoint, g->cfg->policy_file,
@@ -243,10 +232,10 @@ status_json(struct gw *g, uid_t uid, FILE *f)
 		}
 	}
 	if (bad)
-		fprintf(f,
-		    "error: cannot build the status (out of memory, "
-		    "or the lockout store unreadable)\n");
-	else if (fprintf(f, "ok\n") > 0 &&
+		ctl_reply_error(f,
+		    "cannot build the status (out of memory, or the lockout "
+		    "store unreadable)");
+	else if (ctl_reply_ok(f) == 0 &&
 	    json_dumpf(o, f, JSON_INDENT(2) | JSON_ENSURE_ASCII) == 0)
 		fputc('\n', f);
 	json_decref(users);
@@ -260,7 +249,7 @@ unlock_user(struct gw *g, uid_t uid, const char *name, FILE *f)
 	size_t b;
 
 	if (uid != 0) {
-		fprintf(f, "error: only root may unlock an account\n");
+		ctl_reply_error(f, "only root may unlock an account");
 		return;
 	}
 	dir_flush_cache(g->dir);
@@ -275,20 +264,28 @@ unlock_user(struct gw *g, uid_t uid, const char *name, FILE *f)
 			pthread_mutex_unlock(&u->mu);
 		}
 	pthread_mutex_unlock(&g->users_mu);
-	fprintf(f, "ok\n");
+	ctl_reply_ok(f);
 }
 
 void
-gw_control_answer(struct gw *g, uid_t uid, pid_t pid, const char *line, FILE *f)
+gw_control_answer(
+    struct gw *g, uid_t uid, pid_t pid, const struct ctl_request *rq, FILE *f)
 {
-	if (strcmp(line, "status") == 0)
+	switch (rq->verb) {
+	case CTL_STATUS:
 		status(g, uid, f);
-	else if (strcmp(line, "status json") == 0)
+		break;
+	case CTL_STATUS_JSON:
 		status_json(g, uid, f);
-	else if (strncmp(line, "breakglass ", 11) == 0)
-		gw_breakglass(g, uid, pid, line + 11, f);
-	else if (strncmp(line, "unlock ", 7) == 0)
-		unlock_user(g, uid, line + 7, f);
-	else
-		fprintf(f, "error: unknown request\n");
+		break;
+	case CTL_BREAKGLASS:
+		gw_breakglass(g, uid, pid, rq->arg, rq->text, f);
+		break;
+	case CTL_UNLOCK:
+		unlock_user(g, uid, rq->arg, f);
+		break;
+	default: /* a verb ctl.h has and this gateway does not serve */
+		ctl_reply_error(f, "request not served by this gateway");
+		break;
+	}
 }

@@ -101,6 +101,19 @@ serve 'o'
 out=$("$pg" --config "$tmp/ctl.conf" status 2>&1); rc=$?
 is "status: closed before the verdict is no answer (exit 3)" "$rc" 3
 like "...and says so" "$out" "did not answer: it closed the connection"
+serve 'err'
+out=$("$pg" --config "$tmp/ctl.conf" status 2>&1); rc=$?
+is "status: half a refusal, then closed, is no answer either (exit 3)" "$rc" 3
+like "...and says so" "$out" "did not answer: it closed the connection"
+serve 'HTTP/1.0 200 OK\r\n\r\nok\n'
+out=$("$pg" --config "$tmp/ctl.conf" status 2>&1); rc=$?
+is "status: an answer in another protocol is not a verdict (exit 3)" "$rc" 3
+is "...said without echoing it" "$out" "photoguard: the gateway's answer is not one of the control protocol"
+out=$("$pg" --config "$tmp/ctl.conf" breakglass --patient P1 --reason "$(printf 'a\tb')" 2>&1); rc=$?
+is "breakglass: a reason with a control character is refused before asking (exit 2)" "$rc" 2
+like "...saying why" "$out" "one line of at most 400 bytes"
+out=$("$pg" --config "$tmp/ctl.conf" breakglass --patient "$(printf 'P\001')" --reason x 2>&1); rc=$?
+is "breakglass: a patient id with a control character: usage (exit 2)" "$rc" 2
 wait
 
 done_testing

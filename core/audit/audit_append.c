@@ -3,8 +3,7 @@
  * find the current tail (re-reading only what other processes added),
  * repair a torn tail, fill in the record (kept in jansson objects by
  * audit_record.c), write it with one write(), add a checkpoint and a new
- * head file when one is due.  The format is described at the top of
- * audit.c.
+ * head file when one is due.  The format: docs/audit-format.md.
  */
 #include <errno.h>
 #include <sched.h>

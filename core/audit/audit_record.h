@@ -10,8 +10,8 @@
 
 #include <jansson.h>
 
-/* The fields a record can have, in the order a record has them (see the
- * format at the top of audit.c). */
+/* The fields a record can have, in the order a record has them
+ * (docs/audit-format.md). */
 enum audit_field {
 	AF_SEQ,
 	AF_TIME,
