@@ -39,8 +39,9 @@ void cli_json_string(FILE *f, const char *s);
 
 /*
  * Copies S ("-" if NULL) into BUF (LEN bytes, at least 1; truncated) for a
- * terminal: control characters (C0, DEL, C1) as \xHH, so that a stored
- * name cannot forge lines.  Returns BUF.
+ * terminal, through pg_escape(): control characters (C0, DEL, C1) and
+ * bytes that are not UTF-8 as \xHH, so that a stored name cannot forge
+ * lines.  Returns BUF.
  */
 const char *cli_escape(const char *s, char *buf, size_t len, unsigned flags);
 

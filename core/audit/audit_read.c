@@ -232,7 +232,7 @@ walk(const char *buf, size_t len, const struct audit_filter *f,
 	return r;
 }
 
-/* A filter whose names are written the way audit_sanitize() stores them. */
+/* A filter whose names are written the way the writer stores them. */
 struct clean_filter {
 	struct audit_filter f;
 	char *actor, *patient;
@@ -249,7 +249,7 @@ sanitize_dup(const char *in, char **out)
 	max = 4 * strlen(in) + 1; /* every byte may become \xNN */
 	if ((*out = malloc(max)) == NULL)
 		return PG_ERR_NOMEM;
-	audit_sanitize(in, *out, max);
+	pg_escape(in, *out, max, PG_ESC_JSON);
 	return PG_OK;
 }
 

@@ -1,8 +1,8 @@
 /*
- * state.h - the careful file handling every stateful part shares: reading
- * bounded files without following symlinks, checking that secret files are
- * private, and replacing state atomically (write temp, fsync, rename, fsync
- * the directory).
+ * state.h - what every stateful part shares: careful file handling
+ * (bounded reads that follow no symlink, private secret files, atomic
+ * replacement), locks with a deadline, the names of per-user state files,
+ * the escaping of untrusted text and the spelling of times.
  */
 #ifndef PG_STATE_H
 #define PG_STATE_H
@@ -171,5 +171,40 @@ int pg_write_all(int fd, const void *buf, size_t len);
  * reads.  Returns 0, or PG_ERR_IO on an error or an early end of file.
  */
 int pg_pread_all(int fd, void *buf, size_t len, off_t off);
+
+/*
+ * Length of the valid UTF-8 character at S (at most N bytes; a NUL ends
+ * it early), or 0 if it is not one: no overlong forms, surrogates or code
+ * points past U+10FFFF, as jansson judges it.
+ */
+size_t pg_utf8_len(const unsigned char *s, size_t n);
+
+/*
+ * What pg_escape() keeps besides printable ASCII (but the backslash):
+ * KEEP_SPACE the space; KEEP_UTF8 valid UTF-8 past ASCII but C1 controls
+ * (without it every byte from 0x80 is escaped); KEEP_CONTROLS the C0
+ * controls and, with KEEP_UTF8, the C1 ones, for text a JSON encoder
+ * escapes after; KEEP_BACKSLASH the backslash (the output is then
+ * ambiguous); DOUBLE_BACKSLASH writes it twice rather than as \x5c.
+ */
+#define PG_ESC_KEEP_SPACE       0x01
+#define PG_ESC_KEEP_UTF8        0x02
+#define PG_ESC_KEEP_CONTROLS    0x04
+#define PG_ESC_KEEP_BACKSLASH   0x08
+#define PG_ESC_DOUBLE_BACKSLASH 0x10
+/* The audit log's spelling: text jansson takes, read back unambiguously. */
+#define PG_ESC_JSON                                                            \
+	(PG_ESC_KEEP_SPACE | PG_ESC_KEEP_UTF8 | PG_ESC_KEEP_CONTROLS |         \
+	    PG_ESC_DOUBLE_BACKSLASH)
+
+/*
+ * Copies IN (NULL: "") into OUT (OUTLEN bytes) so that it cannot forge a
+ * log line or drive a terminal: printable ASCII passes, and so does what
+ * FLAGS keep; every other byte (a C1 control: its code) becomes \xHH.
+ * Output that does not fit is cut before the first character or escape
+ * that does not fit whole.  Returns the length of OUT (NUL-terminated if
+ * OUTLEN > 0).
+ */
+size_t pg_escape(const char *in, char *out, size_t outlen, unsigned flags);
 
 #endif /* PG_STATE_H */

@@ -1,0 +1,227 @@
+/*
+ * test_state.c - unit tests of what core/state shares besides file I/O:
+ * the escaper and its UTF-8 check.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "base/base.h"
+#include "core/state/state.h"
+
+/* The flag sets the callers use: PAM log words and reasons, the CLI's
+ * terminal output with and without its backslash, the audit log. */
+static const unsigned esc_sets[] = {
+	0,
+	PG_ESC_KEEP_SPACE,
+	PG_ESC_KEEP_SPACE | PG_ESC_KEEP_UTF8,
+	PG_ESC_KEEP_SPACE | PG_ESC_KEEP_UTF8 | PG_ESC_KEEP_BACKSLASH,
+	PG_ESC_JSON,
+};
+#define NSETS (sizeof(esc_sets) / sizeof(esc_sets[0]))
+
+static void
+check_esc(const char *in, unsigned flags, const char *want)
+{
+	char out[256];
+	size_t n = pg_escape(in, out, sizeof(out), flags);
+
+	assert_string_equal(out, want);
+	assert_int_equal(n, strlen(want));
+}
+
+static void
+test_utf8_len(void **state)
+{
+	(void)state;
+	assert_int_equal(pg_utf8_len((const unsigned char *)"a", 1), 1);
+	assert_int_equal(pg_utf8_len((const unsigned char *)"\xc3\xa9", 2), 2);
+	/* A character longer than the bytes allowed is not one. */
+	assert_int_equal(pg_utf8_len((const unsigned char *)"\xc3\xa9", 1), 0);
+	assert_int_equal(pg_utf8_len((const unsigned char *)"a", 0), 0);
+	assert_int_equal(
+	    pg_utf8_len((const unsigned char *)"\xe2\x82\xac", 3), 3);
+	assert_int_equal(
+	    pg_utf8_len((const unsigned char *)"\xf4\x8f\xbf\xbf", 4), 4);
+	/* Past U+10FFFF, surrogates, overlong forms, stray bytes. */
+	assert_int_equal(
+	    pg_utf8_len((const unsigned char *)"\xf4\x90\x80\x80", 4), 0);
+	assert_int_equal(
+	    pg_utf8_len((const unsigned char *)"\xed\xa0\x80", 3), 0);
+	assert_int_equal(pg_utf8_len((const unsigned char *)"\xc0\xaf", 2), 0);
+	assert_int_equal(
+	    pg_utf8_len((const unsigned char *)"\xe0\x80\xaf", 3), 0);
+	assert_int_equal(pg_utf8_len((const unsigned char *)"\x80", 1), 0);
+	assert_int_equal(pg_utf8_len((const unsigned char *)"\xff", 1), 0);
+	/* A NUL ends a character early, whatever N says. */
+	assert_int_equal(pg_utf8_len((const unsigned char *)"\xe2\x82", 4), 0);
+}
+
+static void
+test_escape_controls(void **state)
+{
+	(void)state;
+	/* C0 controls and DEL as \xHH wherever a person reads the text. */
+	check_esc("a\nb\x01\x1b[2J\x7f", 0, "a\\x0ab\\x01\\x1b[2J\\x7f");
+	check_esc("a\nb\x1b[2J", PG_ESC_KEEP_SPACE | PG_ESC_KEEP_UTF8,
+	    "a\\x0ab\\x1b[2J");
+	/* The audit log leaves C0 to jansson, but never DEL. */
+	check_esc("a\nb\t\x7f", PG_ESC_JSON, "a\nb\t\\x7f");
+	/* Space: a separator in PAM's log words, kept in reasons. */
+	check_esc("a b", 0, "a\\x20b");
+	check_esc("a b", PG_ESC_KEEP_SPACE, "a b");
+	/* C1 controls (U+0080..U+009F) by their code; kept for jansson. */
+	check_esc("x\xc2\x9b"
+	          "2J\xc2\x85",
+	    PG_ESC_KEEP_SPACE | PG_ESC_KEEP_UTF8, "x\\x9b2J\\x85");
+	check_esc("x\xc2\x9b", PG_ESC_JSON, "x\xc2\x9b");
+	/* U+00A0 is no control. */
+	check_esc("\xc2\xa0", PG_ESC_KEEP_UTF8, "\xc2\xa0");
+}
+
+static void
+test_escape_backslash(void **state)
+{
+	(void)state;
+	/* Escaped, a literal "\x41" cannot pass for an escape. */
+	check_esc("\\x41", 0, "\\x5cx41");
+	check_esc("\\x41", PG_ESC_KEEP_SPACE | PG_ESC_KEEP_UTF8, "\\x5cx41");
+	check_esc("\\x41", PG_ESC_KEEP_BACKSLASH, "\\x41");
+	check_esc("a\\b", PG_ESC_JSON, "a\\\\b");
+}
+
+static void
+test_escape_high_bytes(void **state)
+{
+	(void)state;
+	/* Without KEEP_UTF8 every byte from 0x80 is escaped. */
+	check_esc("caf\xc3\xa9", 0, "caf\\xc3\\xa9");
+	check_esc("\xff\x80", PG_ESC_KEEP_SPACE, "\\xff\\x80");
+	/* With it, valid characters pass and each invalid byte is escaped. */
+	check_esc("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+	    PG_ESC_KEEP_SPACE | PG_ESC_KEEP_UTF8,
+	    "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+	check_esc("bad\xff\xfe\xc3(", PG_ESC_JSON, "bad\\xff\\xfe\\xc3(");
+	check_esc("\xc0\xaf", PG_ESC_JSON, "\\xc0\\xaf");
+	check_esc("\xed\xa0\x80", PG_ESC_KEEP_UTF8, "\\xed\\xa0\\x80");
+	check_esc("\xf4\x90\x80\x80", PG_ESC_KEEP_UTF8, "\\xf4\\x90\\x80\\x80");
+	/* A lone C1 byte is not UTF-8: escaped, never sent raw. */
+	check_esc("\x9b", PG_ESC_KEEP_UTF8, "\\x9b");
+	/* A character cut by the end of the string. */
+	check_esc("a\xe2\x82", PG_ESC_KEEP_UTF8, "a\\xe2\\x82");
+}
+
+static void
+test_escape_truncation(void **state)
+{
+	char out[16];
+
+	(void)state;
+	/* Cut to the buffer, never inside an escape or a character. */
+	assert_int_equal(pg_escape("abcdef", out, 4, 0), 3);
+	assert_string_equal(out, "abc");
+	assert_int_equal(pg_escape("ab\n", out, 6, 0), 2);
+	assert_string_equal(out, "ab");
+	assert_int_equal(pg_escape("ab\n", out, 7, 0), 6);
+	assert_string_equal(out, "ab\\x0a");
+	assert_int_equal(
+	    pg_escape("a\xe2\x82\xac", out, 4, PG_ESC_KEEP_UTF8), 1);
+	assert_string_equal(out, "a");
+	assert_int_equal(
+	    pg_escape("a\xe2\x82\xac", out, 5, PG_ESC_KEEP_UTF8), 4);
+	assert_string_equal(out, "a\xe2\x82\xac");
+	assert_int_equal(pg_escape("\\", out, 2, PG_ESC_JSON), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(pg_escape("\\", out, 3, PG_ESC_JSON), 2);
+	assert_string_equal(out, "\\\\");
+	/* Nothing fits: the empty string; no room at all: nothing written. */
+	assert_int_equal(pg_escape("abc", out, 1, 0), 0);
+	assert_string_equal(out, "");
+	memset(out, 'z', sizeof(out));
+	assert_int_equal(pg_escape("abc", out, 0, 0), 0);
+	assert_int_equal(out[0], 'z');
+	assert_int_equal(pg_escape(NULL, out, sizeof(out), 0), 0);
+	assert_string_equal(out, "");
+}
+
+/* Whether OUT[0..N) is what FLAGS promise: no byte a terminal or a log
+ * reader could take for a control, and valid UTF-8 where kept. */
+static void
+check_clean(const unsigned char *out, size_t n, unsigned flags)
+{
+	size_t i, k;
+
+	for (i = 0; i < n; i += k) {
+		k = pg_utf8_len(out + i, n - i);
+		assert_true(k > 0);
+		if (k == 1) {
+			assert_true(out[i] != 0x7f);
+			if (!(flags & PG_ESC_KEEP_CONTROLS))
+				assert_true(out[i] >= 0x20);
+			if (!(flags & PG_ESC_KEEP_SPACE))
+				assert_true(out[i] != ' ');
+		} else {
+			assert_true(flags & PG_ESC_KEEP_UTF8);
+			if (!(flags & PG_ESC_KEEP_CONTROLS))
+				assert_false(
+				    out[i] == 0xc2 && out[i + 1] < 0xa0);
+		}
+	}
+}
+
+static void
+test_escape_random(void **state)
+{
+	unsigned char in[64];
+	char out[4 * sizeof(in) + 1];
+	size_t i, j, n, cap;
+
+	(void)state;
+	srandom(15);
+	for (i = 0; i < 20000; i++) {
+		for (j = 0; j < sizeof(in) - 1; j++)
+			in[j] = (unsigned char)(1 + random() % 255);
+		in[sizeof(in) - 1] = '\0';
+		cap = 1 + (size_t)random() % sizeof(out);
+		for (j = 0; j < NSETS; j++) {
+			memset(out, 0x55, sizeof(out));
+			n = pg_escape((const char *)in, out, cap, esc_sets[j]);
+			/* NUL-terminated, no NUL inside, within the buffer. */
+			assert_true(n < cap);
+			assert_int_equal(strlen(out), n);
+			check_clean((const unsigned char *)out, n, esc_sets[j]);
+		}
+	}
+	/* Every byte value alone, escaped whole or kept. */
+	for (i = 1; i < 256; i++) {
+		in[0] = (unsigned char)i;
+		in[1] = '\0';
+		for (j = 0; j < NSETS; j++) {
+			n = pg_escape(
+			    (const char *)in, out, sizeof(out), esc_sets[j]);
+			assert_true(n == 1 || n == 2 || n == 4);
+			check_clean((const unsigned char *)out, n, esc_sets[j]);
+		}
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_utf8_len),
+		cmocka_unit_test(test_escape_controls),
+		cmocka_unit_test(test_escape_backslash),
+		cmocka_unit_test(test_escape_high_bytes),
+		cmocka_unit_test(test_escape_truncation),
+		cmocka_unit_test(test_escape_random),
+	};
+
+	return cmocka_run_group_tests_name("state", tests, NULL, NULL);
+}
