@@ -10,30 +10,14 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/audit/audit_int.h"
 #include "base/base.h"
 #include "core/state/state.h"
 
-#define AUDIT_READ_MAX ((size_t)1 << 30) /* rotate before 1 GiB */
-
-static int
-lock_shared(int fd)
-{
-	struct timespec nap = { 0, 1000 * 1000 };
-	int waited;
-
-	for (waited = 0; waited < 10000; waited++) {
-		if (flock(fd, LOCK_SH | LOCK_NB) == 0)
-			return PG_OK;
-		if (errno != EWOULDBLOCK && errno != EINTR)
-			return PG_ERR_IO;
-		nanosleep(&nap, NULL);
-	}
-	return PG_ERR_LOCKED;
-}
+#define AUDIT_READ_MAX     ((size_t)1 << 30) /* rotate before 1 GiB */
+#define AUDIT_READ_WAIT_MS 10000 /* for writers, who hold the lock briefly */
 
 /* Reads LOG and, if HEAD is not NULL, LOG.head (NULL when absent), both
  * under a shared lock so that no writer is between the two. */
@@ -52,7 +36,7 @@ load_log(
 		return errno == ENOENT ? PG_ERR_NOTFOUND
 		    : errno == ELOOP   ? PG_ERR_SYMLINK
 		                       : PG_ERR_IO;
-	if ((r = lock_shared(fd)) != PG_OK)
+	if ((r = pg_flock(fd, LOCK_SH, AUDIT_READ_WAIT_MS)) != PG_OK)
 		goto out;
 	r = PG_ERR_IO;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))

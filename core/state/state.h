@@ -118,6 +118,13 @@ int pg_open_dir(const char *path, int create, mode_t mode);
 int pg_lock_at(int dirfd, const char *name, int timeout_ms);
 
 /*
+ * Takes flock(FD, OP) (LOCK_EX or LOCK_SH), waiting at most TIMEOUT_MS
+ * by the monotonic clock (0 or less: one try).  Returns PG_OK,
+ * PG_ERR_LOCKED when the deadline passed, PG_ERR_IO, or PG_ERR_INVAL.
+ */
+int pg_flock(int fd, int op, int timeout_ms);
+
+/*
  * As pg_open_dir(), and refuses (PG_ERR_PERM) a directory that is not
  * owned by root or the effective uid or that group or others may enter.
  */

@@ -1,7 +1,8 @@
 /*
  * test_state.c - unit tests of what core/state shares besides file I/O:
- * the escaper and its UTF-8 check.
+ * the escaper and its UTF-8 check, the lock with a deadline.
  */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,11 +10,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "base/base.h"
 #include "core/state/state.h"
+#include "testutil.h"
 
 /* The flag sets the callers use: PAM log words and reasons, the CLI's
  * terminal output with and without its backslash, the audit log. */
@@ -211,6 +217,102 @@ test_escape_random(void **state)
 	}
 }
 
+static long
+ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) * 1000 +
+	    (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* Two open file descriptions of one file: flock() sets them apart even
+ * within one process. */
+static void
+open_two(char **dir, int *a, int *b)
+{
+	char path[4200];
+
+	*dir = tu_mkdtemp("state");
+	snprintf(path, sizeof(path), "%s/lock", *dir);
+	*a = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	*b = open(path, O_RDWR | O_CLOEXEC);
+	assert_true(*a >= 0 && *b >= 0);
+}
+
+static void
+test_flock_deadline(void **state)
+{
+	struct timespec t0;
+	char *dir;
+	int a, b;
+
+	(void)state;
+	open_two(&dir, &a, &b);
+	/* Free: taken at once, also with no time to wait. */
+	assert_int_equal(pg_flock(a, LOCK_EX, 0), PG_OK);
+	/* Held: the deadline passes, by the clock, and no sooner. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(pg_flock(b, LOCK_EX, 300), PG_ERR_LOCKED);
+	assert_true(ms_since(&t0) >= 300);
+	assert_true(ms_since(&t0) < 1500);
+	assert_int_equal(pg_flock(b, LOCK_SH, 50), PG_ERR_LOCKED);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(pg_flock(b, LOCK_EX, 0), PG_ERR_LOCKED);
+	assert_int_equal(pg_flock(b, LOCK_EX, -5), PG_ERR_LOCKED);
+	assert_true(ms_since(&t0) < 200);
+	/* Shared locks share; an exclusive one waits for them. */
+	assert_int_equal(flock(a, LOCK_UN), 0);
+	assert_int_equal(pg_flock(a, LOCK_SH, 0), PG_OK);
+	assert_int_equal(pg_flock(b, LOCK_SH, 0), PG_OK);
+	assert_int_equal(flock(b, LOCK_UN), 0);
+	assert_int_equal(pg_flock(b, LOCK_EX, 20), PG_ERR_LOCKED);
+	/* Bad input. */
+	assert_int_equal(pg_flock(-1, LOCK_EX, 0), PG_ERR_INVAL);
+	assert_int_equal(pg_flock(a, LOCK_UN, 0), PG_ERR_INVAL);
+	assert_int_equal(pg_flock(a, LOCK_EX | LOCK_NB, 0), PG_ERR_INVAL);
+	close(b);
+	assert_int_equal(pg_flock(b, LOCK_EX, 0), PG_ERR_IO);
+	close(a);
+	tu_rmtree(dir);
+}
+
+static void
+test_flock_wait(void **state)
+{
+	struct timespec t0;
+	int sync[2], status;
+	char *dir, c;
+	pid_t pid;
+	int a, b;
+
+	(void)state;
+	open_two(&dir, &a, &b);
+	assert_int_equal(pipe(sync), 0);
+	/* Another process holds the lock for 400 ms, then lets go. */
+	if ((pid = fork()) == 0) {
+		if (flock(a, LOCK_EX | LOCK_NB) != 0 ||
+		    write(sync[1], "x", 1) != 1)
+			_exit(1);
+		usleep(400 * 1000);
+		_exit(0);
+	}
+	close(a);
+	assert_int_equal(read(sync[0], &c, 1), 1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(pg_flock(b, LOCK_EX, 100), PG_ERR_LOCKED);
+	assert_int_equal(pg_flock(b, LOCK_EX, 10000), PG_OK);
+	assert_true(ms_since(&t0) >= 300);
+	assert_true(ms_since(&t0) < 5000);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(b);
+	close(sync[0]);
+	close(sync[1]);
+	tu_rmtree(dir);
+}
+
 int
 main(void)
 {
@@ -221,6 +323,8 @@ main(void)
 		cmocka_unit_test(test_escape_high_bytes),
 		cmocka_unit_test(test_escape_truncation),
 		cmocka_unit_test(test_escape_random),
+		cmocka_unit_test(test_flock_deadline),
+		cmocka_unit_test(test_flock_wait),
 	};
 
 	return cmocka_run_group_tests_name("state", tests, NULL, NULL);
