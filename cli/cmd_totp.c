@@ -17,6 +17,7 @@
 #include "cli/util.h"
 #include "core/config/config.h"
 #include "base/base.h"
+#include "core/state/state.h"
 #include "core/totp/totp.h"
 
 #define URI_MAX      512
@@ -320,7 +321,8 @@ print_time(const char *label, int64_t t)
 {
 	char buf[64];
 
-	if (t <= 0 || !cli_utc((time_t)t, CLI_TIME_TEXT, buf, sizeof(buf)))
+	if (t <= 0 ||
+	    pg_utc((time_t)t, PG_TIME_TEXT, buf, sizeof(buf)) != PG_OK)
 		printf("%s: never\n", label);
 	else
 		printf("%s: %s\n", label, buf);

@@ -91,15 +91,3 @@ cli_escape(const char *s, char *buf, size_t len, unsigned flags)
 	pg_escape(s != NULL ? s : "-", buf, len, keep);
 	return buf;
 }
-
-bool
-cli_utc(time_t t, enum cli_time_style style, char *buf, size_t len)
-{
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL)
-		return false;
-	if (style == CLI_TIME_ISO)
-		return strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) != 0;
-	return strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm) != 0;
-}

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 
 /* Flags for pg_read_file_at(). */
 #define PG_RF_PRIVATE 0x1 /* owner root or euid; no group/other bits */
@@ -213,5 +214,20 @@ size_t pg_utf8_len(const unsigned char *s, size_t n);
  * OUTLEN > 0).
  */
 size_t pg_escape(const char *in, char *out, size_t outlen, unsigned flags);
+
+/* How pg_utc() spells a time. */
+enum pg_time_style {
+	PG_TIME_ISO,  /* 2026-01-02T03:04:05Z: logs, tables, JSON */
+	PG_TIME_TEXT, /* 2026-01-02 03:04:05 UTC: prose */
+	PG_TIME_LDAP, /* 20260102030405Z: LDAP GeneralizedTime */
+};
+
+/*
+ * Writes T as UTC in STYLE into BUF (LEN bytes, with the NUL).  Returns
+ * PG_OK; PG_ERR_INVAL for a time the calendar cannot hold or an unknown
+ * style, PG_ERR_TOOBIG if BUF is too small, and then leaves BUF as it
+ * was, so that a caller may put its own fallback there first.
+ */
+int pg_utc(time_t t, enum pg_time_style style, char *buf, size_t len);
 
 #endif /* PG_STATE_H */

@@ -1,6 +1,7 @@
 /*
  * test_state.c - unit tests of what core/state shares besides file I/O:
- * the escaper and its UTF-8 check, the lock with a deadline.
+ * the escaper and its UTF-8 check, the lock with a deadline, the UTC
+ * formatter.
  */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -313,6 +314,51 @@ test_flock_wait(void **state)
 	tu_rmtree(dir);
 }
 
+static void
+check_utc(time_t t, enum pg_time_style style, const char *want)
+{
+	char buf[64];
+
+	assert_int_equal(pg_utc(t, style, buf, sizeof(buf)), PG_OK);
+	assert_string_equal(buf, want);
+}
+
+static void
+test_utc(void **state)
+{
+	char buf[32];
+
+	(void)state;
+	check_utc(0, PG_TIME_ISO, "1970-01-01T00:00:00Z");
+	check_utc(0, PG_TIME_TEXT, "1970-01-01 00:00:00 UTC");
+	check_utc(0, PG_TIME_LDAP, "19700101000000Z");
+	check_utc(1700000000, PG_TIME_ISO, "2023-11-14T22:13:20Z");
+	check_utc(1700000000, PG_TIME_TEXT, "2023-11-14 22:13:20 UTC");
+	check_utc(1700000000, PG_TIME_LDAP, "20231114221320Z");
+	check_utc(-1, PG_TIME_ISO, "1969-12-31T23:59:59Z");
+	/* Exactly the room it needs, and one byte less. */
+	assert_int_equal(pg_utc(0, PG_TIME_ISO, buf, 21), PG_OK);
+	assert_string_equal(buf, "1970-01-01T00:00:00Z");
+	/* Failures leave the buffer alone, so a fallback put there first
+	 * stays. */
+	memcpy(buf, "?", 2);
+	assert_int_equal(pg_utc(0, PG_TIME_ISO, buf, 20), PG_ERR_TOOBIG);
+	assert_string_equal(buf, "?");
+	assert_int_equal(pg_utc(0, PG_TIME_ISO, buf, 0), PG_ERR_TOOBIG);
+	assert_string_equal(buf, "?");
+	/* A year past what struct tm holds. */
+	assert_int_equal(
+	    pg_utc((time_t)INT64_MAX, PG_TIME_ISO, buf, sizeof(buf)),
+	    PG_ERR_INVAL);
+	assert_string_equal(buf, "?");
+	assert_int_equal(
+	    pg_utc(0, (enum pg_time_style)7, buf, sizeof(buf)), PG_ERR_INVAL);
+	assert_int_equal(pg_utc(0, (enum pg_time_style) - 1, buf, sizeof(buf)),
+	    PG_ERR_INVAL);
+	assert_string_equal(buf, "?");
+	assert_int_equal(pg_utc(0, PG_TIME_ISO, NULL, 8), PG_ERR_INVAL);
+}
+
 int
 main(void)
 {
@@ -325,6 +371,7 @@ main(void)
 		cmocka_unit_test(test_escape_random),
 		cmocka_unit_test(test_flock_deadline),
 		cmocka_unit_test(test_flock_wait),
+		cmocka_unit_test(test_utc),
 	};
 
 	return cmocka_run_group_tests_name("state", tests, NULL, NULL);
