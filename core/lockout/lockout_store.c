@@ -317,53 +317,23 @@ lockout_priv_text_ok(const char *s, size_t max, bool required)
 int
 lockout_priv_name(char kind, const char *user, char *buf)
 {
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)user;
-	size_t i, o = 0;
+	const char prefix[] = { kind, '-', '\0' };
 	int r;
 
 	if ((r = lockout_priv_text_ok(user, LOCKOUT_USER_MAX, true)) != 0)
 		return r;
-	buf[o++] = kind;
-	buf[o++] = '-';
-	for (i = 0; p[i] != '\0'; i++) {
-		buf[o++] = hex[p[i] >> 4];
-		buf[o++] = hex[p[i] & 0xf];
-	}
-	memcpy(buf + o, ".json", 6);
-	return PG_OK;
-}
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1; /* upper case is not what the store writes */
+	return pg_name_encode(PG_NAME_HEX, prefix, user, LOCKOUT_USER_MAX,
+	    ".json", buf, LOCKOUT_NAME_LEN);
 }
 
 int
 lockout_priv_unname(char kind, const char *name, char *buf)
 {
-	size_t n = strnlen(name, LOCKOUT_NAME_LEN), hexlen, i;
-	int hi, lo;
+	const char prefix[] = { kind, '-', '\0' };
 
-	if (n >= LOCKOUT_NAME_LEN || n < 2 + 2 + 5 || name[0] != kind ||
-	    name[1] != '-' || strcmp(name + n - 5, ".json") != 0)
+	if (pg_name_decode(PG_NAME_HEX, prefix, name, ".json", buf,
+	        LOCKOUT_USER_MAX + 1) != PG_OK)
 		return PG_ERR_INVAL;
-	hexlen = n - 2 - 5;
-	if (hexlen % 2 != 0)
-		return PG_ERR_INVAL;
-	for (i = 0; i < hexlen / 2; i++) {
-		hi = hexval(name[2 + 2 * i]);
-		lo = hexval(name[3 + 2 * i]);
-		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-			return PG_ERR_INVAL;
-		buf[i] = (char)(hi << 4 | lo);
-	}
-	buf[i] = '\0';
 	return lockout_priv_text_ok(buf, LOCKOUT_USER_MAX, true);
 }
 

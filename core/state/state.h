@@ -230,4 +230,54 @@ enum pg_time_style {
  */
 int pg_utc(time_t t, enum pg_time_style style, char *buf, size_t len);
 
+/*
+ * How a user's name is spelled in a state file's name.  Both keep a name
+ * free of "/", "." and NUL and give two users two names; the files on disk
+ * fix which store uses which.
+ */
+enum pg_name_style {
+	PG_NAME_PCT, /* A-Z a-z 0-9 _ - kept, other bytes %XX: "a.b" ->
+	                "a%2Eb" (TOTP store, MFA tickets, offline cache) */
+	PG_NAME_HEX, /* every byte as two lower-case hex digits: "a.b" ->
+	                "612e62" (lockout store) */
+};
+#define PG_NAME_FIX_MAX 8 /* longest prefix or suffix */
+/* Room for any name of a user of at most MAX bytes, with the NUL. */
+#define PG_NAME_SIZE(max) (3 * (max) + 2 * PG_NAME_FIX_MAX + 1)
+
+/*
+ * Writes into OUT (OUTLEN bytes) PREFIX, USER in STYLE and SUFFIX.  The
+ * prefix ("" for none) holds no slash and does not start with a dot; the
+ * suffix is "" or a dot and 1 to 7 bytes without a slash: PG_ERR_INVAL
+ * otherwise, for an empty user or for an unknown style.  PG_ERR_TOOBIG
+ * for a user over MAX bytes or a name that does not fit.  OUT is "" on
+ * failure.
+ */
+int pg_name_encode(enum pg_name_style style, const char *prefix,
+    const char *user, size_t max, const char *suffix, char *out, size_t outlen);
+
+/*
+ * The user whose name in STYLE, between PREFIX and SUFFIX, is NAME, into
+ * OUT (OUTLEN bytes).  Returns PG_OK, PG_ERR_INVAL for a name
+ * pg_name_encode() would not have written (another prefix or suffix, no
+ * user, another spelling of a byte, a NUL), PG_ERR_TOOBIG if the user
+ * does not fit.  OUT is "" on failure.
+ */
+int pg_name_decode(enum pg_name_style style, const char *prefix,
+    const char *name, const char *suffix, char *out, size_t outlen);
+
+/*
+ * Writes the N bytes at IN as lower-case hex into OUT (OUTLEN >= 2 * N +
+ * 1).  Returns PG_OK, PG_ERR_TOOBIG (OUT cut) or PG_ERR_INVAL.
+ */
+int pg_hex_encode(const void *in, size_t n, char *out, size_t outlen);
+
+/*
+ * Percent-encodes IN into OUT (OUTLEN bytes): ASCII letters, digits and
+ * the bytes in KEEP (NULL: none) as they are, every other byte as %XX.
+ * For URIs, KEEP "-._~" leaves RFC 3986's unreserved characters.  Returns
+ * PG_OK, PG_ERR_TOOBIG (OUT cut) or PG_ERR_INVAL.
+ */
+int pg_pct_encode(const char *in, const char *keep, char *out, size_t outlen);
+
 #endif /* PG_STATE_H */

@@ -1,7 +1,7 @@
 /*
  * test_state.c - unit tests of what core/state shares besides file I/O:
  * the escaper and its UTF-8 check, the lock with a deadline, the UTC
- * formatter.
+ * formatter, and the names of per-user state files.
  */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -359,6 +359,217 @@ test_utc(void **state)
 	assert_int_equal(pg_utc(0, PG_TIME_ISO, NULL, 8), PG_ERR_INVAL);
 }
 
+static void
+check_name(enum pg_name_style style, const char *prefix, const char *user,
+    const char *suffix, const char *want)
+{
+	char out[PG_NAME_SIZE(64)], back[65];
+
+	assert_int_equal(
+	    pg_name_encode(style, prefix, user, 64, suffix, out, sizeof(out)),
+	    PG_OK);
+	assert_string_equal(out, want);
+	assert_int_equal(
+	    pg_name_decode(style, prefix, out, suffix, back, sizeof(back)),
+	    PG_OK);
+	assert_string_equal(back, user);
+}
+
+/* The TOTP store's, the MFA tickets' and the offline cache's names: the
+ * same bytes as the files already on disk. */
+static void
+test_name_pct(void **state)
+{
+	char out[PG_NAME_SIZE(64)], long_user[64 + 2];
+
+	(void)state;
+	check_name(PG_NAME_PCT, "", "alice", ".totp", "alice.totp");
+	check_name(PG_NAME_PCT, "", "../x", ".totp", "%2E%2E%2Fx.totp");
+	check_name(PG_NAME_PCT, "", "a.b", ".lock", "a%2Eb.lock");
+	/* "%" itself is encoded, so "a%2Eb" cannot collide with "a.b". */
+	check_name(PG_NAME_PCT, "", "a%2Eb", ".lock", "a%252Eb.lock");
+	check_name(PG_NAME_PCT, "", "x\n\x01", ".totp", "x%0A%01.totp");
+	check_name(PG_NAME_PCT, "", "/", ".groups", "%2F.groups");
+	check_name(PG_NAME_PCT, "", "..", ".ticket", "%2E%2E.ticket");
+	check_name(PG_NAME_PCT, "", ".", "", "%2E");
+	check_name(
+	    PG_NAME_PCT, "", "caf\xc3\xa9 A_z-9", "", "caf%C3%A9%20A_z-9");
+	assert_int_equal(
+	    pg_name_encode(PG_NAME_PCT, "", "", 64, ".totp", out, sizeof(out)),
+	    PG_ERR_INVAL);
+	assert_int_equal(pg_name_encode(PG_NAME_PCT, "", NULL, 64, ".totp", out,
+	                     sizeof(out)),
+	    PG_ERR_INVAL);
+	assert_int_equal(
+	    pg_name_encode(PG_NAME_PCT, "", "a", 64, "totp", out, sizeof(out)),
+	    PG_ERR_INVAL);
+	assert_int_equal(
+	    pg_name_encode(PG_NAME_PCT, "", "a", 64, ".a/b", out, sizeof(out)),
+	    PG_ERR_INVAL);
+	memset(long_user, 'u', sizeof(long_user) - 1);
+	long_user[64 + 1] = '\0';
+	assert_int_equal(pg_name_encode(PG_NAME_PCT, "", long_user, 64, ".totp",
+	                     out, sizeof(out)),
+	    PG_ERR_TOOBIG);
+	assert_string_equal(out, "");
+	long_user[64] = '\0';
+	assert_int_equal(pg_name_encode(PG_NAME_PCT, "", long_user, 64, ".totp",
+	                     out, sizeof(out)),
+	    PG_OK);
+	/* A name that does not fit leaves nothing half-written. */
+	assert_int_equal(
+	    pg_name_encode(PG_NAME_PCT, "", "alice", 64, ".totp", out, 8),
+	    PG_ERR_TOOBIG);
+	assert_string_equal(out, "");
+	assert_int_equal(pg_name_encode(PG_NAME_PCT, "", "a.b", 64, "", out, 5),
+	    PG_ERR_TOOBIG);
+	assert_string_equal(out, "");
+	assert_int_equal(
+	    pg_name_encode(PG_NAME_PCT, "", "alice", 64, ".totp", out, 11),
+	    PG_OK);
+	assert_string_equal(out, "alice.totp");
+}
+
+/* The lockout store's names, and what its lister takes back. */
+static void
+test_name_hex(void **state)
+{
+	char out[PG_NAME_SIZE(64)];
+
+	(void)state;
+	check_name(PG_NAME_HEX, "u-", "amy", ".json", "u-616d79.json");
+	check_name(PG_NAME_HEX, "u-", "../x", ".json", "u-2e2e2f78.json");
+	check_name(PG_NAME_HEX, "f-", "/", ".json", "f-2f.json");
+	check_name(PG_NAME_HEX, "p-", "%", ".json", "p-25.json");
+	check_name(PG_NAME_HEX, "u-", "Zo\xc3\xab", ".json", "u-5a6fc3ab.json");
+	assert_int_equal(pg_name_encode(PG_NAME_HEX, "u-", "", 64, ".json", out,
+	                     sizeof(out)),
+	    PG_ERR_INVAL);
+	/* Names the store would not have written. */
+	static const char *const bad[] = { "f-616d79.json", ".u-616d79.json",
+		"u-616d79.json.123.tmp", "u-616d7.json", "u-616D79.json",
+		"u-00.json", "u-6100.json", "u-.json", "u-zz.json", "u-616d79",
+		"u-616d79.JSON", ".lock", "", "u-" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(out, 'x', sizeof(out));
+		assert_int_equal(pg_name_decode(PG_NAME_HEX, "u-", bad[i],
+		                     ".json", out, sizeof(out)),
+		    PG_ERR_INVAL);
+		assert_string_equal(out, "");
+	}
+	assert_int_equal(
+	    pg_name_decode(PG_NAME_HEX, "u-", "u-616d79.json", ".json", out, 3),
+	    PG_ERR_TOOBIG);
+	assert_int_equal(
+	    pg_name_decode(PG_NAME_HEX, "u-", "u-616d79.json", ".json", out, 4),
+	    PG_OK);
+	assert_string_equal(out, "amy");
+}
+
+static void
+test_name_bad_args(void **state)
+{
+	char out[PG_NAME_SIZE(64)];
+
+	(void)state;
+	/* Prefixes: no dot first, no slash, at most 8 bytes; suffixes: none
+	 * or a dot and 1..7 bytes without a slash. */
+	static const char *const prefixes[] = { ".u-", "a/", "123456789",
+		NULL };
+	static const char *const suffixes[] = { ".", "json", ".a/b",
+		".12345678", NULL };
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		assert_int_equal(pg_name_encode(PG_NAME_HEX, prefixes[i], "a",
+		                     64, ".json", out, sizeof(out)),
+		    PG_ERR_INVAL);
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
+		assert_int_equal(pg_name_encode(PG_NAME_PCT, "", "a", 64,
+		                     suffixes[i], out, sizeof(out)),
+		    PG_ERR_INVAL);
+	assert_int_equal(pg_name_encode(PG_NAME_PCT, "12345678", "a", 64,
+	                     ".1234567", out, sizeof(out)),
+	    PG_OK);
+	assert_string_equal(out, "12345678a.1234567");
+	assert_int_equal(pg_name_encode((enum pg_name_style)9, "", "a", 64, "",
+	                     out, sizeof(out)),
+	    PG_ERR_INVAL);
+	assert_int_equal(pg_name_encode(PG_NAME_PCT, "", "a", 64, "", NULL, 8),
+	    PG_ERR_INVAL);
+	assert_int_equal(
+	    pg_name_encode(PG_NAME_PCT, "", "a", 64, "", out, 0), PG_ERR_INVAL);
+	assert_int_equal(
+	    pg_name_decode(PG_NAME_PCT, "", NULL, "", out, sizeof(out)),
+	    PG_ERR_INVAL);
+	/* Only the one spelling of each byte is read back. */
+	static const char *const bad[] = { "%61", "%2e", "%2", "%", "a.b",
+		"%00", "a%2Fb%", "%G1", "%2E%2" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(pg_name_decode(PG_NAME_PCT, "", bad[i], "",
+		                     out, sizeof(out)),
+		    PG_ERR_INVAL);
+}
+
+/* Any user, either spelling: a name without "/" or ".", read back as the
+ * user, so two users never share a file. */
+static void
+test_name_random(void **state)
+{
+	char user[41], out[PG_NAME_SIZE(40)], back[41];
+	size_t i, j, k, n, len;
+	int s;
+
+	(void)state;
+	srandom(1500);
+	for (i = 0; i < 20000; i++) {
+		n = 1 + (size_t)random() % 40;
+		for (j = 0; j < n; j++)
+			user[j] = (char)(1 + random() % 255);
+		user[n] = '\0';
+		for (s = PG_NAME_PCT; s <= PG_NAME_HEX; s++) {
+			assert_int_equal(
+			    pg_name_encode((enum pg_name_style)s, "k-", user,
+			        40, ".x", out, sizeof(out)),
+			    PG_OK);
+			/* Between "k-" and ".x": no dot, no slash. */
+			len = strlen(out);
+			assert_true(len > 4);
+			for (k = 2; k < len - 2; k++)
+				assert_true(out[k] != '.' && out[k] != '/');
+			assert_int_equal(
+			    pg_name_decode((enum pg_name_style)s, "k-", out,
+			        ".x", back, sizeof(back)),
+			    PG_OK);
+			assert_string_equal(back, user);
+		}
+	}
+}
+
+static void
+test_hex_pct_encode(void **state)
+{
+	char out[32];
+
+	(void)state;
+	assert_int_equal(pg_hex_encode("\x00\xff\x10", 3, out, 7), PG_OK);
+	assert_string_equal(out, "00ff10");
+	assert_int_equal(
+	    pg_hex_encode("\x00\xff\x10", 3, out, 6), PG_ERR_TOOBIG);
+	assert_int_equal(pg_hex_encode("", 0, out, 1), PG_OK);
+	assert_string_equal(out, "");
+	assert_int_equal(pg_hex_encode("a", 1, NULL, 3), PG_ERR_INVAL);
+	/* URIs: RFC 3986's unreserved characters stay. */
+	assert_int_equal(
+	    pg_pct_encode("a b/~-._\xc3\xa9:@", "-._~", out, sizeof(out)),
+	    PG_OK);
+	assert_string_equal(out, "a%20b%2F~-._%C3%A9%3A%40");
+	assert_int_equal(pg_pct_encode("a-b", NULL, out, sizeof(out)), PG_OK);
+	assert_string_equal(out, "a%2Db");
+	assert_int_equal(pg_pct_encode("a b", "", out, 6), PG_OK);
+	assert_string_equal(out, "a%20b");
+	assert_int_equal(pg_pct_encode("a b", "", out, 5), PG_ERR_TOOBIG);
+	assert_int_equal(pg_pct_encode(NULL, "", out, 5), PG_ERR_INVAL);
+}
+
 int
 main(void)
 {
@@ -372,6 +583,11 @@ main(void)
 		cmocka_unit_test(test_flock_deadline),
 		cmocka_unit_test(test_flock_wait),
 		cmocka_unit_test(test_utc),
+		cmocka_unit_test(test_name_pct),
+		cmocka_unit_test(test_name_hex),
+		cmocka_unit_test(test_name_bad_args),
+		cmocka_unit_test(test_name_random),
+		cmocka_unit_test(test_hex_pct_encode),
 	};
 
 	return cmocka_run_group_tests_name("state", tests, NULL, NULL);
