@@ -218,16 +218,6 @@ test_escape_random(void **state)
 	}
 }
 
-static long
-ms_since(const struct timespec *t0)
-{
-	struct timespec t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (t1.tv_sec - t0->tv_sec) * 1000 +
-	    (t1.tv_nsec - t0->tv_nsec) / 1000000;
-}
-
 /* Two open file descriptions of one file: flock() sets them apart even
  * within one process. */
 static void
@@ -256,13 +246,13 @@ test_flock_deadline(void **state)
 	/* Held: the deadline passes, by the clock, and no sooner. */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(pg_flock(b, LOCK_EX, 300), PG_ERR_LOCKED);
-	assert_true(ms_since(&t0) >= 300);
-	assert_true(ms_since(&t0) < 1500);
+	assert_true(tu_ms_since(&t0) >= 300);
+	assert_true(tu_ms_since(&t0) < 1500);
 	assert_int_equal(pg_flock(b, LOCK_SH, 50), PG_ERR_LOCKED);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(pg_flock(b, LOCK_EX, 0), PG_ERR_LOCKED);
 	assert_int_equal(pg_flock(b, LOCK_EX, -5), PG_ERR_LOCKED);
-	assert_true(ms_since(&t0) < 200);
+	assert_true(tu_ms_since(&t0) < 200);
 	/* Shared locks share; an exclusive one waits for them. */
 	assert_int_equal(flock(a, LOCK_UN), 0);
 	assert_int_equal(pg_flock(a, LOCK_SH, 0), PG_OK);
@@ -304,8 +294,8 @@ test_flock_wait(void **state)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(pg_flock(b, LOCK_EX, 100), PG_ERR_LOCKED);
 	assert_int_equal(pg_flock(b, LOCK_EX, 10000), PG_OK);
-	assert_true(ms_since(&t0) >= 300);
-	assert_true(ms_since(&t0) < 5000);
+	assert_true(tu_ms_since(&t0) >= 300);
+	assert_true(tu_ms_since(&t0) < 5000);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	close(b);
