@@ -23,6 +23,7 @@
 #include "core/audit/audit.h"
 #include "core/dir/dir.h"
 #include "base/base.h"
+#include "core/state/state.h"
 #include "core/lockout/lockout.h"
 #include "core/totp/totp.h"
 
@@ -60,7 +61,7 @@ escape(const char *s, char *buf, size_t len)
 static void
 iso_utc(time_t t, char *buf, size_t len)
 {
-	if (!cli_utc(t, CLI_TIME_ISO, buf, len))
+	if (pg_utc(t, PG_TIME_ISO, buf, len) != PG_OK)
 		snprintf(buf, len, "@%lld", (long long)t);
 }
 

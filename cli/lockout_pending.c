@@ -11,6 +11,7 @@
 #include "cli/util.h"
 #include "core/dir/dir.h"
 #include "base/base.h"
+#include "core/state/state.h"
 
 int
 cli_pending_sync(const struct pg_config *cfg, struct lockout_store *st,
@@ -74,7 +75,8 @@ cli_pending_print(const struct lockout_pending *v, size_t n)
 	printf("%-20s %-20s %-6s %s\n", "USER", "SINCE (UTC)", "TRIES",
 	    "LAST ERROR");
 	for (i = 0; i < n; i++) {
-		if (!cli_utc(v[i].since, CLI_TIME_ISO, since, sizeof(since)))
+		if (pg_utc(v[i].since, PG_TIME_ISO, since, sizeof(since)) !=
+		    PG_OK)
 			snprintf(since, sizeof(since), "@%lld",
 			    (long long)v[i].since);
 		printf("%-20s %-20s %-6u %s\n",

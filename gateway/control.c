@@ -19,6 +19,7 @@
 #include "base/base.h"
 #include "core/ctl/ctl.h"
 #include "core/lockout/lockout.h"
+#include "core/state/state.h"
 #include "gateway/control.h"
 #include "gateway/limiter.h"
 #include "gateway/start.h"
@@ -167,10 +168,7 @@ fail:
 static const char *
 iso_utc(time_t t, char *buf, size_t len)
 {
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	if (pg_utc(t, PG_TIME_ISO, buf, len) != PG_OK)
 		snprintf(buf, len, "@%lld", (long long)t);
 	return buf;
 }

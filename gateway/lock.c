@@ -18,6 +18,7 @@
 #include "core/dir/dir.h"
 #include "base/base.h"
 #include "core/lockout/lockout.h"
+#include "core/state/state.h"
 #include "core/totp/totp.h"
 #include "gateway/gw.h"
 
@@ -110,13 +111,10 @@ job_env(struct lock_job *j, const char *rule, const char *reason,
     unsigned long long patients)
 {
 	char host[256] = "";
-	time_t now = time(NULL);
-	struct tm tm;
 	char ts[32] = "";
 
 	gethostname(host, sizeof(host) - 1);
-	if (gmtime_r(&now, &tm) != NULL)
-		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	(void)pg_utc(time(NULL), PG_TIME_ISO, ts, sizeof(ts));
 	snprintf(j->env[0], ENV_LEN, "PHOTOGUARD_USER=%s", j->user);
 	snprintf(j->env[1], ENV_LEN, "PHOTOGUARD_RULE=%s", rule);
 	snprintf(j->env[2], ENV_LEN, "PHOTOGUARD_REASON=%s", reason);
@@ -168,8 +166,6 @@ gw_audit_failed(struct gw *g, int err)
 {
 	struct lock_job *j;
 	char ts[32] = "", host[256] = "";
-	time_t now = time(NULL);
-	struct tm tm;
 
 	if (err == 0) {
 		atomic_store(&audit_failing, false);
@@ -185,8 +181,7 @@ gw_audit_failed(struct gw *g, int err)
 		return;
 	j->g = g; /* j->user stays empty: no directory lockout */
 	gethostname(host, sizeof(host) - 1);
-	if (gmtime_r(&now, &tm) != NULL)
-		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	(void)pg_utc(time(NULL), PG_TIME_ISO, ts, sizeof(ts));
 	snprintf(j->env[0], ENV_LEN, "PHOTOGUARD_EVENT=audit.failure");
 	snprintf(j->env[1], ENV_LEN,
 	    "PHOTOGUARD_REASON=the audit log refuses records: %s",

@@ -16,6 +16,7 @@
 #include "core/dir/dir.h"
 #include "base/base.h"
 #include "core/lockout/lockout.h"
+#include "core/state/state.h"
 #include "access/access.h"
 #include "pam_module/pam_auth.h"
 #include "pam_module/pam_prefetch.h"
@@ -24,10 +25,8 @@ void
 pgpam_lockout_text(const struct lockout_entry *e, char *buf, size_t len)
 {
 	char since[32] = "?";
-	struct tm tm;
 
-	if (gmtime_r(&e->since, &tm) != NULL)
-		(void)strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	(void)pg_utc(e->since, PG_TIME_ISO, since, sizeof(since));
 	(void)snprintf(buf, len, "locked out since %s by %s: %s", since,
 	    e->by ? e->by : "?", e->reason ? e->reason : "no reason given");
 }

@@ -13,6 +13,7 @@
 #include <security/pam_modules.h>
 
 #include "base/base.h"
+#include "core/state/state.h"
 #include "core/totp/totp.h"
 #include "pam_module/pam_ctx.h"
 #include "pam_module/pam_prefetch.h"
@@ -154,12 +155,12 @@ log_line(const struct pgpam_ctx *c, int rc)
 		prio = c->opts.debug ? LOG_INFO : LOG_DEBUG;
 	else if (strcmp(c->outcome, "error") == 0)
 		prio = LOG_ERR;
-	pgpam_escape(c->user ? c->user : "(unknown)", user, sizeof(user));
-	pgpam_escape(c->service ? c->service : "-", svc, sizeof(svc));
-	pgpam_escape(c->rhost ? c->rhost : "-", rhost, sizeof(rhost));
-	pgpam_escape(c->tty ? c->tty : "-", tty, sizeof(tty));
-	pgpam_escape(c->rule[0] ? c->rule : "-", rule, sizeof(rule));
-	pgpam_escape_text(c->reason, reason, sizeof(reason));
+	pg_escape(c->user ? c->user : "(unknown)", user, sizeof(user), 0);
+	pg_escape(c->service ? c->service : "-", svc, sizeof(svc), 0);
+	pg_escape(c->rhost ? c->rhost : "-", rhost, sizeof(rhost), 0);
+	pg_escape(c->tty ? c->tty : "-", tty, sizeof(tty), 0);
+	pg_escape(c->rule[0] ? c->rule : "-", rule, sizeof(rule), 0);
+	pg_escape(c->reason, reason, sizeof(reason), PG_ESC_KEEP_SPACE);
 	pam_syslog(c->pamh, prio,
 	    "%s user=%s service=%s rhost=%s tty=%s outcome=%s rule=%s "
 	    "reason=%s",

@@ -363,7 +363,7 @@ copy_opts(struct audit_log *log, const struct audit_opts *o)
 		log->opts.batch_ms = 100;
 	if (log->opts.lock_timeout_ms <= 0)
 		log->opts.lock_timeout_ms = 5000;
-	audit_sanitize(comp, log->component, sizeof(log->component));
+	pg_escape(comp, log->component, sizeof(log->component), PG_ESC_JSON);
 	/* The host is signed into every checkpoint as the records carry it:
 	 * sanitized here, once, whichever way it came. */
 	memset(raw, 0, sizeof(raw));
@@ -371,7 +371,7 @@ copy_opts(struct audit_log *log, const struct audit_opts *o)
 		snprintf(raw, sizeof(raw), "%s", o->host);
 	else if (gethostname(raw, sizeof(raw) - 1) != 0)
 		memcpy(raw, "unknown", 8);
-	audit_sanitize(raw, log->host, sizeof(log->host));
+	pg_escape(raw, log->host, sizeof(log->host), PG_ESC_JSON);
 	log->opts.component = NULL;
 	log->opts.host = NULL;
 	return PG_OK;
