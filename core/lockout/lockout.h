@@ -296,4 +296,17 @@ int lockout_sync_plan(const struct lockout_entry *local, size_t nlocal,
 int lockout_sync_unlock(
     struct lockout_store *st, const char *user, bool live, bool *lifted);
 
+/*
+ * As lockout_check(), for a process that no watch keeps in step with the
+ * directory (the PAM module): a copy of the directory's lockout (origin
+ * directory) is first asked of D.  When D answers that USER is no longer
+ * locked there (an unlock on another server that no gateway here lifted
+ * yet), the copy is lifted (lockout_sync_unlock()), *LIFTED (may be NULL)
+ * is set and the store's answer after that is returned.  When D cannot
+ * answer, or does not know USER, the copy stands: 1.  D may be NULL (no
+ * directory to ask: lockout_check()).
+ */
+int lockout_check_dir(struct lockout_store *st, struct dir *d, const char *user,
+    struct lockout_entry *out, bool *lifted);
+
 #endif /* PG_LOCKOUT_H */

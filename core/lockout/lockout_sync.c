@@ -1,9 +1,10 @@
 /*
  * lockout_sync.c - which of the directory's lockouts this store follows,
  * and which of its own lockouts the directory's word may lift (the rules
- * in lockout.h, "Following the directory's lockouts").  Pure: the store
- * is read and changed by its callers (lockout_sync_unlock() in lockout.c,
- * the gateway's dirsync.c).
+ * in lockout.h, "Following the directory's lockouts").  The rule and the
+ * plan are pure: the store is changed by lockout_sync_unlock() (lockout.c)
+ * and the gateway's dirsync.c; lockout_check_dir() asks the directory
+ * itself, for the PAM module.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -158,5 +159,39 @@ out:
 	free(lv);
 	free(pv);
 	free(dv);
+	return r;
+}
+
+int
+lockout_check_dir(struct lockout_store *st, struct dir *d, const char *user,
+    struct lockout_entry *out, bool *lifted)
+{
+	struct lockout_entry e;
+	struct dir_user *u = NULL;
+	bool l = false;
+	int r;
+
+	if (lifted != NULL)
+		*lifted = false;
+	r = lockout_check(st, user, &e);
+	if (r != 1 || e.origin != LOCKOUT_ORIGIN_DIRECTORY || d == NULL)
+		goto done;
+	/* Only the directory's own "not locked" lifts its copy. */
+	if (dir_lookup(d, user, strlen(user), &u) != PG_OK || u->locked)
+		goto done;
+	if (lockout_sync_unlock(st, user, false, &l) != PG_OK)
+		goto done; /* the copy stands */
+	if (lifted != NULL)
+		*lifted = l;
+	lockout_entry_clear(&e);
+	r = lockout_check(st, user, &e);
+done:
+	dir_user_free(u);
+	if (r == 1 && out != NULL)
+		*out = e; /* transferred */
+	else
+		lockout_entry_clear(&e);
+	if (r != 1 && out != NULL)
+		memset(out, 0, sizeof(*out));
 	return r;
 }

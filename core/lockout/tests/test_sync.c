@@ -2,20 +2,26 @@
  * test_sync.c - following the directory's lockouts (lockout.h,
  * "Following the directory's lockouts"): the rule for one user in every
  * state, the plan a refresh calls for, the store's own lift under its lock,
- * and the origin a lockout entry records (written, read back, damaged).
+ * the origin a lockout entry records (written, read back, damaged), and
+ * the PAM module's check that asks the directory before honouring a copy.
  * The gateway's watch applies them against slapd in
  * gateway/tests/test_dirsync.sh.
  */
+#include <pwd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "base/base.h"
+#include "core/config/config.h"
+#include "core/dir/dir.h"
 #include "core/lockout/lockout.h"
 #include "tl_util.h"
 
@@ -273,6 +279,67 @@ test_origin_file(void **state)
 	assert_int_equal(lockout_lock(f->st, &e, NULL), PG_ERR_INVAL);
 }
 
+/* The local backend answers "not locked" for every user it knows. */
+static struct dir *
+open_local(const char *dir)
+{
+	char conf[1024], err[256], ct[512];
+	struct pg_config *cfg = NULL;
+	struct dir *d = NULL;
+
+	snprintf(ct, sizeof(ct), "%s/careteams", dir);
+	tl_write(dir, "careteams", "", 0, 0600);
+	snprintf(conf, sizeof(conf),
+	    "[directory]\nbackend = local\ncare_team_file = %s\n", ct);
+	assert_int_equal(
+	    pg_config_parse("t.conf", conf, &cfg, err, sizeof(err)), PG_OK);
+	assert_int_equal(dir_open(cfg, &d), PG_OK);
+	pg_config_free(cfg);
+	return d;
+}
+
+static void
+test_check_dir(void **state)
+{
+	struct tl_fx *f = *state;
+	struct passwd *pw = getpwuid(geteuid());
+	struct lockout_entry e;
+	struct dir *d;
+	bool lifted = true;
+	char me[256];
+
+	assert_non_null(pw);
+	snprintf(me, sizeof(me), "%s", pw->pw_name);
+	d = open_local(f->dir);
+	/* A copy the directory no longer holds: lifted, and not locked. */
+	lock(f->st, me, LOCKOUT_ORIGIN_DIRECTORY);
+	assert_int_equal(lockout_check_dir(f->st, d, me, &e, &lifted), 0);
+	assert_true(lifted);
+	assert_null(e.user);
+	assert_int_equal(lockout_check(f->st, me, NULL), 0);
+	/* No directory to ask: the copy stands. */
+	lock(f->st, me, LOCKOUT_ORIGIN_DIRECTORY);
+	assert_int_equal(lockout_check_dir(f->st, NULL, me, &e, &lifted), 1);
+	assert_false(lifted);
+	assert_string_equal(e.user, me);
+	assert_int_equal(e.origin, LOCKOUT_ORIGIN_DIRECTORY);
+	lockout_entry_clear(&e);
+	assert_int_equal(lockout_unlock(f->st, me, NULL), PG_OK);
+	/* A lockout decided here is not the directory's to lift. */
+	lock(f->st, me, LOCKOUT_ORIGIN_LOCAL);
+	assert_int_equal(lockout_check_dir(f->st, d, me, NULL, &lifted), 1);
+	assert_false(lifted);
+	/* A user the directory does not know: the copy stands. */
+	lock(f->st, "pg-nobody-here", LOCKOUT_ORIGIN_DIRECTORY);
+	assert_int_equal(
+	    lockout_check_dir(f->st, d, "pg-nobody-here", NULL, &lifted), 1);
+	assert_false(lifted);
+	/* Not locked at all: 0, the directory not asked. */
+	assert_int_equal(lockout_check_dir(f->st, d, "free", &e, NULL), 0);
+	assert_null(e.user);
+	dir_free(d);
+}
+
 int
 main(void)
 {
@@ -283,6 +350,8 @@ main(void)
 		    test_unlock, setup, tl_fx_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_origin_file, setup, tl_fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_check_dir, setup, tl_fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
