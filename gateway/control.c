@@ -21,6 +21,7 @@
 #include "core/lockout/lockout.h"
 #include "core/state/state.h"
 #include "gateway/control.h"
+#include "gateway/dirsync.h"
 #include "gateway/limiter.h"
 #include "gateway/start.h"
 
@@ -51,6 +52,7 @@ usage_lines(FILE *f, struct gw_user *u)
 static void
 status(struct gw *g, uid_t uid, FILE *f)
 {
+	char why[512];
 	struct lockout_entry *le = NULL;
 	struct gw_user *u;
 	size_t b, n = 0, i;
@@ -60,6 +62,9 @@ status(struct gw *g, uid_t uid, FILE *f)
 		fprintf(f, "store: %s\nmount: %s\npolicy: %s (version %llu)\n",
 		    g->cfg->store_root, g->mountpoint, g->cfg->policy_file,
 		    (unsigned long long)g->policy_gen);
+	if (uid == 0)
+		fprintf(f, "directory watch: %s\n",
+		    gw_dirsync_describe(g, why, sizeof(why)));
 	pthread_mutex_lock(&g->users_mu);
 	for (b = 0; b < sizeof(g->users) / sizeof(g->users[0]); b++)
 		for (u = g->users[b]; u != NULL; u = u->next) {
@@ -177,6 +182,7 @@ iso_utc(time_t t, char *buf, size_t len)
 static void
 status_json(struct gw *g, uid_t uid, FILE *f)
 {
+	char why[512];
 	struct lockout_entry *le = NULL;
 	json_t *o = json_object(), *users = json_array(), *locks, *e;
 	char since[32];
@@ -191,7 +197,12 @@ status_json(struct gw *g, uid_t uid, FILE *f)
 		    json_object_set_new(o, "policy",
 		        json_pack("{s:o,s:I}", "file",
 		            jstr(g->cfg->policy_file), "version",
-		            (json_int_t)g->policy_gen));
+		            (json_int_t)g->policy_gen)) |
+		    json_object_set_new(o, "directory_watch",
+		        json_pack("{s:s,s:o}", "state",
+		            gw_watch_state_name(gw_dirsync_state(NULL, 0)),
+		            "detail",
+		            jstr(gw_dirsync_describe(g, why, sizeof(why)))));
 	pthread_mutex_lock(&g->users_mu);
 	for (b = 0; !bad && b < sizeof(g->users) / sizeof(g->users[0]); b++)
 		for (u = g->users[b]; !bad && u != NULL; u = u->next) {

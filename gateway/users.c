@@ -79,6 +79,23 @@ gw_user_get(struct gw *g, uid_t uid)
 	return u;
 }
 
+size_t
+gw_users_named(struct gw *g, const char *name, struct gw_user **out, size_t max)
+{
+	struct gw_user *u;
+	size_t b, n = 0;
+
+	/* U->name is read without U->mu: a candidate only, checked again by
+	 * the caller under U->mu.  Users are freed only at exit. */
+	pthread_mutex_lock(&g->users_mu);
+	for (b = 0; b < sizeof(g->users) / sizeof(g->users[0]); b++)
+		for (u = g->users[b]; u != NULL && n < max; u = u->next)
+			if (u->known && strcmp(u->name, name) == 0)
+				out[n++] = u;
+	pthread_mutex_unlock(&g->users_mu);
+	return n;
+}
+
 /* Roles and limits of U under P. */
 static int
 apply_policy(struct gw_user *u, struct gw_policy *p)
@@ -201,10 +218,8 @@ gw_user_check_lock(struct gw *g, struct gw_user *u)
 	if (r == 1) {
 		/* Locked elsewhere (another host, the PAM module): U's open
 		 * files stop serving from the cache too. */
-		if (!atomic_exchange(&u->locked, true)) {
-			gw_held_lock_user(g, u);
-			gw_drop_ticket(g, u);
-		}
+		if (!atomic_load(&u->locked))
+			gw_user_revoke(g, u);
 		return 1;
 	}
 	if (r < 0)

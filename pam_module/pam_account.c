@@ -1,5 +1,6 @@
 /*
- * pam_account.c - the `account` phase: the lockout store, then the
+ * pam_account.c - the `account` phase: the lockout store (a copy of
+ * another server's lockout checked against the directory), then the
  * directory (or, only when it is unreachable and an offline cache is
  * configured, a recent enough cached answer), then the policy's login
  * rules for this host and service.  Anything that cannot be decided is
@@ -31,6 +32,32 @@ pgpam_lockout_text(const struct lockout_entry *e, char *buf, size_t len)
 	    e->by ? e->by : "?", e->reason ? e->reason : "no reason given");
 }
 
+int
+pgpam_lockout_check(
+    struct pgpam_ctx *c, struct lockout_store *ls, struct lockout_entry *e)
+{
+	struct dir *d = NULL;
+	bool lifted = false;
+	int r;
+
+	r = lockout_check(ls, c->user, e);
+	if (r != 1 || e->origin != LOCKOUT_ORIGIN_DIRECTORY ||
+	    c->cfg->dir_lockout_attr == NULL || dir_open(c->cfg, &d) != PG_OK)
+		return r;
+	lockout_entry_clear(e);
+	r = lockout_check_dir(ls, d, c->user, e, &lifted);
+	dir_free(d);
+	if (lifted) {
+		pam_syslog(c->pamh, LOG_NOTICE,
+		    "the lockout copied from the directory is lifted: the "
+		    "directory no longer holds it");
+		(void)pgpam_audit(c, "lockout.unlock", "allow",
+		    "directory.lockout",
+		    "origin=directory: no longer locked in the directory");
+	}
+	return r;
+}
+
 /* 0: not locked; otherwise the PAM code with the outcome set. */
 static int
 check_lockout(struct pgpam_ctx *c)
@@ -44,7 +71,7 @@ check_lockout(struct pgpam_ctx *c)
 	if (r != PG_OK)
 		return pgpam_set(c, "error", PAM_AUTHINFO_UNAVAIL, NULL,
 		    "lockout store unavailable: %s", pg_strerror(r));
-	r = lockout_check(ls, c->user, &e);
+	r = pgpam_lockout_check(c, ls, &e);
 	if (r == 1) {
 		pgpam_lockout_text(&e, text, sizeof(text));
 		rc = pgpam_set(c, "deny", PAM_PERM_DENIED, e.rule, "%s", text);

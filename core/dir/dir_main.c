@@ -251,6 +251,21 @@ dir_flush_cache(struct dir *d)
 	pthread_mutex_unlock(&d->lock);
 }
 
+struct dir_ldap *
+dir_ldap_of(struct dir *d)
+{
+	return d != NULL ? d->ldap : NULL;
+}
+
+void
+dir_forget(struct dir *d, const char *name)
+{
+	pthread_mutex_lock(&d->lock);
+	dir_cache_drop(d->cache, name);
+	d->gen++;
+	pthread_mutex_unlock(&d->lock);
+}
+
 void
 dir_last_error(struct dir *d, char *buf, size_t len)
 {
