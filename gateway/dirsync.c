@@ -25,7 +25,8 @@
 static pthread_t sync_thread;
 static pthread_mutex_t sync_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t sync_cv;
-static bool sync_stop, sync_running;
+/* sync_kick: the directory answers again, work the queue now. */
+static bool sync_stop, sync_running, sync_kick;
 
 static struct dir_watch *watch;
 static pthread_t watch_thread;
@@ -62,12 +63,13 @@ sync_main(void *arg)
 
 	pthread_mutex_lock(&sync_mu);
 	while (!sync_stop) {
+		sync_kick = false;
 		pthread_mutex_unlock(&sync_mu);
 		sync_once(g);
 		pthread_mutex_lock(&sync_mu);
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		ts.tv_sec += GW_DIRSYNC_INTERVAL_S;
-		while (!sync_stop &&
+		while (!sync_stop && !sync_kick &&
 		    pthread_cond_timedwait(&sync_cv, &sync_mu, &ts) !=
 		        ETIMEDOUT)
 			;
@@ -180,6 +182,12 @@ on_watch(void *arg, const struct dir_watch_event *ev)
 	switch (ev->what) {
 	case DIR_WATCH_REFRESH:
 		apply_refresh(g, ev);
+		/* The directory answers: what is queued for it need not
+		 * wait for the next round of the retry. */
+		pthread_mutex_lock(&sync_mu);
+		sync_kick = true;
+		pthread_cond_signal(&sync_cv);
+		pthread_mutex_unlock(&sync_mu);
 		if (gw_dirsync_state(NULL, 0) == GW_WATCH_DOWN)
 			gw_log(LOG_NOTICE,
 			    "watching the directory's lockouts again (%zu "

@@ -3,7 +3,8 @@
  * lockout attribute.  Two threads:
  *  - the retry of directory lockouts this host could not write: it works
  *    the lockout store's queue (core/lockout/lockout_pending.c) every
- *    GW_DIRSYNC_INTERVAL_S seconds and alerts while anything stays queued;
+ *    GW_DIRSYNC_INTERVAL_S seconds, and at once when the watch below
+ *    (re)connects, and alerts while anything stays queued;
  *  - the watch (dir_watch_* in core/dir/dir.h): a lockout set in the
  *    directory by another server reaches this gateway within a second and
  *    goes through the same revocation as a local one (gw_lock_copy()); an
