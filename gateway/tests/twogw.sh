@@ -64,16 +64,8 @@ twogw_start_b() {
 }
 
 twogw_stop_b() {
-	if mountpoint -q "$tmp/mnt-b" 2>/dev/null; then
-		fusermount3 -u "$tmp/mnt-b" 2>/dev/null || umount -l "$tmp/mnt-b" 2>/dev/null
-	fi
-	if [ -n "$GW_B_PID" ]; then
-		kill "$GW_B_PID" 2>/dev/null
-		wait "$GW_B_PID" 2>/dev/null
-	fi
+	gw_stop_at "$tmp/mnt-b" "$GW_B_PID"
 	GW_B_PID=
-	grep -q " $tmp/mnt-b " /proc/mounts 2>/dev/null && umount -l "$tmp/mnt-b" 2>/dev/null
-	return 0
 }
 
 # twogw_watch_up CONF [S]: waits (S seconds, default 10) until the gateway
