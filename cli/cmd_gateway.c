@@ -1,8 +1,9 @@
 /*
  * cmd_gateway.c - `photoguard status` and `photoguard breakglass`: the
  * verbs that talk to the running gateway over its control socket
- * ([store] control_socket).  The gateway knows the caller from the socket
- * (SO_PEERCRED), so these verbs carry no identity of their own.
+ * ([store] control_socket), in the protocol of core/ctl/ctl.h.  The
+ * gateway knows the caller from the socket (SO_PEERCRED), so these verbs
+ * carry no identity of their own.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -15,13 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/base.h"
 #include "cli/cmd_gateway.h"
 #include "cli/util.h"
 #include "core/config/config.h"
-
-#define REQ_MAX    1024
-#define REASON_MAX 400
-#define TIMEOUT_MS 10000 /* for the whole exchange, connect included */
+#include "core/ctl/ctl.h"
 
 static const char status_help[] =
     "Usage: photoguard status [--json]\n"
@@ -45,19 +44,14 @@ static const char breakglass_help[] =
 static int
 connect_send(const struct pg_config *cfg, const char *req)
 {
-	struct timeval tv = { TIMEOUT_MS / 1000, 0 };
+	struct timeval tv = { CTL_CLIENT_MS / 1000, 0 };
 	struct sockaddr_un sa;
 	int fd;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if (cfg->store_control_socket == NULL ||
-	    strlen(cfg->store_control_socket) >= sizeof(sa.sun_path)) {
+	if (ctl_sockaddr(cfg->store_control_socket, &sa) != PG_OK) {
 		errno = EINVAL;
 		return -1;
 	}
-	memcpy(sa.sun_path, cfg->store_control_socket,
-	    strlen(cfg->store_control_socket) + 1);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		return -1;
 	/* connect() to a gateway whose queue is full waits, at most this. */
@@ -91,38 +85,67 @@ left_ms(long long deadline)
 	return l > 0 ? (int)l : 0;
 }
 
+/*
+ * Reads the start of a reply from FD until ctl_reply_verdict() decides,
+ * the peer ends or DEADLINE passes: the bytes in HEAD (CTL_VERDICT_MAX),
+ * their count in *HN, where the body starts in *BODY.  Returns the verdict
+ * (CTL_REPLY_MORE: no answer); *PR and *N are the last poll() and read()
+ * results, for the message.
+ */
+static enum ctl_verdict
+read_verdict(int fd, long long deadline, char *head, size_t *hn, size_t *body,
+    int *pr, ssize_t *n)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+	enum ctl_verdict v = CTL_REPLY_MORE;
+
+	*hn = 0;
+	*pr = 0;
+	*n = 0;
+	while (v == CTL_REPLY_MORE &&
+	    (*pr = poll(&p, 1, left_ms(deadline))) > 0 &&
+	    (*n = read(fd, head + *hn, CTL_VERDICT_MAX - *hn)) > 0) {
+		*hn += (size_t)*n;
+		v = ctl_reply_verdict(head, *hn, body);
+	}
+	return v;
+}
+
 int
 cli_gateway_tell(const struct pg_config *cfg, const char *req)
 {
-	struct pollfd p;
-	char buf[3];
-	int fd, r = -1;
+	char head[CTL_VERDICT_MAX];
+	size_t hn, body;
+	ssize_t n;
+	int fd, pr, r;
 
 	if ((fd = connect_send(cfg, req)) < 0)
 		return errno == ENOENT || errno == ECONNREFUSED ||
 		        errno == EINVAL
 		    ? 0
 		    : -1;
-	p.fd = fd;
-	p.events = POLLIN;
-	if (poll(&p, 1, TIMEOUT_MS) > 0 && read(fd, buf, 3) == 3 &&
-	    memcmp(buf, "ok\n", 3) == 0)
-		r = 1;
+	r = read_verdict(fd, now_ms() + CTL_CLIENT_MS, head, &hn, &body, &pr,
+	        &n) == CTL_REPLY_OK
+	    ? 1
+	    : -1;
 	close(fd);
 	return r;
 }
 
-/* Sends REQ to the gateway and copies its answer to stdout. */
+/* Sends REQ to the gateway and copies its answer to stdout (a refusal to
+ * stderr). */
 static int
 ask(const struct cli_ctx *ctx, const char *req)
 {
 	struct pg_config *cfg = cli_load_config(ctx);
-	long long deadline = now_ms() + TIMEOUT_MS;
+	long long deadline = now_ms() + CTL_CLIENT_MS;
 	struct pollfd p;
-	char buf[4096], head[3];
+	char buf[4096], head[CTL_VERDICT_MAX];
+	enum ctl_verdict v;
 	int fd = -1, rc = CLI_EXIT_ERROR, pr = 0;
-	size_t hn = 0, off;
+	size_t hn = 0, body = 0;
 	ssize_t n = 0;
+	FILE *out;
 
 	if (cfg == NULL)
 		return CLI_EXIT_ERROR;
@@ -134,8 +157,8 @@ ask(const struct cli_ctx *ctx, const char *req)
 		else if (errno == EAGAIN)
 			fprintf(stderr,
 			    "%s: the gateway's control socket is busy: "
-			    "nothing accepted within 10 s\n",
-			    ctx->progname);
+			    "nothing accepted within %d s\n",
+			    ctx->progname, CTL_CLIENT_MS / 1000);
 		else
 			fprintf(stderr,
 			    "%s: the gateway is not running (%s: %s)\n",
@@ -143,38 +166,52 @@ ask(const struct cli_ctx *ctx, const char *req)
 			    strerror(errno));
 		goto out;
 	}
-	p.fd = fd;
-	p.events = POLLIN;
-	/* The verdict is the answer's first three bytes, which a stream
-	 * socket may deliver over several reads. */
-	while ((pr = poll(&p, 1, left_ms(deadline))) > 0 &&
-	    (n = read(fd, buf, sizeof(buf))) > 0) {
-		off = 0;
-		if (hn < sizeof(head)) {
-			off = sizeof(head) - hn < (size_t)n ? sizeof(head) - hn
-			                                    : (size_t)n;
-			memcpy(head + hn, buf, off);
-			if ((hn += off) < sizeof(head))
-				continue;
-			rc = memcmp(head, "ok\n", 3) == 0 ? CLI_EXIT_OK
-			                                  : CLI_EXIT_FAIL;
-			if (rc != CLI_EXIT_OK)
-				fwrite(head, 1, sizeof(head), stderr);
-		}
-		fwrite(buf + off, 1, (size_t)n - off,
-		    rc == CLI_EXIT_OK ? stdout : stderr);
-	}
-	if (hn < sizeof(head))
+	/* The verdict is the answer's first bytes, which a stream socket
+	 * may deliver over several reads. */
+	v = read_verdict(fd, deadline, head, &hn, &body, &pr, &n);
+	if (v == CTL_REPLY_MORE && pr == 0)
+		fprintf(stderr,
+		    "%s: the gateway did not answer: nothing within %d s\n",
+		    ctx->progname, CTL_CLIENT_MS / 1000);
+	else if (v == CTL_REPLY_MORE)
 		fprintf(stderr, "%s: the gateway did not answer: %s\n",
 		    ctx->progname,
-		    pr == 0               ? "nothing within 10 s"
-		        : pr < 0 || n < 0 ? strerror(errno)
-		                          : "it closed the connection");
+		    pr < 0 || n < 0 ? strerror(errno)
+		                    : "it closed the connection");
+	if (v == CTL_REPLY_MORE)
+		goto out;
+	if (v == CTL_REPLY_BAD) {
+		fprintf(stderr,
+		    "%s: the gateway's answer is not one of the control "
+		    "protocol\n",
+		    ctx->progname);
+		goto out;
+	}
+	rc = v == CTL_REPLY_OK ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+	out = rc == CLI_EXIT_OK ? stdout : stderr;
+	fwrite(head + body, 1, hn - body, out);
+	p.fd = fd;
+	p.events = POLLIN;
+	while (poll(&p, 1, left_ms(deadline)) > 0 &&
+	    (n = read(fd, buf, sizeof(buf))) > 0)
+		fwrite(buf, 1, (size_t)n, out);
 out:
 	if (fd >= 0)
 		close(fd);
 	pg_config_free(cfg);
 	return rc;
+}
+
+/* Asks VERB with ARG and TEXT (see ctl_format_request()). */
+static int
+ask_verb(const struct cli_ctx *ctx, enum ctl_verb verb, const char *arg,
+    const char *text)
+{
+	char req[CTL_LINE_MAX + 1];
+
+	if (ctl_format_request(req, sizeof(req), verb, arg, text) < 0)
+		return CLI_EXIT_USAGE;
+	return ask(ctx, req);
 }
 
 int
@@ -185,22 +222,12 @@ cmd_status(const struct cli_ctx *ctx, int argc, char **argv)
 		return CLI_EXIT_OK;
 	}
 	if (argc == 2 && strcmp(argv[1], "--json") == 0)
-		return ask(ctx, "status json\n");
+		return ask_verb(ctx, CTL_STATUS_JSON, NULL, NULL);
 	if (argc != 1) {
 		fputs(status_help, stderr);
 		return CLI_EXIT_USAGE;
 	}
-	return ask(ctx, "status\n");
-}
-
-/* A reason fit for one request line: no control characters. */
-static int
-reason_ok(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return 0;
-	return 1;
+	return ask_verb(ctx, CTL_STATUS, NULL, NULL);
 }
 
 int
@@ -212,7 +239,6 @@ cmd_breakglass(const struct cli_ctx *ctx, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *patient = NULL, *reason = "";
-	char req[REQ_MAX];
 	int c;
 
 	if (cli_wants_help(argc, argv)) {
@@ -228,20 +254,16 @@ cmd_breakglass(const struct cli_ctx *ctx, int argc, char **argv)
 		else
 			return CLI_EXIT_USAGE;
 	}
-	if (patient == NULL || optind != argc || strchr(patient, ' ') ||
-	    patient[0] == '\0') {
+	if (patient == NULL || optind != argc || !ctl_arg_ok(patient)) {
 		fputs(breakglass_help, stderr);
 		return CLI_EXIT_USAGE;
 	}
-	if (strlen(reason) > REASON_MAX || !reason_ok(reason)) {
+	if (!ctl_text_ok(reason)) {
 		fprintf(stderr,
 		    "%s: the reason must be one line of at most "
 		    "%d bytes\n",
-		    ctx->progname, REASON_MAX);
+		    ctx->progname, CTL_TEXT_MAX);
 		return CLI_EXIT_USAGE;
 	}
-	if (snprintf(req, sizeof(req), "breakglass %s %s\n", patient, reason) >=
-	    (int)sizeof(req))
-		return CLI_EXIT_USAGE;
-	return ask(ctx, req);
+	return ask_verb(ctx, CTL_BREAKGLASS, patient, reason);
 }

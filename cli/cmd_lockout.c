@@ -19,9 +19,11 @@
 #include "cli/lockout_pending.h"
 #include "cli/util.h"
 #include "core/config/config.h"
+#include "core/ctl/ctl.h"
 #include "core/audit/audit.h"
 #include "core/dir/dir.h"
 #include "base/base.h"
+#include "core/state/state.h"
 #include "core/lockout/lockout.h"
 #include "core/totp/totp.h"
 
@@ -59,7 +61,7 @@ escape(const char *s, char *buf, size_t len)
 static void
 iso_utc(time_t t, char *buf, size_t len)
 {
-	if (!cli_utc(t, CLI_TIME_ISO, buf, len))
+	if (pg_utc(t, PG_TIME_ISO, buf, len) != PG_OK)
 		snprintf(buf, len, "@%lld", (long long)t);
 }
 
@@ -143,23 +145,6 @@ out:
 	return r;
 }
 
-/* "YYYYMMDDHHMMSS[.fff]Z" (GeneralizedTime in UTC) to a time; 0 if not. */
-static time_t
-gentime(const char *s)
-{
-	struct tm tm;
-	char z[8] = "";
-
-	memset(&tm, 0, sizeof(tm));
-	if (sscanf(s, "%4d%2d%2d%2d%2d%2d%7s", &tm.tm_year, &tm.tm_mon,
-	        &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, z) != 7 ||
-	    (strcmp(z, "Z") != 0 && z[0] != '.'))
-		return 0;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	return timegm(&tm);
-}
-
 /*
  * The store's entries V (N) and, after them, the directory's locked users
  * that V does not hold, into *ALL (*NALL; shallow copies: V and the
@@ -197,7 +182,7 @@ with_directory(const struct pg_config *cfg, const struct lockout_entry *v,
 		if (i < n)
 			continue;
 		(*all)[*nall] = (struct lockout_entry){ .user = (*u)[j],
-			.since = gentime((*t)[j]),
+			.since = dir_gentime((*t)[j]),
 			.reason = "locked in the directory",
 			.rule = cfg->dir_lockout_attr,
 			.by = "directory",
@@ -466,11 +451,9 @@ static void
 tell_gateway(const struct cli_ctx *ctx, const struct pg_config *cfg,
     const char *user, const char *esc)
 {
-	char req[LOCKOUT_USER_MAX + 16];
+	char req[CTL_LINE_MAX + 1];
 
-	if ((size_t)snprintf(req, sizeof(req), "unlock %s\n", user) >=
-	        sizeof(req) ||
-	    strchr(user, '\n') != NULL)
+	if (ctl_format_request(req, sizeof(req), CTL_UNLOCK, user, NULL) < 0)
 		return;
 	if (cli_gateway_tell(cfg, req) < 0)
 		fprintf(stderr,

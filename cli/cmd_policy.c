@@ -178,16 +178,15 @@ policy_explain_verb(const struct cli_ctx *ctx, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct explain_args a;
-	struct tm tm;
-	time_t now = time(NULL);
+	struct pg_access_clock now;
 	int c;
 
 	memset(&a, 0, sizeof(a));
 	a.action = POLICY_READ;
 	a.mfa = true;
-	localtime_r(&now, &tm);
-	a.weekday = tm.tm_wday;
-	a.minute_of_day = tm.tm_hour * 60 + tm.tm_min;
+	(void)pg_access_clock_at(time(NULL), &now);
+	a.weekday = now.weekday;
+	a.minute_of_day = now.minute_of_day;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {

@@ -18,6 +18,7 @@
 #include "core/config/config.h"
 #include "base/base.h"
 #include "core/dir/dir.h"
+#include "core/state/state.h"
 #include "core/totp/totp.h"
 
 #define URI_MAX      512
@@ -142,31 +143,6 @@ parse(const struct cli_ctx *ctx, int argc, char **argv, const char *allow,
 	return from_config(ctx, a);
 }
 
-/* Percent-encodes everything but RFC 3986 unreserved characters. */
-static int
-uri_escape(const char *in, char *out, size_t outlen)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t o = 0;
-
-	for (; *in != '\0'; in++) {
-		unsigned char c = (unsigned char)*in;
-
-		if (o + 4 > outlen)
-			return PG_ERR_TOOBIG;
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || strchr("-._~", c) != NULL) {
-			out[o++] = (char)c;
-		} else {
-			out[o++] = '%';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 15];
-		}
-	}
-	out[o] = '\0';
-	return PG_OK;
-}
-
 static int
 dark(const QRcode *q, int x, int y)
 {
@@ -210,7 +186,8 @@ show_enrollment(const char *user, const struct totp_enrollment *e)
 	char uri[URI_MAX], euser[3 * TOTP_USER_MAX + 1];
 	int i, n, r;
 
-	if ((r = uri_escape(user, euser, sizeof(euser))) != PG_OK)
+	/* RFC 3986's unreserved characters stay; the rest is %XX. */
+	if ((r = pg_pct_encode(user, "-._~", euser, sizeof(euser))) != PG_OK)
 		return r;
 	n = snprintf(uri, sizeof(uri),
 	    "otpauth://totp/photoguard:%s?secret=%s&issuer=photoguard"
@@ -363,7 +340,8 @@ print_time(const char *label, int64_t t)
 {
 	char buf[64];
 
-	if (t <= 0 || !cli_utc((time_t)t, CLI_TIME_TEXT, buf, sizeof(buf)))
+	if (t <= 0 ||
+	    pg_utc((time_t)t, PG_TIME_TEXT, buf, sizeof(buf)) != PG_OK)
 		printf("%s: never\n", label);
 	else
 		printf("%s: %s\n", label, buf);

@@ -150,29 +150,30 @@ static void
 decide(const struct policy *pol, const struct explain_args *a,
     const struct dir_user *u, struct explained *e)
 {
-	struct policy_request req;
+	struct policy_roleset roles;
+	struct pg_access_facts f;
+	struct pg_access_trace t = { e->trace, TRACE_MAX, 0 };
 	const char *bg[1] = { a->breakglass };
 
-	memset(&req, 0, sizeof(req));
-	policy_roles_for_groups(
-	    pol, (const char *const *)u->groups, u->ngroups, &req.roles);
-	policy_roleset_names(pol, &req.roles, e->roles, sizeof(e->roles));
 	if (a->host != NULL) {
-		policy_login(pol, &req.roles, a->host, a->service, &e->dec);
+		(void)pg_access_login(
+		    pol, u, a->host, a->service, &roles, &e->dec);
+		policy_roleset_names(pol, &roles, e->roles, sizeof(e->roles));
 		return;
 	}
-	req.user = u->name;
-	req.action = a->action;
-	req.path = a->path;
-	req.is_dir = a->is_dir;
-	req.mfa = a->mfa;
-	req.minute_of_day = a->minute_of_day;
-	req.weekday = a->weekday;
-	req.care_patients = (const char *const *)u->patients;
-	req.ncare = u->npatients;
-	req.breakglass_patients = a->breakglass != NULL ? bg : NULL;
-	req.nbreakglass = a->breakglass != NULL ? 1 : 0;
-	policy_explain(pol, &req, &e->dec, e->trace, TRACE_MAX, &e->ntrace);
+	(void)pg_access_roles(pol, u, &roles); /* empty when it fails */
+	policy_roleset_names(pol, &roles, e->roles, sizeof(e->roles));
+	memset(&f, 0, sizeof(f));
+	f.action = a->action;
+	f.path = a->path;
+	f.is_dir = a->is_dir;
+	f.mfa = a->mfa;
+	f.when.weekday = a->weekday;
+	f.when.minute_of_day = a->minute_of_day;
+	f.grants = bg;
+	f.ngrants = a->breakglass != NULL ? 1 : 0;
+	(void)pg_access_decide(pol, u, NULL, &f, &e->dec, &t);
+	e->ntrace = t.n;
 	e->on_team = e->dec.patient[0] != '\0' &&
 	    dir_user_has_patient(u, e->dec.patient);
 }

@@ -11,6 +11,7 @@
 #include "cli/util.h"
 #include "core/dir/dir.h"
 #include "base/base.h"
+#include "core/state/state.h"
 
 int
 cli_pending_sync(const struct pg_config *cfg, struct lockout_store *st,
@@ -42,11 +43,11 @@ cli_pending_mark_cache(const char *progname, const struct pg_config *cfg,
 	size_t i, bad = 0;
 	int r;
 
-	if (cfg->totp_offline_cache_dir == NULL)
+	if (cfg->dir_offline_cache_dir == NULL)
 		return 0;
 	for (i = 0; i < n; i++) {
 		r = offline_cache_mark_locked(
-		    cfg->totp_offline_cache_dir, users[i]);
+		    cfg->dir_offline_cache_dir, users[i]);
 		if (r == PG_OK || r == PG_ERR_INVAL)
 			continue; /* a name the cache cannot hold has no entry
 			           */
@@ -74,7 +75,8 @@ cli_pending_print(const struct lockout_pending *v, size_t n)
 	printf("%-20s %-20s %-6s %s\n", "USER", "SINCE (UTC)", "TRIES",
 	    "LAST ERROR");
 	for (i = 0; i < n; i++) {
-		if (!cli_utc(v[i].since, CLI_TIME_ISO, since, sizeof(since)))
+		if (pg_utc(v[i].since, PG_TIME_ISO, since, sizeof(since)) !=
+		    PG_OK)
 			snprintf(since, sizeof(since), "@%lld",
 			    (long long)v[i].since);
 		printf("%-20s %-20s %-6u %s\n",

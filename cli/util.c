@@ -12,6 +12,7 @@
 #include "cli/util.h"
 #include "core/config/config.h"
 #include "base/base.h"
+#include "core/state/state.h"
 
 bool
 cli_wants_help(int argc, char **argv)
@@ -47,6 +48,9 @@ cli_load_config(const struct cli_ctx *ctx)
 		fprintf(stderr, "%s: %s\n", ctx->progname, err);
 		return NULL;
 	}
+	for (size_t i = 0; i < cfg->nwarnings; i++)
+		fprintf(stderr, "%s: warning: %s\n", ctx->progname,
+		    cfg->warnings[i]);
 	return cfg;
 }
 
@@ -80,37 +84,10 @@ cli_json_string(FILE *f, const char *s)
 const char *
 cli_escape(const char *s, char *buf, size_t len, unsigned flags)
 {
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)(s ? s : "-");
-	size_t o = 0;
-	unsigned c;
+	unsigned keep = PG_ESC_KEEP_SPACE | PG_ESC_KEEP_UTF8;
 
-	for (; *p != '\0' && o + 5 < len; p++) {
-		c = *p;
-		if (c == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
-			c = *++p; /* a C1 control, escaped by its code */
-		else if (c >= 0x20 && c != 0x7f &&
-		    (c != '\\' || !(flags & CLI_ESC_BACKSLASH))) {
-			buf[o++] = (char)c;
-			continue;
-		}
-		buf[o++] = '\\';
-		buf[o++] = 'x';
-		buf[o++] = hex[c >> 4];
-		buf[o++] = hex[c & 0xf];
-	}
-	buf[o] = '\0';
+	if (!(flags & CLI_ESC_BACKSLASH))
+		keep |= PG_ESC_KEEP_BACKSLASH;
+	pg_escape(s != NULL ? s : "-", buf, len, keep);
 	return buf;
-}
-
-bool
-cli_utc(time_t t, enum cli_time_style style, char *buf, size_t len)
-{
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL)
-		return false;
-	if (style == CLI_TIME_ISO)
-		return strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) != 0;
-	return strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm) != 0;
 }

@@ -8,7 +8,6 @@
 
 #include <stdbool.h>
 #include <stdio.h>
-#include <time.h>
 
 #include "cli/cli.h"
 
@@ -39,21 +38,10 @@ void cli_json_string(FILE *f, const char *s);
 
 /*
  * Copies S ("-" if NULL) into BUF (LEN bytes, at least 1; truncated) for a
- * terminal: control characters (C0, DEL, C1) as \xHH, so that a stored
- * name cannot forge lines.  Returns BUF.
+ * terminal, through pg_escape(): control characters (C0, DEL, C1) and
+ * bytes that are not UTF-8 as \xHH, so that a stored name cannot forge
+ * lines.  Returns BUF.
  */
 const char *cli_escape(const char *s, char *buf, size_t len, unsigned flags);
-
-/* How cli_utc() shows a time. */
-enum cli_time_style {
-	CLI_TIME_ISO,  /* 2026-01-02T03:04:05Z, for tables and JSON */
-	CLI_TIME_TEXT, /* 2026-01-02 03:04:05 UTC, for prose */
-};
-
-/*
- * Formats T as UTC in STYLE into BUF (LEN bytes).  Returns false, BUF
- * unspecified, if T cannot be shown that way.
- */
-bool cli_utc(time_t t, enum cli_time_style style, char *buf, size_t len);
 
 #endif /* PG_CLI_UTIL_H */

@@ -110,6 +110,7 @@ shipped_files() {
 	echo "policy/examples/clinic.policy $SHARE/examples/clinic.policy 644"
 	echo "deploy/ldap/photoguard.schema.md $SHARE/ldap/photoguard.schema.md 644"
 	echo "deploy/ldap/clinic-sample.ldif $SHARE/ldap/clinic-sample.ldif 644"
+	echo "deploy/ldap/syncprov.ldif $SHARE/ldap/syncprov.ldif 644"
 }
 
 # The systemd units of deploy/systemd/, if that folder has any.

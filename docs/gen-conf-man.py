@@ -30,6 +30,10 @@ default shown.
 Unknown sections or keys, bad values and missing required keys are errors:
 whatever reads the file refuses to run, naming the file, the line and the
 key.
+A key that moved (its text says \fIformerly\fR) is still read under its
+old spelling, so an installed file keeps working, with a warning from
+\fBphotoguard config check\fR and in the logs; setting both spellings to
+different values is an error.
 Check a file with \fBphotoguard config check\fR.
 List the keys with \fBphotoguard config keys\fR (\fB\-\-json\fR for a
 program).

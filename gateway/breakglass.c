@@ -16,10 +16,9 @@
 
 #include "core/dir/dir.h"
 #include "base/base.h"
+#include "core/ctl/ctl.h"
 #include "gateway/control.h"
 #include "gateway/start.h"
-
-#define BG_REASON_MAX 400
 
 static bool
 patient_ok(const char *p, size_t n)
@@ -98,60 +97,49 @@ decide(struct gw_call *c, const char *patient, const char *reason, FILE *f)
 	if (policy_breakglass(c->pol->p, &u->roles, &bg) != POLICY_ALLOW) {
 		audit_bg(c->g, u, c->pid, patient, "deny", "gateway",
 		    "no break-glass rule for the user's roles");
-		fprintf(f, "error: your roles may not use break-glass\n");
+		ctl_reply_error(f, "your roles may not use break-glass");
 		return;
 	}
 	snprintf(rule, sizeof(rule), "%s:%u", bg.rule_file, bg.rule_line);
 	if (bg.reason_required && reason[0] == '\0') {
 		audit_bg(c->g, u, c->pid, patient, "deny", rule, "no reason");
-		fprintf(f, "error: a reason is required (--reason)\n");
+		ctl_reply_error(f, "a reason is required (--reason)");
 		return;
 	}
 	if (recent_grants(u, now, bg.period) >= bg.max_grants) {
 		snprintf(why, sizeof(why), "more than %u grants per %us",
 		    bg.max_grants, bg.period);
 		audit_bg(c->g, u, c->pid, patient, "deny", rule, why);
-		fprintf(f, "error: %s\n", why);
+		ctl_reply_error(f, "%s", why);
 		return;
 	}
 	/* A grant stands only if it is in the audit log. */
 	if (audit_bg(c->g, u, c->pid, patient, "allow", rule,
 	        reason[0] ? reason : "(no reason given)") != 0) {
-		fprintf(f, "error: the audit log cannot be written\n");
+		ctl_reply_error(f, "the audit log cannot be written");
 		return;
 	}
 	add_grant(u, patient, now, now + (time_t)bg.duration);
 	syslog(LOG_AUTHPRIV | LOG_ALERT,
 	    "photoguard-gateway: BREAK-GLASS by %s for patient %s for %us",
 	    u->name, patient, bg.duration);
-	fprintf(f, "ok\ngranted %s access to %s for %u seconds (%s)\n", u->name,
+	ctl_reply_ok(f);
+	fprintf(f, "granted %s access to %s for %u seconds (%s)\n", u->name,
 	    patient, bg.duration, rule);
 }
 
 void
-gw_breakglass(struct gw *g, uid_t uid, pid_t pid, const char *args, FILE *f)
+gw_breakglass(struct gw *g, uid_t uid, pid_t pid, const char *patient,
+    const char *reason, FILE *f)
 {
-	char patient[POLICY_ID_MAX];
-	const char *sp = strchr(args, ' ');
-	size_t n = sp ? (size_t)(sp - args) : strlen(args);
-	const char *reason = sp ? sp + 1 : "";
 	struct gw_call c;
 
-	if (!patient_ok(args, n)) {
-		fprintf(f, "error: not a patient id\n");
+	if (!patient_ok(patient, strlen(patient))) {
+		ctl_reply_error(f, "not a patient id");
 		return;
 	}
-	if (strlen(reason) > BG_REASON_MAX) {
-		fprintf(
-		    f, "error: reason longer than %d bytes\n", BG_REASON_MAX);
-		return;
-	}
-	while (*reason == ' ')
-		reason++;
-	memcpy(patient, args, n);
-	patient[n] = '\0';
 	if (gw_call_begin_uid(&c, g, uid, pid) != 0) {
-		fprintf(f, "error: %s\n", c.why);
+		ctl_reply_error(f, "%s", c.why);
 		gw_call_end(&c);
 		return;
 	}

@@ -1,23 +1,11 @@
 /*
- * control.c - the gateway's control socket ([store] control_socket), for
- * `photoguard status`, `photoguard breakglass` and `photoguard unlock`.  One
- * request per connection: a line "status", "status json", "breakglass
- * PATIENT REASON..." or "unlock USER" (control_serve.c reads it, within
- * its caps and deadlines, and sends the answer).  The caller is who the
- * kernel says (SO_PEERCRED), never what the request claims.  The answer's first
- * line is "ok" or "error: WHY"; what follows is text for a person, or for
- * "status json" one JSON object (the same facts, for programs: see
- * photoguard(8)).
- *
- * Status: root sees the store, the policy, every active user's usage
- * against each window, and the lockouts; anyone else sees their own.
- * Break-glass: a time-limited grant for the caller, within the policy's
- * `breakglass` line for their roles (duration, max N per period, reason),
- * audited and alerted.
- * Unlock (root only; the CLI has lifted the lockout already, audited): the
- * user's next request asks the lockout store and the directory afresh
- * rather than trusting a cached "locked in the directory" for the rest of
- * its cache_ttl.
+ * control.c - what the control socket's requests mean: `photoguard
+ * status` (root sees everything, anyone else their own usage), `photoguard
+ * breakglass` (breakglass.c) and, from root, the unlock that makes the
+ * gateway ask the lockout store and the directory afresh rather than trust
+ * a cached "locked" for the rest of its cache_ttl.  The caller is who the
+ * kernel says (SO_PEERCRED), never what the request claims.  The protocol
+ * is core/ctl/ctl.h, specified in docs/control-protocol.md.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,8 +17,11 @@
 
 #include "core/dir/dir.h"
 #include "base/base.h"
+#include "core/ctl/ctl.h"
 #include "core/lockout/lockout.h"
+#include "core/state/state.h"
 #include "gateway/control.h"
+#include "gateway/dirsync.h"
 #include "gateway/limiter.h"
 #include "gateway/start.h"
 
@@ -61,15 +52,19 @@ usage_lines(FILE *f, struct gw_user *u)
 static void
 status(struct gw *g, uid_t uid, FILE *f)
 {
+	char why[512];
 	struct lockout_entry *le = NULL;
 	struct gw_user *u;
 	size_t b, n = 0, i;
 
-	fprintf(f, "ok\n");
+	ctl_reply_ok(f);
 	if (uid == 0)
 		fprintf(f, "store: %s\nmount: %s\npolicy: %s (version %llu)\n",
 		    g->cfg->store_root, g->mountpoint, g->cfg->policy_file,
 		    (unsigned long long)g->policy_gen);
+	if (uid == 0)
+		fprintf(f, "directory watch: %s\n",
+		    gw_dirsync_describe(g, why, sizeof(why)));
 	pthread_mutex_lock(&g->users_mu);
 	for (b = 0; b < sizeof(g->users) / sizeof(g->users[0]); b++)
 		for (u = g->users[b]; u != NULL; u = u->next) {
@@ -178,10 +173,7 @@ fail:
 static const char *
 iso_utc(time_t t, char *buf, size_t len)
 {
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	if (pg_utc(t, PG_TIME_ISO, buf, len) != PG_OK)
 		snprintf(buf, len, "@%lld", (long long)t);
 	return buf;
 }
@@ -190,6 +182,7 @@ iso_utc(time_t t, char *buf, size_t len)
 static void
 status_json(struct gw *g, uid_t uid, FILE *f)
 {
+	char why[512];
 	struct lockout_entry *le = NULL;
 	json_t *o = json_object(), *users = json_array(), *locks, *e;
 	char since[32];
@@ -204,7 +197,12 @@ status_json(struct gw *g, uid_t uid, FILE *f)
 		    json_object_set_new(o, "policy",
 		        json_pack("{s:o,s:I}", "file",
 		            jstr(g->cfg->policy_file), "version",
-		            (json_int_t)g->policy_gen));
+		            (json_int_t)g->policy_gen)) |
+		    json_object_set_new(o, "directory_watch",
+		        json_pack("{s:s,s:o}", "state",
+		            gw_watch_state_name(gw_dirsync_state(NULL, 0)),
+		            "detail",
+		            jstr(gw_dirsync_describe(g, why, sizeof(why)))));
 	pthread_mutex_lock(&g->users_mu);
 	for (b = 0; !bad && b < sizeof(g->users) / sizeof(g->users[0]); b++)
 		for (u = g->users[b]; !bad && u != NULL; u = u->next) {
@@ -243,10 +241,10 @@ status_json(struct gw *g, uid_t uid, FILE *f)
 		}
 	}
 	if (bad)
-		fprintf(f,
-		    "error: cannot build the status (out of memory, "
-		    "or the lockout store unreadable)\n");
-	else if (fprintf(f, "ok\n") > 0 &&
+		ctl_reply_error(f,
+		    "cannot build the status (out of memory, or the lockout "
+		    "store unreadable)");
+	else if (ctl_reply_ok(f) == 0 &&
 	    json_dumpf(o, f, JSON_INDENT(2) | JSON_ENSURE_ASCII) == 0)
 		fputc('\n', f);
 	json_decref(users);
@@ -260,7 +258,7 @@ unlock_user(struct gw *g, uid_t uid, const char *name, FILE *f)
 	size_t b;
 
 	if (uid != 0) {
-		fprintf(f, "error: only root may unlock an account\n");
+		ctl_reply_error(f, "only root may unlock an account");
 		return;
 	}
 	dir_flush_cache(g->dir);
@@ -275,20 +273,28 @@ unlock_user(struct gw *g, uid_t uid, const char *name, FILE *f)
 			pthread_mutex_unlock(&u->mu);
 		}
 	pthread_mutex_unlock(&g->users_mu);
-	fprintf(f, "ok\n");
+	ctl_reply_ok(f);
 }
 
 void
-gw_control_answer(struct gw *g, uid_t uid, pid_t pid, const char *line, FILE *f)
+gw_control_answer(
+    struct gw *g, uid_t uid, pid_t pid, const struct ctl_request *rq, FILE *f)
 {
-	if (strcmp(line, "status") == 0)
+	switch (rq->verb) {
+	case CTL_STATUS:
 		status(g, uid, f);
-	else if (strcmp(line, "status json") == 0)
+		break;
+	case CTL_STATUS_JSON:
 		status_json(g, uid, f);
-	else if (strncmp(line, "breakglass ", 11) == 0)
-		gw_breakglass(g, uid, pid, line + 11, f);
-	else if (strncmp(line, "unlock ", 7) == 0)
-		unlock_user(g, uid, line + 7, f);
-	else
-		fprintf(f, "error: unknown request\n");
+		break;
+	case CTL_BREAKGLASS:
+		gw_breakglass(g, uid, pid, rq->arg, rq->text, f);
+		break;
+	case CTL_UNLOCK:
+		unlock_user(g, uid, rq->arg, f);
+		break;
+	default: /* a verb ctl.h has and this gateway does not serve */
+		ctl_reply_error(f, "request not served by this gateway");
+		break;
+	}
 }

@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 
+#include "core/ctl/ctl.h"
 #include "gateway/gw.h"
 
 /* Listens on [store] control_socket (mode 0666: the peer's uid decides
@@ -19,17 +20,18 @@ int gw_control_start(struct gw *g);
 void gw_control_stop(struct gw *g);
 
 /*
- * Answers the request LINE (without its newline) of UID (process PID):
- * writes "ok" or "error: WHY" first, then what follows, to F (control.c).
+ * Answers RQ from UID (process PID), a request ctl_parse_request() read:
+ * the reply, "ok" or an error first (ctl.h), to F (control.c).
  */
 void gw_control_answer(
-    struct gw *g, uid_t uid, pid_t pid, const char *line, FILE *f);
+    struct gw *g, uid_t uid, pid_t pid, const struct ctl_request *rq, FILE *f);
 
 /*
- * Handles "breakglass PATIENT REASON..." from UID (process PID): grants or
- * refuses, audited, and writes the answer ("ok" or "error: WHY" first) to F.
+ * Handles a break-glass request from UID (process PID) for PATIENT with
+ * REASON ("" if none): grants or refuses, audited, and writes the reply
+ * to F (breakglass.c).
  */
-void gw_breakglass(
-    struct gw *g, uid_t uid, pid_t pid, const char *args, FILE *f);
+void gw_breakglass(struct gw *g, uid_t uid, pid_t pid, const char *patient,
+    const char *reason, FILE *f);
 
 #endif /* PG_GW_CONTROL_H */

@@ -1,18 +1,14 @@
 /*
  * control_serve.c - serving the control socket: the listener, a thread
- * per connection, the caps and the deadlines; what a request means is
- * control.c's.
+ * per connection, the caps and the deadlines; what a request says is
+ * core/ctl's, what it means control.c's.
  *
  * The socket is open to every local user (the peer's uid decides what it
- * may do), so one user must not keep the others out.  Each uid may hold
- * CTL_PER_UID connections at once and everyone else together CTL_MAX -
- * CTL_ROOT_RESERVE, so root (who unlocks, and asks status for everyone)
- * always finds a slot.  A connection has one absolute deadline for its
- * request line, however slowly its bytes come, and another for its
- * answer, however slowly it reads; then it is closed.  A refused
- * connection gets "error: WHY" and is closed at once; refusals are
- * logged at most once a second, with their count, so that a flood cannot
- * flood the log too.
+ * may do), so one user must not keep the others out: caps per uid and in
+ * all, with a reserve for root, and absolute deadlines for the request
+ * and the answer however slowly bytes trickle.  Refusals are logged at
+ * most once a second, so that a flood cannot flood the log too.  The
+ * numbers are in docs/control-protocol.md.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,16 +23,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/base.h"
+#include "core/ctl/ctl.h"
 #include "gateway/control.h"
 #include "gateway/start.h"
 
-#define CTL_LINE_MAX     1024
-#define CTL_PER_UID      8    /* connections one uid may hold */
-#define CTL_MAX          256  /* connections in all, root's included */
-#define CTL_ROOT_RESERVE 8    /* of CTL_MAX, for root only */
-#define CTL_REQUEST_MS   2000 /* from accept to the request's newline */
-#define CTL_ANSWER_MS    2000 /* to send the whole answer */
-#define CTL_SLICE_MS     100  /* how often a waiting thread sees a stop */
+#define CTL_PER_UID      8   /* connections one uid may hold */
+#define CTL_MAX          256 /* connections in all, root's included */
+#define CTL_ROOT_RESERVE 8   /* of CTL_MAX, for root only */
+#define CTL_SLICE_MS     100 /* how often a waiting thread sees a stop */
 #define CTL_BACKLOG      64
 
 /* One connection being served. */
@@ -64,19 +59,20 @@ static int64_t ctl_log_ms = -1000000;                    /* ctl_mu */
 static unsigned long ctl_refused;                        /* ctl_mu */
 
 /*
- * Reads one line (without its newline) into BUF before DEADLINE (ms,
- * gw_now_ms()).  Returns 0, -ETIMEDOUT, -ECANCELED (the gateway stops)
- * or -EINVAL (too long, or the peer ended without a newline).
+ * Reads a request's bytes into BUF of LEN until a newline comes, BUF is
+ * full or the peer ends, before DEADLINE (ms, gw_now_ms()); *GOT is how
+ * many, for ctl_parse_request() to judge.  Returns 0, -ETIMEDOUT or
+ * -ECANCELED (the gateway stops).
  */
 static int
-read_line(int fd, char *buf, size_t len, int64_t deadline)
+read_request(int fd, char *buf, size_t len, size_t *got, int64_t deadline)
 {
 	struct pollfd p = { fd, POLLIN, 0 };
 	int64_t left;
-	size_t n = 0;
 	ssize_t r;
 
-	while (n + 1 < len && memchr(buf, '\n', n) == NULL) {
+	*got = 0;
+	while (*got < len && memchr(buf, '\n', *got) == NULL) {
 		if (atomic_load(&ctl_stop))
 			return -ECANCELED;
 		if ((left = deadline - gw_now_ms()) <= 0)
@@ -84,17 +80,14 @@ read_line(int fd, char *buf, size_t len, int64_t deadline)
 		if (poll(&p, 1,
 		        left < CTL_SLICE_MS ? (int)left : CTL_SLICE_MS) <= 0)
 			continue;
-		r = read(fd, buf + n, len - 1 - n);
+		r = read(fd, buf + *got, len - *got);
 		if (r < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (r <= 0)
 			break;
-		n += (size_t)r;
+		*got += (size_t)r;
 	}
-	buf[n] = '\0';
-	if (n > 0 && buf[n - 1] == '\n')
-		buf[--n] = '\0';
-	return memchr(buf, '\n', n) != NULL || n + 1 >= len ? -EINVAL : 0;
+	return 0;
 }
 
 /* Sends LEN bytes of P before DEADLINE; what is left then is dropped. */
@@ -179,18 +172,18 @@ release(uid_t uid)
 	pthread_mutex_unlock(&ctl_mu);
 }
 
-/* Answers "error: WHY" and closes FD; logged at most once a second. */
+/* Answers with an error saying WHY and closes FD; logged at most once a
+ * second. */
 static void
 refuse(int fd, uid_t uid, const char *why)
 {
-	char line[160];
+	char line[CTL_ERROR_MAX + 1];
 	int64_t now = gw_now_ms();
 	int n;
 
-	n = snprintf(line, sizeof(line), "error: %s; try again later\n", why);
+	n = ctl_format_error(line, sizeof(line), "%s; try again later", why);
 	if (n > 0)
-		send_all(
-		    fd, line, (size_t)n < sizeof(line) ? (size_t)n : 0, now);
+		send_all(fd, line, (size_t)n, now);
 	close(fd);
 	pthread_mutex_lock(&ctl_mu);
 	ctl_refused++;
@@ -209,23 +202,25 @@ static void *
 conn_main(void *arg)
 {
 	struct ctl_conn *c = arg;
-	char line[CTL_LINE_MAX], *ans = NULL;
-	size_t alen = 0;
+	struct ctl_request rq;
+	char line[CTL_LINE_MAX], why[128], *ans = NULL;
+	size_t n = 0, alen = 0;
 	FILE *f;
 	int r;
 
-	r = read_line(c->fd, line, sizeof(line), gw_now_ms() + CTL_REQUEST_MS);
+	r = read_request(
+	    c->fd, line, sizeof(line), &n, gw_now_ms() + CTL_REQUEST_MS);
 	if (r != -ECANCELED && (f = open_memstream(&ans, &alen)) != NULL) {
 		if (r == -ETIMEDOUT)
-			fprintf(f,
-			    "error: the request was not complete within %d "
-			    "seconds\n",
+			ctl_reply_error(f,
+			    "the request was not complete within %d seconds",
 			    CTL_REQUEST_MS / 1000);
-		else if (r != 0)
-			fprintf(f, "error: request too long or incomplete\n");
+		else if (ctl_parse_request(line, n, &rq, why, sizeof(why)) !=
+		    PG_OK)
+			ctl_reply_error(f, "%s", why);
 		else
 			gw_control_answer(
-			    c->g, c->cred.uid, c->cred.pid, line, f);
+			    c->g, c->cred.uid, c->cred.pid, &rq, f);
 		if (fclose(f) == 0)
 			send_all(c->fd, ans, alen, gw_now_ms() + CTL_ANSWER_MS);
 		free(ans);
@@ -306,13 +301,11 @@ gw_control_start(struct gw *g)
 
 	if (path == NULL)
 		return 0;
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		gw_log(LOG_ERR, "control socket path too long: %s", path);
+	if (ctl_sockaddr(path, &sa) != PG_OK) {
+		gw_log(
+		    LOG_ERR, "control socket path empty or too long: %s", path);
 		return -1;
 	}
-	memcpy(sa.sun_path, path, strlen(path) + 1);
 	/* A socket left by an earlier run; never remove anything else. */
 	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
 		unlink(path);

@@ -42,8 +42,8 @@ struct gw_user {
 	char name[GW_USER_MAX];
 	bool known;          /* the uid has a name */
 	pthread_mutex_t mu;  /* guards what follows */
-	struct dir_user *du; /* last directory answer, NULL: none */
-	int64_t du_ms;       /* monotonic time of that answer */
+	struct dir_user *du; /* last directory answer, NULL: none; kept
+	                        while dir_user_fresh() */
 	uint64_t policy_gen; /* policy the roles/limits were made from */
 	struct policy_roleset roles;
 	bool mfa_matters; /* a rule for these roles has an mfa condition */
@@ -144,6 +144,14 @@ int gw_policy_set(struct gw *g, struct policy *p);
 struct gw_user *gw_user_get(struct gw *g, uid_t uid);
 
 /*
+ * The users (at most MAX, into OUT) whose name is NAME: candidates, whose
+ * name the caller checks again with each one's mu held.  Returns how many.
+ */
+#define GW_NAMED_MAX 8 /* uids sharing one name that a change reaches */
+size_t gw_users_named(
+    struct gw *g, const char *name, struct gw_user **out, size_t max);
+
+/*
  * With U->mu held: makes sure U's directory answer, roles and limits are
  * fresh for policy P.  Returns 0, or PG_ERR_* (unknown uid: NOTFOUND;
  * directory errors as dir_lookup()) with a message in ERR.
@@ -175,15 +183,45 @@ int gw_user_check_lock(struct gw *g, struct gw_user *u);
 void gw_drop_ticket(struct gw *g, struct gw_user *u);
 
 /*
- * Locks U out now (U->mu held): refuses everything from here on, writes
- * the lockout store, audits, alerts syslog; the directory attribute, the
- * hook and dropping the kernel's cached pages of U's open files follow on
- * a worker thread.  RULE and REASON describe what fired; FILES, BYTES
- * and PATIENTS are the counts for the hook.
+ * With U->mu held: what a lockout does to U here, whoever decided it: U
+ * is refused everything from now on (reads of open files included), the
+ * kernel's cached pages of U's open files are dropped (held.c) and U's MFA
+ * ticket goes.
+ */
+void gw_user_revoke(struct gw *g, struct gw_user *u);
+
+/*
+ * Locks U out now (U->mu held): gw_user_revoke(), the lockout store, an
+ * audit record and a syslog alert; the directory attribute and the hook
+ * follow on a worker thread.  RULE and REASON describe what fired; FILES,
+ * BYTES and PATIENTS are the counts for the hook.
  */
 void gw_lock_user(struct gw *g, struct gw_user *u, const char *rule,
     const char *reason, unsigned long long files, unsigned long long bytes,
     unsigned long long patients);
+
+/*
+ * USER was locked in the directory (by another server; VALUE the
+ * attribute's value, SINCE the time it names or 0): the lockout is copied
+ * into the lockout store with origin "directory" and each of USER's
+ * states here goes through gw_user_revoke(), as for a local lockout.  A
+ * new copy is audited (lockout.lock, rule directory.lockout, reason
+ * "origin=directory: ...").  No directory write and no hook: the server
+ * that decided the lockout did both.  Takes the users' mu.
+ */
+void gw_lock_copy(
+    struct gw *g, const char *user, const char *value, time_t since);
+
+/*
+ * The directory no longer marks USER locked: LIVE, an unlock seen as it
+ * happened; otherwise found at a refresh.  The store lifts what
+ * lockout_sync_unlock() says it may (a copy; a local lockout already
+ * written, when LIVE), each of USER's states here asks the store again
+ * (so an unlocked user is served again, with counters reset, and needs a
+ * new MFA login), and a lift is audited (lockout.unlock, rule
+ * directory.lockout, reason "origin=directory: ...").  Takes the users' mu.
+ */
+void gw_unlock_copy(struct gw *g, const char *user, bool live);
 
 /* Lock workers still running (waited for at exit). */
 extern atomic_int gw_lock_workers;

@@ -6,6 +6,7 @@
  * environment: photoguard-gateway(8) and docs/gateway.md.
  */
 #include <errno.h>
+#include <pwd.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,11 +19,14 @@
 #include "core/dir/dir.h"
 #include "base/base.h"
 #include "core/lockout/lockout.h"
+#include "core/state/state.h"
 #include "core/totp/totp.h"
 #include "gateway/gw.h"
+#include "gateway/start.h"
 
-#define ENV_MAX 11
-#define ENV_LEN 600
+#define ENV_MAX    11
+#define PW_BUF_MAX 16384
+#define ENV_LEN    600
 
 struct lock_job {
 	struct gw *g;
@@ -110,13 +114,10 @@ job_env(struct lock_job *j, const char *rule, const char *reason,
     unsigned long long patients)
 {
 	char host[256] = "";
-	time_t now = time(NULL);
-	struct tm tm;
 	char ts[32] = "";
 
 	gethostname(host, sizeof(host) - 1);
-	if (gmtime_r(&now, &tm) != NULL)
-		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	(void)pg_utc(time(NULL), PG_TIME_ISO, ts, sizeof(ts));
 	snprintf(j->env[0], ENV_LEN, "PHOTOGUARD_USER=%s", j->user);
 	snprintf(j->env[1], ENV_LEN, "PHOTOGUARD_RULE=%s", rule);
 	snprintf(j->env[2], ENV_LEN, "PHOTOGUARD_REASON=%s", reason);
@@ -168,8 +169,6 @@ gw_audit_failed(struct gw *g, int err)
 {
 	struct lock_job *j;
 	char ts[32] = "", host[256] = "";
-	time_t now = time(NULL);
-	struct tm tm;
 
 	if (err == 0) {
 		atomic_store(&audit_failing, false);
@@ -185,8 +184,7 @@ gw_audit_failed(struct gw *g, int err)
 		return;
 	j->g = g; /* j->user stays empty: no directory lockout */
 	gethostname(host, sizeof(host) - 1);
-	if (gmtime_r(&now, &tm) != NULL)
-		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	(void)pg_utc(time(NULL), PG_TIME_ISO, ts, sizeof(ts));
 	snprintf(j->env[0], ENV_LEN, "PHOTOGUARD_EVENT=audit.failure");
 	snprintf(j->env[1], ENV_LEN,
 	    "PHOTOGUARD_REASON=the audit log refuses records: %s",
@@ -197,18 +195,45 @@ gw_audit_failed(struct gw *g, int err)
 	spawn_worker(j);
 }
 
-void
-gw_drop_ticket(struct gw *g, struct gw_user *u)
+/* NAME's uid on this host, for its audit records ((uid_t)-1: none). */
+static uid_t
+uid_of(const char *name)
+{
+	struct passwd pw, *res = NULL;
+	char buf[PW_BUF_MAX];
+
+	if (getpwnam_r(name, &pw, buf, sizeof(buf), &res) != 0 || res == NULL)
+		return (uid_t)-1;
+	return pw.pw_uid;
+}
+
+/* Removes NAME's MFA ticket, alerting when it cannot. */
+static void
+drop_ticket_of(struct gw *g, const char *name)
 {
 	char pu[GW_USER_MAX];
 	int r;
 
-	r = mfa_ticket_remove(g->cfg->totp_ticket_dir, u->name);
+	r = mfa_ticket_remove(g->cfg->totp_ticket_dir, name);
 	if (r != PG_OK)
 		syslog(LOG_AUTHPRIV | LOG_ALERT,
 		    "photoguard-gateway: MFA ticket of locked-out %s "
 		    "not removed: %s",
-		    plain(u->name, pu, sizeof(pu)), pg_strerror(r));
+		    plain(name, pu, sizeof(pu)), pg_strerror(r));
+}
+
+void
+gw_drop_ticket(struct gw *g, struct gw_user *u)
+{
+	drop_ticket_of(g, u->name);
+}
+
+void
+gw_user_revoke(struct gw *g, struct gw_user *u)
+{
+	atomic_store(&u->locked, true);
+	gw_held_lock_user(g, u);
+	gw_drop_ticket(g, u);
 }
 
 void
@@ -222,9 +247,9 @@ gw_lock_user(struct gw *g, struct gw_user *u, const char *rule,
 	bool already = false;
 	int r;
 
-	if (atomic_exchange(&u->locked, true) && !u->lock_unsaved)
+	if (atomic_load(&u->locked) && !u->lock_unsaved)
 		return; /* done already */
-	gw_held_lock_user(g, u);
+	gw_user_revoke(g, u);
 	snprintf(extra, sizeof(extra), "files=%llu bytes=%llu patients=%llu",
 	    files, bytes, patients);
 	memset(&e, 0, sizeof(e));
@@ -235,7 +260,6 @@ gw_lock_user(struct gw *g, struct gw_user *u, const char *rule,
 	e.extra = extra;
 	r = lockout_lock(g->lockouts, &e, &already);
 	u->lock_unsaved = r != 0;
-	gw_drop_ticket(g, u);
 	syslog(LOG_AUTHPRIV | LOG_ALERT,
 	    "photoguard-gateway: LOCKOUT of %s: %s (%s)%s",
 	    plain(u->name, pu, sizeof(pu)), plain(reason, pr, sizeof(pr)), rule,
@@ -245,4 +269,103 @@ gw_lock_user(struct gw *g, struct gw_user *u, const char *rule,
 	rq.user = u->name;
 	gw_audit(g, &rq, "lockout.lock", "deny", rule, reason, -1);
 	start_worker(g, u, rule, reason, files, bytes, patients);
+}
+
+void
+gw_lock_copy(struct gw *g, const char *user, const char *value, time_t since)
+{
+	struct gw_user *us[GW_NAMED_MAX];
+	struct lockout_entry e;
+	struct gw_req rq;
+	char reason[160], pu[GW_USER_MAX];
+	bool already = false;
+	size_t n, i;
+	int r;
+
+	memset(&e, 0, sizeof(e));
+	e.user = user;
+	e.since = since;
+	e.reason = "locked in the directory (another server)";
+	e.rule = g->cfg->dir_lockout_attr;
+	e.by = "directory";
+	e.extra = value != NULL && value[0] != '\0' ? value : NULL;
+	e.origin = LOCKOUT_ORIGIN_DIRECTORY;
+	r = lockout_lock(g->lockouts, &e, &already);
+	/* Each of the user's states here, as a local lockout does it: with
+	 * the copy in the store, the check finds it and revokes; without
+	 * (the store refused it), the flag holds it. */
+	n = gw_users_named(g, user, us, GW_NAMED_MAX);
+	for (i = 0; i < n; i++) {
+		pthread_mutex_lock(&us[i]->mu);
+		if (us[i]->known && strcmp(us[i]->name, user) == 0) {
+			dir_user_free(us[i]->du);
+			us[i]->du = NULL;
+			if (r != 0 || gw_user_check_lock(g, us[i]) != 1) {
+				gw_user_revoke(g, us[i]);
+				us[i]->lock_unsaved = true;
+			}
+		}
+		pthread_mutex_unlock(&us[i]->mu);
+	}
+	if (r == 0 && already)
+		return; /* held here already: nothing new to record */
+	drop_ticket_of(g, user);
+	syslog(LOG_AUTHPRIV | (r != 0 ? LOG_ALERT : LOG_WARNING),
+	    "photoguard-gateway: lockout of %s from the directory (set on "
+	    "another server)%s",
+	    plain(user, pu, sizeof(pu)),
+	    r != 0 ? "; the lockout store refused the copy: held in memory"
+	           : "");
+	snprintf(reason, sizeof(reason),
+	    "origin=directory: locked in the directory (%s %s)",
+	    g->cfg->dir_lockout_attr, e.extra != NULL ? e.extra : "set");
+	memset(&rq, 0, sizeof(rq));
+	rq.uid = n > 0 ? us[0]->uid : uid_of(user);
+	rq.user = user;
+	gw_audit(
+	    g, &rq, "lockout.lock", "deny", "directory.lockout", reason, -1);
+}
+
+void
+gw_unlock_copy(struct gw *g, const char *user, bool live)
+{
+	struct gw_user *us[GW_NAMED_MAX];
+	struct gw_req rq;
+	bool lifted = false;
+	size_t n, i;
+	int r;
+
+	r = lockout_sync_unlock(g->lockouts, user, live, &lifted);
+	if (r != PG_OK)
+		gw_log(LOG_ALERT,
+		    "the directory no longer marks %s locked, but the lockout "
+		    "store cannot say what it holds: %s; %s stays as it is",
+		    user, pg_strerror(r), user);
+	/* Each of the user's states here asks the store again, as after
+	 * an admin's unlock on this host; a cached directory answer that
+	 * still says "locked" is dropped. */
+	n = gw_users_named(g, user, us, GW_NAMED_MAX);
+	for (i = 0; i < n; i++) {
+		pthread_mutex_lock(&us[i]->mu);
+		if (us[i]->known && strcmp(us[i]->name, user) == 0) {
+			dir_user_free(us[i]->du);
+			us[i]->du = NULL;
+			(void)gw_user_check_lock(g, us[i]);
+		}
+		pthread_mutex_unlock(&us[i]->mu);
+	}
+	if (!lifted)
+		return;
+	gw_log(LOG_NOTICE,
+	    "lockout of %s lifted: the directory no longer marks it (%s)", user,
+	    live ? "unlocked on another server" : "seen at a refresh");
+	memset(&rq, 0, sizeof(rq));
+	rq.uid = n > 0 ? us[0]->uid : uid_of(user);
+	rq.user = user;
+	gw_audit(g, &rq, "lockout.unlock", "allow", "directory.lockout",
+	    live ? "origin=directory: unlocked in the directory (on another "
+	           "server)"
+	         : "origin=directory: no longer locked in the directory "
+	           "(seen when the watch reconnected)",
+	    -1);
 }

@@ -29,8 +29,8 @@
 
 #define PW_BUF_MAX 16384
 
-    void
-    gw_log(int prio, const char *fmt, ...)
+void
+gw_log(int prio, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -122,6 +122,8 @@ gw_start(struct gw *g, const char *config, const char *mountpoint)
 		gw_log(LOG_ERR, "%s", err);
 		return -1;
 	}
+	for (size_t i = 0; i < g->cfg->nwarnings; i++)
+		gw_log(LOG_WARNING, "%s", g->cfg->warnings[i]);
 	if (load_policy(g) != 0 || open_store(g) != 0 || open_services(g) != 0)
 		return -1;
 	mountpoint = mountpoint ? mountpoint : g->cfg->store_mountpoint;

@@ -1,7 +1,7 @@
 /*
  * users.c - who is asking: the caller's uid to a name (getpwuid_r), the
- * name to groups and care teams (the directory client, re-asked after
- * dir_cache_ttl_s), groups to roles and limits (the policy in force), and
+ * name to groups and care teams (the directory client, re-asked when its
+ * cached answer expires), groups to roles and limits (the policy in force), and
  * the facts of the moment (MFA ticket, local time, break-glass grants) for
  * policy_decide().  One entry per uid that used the mount: the state grows
  * with active users, never with the store.
@@ -13,14 +13,18 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/dir/dir.h"
+#include "access/access.h"
 #include "base/base.h"
+#include "core/dir/dir.h"
 #include "core/lockout/lockout.h"
 #include "core/totp/totp.h"
 #include "gateway/gw.h"
 #include "gateway/limiter.h"
 
 #define PW_BUF_MAX 16384
+
+_Static_assert(
+    GW_BG_MAX <= PG_ACCESS_BG_MAX, "every live grant fits in one request");
 
 /* The name of UID into BUF; false if it has none (or too long). */
 static bool
@@ -75,6 +79,23 @@ gw_user_get(struct gw *g, uid_t uid)
 	return u;
 }
 
+size_t
+gw_users_named(struct gw *g, const char *name, struct gw_user **out, size_t max)
+{
+	struct gw_user *u;
+	size_t b, n = 0;
+
+	/* U->name is read without U->mu: a candidate only, checked again by
+	 * the caller under U->mu.  Users are freed only at exit. */
+	pthread_mutex_lock(&g->users_mu);
+	for (b = 0; b < sizeof(g->users) / sizeof(g->users[0]); b++)
+		for (u = g->users[b]; u != NULL && n < max; u = u->next)
+			if (u->known && strcmp(u->name, name) == 0)
+				out[n++] = u;
+	pthread_mutex_unlock(&g->users_mu);
+	return n;
+}
+
 /* Roles and limits of U under P. */
 static int
 apply_policy(struct gw_user *u, struct gw_policy *p)
@@ -82,8 +103,7 @@ apply_policy(struct gw_user *u, struct gw_policy *p)
 	struct policy_limit lim[LIMITER_MAX_LIMITS];
 	size_t n;
 
-	if (policy_roles_for_groups(p->p, (const char *const *)u->du->groups,
-	        u->du->ngroups, &u->roles) != 0)
+	if (pg_access_roles(p->p, u->du, &u->roles) != 0)
 		return PG_ERR_INTERNAL;
 	u->mfa_matters = policy_roles_use_mfa(p->p, &u->roles);
 	n = policy_limits(p->p, &u->roles, lim, LIMITER_MAX_LIMITS);
@@ -97,14 +117,15 @@ int
 gw_user_refresh(struct gw *g, struct gw_user *u, struct gw_policy *p, char *err,
     size_t errlen)
 {
-	int64_t now = gw_now_ms();
-	int64_t ttl = (int64_t)g->cfg->dir_cache_ttl_s * 1000;
 	struct dir_user *du = NULL;
 	char name[GW_USER_MAX];
 	int r;
 
 	err[0] = '\0';
-	if (u->du != NULL && now - u->du_ms < ttl) {
+	/* U's copy lives exactly as long as the directory cache's answer:
+	 * one cache, so a revoked care team is out of force within one
+	 * cache_ttl, never two. */
+	if (u->du != NULL && dir_user_fresh(u->du, dir_clock())) {
 		if (u->policy_gen == p->gen)
 			return 0;
 		return apply_policy(u, p);
@@ -132,17 +153,10 @@ gw_user_refresh(struct gw *g, struct gw_user *u, struct gw_policy *p, char *err,
 		return r;
 	}
 	u->du = du;
-	u->du_ms = now;
 	return apply_policy(u, p);
 }
 
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* U's live grants into V (sorted); returns how many. */
+/* U's live grants into V; returns how many (the builder sorts them). */
 static size_t
 live_grants(struct gw_user *u, time_t now, const char **v)
 {
@@ -151,7 +165,6 @@ live_grants(struct gw_user *u, time_t now, const char **v)
 	for (i = 0; i < u->ngrants; i++)
 		if (u->grants[i].until > now)
 			v[n++] = u->grants[i].patient;
-	qsort(v, n, sizeof(*v), cmp_str);
 	return n;
 }
 
@@ -160,13 +173,12 @@ gw_user_decide(struct gw *g, struct gw_user *u, struct gw_policy *p,
     enum policy_action action, const char *rel, bool is_dir, bool fresh_mfa,
     struct policy_decision *dec)
 {
-	struct policy_request req;
+	struct pg_access_facts f;
 	const char *bg[GW_BG_MAX];
 	time_t now = time(NULL);
 	int64_t mono = gw_now_ms();
-	struct tm tm;
 
-	if (u->du == NULL || localtime_r(&now, &tm) == NULL) {
+	if (u->du == NULL) {
 		memset(dec, 0, sizeof(*dec));
 		dec->verdict = POLICY_ERROR;
 		return POLICY_ERROR;
@@ -183,20 +195,16 @@ gw_user_decide(struct gw *g, struct gw_user *u, struct gw_policy *p,
 		             g->cfg->totp_ticket_dir, u->name, now) == 1;
 		u->mfa_ms = mono;
 	}
-	memset(&req, 0, sizeof(req));
-	req.user = u->name;
-	req.roles = u->roles;
-	req.action = action;
-	req.path = rel;
-	req.is_dir = is_dir;
-	req.mfa = u->mfa != 0;
-	req.minute_of_day = tm.tm_hour * 60 + tm.tm_min;
-	req.weekday = tm.tm_wday;
-	req.care_patients = (const char *const *)u->du->patients;
-	req.ncare = u->du->npatients;
-	req.nbreakglass = live_grants(u, now, bg);
-	req.breakglass_patients = bg;
-	return policy_decide(p->p, &req, dec);
+	memset(&f, 0, sizeof(f));
+	f.action = action;
+	f.path = rel;
+	f.is_dir = is_dir;
+	f.mfa = u->mfa != 0;
+	/* A clock that cannot be read leaves WHEN out of range: an error. */
+	(void)pg_access_clock_at(now, &f.when);
+	f.ngrants = live_grants(u, now, bg);
+	f.grants = bg;
+	return pg_access_decide(p->p, u->du, &u->roles, &f, dec, NULL);
 }
 
 int
@@ -210,10 +218,8 @@ gw_user_check_lock(struct gw *g, struct gw_user *u)
 	if (r == 1) {
 		/* Locked elsewhere (another host, the PAM module): U's open
 		 * files stop serving from the cache too. */
-		if (!atomic_exchange(&u->locked, true)) {
-			gw_held_lock_user(g, u);
-			gw_drop_ticket(g, u);
-		}
+		if (!atomic_load(&u->locked))
+			gw_user_revoke(g, u);
 		return 1;
 	}
 	if (r < 0)

@@ -1,5 +1,6 @@
 /*
- * pam_account.c - the `account` phase: the lockout store, then the
+ * pam_account.c - the `account` phase: the lockout store (a copy of
+ * another server's lockout checked against the directory), then the
  * directory (or, only when it is unreachable and an offline cache is
  * configured, a recent enough cached answer), then the policy's login
  * rules for this host and service.  Anything that cannot be decided is
@@ -16,6 +17,7 @@
 #include "core/dir/dir.h"
 #include "base/base.h"
 #include "core/lockout/lockout.h"
+#include "core/state/state.h"
 #include "access/access.h"
 #include "pam_module/pam_auth.h"
 #include "pam_module/pam_prefetch.h"
@@ -24,12 +26,36 @@ void
 pgpam_lockout_text(const struct lockout_entry *e, char *buf, size_t len)
 {
 	char since[32] = "?";
-	struct tm tm;
 
-	if (gmtime_r(&e->since, &tm) != NULL)
-		(void)strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	(void)pg_utc(e->since, PG_TIME_ISO, since, sizeof(since));
 	(void)snprintf(buf, len, "locked out since %s by %s: %s", since,
 	    e->by ? e->by : "?", e->reason ? e->reason : "no reason given");
+}
+
+int
+pgpam_lockout_check(
+    struct pgpam_ctx *c, struct lockout_store *ls, struct lockout_entry *e)
+{
+	struct dir *d = NULL;
+	bool lifted = false;
+	int r;
+
+	r = lockout_check(ls, c->user, e);
+	if (r != 1 || e->origin != LOCKOUT_ORIGIN_DIRECTORY ||
+	    c->cfg->dir_lockout_attr == NULL || dir_open(c->cfg, &d) != PG_OK)
+		return r;
+	lockout_entry_clear(e);
+	r = lockout_check_dir(ls, d, c->user, e, &lifted);
+	dir_free(d);
+	if (lifted) {
+		pam_syslog(c->pamh, LOG_NOTICE,
+		    "the lockout copied from the directory is lifted: the "
+		    "directory no longer holds it");
+		(void)pgpam_audit(c, "lockout.unlock", "allow",
+		    "directory.lockout",
+		    "origin=directory: no longer locked in the directory");
+	}
+	return r;
 }
 
 /* 0: not locked; otherwise the PAM code with the outcome set. */
@@ -45,7 +71,7 @@ check_lockout(struct pgpam_ctx *c)
 	if (r != PG_OK)
 		return pgpam_set(c, "error", PAM_AUTHINFO_UNAVAIL, NULL,
 		    "lockout store unavailable: %s", pg_strerror(r));
-	r = lockout_check(ls, c->user, &e);
+	r = pgpam_lockout_check(c, ls, &e);
 	if (r == 1) {
 		pgpam_lockout_text(&e, text, sizeof(text));
 		rc = pgpam_set(c, "deny", PAM_PERM_DENIED, e.rule, "%s", text);
@@ -71,12 +97,12 @@ from_cache(struct pgpam_ctx *c, const char *direrr, struct dir_user **u,
 	long long age = -1;
 	int r;
 
-	if (cfg->totp_offline_cache_dir == NULL)
+	if (cfg->dir_offline_cache_dir == NULL)
 		return pgpam_set(c, "error", PAM_AUTHINFO_UNAVAIL, NULL,
 		    "directory unavailable: %s; no offline cache configured",
 		    direrr);
-	r = offline_cache_get(cfg->totp_offline_cache_dir, c->user, time(NULL),
-	    cfg->totp_offline_max_age_s, u, &age);
+	r = offline_cache_get(cfg->dir_offline_cache_dir, c->user, time(NULL),
+	    cfg->dir_offline_max_age_s, u, &age);
 	if (r == PG_OK) {
 		(void)snprintf(via, vialen,
 		    "offline cache (directory unavailable; entry %lld s old)",
@@ -87,7 +113,7 @@ from_cache(struct pgpam_ctx *c, const char *direrr, struct dir_user **u,
 		return pgpam_set(c, "error", PAM_AUTHINFO_UNAVAIL, NULL,
 		    "directory unavailable: %s; offline cache entry too old "
 		    "(%lld s, max %d s)",
-		    direrr, age, cfg->totp_offline_max_age_s);
+		    direrr, age, cfg->dir_offline_max_age_s);
 	return pgpam_set(c, "error", PAM_AUTHINFO_UNAVAIL, NULL,
 	    "directory unavailable: %s; offline cache: %s", direrr,
 	    r == PG_ERR_NOTFOUND ? "no entry" : pg_strerror(r));
@@ -99,9 +125,9 @@ remember(struct pgpam_ctx *c, const struct dir_user *u)
 {
 	int r;
 
-	if (c->cfg->totp_offline_cache_dir == NULL)
+	if (c->cfg->dir_offline_cache_dir == NULL)
 		return;
-	r = offline_cache_put(c->cfg->totp_offline_cache_dir, u, time(NULL));
+	r = offline_cache_put(c->cfg->dir_offline_cache_dir, u, time(NULL));
 	if (r != PG_OK)
 		pam_syslog(c->pamh, LOG_WARNING,
 		    "offline cache not updated: %s", pg_strerror(r));
@@ -118,13 +144,13 @@ sync_cache_locks(struct pgpam_ctx *c)
 	struct dir *d = NULL;
 	int r;
 
-	if (c->cfg->totp_offline_cache_dir == NULL ||
+	if (c->cfg->dir_offline_cache_dir == NULL ||
 	    c->cfg->dir_lockout_attr == NULL ||
-	    !offline_cache_sync_due(c->cfg->totp_offline_cache_dir, time(NULL)))
+	    !offline_cache_sync_due(c->cfg->dir_offline_cache_dir, time(NULL)))
 		return;
 	if ((r = dir_open(c->cfg, &d)) == PG_OK)
 		r = offline_cache_sync_locks(
-		    c->cfg->totp_offline_cache_dir, d, time(NULL));
+		    c->cfg->dir_offline_cache_dir, d, time(NULL));
 	if (r != PG_OK)
 		pam_syslog(c->pamh, LOG_WARNING,
 		    "offline cache not told of the directory's locks: %s",
@@ -242,12 +268,10 @@ decide(struct pgpam_ctx *c, const struct policy *pol, const struct dir_user *u,
 	char rule[PGPAM_RULE_MAX], names[256];
 	enum policy_verdict v;
 
-	memset(&dec, 0, sizeof(dec));
-	if (policy_roles_for_groups(pol, (const char *const *)u->groups,
-	        u->ngroups, &roles) != PG_OK)
+	if (pg_access_login(pol, u, c->host, c->service, &roles, &dec) != PG_OK)
 		return pgpam_set(c, "error", PAM_AUTHINFO_UNAVAIL, NULL,
 		    "roles could not be mapped");
-	v = policy_login(pol, &roles, c->host, c->service, &dec);
+	v = dec.verdict;
 	(void)snprintf(rule, sizeof(rule), "%s:%u",
 	    dec.rule_file ? dec.rule_file : "?", dec.rule_line);
 	(void)policy_roleset_names(pol, &roles, names, sizeof(names));

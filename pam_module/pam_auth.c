@@ -357,7 +357,7 @@ pgpam_auth(struct pgpam_ctx *c)
 	if (r != PG_OK)
 		return pgpam_set(c, "error", PAM_AUTHINFO_UNAVAIL, NULL,
 		    "lockout store unavailable: %s", pg_strerror(r));
-	r = lockout_check(ls, c->user, &e);
+	r = pgpam_lockout_check(c, ls, &e);
 	if (r != 0) {
 		rc = r == 1
 		    ? refuse_locked(c, &e)

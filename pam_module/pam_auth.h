@@ -22,6 +22,16 @@ int pgpam_auth(struct pgpam_ctx *c);
  */
 int pgpam_account(struct pgpam_ctx *c);
 
+/*
+ * lockout_check() of C's user for both phases, except that a copy of
+ * another server's lockout (origin directory) is asked of the directory
+ * first: an unlock there lets the user in even where no gateway lifted
+ * the copy yet (stopped, or its watch down).  A lift is audited
+ * (lockout.unlock).  A directory that cannot answer leaves the copy.
+ */
+int pgpam_lockout_check(
+    struct pgpam_ctx *c, struct lockout_store *ls, struct lockout_entry *e);
+
 /* "locked out since TIME by COMPONENT: REASON" for E into BUF. */
 void pgpam_lockout_text(const struct lockout_entry *e, char *buf, size_t len);
 

@@ -13,6 +13,7 @@
 #include <security/pam_modules.h>
 
 #include "base/base.h"
+#include "core/state/state.h"
 #include "core/totp/totp.h"
 #include "pam_module/pam_ctx.h"
 #include "pam_module/pam_prefetch.h"
@@ -69,6 +70,8 @@ pgpam_begin(struct pgpam_ctx *c, pam_handle_t *pamh, int argc,
 	}
 	if (pgpam_config(&c->opts, &c->cfg, err, sizeof(err)) != PG_OK)
 		return pgpam_set(c, "error", PAM_SERVICE_ERR, NULL, "%s", err);
+	for (size_t i = 0; i < c->cfg->nwarnings; i++)
+		pam_syslog(pamh, LOG_WARNING, "%s", c->cfg->warnings[i]);
 	if ((r = audit_open_short(c->cfg, "pam", &c->audit)) != PG_OK)
 		return pgpam_set(c, "error", fail_rc, NULL,
 		    "audit log unavailable: %s", pg_strerror(r));
@@ -152,12 +155,12 @@ log_line(const struct pgpam_ctx *c, int rc)
 		prio = c->opts.debug ? LOG_INFO : LOG_DEBUG;
 	else if (strcmp(c->outcome, "error") == 0)
 		prio = LOG_ERR;
-	pgpam_escape(c->user ? c->user : "(unknown)", user, sizeof(user));
-	pgpam_escape(c->service ? c->service : "-", svc, sizeof(svc));
-	pgpam_escape(c->rhost ? c->rhost : "-", rhost, sizeof(rhost));
-	pgpam_escape(c->tty ? c->tty : "-", tty, sizeof(tty));
-	pgpam_escape(c->rule[0] ? c->rule : "-", rule, sizeof(rule));
-	pgpam_escape_text(c->reason, reason, sizeof(reason));
+	pg_escape(c->user ? c->user : "(unknown)", user, sizeof(user), 0);
+	pg_escape(c->service ? c->service : "-", svc, sizeof(svc), 0);
+	pg_escape(c->rhost ? c->rhost : "-", rhost, sizeof(rhost), 0);
+	pg_escape(c->tty ? c->tty : "-", tty, sizeof(tty), 0);
+	pg_escape(c->rule[0] ? c->rule : "-", rule, sizeof(rule), 0);
+	pg_escape(c->reason, reason, sizeof(reason), PG_ESC_KEEP_SPACE);
 	pam_syslog(c->pamh, prio,
 	    "%s user=%s service=%s rhost=%s tty=%s outcome=%s rule=%s "
 	    "reason=%s",

@@ -10,45 +10,11 @@
 
 #include "core/config/config.h"
 #include "base/base.h"
+#include "core/state/state.h"
 #include "core/totp/totp.h"
 #include "pam_module/pam_opts.h"
 
 #define ARG_MAX_LEN 4096
-
-static void
-escape(const char *s, unsigned char lowest, char *out, size_t outlen)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
-
-	if (outlen == 0)
-		return;
-	for (; s != NULL && *s != '\0' && o + 5 < outlen; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c >= lowest && c < 0x7f && c != '\\') {
-			out[o++] = (char)c;
-		} else {
-			out[o++] = '\\';
-			out[o++] = 'x';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 15];
-		}
-	}
-	out[o] = '\0';
-}
-
-void
-pgpam_escape(const char *s, char *out, size_t outlen)
-{
-	escape(s, 0x21, out, outlen);
-}
-
-void
-pgpam_escape_text(const char *s, char *out, size_t outlen)
-{
-	escape(s, 0x20, out, outlen);
-}
 
 static int
 parse_window(const char *s, int *out)
@@ -131,7 +97,7 @@ pgpam_opts_parse(
 		if ((r = one_arg(argv[i], o)) != PG_OK) {
 			char esc[128];
 
-			pgpam_escape(argv[i], esc, sizeof(esc));
+			pg_escape(argv[i], esc, sizeof(esc), 0);
 			(void)snprintf(
 			    err, errlen, "bad module argument: %s", esc);
 			return PG_ERR_INVAL;

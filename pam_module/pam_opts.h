@@ -39,10 +39,4 @@ int pgpam_config(const struct pgpam_opts *o, struct pg_config **out, char *err,
 /* Frees a configuration from pgpam_config(); NULL is a no-op. */
 void pgpam_config_free(struct pg_config *cfg);
 
-/* Copies S into OUT with every byte outside 0x21..0x7e as \xNN. */
-void pgpam_escape(const char *s, char *out, size_t outlen);
-
-/* As pgpam_escape(), but keeps spaces: for free-text reasons. */
-void pgpam_escape_text(const char *s, char *out, size_t outlen);
-
 #endif /* PG_PAM_OPTS_H */

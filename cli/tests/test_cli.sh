@@ -51,6 +51,19 @@ is "bad config exits 1" "$rc" 1
 like "bad config names file:line and key" "$out" "bad.conf:5: \[directory\] cache_ttl: not a duration"
 out=$(PHOTOGUARD_CONFIG="$tmp/bad.conf" "$pg" config check 2>&1)
 like "PHOTOGUARD_CONFIG names the file" "$out" "bad.conf:5:"
+
+# The offline cache's old [totp] keys still load, with a warning; both
+# spellings at odds are an error.
+printf '[totp]\noffline_cache_dir = /var/cache/pg\n' > "$tmp/old.conf"
+out=$("$pg" config check "$tmp/old.conf" 2>&1); rc=$?
+is "old [totp] offline_cache_dir still checks" "$rc" 0
+like "...with a deprecation warning" "$out" "warning: .*old.conf:2: \[totp\] offline_cache_dir is deprecated; write \[directory\] offline_cache_dir"
+printf '[directory]\noffline_max_age = 1h\n[totp]\noffline_max_age = 2h\n' > "$tmp/both.conf"
+out=$("$pg" config check "$tmp/both.conf" 2>&1); rc=$?
+is "both spellings with different values exit 1" "$rc" 1
+like "...naming both" "$out" "both.conf:4: \[totp\] offline_max_age: also set as \[directory\] offline_max_age on line 2"
+out=$("$pg" config check "$tmp/sample.conf" 2>&1)
+is "the sample config has no warning" "$(grep -c warning <<<"$out")" 0
 chmod 0666 "$tmp/sample.conf"
 out=$("$pg" config check "$tmp/sample.conf" 2>&1); rc=$?
 is "world-writable config refused" "$rc" 1
@@ -88,6 +101,19 @@ serve 'o'
 out=$("$pg" --config "$tmp/ctl.conf" status 2>&1); rc=$?
 is "status: closed before the verdict is no answer (exit 3)" "$rc" 3
 like "...and says so" "$out" "did not answer: it closed the connection"
+serve 'err'
+out=$("$pg" --config "$tmp/ctl.conf" status 2>&1); rc=$?
+is "status: half a refusal, then closed, is no answer either (exit 3)" "$rc" 3
+like "...and says so" "$out" "did not answer: it closed the connection"
+serve 'HTTP/1.0 200 OK\r\n\r\nok\n'
+out=$("$pg" --config "$tmp/ctl.conf" status 2>&1); rc=$?
+is "status: an answer in another protocol is not a verdict (exit 3)" "$rc" 3
+is "...said without echoing it" "$out" "photoguard: the gateway's answer is not one of the control protocol"
+out=$("$pg" --config "$tmp/ctl.conf" breakglass --patient P1 --reason "$(printf 'a\tb')" 2>&1); rc=$?
+is "breakglass: a reason with a control character is refused before asking (exit 2)" "$rc" 2
+like "...saying why" "$out" "one line of at most 400 bytes"
+out=$("$pg" --config "$tmp/ctl.conf" breakglass --patient "$(printf 'P\001')" --reason x 2>&1); rc=$?
+is "breakglass: a patient id with a control character: usage (exit 2)" "$rc" 2
 wait
 
 done_testing

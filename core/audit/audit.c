@@ -1,77 +1,10 @@
 /*
- * audit.c - the audit log writer.
- *
- * Format.  One JSON object per line (as jansson writes it, compact, keys
- * in a fixed order; see audit_record.c): seq, time, host, actor, event,
- * object, decision, rule, reason, the optional fields, and last "prev",
- * the lower-case hex BLAKE2b-256 of the previous line's exact bytes
- * without its newline.  Record 1 has prev = BLAKE2b-256("photoguard audit
- * log v1").  seq starts at 1 and has no gaps.  Untrusted strings go
- * through audit_sanitize() (invalid UTF-8 as \xNN, a backslash doubled)
- * and then jansson, which escapes quotes and control characters, so no
- * name can break a line.
- *
- * Checkpoints.  A record with event "audit.checkpoint" carrying key_id and
- * sig: an Ed25519 signature over audit_sig_digest("checkpoint", seq, prev,
- * time, host), i.e. over the hash of the whole chain before it.  A keyed
- * writer adds one after any record whose seq + 1 is a multiple of
- * checkpoint_every, on close (unless the tail already is one), and by
- * time (see Head).
- *
- * Head.  LOG.head holds the seq and line hash of the latest checkpoint,
- * signed again ("head" digest), replaced with pg_write_file_synced() under
- * LOG.head.lock and never by an older one.  Its content is on disk before
- * it replaces the old head, but not the rename itself, which the file
- * system commits with its next sync (the log's next fdatasync): an OS
- * crash may put an older head back, never a newer or a broken one.  A new
- * signed log starts with a head at seq 0 (the genesis hash).  The verifier
- * reports TRUNCATED when the log ends before its head and NO_HEAD when a
- * signed log lost it.  A keyed writer opens a log only if its head
- * verifies and names a record the log holds with that hash, and never
- * replaces a head that vanished (audit_head.c): a fresh head would vouch
- * for a cut log.  Such a log stays refused until audit_repair() records
- * the gap in a signed audit.repair record.  Records after the last
- * checkpoint are protected by the chain only, so a keyed handle also
- * checkpoints AUDIT_CKPT_MS after the first record no checkpoint covers
- * (its flusher thread, or its next write when it has none): a cut loses
- * at most about a second of records unseen.  An old head put back together
- * with a log cut to match it is not seen either (keep heads, or the
- * syslog copy, off the host if that matters).
- *
- * Writers.  Every process has its own handle; appends are serialised by
- * flock() on the log's own fd.  Under the lock the writer compares the
- * file size with the tail it cached, re-reads only what others appended,
- * builds the record, writes it with one write() on an O_APPEND fd and
- * unlocks.  A failed or short write is cut off again before unlocking.
- *
- * Torn tail.  If the file does not end in a newline (a crash mid-write),
- * the next writer cuts the fragment off under the lock and appends an
- * "audit.torn_tail" record with its length and hash (counted in
- * audit_torn_repaired(), and sent to syslog when enabled).  A log whose
- * last complete line does not parse is refused (PG_ERR_CORRUPT).
- *
- * Durability.  PG_DURABLE_FSYNC: fdatasync() before the lock is released;
- * a record audit_write() returned for is on disk, and a checkpoint's head
- * is written at once.  PG_DURABLE_BATCH: a flusher thread fdatasync()s
- * within batch_ms of the first unsynced record and then writes the head of
- * any checkpoint that sync covered; a process crash loses nothing (the
- * bytes are in the page cache), an OS crash or power cut can lose the
- * records of the last batch_ms plus one fdatasync, and the head may lag
- * behind.  The head never names a record the disk may lose, so a crash
- * never looks like a cut.  A short-lived handle (a PAM phase,
- * audit_open_short()) has no flusher: its close, which follows its records
- * at once, syncs them, and a write that finds records unsynced for
- * batch_ms syncs them first.
- *
- * Rotation.  Rename LOG and LOG.head together and restart the writers
- * (an open handle keeps appending to the renamed file until its next
- * checkpoint finds LOG.head gone, and then fails every write); a fresh
- * LOG beside an old head is refused, as a cut log would be.
- *
- * Syslog.  With audit_syslog each record's JSON line (ASCII only) also
- * goes to LOG_AUTHPRIV, so it can leave the host.  A record longer than one
- * syslog line (1024 bytes) keeps all its short fields there, prev included,
- * and its object and reason are cut to 160 bytes.
+ * audit.c - the audit log writer: opening a handle (its key, its head
+ * check), the flusher that syncs batched records and writes their heads,
+ * time-based checkpoints, and closing.  One handle per process, many
+ * processes on one log, so the chain never forks (audit_append.c).  The
+ * format, the chain, the signatures and the writers' rules are specified
+ * in docs/audit-format.md.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -430,7 +363,7 @@ copy_opts(struct audit_log *log, const struct audit_opts *o)
 		log->opts.batch_ms = 100;
 	if (log->opts.lock_timeout_ms <= 0)
 		log->opts.lock_timeout_ms = 5000;
-	audit_sanitize(comp, log->component, sizeof(log->component));
+	pg_escape(comp, log->component, sizeof(log->component), PG_ESC_JSON);
 	/* The host is signed into every checkpoint as the records carry it:
 	 * sanitized here, once, whichever way it came. */
 	memset(raw, 0, sizeof(raw));
@@ -438,7 +371,7 @@ copy_opts(struct audit_log *log, const struct audit_opts *o)
 		snprintf(raw, sizeof(raw), "%s", o->host);
 	else if (gethostname(raw, sizeof(raw) - 1) != 0)
 		memcpy(raw, "unknown", 8);
-	audit_sanitize(raw, log->host, sizeof(log->host));
+	pg_escape(raw, log->host, sizeof(log->host), PG_ESC_JSON);
 	log->opts.component = NULL;
 	log->opts.host = NULL;
 	return PG_OK;

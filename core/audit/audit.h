@@ -2,8 +2,8 @@
  * audit.h - the tamper-evident audit log: append-only JSON Lines, each
  * record chained to the one before it by a BLAKE2b hash, with Ed25519
  * signed checkpoints and a signed head file that makes a cut tail
- * visible.  Writers in many processes share one chain; see audit.c for the
- * on-disk format and what a crash can lose.
+ * visible.  Writers in many processes share one chain; the format and
+ * what a crash can lose are specified in docs/audit-format.md.
  */
 #ifndef PG_AUDIT_H
 #define PG_AUDIT_H
@@ -91,7 +91,8 @@ int audit_open_short(
  */
 int audit_write(struct audit_log *log, const struct audit_event *ev);
 
-/* Number of torn tails this handle found and repaired (see audit.c). */
+/* Number of torn tails this handle found and repaired (see
+ * docs/audit-format.md, "Reserved events"). */
 int audit_torn_repaired(struct audit_log *log);
 
 /* Sequence number of the last record this handle wrote (0: none). */

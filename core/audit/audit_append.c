@@ -3,11 +3,9 @@
  * find the current tail (re-reading only what other processes added),
  * repair a torn tail, fill in the record (kept in jansson objects by
  * audit_record.c), write it with one write(), add a checkpoint and a new
- * head file when one is due.  The format is described at the top of
- * audit.c.
+ * head file when one is due.  The format: docs/audit-format.md.
  */
 #include <errno.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,28 +23,7 @@
 int
 audit_lock(struct audit_log *log)
 {
-	struct timespec nap;
-	long waited_us = 0, step_us = 20;
-	int spins = 0;
-
-	for (;;) {
-		if (flock(log->fd, LOCK_EX | LOCK_NB) == 0)
-			return PG_OK;
-		if (errno != EWOULDBLOCK && errno != EINTR)
-			return PG_ERR_IO;
-		if (spins++ < 32) {
-			sched_yield();
-			continue;
-		}
-		if (waited_us >= (long)log->opts.lock_timeout_ms * 1000)
-			return PG_ERR_LOCKED;
-		nap.tv_sec = 0;
-		nap.tv_nsec = step_us * 1000;
-		nanosleep(&nap, NULL);
-		waited_us += step_us;
-		if (step_us < 1000)
-			step_us *= 2;
-	}
+	return pg_flock(log->fd, LOCK_EX, log->opts.lock_timeout_ms);
 }
 
 /* Our records start {"seq":N, so the tail's seq needs no full parse. */

@@ -1,8 +1,7 @@
 /*
  * audit_common.c - pieces the audit writer, verifier and query share:
  * hashing and hex, the digests that checkpoints and the head file sign,
- * escaping of untrusted strings, parsing of records and of the head file,
- * and the key files.
+ * parsing of records and of the head file, and the key files.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -102,7 +101,6 @@ audit_now(char *out, size_t outlen)
 	static _Thread_local time_t last_sec = -1;
 	static _Thread_local char base[24];
 	struct timespec ts;
-	struct tm tm;
 	long us;
 	int i;
 
@@ -110,8 +108,8 @@ audit_now(char *out, size_t outlen)
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	if (ts.tv_sec != last_sec) {
-		gmtime_r(&ts.tv_sec, &tm);
-		strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+		/* Its first 19 bytes; the 'Z' follows the microseconds. */
+		(void)pg_utc(ts.tv_sec, PG_TIME_ISO, base, sizeof(base));
 		last_sec = ts.tv_sec;
 	}
 	memcpy(out, base, 19);
@@ -121,78 +119,6 @@ audit_now(char *out, size_t outlen)
 		out[i] = (char)('0' + us % 10);
 	out[26] = 'Z';
 	out[27] = '\0';
-}
-
-/* Length of the valid UTF-8 character at P (as jansson judges it: no
- * overlong forms, no surrogates, nothing past U+10FFFF), or 0. */
-static size_t
-utf8_len(const unsigned char *p)
-{
-	uint32_t cp;
-	size_t n, i;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2, cp = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3, cp = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4, cp = p[0] & 0x07;
-	else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0; /* also stops at the NUL */
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
-size_t
-audit_sanitize(const char *in, char *out, size_t outmax)
-{
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)in;
-	size_t o = 0, n;
-
-	if (outmax == 0)
-		return 0;
-	while (*p != '\0') {
-		/* The common case: ASCII but DEL and the backslash. */
-		if (*p < 0x7f && *p != '\\') {
-			if (o + 1 >= outmax)
-				break;
-			out[o++] = (char)*p++;
-			continue;
-		}
-		n = utf8_len(p);
-		if (n == 1 && *p == '\\') {
-			if (o + 2 >= outmax)
-				break;
-			out[o++] = '\\';
-			out[o++] = '\\';
-		} else if (n == 0 || *p == 0x7f) {
-			if (o + 4 >= outmax)
-				break;
-			out[o++] = '\\';
-			out[o++] = 'x';
-			out[o++] = hex[*p >> 4];
-			out[o++] = hex[*p & 0xf];
-			n = 1;
-		} else {
-			if (o + n >= outmax)
-				break;
-			memcpy(out + o, p, n);
-			o += n;
-		}
-		p += n;
-	}
-	out[o] = '\0';
-	return o;
 }
 
 static int

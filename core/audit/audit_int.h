@@ -1,7 +1,7 @@
 /*
  * audit_int.h - what the audit writer, verifier and query share inside
- * the core: hashing, the signed-message digests, escaping, the head file
- * and the parsing of one record.  Not a public interface.
+ * the core: hashing, the signed-message digests, the head file and the
+ * parsing of one record.  Not a public interface.
  */
 #ifndef PG_AUDIT_INT_H
 #define PG_AUDIT_INT_H
@@ -64,15 +64,6 @@ void audit_key_id(const unsigned char *pk, char *out);
 
 /* Writes the current UTC time with microseconds to OUT (>= 28 bytes). */
 void audit_now(char *out, size_t outlen);
-
-/*
- * Copies IN to OUT (OUTMAX bytes) so that jansson accepts it and it cannot
- * be misread: valid UTF-8 passes (control characters are escaped later by
- * jansson), a backslash becomes two, DEL and every byte of invalid UTF-8
- * become \xNN; output past OUTMAX is cut at a character boundary.
- * Returns the length of OUT.
- */
-size_t audit_sanitize(const char *in, char *out, size_t outmax);
 
 /* Parses one line into R; *ROOT keeps the strings R points to (json_decref
  * it).  Returns 0, or PG_ERR_PARSE with a reason in WHY. */

@@ -10,30 +10,14 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/audit/audit_int.h"
 #include "base/base.h"
 #include "core/state/state.h"
 
-#define AUDIT_READ_MAX ((size_t)1 << 30) /* rotate before 1 GiB */
-
-static int
-lock_shared(int fd)
-{
-	struct timespec nap = { 0, 1000 * 1000 };
-	int waited;
-
-	for (waited = 0; waited < 10000; waited++) {
-		if (flock(fd, LOCK_SH | LOCK_NB) == 0)
-			return PG_OK;
-		if (errno != EWOULDBLOCK && errno != EINTR)
-			return PG_ERR_IO;
-		nanosleep(&nap, NULL);
-	}
-	return PG_ERR_LOCKED;
-}
+#define AUDIT_READ_MAX     ((size_t)1 << 30) /* rotate before 1 GiB */
+#define AUDIT_READ_WAIT_MS 10000 /* for writers, who hold the lock briefly */
 
 /* Reads LOG and, if HEAD is not NULL, LOG.head (NULL when absent), both
  * under a shared lock so that no writer is between the two. */
@@ -52,7 +36,7 @@ load_log(
 		return errno == ENOENT ? PG_ERR_NOTFOUND
 		    : errno == ELOOP   ? PG_ERR_SYMLINK
 		                       : PG_ERR_IO;
-	if ((r = lock_shared(fd)) != PG_OK)
+	if ((r = pg_flock(fd, LOCK_SH, AUDIT_READ_WAIT_MS)) != PG_OK)
 		goto out;
 	r = PG_ERR_IO;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
@@ -232,7 +216,7 @@ walk(const char *buf, size_t len, const struct audit_filter *f,
 	return r;
 }
 
-/* A filter whose names are written the way audit_sanitize() stores them. */
+/* A filter whose names are written the way the writer stores them. */
 struct clean_filter {
 	struct audit_filter f;
 	char *actor, *patient;
@@ -249,7 +233,7 @@ sanitize_dup(const char *in, char **out)
 	max = 4 * strlen(in) + 1; /* every byte may become \xNN */
 	if ((*out = malloc(max)) == NULL)
 		return PG_ERR_NOMEM;
-	audit_sanitize(in, *out, max);
+	pg_escape(in, *out, max, PG_ESC_JSON);
 	return PG_OK;
 }
 

@@ -13,6 +13,7 @@
 #include "core/audit/audit_int.h"
 #include "core/audit/audit_record.h"
 #include "base/base.h"
+#include "core/state/state.h"
 
 /* Shapes kept: a component writes events of a few shapes, checkpoints and
  * the rare repair; another shape replaces the oldest. */
@@ -279,12 +280,12 @@ audit_rec_text(
 		rc->null |= BIT(f);
 		return PG_OK;
 	}
-	/* audit_sanitize() lets only valid UTF-8 through, as jansson
+	/* pg_escape(PG_ESC_JSON) lets only valid UTF-8 through, as jansson
 	 * judges it: no NUL, overlong form, surrogate or code point past
 	 * U+10FFFF, and never half a character at the cut. */
 	if (cap > sizeof(rc->scratch))
 		cap = sizeof(rc->scratch);
-	len = audit_sanitize(s, rc->scratch, cap);
+	len = pg_escape(s, rc->scratch, cap, PG_ESC_JSON);
 	return set_string(rc, f, rc->scratch, len);
 }
 

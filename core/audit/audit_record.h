@@ -10,8 +10,8 @@
 
 #include <jansson.h>
 
-/* The fields a record can have, in the order a record has them (see the
- * format at the top of audit.c). */
+/* The fields a record can have, in the order a record has them
+ * (docs/audit-format.md). */
 enum audit_field {
 	AF_SEQ,
 	AF_TIME,
@@ -55,11 +55,11 @@ int audit_rec_int(struct audit_rec *rc, enum audit_field f, long long v);
  * a time, a key id, a hex hash or signature. */
 int audit_rec_ascii(struct audit_rec *rc, enum audit_field f, const char *s);
 
-/* Sets a string field to S, which audit_sanitize() wrote already. */
+/* Sets a string field to S, which pg_escape(PG_ESC_JSON) wrote. */
 int audit_rec_clean(struct audit_rec *rc, enum audit_field f, const char *s);
 
-/* Sets a string field to S passed through audit_sanitize() with CAP bytes
- * (at most AUDIT_MAX_FIELD), or to null when S is NULL. */
+/* Sets a string field to S passed through pg_escape(PG_ESC_JSON) with CAP
+ * bytes (at most AUDIT_MAX_FIELD), or to null when S is NULL. */
 int audit_rec_text(
     struct audit_rec *rc, enum audit_field f, const char *s, size_t cap);
 

@@ -2,7 +2,8 @@
  * audit_verify.c - proves an audit log untouched, or names the first
  * record where it was edited, removed, reordered, inserted or cut, and
  * how.  Works on memory (audit_verify_buf, also the fuzz target) and on a
- * file plus its head (audit_verify).  The format is described in audit.c.
+ * file plus its head (audit_verify).  The format and the failure kinds:
+ * docs/audit-format.md.
  */
 #include <stdarg.h>
 #include <stdio.h>

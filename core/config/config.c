@@ -99,6 +99,10 @@ static const struct key keys[] = {
 	  "Time allowed for one directory operation."),
 	K("directory", "cache_ttl", T_SEC, dir_cache_ttl_s, "60s", 0, 3600,
 	  "How long a user's roles and care teams are cached; 0 disables the cache."),
+	KP("directory", "offline_cache_dir", T_PATH, dir_offline_cache_dir, "none",
+	  "If set, roles from successful lookups are kept here for logins while the directory is down (formerly [totp] offline_cache_dir)."),
+	K("directory", "offline_max_age", T_SEC, dir_offline_max_age_s, "24h", 60, 2592000,
+	  "Oldest offline-cache entry that may still be used (formerly [totp] offline_max_age)."),
 
 	K("policy", "file", T_PATH, policy_file, "/etc/photoguard/clinic.policy", 0, 0,
 	  "The policy file (see photoguard-policy(5))."),
@@ -146,10 +150,6 @@ static const struct key keys[] = {
 	  "Where MFA tickets are written after a successful code."),
 	K("totp", "ticket_ttl", T_SEC, totp_ticket_ttl_s, "1h", 60, 86400,
 	  "How long an MFA ticket counts as a live MFA login."),
-	KP("totp", "offline_cache_dir", T_PATH, totp_offline_cache_dir, "none",
-	  "If set, roles from successful lookups are kept here for logins while the directory is down."),
-	K("totp", "offline_max_age", T_SEC, totp_offline_max_age_s, "24h", 60, 2592000,
-	  "Oldest offline-cache entry that may still be used."),
 
 	K("store", "root", T_PATH, store_root, "/var/lib/photoguard/store", 0, 0,
 	  "The photo store (owned by the service user, mode 0700)."),
@@ -163,6 +163,21 @@ static const struct key keys[] = {
 /* clang-format on */
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+/*
+ * Old spellings still read, so an installed file keeps working: each
+ * sets the key it names, with a warning.  Setting both spellings to
+ * different values is an error (which one meant it?).
+ */
+static const struct alias {
+	const char *section, *key; /* the old spelling */
+	const char *to_section, *to_key;
+} aliases[] = {
+	{ "totp", "offline_cache_dir", "directory", "offline_cache_dir" },
+	{ "totp", "offline_max_age", "directory", "offline_max_age" },
+};
+
+#define NALIASES (sizeof(aliases) / sizeof(aliases[0]))
 
 static struct pg_config_key_doc key_docs[NKEYS + 1];
 
@@ -208,7 +223,8 @@ struct parse {
 	const char *name;
 	const char *buf, *pos, *end;
 	unsigned line;
-	unsigned key_line[NKEYS]; /* 0: not set */
+	unsigned key_line[NKEYS];             /* 0: not set */
+	const struct alias *key_alias[NKEYS]; /* set by an old spelling */
 	unsigned section_line[8];
 	const char *sections[8];
 	size_t nsections;
@@ -291,6 +307,18 @@ find_key(const char *section, const char *name, size_t *idx)
 	return NULL;
 }
 
+static const struct alias *
+find_alias(const char *section, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NALIASES; i++)
+		if (strcmp(aliases[i].section, section) == 0 &&
+		    strcmp(aliases[i].key, name) == 0)
+			return &aliases[i];
+	return NULL;
+}
+
 static int
 known_section(const char *section)
 {
@@ -339,11 +367,84 @@ note_section(struct parse *p, const char *section)
 	p->section_line[p->nsections++] = header_line(p, section, p->line);
 }
 
+static void warn(struct parse *p, unsigned line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Keeps a warning for the caller; past PG_CONFIG_WARN_MAX they are
+ * dropped (each says the same kind of thing). */
+static void
+warn(struct parse *p, unsigned line, const char *fmt, ...)
+{
+	char what[256], *w;
+	va_list ap;
+
+	if (p->cfg->nwarnings >= PG_CONFIG_WARN_MAX)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (asprintf(&w, "%s:%u: %s", p->name, line, what) < 0) {
+		fail(p, line, NULL, NULL, "%s", "out of memory");
+		return;
+	}
+	p->cfg->warnings[p->cfg->nwarnings++] = w;
+}
+
+/* True when V, parsed as K, is the value CFG already holds for K. */
+static bool
+same_value(const struct key *k, const char *v, const struct pg_config *cfg)
+{
+	struct pg_config tmp;
+	const char *why = NULL;
+	const void *a = (const char *)cfg + k->off;
+	void *b = (char *)&tmp + k->off;
+	bool same;
+
+	memset(&tmp, 0, sizeof(tmp));
+	if (parse_value(k, v, &tmp, &why) != PG_OK)
+		return false;
+	if (k->type == T_STRING || k->type == T_PATH) {
+		same = *(char *const *)a != NULL &&
+		    strcmp(*(char *const *)a, *(char **)b) == 0;
+		free(*(char **)b);
+		return same;
+	}
+	if (k->type == T_BOOL)
+		return *(const bool *)a == *(bool *)b;
+	return *(const int *)a == *(int *)b;
+}
+
+/*
+ * K (index IDX), set under one spelling, is set again as SECTION NAME
+ * under the other (A: the old one, or NULL for the new one): the same
+ * value is only redundant, a different one is an error.
+ */
+static void
+both_spellings(struct parse *p, const struct key *k, size_t idx,
+    const struct alias *a, const char *section, const char *name,
+    const char *value)
+{
+	const struct alias *old = a != NULL ? a : p->key_alias[idx];
+	const char *osec = a != NULL ? k->doc.section : old->section;
+	const char *okey = a != NULL ? k->doc.key : old->key;
+
+	if (!same_value(k, value, p->cfg)) {
+		fail(p, p->line, section, name,
+		    "also set as [%s] %s on line %u, to a different value; "
+		    "keep only [%s] %s",
+		    osec, okey, p->key_line[idx], k->doc.section, k->doc.key);
+		return;
+	}
+	warn(p, p->line, "[%s] %s is deprecated and repeats [%s] %s; remove it",
+	    old->section, old->key, k->doc.section, k->doc.key);
+}
+
 static int
 handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse *p = user;
 	const struct key *k;
+	const struct alias *a;
 	const char *why = NULL;
 	size_t idx;
 
@@ -359,18 +460,32 @@ handler(void *user, const char *section, const char *name, const char *value)
 		return 1;
 	}
 	note_section(p, section);
-	if ((k = find_key(section, name, &idx)) == NULL) {
+	if ((a = find_alias(section, name)) != NULL) {
+		k = find_key(a->to_section, a->to_key, &idx);
+		if (k == NULL) {
+			fail(p, p->line, section, name, "%s", "internal error");
+			return 1;
+		}
+	} else if ((k = find_key(section, name, &idx)) == NULL) {
 		fail(p, p->line, section, name, "%s", "unknown key");
 		return 1;
 	}
-	if (p->key_line[idx] != 0) {
+	if (p->key_line[idx] != 0 && p->key_alias[idx] == a) {
 		fail(p, p->line, section, name, "set twice (first on line %u)",
 		    p->key_line[idx]);
 		return 1;
 	}
+	if (p->key_line[idx] != 0) {
+		both_spellings(p, k, idx, a, section, name, value);
+		return 1;
+	}
 	p->key_line[idx] = p->line;
+	p->key_alias[idx] = a;
 	if (parse_value(k, value, p->cfg, &why) != PG_OK)
 		fail(p, p->line, section, name, "%s", why);
+	else if (a != NULL)
+		warn(p, p->line, "[%s] %s is deprecated; write [%s] %s",
+		    section, name, a->to_section, a->to_key);
 	return 1;
 }
 
@@ -612,6 +727,8 @@ pg_config_free(struct pg_config *cfg)
 		if (t == T_STRING || t == T_PATH)
 			free(*(char **)(void *)((char *)cfg + keys[i].off));
 	}
+	for (i = 0; i < cfg->nwarnings; i++)
+		free(cfg->warnings[i]);
 	free(cfg->path);
 	free(cfg);
 }

@@ -13,6 +13,7 @@
 #define PG_CONFIG_DEFAULT_PATH "/etc/photoguard/photoguard.conf"
 #define PG_CONFIG_ENV          "PHOTOGUARD_CONFIG"
 #define PG_CONFIG_MAX_SIZE     (256 * 1024)
+#define PG_CONFIG_WARN_MAX     8
 
 enum pg_dir_backend {
 	PG_DIR_LDAP = 0,
@@ -60,6 +61,8 @@ struct pg_config {
 	int dir_network_timeout_ms;
 	int dir_timeout_ms;
 	int dir_cache_ttl_s;
+	char *dir_offline_cache_dir; /* NULL: no offline role cache */
+	int dir_offline_max_age_s;
 
 	/* [policy] */
 	char *policy_file;
@@ -89,14 +92,17 @@ struct pg_config {
 	int totp_failure_window_s;
 	char *totp_ticket_dir;
 	int totp_ticket_ttl_s;
-	char *totp_offline_cache_dir; /* NULL: no offline role cache */
-	int totp_offline_max_age_s;
 
 	/* [store] */
 	char *store_root;
 	char *store_user;
 	char *store_mountpoint;
 	char *store_control_socket;
+
+	/* What loaded but should be written differently (deprecated
+	 * spellings), as "FILE:LINE: [section] key: ..." lines. */
+	char *warnings[PG_CONFIG_WARN_MAX];
+	size_t nwarnings;
 };
 
 /* One documented key, for `photoguard config keys` and the man page. */

@@ -3,7 +3,9 @@
  * the patients whose care team they are on and whether the directory has
  * locked them out.  Two backends: LDAP (libldap, StartTLS or ldaps with
  * CA checks) and local (Unix groups plus a care-team file).  Answers are
- * cached per user for dir_cache_ttl_s; errors are never cached.
+ * cached per user for dir_cache_ttl_s; errors are never cached.  This is
+ * the only cache of directory answers: copies kept elsewhere expire with
+ * it (dir_user_fresh()).
  *
  * Every function is safe to call from many threads on one struct dir.
  * Every error is a refusal: no return value other than PG_OK carries an
@@ -38,6 +40,8 @@ struct dir_user {
 	size_t npatients;
 	bool locked;    /* the lockout attribute is set */
 	time_t fetched; /* wall-clock time of the directory answer */
+	time_t expires; /* dir_clock() second from which the cache no longer
+	                   gives this answer; 0: never cached */
 };
 
 /*
@@ -95,6 +99,86 @@ void dir_locked_free(char **users, char **since);
 /* True when dir_set_locked() can work: LDAP with a lockout attribute. */
 bool dir_can_lock(const struct dir *d);
 
+/*
+ * Watching the directory's lockouts as they happen (dir_watch.c): a
+ * watch holds a connection of its own with an RFC 4533 refreshAndPersist
+ * search (slapd's syncprov overlay) for the users under the user base
+ * that carry the lockout attribute.  Each (re)connection starts with a
+ * refresh, the full set of users the directory marks locked then; after
+ * it, each change arrives as it is written.  Whatever ends a session (the
+ * server gone, no syncprov, a refused bind) is reported and the watch
+ * connects again after a backoff that doubles from DIR_WATCH_BACKOFF_MIN_MS
+ * to DIR_WATCH_BACKOFF_MAX_MS.  The watch drops the users it hears of from
+ * the answer cache of the struct dir it was made from, and flushes that
+ * cache after each refresh: what happened while it was away is not in
+ * force later than it would have been without it.
+ */
+#define DIR_WATCH_BACKOFF_MIN_MS 250
+#define DIR_WATCH_BACKOFF_MAX_MS 5000
+
+struct dir_watch;
+
+enum dir_watch_what {
+	DIR_WATCH_REFRESH, /* connected: USERS/VALUES/N are every user the
+	                      directory marks locked, unsorted */
+	DIR_WATCH_CHANGE,  /* USER became LOCKED (VALUE, SINCE) or unlocked */
+	DIR_WATCH_DOWN,    /* the watch is not running: WHY, ERR; retried */
+};
+
+/* One report; every pointer is valid only during the callback. */
+struct dir_watch_event {
+	enum dir_watch_what what;
+	const char *user;    /* CHANGE */
+	bool locked;         /* CHANGE */
+	const char *value;   /* CHANGE, locked: the attribute's value ("" if
+	                        the server sent none) */
+	time_t since;        /* CHANGE, locked: dir_gentime(VALUE), 0 if none */
+	char *const *users;  /* REFRESH */
+	char *const *values; /* REFRESH, beside USERS */
+	size_t n;            /* REFRESH */
+	int err;             /* DOWN: PG_ERR_* */
+	const char *why;     /* DOWN: in words, never a secret */
+	unsigned failures;   /* DOWN: sessions failed in a row, this one too */
+};
+
+/* Called on the thread of dir_watch_run(), one report at a time. */
+typedef void (*dir_watch_fn)(void *arg, const struct dir_watch_event *ev);
+
+/*
+ * Makes a watch of D's lockout attribute reporting to FN(ARG, ...).  It
+ * connects only in dir_watch_run().  Returns PG_OK with *OUT (free with
+ * dir_watch_free() once dir_watch_run() has returned), PG_ERR_CONFIG when
+ * D cannot lock (dir_can_lock()), or PG_ERR_NOMEM.  D must outlive it.
+ */
+int dir_watch_new(
+    struct dir *d, dir_watch_fn fn, void *arg, struct dir_watch **out);
+
+/* Watches, reconnecting as above, until dir_watch_stop(). */
+void dir_watch_run(struct dir_watch *w);
+
+/*
+ * From any thread: makes dir_watch_run() return soon (it cuts the watch's
+ * connection; at most about a second otherwise).
+ */
+void dir_watch_stop(struct dir_watch *w);
+
+/* Frees W; NULL is a no-op. */
+void dir_watch_free(struct dir_watch *w);
+
+/*
+ * The time a GeneralizedTime in UTC ("YYYYMMDDHH[MM[SS]][.frac]Z", as
+ * ppolicy writes pwdAccountLockedTime) names, or 0 when S is not one or
+ * names a time before 1970 (ppolicy's "000001010000Z").
+ */
+time_t dir_gentime(const char *s);
+
+/*
+ * The same form at the start of the LEN bytes at S, anything after the Z
+ * (a value such as pgTOTPFailure's "TIME#TAG").  Returns the length up to
+ * and with the Z and *OUT, or -1 (and *OUT untouched).
+ */
+int dir_gentime_prefix(const char *s, size_t len, time_t *out);
+
 /* Forgets every cached answer. */
 void dir_flush_cache(struct dir *d);
 
@@ -104,6 +188,17 @@ void dir_flush_cache(struct dir *d);
  * message never contains a secret.
  */
 void dir_last_error(struct dir *d, char *buf, size_t len);
+
+/* Seconds of CLOCK_MONOTONIC: the clock of the cache and of ->expires. */
+time_t dir_clock(void);
+
+/*
+ * True while U, an answer of dir_lookup(), is still the one the cache
+ * would give at NOW (dir_clock()).  A caller that keeps a copy keeps it
+ * only this long, so there is one cache and a change in the directory is
+ * in force within one cache_ttl.  False when the answer was not cached.
+ */
+bool dir_user_fresh(const struct dir_user *u, time_t now);
 
 /*
  * The TOTP store in the directory ([totp] store = directory): the token of

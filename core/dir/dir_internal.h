@@ -84,6 +84,12 @@ void dir_careteam_free(struct dir_careteam *ct);
 /* True if S is an acceptable patient id (printable ASCII, no '/'). */
 bool dir_valid_patient_id(const char *s, size_t len);
 
+/* --- what the watch (dir_watch.c) needs of a struct dir ----------------- */
+/* D's LDAP backend; NULL for the local one. */
+struct dir_ldap *dir_ldap_of(struct dir *d);
+/* Drops NAME's cached answer, as dir_set_locked() does. */
+void dir_forget(struct dir *d, const char *name);
+
 /* --- backends --------------------------------------------------------- */
 
 struct dir_ldap;
@@ -95,6 +101,15 @@ int dir_ldap_lookup(struct dir_ldap *l, const char *name, struct dir_user **out,
 int dir_ldap_set_locked(struct dir_ldap *l, const char *name, bool locked,
     char *err, size_t errlen);
 bool dir_ldap_can_lock(const struct dir_ldap *l);
+/* A second backend with L's settings and no connection (a watch's own). */
+int dir_ldap_dup(const struct dir_ldap *l, struct dir_ldap **out);
+/*
+ * The value of DN's first RDN into BUF (LEN bytes) when that RDN is one
+ * ATTR=value pair (ATTR case-insensitive): "asmith" for
+ * "uid=asmith,ou=people,..." and "uid".  Returns PG_OK, or
+ * PG_ERR_DIR_BADANSWER (another shape, an unprintable or too long value).
+ */
+int dir_dn_value(const char *dn, const char *attr, char *buf, size_t len);
 int dir_ldap_list_locked(struct dir_ldap *l, char ***users, char ***since,
     size_t *n, char *err, size_t errlen);
 

@@ -275,6 +275,47 @@ dir_ldap_free(struct dir_ldap *l)
 	free(l);
 }
 
+int
+dir_ldap_dup(const struct dir_ldap *l, struct dir_ldap **out)
+{
+	struct dir_ldap *c;
+	int rc = PG_OK;
+
+	*out = NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return PG_ERR_NOMEM;
+	pthread_mutex_init(&c->lock, NULL);
+	c->tls = l->tls;
+	c->verify = l->verify;
+	c->net_ms = l->net_ms;
+	c->op_ms = l->op_ms;
+#define C(f)                                                                   \
+	do {                                                                   \
+		if (rc == PG_OK)                                               \
+			rc = copy_str(l->f, &c->f);                            \
+	} while (0)
+	C(uri);
+	C(ca_file);
+	C(bind_dn);
+	C(pw_file);
+	C(user_base);
+	C(user_filter);
+	C(user_attr);
+	C(group_base);
+	C(group_filter);
+	C(care_base);
+	C(care_filter);
+	C(care_attr);
+	C(lock_attr);
+#undef C
+	if (rc != PG_OK) {
+		dir_ldap_free(c);
+		return rc;
+	}
+	*out = c;
+	return PG_OK;
+}
+
 bool
 dir_ldap_can_lock(const struct dir_ldap *l)
 {

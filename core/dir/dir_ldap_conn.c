@@ -211,7 +211,8 @@ static int
 set_options(struct dir_ldap *l)
 {
 	int v3 = LDAP_VERSION3, req, zero = 0,
-	    min = LDAP_OPT_X_TLS_PROTOCOL_TLS1_2;
+	    min = LDAP_OPT_X_TLS_PROTOCOL_TLS1_2, idle = 10, probes = 3,
+	    intvl = 5;
 	LDAP *ld = l->ld;
 
 	if (ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &v3) ||
@@ -223,6 +224,13 @@ set_options(struct dir_ldap *l)
 	l->conncb.lc_del = conn_del;
 	l->conncb.lc_arg = l;
 	if (ldap_set_option(ld, LDAP_OPT_CONNECT_CB, &l->conncb))
+		return LDAP_OPT_ERROR;
+	/* A watch's connection idles for hours: a server that vanished
+	 * without a word (power, network) is noticed within about 25 s. */
+	if (l->keepalive &&
+	    (ldap_set_option(ld, LDAP_OPT_X_KEEPALIVE_IDLE, &idle) ||
+	        ldap_set_option(ld, LDAP_OPT_X_KEEPALIVE_PROBES, &probes) ||
+	        ldap_set_option(ld, LDAP_OPT_X_KEEPALIVE_INTERVAL, &intvl)))
 		return LDAP_OPT_ERROR;
 	if (l->tls == PG_TLS_NONE)
 		return LDAP_SUCCESS;

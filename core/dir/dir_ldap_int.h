@@ -31,6 +31,7 @@ struct dir_ldap {
 	char *care_base, *care_filter, *care_attr;
 	char *lock_attr; /* NULL: no lockout attribute */
 	int net_ms, op_ms;
+	bool keepalive; /* TCP keepalive: a watch's long-lived connection */
 	struct ldap_conncb conncb; /* tells the watchdog the socket */
 	struct dir_watchdog *wd;   /* set while connecting */
 };

@@ -14,6 +14,7 @@
 
 #include "core/dir/dir_ldap_int.h"
 #include "base/base.h"
+#include "core/state/state.h"
 
 /* What one lookup gathers; freed by lk_free(). */
 struct lookup {
@@ -475,8 +476,6 @@ set_locked_once(struct dir_ldap *l, struct lookup *lk, char *err, size_t errlen)
 	char when[32];
 	char *vals[] = { when, NULL };
 	LDAPMod mod = { 0 }, *mods[] = { &mod, NULL };
-	struct tm tm;
-	time_t now = time(NULL);
 	int rc, lrc;
 
 	rc = dir_ldap_connect(l, err, errlen);
@@ -484,8 +483,7 @@ set_locked_once(struct dir_ldap *l, struct lookup *lk, char *err, size_t errlen)
 		rc = find_user(l, lk, err, errlen);
 	if (rc != PG_OK)
 		return rc;
-	if (gmtime_r(&now, &tm) == NULL ||
-	    strftime(when, sizeof(when), "%Y%m%d%H%M%SZ", &tm) == 0)
+	if (pg_utc(time(NULL), PG_TIME_LDAP, when, sizeof(when)) != PG_OK)
 		return PG_ERR_INTERNAL;
 	mod.mod_type = l->lock_attr;
 	mod.mod_op = lk->want_locked ? LDAP_MOD_REPLACE : LDAP_MOD_DELETE;

@@ -17,17 +17,24 @@ struct dir {
 	struct dir_local *local;
 	pthread_mutex_t lock;    /* guards cache, gen and errmsg */
 	struct dir_cache *cache; /* NULL: no caching */
+	int ttl_s;               /* of answers in the cache */
 	unsigned long gen;       /* bumped when answers are dropped */
 	char errmsg[DIR_ERR_MAX];
 };
 
-static time_t
-mono_now(void)
+time_t
+dir_clock(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec;
+}
+
+bool
+dir_user_fresh(const struct dir_user *u, time_t now)
+{
+	return u != NULL && now < u->expires;
 }
 
 static void
@@ -65,6 +72,7 @@ dir_open(const struct pg_config *cfg, struct dir **out)
 		    : DIR_NEG_TTL_MAX;
 		rc = dir_cache_new(
 		    DIR_CACHE_MAX, cfg->dir_cache_ttl_s, neg, &d->cache);
+		d->ttl_s = cfg->dir_cache_ttl_s;
 	}
 	if (rc != PG_OK) {
 		dir_free(d);
@@ -113,7 +121,7 @@ from_cache(
 	if (d->cache == NULL)
 		return 1;
 	pthread_mutex_lock(&d->lock);
-	rc = dir_cache_get(d->cache, name, mono_now(), &hit, out);
+	rc = dir_cache_get(d->cache, name, dir_clock(), &hit, out);
 	*gen = d->gen;
 	pthread_mutex_unlock(&d->lock);
 	if (rc != PG_OK)
@@ -131,6 +139,7 @@ dir_lookup(
 	char err[DIR_ERR_MAX] = "";
 	struct dir_user *u = NULL;
 	unsigned long gen = 0;
+	time_t now;
 	int rc;
 
 	if (out != NULL)
@@ -158,8 +167,14 @@ dir_lookup(
 		 * a care team revoked) may predate it: it is not cached.
 		 */
 		pthread_mutex_lock(&d->lock);
-		if (d->gen == gen)
-			(void)dir_cache_put(d->cache, name, u, mono_now());
+		now = dir_clock();
+		if (u != NULL)
+			u->expires = now + d->ttl_s;
+		if (d->gen != gen ||
+		    dir_cache_put(d->cache, name, u, now) != 0) {
+			if (u != NULL)
+				u->expires = 0; /* not cached: not to be kept */
+		}
 		pthread_mutex_unlock(&d->lock);
 	}
 	*out = u;
@@ -232,6 +247,21 @@ dir_flush_cache(struct dir *d)
 		return;
 	pthread_mutex_lock(&d->lock);
 	dir_cache_flush(d->cache);
+	d->gen++;
+	pthread_mutex_unlock(&d->lock);
+}
+
+struct dir_ldap *
+dir_ldap_of(struct dir *d)
+{
+	return d != NULL ? d->ldap : NULL;
+}
+
+void
+dir_forget(struct dir *d, const char *name)
+{
+	pthread_mutex_lock(&d->lock);
+	dir_cache_drop(d->cache, name);
 	d->gen++;
 	pthread_mutex_unlock(&d->lock);
 }

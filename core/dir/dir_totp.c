@@ -22,6 +22,7 @@
 #include <sodium.h>
 
 #include "base/base.h"
+#include "core/state/state.h"
 #include "core/dir/dir.h"
 #include "core/dir/dir_totp_int.h"
 
@@ -168,7 +169,7 @@ take_code(struct dir_totp *s, const struct dt_token *t, int64_t step,
 	int r;
 
 	dt_format_step(step, nstep, sizeof(nstep));
-	if ((r = dt_format_gentime(now, when, sizeof(when))) != PG_OK)
+	if ((r = pg_utc(now, PG_TIME_LDAP, when, sizeof(when))) != PG_OK)
 		return r;
 	nb = dt_bv(nstep);
 	wb = dt_bv(when);
@@ -205,7 +206,7 @@ take_scratch(struct dir_totp *s, const struct dt_token *t, size_t hit,
 	LDAPMod *mods[] = { &del, &last, NULL };
 	int r;
 
-	if ((r = dt_format_gentime(now, when, sizeof(when))) != PG_OK)
+	if ((r = pg_utc(now, PG_TIME_LDAP, when, sizeof(when))) != PG_OK)
 		return r;
 	wb = dt_bv(when);
 	del.mod_op = LDAP_MOD_DELETE | LDAP_MOD_BVALUES;
@@ -328,12 +329,12 @@ do_status(struct dir_totp *s, struct op *o, bool *down)
 		st->last_step = last;
 		st->scratch_left = (int)t.nscratch;
 		if (t.secret_time.bv_val != NULL &&
-		    dt_parse_gentime(
-		        t.secret_time.bv_val, t.secret_time.bv_len, &when) == 0)
+		    dir_gentime_prefix(
+		        t.secret_time.bv_val, t.secret_time.bv_len, &when) > 0)
 			st->enrolled_at = (int64_t)when;
 		if (t.last_login.bv_val != NULL &&
-		    dt_parse_gentime(
-		        t.last_login.bv_val, t.last_login.bv_len, &when) == 0)
+		    dir_gentime_prefix(
+		        t.last_login.bv_val, t.last_login.bv_len, &when) > 0)
 			st->last_used = (int64_t)when;
 	}
 out:

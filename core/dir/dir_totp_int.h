@@ -80,16 +80,6 @@ int dt_parse_step(const char *s, size_t len, int64_t *out);
 void dt_format_step(int64_t step, char *out, size_t outlen);
 
 /*
- * Parses GeneralizedTime "YYYYmmddHHMMSSZ" (optionally with a fraction
- * before the Z, as ppolicy writes) at the start of the LEN bytes at S.
- * Returns 0 and *OUT (seconds since the epoch), or -1.
- */
-int dt_parse_gentime(const char *s, size_t len, time_t *out);
-
-/* Writes NOW as "YYYYmmddHHMMSSZ" into OUT (16 bytes at least). */
-int dt_format_gentime(time_t now, char *out, size_t outlen);
-
-/*
  * A fresh pgTOTPFailure value for a wrong code at NOW:
  * "YYYYmmddHHMMSSZ#" and 16 random hex digits, so that two servers never
  * add the same value (OUT: DT_FAIL_VALUE bytes).

@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "base/base.h"
+#include "core/state/state.h"
 #include "core/dir/dir_totp_int.h"
 
 int
@@ -53,69 +54,6 @@ dt_format_step(int64_t step, char *out, size_t outlen)
 	(void)snprintf(out, outlen, "%lld", (long long)step);
 }
 
-/* Reads N decimal digits at S into *OUT. */
-static int
-digits(const char *s, int n, int *out)
-{
-	int i, v = 0;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-int
-dt_parse_gentime(const char *s, size_t len, time_t *out)
-{
-	struct tm tm;
-	size_t i = 14;
-	int y, mo, d, h, mi, se;
-	time_t t;
-
-	if (s == NULL || len < 15 || digits(s, 4, &y) ||
-	    digits(s + 4, 2, &mo) || digits(s + 6, 2, &d) ||
-	    digits(s + 8, 2, &h) || digits(s + 10, 2, &mi) ||
-	    digits(s + 12, 2, &se))
-		return -1;
-	if (s[i] == '.') {
-		for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++)
-			;
-		if (i == 15)
-			return -1;
-	}
-	if (i >= len || s[i] != 'Z')
-		return -1;
-	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
-	    mi > 59 || se > 60)
-		return -1;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = se;
-	if ((t = timegm(&tm)) == (time_t)-1)
-		return -1;
-	*out = t;
-	return 0;
-}
-
-int
-dt_format_gentime(time_t now, char *out, size_t outlen)
-{
-	struct tm tm;
-
-	if (now < 0 || gmtime_r(&now, &tm) == NULL ||
-	    strftime(out, outlen, "%Y%m%d%H%M%SZ", &tm) == 0)
-		return PG_ERR_INVAL;
-	return PG_OK;
-}
-
 int
 dt_failure_value(time_t now, char *out, size_t outlen)
 {
@@ -123,9 +61,9 @@ dt_failure_value(time_t now, char *out, size_t outlen)
 	char hex[2 * sizeof(rnd) + 1];
 	int r, k;
 
-	if (outlen < DT_FAIL_VALUE)
+	if (outlen < DT_FAIL_VALUE || now < 0)
 		return PG_ERR_INVAL;
-	if ((r = dt_format_gentime(now, out, outlen)) != PG_OK)
+	if ((r = pg_utc(now, PG_TIME_LDAP, out, outlen)) != PG_OK)
 		return r;
 	randombytes_buf(rnd, sizeof(rnd));
 	sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
@@ -143,7 +81,7 @@ dt_count_failures(const struct berval *v, size_t n, time_t now, int window_s,
 	*within = *run = 0;
 	for (i = 0; i < n; i++) {
 		(*run)++;
-		if (dt_parse_gentime(v[i].bv_val, v[i].bv_len, &t) != 0 ||
+		if (dir_gentime_prefix(v[i].bv_val, v[i].bv_len, &t) < 0 ||
 		    t >= now - window_s)
 			(*within)++;
 	}

@@ -20,6 +20,7 @@
 #include <sodium.h>
 
 #include "base/base.h"
+#include "core/state/state.h"
 #include "core/dir/dir.h"
 #include "core/dir/dir_totp_int.h"
 
@@ -112,7 +113,7 @@ write_token(
 	size_t i, n = 0, noc;
 	int r;
 
-	if ((r = dt_format_gentime(o->now, when, sizeof(when))) != PG_OK)
+	if ((r = pg_utc(o->now, PG_TIME_LDAP, when, sizeof(when))) != PG_OK)
 		return r;
 	dt_format_step(o->step, nstep, sizeof(nstep));
 	memset(m, 0, sizeof(m));

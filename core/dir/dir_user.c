@@ -159,6 +159,7 @@ dir_user_dup(const struct dir_user *u)
 	c->npatients = u->npatients;
 	c->locked = u->locked;
 	c->fetched = u->fetched;
+	c->expires = u->expires;
 	if (c->name == NULL || (u->dn && c->dn == NULL) || c->groups == NULL ||
 	    c->patients == NULL) {
 		dir_user_free(c);

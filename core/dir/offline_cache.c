@@ -16,28 +16,30 @@
 #include "base/base.h"
 #include "core/state/state.h"
 #include "core/dir/dir.h"
-#include "core/totp/totp.h"
 
 #define MAGIC       "photoguard-offline-cache 1"
 #define FUTURE_SKEW 60
 #define SYNC_STAMP                                                             \
 	".locks-listed" /* seconds an entry may claim to be from the future */
 
+/* Longest user with an entry: 64 bytes, the limit the entries' names have
+ * always had (the TOTP store's, whose spelling of names they share). */
+#define USER_MAX 64
+
 /* Appends "KEY=" and S hex-encoded and "\n" to BUF at *O. */
 static int
 put_hex(char *buf, size_t cap, size_t *o, const char *key, const char *s)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t klen = strlen(key), n = strlen(s), i;
+	size_t klen = strlen(key), n = strlen(s);
 
+	/* Room for the NUL pg_hex_encode() writes where the newline goes. */
 	if (n == 0 || n > DIR_NAME_MAX || *o + klen + 2 * n + 2 > cap)
 		return PG_ERR_TOOBIG;
 	memcpy(buf + *o, key, klen);
 	*o += klen;
-	for (i = 0; i < n; i++) {
-		buf[(*o)++] = hex[(unsigned char)s[i] >> 4];
-		buf[(*o)++] = hex[(unsigned char)s[i] & 15];
-	}
+	if (pg_hex_encode(s, n, buf + *o, cap - *o) != PG_OK)
+		return PG_ERR_TOOBIG;
+	*o += 2 * n;
 	buf[(*o)++] = '\n';
 	return PG_OK;
 }
@@ -76,15 +78,15 @@ out:
 int
 offline_cache_put(const char *dir, const struct dir_user *u, time_t now)
 {
-	char name[TOTP_FILENAME_MAX];
+	char name[PG_NAME_SIZE(USER_MAX)];
 	char *buf = NULL;
 	size_t len = 0;
 	int fd = -1, r;
 
 	if (dir == NULL || u == NULL || u->name == NULL || now < 0)
 		return PG_ERR_INVAL;
-	if ((r = totp_user_filename(u->name, ".groups", name, sizeof(name))) !=
-	    PG_OK)
+	if ((r = pg_name_encode(PG_NAME_PCT, "", u->name, USER_MAX, ".groups",
+	         name, sizeof(name))) != PG_OK)
 		return r;
 	if ((r = encode(u, now, &buf, &len)) != PG_OK)
 		return r;
@@ -177,15 +179,15 @@ out:
 static int
 read_entry(const char *dir, const char *user, struct dir_user **out)
 {
-	char name[TOTP_FILENAME_MAX];
+	char name[PG_NAME_SIZE(USER_MAX)];
 	struct dir_user *u = NULL;
 	char *buf = NULL;
 	size_t len;
 	int fd, r;
 
 	*out = NULL;
-	if ((r = totp_user_filename(user, ".groups", name, sizeof(name))) !=
-	    PG_OK)
+	if ((r = pg_name_encode(PG_NAME_PCT, "", user, USER_MAX, ".groups",
+	         name, sizeof(name))) != PG_OK)
 		return r == PG_ERR_TOOBIG ? PG_ERR_NOTFOUND : r;
 	if ((fd = pg_open_private_dir(dir, 0)) < 0)
 		return fd;

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -76,7 +77,9 @@ entry_valid(const struct lockout_entry *e)
 {
 	size_t i;
 
-	if (e == NULL || e->since < 0 || e->storage != NULL)
+	if (e == NULL || e->since < 0 || e->storage != NULL ||
+	    (e->origin != LOCKOUT_ORIGIN_LOCAL &&
+	        e->origin != LOCKOUT_ORIGIN_DIRECTORY))
 		return PG_ERR_INVAL;
 	if (lockout_priv_text_ok(e->user, LOCKOUT_USER_MAX, true) != 0)
 		return PG_ERR_INVAL;
@@ -108,6 +111,11 @@ entry_encode(const struct lockout_entry *e, time_t since, char **out)
 		    json_object_set_new(o, text_fields[i].key, json_string(v)))
 			goto out;
 	}
+	/* Absent for a local lockout: the files written before origins
+	 * existed read as what they were. */
+	if (e->origin == LOCKOUT_ORIGIN_DIRECTORY &&
+	    json_object_set_new(o, "origin", json_string("directory")))
+		goto out;
 	if ((*out = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS)) != NULL)
 		r = PG_OK;
 out:
@@ -160,6 +168,7 @@ entry_copy(struct lockout_entry *dst, const struct lockout_entry *src)
 		p += n;
 	}
 	dst->since = src->since;
+	dst->origin = src->origin;
 	return PG_OK;
 }
 
@@ -184,6 +193,14 @@ entry_decode(json_t *o, const char *user, struct lockout_entry *out)
 		    get_text(o, text_fields[i].key, text_fields[i].max, &bad);
 	if (bad || e.by == NULL)
 		return PG_ERR_CORRUPT;
+	v = json_object_get(o, "origin");
+	if (v != NULL &&
+	    (!json_is_string(v) ||
+	        (strcmp(json_string_value(v), "directory") != 0 &&
+	            strcmp(json_string_value(v), "local") != 0)))
+		return PG_ERR_CORRUPT;
+	if (v != NULL && strcmp(json_string_value(v), "directory") == 0)
+		e.origin = LOCKOUT_ORIGIN_DIRECTORY;
 	return out != NULL ? entry_copy(out, &e) : PG_OK;
 }
 
@@ -258,6 +275,66 @@ lockout_unlock(struct lockout_store *st, const char *user, bool *was_locked)
 	if (was_locked != NULL)
 		*was_locked = existed;
 	r = lockout_priv_remove(dirfd, fname, &dummy);
+out:
+	lockout_priv_end_locked(st, lk);
+	return r;
+}
+
+/* Under the store lock: is a directory write of USER queued? 1/0/<0. */
+static int
+queued(int dirfd, const char *user)
+{
+	char name[LOCKOUT_NAME_LEN];
+	struct stat sb;
+	int r;
+
+	if ((r = lockout_priv_name('p', user, name)) != PG_OK)
+		return r;
+	/* Whatever is there, damaged or not, counts: it may be a lockout
+	 * the directory has not heard of. */
+	if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0)
+		return 1;
+	return errno == ENOENT ? 0 : PG_ERR_IO;
+}
+
+int
+lockout_sync_unlock(
+    struct lockout_store *st, const char *user, bool live, bool *lifted)
+{
+	char name[LOCKOUT_NAME_LEN], fname[LOCKOUT_NAME_LEN];
+	enum lockout_sync_local local;
+	struct lockout_entry e = { 0 };
+	bool existed = false, dummy;
+	int dirfd, lk = -1, r, p;
+
+	*lifted = false;
+	if ((r = lockout_priv_name('u', user, name)) != PG_OK ||
+	    (r = lockout_priv_name('f', user, fname)) != PG_OK)
+		return r;
+	if ((r = lockout_priv_begin_locked(st, &dirfd, &lk)) != PG_OK)
+		return r;
+	/* A damaged entry counts as locked, and only an admin lifts it: the
+	 * directory's word cannot vouch for what it was. */
+	r = entry_read(dirfd, name, user, &e);
+	if (r < 0) {
+		r = r == PG_ERR_CORRUPT ? PG_OK : r;
+		goto out;
+	}
+	local = r == 0                             ? LOCKOUT_SYNC_NOT_LOCKED
+	    : e.origin == LOCKOUT_ORIGIN_DIRECTORY ? LOCKOUT_SYNC_LOCKED_COPY
+	                                           : LOCKOUT_SYNC_LOCKED_HERE;
+	lockout_entry_clear(&e);
+	if ((p = queued(dirfd, user)) < 0) {
+		r = p;
+		goto out;
+	}
+	r = PG_OK;
+	if (lockout_sync_decide(local, p == 1, false, live) !=
+	    LOCKOUT_SYNC_UNLOCK)
+		goto out;
+	if ((r = lockout_priv_remove(dirfd, name, &existed)) == PG_OK)
+		r = lockout_priv_remove(dirfd, fname, &dummy);
+	*lifted = existed;
 out:
 	lockout_priv_end_locked(st, lk);
 	return r;

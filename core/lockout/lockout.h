@@ -39,6 +39,17 @@
 struct lockout_store;
 
 /*
+ * Where a lockout was decided: on this host (the gateway, the PAM module,
+ * an admin), or on another server, copied here from the directory's
+ * lockout attribute (lockout_sync_* below).  Only a copy may be lifted by
+ * the directory's word alone.
+ */
+enum lockout_origin {
+	LOCKOUT_ORIGIN_LOCAL = 0,
+	LOCKOUT_ORIGIN_DIRECTORY = 1,
+};
+
+/*
  * One lockout.  As input to lockout_lock() the strings are the caller's
  * (user and by required, the others may be NULL; all valid UTF-8, no
  * longer than the maxima above).  As output, all strings point into
@@ -52,7 +63,9 @@ struct lockout_entry {
 	const char *by;     /* component: "gateway", "pam", "cli" */
 	const char *host;   /* host the lockout was decided on */
 	const char *extra;  /* counts or other short detail */
-	char *storage;      /* output only: owns the strings; NULL on input */
+	enum lockout_origin origin; /* 0 (local) unless copied from the
+	                               directory */
+	char *storage; /* output only: owns the strings; NULL on input */
 };
 
 /*
@@ -216,5 +229,84 @@ void lockout_pending_free(struct lockout_pending *v, size_t n);
  */
 int lockout_pending_retry(
     struct lockout_store *st, struct dir *d, time_t now, size_t *left);
+
+/*
+ * Following the directory's lockouts (the gateway's watch, dir_watch_*
+ * in dir.h).  A lockout set in the directory by another server is copied
+ * into this store with LOCKOUT_ORIGIN_DIRECTORY, so that this host's PAM
+ * module and gateway refuse the user even while the directory is away.
+ * When the directory no longer marks the user:
+ *  - a copy is lifted;
+ *  - a lockout decided here whose directory write is queued (pending) is
+ *    kept: the directory has not heard of it yet;
+ *  - a lockout decided here and written is lifted when the directory
+ *    reports the removal as it happens (LIVE: `photoguard unlock` ran on
+ *    another server, and lifts it everywhere), and kept by a refresh
+ *    after a reconnection, which cannot tell a removal from a write still
+ *    on its way.
+ */
+enum lockout_sync_action {
+	LOCKOUT_SYNC_NONE = 0,
+	LOCKOUT_SYNC_LOCK,   /* copy the directory's lockout into the store */
+	LOCKOUT_SYNC_UNLOCK, /* lift the store's lockout */
+};
+
+/* What the store holds for one user. */
+enum lockout_sync_local {
+	LOCKOUT_SYNC_NOT_LOCKED = 0,
+	LOCKOUT_SYNC_LOCKED_HERE, /* origin local */
+	LOCKOUT_SYNC_LOCKED_COPY, /* origin directory */
+};
+
+/*
+ * The rules above for one user: LOCAL what the store holds, PENDING its
+ * directory write is queued, DIR_LOCKED what the directory says, LIVE
+ * whether that is a change seen as it happened (else a refresh).
+ */
+enum lockout_sync_action lockout_sync_decide(
+    enum lockout_sync_local local, bool pending, bool dir_locked, bool live);
+
+/* One step of a plan; USER points into the plan's input. */
+struct lockout_sync_step {
+	const char *user;
+	enum lockout_sync_action action;
+	size_t dir_index; /* LOCK: the user's index in DIR_USERS */
+};
+
+/*
+ * The steps a refresh calls for: the store's entries LOCAL (NLOCAL, from
+ * lockout_list()), the queue PEND (NPEND, from lockout_pending_list())
+ * and every user the directory marks locked, DIR_USERS (NDIR, in any
+ * order, duplicates allowed).  Pure: reads nothing else.  On PG_OK *STEPS
+ * (free()) holds *NSTEPS steps, LOCK or UNLOCK only: LOCKs in DIR_USERS'
+ * order, then UNLOCKs in LOCAL's.  Returns PG_OK or PG_ERR_NOMEM.
+ */
+int lockout_sync_plan(const struct lockout_entry *local, size_t nlocal,
+    const struct lockout_pending *pend, size_t npend, char *const *dir_users,
+    size_t ndir, struct lockout_sync_step **steps, size_t *nsteps);
+
+/*
+ * The directory no longer marks USER (LIVE as above): under the store's
+ * lock, asks what the store holds and whether a directory write is
+ * queued, and lifts USER's lockout (and resets the failure counter, as
+ * lockout_unlock() does) when lockout_sync_decide() says so.  *LIFTED
+ * tells whether it did; a damaged entry is never lifted this way.
+ * Returns 0 or PG_ERR_*.
+ */
+int lockout_sync_unlock(
+    struct lockout_store *st, const char *user, bool live, bool *lifted);
+
+/*
+ * As lockout_check(), for a process that no watch keeps in step with the
+ * directory (the PAM module): a copy of the directory's lockout (origin
+ * directory) is first asked of D.  When D answers that USER is no longer
+ * locked there (an unlock on another server that no gateway here lifted
+ * yet), the copy is lifted (lockout_sync_unlock()), *LIFTED (may be NULL)
+ * is set and the store's answer after that is returned.  When D cannot
+ * answer, or does not know USER, the copy stands: 1.  D may be NULL (no
+ * directory to ask: lockout_check()).
+ */
+int lockout_check_dir(struct lockout_store *st, struct dir *d, const char *user,
+    struct lockout_entry *out, bool *lifted);
 
 #endif /* PG_LOCKOUT_H */

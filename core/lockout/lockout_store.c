@@ -296,41 +296,6 @@ out:
 	return r;
 }
 
-/* Length of the UTF-8 sequence at S (at most N bytes), or 0 if invalid. */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
-{
-	size_t len, i;
-	unsigned long cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	/* Overlong forms, UTF-16 surrogates, beyond U+10FFFF. */
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return len;
-}
-
 int
 lockout_priv_text_ok(const char *s, size_t max, bool required)
 {
@@ -343,7 +308,7 @@ lockout_priv_text_ok(const char *s, size_t max, bool required)
 	if (n > max || (required && n == 0))
 		return PG_ERR_INVAL;
 	for (i = 0; i < n; i += k) {
-		if ((k = utf8_seq(p + i, n - i)) == 0)
+		if ((k = pg_utf8_len(p + i, n - i)) == 0)
 			return PG_ERR_INVAL;
 	}
 	return PG_OK;
@@ -352,53 +317,23 @@ lockout_priv_text_ok(const char *s, size_t max, bool required)
 int
 lockout_priv_name(char kind, const char *user, char *buf)
 {
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)user;
-	size_t i, o = 0;
+	const char prefix[] = { kind, '-', '\0' };
 	int r;
 
 	if ((r = lockout_priv_text_ok(user, LOCKOUT_USER_MAX, true)) != 0)
 		return r;
-	buf[o++] = kind;
-	buf[o++] = '-';
-	for (i = 0; p[i] != '\0'; i++) {
-		buf[o++] = hex[p[i] >> 4];
-		buf[o++] = hex[p[i] & 0xf];
-	}
-	memcpy(buf + o, ".json", 6);
-	return PG_OK;
-}
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1; /* upper case is not what the store writes */
+	return pg_name_encode(PG_NAME_HEX, prefix, user, LOCKOUT_USER_MAX,
+	    ".json", buf, LOCKOUT_NAME_LEN);
 }
 
 int
 lockout_priv_unname(char kind, const char *name, char *buf)
 {
-	size_t n = strnlen(name, LOCKOUT_NAME_LEN), hexlen, i;
-	int hi, lo;
+	const char prefix[] = { kind, '-', '\0' };
 
-	if (n >= LOCKOUT_NAME_LEN || n < 2 + 2 + 5 || name[0] != kind ||
-	    name[1] != '-' || strcmp(name + n - 5, ".json") != 0)
+	if (pg_name_decode(PG_NAME_HEX, prefix, name, ".json", buf,
+	        LOCKOUT_USER_MAX + 1) != PG_OK)
 		return PG_ERR_INVAL;
-	hexlen = n - 2 - 5;
-	if (hexlen % 2 != 0)
-		return PG_ERR_INVAL;
-	for (i = 0; i < hexlen / 2; i++) {
-		hi = hexval(name[2 + 2 * i]);
-		lo = hexval(name[3 + 2 * i]);
-		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-			return PG_ERR_INVAL;
-		buf[i] = (char)(hi << 4 | lo);
-	}
-	buf[i] = '\0';
 	return lockout_priv_text_ok(buf, LOCKOUT_USER_MAX, true);
 }
 

@@ -14,7 +14,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -424,11 +423,10 @@ pg_open_dir(const char *path, int create, mode_t mode)
 int
 pg_lock_at(int dirfd, const char *name, int timeout_ms)
 {
-	struct timespec nap = { 0, 2 * 1000 * 1000 };
 	mode_t mode = shared_mode(dirfd, 0600);
 	struct stat st;
 	gid_t sg;
-	int fd, waited = 0;
+	int fd, r;
 
 	fd = openat(
 	    dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode);
@@ -446,20 +444,11 @@ pg_lock_at(int dirfd, const char *name, int timeout_ms)
 			return PG_ERR_IO;
 		}
 	}
-	for (;;) {
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-			return fd;
-		if (errno != EWOULDBLOCK && errno != EINTR)
-			break;
-		if (waited >= timeout_ms) {
-			close(fd);
-			return PG_ERR_LOCKED;
-		}
-		nanosleep(&nap, NULL);
-		waited += 2;
+	if ((r = pg_flock(fd, LOCK_EX, timeout_ms)) != PG_OK) {
+		close(fd);
+		return r;
 	}
-	close(fd);
-	return PG_ERR_IO;
+	return fd;
 }
 
 int

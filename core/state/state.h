@@ -1,14 +1,15 @@
 /*
- * state.h - the careful file handling every stateful part shares: reading
- * bounded files without following symlinks, checking that secret files are
- * private, and replacing state atomically (write temp, fsync, rename, fsync
- * the directory).
+ * state.h - what every stateful part shares: careful file handling
+ * (bounded reads that follow no symlink, private secret files, atomic
+ * replacement), locks with a deadline, the names of per-user state files,
+ * the escaping of untrusted text and the spelling of times.
  */
 #ifndef PG_STATE_H
 #define PG_STATE_H
 
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 
 /* Flags for pg_read_file_at(). */
 #define PG_RF_PRIVATE 0x1 /* owner root or euid; no group/other bits */
@@ -118,6 +119,13 @@ int pg_open_dir(const char *path, int create, mode_t mode);
 int pg_lock_at(int dirfd, const char *name, int timeout_ms);
 
 /*
+ * Takes flock(FD, OP) (LOCK_EX or LOCK_SH), waiting at most TIMEOUT_MS
+ * by the monotonic clock (0 or less: one try).  Returns PG_OK,
+ * PG_ERR_LOCKED when the deadline passed, PG_ERR_IO, or PG_ERR_INVAL.
+ */
+int pg_flock(int fd, int op, int timeout_ms);
+
+/*
  * As pg_open_dir(), and refuses (PG_ERR_PERM) a directory that is not
  * owned by root or the effective uid or that group or others may enter.
  */
@@ -171,5 +179,105 @@ int pg_write_all(int fd, const void *buf, size_t len);
  * reads.  Returns 0, or PG_ERR_IO on an error or an early end of file.
  */
 int pg_pread_all(int fd, void *buf, size_t len, off_t off);
+
+/*
+ * Length of the valid UTF-8 character at S (at most N bytes; a NUL ends
+ * it early), or 0 if it is not one: no overlong forms, surrogates or code
+ * points past U+10FFFF, as jansson judges it.
+ */
+size_t pg_utf8_len(const unsigned char *s, size_t n);
+
+/*
+ * What pg_escape() keeps besides printable ASCII (but the backslash):
+ * KEEP_SPACE the space; KEEP_UTF8 valid UTF-8 past ASCII but C1 controls
+ * (without it every byte from 0x80 is escaped); KEEP_CONTROLS the C0
+ * controls and, with KEEP_UTF8, the C1 ones, for text a JSON encoder
+ * escapes after; KEEP_BACKSLASH the backslash (the output is then
+ * ambiguous); DOUBLE_BACKSLASH writes it twice rather than as \x5c.
+ */
+#define PG_ESC_KEEP_SPACE       0x01
+#define PG_ESC_KEEP_UTF8        0x02
+#define PG_ESC_KEEP_CONTROLS    0x04
+#define PG_ESC_KEEP_BACKSLASH   0x08
+#define PG_ESC_DOUBLE_BACKSLASH 0x10
+/* The audit log's spelling: text jansson takes, read back unambiguously. */
+#define PG_ESC_JSON                                                            \
+	(PG_ESC_KEEP_SPACE | PG_ESC_KEEP_UTF8 | PG_ESC_KEEP_CONTROLS |         \
+	    PG_ESC_DOUBLE_BACKSLASH)
+
+/*
+ * Copies IN (NULL: "") into OUT (OUTLEN bytes) so that it cannot forge a
+ * log line or drive a terminal: printable ASCII passes, and so does what
+ * FLAGS keep; every other byte (a C1 control: its code) becomes \xHH.
+ * Output that does not fit is cut before the first character or escape
+ * that does not fit whole.  Returns the length of OUT (NUL-terminated if
+ * OUTLEN > 0).
+ */
+size_t pg_escape(const char *in, char *out, size_t outlen, unsigned flags);
+
+/* How pg_utc() spells a time. */
+enum pg_time_style {
+	PG_TIME_ISO,  /* 2026-01-02T03:04:05Z: logs, tables, JSON */
+	PG_TIME_TEXT, /* 2026-01-02 03:04:05 UTC: prose */
+	PG_TIME_LDAP, /* 20260102030405Z: LDAP GeneralizedTime */
+};
+
+/*
+ * Writes T as UTC in STYLE into BUF (LEN bytes, with the NUL).  Returns
+ * PG_OK; PG_ERR_INVAL for a time the calendar cannot hold or an unknown
+ * style, PG_ERR_TOOBIG if BUF is too small, and then leaves BUF as it
+ * was, so that a caller may put its own fallback there first.
+ */
+int pg_utc(time_t t, enum pg_time_style style, char *buf, size_t len);
+
+/*
+ * How a user's name is spelled in a state file's name.  Both keep a name
+ * free of "/", "." and NUL and give two users two names; the files on disk
+ * fix which store uses which.
+ */
+enum pg_name_style {
+	PG_NAME_PCT, /* A-Z a-z 0-9 _ - kept, other bytes %XX: "a.b" ->
+	                "a%2Eb" (TOTP store, MFA tickets, offline cache) */
+	PG_NAME_HEX, /* every byte as two lower-case hex digits: "a.b" ->
+	                "612e62" (lockout store) */
+};
+#define PG_NAME_FIX_MAX 8 /* longest prefix or suffix */
+/* Room for any name of a user of at most MAX bytes, with the NUL. */
+#define PG_NAME_SIZE(max) (3 * (max) + 2 * PG_NAME_FIX_MAX + 1)
+
+/*
+ * Writes into OUT (OUTLEN bytes) PREFIX, USER in STYLE and SUFFIX.  The
+ * prefix ("" for none) holds no slash and does not start with a dot; the
+ * suffix is "" or a dot and 1 to 7 bytes without a slash: PG_ERR_INVAL
+ * otherwise, for an empty user or for an unknown style.  PG_ERR_TOOBIG
+ * for a user over MAX bytes or a name that does not fit.  OUT is "" on
+ * failure.
+ */
+int pg_name_encode(enum pg_name_style style, const char *prefix,
+    const char *user, size_t max, const char *suffix, char *out, size_t outlen);
+
+/*
+ * The user whose name in STYLE, between PREFIX and SUFFIX, is NAME, into
+ * OUT (OUTLEN bytes).  Returns PG_OK, PG_ERR_INVAL for a name
+ * pg_name_encode() would not have written (another prefix or suffix, no
+ * user, another spelling of a byte, a NUL), PG_ERR_TOOBIG if the user
+ * does not fit.  OUT is "" on failure.
+ */
+int pg_name_decode(enum pg_name_style style, const char *prefix,
+    const char *name, const char *suffix, char *out, size_t outlen);
+
+/*
+ * Writes the N bytes at IN as lower-case hex into OUT (OUTLEN >= 2 * N +
+ * 1).  Returns PG_OK, PG_ERR_TOOBIG (OUT cut) or PG_ERR_INVAL.
+ */
+int pg_hex_encode(const void *in, size_t n, char *out, size_t outlen);
+
+/*
+ * Percent-encodes IN into OUT (OUTLEN bytes): ASCII letters, digits and
+ * the bytes in KEEP (NULL: none) as they are, every other byte as %XX.
+ * For URIs, KEEP "-._~" leaves RFC 3986's unreserved characters.  Returns
+ * PG_OK, PG_ERR_TOOBIG (OUT cut) or PG_ERR_INVAL.
+ */
+int pg_pct_encode(const char *in, const char *keep, char *out, size_t outlen);
 
 #endif /* PG_STATE_H */

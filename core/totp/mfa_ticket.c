@@ -45,11 +45,11 @@ names_of(const char *user, struct names *n)
 {
 	int r;
 
-	if ((r = totp_user_filename(
-	         user, ".ticket", n->file, sizeof(n->file))) != 0 ||
-	    (r = totp_user_filename(user, ".u", n->enc, sizeof(n->enc))) != 0)
+	if ((r = pg_name_encode(PG_NAME_PCT, "", user, TOTP_USER_MAX, ".ticket",
+	         n->file, sizeof(n->file))) != 0 ||
+	    (r = pg_name_encode(PG_NAME_PCT, "", user, TOTP_USER_MAX, "",
+	         n->enc, sizeof(n->enc))) != 0)
 		return r;
-	n->enc[strlen(n->enc) - 2] = '\0';
 	return PG_OK;
 }
 

@@ -1,7 +1,6 @@
 /*
  * totp.c - RFC 6238 codes through liboath, the constant-time window check
- * with replay refusal, base32 for otpauth URIs and the user-name encoding
- * for state file names.  See totp.h.
+ * with replay refusal and base32 for otpauth URIs.  See totp.h.
  */
 #include <stdio.h>
 #include <string.h>
@@ -137,48 +136,5 @@ totp_base32_encode(const uint8_t *in, size_t len, char *out, size_t outlen)
 		out[o++] = alpha[(acc << (5 - bits)) & 31];
 	out[o] = '\0';
 	acc = 0;
-	return PG_OK;
-}
-
-static int
-plain_byte(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	    (c >= '0' && c <= '9') || c == '_' || c == '-';
-}
-
-int
-totp_user_filename(
-    const char *user, const char *suffix, char *out, size_t outlen)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t ulen, slen, o = 0, i;
-
-	if (user == NULL || suffix == NULL || out == NULL || outlen == 0)
-		return PG_ERR_INVAL;
-	out[0] = '\0';
-	ulen = strnlen(user, TOTP_USER_MAX + 1);
-	slen = strnlen(suffix, 9);
-	if (ulen == 0 || slen < 2 || slen > 8 || suffix[0] != '.' ||
-	    strchr(suffix, '/') != NULL)
-		return PG_ERR_INVAL;
-	if (ulen > TOTP_USER_MAX)
-		return PG_ERR_TOOBIG;
-	for (i = 0; i < ulen; i++) {
-		unsigned char c = (unsigned char)user[i];
-
-		if (o + 4 > outlen)
-			return PG_ERR_TOOBIG;
-		if (plain_byte(c)) {
-			out[o++] = (char)c;
-		} else {
-			out[o++] = '%';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 15];
-		}
-	}
-	if (o + slen + 1 > outlen)
-		return PG_ERR_TOOBIG;
-	memcpy(out + o, suffix, slen + 1);
 	return PG_OK;
 }

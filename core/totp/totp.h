@@ -27,7 +27,8 @@
 #define TOTP_DEFAULT_TICKET_DIR   "/run/photoguard/mfa"
 #define TOTP_DEFAULT_TICKET_TTL_S 3600
 
-/* Longest user name the store and the tickets accept, in bytes. */
+/* Longest user name the store and the tickets accept, in bytes; their
+ * files are named with pg_name_encode(PG_NAME_PCT). */
 #define TOTP_USER_MAX 64
 /* Room for an encoded user name plus a suffix of up to 8 bytes. */
 #define TOTP_FILENAME_MAX (3 * TOTP_USER_MAX + 9)
@@ -62,16 +63,6 @@ int totp_code_format_ok(const char *code, int digits);
  * (OUTLEN >= (LEN * 8 + 4) / 5 + 1).  Returns PG_OK or PG_ERR_TOOBIG.
  */
 int totp_base32_encode(const uint8_t *in, size_t len, char *out, size_t outlen);
-
-/*
- * Writes a file name for USER with SUFFIX (e.g. ".totp") into OUT: bytes
- * outside [A-Za-z0-9_-] become %XX, so the name can never be ".", "..",
- * hidden, or contain a slash, and two users never share a name.  Returns
- * PG_OK, PG_ERR_INVAL for an empty user or a suffix without a leading
- * dot or over 8 bytes, PG_ERR_TOOBIG for a user over TOTP_USER_MAX bytes.
- */
-int totp_user_filename(
-    const char *user, const char *suffix, char *out, size_t outlen);
 
 /*
  * The TOTP secret store: one root-only file per user in the

@@ -163,10 +163,10 @@ make_names(struct totp_store *st, const char *user, struct names *n)
 	int r;
 
 	st->why[0] = '\0';
-	if ((r = totp_user_filename(user, ".totp", n->rec, sizeof(n->rec))) !=
-	        PG_OK ||
-	    (r = totp_user_filename(user, ".lock", n->lock, sizeof(n->lock))) !=
-	        PG_OK)
+	if ((r = pg_name_encode(PG_NAME_PCT, "", user, TOTP_USER_MAX, ".totp",
+	         n->rec, sizeof(n->rec))) != PG_OK ||
+	    (r = pg_name_encode(PG_NAME_PCT, "", user, TOTP_USER_MAX, ".lock",
+	         n->lock, sizeof(n->lock))) != PG_OK)
 		set_why(st, "unusable user name");
 	return r;
 }

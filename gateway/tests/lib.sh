@@ -270,18 +270,23 @@ gw_start_or_bail() {
 	exit 1
 }
 
-gw_stop() {
-	if mountpoint -q "$tmp/mnt" 2>/dev/null; then
-		fusermount3 -u "$tmp/mnt" 2>/dev/null || umount -l "$tmp/mnt" 2>/dev/null
+# gw_stop_at MOUNTPOINT PID: unmounts and stops one gateway.
+gw_stop_at() {
+	if mountpoint -q "$1" 2>/dev/null; then
+		fusermount3 -u "$1" 2>/dev/null || umount -l "$1" 2>/dev/null
 	fi
-	if [ -n "$GW_PID" ]; then
-		kill "$GW_PID" 2>/dev/null
-		wait "$GW_PID" 2>/dev/null
+	if [ -n "$2" ]; then
+		kill "$2" 2>/dev/null
+		wait "$2" 2>/dev/null
 	fi
-	GW_PID=
 	# A crashed gateway leaves the mount ENOTCONN: detach it.
-	grep -q " $tmp/mnt " /proc/mounts 2>/dev/null && umount -l "$tmp/mnt" 2>/dev/null
+	grep -q " $1 " /proc/mounts 2>/dev/null && umount -l "$1" 2>/dev/null
 	return 0
+}
+
+gw_stop() {
+	gw_stop_at "$tmp/mnt" "$GW_PID"
+	GW_PID=
 }
 
 # as USER CMD...: run CMD as USER, no supplementary groups.

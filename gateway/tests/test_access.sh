@@ -155,6 +155,27 @@ gw_mfa_issue gwwide
 out=$(as gwwide head -1 "$m/patients/P000001/$pre/IMG_0001.jpg" 2>&1)
 is "the gateway notices the unlock at the next open" "$out" "PHOTO patients/P000001/$pre/IMG_0001.jpg"
 
+# One directory cache: the gateway keeps a user's answer only as long as
+# the directory client's cache does, so a revoked care team is out of
+# force within one cache_ttl (2s here) of the directory being asked.
+sleep 2.2 # every cached answer for gwsurg has expired
+t0=$(date +%s%N)
+out=$(as gwsurg stat -c %n "$m/patients/P000002/$pre/IMG_0001.jpg" 2>&1)
+is "before the change the surgeon sees P000002 (directory asked)" "$out" "$m/patients/P000002/$pre/IMG_0001.jpg"
+printf 'dn: cn=P000002,ou=careteams,%s\nchangetype: modify\ndelete: member\nmember: uid=gwsurg,ou=people,%s\n' \
+    "$SLAPD_BASE_DN" "$SLAPD_BASE_DN" | slapd_modify
+gone=
+for i in $(seq 1 80); do
+	if ! as gwsurg stat "$m/patients/P000002/$pre/IMG_0001.jpg" >/dev/null 2>&1; then
+		gone=$(( ($(date +%s%N) - t0) / 1000000 ))
+		break
+	fi
+	sleep 0.05
+done
+check "the revoked care team is out of force within 1x cache_ttl + 0.5s (${gone:-never} ms)" \
+    test -n "$gone" -a "${gone:-99999}" -le 2500
+is "...the surgeon lists only P000001 now" "$(as gwsurg ls "$m/patients" | tr '\n' ' ')" "P000001 "
+
 gw_stop
 out=$("$PG_CLI" audit verify 2>&1); rc=$?
 is "the audit log verifies afterwards" "$rc" 0

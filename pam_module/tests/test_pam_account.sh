@@ -69,6 +69,7 @@ lockout_attribute = pwdAccountLockedTime
 network_timeout = ${DIRTO:-1s}
 timeout = ${DIRTO:-1s}
 cache_ttl = 0s
+${DIRX:-}
 [policy]
 file = ${POLICY:-$T/clinic.policy}
 [audit]
@@ -85,8 +86,8 @@ max_failures = ${MAXF:-3}
 $2
 CONF
 }
-conf pg "offline_cache_dir = $T/offline
-offline_max_age = 1h"
+DIRX="offline_cache_dir = $T/offline
+offline_max_age = 1h" conf pg
 conf nocache
 DIRTO=10s conf slowdir
 MAXF=100 conf par "max_consecutive_failures = 100"

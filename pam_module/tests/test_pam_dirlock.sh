@@ -45,6 +45,8 @@ lockout_attribute = pwdAccountLockedTime
 network_timeout = 1s
 timeout = 1s
 cache_ttl = 0s
+offline_cache_dir = $T/offline
+offline_max_age = 1h
 [policy]
 file = $T/clinic.policy
 [audit]
@@ -58,8 +60,6 @@ secret_dir = $SEC
 host_key = $KEY
 ticket_dir = $T/tickets
 max_failures = 2
-offline_cache_dir = $T/offline
-offline_max_age = 1h
 CONF
 mkdir -p "$T/main"
 printf '%s\n' "auth required $MOD config=$T/pg.conf host=imaging-01" \

@@ -68,7 +68,8 @@ nothing_else_exported(void **state)
 		"pgpam_opts_parse", "pgpam_config", "pgpam_begin", "pgpam_auth",
 		"pgpam_account", "pg_strerror", "pg_read_file_at",
 		"failcount_add", "lockout_lock", "audit_write", "dir_lookup",
-		"offline_cache_get", "policy_login", "pg_policy_load" };
+		"offline_cache_get", "policy_login", "pg_policy_load",
+		"pg_access_login" };
 	size_t i;
 
 	(void)state;

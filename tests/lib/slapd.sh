@@ -10,12 +10,22 @@
 #   slapd_modify [LDIF]       ldapmodify -a as the admin (LDIF file or stdin;
 #                             records without changetype are added)
 #   slapd_search ARGS...      ldapsearch as the admin on the plain URI
+#   slapd_config [LDIF]       ldapmodify of cn=config as root over ldapi
+#                             (SLAPD_LDAPI=1)
+#   slapd_restart             stop slapd and start it again on the same
+#                             ports and data (for tests of reconnecting)
 #   slapd_free_port           print a free TCP port on 127.0.0.1
 #   slapd_gen_certs DIR       make ca.crt, server.{crt,key}, wrong-ca.crt in DIR
 #
 # Knobs, set before slapd_start:
 #   SLAPD_TLS=0        no TLS at all (no certificate, no ldaps listener)
 #   SLAPD_PPOLICY=0    do not load the ppolicy overlay (loaded by default)
+#   SLAPD_SYNCPROV=1   load the syncprov overlay (RFC 4533 sync provider:
+#                      what the gateways watch lockouts with) on the data
+#   SLAPD_LDAPI=1      also listen on ldapi://$SLAPD_DIR/ldapi, where root
+#                      (SASL EXTERNAL) manages cn=config: for tests that
+#                      apply deploy/ldap/*.ldif to a running server as an
+#                      admin would (slapd_config)
 #   SLAPD_SUFFIX       base DN (default dc=clinic,dc=example)
 #   SLAPD_OTP=1        load the otp module (slapo-otp's oath* schema) and
 #                      photoguard's schema addition (deploy/ldap/
@@ -28,7 +38,7 @@
 #   SLAPD_URI (ldap://127.0.0.1:PORT)  SLAPD_LDAPS_URI (ldaps://127.0.0.1:PORT2)
 #   SLAPD_PORT SLAPD_LDAPS_PORT SLAPD_BASE_DN SLAPD_ADMIN_DN SLAPD_ADMIN_PW
 #   SLAPD_CA (CA that signed the server certificate)  SLAPD_WRONG_CA (an
-#   unrelated CA)  SLAPD_DIR  SLAPD_PID
+#   unrelated CA)  SLAPD_DIR  SLAPD_PID  SLAPD_LDAPI_URI (with SLAPD_LDAPI=1)
 #
 # It never touches the system slapd, /etc/ldap/slapd.d or port 389/636: the
 # configuration lives in DIR, built with slapadd -n0, on high loopback ports.
@@ -105,6 +115,7 @@ olcModuleLoad: back_mdb
 CFG
 	[ "${SLAPD_PPOLICY:-1}" != 0 ] && echo "olcModuleLoad: ppolicy"
 	[ "${SLAPD_OTP:-0}" != 0 ] && echo "olcModuleLoad: otp"
+	[ "${SLAPD_SYNCPROV:-0}" = 1 ] && echo "olcModuleLoad: syncprov"
 	cat <<CFG
 
 dn: cn=schema,cn=config
@@ -133,7 +144,13 @@ olcSizeLimit: unlimited
 dn: olcDatabase={0}config,cn=config
 objectClass: olcDatabaseConfig
 olcDatabase: {0}config
-olcAccess: {0}to * by * none
+CFG
+	if [ "${SLAPD_LDAPI:-0}" = 1 ]; then
+		echo 'olcAccess: {0}to * by dn.exact=gidNumber=0+uidNumber=0,cn=peercred,cn=external,cn=auth manage by * none'
+	else
+		echo 'olcAccess: {0}to * by * none'
+	fi
+	cat <<CFG
 
 dn: olcDatabase={1}mdb,cn=config
 objectClass: olcDatabaseConfig
@@ -167,6 +184,15 @@ dn: olcOverlay={0}ppolicy,olcDatabase={1}mdb,cn=config
 objectClass: olcOverlayConfig
 objectClass: olcPPolicyConfig
 olcOverlay: {0}ppolicy
+CFG
+	fi
+	if [ "${SLAPD_SYNCPROV:-0}" = 1 ]; then
+		cat <<CFG
+
+dn: olcOverlay={1}syncprov,olcDatabase={1}mdb,cn=config
+objectClass: olcOverlayConfig
+objectClass: olcSyncProvConfig
+olcOverlay: {1}syncprov
 CFG
 	fi
 }
@@ -233,6 +259,7 @@ slapd_start() {
 		return 1
 	fi
 
+	: >"$SLAPD_DIR/slapd.log"
 	for i in 1 2 3 4 5; do
 		SLAPD_PORT=$(slapd_free_port) || return 1
 		SLAPD_LDAPS_PORT=$(slapd_free_port) || return 1
@@ -240,23 +267,52 @@ slapd_start() {
 		export SLAPD_PORT SLAPD_LDAPS_PORT
 		export SLAPD_URI="ldap://127.0.0.1:$SLAPD_PORT"
 		export SLAPD_LDAPS_URI="ldaps://127.0.0.1:$SLAPD_LDAPS_PORT"
-		listen="$SLAPD_URI/"
-		[ "${SLAPD_TLS:-1}" != 0 ] && listen="$listen $SLAPD_LDAPS_URI/"
-		# Not fd 9: a slapd left behind must not hold the gateway
-		# tests' lock (gateway/tests/lib.sh) for every later run.
-		"$SLAPD_BIN" -d 0 -h "$listen" -F "$SLAPD_DIR/slapd.d" \
-		    >"$SLAPD_DIR/slapd.log" 2>&1 9>&- &
-		SLAPD_PID=$!
-		export SLAPD_PID
-		if _slapd_wait; then
+		if _slapd_launch; then
 			return 0
 		fi
-		kill "$SLAPD_PID" 2>/dev/null
-		wait "$SLAPD_PID" 2>/dev/null
-		SLAPD_PID=
 	done
 	echo "slapd_start: slapd did not come up:" >&2
 	cat "$SLAPD_DIR/slapd.log" >&2
+	return 1
+}
+
+# Starts slapd on SLAPD_URI (and the others) and waits until it answers.
+_slapd_launch() {
+	local listen="$SLAPD_URI/"
+	[ "${SLAPD_TLS:-1}" != 0 ] && listen="$listen $SLAPD_LDAPS_URI/"
+	if [ "${SLAPD_LDAPI:-0}" = 1 ]; then
+		# The socket path, %-encoded as an ldapi URL wants it.
+		SLAPD_LDAPI_URI="ldapi://$(printf '%s' "$SLAPD_DIR/ldapi" | sed 's|/|%2F|g')"
+		export SLAPD_LDAPI_URI
+		listen="$listen $SLAPD_LDAPI_URI/"
+	fi
+	# Not fd 9: a slapd left behind must not hold the gateway
+	# tests' lock (gateway/tests/lib.sh) for every later run.
+	"$SLAPD_BIN" -d 0 -h "$listen" -F "$SLAPD_DIR/slapd.d" \
+	    >>"$SLAPD_DIR/slapd.log" 2>&1 9>&- &
+	SLAPD_PID=$!
+	export SLAPD_PID
+	_slapd_wait && return 0
+	kill "$SLAPD_PID" 2>/dev/null
+	wait "$SLAPD_PID" 2>/dev/null
+	SLAPD_PID=
+	return 1
+}
+
+# slapd_restart: the same server (ports, data, configuration) stopped and
+# started again, as a restart by the service manager would.
+slapd_restart() {
+	local own=$SLAPD_OWN_DIR i
+	SLAPD_OWN_DIR=0
+	slapd_stop
+	SLAPD_OWN_DIR=$own
+	# The ports were ours a moment ago; wait for the kernel to let go.
+	for i in $(seq 1 50); do
+		_slapd_launch && return 0
+		sleep 0.1
+	done
+	echo "slapd_restart: slapd did not come back:" >&2
+	tail -20 "$SLAPD_DIR/slapd.log" >&2
 	return 1
 }
 
@@ -311,4 +367,8 @@ slapd_modify() {
 slapd_search() {
 	ldapsearch -LLL -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" \
 	    -w "$SLAPD_ADMIN_PW" "$@"
+}
+
+slapd_config() {
+	ldapmodify -Q -Y EXTERNAL -H "$SLAPD_LDAPI_URI" ${1:+-f "$1"}
 }

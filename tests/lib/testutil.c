@@ -1,9 +1,11 @@
 /*
- * testutil.c - scratch directories for the C tests; see testutil.h.
+ * testutil.c - scratch directories and a stopwatch for the C tests; see
+ * testutil.h.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "testutil.h"
 
@@ -39,4 +41,14 @@ tu_rmtree(char *dir)
 	if (system(cmd) != 0)
 		fprintf(stderr, "# could not remove %s\n", dir);
 	free(dir);
+}
+
+long
+tu_ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) * 1000 +
+	    (t1.tv_nsec - t0->tv_nsec) / 1000000;
 }

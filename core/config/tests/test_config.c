@@ -315,6 +315,103 @@ test_load_file(void **state)
 	assert_non_null(strstr(err, "missing.conf: cannot read config"));
 }
 
+/* The offline cache's keys live under [directory]; the old [totp]
+ * spellings still load, with a warning, and may not disagree. */
+static struct pg_config *
+parse_ok(const char *text)
+{
+	struct pg_config *c = NULL;
+	char err[512];
+
+	if (pg_config_parse("o.conf", text, &c, err, sizeof(err)) != PG_OK)
+		fail_msg("'%s' did not load: %s", text, err);
+	return c;
+}
+
+static void
+test_offline_keys(void **state)
+{
+	struct pg_config *c;
+	char err[512];
+
+	(void)state;
+	/* Defaults, and no warning. */
+	c = parse_ok("");
+	assert_null(c->dir_offline_cache_dir);
+	assert_int_equal(c->dir_offline_max_age_s, 86400);
+	assert_int_equal(c->nwarnings, 0);
+	pg_config_free(c);
+
+	/* The new spelling. */
+	c = parse_ok("[directory]\noffline_cache_dir = /var/cache/pg\n"
+	             "offline_max_age = 2h\n");
+	assert_string_equal(c->dir_offline_cache_dir, "/var/cache/pg");
+	assert_int_equal(c->dir_offline_max_age_s, 7200);
+	assert_int_equal(c->nwarnings, 0);
+	pg_config_free(c);
+
+	/* The old spelling: same effect, one warning per key. */
+	c = parse_ok("[totp]\nwindow = 1\noffline_cache_dir = /var/cache/pg\n"
+	             "offline_max_age = 2h\n");
+	assert_string_equal(c->dir_offline_cache_dir, "/var/cache/pg");
+	assert_int_equal(c->dir_offline_max_age_s, 7200);
+	assert_int_equal(c->nwarnings, 2);
+	assert_string_equal(c->warnings[0],
+	    "o.conf:3: [totp] offline_cache_dir is deprecated; write "
+	    "[directory] offline_cache_dir");
+	assert_string_equal(c->warnings[1],
+	    "o.conf:4: [totp] offline_max_age is deprecated; write "
+	    "[directory] offline_max_age");
+	pg_config_free(c);
+
+	/* Both, meaning the same: loads, and says to remove the old one. */
+	c = parse_ok("[directory]\noffline_max_age = 1h\n"
+	             "[totp]\noffline_max_age = 60m\n");
+	assert_int_equal(c->dir_offline_max_age_s, 3600);
+	assert_int_equal(c->nwarnings, 1);
+	assert_string_equal(c->warnings[0],
+	    "o.conf:4: [totp] offline_max_age is deprecated and repeats "
+	    "[directory] offline_max_age; remove it");
+	pg_config_free(c);
+
+	/* Both, disagreeing: an error, whichever comes first. */
+	c = NULL;
+	assert_int_equal(pg_config_parse("o.conf",
+	                     "[totp]\noffline_cache_dir = /a\n"
+	                     "[directory]\noffline_cache_dir = /b\n",
+	                     &c, err, sizeof(err)),
+	    PG_ERR_CONFIG);
+	assert_null(c);
+	assert_string_equal(err,
+	    "o.conf:4: [directory] offline_cache_dir: also set as [totp] "
+	    "offline_cache_dir on line 2, to a different value; keep only "
+	    "[directory] offline_cache_dir");
+	assert_int_equal(pg_config_parse("o.conf",
+	                     "[directory]\noffline_max_age = 1h\n"
+	                     "[totp]\noffline_max_age = 2h\n",
+	                     &c, err, sizeof(err)),
+	    PG_ERR_CONFIG);
+	assert_string_equal(err,
+	    "o.conf:4: [totp] offline_max_age: also set as [directory] "
+	    "offline_max_age on line 2, to a different value; keep only "
+	    "[directory] offline_max_age");
+	/* One spelling twice is set twice, as for any key; a bad value
+	 * under the old spelling is as bad as under the new. */
+	assert_int_equal(
+	    pg_config_parse("o.conf",
+	        "[totp]\noffline_max_age = 1h\noffline_max_age = 1h\n", &c, err,
+	        sizeof(err)),
+	    PG_ERR_CONFIG);
+	assert_string_equal(err,
+	    "o.conf:3: [totp] offline_max_age: set twice (first on line 2)");
+	assert_int_equal(
+	    pg_config_parse("o.conf", "[totp]\noffline_cache_dir = relative\n",
+	        &c, err, sizeof(err)),
+	    PG_ERR_CONFIG);
+	assert_string_equal(err,
+	    "o.conf:2: [totp] offline_cache_dir: must be an absolute path");
+}
+
 static void
 test_keys_documented(void **state)
 {
@@ -341,6 +438,7 @@ main(void)
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_long_line),
 		cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_offline_keys),
 		cmocka_unit_test(test_keys_documented),
 	};
 

@@ -108,6 +108,12 @@ round_trip(void **state)
 	assert_true(u->locked);
 	assert_int_equal(u->fetched, NOW);
 	dir_user_free(u);
+	/* Named as always: bytes outside [A-Za-z0-9_-] as %XX. */
+	put("../a.b", groups, 1, false, NOW);
+	assert_int_equal(stat(path("%2E%2E%2Fa%2Eb.groups"), &st), 0);
+	assert_int_equal(get("../a.b", NOW, &u, NULL), PG_OK);
+	assert_string_equal(u->name, "../a.b");
+	dir_user_free(u);
 }
 
 static void

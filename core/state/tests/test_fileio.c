@@ -400,16 +400,6 @@ test_file_error(void **state)
 	assert_string_equal(err, "/etc/pg");
 }
 
-static long
-ms_since(const struct timespec *t0)
-{
-	struct timespec t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (t1.tv_sec - t0->tv_sec) * 1000 +
-	    (t1.tv_nsec - t0->tv_nsec) / 1000000;
-}
-
 static void
 test_lock_timeout(void **state)
 {
@@ -431,13 +421,13 @@ test_lock_timeout(void **state)
 	assert_int_equal(read(sync[0], &c, 1), 1);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(pg_lock_at(f->dfd, "lock", 300), PG_ERR_LOCKED);
-	assert_true(ms_since(&t0) >= 300);
-	assert_true(ms_since(&t0) < 1500);
+	assert_true(tu_ms_since(&t0) >= 300);
+	assert_true(tu_ms_since(&t0) < 1500);
 	/* Released when the holder dies; then we get it in time. */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	lk = pg_lock_at(f->dfd, "lock", 10000);
 	assert_true(lk >= 0);
-	assert_true(ms_since(&t0) >= 500);
+	assert_true(tu_ms_since(&t0) >= 500);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	/* Exclusive within one process too (one open file per lock). */
 	assert_int_equal(pg_lock_at(f->dfd, "lock", 0), PG_ERR_LOCKED);

@@ -221,48 +221,6 @@ base32_rfc4648(void **state)
 	    totp_base32_encode(rfc_seed, SEED_LEN, out, 32), PG_ERR_TOOBIG);
 }
 
-static void
-user_filenames(void **state)
-{
-	char out[TOTP_FILENAME_MAX], long_user[TOTP_USER_MAX + 2];
-
-	(void)state;
-	assert_int_equal(
-	    totp_user_filename("alice", ".totp", out, sizeof(out)), PG_OK);
-	assert_string_equal(out, "alice.totp");
-	assert_int_equal(
-	    totp_user_filename("../x", ".totp", out, sizeof(out)), PG_OK);
-	assert_string_equal(out, "%2E%2E%2Fx.totp");
-	assert_int_equal(
-	    totp_user_filename("a.b", ".lock", out, sizeof(out)), PG_OK);
-	assert_string_equal(out, "a%2Eb.lock");
-	/* "%" itself is encoded, so "a%2Eb" cannot collide with "a.b". */
-	assert_int_equal(
-	    totp_user_filename("a%2Eb", ".lock", out, sizeof(out)), PG_OK);
-	assert_string_equal(out, "a%252Eb.lock");
-	assert_int_equal(
-	    totp_user_filename("x\n\x01", ".totp", out, sizeof(out)), PG_OK);
-	assert_string_equal(out, "x%0A%01.totp");
-	assert_int_equal(
-	    totp_user_filename("", ".totp", out, sizeof(out)), PG_ERR_INVAL);
-	assert_int_equal(
-	    totp_user_filename(NULL, ".totp", out, sizeof(out)), PG_ERR_INVAL);
-	assert_int_equal(
-	    totp_user_filename("a", "totp", out, sizeof(out)), PG_ERR_INVAL);
-	assert_int_equal(
-	    totp_user_filename("a", ".a/b", out, sizeof(out)), PG_ERR_INVAL);
-	memset(long_user, 'u', sizeof(long_user) - 1);
-	long_user[TOTP_USER_MAX + 1] = '\0';
-	assert_int_equal(
-	    totp_user_filename(long_user, ".totp", out, sizeof(out)),
-	    PG_ERR_TOOBIG);
-	long_user[TOTP_USER_MAX] = '\0';
-	assert_int_equal(
-	    totp_user_filename(long_user, ".totp", out, sizeof(out)), PG_OK);
-	assert_int_equal(
-	    totp_user_filename("alice", ".totp", out, 8), PG_ERR_TOOBIG);
-}
-
 int
 main(void)
 {
@@ -274,7 +232,6 @@ main(void)
 		cmocka_unit_test(code_format),
 		cmocka_unit_test(bad_parameters),
 		cmocka_unit_test(base32_rfc4648),
-		cmocka_unit_test(user_filenames),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -426,12 +426,37 @@ parallel_same_code(void **state)
 	assert_int_equal(replay, 49);
 }
 
+/* Files are named as they always were: bytes outside [A-Za-z0-9_-] as
+ * %XX, so no user name reaches outside the directory or another's file. */
+static void
+names_on_disk(void **state)
+{
+	struct fx *f = *state;
+	struct totp_enrollment *e = NULL;
+	char long_user[TOTP_USER_MAX + 2];
+	struct stat st;
+
+	assert_int_equal(
+	    totp_store_enroll(f->st, "../a.b", 0, NOW, 6, 30, &e), PG_OK);
+	totp_enrollment_free(e);
+	assert_int_equal(lstat(path_in(f, "%2E%2E%2Fa%2Eb.totp"), &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_not_equal(lstat(path_in(f, "../a.b.totp"), &st), 0);
+	memset(long_user, 'u', sizeof(long_user) - 1);
+	long_user[TOTP_USER_MAX + 1] = '\0';
+	e = NULL;
+	assert_int_equal(totp_store_enroll(f->st, long_user, 0, NOW, 6, 30, &e),
+	    PG_ERR_TOOBIG);
+	assert_null(e);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(hostkey_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(names_on_disk, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    pending_and_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(
