@@ -297,7 +297,9 @@ is "...and no user's code twice in the ledger" \
 diag "accepted codes over the run: $n_audit"
 
 # --- both providers away: fail closed ---------------------------------------
+# Not by closing its input: a slapd started since holds the fifo open.
 exec 7>&-
+kill "$WPID" 2>/dev/null
 wait "$WPID" 2>/dev/null
 WPID=
 slapd_pair_kill 1 KILL
