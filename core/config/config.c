@@ -60,7 +60,7 @@ static const struct key keys[] = {
 	K("directory", "backend", T_BACKEND, dir_backend, "local", 0, 0,
 	  "Where roles and care teams come from: 'ldap', or 'local' (Unix groups plus care_team_file)."),
 	KP("directory", "uri", T_STRING, dir_uri, NULL,
-	  "LDAP server URI, ldap://host[:port] or ldaps://host[:port]. Required with backend = ldap."),
+	  "LDAP server URI, ldap://host[:port] or ldaps://host[:port]; up to 4, separated by spaces, tried in order (replicated providers: list them in the same order on every server). Required with backend = ldap."),
 	KP("directory", "tls", T_TLS, dir_tls, "starttls for ldap://, ldaps for ldaps://",
 	  "Transport security: 'starttls', 'ldaps', or 'none' (plain text; only for a directory on loopback)."),
 	KP("directory", "ca_file", T_PATH, dir_ca_file, "the system CA store",
@@ -564,12 +564,96 @@ uri_is_loopback(const char *uri)
 	    strspn(h, "0123456789.") >= n;
 }
 
+/* True if every URI of the list (checked by check_uris) is on loopback. */
+static bool
+uris_are_loopback(const char *list)
+{
+	char one[PG_DIR_URI_LIST_MAX + 1];
+	size_t n;
+
+	for (;;) {
+		n = strcspn(list, " ");
+		if (n == 0 || n >= sizeof(one))
+			return false;
+		memcpy(one, list, n);
+		one[n] = '\0';
+		if (!uri_is_loopback(one))
+			return false;
+		if (list[n] == '\0')
+			return true;
+		list += n + 1;
+	}
+}
+
+/*
+ * [directory] uri is a list libldap tries in order: one space between
+ * URIs, one scheme for all (the tls mode applies to each), and no comma,
+ * which libldap would also split on behind the count.  Returns the
+ * scheme's length (7 or 8), 0 after a failure.
+ */
+static size_t
+check_uris(struct parse *p)
+{
+	const char *s = p->cfg->dir_uri;
+	unsigned line = key_line(p, "directory", "uri");
+	size_t n, count = 0, scheme = 0, len;
+
+	if (strlen(s) > PG_DIR_URI_LIST_MAX) {
+		fail(p, line, "directory", "uri",
+		    "too long (at most %d characters)", PG_DIR_URI_LIST_MAX);
+		return 0;
+	}
+	for (;;) {
+		n = strcspn(s, " ");
+		if (n == 0) {
+			fail(p, line, "directory", "uri", "%s",
+			    "empty element (separate URIs with one space)");
+			return 0;
+		}
+		if (++count > PG_DIR_URIS_MAX) {
+			fail(p, line, "directory", "uri", "more than %d URIs",
+			    PG_DIR_URIS_MAX);
+			return 0;
+		}
+		if (strcspn(s, ",\t") < n) {
+			fail(p, line, "directory", "uri", "%s",
+			    "separate URIs with spaces, not commas or tabs");
+			return 0;
+		}
+		if (n >= 8 && strncasecmp(s, "ldaps://", 8) == 0)
+			len = 8;
+		else if (n >= 7 && strncasecmp(s, "ldap://", 7) == 0)
+			len = 7;
+		else {
+			fail(p, line, "directory", "uri", "%s",
+			    "must start with ldap:// or ldaps://");
+			return 0;
+		}
+		if (n == len || s[len] == '/' || s[len] == ':') {
+			fail(p, line, "directory", "uri",
+			    "'%.*s' names no host", (int)(n > 200 ? 200 : n),
+			    s);
+			return 0;
+		}
+		if (scheme != 0 && len != scheme) {
+			fail(p, line, "directory", "uri", "%s",
+			    "mixes ldap:// and ldaps:// (one tls mode serves "
+			    "every URI)");
+			return 0;
+		}
+		scheme = len;
+		if (s[n] == '\0')
+			return scheme;
+		s += n + 1;
+	}
+}
+
 /* Transport security of the directory: never weaker than asked. */
 static void
 check_tls(struct parse *p)
 {
 	struct pg_config *c = p->cfg;
-	bool loop = uri_is_loopback(c->dir_uri);
+	bool loop = uris_are_loopback(c->dir_uri);
 
 	if (c->dir_tls == PG_TLS_NONE && !loop)
 		fail(p, key_line(p, "directory", "tls"), "directory", "tls",
@@ -620,6 +704,7 @@ static void
 cross_check(struct parse *p)
 {
 	struct pg_config *c = p->cfg;
+	size_t scheme;
 
 	check_totp_store(p);
 
@@ -634,18 +719,16 @@ cross_check(struct parse *p)
 		    "required key missing (bind_dn is set)");
 	if (p->err != PG_OK || c->dir_backend != PG_DIR_LDAP)
 		return;
-	if (strncasecmp(c->dir_uri, "ldaps://", 8) == 0) {
+	scheme = check_uris(p);
+	if (scheme == 8) {
 		if (is_set(p, "directory", "tls") && c->dir_tls != PG_TLS_LDAPS)
 			fail(p, section_line(p, "directory"), "directory",
 			    "tls", "%s", "must be 'ldaps' for an ldaps:// uri");
 		c->dir_tls = PG_TLS_LDAPS;
-	} else if (strncasecmp(c->dir_uri, "ldap://", 7) == 0) {
+	} else if (scheme == 7) {
 		if (c->dir_tls == PG_TLS_LDAPS)
 			fail(p, section_line(p, "directory"), "directory",
 			    "tls", "%s", "'ldaps' needs an ldaps:// uri");
-	} else {
-		fail(p, section_line(p, "directory"), "directory", "uri", "%s",
-		    "must start with ldap:// or ldaps://");
 	}
 	if (p->err == PG_OK)
 		check_tls(p);

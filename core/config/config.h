@@ -14,6 +14,10 @@
 #define PG_CONFIG_ENV          "PHOTOGUARD_CONFIG"
 #define PG_CONFIG_MAX_SIZE     (256 * 1024)
 #define PG_CONFIG_WARN_MAX     8
+/* [directory] uri: providers tried in order, and the whole list's length
+ * (under the config's line limit of 200, so that it is the one told). */
+#define PG_DIR_URIS_MAX     4
+#define PG_DIR_URI_LIST_MAX 180
 
 enum pg_dir_backend {
 	PG_DIR_LDAP = 0,
@@ -41,7 +45,7 @@ struct pg_config {
 
 	/* [directory] */
 	enum pg_dir_backend dir_backend;
-	char *dir_uri;
+	char *dir_uri; /* 1..PG_DIR_URIS_MAX URIs, one space apart */
 	enum pg_dir_tls dir_tls;
 	char *dir_ca_file; /* NULL: system CA store */
 	bool dir_tls_verify;

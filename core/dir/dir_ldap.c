@@ -128,17 +128,31 @@ check_uri(const struct pg_config *cfg, char *err, size_t errlen)
 	const char *u = cfg->dir_uri;
 	const char *want =
 	    cfg->dir_tls == PG_TLS_LDAPS ? "ldaps://" : "ldap://";
+	size_t n, w = strlen(want), count = 0;
 
-	if (u == NULL || strncasecmp(u, want, strlen(want)) != 0 ||
-	    strpbrk(u, " \t,") != NULL || strlen(u) > DIR_DN_MAX) {
-		snprintf(err, errlen,
-		    "directory uri must be one %s URI for this tls mode", want);
-		return PG_ERR_CONFIG;
+	/* The config checked the list; a handle built by hand is checked
+	 * again, since libldap would read a comma or tab its own way. */
+	if (u == NULL || strlen(u) > PG_DIR_URI_LIST_MAX)
+		goto bad;
+	for (;;) {
+		n = strcspn(u, " ");
+		if (n <= w || ++count > PG_DIR_URIS_MAX ||
+		    strncasecmp(u, want, w) != 0 || strcspn(u, ",\t\n") < n)
+			goto bad;
+		if (u[n] == '\0')
+			break;
+		u += n + 1;
 	}
 	if (cfg->dir_tls != PG_TLS_STARTTLS && cfg->dir_tls != PG_TLS_LDAPS &&
 	    cfg->dir_tls != PG_TLS_NONE)
 		return PG_ERR_CONFIG;
 	return PG_OK;
+bad:
+	snprintf(err, errlen,
+	    "directory uri must be 1 to %d %s URIs, one space apart, for "
+	    "this tls mode",
+	    PG_DIR_URIS_MAX, want);
+	return PG_ERR_CONFIG;
 }
 
 /* Reads the bind password file once, to refuse an unsafe one early. */

@@ -161,3 +161,169 @@ pam_wrong() {
 		esac
 	done
 }
+
+# --- [totp] store = directory: imaging servers on one directory -----------
+# For tests of several servers (A, B, C, ...: a PAM service each, with its
+# own configuration, lockout store, tickets and audit log) against a real
+# slapd with slapo-otp's schema, photoguard-schema.ldif and the ACL of
+# deploy/ldap/photoguard-acl.ldif.  Uses $T, $CLI, $MOD.
+#
+#   pam_dir_env              the slapd.sh knobs (SLAPD_OTP, SLAPD_ACCESS) to
+#                            set before slapd_start / slapd_pair_start
+#   pam_dir_keys             host key and audit key in $T; sets BASE, SVC_DN
+#   pam_dir_identities       once slapd runs: the service identity's
+#                            password ($SVC_PW, $T/bind.pw), a second service
+#                            identity the ACL keeps from the secrets
+#                            (cn=reader, $T/reader.pw), bjones's password
+#   server NAME [BIND-DN BIND-PW-FILE]  a server's configuration and PAM
+#                            service; its directory URI list is
+#                            $PAM_DIR_URI (default $SLAPD_URI)
+#   login S USER ANSWER, acct S USER, line, cli S ARGS..., attr USER ATTR,
+#   nvals USER ATTR, tickets S USER, code_at STEP, next_code USER,
+#   dir_enroll S USER [CODE], race ANSWER USER OUTDIR, winners OUTDIR,
+#   forget_failures USER, admin (ldapmodify as the directory's admin)
+
+pam_dir_env() {
+	export SLAPD_OTP=1
+	SLAPD_ACCESS=$(sed -n 's/^olcAccess: {[0-9]*}//p' \
+		"$PG_SOURCE_ROOT/deploy/ldap/photoguard-acl.ldif")
+	export SLAPD_ACCESS
+}
+
+pam_dir_keys() {
+	"$CLI" totp hostkey --host-key "$T/host.key" >/dev/null
+	"$CLI" audit keygen "$T/audit.key" >/dev/null
+	BASE=dc=clinic,dc=example
+	SVC_DN="cn=photoguard,ou=services,$BASE"
+	install -m 0644 "$PG_SOURCE_ROOT/policy/examples/clinic.policy" "$T/clinic.policy"
+}
+
+admin() { ldapmodify -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -w "$SLAPD_ADMIN_PW" "$@"; }
+
+pam_dir_identities() {
+	SVC_PW="svc-$RANDOM$RANDOM"
+	ldappasswd -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -w "$SLAPD_ADMIN_PW" \
+		-s "$SVC_PW" "$SVC_DN" >/dev/null || return 1
+	printf '%s' "$SVC_PW" >"$T/bind.pw" && chmod 600 "$T/bind.pw"
+	admin >/dev/null <<LDIF || return 1
+dn: cn=reader,ou=services,$BASE
+changetype: add
+objectClass: applicationProcess
+objectClass: simpleSecurityObject
+cn: reader
+userPassword: reader-pw
+LDIF
+	printf '%s' reader-pw >"$T/reader.pw" && chmod 600 "$T/reader.pw"
+	ldappasswd -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -w "$SLAPD_ADMIN_PW" \
+		-s bjones-pw "uid=bjones,ou=people,$BASE" >/dev/null
+}
+
+server() {
+	local s=$1
+	mkdir -p -m 700 "$T/$s" "$T/$s/tickets" "$T/$s/secrets" "$T/$s/svc"
+	cat >"$T/$s.conf" <<CONF
+[directory]
+backend = ldap
+uri = ${PAM_DIR_URI:-$SLAPD_URI}
+ca_file = $SLAPD_CA
+base_dn = $BASE
+bind_dn = ${2:-$SVC_DN}
+bind_password_file = ${3:-$T/bind.pw}
+lockout_attribute = pwdAccountLockedTime
+network_timeout = 1s
+timeout = 1s
+cache_ttl = 0s
+[policy]
+file = $T/clinic.policy
+[audit]
+log = $T/$s/audit.jsonl
+key = $T/audit.key
+syslog = no
+[lockout]
+dir = $T/$s/lockout
+[totp]
+store = directory
+secret_dir = $T/$s/secrets
+host_key = $T/host.key
+ticket_dir = $T/$s/tickets
+window = 10
+max_failures = 5
+max_consecutive_failures = 8
+CONF
+	printf '%s\n' "auth required $MOD config=$T/$s.conf host=imaging-$s" \
+		"account required $MOD config=$T/$s.conf host=imaging-$s" \
+		>"$T/$s/svc/sshd"
+}
+
+login() { pam_run "$T/$1/svc" sshd "$2" "$3"; } # SERVER USER ANSWER
+acct() { pam_run "$T/$1/svc" sshd "$2" "" acct_mgmt; }
+line() { grep -a "auth user=" "$T/out" | tail -1; }
+cli() { local s=$1; shift; "$CLI" --config "$T/$s.conf" "$@"; }
+attr() { # USER ATTR: the values of ATTR in USER's entry, as the admin sees them
+	slapd_search -b "uid=$1,ou=people,$BASE" -s base "$2" |
+		sed -n "s/^$2:: *//p; s/^$2: *//p"
+}
+nvals() { attr "$1" "$2" | grep -c .; }
+tickets() { find "$T/$1/tickets" -type f -name "$2*" | wc -l; }
+code_at() { oathtool --totp -b "$SECRET" -N "@$(($1 * 30))"; }
+next_code() { code_at $(($(attr "$1" oathTOTPLastTimeStep) + 1)); }
+
+# dir_enroll SERVER USER [CODE]: `photoguard enroll USER` with SERVER's
+# configuration, typing CODE (default: the app's current code); sets
+# SECRET and SCRATCH (the ten scratch codes), exit status in $?.
+dir_enroll() {
+	rm -f "$T/in" && mkfifo "$T/in"
+	cli "$1" enroll "$2" <"$T/in" >"$T/enroll.out" 2>"$T/enroll.err" &
+	local pid=$! i
+	exec 3>"$T/in"
+	for i in $(seq 200); do
+		grep -q 'secret=' "$T/enroll.out" 2>/dev/null && break
+		grep -q . "$T/enroll.err" 2>/dev/null && break
+		sleep 0.05
+	done
+	SECRET=$(grep -o 'secret=[A-Z2-7]*' "$T/enroll.out" | cut -d= -f2)
+	mapfile -t SCRATCH < <(grep -oE '^  [a-z0-9]{5}-[a-z0-9]{5}$' "$T/enroll.out" | tr -d ' ')
+	if [ -n "$SECRET" ]; then
+		printf '%s\n' "${3:-$(oathtool --totp -b "$SECRET")}" >&3
+	fi
+	exec 3>&-
+	wait $pid
+}
+
+# race ANSWER USER OUTDIR: the three servers authenticate USER with ANSWER
+# at the same moment (each start retried if pam_wrapper's staging lost
+# its race, as pam_parallel does); exit statuses in OUTDIR/S.rc.
+race() {
+	local answer=$1 user=$2 out=$3 s pids=""
+	mkdir -p "$out" && rm -f "$out"/*
+	pwrap_sweep
+	for s in A B C; do
+		( for try in 1 2 3 4 5 6 7 8 9 10; do
+			( while [ ! -e "$out/go" ]; do sleep 0.01; done
+			  printf '%s\n' "$answer" ) |
+			  env LD_PRELOAD="$PWRAP" PAM_WRAPPER=1 \
+				PAM_WRAPPER_SERVICE_DIR="$T/$s/svc" \
+				PAM_WRAPPER_DEBUGLEVEL=2 \
+				pamtester -v sshd "$user" authenticate \
+				>"$out/$s.out" 2>&1
+			rc=$?
+			grep -aq 'auth user=' "$out/$s.out" && break
+			sleep 0.$((RANDOM % 5 + 1))
+		  done
+		  echo $rc >"$out/$s.rc" ) &
+		pids="$pids $!"
+		sleep 0.05
+	done
+	touch "$out/go"
+	wait $pids
+	cat "$out"/*.out >>"$T/all.out"
+}
+winners() { grep -l '^0$' "$1"/*.rc 2>/dev/null | wc -l; }
+# Every attempt is counted before its code is checked (and the count
+# cleared by a good code), and a race's losers are refused as replays,
+# which count as wrong codes; the count is cleared between rounds so that
+# rounds test the race, not the limit (max_failures = 5).
+forget_failures() {
+	printf '%s\n' "dn: uid=$1,ou=people,$BASE" "changetype: modify" \
+		"replace: pgTOTPFailure" | admin >/dev/null
+}

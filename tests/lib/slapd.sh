@@ -15,6 +15,26 @@
 #   slapd_restart             stop slapd and start it again on the same
 #                             ports and data (for tests of reconnecting)
 #   slapd_free_port           print a free TCP port on 127.0.0.1
+#
+# Two providers in multi-provider replication of the data database (each
+# with its own directory, configuration and loopback ports, olcServerID 1
+# and 2, syncprov, olcSyncrepl to the peer as its rootdn, refreshAndPersist,
+# retry "1 +", olcMultiProvider TRUE); the knobs below apply to both:
+#   slapd_pair_start [DIR [LDIF]]  start provider 1 with LDIF, provider 2
+#                             with a copy of its data (slapcat), in DIR/p1
+#                             and DIR/p2; stop both on exit.  The single
+#                             server's variables and functions then name
+#                             provider 1 (slapd_pair_use N switches them)
+#   slapd_pair_use N          point SLAPD_URI, SLAPD_PID, SLAPD_DIR,
+#                             slapd_search, slapd_modify, ... at provider N
+#   slapd_pair_kill N [SIG]   kill provider N (default SIGKILL: a crash)
+#   slapd_pair_restart N      start provider N again on its ports and data
+#   slapd_pair_stop           stop both (idempotent; the EXIT trap)
+#   slapd_pair_wait_sync [S]  wait up to S seconds (default 10) until both
+#                             answer with the same contextCSN values
+#   Exported: SLAPD_P1_URI SLAPD_P2_URI, SLAPD_PAIR_URIS ("p1 p2", the
+#   order a client should try them), SLAPD_P1_PID SLAPD_P2_PID,
+#   SLAPD_P1_DIR SLAPD_P2_DIR, SLAPD_P1_LDAPS_URI SLAPD_P2_LDAPS_URI
 #   slapd_gen_certs DIR       make ca.crt, server.{crt,key}, wrong-ca.crt in DIR
 #
 # Knobs, set before slapd_start:
@@ -98,6 +118,7 @@ olcPidFile: $d/slapd.pid
 olcArgsFile: $d/slapd.args
 olcLogLevel: none
 CFG
+	[ -n "${_SLAPD_SID:-}" ] && echo "olcServerID: $_SLAPD_SID"
 	if [ "${SLAPD_TLS:-1}" != 0 ]; then
 		cat <<CFG
 olcTLSCACertificateFile: $d/tls/ca.crt
@@ -168,6 +189,17 @@ olcDbIndex: member eq
 olcDbIndex: memberUid eq
 olcSizeLimit: unlimited
 CFG
+	if [ -n "${_SLAPD_PEER_URI:-}" ]; then
+		# The peer as its rootdn (reads everything, limits do not
+		# apply); "1 +": retry every second for ever.
+		cat <<CFG
+olcSyncrepl: rid=001 provider=$_SLAPD_PEER_URI bindmethod=simple
+  binddn="$SLAPD_ADMIN_DN" credentials="$SLAPD_ADMIN_PW"
+  searchbase="$SLAPD_BASE_DN" type=refreshAndPersist retry="1 +"
+  timeout=1 network-timeout=1
+olcMultiProvider: TRUE
+CFG
+	fi
 	# Numbered in order: slapadd refuses a mix of {N} and plain values.
 	{
 		printf '%s\n' "${SLAPD_ACCESS:-}" | sed '/^$/d'
@@ -194,6 +226,9 @@ objectClass: olcOverlayConfig
 objectClass: olcSyncProvConfig
 olcOverlay: {1}syncprov
 CFG
+		# A provider killed must find its contextCSN current when it
+		# comes back: written after every change.
+		[ -n "${_SLAPD_PEER_URI:-}" ] && echo "olcSpCheckpoint: 1 1"
 	fi
 }
 
@@ -261,8 +296,15 @@ slapd_start() {
 
 	: >"$SLAPD_DIR/slapd.log"
 	for i in 1 2 3 4 5; do
-		SLAPD_PORT=$(slapd_free_port) || return 1
-		SLAPD_LDAPS_PORT=$(slapd_free_port) || return 1
+		# A pair chose its ports first: each names the other's.
+		if [ -n "${_SLAPD_PRESET_PORT:-}" ]; then
+			[ "$i" = 1 ] || break
+			SLAPD_PORT=$_SLAPD_PRESET_PORT
+			SLAPD_LDAPS_PORT=$_SLAPD_PRESET_LDAPS_PORT
+		else
+			SLAPD_PORT=$(slapd_free_port) || return 1
+			SLAPD_LDAPS_PORT=$(slapd_free_port) || return 1
+		fi
 		[ "$SLAPD_PORT" != "$SLAPD_LDAPS_PORT" ] || continue
 		export SLAPD_PORT SLAPD_LDAPS_PORT
 		export SLAPD_URI="ldap://127.0.0.1:$SLAPD_PORT"
@@ -371,4 +413,178 @@ slapd_search() {
 
 slapd_config() {
 	ldapmodify -Q -Y EXTERNAL -H "$SLAPD_LDAPI_URI" ${1:+-f "$1"}
+}
+
+# --- two providers --------------------------------------------------------
+
+_SLAPD_PAIR_TOP=
+_SLAPD_PAIR_OWN=0
+_SLAPD_PAIR_PID=()
+_SLAPD_PAIR_PORT=()
+_SLAPD_PAIR_LPORT=()
+
+# Points the single server's variables at provider N.
+slapd_pair_use() {
+	local n=$1
+	SLAPD_DIR=$_SLAPD_PAIR_TOP/p$n
+	SLAPD_PID=${_SLAPD_PAIR_PID[$n]}
+	SLAPD_PORT=${_SLAPD_PAIR_PORT[$n]}
+	SLAPD_LDAPS_PORT=${_SLAPD_PAIR_LPORT[$n]}
+	SLAPD_URI="ldap://127.0.0.1:$SLAPD_PORT"
+	SLAPD_LDAPS_URI="ldaps://127.0.0.1:$SLAPD_LDAPS_PORT"
+	SLAPD_OWN_DIR=0
+	export SLAPD_DIR SLAPD_PID SLAPD_PORT SLAPD_LDAPS_PORT SLAPD_URI \
+	    SLAPD_LDAPS_URI
+	if [ "${SLAPD_LDAPI:-0}" = 1 ]; then
+		SLAPD_LDAPI_URI="ldapi://$(printf '%s' "$SLAPD_DIR/ldapi" | sed 's|/|%2F|g')"
+		export SLAPD_LDAPI_URI
+	fi
+}
+
+_slapd_pair_export() {
+	export SLAPD_P1_URI="ldap://127.0.0.1:${_SLAPD_PAIR_PORT[1]}"
+	export SLAPD_P2_URI="ldap://127.0.0.1:${_SLAPD_PAIR_PORT[2]}"
+	export SLAPD_P1_LDAPS_URI="ldaps://127.0.0.1:${_SLAPD_PAIR_LPORT[1]}"
+	export SLAPD_P2_LDAPS_URI="ldaps://127.0.0.1:${_SLAPD_PAIR_LPORT[2]}"
+	export SLAPD_PAIR_URIS="$SLAPD_P1_URI $SLAPD_P2_URI"
+	export SLAPD_P1_PID=${_SLAPD_PAIR_PID[1]} SLAPD_P2_PID=${_SLAPD_PAIR_PID[2]}
+	export SLAPD_P1_DIR=$_SLAPD_PAIR_TOP/p1 SLAPD_P2_DIR=$_SLAPD_PAIR_TOP/p2
+}
+
+# Starts provider N (1 or 2) in DIR/pN with LDIF, its peer at PEER-PORT.
+_slapd_pair_one() {
+	local n=$1 ldif=$2 peer=$3 rc
+	SLAPD_PID=
+	_SLAPD_SID=$n _SLAPD_PEER_URI="ldap://127.0.0.1:${_SLAPD_PAIR_PORT[$peer]}" \
+	_SLAPD_PRESET_PORT=${_SLAPD_PAIR_PORT[$n]} \
+	_SLAPD_PRESET_LDAPS_PORT=${_SLAPD_PAIR_LPORT[$n]} \
+	SLAPD_SYNCPROV=1 slapd_start "$_SLAPD_PAIR_TOP/p$n" "$ldif"
+	rc=$?
+	_SLAPD_PAIR_PID[$n]=$SLAPD_PID
+	return $rc
+}
+
+slapd_pair_start() {
+	local d=${1:-} ldif=${2:-} n p
+	if [ -n "${_SLAPD_PAIR_PID[1]:-}${_SLAPD_PAIR_PID[2]:-}" ] ||
+	    [ -n "$SLAPD_PID" ]; then
+		echo "slapd_pair_start: a slapd of ours is running" >&2
+		return 1
+	fi
+	if [ -z "$d" ]; then
+		d=$(mktemp -d /tmp/pg-slapd2.XXXXXX) || return 1
+		_SLAPD_PAIR_OWN=1
+	fi
+	mkdir -p "$d/p1" "$d/p2" || return 1
+	_SLAPD_PAIR_TOP=$(cd "$d" && pwd) && [ -n "$_SLAPD_PAIR_TOP" ] || return 1
+	# Both must share the admin password: each binds to the other as it.
+	SLAPD_ADMIN_PW=${SLAPD_ADMIN_PW:-admin-$RANDOM$RANDOM}
+	export SLAPD_ADMIN_PW
+	for n in 1 2; do
+		for p in 1 2 3 4 5 6 7 8 9 10; do
+			_SLAPD_PAIR_PORT[$n]=$(slapd_free_port) || return 1
+			_SLAPD_PAIR_LPORT[$n]=$(slapd_free_port) || return 1
+			[ "${_SLAPD_PAIR_PORT[$n]}" != "${_SLAPD_PAIR_LPORT[$n]}" ] &&
+			    [ "$n" = 1 -o "${_SLAPD_PAIR_PORT[2]}" != "${_SLAPD_PAIR_PORT[1]}" -a \
+			    "${_SLAPD_PAIR_PORT[2]}" != "${_SLAPD_PAIR_LPORT[1]}" -a \
+			    "${_SLAPD_PAIR_LPORT[2]}" != "${_SLAPD_PAIR_PORT[1]}" -a \
+			    "${_SLAPD_PAIR_LPORT[2]}" != "${_SLAPD_PAIR_LPORT[1]}" ] && break
+		done
+	done
+	_slapd_pair_one 1 "$ldif" 2 || { slapd_pair_stop; return 1; }
+	# Provider 2 starts from provider 1's data as slapcat writes it
+	# (entryUUID, entryCSN and contextCSN kept), as an admin seeds a new
+	# provider: nothing to replicate at the start, nothing told twice.
+	if ! slapcat -n1 -F "$_SLAPD_PAIR_TOP/p1/slapd.d" \
+	    -l "$_SLAPD_PAIR_TOP/p2.ldif" >"$_SLAPD_PAIR_TOP/slapcat.log" 2>&1; then
+		echo "slapd_pair_start: slapcat of provider 1 failed:" >&2
+		cat "$_SLAPD_PAIR_TOP/slapcat.log" >&2
+		slapd_pair_stop
+		return 1
+	fi
+	if [ "${SLAPD_TLS:-1}" != 0 ]; then
+		# One CA for both, so that SLAPD_CA holds for either.
+		mkdir -p "$_SLAPD_PAIR_TOP/p2/tls" &&
+		    cp -p "$_SLAPD_PAIR_TOP/p1/tls/"* "$_SLAPD_PAIR_TOP/p2/tls/" ||
+		    { slapd_pair_stop; return 1; }
+	fi
+	_slapd_pair_one 2 "$_SLAPD_PAIR_TOP/p2.ldif" 1 || { slapd_pair_stop; return 1; }
+	trap slapd_pair_stop EXIT
+	_slapd_pair_export
+	slapd_pair_use 1
+	slapd_pair_wait_sync 10
+}
+
+# slapd_pair_kill N [SIGNAL]
+slapd_pair_kill() {
+	local n=$1 sig=${2:-KILL} pid=${_SLAPD_PAIR_PID[$1]:-} i
+	[ -n "$pid" ] || return 0
+	kill -CONT "$pid" 2>/dev/null
+	kill -"$sig" "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	for i in $(seq 1 50); do
+		[ -d "/proc/$pid" ] || break
+		grep -q '^[^ ]* ([^)]*) Z' "/proc/$pid/stat" 2>/dev/null && break
+		sleep 0.1
+	done
+	_SLAPD_PAIR_PID[$n]=
+	[ "$SLAPD_PID" = "$pid" ] && SLAPD_PID=
+	_slapd_pair_export
+}
+
+# slapd_pair_restart N: the same provider on its ports and data.
+slapd_pair_restart() {
+	local n=$1 i cur=$SLAPD_DIR rc=1
+	slapd_pair_kill "$n" TERM
+	slapd_pair_use "$n"
+	for i in $(seq 1 50); do
+		if _slapd_launch; then
+			rc=0
+			break
+		fi
+		sleep 0.1
+	done
+	_SLAPD_PAIR_PID[$n]=$SLAPD_PID
+	_slapd_pair_export
+	[ "$rc" = 0 ] || {
+		echo "slapd_pair_restart: provider $n did not come back:" >&2
+		tail -20 "$SLAPD_DIR/slapd.log" >&2
+	}
+	# Back to the provider the caller had chosen.
+	[ "$cur" = "$_SLAPD_PAIR_TOP/p2" ] && slapd_pair_use 2 || slapd_pair_use 1
+	return $rc
+}
+
+slapd_pair_stop() {
+	[ -n "$_SLAPD_PAIR_TOP" ] || return 0
+	slapd_pair_kill 1 TERM
+	slapd_pair_kill 2 TERM
+	SLAPD_PID=
+	if [ "$_SLAPD_PAIR_OWN" = 1 ]; then
+		rm -rf "$_SLAPD_PAIR_TOP"
+		_SLAPD_PAIR_OWN=0
+	fi
+}
+
+# The contextCSN values of the suffix on URI, one a line, sorted.
+_slapd_csn() {
+	ldapsearch -LLL -x -H "$1" -D "$SLAPD_ADMIN_DN" -w "$SLAPD_ADMIN_PW" \
+	    -o nettimeout=1 -l 2 -b "$SLAPD_BASE_DN" -s base contextCSN 2>/dev/null |
+	    sed -n 's/^contextCSN: //p' | sort
+}
+
+# slapd_pair_wait_sync [SECONDS]: both answer with the same contextCSN.
+slapd_pair_wait_sync() {
+	local end a b
+	end=$(($(date +%s%N) / 1000000 + ${1:-10} * 1000))
+	while :; do
+		a=$(_slapd_csn "ldap://127.0.0.1:${_SLAPD_PAIR_PORT[1]}")
+		b=$(_slapd_csn "ldap://127.0.0.1:${_SLAPD_PAIR_PORT[2]}")
+		[ -n "$a" ] && [ "$a" = "$b" ] && return 0
+		[ $(($(date +%s%N) / 1000000)) -ge "$end" ] && break
+		sleep 0.02
+	done
+	echo "slapd_pair_wait_sync: providers differ after ${1:-10} s:" \
+	    "p1: $(echo $a) p2: $(echo $b)" >&2
+	return 1
 }

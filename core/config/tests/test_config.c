@@ -103,7 +103,10 @@ static void
 test_loopback_may_go_plain(void **state)
 {
 	static const char *const uris[] = { "ldap://127.0.0.1:3890",
-		"ldap://localhost", "ldap://[::1]:389", "ldap://127.9.8.7/" };
+		"ldap://localhost", "ldap://[::1]:389", "ldap://127.9.8.7/",
+		"ldap://127.0.0.1:3890 ldap://127.0.0.1:3891",
+		"ldap://localhost:1 ldap://[::1]:2 ldap://127.0.0.2 "
+		"ldap://127.0.0.3" };
 	struct pg_config *c = NULL;
 	char buf[256], err[512];
 	size_t i;
@@ -137,6 +140,25 @@ test_ldaps_sets_tls(void **state)
 	pg_config_free(c);
 }
 
+static void
+test_uri_list(void **state)
+{
+	struct pg_config *c = NULL;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(pg_config_parse("l.conf",
+	                     "[directory]\nbackend=ldap\n"
+	                     "uri=ldaps://p1.clinic.example "
+	                     "LDAPS://p2.clinic.example:636\nbase_dn=dc=x\n",
+	                     &c, err, sizeof(err)),
+	    PG_OK);
+	assert_int_equal(c->dir_tls, PG_TLS_LDAPS);
+	assert_string_equal(c->dir_uri,
+	    "ldaps://p1.clinic.example LDAPS://p2.clinic.example:636");
+	pg_config_free(c);
+}
+
 struct bad {
 	const char *text;
 	const char *want; /* exact error message */
@@ -156,7 +178,34 @@ static const struct bad bad[] = {
 	{ "[directory]\nbackend = ldap\nuri = ldap://h\n",
 	    "b.conf:1: [directory] base_dn: required key missing (backend = ldap)" },
 	{ "[directory]\nbackend=ldap\nuri=http://h\nbase_dn=dc=x\n",
-	    "b.conf:1: [directory] uri: must start with ldap:// or ldaps://" },
+	    "b.conf:3: [directory] uri: must start with ldap:// or ldaps://" },
+	{ "[directory]\nbackend=ldap\nuri=ldap://a http://h\nbase_dn=dc=x\n",
+	    "b.conf:3: [directory] uri: must start with ldap:// or ldaps://" },
+	{ "[directory]\nbackend=ldap\nuri=ldap://a  ldap://b\nbase_dn=dc=x\n",
+	    "b.conf:3: [directory] uri: empty element (separate URIs with one space)" },
+	{ "[directory]\nbackend=ldap\nuri=ldap://a,ldap://b\nbase_dn=dc=x\n",
+	    "b.conf:3: [directory] uri: separate URIs with spaces, not commas or tabs" },
+	{ "[directory]\nbackend=ldap\nuri=ldap://a\tldap://b\nbase_dn=dc=x\n",
+	    "b.conf:3: [directory] uri: separate URIs with spaces, not commas or tabs" },
+	{ "[directory]\nbackend=ldap\nuri=ldap://a ldaps://b\nbase_dn=dc=x\n",
+	    "b.conf:3: [directory] uri: mixes ldap:// and ldaps:// (one tls mode serves every URI)" },
+	{ "[directory]\nbackend=ldap\nuri=ldaps://a ldap://b\nbase_dn=dc=x\n",
+	    "b.conf:3: [directory] uri: mixes ldap:// and ldaps:// (one tls mode serves every URI)" },
+	{ "[directory]\nbackend=ldap\nuri=ldap://a ldap:// \nbase_dn=dc=x\n",
+	    "b.conf:3: [directory] uri: 'ldap://' names no host" },
+	{ "[directory]\nbackend=ldap\nuri=ldap://:389\nbase_dn=dc=x\n",
+	    "b.conf:3: [directory] uri: 'ldap://:389' names no host" },
+	{ "[directory]\nbackend=ldap\n"
+	  "uri=ldap://a ldap://b ldap://c ldap://d ldap://e\nbase_dn=dc=x\n",
+	    "b.conf:3: [directory] uri: more than 4 URIs" },
+	{ "[directory]\nbackend=ldap\nuri=ldap://127.0.0.1 ldap://dir.clinic.example\n"
+	  "base_dn=dc=x\ntls = none\n",
+	    "b.conf:5: [directory] tls: 'none' only for a directory on loopback (the bind password and every answer would cross the network in clear)" },
+	{ "[directory]\nbackend=ldap\nuri=ldap://dir.clinic.example ldap://localhost\n"
+	  "base_dn=dc=x\ntls_verify = no\n",
+	    "b.conf:5: [directory] tls_verify: 'no' only for a directory on loopback; name a private CA with ca_file" },
+	{ "[directory]\nbackend=ldap\nuri=ldap://a ldap://b\nbase_dn=dc=x\ntls=ldaps\n",
+	    "b.conf:1: [directory] tls: 'ldaps' needs an ldaps:// uri" },
 	{ "[directory]\nbackend=ldap\nuri=ldap://h\nbase_dn=dc=x\ntls=ldaps\n",
 	    "b.conf:1: [directory] tls: 'ldaps' needs an ldaps:// uri" },
 	{ "[directory]\nbackend=ldap\nuri=ldaps://h\nbase_dn=dc=x\ntls=none\n",
@@ -234,6 +283,38 @@ test_bad(void **state)
 			fail_msg("case %zu: got '%s', want '%s'", i, err,
 			    bad[i].want);
 	}
+}
+
+/* One byte over the list's limit, made of two well-formed URIs. */
+static void
+test_uri_too_long(void **state)
+{
+	struct pg_config *c = NULL;
+	char err[512], buf[4096];
+	char host[PG_DIR_URI_LIST_MAX];
+	size_t h = (PG_DIR_URI_LIST_MAX + 1 - 2 * strlen("ldap://") - 1) / 2;
+
+	(void)state;
+	memset(host, 'a', h);
+	host[h] = '\0';
+	snprintf(buf, sizeof(buf),
+	    "[directory]\nbackend=ldap\nuri=ldap://%s ldap://%s\n"
+	    "base_dn=dc=x\n",
+	    host, host);
+	assert_int_equal(pg_config_parse("b.conf", buf, &c, err, sizeof(err)),
+	    PG_ERR_CONFIG);
+	assert_null(c);
+	assert_string_equal(err,
+	    "b.conf:3: [directory] uri: too long (at most 180 characters)");
+	/* At the limit it is accepted. */
+	snprintf(buf, sizeof(buf),
+	    "[directory]\nbackend=ldap\nuri=ldap://%s ldap://%.*s\n"
+	    "base_dn=dc=x\n",
+	    host, (int)(PG_DIR_URI_LIST_MAX - (h + 7) - 1 - 7), host);
+	if (pg_config_parse("b.conf", buf, &c, err, sizeof(err)) != PG_OK)
+		fail_msg("%s", err);
+	assert_int_equal(strlen(c->dir_uri), PG_DIR_URI_LIST_MAX);
+	pg_config_free(c);
 }
 
 static void
@@ -434,6 +515,8 @@ main(void)
 		cmocka_unit_test(test_empty_is_local_defaults),
 		cmocka_unit_test(test_totp_store_directory),
 		cmocka_unit_test(test_ldaps_sets_tls),
+		cmocka_unit_test(test_uri_list),
+		cmocka_unit_test(test_uri_too_long),
 		cmocka_unit_test(test_loopback_may_go_plain),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_long_line),
