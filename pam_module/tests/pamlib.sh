@@ -94,8 +94,10 @@ pam_no_sanitizer_reports() {
 	fi
 }
 
-# pam_parallel N SVCDIR SERVICE USER ANSWER OUTDIR: N authentications
-# under pam_wrapper that answer at the same moment.  pam_wrapper stages the
+# pam_parallel N SVCDIRS SERVICE USER ANSWER OUTDIR: N authentications
+# under pam_wrapper that answer at the same moment, login I with the I-th
+# of the service directories SVCDIRS (a space-separated list, taken round
+# and round; one directory for all is the common case).  pam_wrapper stages the
 # service files in a /tmp/pam.X directory as each process starts and can
 # race with another starting at the same moment, so the starts are
 # staggered; each process then waits at the prompt until all are up.  A
@@ -104,10 +106,13 @@ pam_no_sanitizer_reports() {
 # user=" line) and is started again.  Output of try T of login I in
 # OUTDIR/I.T.out, its exit status in OUTDIR/I.rc.
 pam_parallel() {
-	local n=$1 dir=$2 svc=$3 user=$4 answer=$5 out=$6 i pids=""
+	local n=$1 svc=$3 user=$4 answer=$5 out=$6 i dir pids=""
+	local -a dirs
+	read -r -a dirs <<<"$2"
 	mkdir -p "$out" && rm -f "$out/go"
 	pwrap_sweep
 	for i in $(seq "$n"); do
+		dir=${dirs[$(((i - 1) % ${#dirs[@]}))]}
 		( for try in 1 2 3 4 5 6 7 8 9 10; do
 			( while [ ! -e "$out/go" ]; do sleep 0.01; done
 			  printf '%s\n' "$answer" ) |
@@ -182,6 +187,15 @@ pam_wrong() {
 #   nvals USER ATTR, tickets S USER, code_at STEP, next_code USER,
 #   dir_enroll S USER [CODE], race ANSWER USER OUTDIR, winners OUTDIR,
 #   forget_failures USER, admin (ldapmodify as the directory's admin)
+
+# pam_need_otp WHAT: returns 1 after a loud skip of WHAT when slapd's otp
+# module (slapo-otp's oath* schema) is not installed.
+pam_need_otp() {
+	[ -e "${SLAPD_MODULE_DIR:-/usr/lib/ldap}/otp.so" ] ||
+		[ -e "${SLAPD_MODULE_DIR:-/usr/lib/ldap}/otp.la" ] && return 0
+	skip "$1" "slapd's otp module is not installed"
+	return 1
+}
 
 pam_dir_env() {
 	export SLAPD_OTP=1
@@ -291,32 +305,11 @@ dir_enroll() {
 }
 
 # race ANSWER USER OUTDIR: the three servers authenticate USER with ANSWER
-# at the same moment (each start retried if pam_wrapper's staging lost
-# its race, as pam_parallel does); exit statuses in OUTDIR/S.rc.
+# at the same moment (pam_parallel); exit statuses in OUTDIR/1..3.rc.
 race() {
-	local answer=$1 user=$2 out=$3 s pids=""
-	mkdir -p "$out" && rm -f "$out"/*
-	pwrap_sweep
-	for s in A B C; do
-		( for try in 1 2 3 4 5 6 7 8 9 10; do
-			( while [ ! -e "$out/go" ]; do sleep 0.01; done
-			  printf '%s\n' "$answer" ) |
-			  env LD_PRELOAD="$PWRAP" PAM_WRAPPER=1 \
-				PAM_WRAPPER_SERVICE_DIR="$T/$s/svc" \
-				PAM_WRAPPER_DEBUGLEVEL=2 \
-				pamtester -v sshd "$user" authenticate \
-				>"$out/$s.out" 2>&1
-			rc=$?
-			grep -aq 'auth user=' "$out/$s.out" && break
-			sleep 0.$((RANDOM % 5 + 1))
-		  done
-		  echo $rc >"$out/$s.rc" ) &
-		pids="$pids $!"
-		sleep 0.05
-	done
-	touch "$out/go"
-	wait $pids
-	cat "$out"/*.out >>"$T/all.out"
+	mkdir -p "$3" && rm -f "$3"/*
+	pam_parallel 3 "$T/A/svc $T/B/svc $T/C/svc" sshd "$2" "$1" "$3"
+	cat "$3"/*.out >>"$T/all.out"
 }
 winners() { grep -l '^0$' "$1"/*.rc 2>/dev/null | wc -l; }
 # Every attempt is counted before its code is checked (and the count

@@ -13,11 +13,7 @@
 . "$PG_SOURCE_ROOT/pam_module/tests/pamlib.sh"
 
 pam_setup || { done_testing; exit $?; }
-if [ ! -e "${SLAPD_MODULE_DIR:-/usr/lib/ldap}/otp.so" ] &&
-	[ ! -e "${SLAPD_MODULE_DIR:-/usr/lib/ldap}/otp.la" ]; then
-	skip "directory TOTP" "slapd's otp module is not installed"
-	done_testing; exit 0
-fi
+pam_need_otp "directory TOTP" || { done_testing; exit 0; }
 T=$(mktemp -d /tmp/pg-pamdt-XXXXXX)
 chmod 700 "$T"
 cleanup() {

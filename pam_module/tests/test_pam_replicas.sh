@@ -14,11 +14,7 @@
 . "$PG_SOURCE_ROOT/pam_module/tests/pamlib.sh"
 
 pam_setup || { done_testing; exit $?; }
-if [ ! -e "${SLAPD_MODULE_DIR:-/usr/lib/ldap}/otp.so" ] &&
-	[ ! -e "${SLAPD_MODULE_DIR:-/usr/lib/ldap}/otp.la" ]; then
-	skip "replicated directory" "slapd's otp module is not installed"
-	done_testing; exit 0
-fi
+pam_need_otp "replicated directory" || { done_testing; exit 0; }
 WTOOL=$PG_BUILD_ROOT/core/dir/tests/dir_watch_tool
 T=$(mktemp -d /tmp/pg-pamrep-XXXXXX)
 chmod 700 "$T"
