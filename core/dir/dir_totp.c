@@ -146,6 +146,14 @@ dt_modify(
 	return lrc;
 }
 
+void
+dt_mod(LDAPMod *m, int op, const char *type, struct berval **vals)
+{
+	m->mod_op = op | LDAP_MOD_BVALUES;
+	m->mod_type = DT_S(type);
+	m->mod_bvalues = vals;
+}
+
 struct berval
 dt_bv(const char *str)
 {
@@ -174,18 +182,12 @@ take_code(struct dir_totp *s, const struct dt_token *t, int64_t step,
 	nb = dt_bv(nstep);
 	wb = dt_bv(when);
 	if (t->step.bv_val != NULL) {
-		del.mod_op = LDAP_MOD_DELETE | LDAP_MOD_BVALUES;
-		del.mod_type = DT_S(DT_AT_STEP);
-		del.mod_bvalues = oldv;
+		dt_mod(&del, LDAP_MOD_DELETE, DT_AT_STEP, oldv);
 		mods[n++] = &del;
 	}
-	add.mod_op = LDAP_MOD_ADD | LDAP_MOD_BVALUES;
-	add.mod_type = DT_S(DT_AT_STEP);
-	add.mod_bvalues = newv;
+	dt_mod(&add, LDAP_MOD_ADD, DT_AT_STEP, newv);
 	mods[n++] = &add;
-	last.mod_op = LDAP_MOD_REPLACE | LDAP_MOD_BVALUES;
-	last.mod_type = DT_S(DT_AT_LASTLOGIN);
-	last.mod_bvalues = whenv;
+	dt_mod(&last, LDAP_MOD_REPLACE, DT_AT_LASTLOGIN, whenv);
 	mods[n++] = &last;
 	mods[n] = NULL;
 	return dt_once_result(s,
@@ -209,12 +211,8 @@ take_scratch(struct dir_totp *s, const struct dt_token *t, size_t hit,
 	if ((r = pg_utc(now, PG_TIME_LDAP, when, sizeof(when))) != PG_OK)
 		return r;
 	wb = dt_bv(when);
-	del.mod_op = LDAP_MOD_DELETE | LDAP_MOD_BVALUES;
-	del.mod_type = DT_S(DT_AT_SCRATCH);
-	del.mod_bvalues = vv;
-	last.mod_op = LDAP_MOD_REPLACE | LDAP_MOD_BVALUES;
-	last.mod_type = DT_S(DT_AT_LASTLOGIN);
-	last.mod_bvalues = whenv;
+	dt_mod(&del, LDAP_MOD_DELETE, DT_AT_SCRATCH, vv);
+	dt_mod(&last, LDAP_MOD_REPLACE, DT_AT_LASTLOGIN, whenv);
 	return dt_once_result(s,
 	    dt_modify(
 	        s, t->token_dn, mods, strcmp(t->token_dn, t->user_dn) == 0),

@@ -150,6 +150,9 @@ int dt_once_result(struct dir_totp *s, int lrc, const char *lost, bool *down);
 int dt_modify(
     struct dir_totp *s, const char *dn, LDAPMod **mods, bool assert_unlocked);
 
+/* Sets M to OP (LDAP_MOD_ADD, _DELETE, _REPLACE) of VALS on attribute TYPE. */
+void dt_mod(LDAPMod *m, int op, const char *type, struct berval **vals);
+
 /* A berval over the C string STR (not copied). */
 struct berval dt_bv(const char *str);
 

@@ -127,9 +127,7 @@ write_token(
 	scp[i] = NULL;
 #define MOD(op, type, vals)                                                    \
 	do {                                                                   \
-		m[n].mod_op = (op) | LDAP_MOD_BVALUES;                         \
-		m[n].mod_type = (type);                                        \
-		m[n].mod_bvalues = (vals);                                     \
+		dt_mod(&m[n], (op), (type), (vals));                           \
 		mods[n] = &m[n];                                               \
 		n++;                                                           \
 	} while (0)
@@ -137,16 +135,16 @@ write_token(
 		for (i = 0; i < noc; i++)
 			ocp[i] = &ocv[i];
 		ocp[noc] = NULL;
-		MOD(LDAP_MOD_ADD, DT_S("objectClass"), ocp);
+		MOD(LDAP_MOD_ADD, "objectClass", ocp);
 	}
 	if (!t->named)
-		MOD(LDAP_MOD_REPLACE, DT_S(DT_AT_TOKEN), dnp);
+		MOD(LDAP_MOD_REPLACE, DT_AT_TOKEN, dnp);
 	/* Without --reset an add: a token written meanwhile makes it fail. */
-	MOD(exists ? LDAP_MOD_REPLACE : LDAP_MOD_ADD, DT_S(DT_AT_SECRET), secp);
-	MOD(LDAP_MOD_REPLACE, DT_S(DT_AT_STEP), stepp);
-	MOD(LDAP_MOD_REPLACE, DT_S(DT_AT_SECRETT), whenp);
-	MOD(LDAP_MOD_REPLACE, DT_S(DT_AT_LASTLOGIN), none);
-	MOD(LDAP_MOD_REPLACE, DT_S(DT_AT_SCRATCH), scp);
+	MOD(exists ? LDAP_MOD_REPLACE : LDAP_MOD_ADD, DT_AT_SECRET, secp);
+	MOD(LDAP_MOD_REPLACE, DT_AT_STEP, stepp);
+	MOD(LDAP_MOD_REPLACE, DT_AT_SECRETT, whenp);
+	MOD(LDAP_MOD_REPLACE, DT_AT_LASTLOGIN, none);
+	MOD(LDAP_MOD_REPLACE, DT_AT_SCRATCH, scp);
 #undef MOD
 	mods[n] = NULL;
 	return dt_modify(s, t->token_dn, mods, false);
@@ -234,14 +232,10 @@ add_failure(struct dir_totp *s, const struct dt_token *t, time_t now)
 		return LDAP_OTHER;
 	vb = dt_bv(val);
 	if (!t->oc_state) {
-		oc.mod_op = LDAP_MOD_ADD | LDAP_MOD_BVALUES;
-		oc.mod_type = DT_S("objectClass");
-		oc.mod_bvalues = ocp;
+		dt_mod(&oc, LDAP_MOD_ADD, "objectClass", ocp);
 		mods[n++] = &oc;
 	}
-	add.mod_op = LDAP_MOD_ADD | LDAP_MOD_BVALUES;
-	add.mod_type = DT_S(DT_AT_FAILURE);
-	add.mod_bvalues = vp;
+	dt_mod(&add, LDAP_MOD_ADD, DT_AT_FAILURE, vp);
 	mods[n++] = &add;
 	mods[n] = NULL;
 	return dt_modify(s, t->user_dn, mods, false);
@@ -307,9 +301,7 @@ do_fail_reset(struct dir_totp *s, struct op *o, bool *down)
 
 	r = dt_token_read(s->l, o->user, &t, down, s->why, sizeof(s->why));
 	if (r == PG_OK && t.nfail > 0) {
-		del.mod_op = LDAP_MOD_REPLACE | LDAP_MOD_BVALUES;
-		del.mod_type = DT_S(DT_AT_FAILURE);
-		del.mod_bvalues = none;
+		dt_mod(&del, LDAP_MOD_REPLACE, DT_AT_FAILURE, none);
 		r = dt_once_result(
 		    s, dt_modify(s, t.user_dn, mods, false), "", down);
 		if (r == PG_ERR_REPLAY)
