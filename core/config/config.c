@@ -33,6 +33,7 @@ enum key_type {
 	T_TLS,        /* starttls | ldaps | none */
 	T_DURABILITY, /* fsync | batch */
 	T_TOTPSTORE,  /* files | directory */
+	T_BUDGET,     /* local | directory */
 };
 
 struct key {
@@ -127,6 +128,10 @@ static const struct key keys[] = {
 	  "Lockout store (must survive reboot: not on tmpfs)."),
 	KP("lockout", "hook", T_PATH, lockout_hook, "none",
 	  "Command run (as the [store] user) when an account is locked (see photoguard-gateway(8) for its environment)."),
+	K("lockout", "budget", T_BUDGET, lockout_budget, "local", 0, 0,
+	  "Where the gateway counts a user's bulk limits: 'local' (this server only) or 'directory' (one budget for the clinic, leased in slices from the user's entry; needs backend = ldap, bind_dn and lockout_attribute)."),
+	K("lockout", "lease", T_SEC, lockout_lease_s, "30s", 1, 600,
+	  "With budget = directory: how long a gateway may spend a slice of a user's budget before it asks again; what it did not spend goes back then."),
 
 	K("totp", "secret_dir", T_PATH, totp_secret_dir, "/var/lib/photoguard/totp", 0, 0,
 	  "Root-only directory of encrypted TOTP secrets."),
@@ -197,6 +202,7 @@ pg_config_keys(void)
 		[T_TLS] = "starttls|ldaps|none",
 		[T_DURABILITY] = "fsync|batch",
 		[T_TOTPSTORE] = "files|directory",
+		[T_BUDGET] = "local|directory",
 	};
 
 	/* Filled on every call: cheap, and no init-order or thread issue. */
@@ -674,29 +680,25 @@ check_tls(struct parse *p)
 }
 
 /*
- * TOTP state in the directory is only clinic-wide with an LDAP directory
- * the bind DN may write, and a lock decided on wrong codes only reaches
- * every server through the lockout attribute.
+ * TOTP state and the bulk budget in the directory are only clinic-wide
+ * with an LDAP directory the bind DN may write, and a lock they decide
+ * only reaches every server through the lockout attribute.
  */
 static void
-check_totp_store(struct parse *p)
+check_clinic_wide(struct parse *p, const char *sect, const char *key,
+    const char *why_bind, const char *why_lock)
 {
 	struct pg_config *c = p->cfg;
-	const char *need = NULL;
 
-	if (c->totp_store != PG_TOTP_DIRECTORY)
-		return;
 	if (c->dir_backend != PG_DIR_LDAP)
-		need = "needs [directory] backend = ldap";
+		fail(p, key_line(p, sect, key), sect, key,
+		    "needs [directory] backend = ldap");
 	else if (c->dir_bind_dn == NULL)
-		need = "needs [directory] bind_dn (the secrets are readable "
-		       "by the bind identity only)";
+		fail(p, key_line(p, sect, key), sect, key,
+		    "needs [directory] bind_dn (%s)", why_bind);
 	else if (c->dir_lockout_attr == NULL)
-		need = "needs [directory] lockout_attribute (a lock on wrong "
-		       "codes must reach every server)";
-	if (need != NULL)
-		fail(p, key_line(p, "totp", "store"), "totp", "store", "%s",
-		    need);
+		fail(p, key_line(p, sect, key), sect, key,
+		    "needs [directory] lockout_attribute (%s)", why_lock);
 }
 
 /* Checks that hold between keys. */
@@ -706,7 +708,14 @@ cross_check(struct parse *p)
 	struct pg_config *c = p->cfg;
 	size_t scheme;
 
-	check_totp_store(p);
+	if (c->totp_store == PG_TOTP_DIRECTORY)
+		check_clinic_wide(p, "totp", "store",
+		    "the secrets are readable by the bind identity only",
+		    "a lock on wrong codes must reach every server");
+	if (c->lockout_budget == PG_BUDGET_DIRECTORY)
+		check_clinic_wide(p, "lockout", "budget",
+		    "the leases are written by the bind identity only",
+		    "a lock on bulk reads must reach every server");
 
 	if (c->dir_backend == PG_DIR_LDAP) {
 		require(p, "directory", "uri",
@@ -950,15 +959,18 @@ parse_enum_key(const struct key *k, const char *v, int *dst, const char **why)
 	static const char *const tls[] = { "starttls", "ldaps", "none", NULL };
 	static const char *const dur[] = { "fsync", "batch", NULL };
 	static const char *const totp[] = { "files", "directory", NULL };
+	static const char *const budget[] = { "local", "directory", NULL };
 	const char *const *names = k->type == T_BACKEND ? backends
 	    : k->type == T_TLS                          ? tls
 	    : k->type == T_TOTPSTORE                    ? totp
+	    : k->type == T_BUDGET                       ? budget
 	                                                : dur;
 
 	if (parse_enum(v, names, dst) != 0) {
 		*why = k->type == T_BACKEND ? "must be 'ldap' or 'local'"
 		    : k->type == T_TLS ? "must be 'starttls', 'ldaps' or 'none'"
 		    : k->type == T_TOTPSTORE ? "must be 'files' or 'directory'"
+		    : k->type == T_BUDGET    ? "must be 'local' or 'directory'"
 		                             : "must be 'fsync' or 'batch'";
 		return PG_ERR_CONFIG;
 	}
@@ -1009,6 +1021,7 @@ parse_value(
 	case T_TLS:
 	case T_DURABILITY:
 	case T_TOTPSTORE:
+	case T_BUDGET:
 		return parse_enum_key(k, v, dst, why);
 	}
 	*why = "internal error";

@@ -40,6 +40,11 @@ enum pg_totp_store {
 	PG_TOTP_DIRECTORY = 1, /* the user's directory entry, clinic-wide */
 };
 
+enum pg_budget {
+	PG_BUDGET_LOCAL = 0,     /* each gateway counts its own (default) */
+	PG_BUDGET_DIRECTORY = 1, /* one budget for the clinic, leased */
+};
+
 struct pg_config {
 	char *path; /* file this was loaded from */
 
@@ -83,6 +88,8 @@ struct pg_config {
 	/* [lockout] */
 	char *lockout_dir;
 	char *lockout_hook; /* NULL: none */
+	enum pg_budget lockout_budget;
+	int lockout_lease_s;
 
 	/* [totp] */
 	enum pg_totp_store totp_store;

@@ -96,6 +96,18 @@ test_totp_store_directory(void **state)
 	        &c, err, sizeof(err)) != PG_OK)
 		fail_msg("%s", err);
 	assert_int_equal(c->totp_store, PG_TOTP_DIRECTORY);
+	assert_int_equal(c->lockout_budget, PG_BUDGET_LOCAL);
+	assert_int_equal(c->lockout_lease_s, 30);
+	pg_config_free(c);
+	if (pg_config_parse("d.conf",
+	        "[directory]\nbackend=ldap\nuri=ldap://dir.clinic.example\n"
+	        "base_dn=dc=x\nbind_dn=cn=pg\nbind_password_file=/pw\n"
+	        "lockout_attribute=pwdAccountLockedTime\n"
+	        "[lockout]\nbudget = directory\nlease = 5s\n",
+	        &c, err, sizeof(err)) != PG_OK)
+		fail_msg("%s", err);
+	assert_int_equal(c->lockout_budget, PG_BUDGET_DIRECTORY);
+	assert_int_equal(c->lockout_lease_s, 5);
 	pg_config_free(c);
 }
 
@@ -259,6 +271,21 @@ static const struct bad bad[] = {
 	  "base_dn=dc=x\nbind_dn=cn=pg\nbind_password_file=/pw\n"
 	  "[totp]\nstore = directory\n",
 	    "b.conf:8: [totp] store: needs [directory] lockout_attribute (a lock on wrong codes must reach every server)" },
+	{ "[lockout]\nbudget = ldap\n",
+	    "b.conf:2: [lockout] budget: must be 'local' or 'directory'" },
+	{ "[lockout]\nbudget = directory\n",
+	    "b.conf:2: [lockout] budget: needs [directory] backend = ldap" },
+	{ "[directory]\nbackend=ldap\nuri=ldap://dir.clinic.example\n"
+	  "base_dn=dc=x\n[lockout]\nbudget = directory\n",
+	    "b.conf:6: [lockout] budget: needs [directory] bind_dn (the leases are written by the bind identity only)" },
+	{ "[directory]\nbackend=ldap\nuri=ldap://dir.clinic.example\n"
+	  "base_dn=dc=x\nbind_dn=cn=pg\nbind_password_file=/pw\n"
+	  "[lockout]\nbudget = directory\n",
+	    "b.conf:8: [lockout] budget: needs [directory] lockout_attribute (a lock on bulk reads must reach every server)" },
+	{ "[lockout]\nlease = 0s\n",
+	    "b.conf:2: [lockout] lease: value out of range (see `photoguard config keys`)" },
+	{ "[lockout]\nlease = 11m\n",
+	    "b.conf:2: [lockout] lease: value out of range (see `photoguard config keys`)" },
 	{ "[policy]\nthis line has no equals sign\n",
 	    "b.conf:2: syntax error (expected [section] or key = value)" },
 	{ "[policy\nfile = /a\n",
