@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "core/config/config.h"
@@ -199,6 +200,79 @@ time_t dir_clock(void);
  * in force within one cache_ttl.  False when the answer was not cached.
  */
 bool dir_user_fresh(const struct dir_user *u, time_t now);
+
+/*
+ * One bulk budget for the clinic ([lockout] budget = directory,
+ * dir_budget.c).  A user's allowance under each limit is shared by every
+ * gateway: a gateway leases a slice of it from the user's entry (one
+ * pgBulkLease value each, see deploy/ldap/photoguard.schema.md) and
+ * spends it locally until it runs out or expires.  A lease is granted by
+ * one modify that replaces the entry's pgBulkSerial value read with a new
+ * one, so of gateways racing, one wins and the others read again.
+ *
+ * A lease counts against its limit, in full, from its grant until its
+ * expiry plus the limit's window; whatever a gateway spent of it was
+ * spent inside that time, so every window of the limit sees at most what
+ * the leases it overlaps granted, and those never sum over the limit.
+ * Servers' clocks may differ by up to DIR_BUDGET_SKEW_MS (NTP keeps
+ * them far closer): a lease counts that much longer.
+ * A gateway gives back what it did not spend by trimming its lease to the
+ * units used, expiring just after the last use.  A gateway that dies
+ * leaves its leases counted in full until they age out: closed.
+ */
+#define DIR_BUDGET_SKEW_MS    2000 /* clock difference between servers allowed */
+#define DIR_BUDGET_KEY_MAX    64   /* "lockout:patients:86400:1000000" */
+#define DIR_BUDGET_OWNER_MAX  80   /* a gateway's name in its leases */
+#define DIR_LEASE_MAX         224  /* a pgBulkLease value, with its NUL */
+#define DIR_BUDGET_ASKS_MAX   64   /* limits in one request */
+#define DIR_BUDGET_LEASES_MAX 1024 /* leases read from one entry at most */
+
+/*
+ * Writes the key of a limit: "limit" or "lockout", the metric ("files",
+ * "bytes", "patients"), the window in seconds and the maximum, joined by
+ * ':'.  Gateways with the same policy make the same key and so share one
+ * budget.  Returns PG_OK or PG_ERR_INVAL (a bad metric, no window).
+ */
+int dir_budget_key(char *buf, size_t len, bool lockout, const char *metric,
+    unsigned long window_s, unsigned long long max);
+
+/* A request for one limit's units, and its answer. */
+struct dir_budget_ask {
+	char key[DIR_BUDGET_KEY_MAX]; /* dir_budget_key() */
+	uint64_t need;           /* units the open needs now; 0: only end OLD */
+	uint64_t want;           /* units to lease, if there is room */
+	char old[DIR_LEASE_MAX]; /* the caller's lease to end, "" none */
+	uint64_t old_used;       /* what it spent of OLD... */
+	int64_t old_last_ms;     /* ...last at this time */
+	/* answer */
+	uint64_t granted; /* 0: refused, the limit has no room for NEED */
+	uint64_t in_use;  /* units the clinic holds or spent, without this */
+	char lease[DIR_LEASE_MAX]; /* the new lease, to pass as OLD later */
+	int64_t expires_ms;        /* spend it only before this time */
+};
+
+/*
+ * Asks for the N requests of A on behalf of gateway OWNER
+ * ([A-Za-z0-9._-], at most DIR_BUDGET_OWNER_MAX - 1 bytes) at NOW_MS
+ * (milliseconds since the epoch), leases lasting LEASE_MS, in one modify
+ * of USER's entry asserting the lockout attribute is absent.  Each OLD
+ * is trimmed to OLD_USED units in the same modify, and leases that no
+ * longer count are removed.  Every request with a NEED is answered:
+ * granted is NEED or more, or 0.  Returns PG_OK, PG_ERR_ACCT_LOCKED (the
+ * directory marks USER locked), PG_ERR_NOTFOUND, PG_ERR_CORRUPT (a lease value
+ * that does not parse), PG_ERR_DIR_UNAVAIL..., with the reason in WHY; nothing
+ * was granted then.
+ */
+int dir_budget_lease(struct dir *d, const char *user, const char *owner,
+    int64_t now_ms, int64_t lease_ms, struct dir_budget_ask *a, size_t n,
+    char *why, size_t whylen);
+
+/*
+ * Ends every lease of USER (an unlock: the count starts again).
+ * *CLEARED tells how many there were.  Returns as dir_budget_lease().
+ */
+int dir_budget_clear(
+    struct dir *d, const char *user, size_t *cleared, char *why, size_t whylen);
 
 /*
  * The TOTP store in the directory ([totp] store = directory): the token of

@@ -53,6 +53,12 @@ void dir_sigpipe_restore(const struct dir_sigpipe *sp);
 int dir_ldap_connect(struct dir_ldap *l, char *err, size_t errlen);
 /* Drops the connection; call with the lock held. */
 void dir_ldap_disconnect(struct dir_ldap *l);
+/*
+ * Writes "(&BASE(ATTR=VALUE))", or with ATTR2 "(&BASE(|(ATTR=VALUE)
+ * (ATTR2=VALUE2)))", values escaped, to BUF.  PG_OK or PG_ERR_TOOBIG.
+ */
+int dir_ldap_filter(char *buf, size_t len, const char *base, const char *attr,
+    const char *value, const char *attr2, const char *value2);
 /* Maps an LDAP result code to PG_ERR_*. */
 int dir_ldap_map(int lrc);
 /* Writes "WHAT: LDAP message (server diagnostic)" to ERR. */

@@ -40,9 +40,9 @@ lk_free(struct lookup *lk)
 	dir_strv_free(&lk->lsince);
 }
 
-/* Writes "(&BASE(ATTR=escaped VALUE))" to BUF. */
-static int
-build_filter(char *buf, size_t len, const char *base, const char *attr,
+/* See dir_ldap_int.h. */
+int
+dir_ldap_filter(char *buf, size_t len, const char *base, const char *attr,
     const char *value, const char *attr2, const char *value2)
 {
 	struct berval bv = { strlen(value), (char *)(uintptr_t)value };
@@ -209,8 +209,8 @@ find_user(struct dir_ldap *l, struct lookup *lk, char *err, size_t errlen)
 	LDAPMessage *res = NULL, *e;
 	int rc, n;
 
-	rc = build_filter(filter, sizeof(filter), l->user_filter, l->user_attr,
-	    lk->name, NULL, NULL);
+	rc = dir_ldap_filter(filter, sizeof(filter), l->user_filter,
+	    l->user_attr, lk->name, NULL, NULL);
 	if (rc == PG_OK)
 		rc = search(l, lk, "user search", l->user_base, filter, attrs,
 		    2, &res, err, errlen);
@@ -350,10 +350,10 @@ find_memberships(
 	LDAPMessage *res = NULL;
 	int gid = -1, cid = -1, rc;
 
-	rc = build_filter(gfilter, sizeof(gfilter), l->group_filter, "member",
-	    lk->dn, "memberUid", lk->name);
+	rc = dir_ldap_filter(gfilter, sizeof(gfilter), l->group_filter,
+	    "member", lk->dn, "memberUid", lk->name);
 	if (rc == PG_OK)
-		rc = build_filter(cfilter, sizeof(cfilter), l->care_filter,
+		rc = dir_ldap_filter(cfilter, sizeof(cfilter), l->care_filter,
 		    "member", lk->dn, NULL, NULL);
 	if (rc == PG_OK)
 		rc = search_send(l, lk, "group search", l->group_base, gfilter,

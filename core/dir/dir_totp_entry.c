@@ -20,23 +20,6 @@
 #include "base/base.h"
 #include "core/dir/dir_totp_int.h"
 
-#define FILTER_MAX 4096
-
-static int
-build_filter(const struct dir_ldap *l, const char *user, char *buf, size_t len)
-{
-	struct berval bv = { strlen(user), (char *)(uintptr_t)user };
-	struct berval esc = { 0, NULL };
-	int k;
-
-	if (ldap_bv2escaped_filter_value(&bv, &esc) != 0)
-		return PG_ERR_NOMEM;
-	k = snprintf(
-	    buf, len, "(&%s(%s=%s))", l->user_filter, l->user_attr, esc.bv_val);
-	ber_memfree(esc.bv_val);
-	return k >= 0 && (size_t)k < len ? PG_OK : PG_ERR_TOOBIG;
-}
-
 /* Maps LRC of WHAT to PG_ERR_*, noting a server that went away. */
 static int
 fail_op(struct dir_ldap *l, int lrc, const char *what, bool *down, char *why,
@@ -199,7 +182,7 @@ static int
 find_user(struct dir_ldap *l, const char *user, struct dt_token *t, bool *down,
     char *why, size_t whylen)
 {
-	char filter[FILTER_MAX];
+	char filter[DIR_FILTER_MAX];
 	char *attrs[] = { l->user_attr, DT_S("objectClass"), DT_S(DT_AT_TOKEN),
 		DT_S(DT_AT_SECRET), DT_S(DT_AT_STEP), DT_S(DT_AT_SECRETT),
 		DT_S(DT_AT_LASTLOGIN), DT_S(DT_AT_SCRATCH), DT_S(DT_AT_FAILURE),
@@ -208,7 +191,8 @@ find_user(struct dir_ldap *l, const char *user, struct dt_token *t, bool *down,
 	bool exact = false;
 	int rc;
 
-	if ((rc = build_filter(l, user, filter, sizeof(filter))) != PG_OK)
+	if ((rc = dir_ldap_filter(filter, sizeof(filter), l->user_filter,
+	         l->user_attr, user, NULL, NULL)) != PG_OK)
 		return rc;
 	rc = search(l, l->user_base, LDAP_SCOPE_SUBTREE, filter, attrs, &t->res,
 	    down, why, whylen);

@@ -1,0 +1,539 @@
+/*
+ * dir_budget.c - one bulk budget for the clinic, leased from the user's
+ * entry (dir.h, "One bulk budget for the clinic").
+ *
+ * Each grant reads the entry's leases and its pgBulkSerial value, decides,
+ * then writes in one modify that deletes the serial value it read and
+ * adds a fresh one.  A gateway that read before another's grant landed
+ * fails that delete (noSuchAttribute) and reads again, so every grant is
+ * decided on the leases as they are when it lands: the same one-winner
+ * pattern as the TOTP watermark, with no lock of our own.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "base/base.h"
+#include "core/dir/dir_budget_int.h"
+#include "core/dir/dir_ldap_int.h"
+
+#define DB_TRIES    24 /* reads after losing a race, before giving up */
+#define DB_DROP_MAX 64 /* aged-out leases removed by one grant */
+#define S(lit)      ((char *)(uintptr_t)(lit))
+
+/* What one read of the entry holds. */
+struct db_entry {
+	LDAPMessage *res;
+	char *dn;
+	struct berval **user, **oc, **lease, **serial, **lock;
+	struct db_lease *l; /* parsed lease[i] */
+	size_t nl;
+	bool has_oc;
+};
+
+struct db_req {
+	const char *user, *owner;
+	int64_t now_ms, lease_ms;
+	struct dir_budget_ask *a;
+	size_t n;
+	bool clear;     /* dir_budget_clear() */
+	size_t cleared; /* its answer */
+	char *why;
+	size_t whylen;
+};
+
+static void
+entry_free(struct db_entry *e)
+{
+	ldap_value_free_len(e->user);
+	ldap_value_free_len(e->oc);
+	ldap_value_free_len(e->lease);
+	ldap_value_free_len(e->serial);
+	ldap_value_free_len(e->lock);
+	ldap_memfree(e->dn);
+	ldap_msgfree(e->res);
+	free(e->l);
+	memset(e, 0, sizeof(*e));
+}
+
+static size_t
+count(struct berval **v)
+{
+	size_t n = 0;
+
+	while (v != NULL && v[n] != NULL)
+		n++;
+	return n;
+}
+
+static int
+fail_op(
+    struct dir_ldap *l, int lrc, const char *what, bool *down, struct db_req *q)
+{
+	if (lrc == LDAP_SERVER_DOWN || lrc == LDAP_CONNECT_ERROR ||
+	    lrc == LDAP_TIMEOUT)
+		*down = true;
+	dir_ldap_errmsg(l, lrc, what, q->why, q->whylen);
+	return dir_ldap_map(lrc);
+}
+
+/* USER's entry (exactly one, named byte for byte), its leases parsed. */
+static int
+entry_read(struct dir_ldap *l, struct db_req *q, struct db_entry *e, bool *down)
+{
+	struct timeval tv = { l->op_ms / 1000, (l->op_ms % 1000) * 1000 };
+	char filter[DIR_FILTER_MAX];
+	char *attrs[] = { l->user_attr, S("objectClass"), S(DB_AT_LEASE),
+		S(DB_AT_SERIAL), l->lock_attr, NULL };
+	size_t i, n = strlen(q->user);
+	LDAPMessage *m;
+	bool exact = false;
+	int rc, lrc;
+
+	memset(e, 0, sizeof(*e));
+	rc = dir_ldap_filter(filter, sizeof(filter), l->user_filter,
+	    l->user_attr, q->user, NULL, NULL);
+	if (rc != PG_OK)
+		return rc;
+	lrc = ldap_search_ext_s(l->ld, l->user_base, LDAP_SCOPE_SUBTREE, filter,
+	    attrs, 0, NULL, NULL, &tv, 2, &e->res);
+	if (lrc != LDAP_SUCCESS)
+		return fail_op(l, lrc, "budget search", down, q);
+	if (ldap_count_entries(l->ld, e->res) > 1) {
+		snprintf(
+		    q->why, q->whylen, "several entries for one user name");
+		return PG_ERR_DIR_BADANSWER;
+	}
+	if ((m = ldap_first_entry(l->ld, e->res)) == NULL)
+		return PG_ERR_NOTFOUND;
+	if ((e->dn = ldap_get_dn(l->ld, m)) == NULL)
+		return PG_ERR_DIR_BADANSWER;
+	e->user = ldap_get_values_len(l->ld, m, l->user_attr);
+	e->oc = ldap_get_values_len(l->ld, m, "objectClass");
+	e->lease = ldap_get_values_len(l->ld, m, DB_AT_LEASE);
+	e->serial = ldap_get_values_len(l->ld, m, DB_AT_SERIAL);
+	if (l->lock_attr != NULL)
+		e->lock = ldap_get_values_len(l->ld, m, l->lock_attr);
+	for (i = 0; e->user != NULL && e->user[i] != NULL; i++)
+		if (e->user[i]->bv_len == n &&
+		    memcmp(e->user[i]->bv_val, q->user, n) == 0)
+			exact = true;
+	if (!exact)
+		return PG_ERR_NOTFOUND; /* a case-insensitive match is not USER
+		                         */
+	for (i = 0; e->oc != NULL && e->oc[i] != NULL; i++)
+		if (e->oc[i]->bv_len == strlen(DB_OC) &&
+		    strncasecmp(e->oc[i]->bv_val, DB_OC, e->oc[i]->bv_len) == 0)
+			e->has_oc = true;
+	if (count(e->serial) > 1) {
+		snprintf(q->why, q->whylen, "%s has %zu values, one expected",
+		    DB_AT_SERIAL, count(e->serial));
+		return PG_ERR_CORRUPT;
+	}
+	e->nl = count(e->lease);
+	if (e->nl > DIR_BUDGET_LEASES_MAX) {
+		snprintf(q->why, q->whylen,
+		    "%zu %s values, more than %d: refused", e->nl, DB_AT_LEASE,
+		    DIR_BUDGET_LEASES_MAX);
+		return PG_ERR_TOOBIG;
+	}
+	if (e->nl > 0 && (e->l = calloc(e->nl, sizeof(*e->l))) == NULL)
+		return PG_ERR_NOMEM;
+	for (i = 0; i < e->nl && !q->clear; i++)
+		if (db_lease_parse(e->lease[i]->bv_val, e->lease[i]->bv_len,
+		        &e->l[i]) != 0) {
+			snprintf(q->why, q->whylen,
+			    "a %s value that does not parse (%zu bytes); "
+			    "`photoguard unlock` clears them",
+			    DB_AT_LEASE, (size_t)e->lease[i]->bv_len);
+			return PG_ERR_CORRUPT;
+		}
+	return PG_OK;
+}
+
+/* Index of the lease value equal to S in E, or -1. */
+static long
+find_value(const struct db_entry *e, const char *s)
+{
+	size_t i, n = strlen(s);
+
+	for (i = 0; n > 0 && i < e->nl; i++)
+		if (e->lease[i]->bv_len == n &&
+		    memcmp(e->lease[i]->bv_val, s, n) == 0)
+			return (long)i;
+	return -1;
+}
+
+/* The modify being built: values owned by the arrays below. */
+struct db_mods {
+	struct berval *del[DIR_BUDGET_ASKS_MAX + DB_DROP_MAX + 1];
+	struct berval *add[2 * DIR_BUDGET_ASKS_MAX + 1];
+	struct berval addv[2 * DIR_BUDGET_ASKS_MAX];
+	char addbuf[2 * DIR_BUDGET_ASKS_MAX][DIR_LEASE_MAX];
+	size_t ndel, nadd;
+	bool *gone; /* per lease of the entry: deleted by this modify */
+};
+
+static int
+mods_add(struct db_mods *m, const struct db_lease *l)
+{
+	char *buf = m->addbuf[m->nadd];
+
+	if (m->nadd >= 2 * DIR_BUDGET_ASKS_MAX ||
+	    db_lease_format(l, buf, DIR_LEASE_MAX) != 0)
+		return PG_ERR_INTERNAL;
+	m->addv[m->nadd].bv_val = buf;
+	m->addv[m->nadd].bv_len = strlen(buf);
+	m->add[m->nadd] = &m->addv[m->nadd];
+	m->nadd++;
+	m->add[m->nadd] = NULL;
+	return PG_OK;
+}
+
+static void
+mods_del(struct db_mods *m, const struct db_entry *e, size_t i)
+{
+	if (m->gone[i] || m->ndel >= DIR_BUDGET_ASKS_MAX + DB_DROP_MAX)
+		return;
+	m->gone[i] = true;
+	m->del[m->ndel++] = e->lease[i];
+	m->del[m->ndel] = NULL;
+}
+
+/* Units of KEY the entry's leases (less those this modify ends) count. */
+static uint64_t
+in_use(const struct db_entry *e, const struct db_mods *m, const char *key,
+    int64_t now)
+{
+	uint64_t sum = 0;
+	size_t i;
+
+	for (i = 0; i < e->nl; i++)
+		if (!m->gone[i] && strcmp(e->l[i].key, key) == 0 &&
+		    db_lease_counts(&e->l[i], now))
+			sum = e->l[i].units > UINT64_MAX - sum
+			    ? UINT64_MAX
+			    : sum + e->l[i].units;
+	return sum;
+}
+
+/* Ends ASK's old lease, trimmed to what it spent.  Adds the trim to M. */
+static int
+trim_old(const struct db_entry *e, struct db_mods *m,
+    const struct dir_budget_ask *a, struct db_lease *trimmed, bool *keep)
+{
+	long i = find_value(e, a->old);
+
+	*keep = false;
+	if (i < 0)
+		return PG_OK; /* never granted, or cleared by an unlock */
+	mods_del(m, e, (size_t)i);
+	*trimmed = e->l[i];
+	if (a->old_used == 0)
+		return PG_OK;
+	trimmed->units =
+	    a->old_used < trimmed->units ? a->old_used : trimmed->units;
+	/* Spent at OLD_LAST_MS at the latest: counts a window from then. */
+	if (a->old_last_ms >= trimmed->granted_ms &&
+	    a->old_last_ms < trimmed->expires_ms)
+		trimmed->expires_ms = a->old_last_ms + 1;
+	*keep = true;
+	return mods_add(m, trimmed);
+}
+
+/* Decides every ask of Q against E into M.  PG_OK or PG_ERR_*. */
+static int
+decide(const struct db_entry *e, struct db_req *q, struct db_mods *m)
+{
+	struct db_lease nl, tl;
+	size_t i, k, dropped = 0;
+	bool keep;
+	int rc;
+
+	for (k = 0; k < q->n; k++) {
+		struct dir_budget_ask *a = &q->a[k];
+
+		if ((rc = trim_old(e, m, a, &tl, &keep)) != PG_OK)
+			return rc;
+	}
+	for (i = 0; i < e->nl && dropped < DB_DROP_MAX; i++)
+		if (!m->gone[i] && !db_lease_counts(&e->l[i], q->now_ms)) {
+			mods_del(m, e, i);
+			dropped++;
+		}
+	for (k = 0; k < q->n; k++) {
+		struct dir_budget_ask *a = &q->a[k];
+		uint64_t used = in_use(e, m, a->key, q->now_ms);
+		size_t j;
+
+		/* The trims just added count too. */
+		for (j = 0; j < m->nadd; j++) {
+			struct db_lease t;
+
+			if (db_lease_parse(m->addv[j].bv_val, m->addv[j].bv_len,
+			        &t) == 0 &&
+			    strcmp(t.key, a->key) == 0 &&
+			    db_lease_counts(&t, q->now_ms))
+				used += t.units;
+		}
+		a->in_use = used;
+		if (a->need == 0)
+			continue; /* only ending OLD */
+		memset(&nl, 0, sizeof(nl));
+		if (db_key_parse(a->key, &nl.window_ms, &nl.max) != 0)
+			return PG_ERR_INVAL;
+		a->granted = db_grant(nl.max, used, a->need, a->want);
+		if (a->granted == 0)
+			continue;
+		snprintf(nl.key, sizeof(nl.key), "%s", a->key);
+		snprintf(nl.owner, sizeof(nl.owner), "%s", q->owner);
+		nl.granted_ms = q->now_ms;
+		nl.expires_ms = q->now_ms + q->lease_ms;
+		nl.units = a->granted;
+		if ((rc = mods_add(m, &nl)) != PG_OK)
+			return rc;
+		snprintf(
+		    a->lease, sizeof(a->lease), "%s", m->addbuf[m->nadd - 1]);
+		a->expires_ms = nl.expires_ms;
+	}
+	return PG_OK;
+}
+
+static void
+new_serial(char out[DB_SERIAL])
+{
+	unsigned char r[16];
+
+	randombytes_buf(r, sizeof(r));
+	sodium_bin2hex(out, DB_SERIAL, r, sizeof(r));
+}
+
+/* The modify: leases out and in, the serial moved, asserting unlocked. */
+static int
+write_mods(struct dir_ldap *l, const struct db_entry *e, struct db_mods *m,
+    bool assert_unlocked)
+{
+	char serial[DB_SERIAL], filter[128];
+	struct berval sv = { 0, serial }, ocv = { strlen(DB_OC), S(DB_OC) };
+	struct berval *svp[] = { &sv, NULL }, *ocp[] = { &ocv, NULL };
+	LDAPMod md[5], *mods[6];
+	LDAPControl *ctrl = NULL, *ctrls[2] = { NULL, NULL };
+	size_t n = 0;
+	int lrc;
+
+	new_serial(serial);
+	sv.bv_len = strlen(serial);
+	memset(md, 0, sizeof(md));
+#define MOD(op, type, vals)                                                    \
+	do {                                                                   \
+		md[n].mod_op = (op) | LDAP_MOD_BVALUES;                        \
+		md[n].mod_type = S(type);                                      \
+		md[n].mod_bvalues = (vals);                                    \
+		mods[n] = &md[n];                                              \
+		n++;                                                           \
+	} while (0)
+	if (!e->has_oc)
+		MOD(LDAP_MOD_ADD, "objectClass", ocp);
+	if (e->serial != NULL)
+		MOD(LDAP_MOD_DELETE, DB_AT_SERIAL, e->serial);
+	MOD(LDAP_MOD_ADD, DB_AT_SERIAL, svp);
+	if (m->ndel > 0)
+		MOD(LDAP_MOD_DELETE, DB_AT_LEASE, m->del);
+	if (m->nadd > 0)
+		MOD(LDAP_MOD_ADD, DB_AT_LEASE, m->add);
+#undef MOD
+	mods[n] = NULL;
+	if (assert_unlocked && l->lock_attr != NULL) {
+		snprintf(filter, sizeof(filter), "(!(%s=*))", l->lock_attr);
+		lrc = ldap_create_assertion_control(l->ld, filter, 1, &ctrl);
+		if (lrc != LDAP_SUCCESS)
+			return lrc;
+		ctrls[0] = ctrl;
+	}
+	lrc = ldap_modify_ext_s(l->ld, e->dn, mods, ctrls, NULL);
+	ldap_control_free(ctrl);
+	return lrc;
+}
+
+static bool
+lost_race(int lrc)
+{
+	return lrc == LDAP_NO_SUCH_ATTRIBUTE ||
+	    lrc == LDAP_TYPE_OR_VALUE_EXISTS ||
+	    lrc == LDAP_CONSTRAINT_VIOLATION;
+}
+
+/* A grant, or a clear: read, decide, write; again after a lost race. */
+static int
+once(struct dir_ldap *l, struct db_req *q, bool *down)
+{
+	struct db_entry e;
+	struct db_mods *m = NULL;
+	int rc = PG_OK, lrc, t;
+
+	for (t = 0; t < DB_TRIES; t++) {
+		if ((rc = entry_read(l, q, &e, down)) != PG_OK)
+			break;
+		if (e.lock != NULL && !q->clear) {
+			snprintf(q->why, q->whylen,
+			    "the directory marks the account locked");
+			rc = PG_ERR_ACCT_LOCKED;
+			break;
+		}
+		free(m);
+		if ((m = calloc(1, sizeof(*m))) == NULL ||
+		    (e.nl > 0 &&
+		        (m->gone = calloc(e.nl, sizeof(bool))) == NULL)) {
+			rc = PG_ERR_NOMEM;
+			break;
+		}
+		if (q->clear) {
+			size_t i;
+
+			if (e.nl == 0)
+				break;
+			for (i = 0; i < e.nl && m->ndel < DB_DROP_MAX; i++)
+				mods_del(m, &e, i);
+			q->cleared += m->ndel;
+		} else if ((rc = decide(&e, q, m)) != PG_OK) {
+			break;
+		}
+		lrc = write_mods(l, &e, m, !q->clear);
+		free(m->gone);
+		m->gone = NULL;
+		if (lrc == LDAP_SUCCESS && q->clear && e.nl > DB_DROP_MAX) {
+			entry_free(&e);
+			continue; /* more than one modify's worth */
+		}
+		if (lrc != LDAP_SUCCESS && q->clear)
+			q->cleared -= m->ndel;
+		if (lrc == LDAP_SUCCESS)
+			break;
+		if (lrc == LDAP_ASSERTION_FAILED) {
+			snprintf(q->why, q->whylen,
+			    "the directory locked the account before the "
+			    "lease was granted");
+			rc = PG_ERR_ACCT_LOCKED;
+			break;
+		}
+		if (!lost_race(lrc)) {
+			rc = fail_op(l, lrc, "budget lease", down, q);
+			break;
+		}
+		entry_free(&e);
+		/* Another gateway's grant landed first: read it and decide
+		 * again, after a short random pause so racers spread. */
+		nanosleep(&(struct timespec){ 0,
+		              (long)(randombytes_uniform(2000) + 200) * 1000 },
+		    NULL);
+	}
+	if (t == DB_TRIES) {
+		snprintf(q->why, q->whylen,
+		    "lost %d races for the user's budget in a row: refused",
+		    DB_TRIES);
+		rc = PG_ERR_LOCKED;
+	}
+	if (m != NULL)
+		free(m->gone);
+	free(m);
+	entry_free(&e);
+	return rc;
+}
+
+static int
+run(struct dir *d, struct db_req *q)
+{
+	struct dir_ldap *l = dir_ldap_of(d);
+	struct dir_sigpipe sp;
+	bool down = false;
+	int rc = PG_OK, i;
+
+	q->why[0] = '\0';
+	if (l == NULL || l->lock_attr == NULL) {
+		snprintf(q->why, q->whylen,
+		    "a clinic-wide budget needs an LDAP directory with a "
+		    "lockout attribute");
+		return PG_ERR_CONFIG;
+	}
+	pthread_mutex_lock(&l->lock);
+	dir_sigpipe_block(&sp);
+	for (i = 0; i < 2; i++) {
+		down = false;
+		rc = dir_ldap_connect(l, q->why, q->whylen);
+		if (rc == PG_OK)
+			rc = once(l, q, &down);
+		if (rc == PG_OK || !down || l->ld == NULL)
+			break;
+		dir_ldap_disconnect(l);
+	}
+	if (rc == PG_ERR_DIR_UNAVAIL || rc == PG_ERR_AUTH || rc == PG_ERR_TLS)
+		dir_ldap_disconnect(l);
+	dir_sigpipe_restore(&sp);
+	pthread_mutex_unlock(&l->lock);
+	if (rc != PG_OK && q->why[0] == '\0')
+		snprintf(q->why, q->whylen, "%s", pg_strerror(rc));
+	return rc;
+}
+
+int
+dir_budget_lease(struct dir *d, const char *user, const char *owner,
+    int64_t now_ms, int64_t lease_ms, struct dir_budget_ask *a, size_t n,
+    char *why, size_t whylen)
+{
+	struct db_req q = { .user = user,
+		.owner = owner,
+		.now_ms = now_ms,
+		.lease_ms = lease_ms,
+		.a = a,
+		.n = n,
+		.why = why,
+		.whylen = whylen };
+	int64_t w;
+	uint64_t max;
+	size_t k;
+
+	why[0] = '\0';
+	if (user == NULL || user[0] == '\0' || strlen(user) > DIR_NAME_MAX ||
+	    !db_owner_ok(owner) || n == 0 || n > DIR_BUDGET_ASKS_MAX ||
+	    now_ms <= 0 || lease_ms <= 0 || lease_ms > INT64_MAX - now_ms) {
+		snprintf(why, whylen, "invalid budget request");
+		return PG_ERR_INVAL;
+	}
+	for (k = 0; k < n; k++) {
+		a[k].granted = 0;
+		a[k].in_use = 0;
+		a[k].lease[0] = '\0';
+		a[k].expires_ms = 0;
+		if (db_key_parse(a[k].key, &w, &max) != 0 ||
+		    a[k].want < a[k].need ||
+		    (a[k].need == 0 && a[k].old[0] == '\0')) {
+			snprintf(why, whylen, "invalid budget request");
+			return PG_ERR_INVAL;
+		}
+	}
+	return run(d, &q);
+}
+
+int
+dir_budget_clear(
+    struct dir *d, const char *user, size_t *cleared, char *why, size_t whylen)
+{
+	struct db_req q = {
+		.user = user, .clear = true, .why = why, .whylen = whylen
+	};
+	int rc;
+
+	*cleared = 0;
+	why[0] = '\0';
+	if (user == NULL || user[0] == '\0' || strlen(user) > DIR_NAME_MAX) {
+		snprintf(why, whylen, "invalid user name");
+		return PG_ERR_INVAL;
+	}
+	rc = run(d, &q);
+	*cleared = q.cleared;
+	return rc;
+}
