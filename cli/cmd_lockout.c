@@ -346,6 +346,7 @@ unlock_directory(const struct pg_config *cfg, const char *user, bool *was,
 {
 	struct dir *d = NULL;
 	struct dir_user *u = NULL;
+	size_t cleared = 0;
 	int r;
 
 	*was = false;
@@ -359,9 +360,20 @@ unlock_directory(const struct pg_config *cfg, const char *user, bool *was,
 	if (!dir_can_lock(d))
 		goto out;
 	r = dir_lookup(d, user, strlen(user), &u);
-	if (r == PG_ERR_NOTFOUND)
+	if (r == PG_ERR_NOTFOUND) {
 		r = PG_OK;
-	else if (r == PG_OK && u->locked) {
+		goto out;
+	}
+	/* The clinic's count starts again, before any gateway may see the
+	 * account unlocked and lease from the old count. */
+	if (r == PG_OK && cfg->lockout_budget == PG_BUDGET_DIRECTORY &&
+	    (r = dir_budget_clear(d, user, &cleared, err, errlen)) != PG_OK) {
+		if (r == PG_ERR_NOTFOUND)
+			r = PG_OK;
+		else
+			goto out;
+	}
+	if (r == PG_OK && u->locked) {
 		*was = true;
 		r = dir_set_locked(d, user, strlen(user), false);
 	}

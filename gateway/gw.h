@@ -14,10 +14,12 @@
 #include <sys/types.h>
 
 #include "core/config/config.h"
+#include "core/dir/dir.h"
 #include "policy/policy.h"
 
 struct audit_log;
 struct backing;
+struct budget;
 struct dir;
 struct dir_user;
 struct limiter;
@@ -48,8 +50,9 @@ struct gw_user {
 	struct policy_roleset roles;
 	bool mfa_matters; /* a rule for these roles has an mfa condition */
 	struct limiter *lim;
-	int mfa;        /* cached mfa_ticket_valid() == 1 */
-	int64_t mfa_ms; /* when it was asked */
+	struct budget *bud; /* [lockout] budget = directory; else NULL */
+	int mfa;            /* cached mfa_ticket_valid() == 1 */
+	int64_t mfa_ms;     /* when it was asked */
 	struct gw_grant grants[GW_BG_MAX];
 	size_t ngrants;
 	time_t grant_log[GW_BG_LOG_MAX];
@@ -104,6 +107,7 @@ struct gw {
 	const char *config_path;
 	struct backing *store;
 	struct dir *dir;
+	char budget_owner[DIR_BUDGET_OWNER_MAX]; /* "" : budget = local */
 	struct lockout_store *lockouts;
 	struct audit_log *audit;
 	struct fuse *fuse;

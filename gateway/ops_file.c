@@ -14,6 +14,7 @@
 
 #include "base/base.h"
 #include "gateway/backing.h"
+#include "gateway/budget.h"
 #include "gateway/gw.h"
 #include "gateway/limiter.h"
 #include "gateway/ops.h"
@@ -88,27 +89,62 @@ lock_and_deny(struct gw_call *c, const char *rel, const char *patient,
 	return deny(c, "gateway.open", rel, patient, rule, reason);
 }
 
+/*
+ * With [lockout] budget = directory, charges the clinic's budget after
+ * this gateway's own windows said LR (OK or REFUSE): the result that
+ * decides, *HIT and *CLINIC set when the clinic's decided.
+ */
+static enum limiter_result
+charge_clinic(struct gw_call *c, enum limiter_result lr, uint64_t bytes,
+    const char *patient, bool serve, struct limiter_hit *hit, bool *clinic,
+    char *why, size_t whylen)
+{
+	struct limiter_hit bh;
+	enum limiter_result br;
+
+	*clinic = false;
+	if (c->u->bud == NULL || (lr != LIMITER_OK && lr != LIMITER_REFUSE))
+		return lr;
+	br = budget_charge(c->u->bud, c->u->name, budget_now_ms(), 1, bytes,
+	    patient, serve && lr == LIMITER_OK, &bh, why, whylen);
+	if (br == LIMITER_OK || (br == LIMITER_REFUSE && lr == LIMITER_REFUSE))
+		return lr;
+	*clinic = true;
+	*hit = bh;
+	return br;
+}
+
 /* Charges one open (see the top of this file); 0 or -EACCES. */
 static int
 charge(struct gw_call *c, const char *rel, const char *patient, uint64_t bytes,
     bool serve)
 {
 	struct limiter_hit hit;
-	char rule[RULE_MAX], reason[256];
+	char rule[RULE_MAX], reason[384], why[256];
 	enum limiter_result lr;
+	bool clinic;
 
 	lr =
 	    limiter_charge(c->u->lim, gw_now_ms(), bytes, patient, serve, &hit);
+	lr = charge_clinic(
+	    c, lr, bytes, patient, serve, &hit, &clinic, why, sizeof(why));
 	if (lr == LIMITER_OK)
 		return 0;
+	if (lr == LIMITER_ERROR && clinic) {
+		snprintf(reason, sizeof(reason),
+		    "clinic budget not available: %s: refused", why);
+		return deny(c, "gateway.limit", rel, patient,
+		    "directory.budget", reason);
+	}
 	if (lr == LIMITER_ERROR)
 		return deny(c, "gateway.limit", rel, patient, "gateway",
 		    "usage state over its cap: refused");
 	limit_rule(&hit.limit, rule, sizeof(rule));
-	snprintf(reason, sizeof(reason), "%s: %llu over %llu",
+	snprintf(reason, sizeof(reason), "%s%s: %llu over %llu",
 	    lr == LIMITER_LOCKOUT ? "bulk access, account locked"
 	                          : "over the limit",
-	    (unsigned long long)hit.value, (unsigned long long)hit.limit.max);
+	    clinic ? " (clinic-wide)" : "", (unsigned long long)hit.value,
+	    (unsigned long long)hit.limit.max);
 	if (lr == LIMITER_LOCKOUT)
 		return lock_and_deny(c, rel, patient, rule, reason);
 	return deny(c, "gateway.limit", rel, patient, rule, reason);
@@ -342,10 +378,10 @@ gw_op_read(const char *path, char *buf, size_t size, off_t off,
 /* A write over a limit or threshold: audited, and locks on a threshold.
  * With H's user's mutex held. */
 static void
-write_refused(
-    struct gw_handle *h, enum limiter_result lr, const struct limiter_hit *hit)
+write_refused(struct gw_handle *h, enum limiter_result lr,
+    const struct limiter_hit *hit, const char *why)
 {
-	char rule[RULE_MAX], reason[128];
+	char rule[RULE_MAX], reason[384];
 	unsigned long long v[3];
 	struct gw_req rq;
 
@@ -355,6 +391,13 @@ write_refused(
 	rq.user = h->u->name;
 	rq.path = h->path;
 	rq.patient = h->patient;
+	if (lr == LIMITER_ERROR && why != NULL) {
+		snprintf(reason, sizeof(reason),
+		    "clinic budget not available: %s: refused", why);
+		gw_audit(gw_global, &rq, "gateway.limit", "deny",
+		    "directory.budget", reason, -1);
+		return;
+	}
 	if (lr == LIMITER_ERROR) {
 		gw_audit(gw_global, &rq, "gateway.limit", "deny", "gateway",
 		    "usage state over its cap: refused", -1);
@@ -380,6 +423,8 @@ gw_op_write(const char *path, const char *buf, size_t size, off_t off,
 	struct gw_user *u = h->u;
 	struct limiter_hit hit;
 	enum limiter_result lr;
+	char why[256] = "";
+	bool clinic = false;
 	ssize_t n;
 
 	(void)path;
@@ -389,8 +434,13 @@ gw_op_write(const char *path, const char *buf, size_t size, off_t off,
 		return -EACCES;
 	pthread_mutex_lock(&u->mu);
 	lr = limiter_add_bytes(u->lim, gw_now_ms(), size, &hit);
+	if (lr == LIMITER_OK && u->bud != NULL) {
+		lr = budget_charge(u->bud, u->name, budget_now_ms(), 0, size,
+		    NULL, true, &hit, why, sizeof(why));
+		clinic = lr != LIMITER_OK;
+	}
 	if (lr != LIMITER_OK) {
-		write_refused(h, lr, &hit);
+		write_refused(h, lr, &hit, clinic ? why : NULL);
 		pthread_mutex_unlock(&u->mu);
 		return -EACCES;
 	}

@@ -15,12 +15,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "core/audit/audit.h"
 #include "core/dir/dir.h"
 #include "base/base.h"
 #include "core/lockout/lockout.h"
 #include "access/access.h"
 #include "gateway/backing.h"
+#include "gateway/budget.h"
 #include "gateway/limiter.h"
 #include "gateway/mountpoint.h"
 #include "gateway/privsep.h"
@@ -85,6 +88,37 @@ open_store(struct gw *g)
 	return 0;
 }
 
+/*
+ * This gateway's name in its leases: the host name (cut to what a lease
+ * allows) and a random tag, so two gateways on one host, or a gateway
+ * and its successor after a restart, never take each other's leases.
+ */
+static int
+budget_owner(char *buf, size_t len)
+{
+	char host[256] = "";
+	unsigned char tag[8];
+	char hex[2 * sizeof(tag) + 1];
+	size_t i, o = 0;
+
+	if (gethostname(host, sizeof(host) - 1) != 0)
+		host[0] = '\0';
+	for (i = 0; host[i] != '\0' && o < 40; i++) {
+		char c = host[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-')
+			buf[o++] = c;
+		else if (c == '.')
+			break; /* the short name is enough */
+	}
+	if (o == 0)
+		buf[o++] = 'h';
+	randombytes_buf(tag, sizeof(tag));
+	sodium_bin2hex(hex, sizeof(hex), tag, sizeof(tag));
+	return snprintf(buf + o, len - o, ".%s", hex) < (int)(len - o) ? 0 : -1;
+}
+
 static int
 open_services(struct gw *g)
 {
@@ -93,6 +127,11 @@ open_services(struct gw *g)
 
 	if ((r = dir_open(g->cfg, &g->dir)) != 0) {
 		gw_log(LOG_ERR, "directory: %s", pg_strerror(r));
+		return -1;
+	}
+	if (g->cfg->lockout_budget == PG_BUDGET_DIRECTORY &&
+	    budget_owner(g->budget_owner, sizeof(g->budget_owner)) != 0) {
+		gw_log(LOG_ERR, "budget: no name for this gateway's leases");
 		return -1;
 	}
 	r = lockout_open(
@@ -186,6 +225,16 @@ free_users(struct gw *g)
 			next = u->next;
 			dir_user_free(u->du);
 			limiter_free(u->lim);
+			/* What was not spent goes back to the clinic now,
+			 * not when the leases age out. */
+			if (u->bud != NULL && u->known &&
+			    budget_release(u->bud, u->name, budget_now_ms()) !=
+			        0)
+				gw_log(LOG_WARNING,
+				    "budget: leases of %s not ended; they "
+				    "age out",
+				    u->name);
+			budget_free(u->bud);
 			pthread_mutex_destroy(&u->mu);
 			free(u);
 		}

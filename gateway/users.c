@@ -18,6 +18,7 @@
 #include "core/dir/dir.h"
 #include "core/lockout/lockout.h"
 #include "core/totp/totp.h"
+#include "gateway/budget.h"
 #include "gateway/gw.h"
 #include "gateway/limiter.h"
 
@@ -41,14 +42,28 @@ uid_name(uid_t uid, char *buf, size_t len)
 	return true;
 }
 
+/* The directory behind a user's budget (budget.h's budget_lease_fn). */
+static int
+lease(void *arg, const char *user, int64_t now_ms, struct dir_budget_ask *a,
+    size_t n, char *why, size_t whylen)
+{
+	struct gw *g = arg;
+
+	return dir_budget_lease(g->dir, user, g->budget_owner, now_ms,
+	    (int64_t)g->cfg->lockout_lease_s * 1000, a, n, why, whylen);
+}
+
 static struct gw_user *
-user_new(uid_t uid)
+user_new(struct gw *g, uid_t uid)
 {
 	struct gw_user *u = calloc(1, sizeof(*u));
 
 	if (u == NULL)
 		return NULL;
-	if ((u->lim = limiter_new()) == NULL) {
+	if ((u->lim = limiter_new()) == NULL ||
+	    (g->budget_owner[0] != '\0' &&
+	        (u->bud = budget_new(lease, g)) == NULL)) {
+		limiter_free(u->lim);
 		free(u);
 		return NULL;
 	}
@@ -70,7 +85,7 @@ gw_user_get(struct gw *g, uid_t uid)
 		if (u->uid == uid)
 			break;
 	if (u == NULL && g->nusers < GW_USERS_MAX &&
-	    (u = user_new(uid)) != NULL) {
+	    (u = user_new(g, uid)) != NULL) {
 		u->next = g->users[b];
 		g->users[b] = u;
 		g->nusers++;
@@ -109,6 +124,8 @@ apply_policy(struct gw_user *u, struct gw_policy *p)
 	n = policy_limits(p->p, &u->roles, lim, LIMITER_MAX_LIMITS);
 	if (n > LIMITER_MAX_LIMITS || limiter_set_limits(u->lim, lim, n) != 0)
 		return PG_ERR_TOOBIG;
+	if (u->bud != NULL && budget_set_limits(u->bud, lim, n) != 0)
+		return PG_ERR_TOOBIG;
 	u->policy_gen = p->gen;
 	return 0;
 }
@@ -142,6 +159,8 @@ gw_user_refresh(struct gw *g, struct gw_user *u, struct gw_policy *p, char *err,
 		memcpy(u->name, name, sizeof(name));
 		u->known = true;
 		limiter_reset(u->lim);
+		if (u->bud != NULL)
+			budget_reset(u->bud);
 	}
 	r = dir_lookup(g->dir, u->name, strlen(u->name), &du);
 	if (r != 0) {
@@ -232,6 +251,8 @@ gw_user_check_lock(struct gw *g, struct gw_user *u)
 		atomic_store(&u->locked, false);
 		gw_held_unlock_user(g, u);
 		limiter_reset(u->lim);
+		if (u->bud != NULL)
+			budget_reset(u->bud);
 	}
 	return 0;
 }
