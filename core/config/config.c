@@ -550,133 +550,43 @@ key_line(const struct parse *p, const char *section, const char *key)
 	return section_line(p, section);
 }
 
-/* True if the host of an ldap:// or ldaps:// URI is on loopback. */
-static bool
-uri_is_loopback(const char *uri)
-{
-	const char *h = strstr(uri, "://");
-	size_t n;
-
-	if (h == NULL)
-		return false;
-	h += 3;
-	if (strncmp(h, "[::1]", 5) == 0)
-		return h[5] == '\0' || h[5] == ':' || h[5] == '/';
-	n = strcspn(h, ":/");
-	if (n == 9 && strncasecmp(h, "localhost", 9) == 0)
-		return true;
-	/* 127.0.0.0/8, written as a dotted quad. */
-	return n >= 9 && n <= 15 && strncmp(h, "127.", 4) == 0 &&
-	    strspn(h, "0123456789.") >= n;
-}
-
-/* True if every URI of the list (checked by check_uris) is on loopback. */
-static bool
-uris_are_loopback(const char *list)
-{
-	char one[PG_DIR_URI_LIST_MAX + 1];
-	size_t n;
-
-	for (;;) {
-		n = strcspn(list, " ");
-		if (n == 0 || n >= sizeof(one))
-			return false;
-		memcpy(one, list, n);
-		one[n] = '\0';
-		if (!uri_is_loopback(one))
-			return false;
-		if (list[n] == '\0')
-			return true;
-		list += n + 1;
-	}
-}
-
 /*
- * [directory] uri is a list libldap tries in order: one space between
- * URIs, one scheme for all (the tls mode applies to each), and no comma,
- * which libldap would also split on behind the count.  Returns the
- * scheme's length (7 or 8), 0 after a failure.
+ * [directory] uri against tls and tls_verify (pg_config_check_uris), each
+ * error told at the line it has always been told at.  An ldaps:// list
+ * without a tls key means tls = ldaps.
  */
-static size_t
+static void
 check_uris(struct parse *p)
 {
-	const char *s = p->cfg->dir_uri;
-	unsigned line = key_line(p, "directory", "uri");
-	size_t n, count = 0, scheme = 0, len;
-
-	if (strlen(s) > PG_DIR_URI_LIST_MAX) {
-		fail(p, line, "directory", "uri",
-		    "too long (at most %d characters)", PG_DIR_URI_LIST_MAX);
-		return 0;
-	}
-	for (;;) {
-		n = strcspn(s, " ");
-		if (n == 0) {
-			fail(p, line, "directory", "uri", "%s",
-			    "empty element (separate URIs with one space)");
-			return 0;
-		}
-		if (++count > PG_DIR_URIS_MAX) {
-			fail(p, line, "directory", "uri", "more than %d URIs",
-			    PG_DIR_URIS_MAX);
-			return 0;
-		}
-		if (strcspn(s, ",\t") < n) {
-			fail(p, line, "directory", "uri", "%s",
-			    "separate URIs with spaces, not commas or tabs");
-			return 0;
-		}
-		if (n >= 8 && strncasecmp(s, "ldaps://", 8) == 0)
-			len = 8;
-		else if (n >= 7 && strncasecmp(s, "ldap://", 7) == 0)
-			len = 7;
-		else {
-			fail(p, line, "directory", "uri", "%s",
-			    "must start with ldap:// or ldaps://");
-			return 0;
-		}
-		if (n == len || s[len] == '/' || s[len] == ':') {
-			fail(p, line, "directory", "uri",
-			    "'%.*s' names no host", (int)(n > 200 ? 200 : n),
-			    s);
-			return 0;
-		}
-		if (scheme != 0 && len != scheme) {
-			fail(p, line, "directory", "uri", "%s",
-			    "mixes ldap:// and ldaps:// (one tls mode serves "
-			    "every URI)");
-			return 0;
-		}
-		scheme = len;
-		if (s[n] == '\0')
-			return scheme;
-		s += n + 1;
-	}
-}
-
-/* Transport security of the directory: never weaker than asked. */
-static void
-check_tls(struct parse *p)
-{
 	struct pg_config *c = p->cfg;
-	bool loop = uris_are_loopback(c->dir_uri);
+	enum pg_uri_fault fault = PG_URI_BAD_LIST;
+	char what[256];
 
-	if (c->dir_tls == PG_TLS_NONE && !loop)
+	if (!is_set(p, "directory", "tls") &&
+	    strncasecmp(c->dir_uri, "ldaps://", 8) == 0)
+		c->dir_tls = PG_TLS_LDAPS;
+	if (pg_config_check_uris(c->dir_uri, c->dir_tls, c->dir_tls_verify,
+	        &fault, what, sizeof(what)) == PG_OK)
+		return;
+	switch (fault) {
+	case PG_URI_BAD_LIST:
+		fail(p, key_line(p, "directory", "uri"), "directory", "uri",
+		    "%s", what);
+		break;
+	case PG_URI_BAD_SCHEME:
+		fail(p, section_line(p, "directory"), "directory", "tls", "%s",
+		    what);
+		break;
+	case PG_URI_BAD_TLS:
 		fail(p, key_line(p, "directory", "tls"), "directory", "tls",
-		    "%s",
-		    "'none' only for a directory on loopback (the bind "
-		    "password and every answer would cross the network "
-		    "in clear)");
-	if (!c->dir_tls_verify && !loop)
+		    "%s", what);
+		break;
+	case PG_URI_BAD_VERIFY:
+	default:
 		fail(p, key_line(p, "directory", "tls_verify"), "directory",
-		    "tls_verify", "%s",
-		    "'no' only for a directory on loopback; "
-		    "name a private CA with ca_file");
-	if (c->dir_lockout_attr != NULL && c->dir_bind_dn == NULL)
-		fail(p, key_line(p, "directory", "lockout_attribute"),
-		    "directory", "lockout_attribute", "%s",
-		    "needs bind_dn (an anonymous bind may not read or write "
-		    "it, and an unreadable attribute would look unlocked)");
+		    "tls_verify", "%s", what);
+		break;
+	}
 }
 
 /*
@@ -706,7 +616,6 @@ static void
 cross_check(struct parse *p)
 {
 	struct pg_config *c = p->cfg;
-	size_t scheme;
 
 	if (c->totp_store == PG_TOTP_DIRECTORY)
 		check_clinic_wide(p, "totp", "store",
@@ -728,19 +637,13 @@ cross_check(struct parse *p)
 		    "required key missing (bind_dn is set)");
 	if (p->err != PG_OK || c->dir_backend != PG_DIR_LDAP)
 		return;
-	scheme = check_uris(p);
-	if (scheme == 8) {
-		if (is_set(p, "directory", "tls") && c->dir_tls != PG_TLS_LDAPS)
-			fail(p, section_line(p, "directory"), "directory",
-			    "tls", "%s", "must be 'ldaps' for an ldaps:// uri");
-		c->dir_tls = PG_TLS_LDAPS;
-	} else if (scheme == 7) {
-		if (c->dir_tls == PG_TLS_LDAPS)
-			fail(p, section_line(p, "directory"), "directory",
-			    "tls", "%s", "'ldaps' needs an ldaps:// uri");
-	}
-	if (p->err == PG_OK)
-		check_tls(p);
+	check_uris(p);
+	if (p->err == PG_OK && c->dir_lockout_attr != NULL &&
+	    c->dir_bind_dn == NULL)
+		fail(p, key_line(p, "directory", "lockout_attribute"),
+		    "directory", "lockout_attribute", "%s",
+		    "needs bind_dn (an anonymous bind may not read or write "
+		    "it, and an unreadable attribute would look unlocked)");
 }
 
 int

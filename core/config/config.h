@@ -147,4 +147,24 @@ void pg_config_free(struct pg_config *cfg);
 /* The table of keys, terminated by an entry with section == NULL. */
 const struct pg_config_key_doc *pg_config_keys(void);
 
+/* The key a refused [directory] uri list is told against. */
+enum pg_uri_fault {
+	PG_URI_BAD_LIST = 0,   /* uri: the list itself */
+	PG_URI_BAD_SCHEME = 1, /* tls: the scheme does not fit the tls mode */
+	PG_URI_BAD_TLS = 2,    /* tls: none off loopback, or an unknown mode */
+	PG_URI_BAD_VERIFY = 3, /* tls_verify: no, off loopback */
+};
+
+/*
+ * Checks LIST as [directory] uri used with TLS and VERIFY: 1 to
+ * PG_DIR_URIS_MAX ldap:// or ldaps:// URIs of one scheme, one space apart,
+ * at most PG_DIR_URI_LIST_MAX bytes, the scheme fitting TLS, and plain
+ * text or an unverified peer only on loopback.  Returns PG_OK, or
+ * PG_ERR_CONFIG with what is wrong in ERR (no file, line or key) and the
+ * key at fault in *FAULT (if not NULL).  The config loader and the LDAP
+ * backend both call it, so a config built by hand is held to the same.
+ */
+int pg_config_check_uris(const char *list, enum pg_dir_tls tls, bool verify,
+    enum pg_uri_fault *fault, char *err, size_t errlen);
+
 #endif /* PG_CONFIG_H */

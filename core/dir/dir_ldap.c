@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <sodium.h>
 
@@ -121,38 +120,33 @@ copy_str(const char *s, char **out)
 	return *out ? PG_OK : PG_ERR_NOMEM;
 }
 
-/* The URI must name one server with the scheme dir_tls asks for. */
+/*
+ * The config checked the list when it was read; a config built by hand
+ * (a test, a tool) is held to the same check here, since libldap would
+ * read a comma or a tab its own way and nothing else would stop plain
+ * text to a remote host.
+ */
 static int
 check_uri(const struct pg_config *cfg, char *err, size_t errlen)
 {
-	const char *u = cfg->dir_uri;
-	const char *want =
-	    cfg->dir_tls == PG_TLS_LDAPS ? "ldaps://" : "ldap://";
-	size_t n, w = strlen(want), count = 0;
+	static const char *const key[] = {
+		[PG_URI_BAD_LIST] = "uri",
+		[PG_URI_BAD_SCHEME] = "tls",
+		[PG_URI_BAD_TLS] = "tls",
+		[PG_URI_BAD_VERIFY] = "tls_verify",
+	};
+	enum pg_uri_fault fault = PG_URI_BAD_LIST;
+	char what[256];
+	int rc;
 
-	/* The config checked the list; a handle built by hand is checked
-	 * again, since libldap would read a comma or tab its own way. */
-	if (u == NULL || strlen(u) > PG_DIR_URI_LIST_MAX)
-		goto bad;
-	for (;;) {
-		n = strcspn(u, " ");
-		if (n <= w || ++count > PG_DIR_URIS_MAX ||
-		    strncasecmp(u, want, w) != 0 || strcspn(u, ",\t\n") < n)
-			goto bad;
-		if (u[n] == '\0')
-			break;
-		u += n + 1;
-	}
-	if (cfg->dir_tls != PG_TLS_STARTTLS && cfg->dir_tls != PG_TLS_LDAPS &&
-	    cfg->dir_tls != PG_TLS_NONE)
-		return PG_ERR_CONFIG;
-	return PG_OK;
-bad:
-	snprintf(err, errlen,
-	    "directory uri must be 1 to %d %s URIs, one space apart, for "
-	    "this tls mode",
-	    PG_DIR_URIS_MAX, want);
-	return PG_ERR_CONFIG;
+	rc = pg_config_check_uris(cfg->dir_uri, cfg->dir_tls,
+	    cfg->dir_tls_verify, &fault, what, sizeof(what));
+	if (rc != PG_OK)
+		snprintf(err, errlen, "[directory] %s: %s",
+		    (unsigned)fault < sizeof(key) / sizeof(key[0]) ? key[fault]
+		                                                   : "uri",
+		    what);
+	return rc;
 }
 
 /* Reads the bind password file once, to refuse an unsafe one early. */

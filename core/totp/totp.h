@@ -140,6 +140,13 @@ void totp_store_free(struct totp_store *st);
 const char *totp_store_why(const struct totp_store *st);
 
 /*
+ * Every totp_store_* call below that takes USER, in either store, first
+ * refuses an empty or NULL name or one with a control byte (PG_ERR_INVAL)
+ * and one over TOTP_USER_MAX bytes (PG_ERR_TOOBIG), with the reason in
+ * totp_store_why().
+ */
+
+/*
  * Enrolls USER: a fresh 160-bit secret and TOTP_SCRATCH_COUNT scratch
  * codes, stored pending.  An existing record (even a corrupt one) is kept
  * and PG_ERR_EXISTS returned unless RESET.  On success *OUT holds what to

@@ -59,9 +59,39 @@ totp_store_why(const struct totp_store *st)
 {
 	if (st == NULL)
 		return "no store";
-	if (st->ops != NULL)
+	if (st->ops != NULL && st->why[0] == '\0')
 		return st->ops->why(st->impl);
 	return st->why[0] != '\0' ? st->why : "no detail";
+}
+
+/*
+ * Every entry point that takes a user checks it here, before either
+ * store sees it, so a store made by wrap is held to the names the files
+ * store can spell: 1 to TOTP_USER_MAX bytes and no control byte (a name
+ * no login prompt gives, and one a log or a filter would have to
+ * escape).  The errors are the files store's own: PG_ERR_INVAL, and
+ * PG_ERR_TOOBIG for a name too long.  Clears the last why.
+ */
+static int
+check_user(struct totp_store *st, const char *user)
+{
+	size_t i, n;
+
+	st->why[0] = '\0';
+	if (user == NULL || user[0] == '\0') {
+		set_why(st, "empty user name");
+		return PG_ERR_INVAL;
+	}
+	if ((n = strnlen(user, TOTP_USER_MAX + 1)) > TOTP_USER_MAX) {
+		set_why(st, "user name longer than %d bytes", TOTP_USER_MAX);
+		return PG_ERR_TOOBIG;
+	}
+	for (i = 0; i < n; i++)
+		if ((unsigned char)user[i] < 0x20 || user[i] == 0x7f) {
+			set_why(st, "user name holds a control byte");
+			return PG_ERR_INVAL;
+		}
+	return PG_OK;
 }
 
 int
@@ -397,6 +427,8 @@ totp_store_enroll(struct totp_store *st, const char *user, int reset,
 	int lock = -1, r;
 
 	*out = NULL;
+	if ((r = check_user(st, user)) != PG_OK)
+		return r;
 	if (now < 0 || digits < TOTP_MIN_DIGITS || digits > TOTP_MAX_DIGITS ||
 	    step_s < 1 || step_s > TOTP_MAX_STEP_S)
 		return PG_ERR_INVAL;
@@ -497,6 +529,8 @@ totp_store_confirm(struct totp_store *st, const char *user, const char *code,
 	struct names n;
 	int lock, r;
 
+	if ((r = check_user(st, user)) != PG_OK)
+		return r;
 	if (st->ops != NULL)
 		return st->ops->confirm(st->impl, user, code, now, window);
 	if ((r = load_locked(st, user, &n, &lock, &rec)) != PG_OK)
@@ -527,6 +561,8 @@ totp_store_check(struct totp_store *st, const char *user, const char *code,
 
 	if (how != NULL)
 		*how = TOTP_BY_NONE;
+	if ((r = check_user(st, user)) != PG_OK)
+		return r;
 	if (code == NULL || now < 0)
 		return PG_ERR_INVAL;
 	if (st->ops != NULL)
@@ -568,6 +604,8 @@ totp_store_status(
 
 	memset(out, 0, sizeof(*out));
 	out->last_step = TOTP_NO_STEP;
+	if ((r = check_user(st, user)) != PG_OK)
+		return r;
 	if (st->ops != NULL)
 		return st->ops->status(st->impl, user, out);
 	if ((r = make_names(st, user, &n)) != PG_OK)
@@ -622,16 +660,24 @@ int
 totp_store_failures_add(struct totp_store *st, const char *user, time_t now,
     int window_s, unsigned *n, unsigned *run)
 {
+	int r;
+
 	*n = *run = 0;
 	if (!totp_store_counts_failures(st) || now < 0 || window_s <= 0)
 		return PG_ERR_INVAL;
+	if ((r = check_user(st, user)) != PG_OK)
+		return r;
 	return st->ops->fail_add(st->impl, user, now, window_s, n, run);
 }
 
 int
 totp_store_failures_reset(struct totp_store *st, const char *user)
 {
+	int r;
+
 	if (!totp_store_counts_failures(st))
 		return PG_ERR_INVAL;
+	if ((r = check_user(st, user)) != PG_OK)
+		return r;
 	return st->ops->fail_reset(st->impl, user);
 }

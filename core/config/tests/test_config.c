@@ -344,6 +344,135 @@ test_uri_too_long(void **state)
 	pg_config_free(c);
 }
 
+/* One call of pg_config_check_uris(), as the LDAP backend makes it. */
+struct uri_case {
+	const char *list;
+	enum pg_dir_tls tls;
+	bool verify;
+	enum pg_uri_fault fault;
+	const char *want; /* exact message; NULL: accepted */
+};
+
+static const struct uri_case uri_cases[] = {
+	{ "ldap://a  ldap://b", PG_TLS_STARTTLS, true, PG_URI_BAD_LIST,
+	    "empty element (separate URIs with one space)" },
+	{ " ldap://a", PG_TLS_STARTTLS, true, PG_URI_BAD_LIST,
+	    "empty element (separate URIs with one space)" },
+	{ "ldap://a ", PG_TLS_STARTTLS, true, PG_URI_BAD_LIST,
+	    "empty element (separate URIs with one space)" },
+	{ "", PG_TLS_STARTTLS, true, PG_URI_BAD_LIST,
+	    "empty element (separate URIs with one space)" },
+	{ "ldap://a,ldap://b", PG_TLS_STARTTLS, true, PG_URI_BAD_LIST,
+	    "separate URIs with spaces, not commas or tabs" },
+	{ "ldap://a\tldap://b", PG_TLS_STARTTLS, true, PG_URI_BAD_LIST,
+	    "separate URIs with spaces, not commas or tabs" },
+	{ "ldap://a\nldap://b", PG_TLS_STARTTLS, true, PG_URI_BAD_LIST,
+	    "separate URIs with spaces, not commas or tabs" },
+	{ "ldap://a ldaps://b", PG_TLS_STARTTLS, true, PG_URI_BAD_LIST,
+	    "mixes ldap:// and ldaps:// (one tls mode serves every URI)" },
+	{ "ldaps://a ldap://b", PG_TLS_LDAPS, true, PG_URI_BAD_LIST,
+	    "mixes ldap:// and ldaps:// (one tls mode serves every URI)" },
+	{ "ldap://", PG_TLS_STARTTLS, true, PG_URI_BAD_LIST,
+	    "'ldap://' names no host" },
+	{ "ldaps://:636", PG_TLS_LDAPS, true, PG_URI_BAD_LIST,
+	    "'ldaps://:636' names no host" },
+	{ "ldap://a ldap:///dc=x", PG_TLS_STARTTLS, true, PG_URI_BAD_LIST,
+	    "'ldap:///dc=x' names no host" },
+	{ "http://a", PG_TLS_STARTTLS, true, PG_URI_BAD_LIST,
+	    "must start with ldap:// or ldaps://" },
+	{ "ldap://a ldap://b ldap://c ldap://d ldap://e", PG_TLS_STARTTLS, true,
+	    PG_URI_BAD_LIST, "more than 4 URIs" },
+	{ NULL, PG_TLS_STARTTLS, true, PG_URI_BAD_LIST, "missing" },
+	{ "ldap://a", PG_TLS_LDAPS, true, PG_URI_BAD_SCHEME,
+	    "'ldaps' needs an ldaps:// uri" },
+	{ "ldaps://a", PG_TLS_STARTTLS, true, PG_URI_BAD_SCHEME,
+	    "must be 'ldaps' for an ldaps:// uri" },
+	{ "ldaps://127.0.0.1", PG_TLS_NONE, true, PG_URI_BAD_SCHEME,
+	    "must be 'ldaps' for an ldaps:// uri" },
+	{ "ldap://a", (enum pg_dir_tls)7, true, PG_URI_BAD_TLS,
+	    "unknown tls mode 7" },
+	{ "ldap://dir.clinic.example", PG_TLS_NONE, true, PG_URI_BAD_TLS,
+	    "'none' only for a directory on loopback (the bind password and "
+	    "every answer would cross the network in clear)" },
+	{ "ldap://127.0.0.1 ldap://dir.clinic.example", PG_TLS_NONE, true,
+	    PG_URI_BAD_TLS,
+	    "'none' only for a directory on loopback (the bind password and "
+	    "every answer would cross the network in clear)" },
+	{ "ldap://127.0.0.1.evil.example", PG_TLS_NONE, true, PG_URI_BAD_TLS,
+	    "'none' only for a directory on loopback (the bind password and "
+	    "every answer would cross the network in clear)" },
+	{ "ldap://[::1].evil.example", PG_TLS_NONE, true, PG_URI_BAD_TLS,
+	    "'none' only for a directory on loopback (the bind password and "
+	    "every answer would cross the network in clear)" },
+	{ "ldap://localhost.evil.example", PG_TLS_NONE, true, PG_URI_BAD_TLS,
+	    "'none' only for a directory on loopback (the bind password and "
+	    "every answer would cross the network in clear)" },
+	{ "ldaps://dir.clinic.example", PG_TLS_LDAPS, false, PG_URI_BAD_VERIFY,
+	    "'no' only for a directory on loopback; name a private CA with "
+	    "ca_file" },
+	{ "ldap://localhost ldap://dir.clinic.example", PG_TLS_STARTTLS, false,
+	    PG_URI_BAD_VERIFY,
+	    "'no' only for a directory on loopback; name a private CA with "
+	    "ca_file" },
+	/* Accepted. */
+	{ "ldap://a ldap://b:389 ldap://c/ LDAP://d", PG_TLS_STARTTLS, true,
+	    PG_URI_BAD_LIST, NULL },
+	{ "ldaps://a LDAPS://b:636", PG_TLS_LDAPS, true, PG_URI_BAD_LIST,
+	    NULL },
+	{ "ldap://127.0.0.1:389 ldap://localhost ldap://[::1]:3890",
+	    PG_TLS_NONE, false, PG_URI_BAD_LIST, NULL },
+	{ "ldaps://LOCALHOST:636/", PG_TLS_LDAPS, false, PG_URI_BAD_LIST,
+	    NULL },
+};
+
+static void
+test_check_uris(void **state)
+{
+	enum pg_uri_fault fault;
+	char err[256], list[PG_DIR_URI_LIST_MAX + 2];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(uri_cases) / sizeof(uri_cases[0]); i++) {
+		const struct uri_case *u = &uri_cases[i];
+		int r;
+
+		fault = (enum pg_uri_fault) - 1;
+		r = pg_config_check_uris(
+		    u->list, u->tls, u->verify, &fault, err, sizeof(err));
+		if (u->want == NULL) {
+			if (r != PG_OK)
+				fail_msg("case %zu: refused: %s", i, err);
+			continue;
+		}
+		if (r != PG_ERR_CONFIG || fault != u->fault ||
+		    strcmp(err, u->want) != 0)
+			fail_msg("case %zu: got %d, fault %d, '%s'; want "
+			         "fault %d, '%s'",
+			    i, r, (int)fault, err, (int)u->fault, u->want);
+	}
+	/* Over the length limit by one byte, made of well-formed URIs. */
+	memset(list, 'a', sizeof(list) - 1);
+	list[sizeof(list) - 1] = '\0';
+	memcpy(list, "ldap://", 7);
+	memcpy(list + 90, " ldap://", 8);
+	assert_int_equal(strlen(list), PG_DIR_URI_LIST_MAX + 1);
+	assert_int_equal(pg_config_check_uris(list, PG_TLS_STARTTLS, true,
+	                     &fault, err, sizeof(err)),
+	    PG_ERR_CONFIG);
+	assert_int_equal(fault, PG_URI_BAD_LIST);
+	assert_string_equal(err, "too long (at most 180 characters)");
+	list[PG_DIR_URI_LIST_MAX] = '\0';
+	assert_int_equal(pg_config_check_uris(list, PG_TLS_STARTTLS, true,
+	                     &fault, err, sizeof(err)),
+	    PG_OK);
+	/* No fault pointer and a short error buffer are fine. */
+	assert_int_equal(pg_config_check_uris(
+	                     "ldap://a,b", PG_TLS_STARTTLS, true, NULL, err, 8),
+	    PG_ERR_CONFIG);
+	assert_string_equal(err, "separat");
+}
+
 static void
 test_long_line(void **state)
 {
@@ -546,6 +675,7 @@ main(void)
 		cmocka_unit_test(test_uri_too_long),
 		cmocka_unit_test(test_loopback_may_go_plain),
 		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_check_uris),
 		cmocka_unit_test(test_long_line),
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_offline_keys),

@@ -342,6 +342,80 @@ t_wrap(void **state)
 	assert_int_equal(totp_store_failures_reset(NULL, "u"), PG_ERR_INVAL);
 }
 
+/*
+ * USER through every call that takes one gives WANT, totp_store_why()
+ * says WHY, and the operations behind ST are never reached.
+ */
+static void
+refused_user(struct totp_store *st, struct fake *f, const char *user, int want,
+    const char *why)
+{
+	struct totp_enrollment *e = (struct totp_enrollment *)(uintptr_t)1;
+	struct totp_status s;
+	enum totp_method how = TOTP_BY_SCRATCH;
+	unsigned n = 1, run = 1;
+	int i, before[6];
+
+	for (i = 0; i < 6; i++)
+		before[i] = f->calls[i];
+#define REFUSED(call)                                                          \
+	do {                                                                   \
+		assert_int_equal((call), want);                                \
+		if (strstr(totp_store_why(st), why) == NULL)                   \
+			fail_msg("%s: why \"%s\" lacks \"%s\"", #call,         \
+			    totp_store_why(st), why);                          \
+	} while (0)
+	REFUSED(totp_store_enroll(st, user, 0, 100, 6, 30, &e));
+	assert_null(e);
+	REFUSED(totp_store_confirm(st, user, "123456", 100, 1));
+	REFUSED(totp_store_check(st, user, "123456", 100, 1, &how));
+	assert_int_equal(how, TOTP_BY_NONE);
+	REFUSED(totp_store_status(st, user, &s));
+	assert_false(s.locked);
+	REFUSED(totp_store_failures_add(st, user, 100, 60, &n, &run));
+	assert_int_equal(n, 0);
+	assert_int_equal(run, 0);
+	REFUSED(totp_store_failures_reset(st, user));
+#undef REFUSED
+	for (i = 0; i < 6; i++)
+		assert_int_equal(f->calls[i], before[i]);
+}
+
+/* A wrapped store sees only names the files store could spell. */
+static void
+t_wrap_user(void **state)
+{
+	struct fake f = { .ret = PG_OK };
+	struct totp_store *st = NULL;
+	struct totp_status s;
+	char name[TOTP_USER_MAX + 2];
+
+	(void)state;
+	assert_int_equal(totp_store_wrap(&fake_ops, &f, &st), PG_OK);
+	memset(name, 'u', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	refused_user(
+	    st, &f, name, PG_ERR_TOOBIG, "user name longer than 64 bytes");
+	refused_user(st, &f, "", PG_ERR_INVAL, "empty user name");
+	refused_user(st, &f, NULL, PG_ERR_INVAL, "empty user name");
+	refused_user(
+	    st, &f, "ev\nil", PG_ERR_INVAL, "user name holds a control byte");
+	refused_user(
+	    st, &f, "\033[2J", PG_ERR_INVAL, "user name holds a control byte");
+	refused_user(
+	    st, &f, "del\177", PG_ERR_INVAL, "user name holds a control byte");
+	/* At the limit, and bytes over 0x7f (UTF-8), the store is asked. */
+	name[TOTP_USER_MAX] = '\0';
+	assert_int_equal(totp_store_status(st, name, &s), PG_OK);
+	assert_int_equal(f.calls[3], 1);
+	/* The refusal's why is gone once the store answers again. */
+	assert_string_equal(totp_store_why(st), "fake reason");
+	assert_int_equal(totp_store_failures_reset(st, "jos\xc3\xa9"), PG_OK);
+	assert_int_equal(f.calls[5], 1);
+	totp_store_free(st);
+	assert_int_equal(f.freed, 1);
+}
+
 int
 main(void)
 {
@@ -351,6 +425,7 @@ main(void)
 		cmocka_unit_test(t_value_find),
 		cmocka_unit_test(t_value_corrupt),
 		cmocka_unit_test(t_wrap),
+		cmocka_unit_test(t_wrap_user),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,6 +4,7 @@
  * empty, symlinked and badly owned files, wrong host key, scratch codes,
  * concurrent checks of one code, and ticket validity.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -450,6 +451,92 @@ names_on_disk(void **state)
 	assert_null(e);
 }
 
+/* The entries of the store's directory, "." and ".." left out. */
+static int
+entries(const struct fx *f)
+{
+	DIR *d = opendir(f->sec);
+	struct dirent *de;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		n += strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0;
+	closedir(d);
+	return n;
+}
+
+/*
+ * USER through every call that takes one gives WANT with WHY, and leaves
+ * no file behind; the files store does not count failures (PG_ERR_INVAL
+ * before the name is looked at).
+ */
+static void
+refused_user(struct fx *f, const char *user, int want, const char *why)
+{
+	struct totp_enrollment *e = (struct totp_enrollment *)(uintptr_t)1;
+	struct totp_status s;
+	enum totp_method how = TOTP_BY_SCRATCH;
+	unsigned n = 1, run = 1;
+	int files = entries(f);
+	char c[7];
+
+	code_for(f->alice, NOW + 60, c);
+#define REFUSED(call)                                                          \
+	do {                                                                   \
+		assert_int_equal((call), want);                                \
+		if (strstr(totp_store_why(f->st), why) == NULL)                \
+			fail_msg("%s: why \"%s\" lacks \"%s\"", #call,         \
+			    totp_store_why(f->st), why);                       \
+	} while (0)
+	REFUSED(totp_store_enroll(f->st, user, 1, NOW, 6, 30, &e));
+	assert_null(e);
+	REFUSED(totp_store_confirm(f->st, user, c, NOW + 60, 1));
+	REFUSED(totp_store_check(f->st, user, c, NOW + 60, 1, &how));
+	assert_int_equal(how, TOTP_BY_NONE);
+	REFUSED(totp_store_status(f->st, user, &s));
+	assert_int_equal(s.state, TOTP_STATE_NONE);
+#undef REFUSED
+	assert_int_equal(
+	    totp_store_failures_add(f->st, user, NOW, 60, &n, &run),
+	    PG_ERR_INVAL);
+	assert_int_equal(totp_store_failures_reset(f->st, user), PG_ERR_INVAL);
+	assert_int_equal(entries(f), files);
+}
+
+/* The bound on user names is the same as for a wrapped store. */
+static void
+bad_user_names(void **state)
+{
+	struct fx *f = *state;
+	struct totp_enrollment *e = NULL;
+	struct totp_status s;
+	char name[TOTP_USER_MAX + 2], c[7];
+
+	memset(name, 'u', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	refused_user(f, name, PG_ERR_TOOBIG, "user name longer than 64 bytes");
+	refused_user(f, "", PG_ERR_INVAL, "empty user name");
+	refused_user(f, NULL, PG_ERR_INVAL, "empty user name");
+	refused_user(
+	    f, "ev\nil", PG_ERR_INVAL, "user name holds a control byte");
+	refused_user(
+	    f, "\033[2J", PG_ERR_INVAL, "user name holds a control byte");
+	refused_user(
+	    f, "del\177", PG_ERR_INVAL, "user name holds a control byte");
+	/* A name at the limit enrolls, and alice was never touched. */
+	name[TOTP_USER_MAX] = '\0';
+	assert_int_equal(
+	    totp_store_enroll(f->st, name, 0, NOW, 6, 30, &e), PG_OK);
+	assert_int_equal(totp_store_status(f->st, name, &s), PG_OK);
+	assert_int_equal(s.state, TOTP_STATE_PENDING);
+	totp_enrollment_free(e);
+	code_for(f->alice, NOW + 60, c);
+	assert_int_equal(
+	    totp_store_check(f->st, "alice", c, NOW + 60, 1, NULL), PG_OK);
+}
+
 int
 main(void)
 {
@@ -457,6 +544,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(hostkey_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(names_on_disk, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    bad_user_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    pending_and_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(
