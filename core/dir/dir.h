@@ -217,7 +217,14 @@ bool dir_user_fresh(const struct dir_user *u, time_t now);
  * Servers' clocks may differ by up to DIR_BUDGET_SKEW_MS (NTP keeps
  * them far closer): a lease counts that much longer.
  * A gateway gives back what it did not spend by trimming its lease to the
- * units used, expiring just after the last use.  A gateway that dies
+ * units used, expiring just after the last use.
+ *
+ * Distinct patients are counted by name, not by units: a lease of the
+ * patients metric is one patient's (TAG, dir_budget_tag()), and a limit
+ * counts the distinct tags of its leases that count.  A lease for a
+ * patient already counted costs nothing more, so a gateway renewing its
+ * lease on the patient in front of the user, or a second gateway serving
+ * the same patient, never counts them twice.  A gateway that dies
  * leaves its leases counted in full until they age out: closed.
  */
 #define DIR_BUDGET_SKEW_MS    2000 /* clock difference between servers allowed */
@@ -225,6 +232,7 @@ bool dir_user_fresh(const struct dir_user *u, time_t now);
 #define DIR_BUDGET_OWNER_MAX  80   /* a gateway's name in its leases */
 #define DIR_LEASE_MAX         224  /* a pgBulkLease value, with its NUL */
 #define DIR_BUDGET_ASKS_MAX   64   /* limits in one request */
+#define DIR_BUDGET_TAG_MAX    33   /* a patient's tag: 32 hex digits, NUL */
 #define DIR_BUDGET_LEASES_MAX 1024 /* leases read from one entry at most */
 
 /*
@@ -236,9 +244,18 @@ bool dir_user_fresh(const struct dir_user *u, time_t now);
 int dir_budget_key(char *buf, size_t len, bool lockout, const char *metric,
     unsigned long window_s, unsigned long long max);
 
-/* A request for one limit's units, and its answer. */
+/*
+ * Writes the tag of patient ID into OUT (DIR_BUDGET_TAG_MAX bytes): a
+ * BLAKE2b hash, so the user's entry names no patient outright (the IDs
+ * are few enough to be guessed from it, so the entry stays readable by
+ * the bind DN only).  Returns PG_OK or PG_ERR_INVAL (no ID).
+ */
+int dir_budget_tag(const char *id, char *out, size_t len);
+
+/* A request for one limit's units, and its answer (patients: NEED 1). */
 struct dir_budget_ask {
 	char key[DIR_BUDGET_KEY_MAX]; /* dir_budget_key() */
+	char tag[DIR_BUDGET_TAG_MAX]; /* patients: whose; others: "" */
 	uint64_t need;           /* units the open needs now; 0: only end OLD */
 	uint64_t want;           /* units to lease, if there is room */
 	char old[DIR_LEASE_MAX]; /* the caller's lease to end, "" none */

@@ -204,20 +204,57 @@ mods_del(struct db_mods *m, const struct db_entry *e, size_t i)
 	m->del[m->ndel] = NULL;
 }
 
-/* Units of KEY the entry's leases (less those this modify ends) count. */
-static uint64_t
-in_use(const struct db_entry *e, const struct db_mods *m, const char *key,
-    int64_t now)
+static int
+cmp_tag(const void *a, const void *b)
 {
-	uint64_t sum = 0;
-	size_t i;
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
 
+/* Adds what L counts of KEY at NOW to *SUM, or its tag to TAGS. */
+static void
+count_one(const struct db_lease *l, const char *key, int64_t now, uint64_t *sum,
+    const char **tags, size_t *ntags)
+{
+	if (strcmp(l->key, key) != 0 || !db_lease_counts(l, now))
+		return;
+	if (l->patients)
+		tags[(*ntags)++] = l->tag;
+	else
+		*sum =
+		    l->units > UINT64_MAX - *sum ? UINT64_MAX : *sum + l->units;
+}
+
+/*
+ * What KEY's leases count at NOW once M is applied: the entry's, less
+ * those M ends, and those M adds.  Units, or for patients the distinct
+ * tags, *SEEN telling whether TAG is one of them.
+ */
+static uint64_t
+count_key(const struct db_entry *e, const struct db_mods *m, const char *key,
+    const char *tag, int64_t now, bool *seen)
+{
+	const char *tags[DIR_BUDGET_LEASES_MAX + 2 * DIR_BUDGET_ASKS_MAX];
+	struct db_lease added[2 * DIR_BUDGET_ASKS_MAX];
+	uint64_t sum = 0;
+	size_t i, nt = 0;
+
+	*seen = false;
 	for (i = 0; i < e->nl; i++)
-		if (!m->gone[i] && strcmp(e->l[i].key, key) == 0 &&
-		    db_lease_counts(&e->l[i], now))
-			sum = e->l[i].units > UINT64_MAX - sum
-			    ? UINT64_MAX
-			    : sum + e->l[i].units;
+		if (!m->gone[i])
+			count_one(&e->l[i], key, now, &sum, tags, &nt);
+	for (i = 0; i < m->nadd; i++)
+		if (db_lease_parse(
+		        m->addv[i].bv_val, m->addv[i].bv_len, &added[i]) == 0)
+			count_one(&added[i], key, now, &sum, tags, &nt);
+	if (nt == 0)
+		return sum;
+	qsort(tags, nt, sizeof(tags[0]), cmp_tag);
+	for (i = 0; i < nt; i++) {
+		if (i == 0 || strcmp(tags[i], tags[i - 1]) != 0)
+			sum++;
+		if (tag != NULL && strcmp(tags[i], tag) == 0)
+			*seen = true;
+	}
 	return sum;
 }
 
@@ -267,28 +304,26 @@ decide(const struct db_entry *e, struct db_req *q, struct db_mods *m)
 		}
 	for (k = 0; k < q->n; k++) {
 		struct dir_budget_ask *a = &q->a[k];
-		uint64_t used = in_use(e, m, a->key, q->now_ms);
-		size_t j;
+		bool patients, seen;
+		uint64_t used;
 
-		/* The trims just added count too. */
-		for (j = 0; j < m->nadd; j++) {
-			struct db_lease t;
-
-			if (db_lease_parse(m->addv[j].bv_val, m->addv[j].bv_len,
-			        &t) == 0 &&
-			    strcmp(t.key, a->key) == 0 &&
-			    db_lease_counts(&t, q->now_ms))
-				used += t.units;
-		}
+		memset(&nl, 0, sizeof(nl));
+		if (db_key_parse(a->key, &nl.window_ms, &nl.max, &patients) !=
+		    0)
+			return PG_ERR_INVAL;
+		used = count_key(e, m, a->key, a->tag, q->now_ms, &seen);
 		a->in_use = used;
 		if (a->need == 0)
 			continue; /* only ending OLD */
-		memset(&nl, 0, sizeof(nl));
-		if (db_key_parse(a->key, &nl.window_ms, &nl.max) != 0)
-			return PG_ERR_INVAL;
-		a->granted = db_grant(nl.max, used, a->need, a->want);
+		if (patients)
+			/* A patient counted already costs nothing more. */
+			a->granted = seen ? 1 : db_grant(nl.max, used, 1, 1);
+		else
+			a->granted = db_grant(nl.max, used, a->need, a->want);
 		if (a->granted == 0)
 			continue;
+		nl.patients = patients;
+		snprintf(nl.tag, sizeof(nl.tag), "%s", patients ? a->tag : "");
 		snprintf(nl.key, sizeof(nl.key), "%s", a->key);
 		snprintf(nl.owner, sizeof(nl.owner), "%s", q->owner);
 		nl.granted_ms = q->now_ms;
@@ -494,6 +529,7 @@ dir_budget_lease(struct dir *d, const char *user, const char *owner,
 		.whylen = whylen };
 	int64_t w;
 	uint64_t max;
+	bool patients;
 	size_t k;
 
 	why[0] = '\0';
@@ -508,9 +544,13 @@ dir_budget_lease(struct dir *d, const char *user, const char *owner,
 		a[k].in_use = 0;
 		a[k].lease[0] = '\0';
 		a[k].expires_ms = 0;
-		if (db_key_parse(a[k].key, &w, &max) != 0 ||
+		if (db_key_parse(a[k].key, &w, &max, &patients) != 0 ||
 		    a[k].want < a[k].need ||
-		    (a[k].need == 0 && a[k].old[0] == '\0')) {
+		    (a[k].need == 0 && a[k].old[0] == '\0') ||
+		    (patients && a[k].need > 1) ||
+		    (patients && a[k].need > 0 &&
+		        !db_tag_ok(a[k].tag, strlen(a[k].tag))) ||
+		    (!patients && a[k].tag[0] != '\0')) {
 			snprintf(why, whylen, "invalid budget request");
 			return PG_ERR_INVAL;
 		}

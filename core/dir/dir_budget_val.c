@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "base/base.h"
 #include "core/dir/dir_budget_int.h"
 
@@ -78,7 +80,8 @@ field_is(const char *f, size_t fl, const char *word)
 }
 
 static int
-key_parse(const char *s, size_t len, int64_t *window_ms, uint64_t *max)
+key_parse(const char *s, size_t len, int64_t *window_ms, uint64_t *max,
+    bool *patients)
 {
 	const char *f[4];
 	size_t fl[4], i;
@@ -97,13 +100,47 @@ key_parse(const char *s, size_t len, int64_t *window_ms, uint64_t *max)
 	    w > 100ULL * 365 * 86400 || parse_u63(f[3], fl[3], max) != 0)
 		return -1;
 	*window_ms = (int64_t)w * 1000;
+	if (patients != NULL)
+		*patients = field_is(f[1], fl[1], "patients");
 	return 0;
 }
 
 int
-db_key_parse(const char *key, int64_t *window_ms, uint64_t *max)
+db_key_parse(const char *key, int64_t *window_ms, uint64_t *max, bool *patients)
 {
-	return key_parse(key, strlen(key), window_ms, max);
+	return key_parse(key, strlen(key), window_ms, max, patients);
+}
+
+bool
+db_tag_ok(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len != DIR_BUDGET_TAG_MAX - 1)
+		return false;
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		        (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+int
+dir_budget_tag(const char *id, char *out, size_t len)
+{
+	static const char ctx[] = "photoguard patient tag v1";
+	unsigned char h[(DIR_BUDGET_TAG_MAX - 1) / 2];
+	crypto_generichash_state st;
+
+	if (id == NULL || id[0] == '\0' || len < DIR_BUDGET_TAG_MAX)
+		return PG_ERR_INVAL;
+	/* The context keeps these tags apart from any other hash of an ID. */
+	crypto_generichash_init(&st, NULL, 0, sizeof(h));
+	crypto_generichash_update(&st, (const unsigned char *)ctx, sizeof(ctx));
+	crypto_generichash_update(&st, (const unsigned char *)id, strlen(id));
+	crypto_generichash_final(&st, h, sizeof(h));
+	sodium_bin2hex(out, len, h, sizeof(h));
+	return PG_OK;
 }
 
 static bool
@@ -133,18 +170,25 @@ db_owner_ok(const char *owner)
 int
 db_lease_parse(const char *s, size_t len, struct db_lease *out)
 {
-	const char *f[5];
-	size_t fl[5];
+	const char *f[6];
+	size_t fl[6];
 	uint64_t g, e;
+	int nf;
 
 	memset(out, 0, sizeof(*out));
-	if (len >= DIR_LEASE_MAX || split(s, len, ' ', f, fl, 5) != 5)
+	if (len >= DIR_LEASE_MAX || (nf = split(s, len, ' ', f, fl, 6)) < 5)
 		return -1;
-	if (key_parse(f[0], fl[0], &out->window_ms, &out->max) != 0 ||
+	if (key_parse(
+	        f[0], fl[0], &out->window_ms, &out->max, &out->patients) != 0 ||
 	    !owner_ok(f[1], fl[1]) || parse_u63(f[2], fl[2], &g) != 0 ||
 	    parse_u63(f[3], fl[3], &e) != 0 || e < g ||
 	    parse_u63(f[4], fl[4], &out->units) != 0 || out->units == 0)
 		return -1;
+	if (out->patients != (nf == 6) ||
+	    (nf == 6 && (!db_tag_ok(f[5], fl[5]) || out->units != 1)))
+		return -1;
+	if (nf == 6)
+		memcpy(out->tag, f[5], fl[5]);
 	memcpy(out->key, f[0], fl[0]);
 	memcpy(out->owner, f[1], fl[1]);
 	out->granted_ms = (int64_t)g;
@@ -160,8 +204,13 @@ db_lease_format(const struct db_lease *l, char *out, size_t len)
 	if (l->units == 0 || l->expires_ms < l->granted_ms ||
 	    l->granted_ms < 0 || !db_owner_ok(l->owner))
 		return -1;
-	k = snprintf(out, len, "%s %s %" PRId64 " %" PRId64 " %" PRIu64, l->key,
-	    l->owner, l->granted_ms, l->expires_ms, l->units);
+	if (l->patients != (l->tag[0] != '\0') ||
+	    (l->patients &&
+	        (l->units != 1 || !db_tag_ok(l->tag, strlen(l->tag)))))
+		return -1;
+	k = snprintf(out, len, "%s %s %" PRId64 " %" PRId64 " %" PRIu64 "%s%s",
+	    l->key, l->owner, l->granted_ms, l->expires_ms, l->units,
+	    l->patients ? " " : "", l->tag);
 	return k > 0 && (size_t)k < len ? 0 : -1;
 }
 

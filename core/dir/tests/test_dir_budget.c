@@ -30,29 +30,34 @@ t_key(void **state)
 	char k[DIR_BUDGET_KEY_MAX];
 	int64_t w;
 	uint64_t max;
+	bool pat = true;
 
 	(void)state;
 	assert_int_equal(
 	    dir_budget_key(k, sizeof(k), false, "files", 600, 100), PG_OK);
 	assert_string_equal(k, "limit:files:600:100");
-	assert_int_equal(db_key_parse(k, &w, &max), 0);
+	assert_int_equal(db_key_parse(k, &w, &max, &pat), 0);
 	assert_true(w == 600000);
 	assert_true(max == 100);
+	assert_false(pat);
 	assert_int_equal(
 	    dir_budget_key(k, sizeof(k), true, "patients", 86400, 0), PG_OK);
 	assert_string_equal(k, "lockout:patients:86400:0");
+	assert_int_equal(db_key_parse(k, &w, &max, &pat), 0);
+	assert_true(pat);
 	assert_int_equal(
 	    dir_budget_key(k, sizeof(k), true, "photos", 60, 1), PG_ERR_INVAL);
 	assert_int_equal(
 	    dir_budget_key(k, sizeof(k), true, "bytes", 0, 1), PG_ERR_INVAL);
 	assert_int_equal(
 	    dir_budget_key(k, 8, true, "bytes", 60, 1), PG_ERR_TOOBIG);
-	assert_int_equal(db_key_parse("limit:files:600", &w, &max), -1);
-	assert_int_equal(db_key_parse("limit:files:600:1:2", &w, &max), -1);
-	assert_int_equal(db_key_parse("cap:files:600:1", &w, &max), -1);
-	assert_int_equal(db_key_parse("limit:files:0:1", &w, &max), -1);
-	assert_int_equal(db_key_parse("limit:files:060:1", &w, &max), -1);
-	assert_int_equal(db_key_parse("limit:files:60:-1", &w, &max), -1);
+	assert_int_equal(db_key_parse("limit:files:600", &w, &max, NULL), -1);
+	assert_int_equal(
+	    db_key_parse("limit:files:600:1:2", &w, &max, NULL), -1);
+	assert_int_equal(db_key_parse("cap:files:600:1", &w, &max, NULL), -1);
+	assert_int_equal(db_key_parse("limit:files:0:1", &w, &max, NULL), -1);
+	assert_int_equal(db_key_parse("limit:files:060:1", &w, &max, NULL), -1);
+	assert_int_equal(db_key_parse("limit:files:60:-1", &w, &max, NULL), -1);
 }
 
 static void
@@ -119,6 +124,41 @@ t_lease_bad(void **state)
 	assert_false(db_owner_ok(""));
 	assert_false(db_owner_ok("a b"));
 	assert_true(db_owner_ok("img-1.a_b"));
+}
+
+#define TAG "0123456789abcdef0123456789abcdef"
+
+static void
+t_patient_lease(void **state)
+{
+	struct db_lease l;
+	char a[DIR_BUDGET_TAG_MAX], b[DIR_BUDGET_TAG_MAX], buf[DIR_LEASE_MAX];
+
+	(void)state;
+	assert_int_equal(parse("limit:patients:600:3 gw 1 2 1 " TAG, &l), 0);
+	assert_true(l.patients);
+	assert_string_equal(l.tag, TAG);
+	assert_int_equal(db_lease_format(&l, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "limit:patients:600:3 gw 1 2 1 " TAG);
+	/* A patient lease names one patient, once; others name none. */
+	assert_int_equal(parse("limit:patients:600:3 gw 1 2 1", &l), -1);
+	assert_int_equal(parse("limit:patients:600:3 gw 1 2 2 " TAG, &l), -1);
+	assert_int_equal(
+	    parse(
+	        "limit:patients:600:3 gw 1 2 1 0123456789ABCDEF0123456789abcdef",
+	        &l),
+	    -1);
+	assert_int_equal(parse("limit:patients:600:3 gw 1 2 1 0123", &l), -1);
+	assert_int_equal(parse("limit:files:600:3 gw 1 2 1 " TAG, &l), -1);
+	/* Tags: fixed, hex, one per ID. */
+	assert_int_equal(dir_budget_tag("P000001", a, sizeof(a)), PG_OK);
+	assert_int_equal(dir_budget_tag("P000001", b, sizeof(b)), PG_OK);
+	assert_string_equal(a, b);
+	assert_true(db_tag_ok(a, strlen(a)));
+	assert_int_equal(dir_budget_tag("P000002", b, sizeof(b)), PG_OK);
+	assert_string_not_equal(a, b);
+	assert_int_equal(dir_budget_tag("", b, sizeof(b)), PG_ERR_INVAL);
+	assert_int_equal(dir_budget_tag("P1", b, 8), PG_ERR_INVAL);
 }
 
 static void
@@ -232,6 +272,80 @@ t_never_over(void **state)
 	assert_true(ns > SIM_MAX);
 }
 
+/*
+ * Distinct patients: three gateways each serve a random patient of ten
+ * at random times.  A gateway needs a lease on the patient (live: before
+ * its expiry) and asks for one as dir_budget.c decides: free if the tag
+ * is among the counted leases, else only if the distinct tags leave room.
+ * No window may see more distinct patients served than the limit, and a
+ * patient kept on screen must not use up the budget by renewals.
+ */
+#define PSIM_MAX   3
+#define PSIM_STEPS 20000
+
+struct psim {
+	int64_t g, e;
+	int patient;
+};
+
+static void
+t_patients_never_over(void **state)
+{
+	static struct psim L[PSIM_STEPS];
+	static int64_t st[PSIM_STEPS];
+	static int sp[PSIM_STEPS];
+	long live[3][10];
+	size_t nl = 0, ns = 0, i, j, k;
+	int64_t now = 1;
+	uint64_t refused = 0;
+
+	(void)state;
+	memset(live, 0xff, sizeof(live));
+	srand(11);
+	for (i = 0; i < PSIM_STEPS; i++) {
+		int gw = rand() % 3, p = rand() % 10;
+		long h = live[gw][p];
+
+		now += rand() % 2000;
+		if (h < 0 || now >= L[h].e) {
+			bool seen = false;
+			int tags[10] = { 0 }, n = 0;
+
+			for (j = 0; j < nl; j++)
+				if (L[j].e + SIM_WINDOW + DIR_BUDGET_SKEW_MS >
+				        now &&
+				    !tags[L[j].patient]) {
+					tags[L[j].patient] = 1;
+					n++;
+				}
+			seen = tags[p] != 0;
+			if (!seen &&
+			    db_grant(PSIM_MAX, (uint64_t)n, 1, 1) == 0) {
+				refused++;
+				continue;
+			}
+			L[nl] = (struct psim){ now, now + SIM_LEASE, p };
+			live[gw][p] = (long)nl++;
+		}
+		st[ns] = now;
+		sp[ns++] = p;
+	}
+	for (i = 0; i < ns; i++) {
+		int seen[10] = { 0 }, n = 0;
+
+		for (k = 0; k <= i; k++)
+			if (st[k] > st[i] - SIM_WINDOW && !seen[sp[k]]) {
+				seen[sp[k]] = 1;
+				n++;
+			}
+		if (n > PSIM_MAX)
+			fail_msg("%d patients in the window ending %lld", n,
+			    (long long)st[i]);
+	}
+	assert_true(refused > 0);
+	assert_true(ns > 1000); /* patients on screen kept being served */
+}
+
 int
 main(void)
 {
@@ -239,7 +353,9 @@ main(void)
 		cmocka_unit_test(t_key),
 		cmocka_unit_test(t_lease_roundtrip),
 		cmocka_unit_test(t_lease_bad),
+		cmocka_unit_test(t_patient_lease),
 		cmocka_unit_test(t_counts),
+		cmocka_unit_test(t_patients_never_over),
 		cmocka_unit_test(t_grant),
 		cmocka_unit_test(t_never_over),
 	};
