@@ -1,14 +1,10 @@
 /*
  * budget.c - this gateway's leases on users' clinic-wide budgets
- * (budget.h).  Per limit: the lease held, what was spent of it and when
- * last; for the patients metric, the patients it paid for.
- *
- * A patient is paid for once per lease, not once per window: a later
- * open of the same patient under another lease pays again.  That
- * overcounts a patient seen across leases or gateways, but every open of
- * a patient is then covered by a unit of a lease that was live at that
- * moment, which is what the directory's grant rule needs to hold the
- * clinic's count of distinct patients under the limit.
+ * (budget.h).  Per limit of files or bytes: the lease held, what was
+ * spent of it and when last.  Per limit of patients: a lease for each
+ * patient served lately, since the directory counts patients by name
+ * (dir.h): while a patient's lease is live its files cost nothing more,
+ * and renewing it costs nothing if the clinic counts the patient still.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,15 +13,24 @@
 #include "base/base.h"
 #include "gateway/budget.h"
 
+/* One patient's lease under a patients limit. */
+struct pent {
+	char *id;
+	char lease[DIR_LEASE_MAX]; /* "" none */
+	int64_t expires_ms, last_ms;
+};
+
 struct slot {
 	struct policy_limit lim;
 	char key[DIR_BUDGET_KEY_MAX];
+	/* files, bytes */
 	char lease[DIR_LEASE_MAX]; /* "" none */
 	int64_t expires_ms;
 	uint64_t units, used;
 	int64_t last_ms;
-	char **pat; /* sorted: patients paid for under this lease */
-	size_t npat, patcap;
+	/* patients: sorted by id */
+	struct pent *pe;
+	size_t npe, pecap;
 };
 
 struct budget {
@@ -58,21 +63,27 @@ budget_new(budget_lease_fn fn, void *arg)
 	return b;
 }
 
+static bool
+is_patients(const struct slot *s)
+{
+	return s->lim.metric == POLICY_METRIC_PATIENTS;
+}
+
 static void
-pat_clear(struct slot *s)
+pe_clear(struct slot *s)
 {
 	size_t i;
 
-	for (i = 0; i < s->npat; i++)
-		free(s->pat[i]);
-	s->npat = 0;
+	for (i = 0; i < s->npe; i++)
+		free(s->pe[i].id);
+	s->npe = 0;
 }
 
 static void
 slot_free(struct slot *s)
 {
-	pat_clear(s);
-	free(s->pat);
+	pe_clear(s);
+	free(s->pe);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -95,7 +106,7 @@ lease_drop(struct slot *s)
 	s->expires_ms = 0;
 	s->units = s->used = 0;
 	s->last_ms = 0;
-	pat_clear(s);
+	pe_clear(s);
 }
 
 void
@@ -130,7 +141,7 @@ budget_set_limits(struct budget *b, const struct policy_limit *lim, size_t n)
 	if ((ns = calloc(LIMITER_MAX_LIMITS, sizeof(*ns))) == NULL)
 		return PG_ERR_NOMEM;
 	for (i = 0; i < n; i++) {
-		/* A limit kept keeps its lease (the first of equal keys). */
+		/* A limit kept keeps its leases (the first of equal keys). */
 		for (j = 0; j < b->n; j++)
 			if (b->s[j].key[0] != '\0' &&
 			    strcmp(b->s[j].key, key[i]) == 0) {
@@ -150,21 +161,21 @@ budget_set_limits(struct budget *b, const struct policy_limit *lim, size_t n)
 }
 
 static bool
-live(const struct slot *s, int64_t now)
+live(const char *lease, int64_t expires_ms, int64_t now)
 {
-	return s->lease[0] != '\0' && now < s->expires_ms;
+	return lease[0] != '\0' && now < expires_ms;
 }
 
-/* Binary search in S's patients; index of P or where it would go. */
+/* Binary search in S's patients; index of ID or where it would go. */
 static size_t
-pat_find(const struct slot *s, const char *p, bool *found)
+pe_find(const struct slot *s, const char *id, bool *found)
 {
-	size_t lo = 0, hi = s->npat;
+	size_t lo = 0, hi = s->npe;
 
 	*found = false;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(s->pat[mid], p);
+		int c = strcmp(s->pe[mid].id, id);
 
 		if (c == 0) {
 			*found = true;
@@ -178,12 +189,76 @@ pat_find(const struct slot *s, const char *p, bool *found)
 	return lo;
 }
 
+/* S's entry for ID, or NULL. */
+static struct pent *
+pe_get(const struct slot *s, const char *id)
+{
+	bool found;
+	size_t i = pe_find(s, id, &found);
+
+	return found ? &s->pe[i] : NULL;
+}
+
+/*
+ * Forgets the patients whose lease is over: in the directory they age
+ * out, counted until their expiry and a window, which is closed.
+ */
+static void
+pe_prune(struct slot *s, int64_t now)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < s->npe; i++) {
+		if (!live(s->pe[i].lease, s->pe[i].expires_ms, now)) {
+			free(s->pe[i].id);
+			continue;
+		}
+		s->pe[o++] = s->pe[i];
+	}
+	s->npe = o;
+}
+
+/* S's entry for ID, made if missing.  NULL: out of memory or room. */
+static struct pent *
+pe_put(struct slot *s, const char *id, int64_t now)
+{
+	bool found;
+	size_t i = pe_find(s, id, &found);
+
+	if (found)
+		return &s->pe[i];
+	if (s->npe == s->pecap) {
+		size_t ncap = s->pecap ? s->pecap * 2 : 16;
+		struct pent *np;
+
+		pe_prune(s, now);
+		i = pe_find(s, id, &found);
+		if (s->npe == s->pecap) {
+			if (s->pecap >= BUDGET_PATIENTS_MAX)
+				return NULL;
+			if ((np = realloc(s->pe, ncap * sizeof(*np))) == NULL)
+				return NULL;
+			s->pe = np;
+			s->pecap = ncap;
+		}
+	}
+	memmove(&s->pe[i + 1], &s->pe[i], (s->npe - i) * sizeof(s->pe[0]));
+	memset(&s->pe[i], 0, sizeof(s->pe[i]));
+	if ((s->pe[i].id = strdup(id)) == NULL) {
+		memmove(
+		    &s->pe[i], &s->pe[i + 1], (s->npe - i) * sizeof(s->pe[0]));
+		return NULL;
+	}
+	s->npe++;
+	return &s->pe[i];
+}
+
 /* Units of S the charge needs; 0: nothing to count. */
 static uint64_t
 need_of(const struct slot *s, int64_t now, int files, uint64_t bytes,
     const char *patient)
 {
-	bool found;
+	const struct pent *p;
 
 	switch (s->lim.metric) {
 	case POLICY_METRIC_FILES:
@@ -193,10 +268,8 @@ need_of(const struct slot *s, int64_t now, int files, uint64_t bytes,
 	case POLICY_METRIC_PATIENTS:
 		if (patient == NULL || files == 0)
 			return 0;
-		if (!live(s, now))
-			return 1; /* a new lease pays for its patients again */
-		pat_find(s, patient, &found);
-		return found ? 0 : 1;
+		p = pe_get(s, patient);
+		return p != NULL && live(p->lease, p->expires_ms, now) ? 0 : 1;
 	}
 	return 0;
 }
@@ -205,6 +278,15 @@ static bool
 applies(const struct slot *s, bool serve)
 {
 	return s->lim.kind == POLICY_LIMIT_LOCKOUT || serve;
+}
+
+/* Is there room for NEED under S's lease now (patients: see need_of)? */
+static bool
+covered(const struct slot *s, int64_t now, uint64_t need)
+{
+	if (is_patients(s))
+		return need == 0;
+	return live(s->lease, s->expires_ms, now) && s->units - s->used >= need;
 }
 
 /* What to ask for: the need and a slice of the limit for later opens. */
@@ -218,52 +300,72 @@ want_of(const struct slot *s, uint64_t need)
 	return need > UINT64_MAX - slice ? need : need + slice - 1;
 }
 
-static int
-spend(struct slot *s, int64_t now, uint64_t need, const char *patient)
-{
-	bool found;
-	size_t i;
-
-	s->used += need;
-	s->last_ms = now;
-	if (s->lim.metric != POLICY_METRIC_PATIENTS || patient == NULL ||
-	    need == 0)
-		return PG_OK;
-	i = pat_find(s, patient, &found);
-	if (found)
-		return PG_OK;
-	if (s->npat == s->patcap) {
-		size_t ncap = s->patcap ? s->patcap * 2 : 16;
-		char **np;
-
-		if (s->patcap >= BUDGET_PATIENTS_MAX)
-			return PG_ERR_TOOBIG;
-		if ((np = realloc(s->pat, ncap * sizeof(*np))) == NULL)
-			return PG_ERR_NOMEM;
-		s->pat = np;
-		s->patcap = ncap;
-	}
-	memmove(&s->pat[i + 1], &s->pat[i], (s->npat - i) * sizeof(s->pat[0]));
-	if ((s->pat[i] = strdup(patient)) == NULL) {
-		memmove(&s->pat[i], &s->pat[i + 1],
-		    (s->npat - i) * sizeof(s->pat[0]));
-		return PG_ERR_NOMEM;
-	}
-	s->npat++;
-	return PG_OK;
-}
-
-/* Fills ASK to end S's lease (if any) and get NEED or more. */
+/* Fills A to end S's lease (or PATIENT's) and get NEED or more. */
 static void
-ask_for(const struct slot *s, struct dir_budget_ask *a, uint64_t need)
+ask_for(const struct slot *s, struct dir_budget_ask *a, uint64_t need,
+    const char *patient)
 {
+	const struct pent *p = patient != NULL ? pe_get(s, patient) : NULL;
+
 	memset(a, 0, sizeof(*a));
 	memcpy(a->key, s->key, sizeof(a->key));
 	a->need = need;
+	if (is_patients(s)) {
+		a->want = need;
+		if (patient != NULL)
+			dir_budget_tag(patient, a->tag, sizeof(a->tag));
+		if (p != NULL) {
+			memcpy(a->old, p->lease, sizeof(a->old));
+			a->old_used = 1;
+			a->old_last_ms = p->last_ms;
+		}
+		return;
+	}
 	a->want = need > 0 ? want_of(s, need) : 0;
 	memcpy(a->old, s->lease, sizeof(a->old));
 	a->old_used = s->used;
 	a->old_last_ms = s->last_ms;
+}
+
+/* Takes the answer A to S's ask (for PATIENT).  0 or PG_ERR_NOMEM. */
+static int
+take(struct slot *s, const struct dir_budget_ask *a, const char *patient,
+    int64_t now)
+{
+	struct pent *p;
+
+	if (!is_patients(s)) {
+		lease_drop(s); /* ended in the directory, trimmed */
+		if (a->granted == 0)
+			return PG_OK;
+		memcpy(s->lease, a->lease, sizeof(s->lease));
+		s->expires_ms = a->expires_ms;
+		s->units = a->granted;
+		return PG_OK;
+	}
+	if ((p = pe_get(s, patient)) != NULL)
+		p->lease[0] = '\0';
+	if (a->granted == 0)
+		return PG_OK;
+	if ((p = pe_put(s, patient, now)) == NULL)
+		return PG_ERR_NOMEM; /* the lease ages out in the directory */
+	memcpy(p->lease, a->lease, sizeof(p->lease));
+	p->expires_ms = a->expires_ms;
+	p->last_ms = 0;
+	return PG_OK;
+}
+
+static void
+spend(struct slot *s, int64_t now, uint64_t need, const char *patient)
+{
+	struct pent *p;
+
+	if (!is_patients(s)) {
+		s->used += need;
+		s->last_ms = now;
+	} else if (patient != NULL && (p = pe_get(s, patient)) != NULL) {
+		p->last_ms = now;
+	}
 }
 
 enum limiter_result
@@ -273,6 +375,7 @@ budget_charge(struct budget *b, const char *user, int64_t now_ms, int files,
 {
 	struct dir_budget_ask ask[LIMITER_MAX_LIMITS];
 	uint64_t need[LIMITER_MAX_LIMITS];
+	bool uses[LIMITER_MAX_LIMITS];
 	size_t who[LIMITER_MAX_LIMITS], i, na = 0;
 	enum limiter_result res = LIMITER_OK;
 	int r;
@@ -288,11 +391,14 @@ budget_charge(struct budget *b, const char *user, int64_t now_ms, int files,
 		need[i] = applies(s, serve)
 		    ? need_of(s, now_ms, files, bytes, patient)
 		    : 0;
-		if (need[i] == 0)
+		/* A patient's file relies on the patient's lease even when
+		 * it needs no unit: its last use moves. */
+		uses[i] = need[i] > 0 ||
+		    (is_patients(s) && patient != NULL && files > 0 &&
+		        applies(s, serve));
+		if (!uses[i] || covered(s, now_ms, need[i]))
 			continue;
-		if (live(s, now_ms) && s->units - s->used >= need[i])
-			continue;
-		ask_for(s, &ask[na], need[i]);
+		ask_for(s, &ask[na], need[i], patient);
 		who[na++] = i;
 	}
 	if (na > 0) {
@@ -301,48 +407,39 @@ budget_charge(struct budget *b, const char *user, int64_t now_ms, int files,
 			return LIMITER_ERROR;
 		for (i = 0; i < na; i++) {
 			struct slot *s = &b->s[who[i]];
+			enum limiter_result lr;
 
-			lease_drop(s); /* ended in the directory, trimmed */
-			if (ask[i].granted == 0) {
-				enum limiter_result lr =
-				    s->lim.kind == POLICY_LIMIT_LOCKOUT
-				    ? LIMITER_LOCKOUT
-				    : LIMITER_REFUSE;
-
-				if (res == LIMITER_OK ||
-				    (res == LIMITER_REFUSE &&
-				        lr == LIMITER_LOCKOUT)) {
-					res = lr;
-					hit->limit = s->lim;
-					hit->value =
-					    ask[i].in_use + need[who[i]];
-				}
+			if (take(s, &ask[i], patient, now_ms) != PG_OK)
+				res = LIMITER_ERROR;
+			if (ask[i].granted != 0)
 				continue;
+			lr = s->lim.kind == POLICY_LIMIT_LOCKOUT
+			    ? LIMITER_LOCKOUT
+			    : LIMITER_REFUSE;
+			if (res == LIMITER_OK ||
+			    (res == LIMITER_REFUSE && lr == LIMITER_LOCKOUT)) {
+				res = lr;
+				hit->limit = s->lim;
+				hit->value = ask[i].in_use + need[who[i]];
 			}
-			memcpy(s->lease, ask[i].lease, sizeof(s->lease));
-			s->expires_ms = ask[i].expires_ms;
-			s->units = ask[i].granted;
 		}
 	}
-	if (res == LIMITER_LOCKOUT)
+	if (res == LIMITER_LOCKOUT || res == LIMITER_ERROR)
 		return res;
 	/* Spend: every threshold counts the attempt; the limits only an
 	 * open that is served. */
 	for (i = 0; i < b->n; i++) {
 		struct slot *s = &b->s[i];
 
-		if (need[i] == 0 &&
-		    !(live(s, now_ms) && patient != NULL &&
-		        s->lim.metric == POLICY_METRIC_PATIENTS &&
-		        applies(s, serve)))
+		if (!uses[i] ||
+		    (res == LIMITER_REFUSE &&
+		        s->lim.kind != POLICY_LIMIT_LOCKOUT))
 			continue;
-		if (res == LIMITER_REFUSE &&
-		    s->lim.kind != POLICY_LIMIT_LOCKOUT)
-			continue;
-		if (!live(s, now_ms) || s->units - s->used < need[i])
+		if (is_patients(s)
+		        ? need_of(s, now_ms, files, bytes, patient) != 0
+		        : !covered(s, now_ms, need[i]))
 			continue; /* refused above */
-		if (spend(s, now_ms, need[i], patient) != PG_OK)
-			return LIMITER_ERROR;
+		spend(s, now_ms, need[i], patient);
 	}
 	return res;
 }
@@ -350,18 +447,34 @@ budget_charge(struct budget *b, const char *user, int64_t now_ms, int files,
 int
 budget_release(struct budget *b, const char *user, int64_t now_ms)
 {
-	struct dir_budget_ask ask[LIMITER_MAX_LIMITS];
+	struct dir_budget_ask ask[DIR_BUDGET_ASKS_MAX];
 	char why[256];
-	size_t i, na = 0;
-	int r;
+	size_t i, k, na = 0;
+	int r = PG_OK, r2;
 
-	for (i = 0; i < b->n; i++)
-		if (b->s[i].lease[0] != '\0')
-			ask_for(&b->s[i], &ask[na++], 0);
-	if (na == 0)
-		return PG_OK;
-	r = b->fn(b->arg, user, now_ms, ask, na, why, sizeof(why));
-	if (r == PG_OK)
-		budget_reset(b);
+	/* In batches of what one request may carry. */
+	for (i = 0; i < b->n; i++) {
+		struct slot *s = &b->s[i];
+		size_t np = is_patients(s) ? s->npe : 1;
+
+		for (k = 0; k < np; k++) {
+			if (is_patients(s) ? s->pe[k].lease[0] == '\0'
+			                   : s->lease[0] == '\0')
+				continue;
+			ask_for(s, &ask[na++], 0,
+			    is_patients(s) ? s->pe[k].id : NULL);
+			if (na == DIR_BUDGET_ASKS_MAX) {
+				r2 = b->fn(b->arg, user, now_ms, ask, na, why,
+				    sizeof(why));
+				r = r != PG_OK ? r : r2;
+				na = 0;
+			}
+		}
+	}
+	if (na > 0) {
+		r2 = b->fn(b->arg, user, now_ms, ask, na, why, sizeof(why));
+		r = r != PG_OK ? r : r2;
+	}
+	budget_reset(b);
 	return r;
 }

@@ -17,7 +17,7 @@
 #include "gateway/limiter.h"
 #include "policy/policy.h"
 
-#define BUDGET_PATIENTS_MAX 65536 /* distinct patients under one lease */
+#define BUDGET_PATIENTS_MAX 4096 /* patients with a live lease, per limit */
 
 struct budget;
 

@@ -90,62 +90,51 @@ lock_and_deny(struct gw_call *c, const char *rel, const char *patient,
 }
 
 /*
- * With [lockout] budget = directory, charges the clinic's budget after
- * this gateway's own windows said LR (OK or REFUSE): the result that
- * decides, *HIT and *CLINIC set when the clinic's decided.
+ * Charges one open (see the top of this file); 0 or -EACCES.  With
+ * [lockout] budget = directory the clinic's budget decides first, so
+ * that this server's windows count as served only what the clinic
+ * served; they still count every attempt for the thresholds.
  */
-static enum limiter_result
-charge_clinic(struct gw_call *c, enum limiter_result lr, uint64_t bytes,
-    const char *patient, bool serve, struct limiter_hit *hit, bool *clinic,
-    char *why, size_t whylen)
-{
-	struct limiter_hit bh;
-	enum limiter_result br;
-
-	*clinic = false;
-	if (c->u->bud == NULL || (lr != LIMITER_OK && lr != LIMITER_REFUSE))
-		return lr;
-	br = budget_charge(c->u->bud, c->u->name, budget_now_ms(), 1, bytes,
-	    patient, serve && lr == LIMITER_OK, &bh, why, whylen);
-	if (br == LIMITER_OK || (br == LIMITER_REFUSE && lr == LIMITER_REFUSE))
-		return lr;
-	*clinic = true;
-	*hit = bh;
-	return br;
-}
-
-/* Charges one open (see the top of this file); 0 or -EACCES. */
 static int
 charge(struct gw_call *c, const char *rel, const char *patient, uint64_t bytes,
     bool serve)
 {
-	struct limiter_hit hit;
-	char rule[RULE_MAX], reason[384], why[256];
-	enum limiter_result lr;
-	bool clinic;
+	struct limiter_hit hit, lh;
+	char rule[RULE_MAX], reason[384], why[256] = "";
+	enum limiter_result br = LIMITER_OK, lr;
+	bool clinic = false;
 
-	lr =
-	    limiter_charge(c->u->lim, gw_now_ms(), bytes, patient, serve, &hit);
-	lr = charge_clinic(
-	    c, lr, bytes, patient, serve, &hit, &clinic, why, sizeof(why));
-	if (lr == LIMITER_OK)
-		return 0;
-	if (lr == LIMITER_ERROR && clinic) {
+	memset(&hit, 0, sizeof(hit));
+	if (c->u->bud != NULL)
+		br = budget_charge(c->u->bud, c->u->name, budget_now_ms(), 1,
+		    bytes, patient, serve, &hit, why, sizeof(why));
+	if (br == LIMITER_ERROR) {
 		snprintf(reason, sizeof(reason),
 		    "clinic budget not available: %s: refused", why);
 		return deny(c, "gateway.limit", rel, patient,
 		    "directory.budget", reason);
 	}
-	if (lr == LIMITER_ERROR)
+	lr = limiter_charge(c->u->lim, gw_now_ms(), bytes, patient,
+	    serve && br == LIMITER_OK, &lh);
+	if (br == LIMITER_LOCKOUT ||
+	    (br == LIMITER_REFUSE && lr != LIMITER_LOCKOUT))
+		clinic = true;
+	else {
+		br = lr;
+		hit = lh;
+	}
+	if (br == LIMITER_OK)
+		return 0;
+	if (br == LIMITER_ERROR)
 		return deny(c, "gateway.limit", rel, patient, "gateway",
 		    "usage state over its cap: refused");
 	limit_rule(&hit.limit, rule, sizeof(rule));
 	snprintf(reason, sizeof(reason), "%s%s: %llu over %llu",
-	    lr == LIMITER_LOCKOUT ? "bulk access, account locked"
+	    br == LIMITER_LOCKOUT ? "bulk access, account locked"
 	                          : "over the limit",
 	    clinic ? " (clinic-wide)" : "", (unsigned long long)hit.value,
 	    (unsigned long long)hit.limit.max);
-	if (lr == LIMITER_LOCKOUT)
+	if (br == LIMITER_LOCKOUT)
 		return lock_and_deny(c, rel, patient, rule, reason);
 	return deny(c, "gateway.limit", rel, patient, rule, reason);
 }
@@ -433,12 +422,14 @@ gw_op_write(const char *path, const char *buf, size_t size, off_t off,
 	if (atomic_load(&u->locked))
 		return -EACCES;
 	pthread_mutex_lock(&u->mu);
-	lr = limiter_add_bytes(u->lim, gw_now_ms(), size, &hit);
-	if (lr == LIMITER_OK && u->bud != NULL) {
+	lr = LIMITER_OK;
+	if (u->bud != NULL) {
 		lr = budget_charge(u->bud, u->name, budget_now_ms(), 0, size,
 		    NULL, true, &hit, why, sizeof(why));
 		clinic = lr != LIMITER_OK;
 	}
+	if (lr == LIMITER_OK)
+		lr = limiter_add_bytes(u->lim, gw_now_ms(), size, &hit);
 	if (lr != LIMITER_OK) {
 		write_refused(h, lr, &hit, clinic ? why : NULL);
 		pthread_mutex_unlock(&u->mu);
