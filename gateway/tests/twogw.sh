@@ -9,7 +9,8 @@
 # would (so slapd must be started with SLAPD_LDAPI=1).
 #
 # Source after lib.sh, then: gw_setup_or_bail; twogw_setup || ...;
-# gw_start_or_bail ...; twogw_start_b || ...
+# gw_start_or_bail ...; twogw_start_b || ...  More servers (C, ...) are
+# made the same way: twogw_conf c; twogw_start c.
 # The probe user is gwbulk, whose rules here need no MFA and lock out
 # after a few files (the probe must cross the threshold every round).
 
@@ -30,41 +31,61 @@ twogw_setup() {
 	    { cat "$tmp/syncprov.out" >&2; return 1; }
 	sed -i -e "/^\[directory\]/a bind_dn = $TWOGW_BIND_DN\nbind_password_file = $tmp/etc/bind.pw\nlockout_attribute = pwdAccountLockedTime" \
 	    -e "s/^cache_ttl = .*/cache_ttl = 10m/" "$tmp/etc/pg.conf"
-	sed -e "s|^dir = $tmp/lockout\$|dir = $tmp/lockout-b|" \
-	    -e "s|^log = $tmp/audit/audit.jsonl\$|log = $tmp/audit-b/audit.jsonl|" \
-	    -e "s|^ticket_dir = $tmp/mfa\$|ticket_dir = $tmp/mfa-b|" \
-	    -e "s|^mountpoint = $tmp/mnt\$|mountpoint = $tmp/mnt-b|" \
-	    -e "s|^control_socket = .*|control_socket = $tmp/gateway-b.sock|" \
-	    "$tmp/etc/pg.conf" >"$tmp/etc/b.conf"
-	chmod 0644 "$tmp/etc/b.conf"
-	mkdir -p "$tmp/mnt-b" "$tmp/audit-b"
-	chmod 0700 "$tmp/audit-b"
+	twogw_conf b || return 1
 	# gwbulk: no MFA, no refusing limit, locked out after six files.
 	sed -i -e 's|^allow bulk list,read patients/{patient}/\*\* if care-team and mfa$|allow bulk list,read patients/{patient}/** if care-team|' \
 	    -e 's|^limit bulk .*|limit bulk files 100000/10min bytes 100GiB/10min|' \
 	    -e 's|^lockout bulk .*|lockout bulk files 6/10min|' "$tmp/etc/test.policy"
 	grep -q '^lockout bulk files 6/10min$' "$tmp/etc/test.policy" &&
-	    grep -q 'patients/{patient}/\*\* if care-team$' "$tmp/etc/test.policy" &&
-	    grep -q "^dir = $tmp/lockout-b\$" "$tmp/etc/b.conf" &&
-	    grep -q "^log = $tmp/audit-b/audit.jsonl\$" "$tmp/etc/b.conf"
+	    grep -q 'patients/{patient}/\*\* if care-team$' "$tmp/etc/test.policy"
 }
 
-# twogw_start_b: server B's gateway, mounted.
-twogw_start_b() {
-	"$GW_BIN" --config "$tmp/etc/b.conf" -f "$tmp/mnt-b" \
-	    >>"$tmp/gateway-b.log" 2>&1 9>&- &
-	GW_B_PID=$!
-	local i
+# twogw_conf X: server X's configuration, $tmp/etc/X.conf: A's, with a
+# lockout store, audit log, MFA tickets, mount point and control socket
+# of its own.  Made again after a change to A's.
+twogw_conf() {
+	local x=$1
+	sed -e "s|^dir = $tmp/lockout\$|dir = $tmp/lockout-$x|" \
+	    -e "s|^log = $tmp/audit/audit.jsonl\$|log = $tmp/audit-$x/audit.jsonl|" \
+	    -e "s|^ticket_dir = $tmp/mfa\$|ticket_dir = $tmp/mfa-$x|" \
+	    -e "s|^mountpoint = $tmp/mnt\$|mountpoint = $tmp/mnt-$x|" \
+	    -e "s|^control_socket = .*|control_socket = $tmp/gateway-$x.sock|" \
+	    "$tmp/etc/pg.conf" >"$tmp/etc/$x.conf"
+	chmod 0644 "$tmp/etc/$x.conf"
+	mkdir -p "$tmp/mnt-$x" "$tmp/audit-$x"
+	chmod 0700 "$tmp/audit-$x"
+	grep -q "^dir = $tmp/lockout-$x\$" "$tmp/etc/$x.conf" &&
+	    grep -q "^log = $tmp/audit-$x/audit.jsonl\$" "$tmp/etc/$x.conf" &&
+	    grep -q "^mountpoint = $tmp/mnt-$x\$" "$tmp/etc/$x.conf"
+}
+
+# twogw_start X: server X's gateway, mounted; its pid in TWOGW_PID[X].
+declare -A TWOGW_PID=()
+twogw_start() {
+	local x=$1 i
+	"$GW_BIN" --config "$tmp/etc/$x.conf" -f "$tmp/mnt-$x" \
+	    >>"$tmp/gateway-$x.log" 2>&1 9>&- &
+	TWOGW_PID[$x]=$!
 	for i in $(seq 1 100); do
-		mountpoint -q "$tmp/mnt-b" && return 0
-		kill -0 "$GW_B_PID" 2>/dev/null || break
+		mountpoint -q "$tmp/mnt-$x" && return 0
+		kill -0 "${TWOGW_PID[$x]}" 2>/dev/null || break
 		sleep 0.05
 	done
 	return 1
 }
 
+twogw_stop() {
+	gw_stop_at "$tmp/mnt-$1" "${TWOGW_PID[$1]:-}"
+	TWOGW_PID[$1]=
+}
+
+twogw_start_b() {
+	twogw_start b || return 1
+	GW_B_PID=${TWOGW_PID[b]}
+}
+
 twogw_stop_b() {
-	gw_stop_at "$tmp/mnt-b" "$GW_B_PID"
+	twogw_stop b
 	GW_B_PID=
 }
 
