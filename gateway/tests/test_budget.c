@@ -562,7 +562,7 @@ test_bytes_written_later(void **state)
 		{ PG_OK, NULL,
 		    { { 600, 0, "B1", FAR }, { 600, 0, "K1", FAR } } },
 		{ PG_OK, NULL,
-		    { { 100, 600, "B2", FAR }, { 100, 600, "K2", FAR } } },
+		    { { 200, 600, "B2", FAR }, { 200, 600, "K2", FAR } } },
 	};
 	struct policy_limit v[] = { lim(R, F, 60, 10), lim(R, B, 60, 1000),
 		lim(L, B, 60, 5000), lim(R, P, 60, 3), lim(L, F, 60, 20) };
@@ -594,6 +594,11 @@ test_bytes_written_later(void **state)
 	assert_int_equal(f.calls[1].n, 2);
 	ask_is(&f, 1, 0, "limit:bytes:60:1000", 100, "B1", 600, 2000);
 	ask_is(&f, 1, 1, "lockout:bytes:60:5000", 100, "K1", 600, 2000);
+	/* No new file, no new patient, even if one is named. */
+	assert_int_equal(budget_charge(b, "alice", 4000, 0, 50, "p1", true, &h,
+	                     why, sizeof(why)),
+	    LIMITER_OK);
+	assert_int_equal(f.ncalls, 2);
 	budget_free(b);
 }
 
