@@ -10,6 +10,7 @@
  * moment, which is what the directory's grant rule needs to hold the
  * clinic's count of distinct patients under the limit.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -275,6 +276,7 @@ budget_charge(struct budget *b, const char *user, int64_t now_ms, int files,
 	uint64_t need[LIMITER_MAX_LIMITS];
 	size_t who[LIMITER_MAX_LIMITS], i, na = 0;
 	enum limiter_result res = LIMITER_OK;
+	bool short_grant = false;
 	int r;
 
 	memset(hit, 0, sizeof(*hit));
@@ -322,10 +324,22 @@ budget_charge(struct budget *b, const char *user, int64_t now_ms, int files,
 			memcpy(s->lease, ask[i].lease, sizeof(s->lease));
 			s->expires_ms = ask[i].expires_ms;
 			s->units = ask[i].granted;
+			/* Kept to be ended later, but it cannot pay for this
+			 * open: serving it would leave it uncounted. */
+			if (ask[i].granted < need[who[i]] ||
+			    ask[i].expires_ms <= now_ms)
+				short_grant = true;
 		}
 	}
 	if (res == LIMITER_LOCKOUT)
 		return res;
+	if (short_grant) {
+		if (why != NULL && whylen > 0)
+			snprintf(why, whylen,
+			    "the directory granted a lease that does not "
+			    "cover the open");
+		return LIMITER_ERROR;
+	}
 	/* Spend: every threshold counts the attempt; the limits only an
 	 * open that is served. */
 	for (i = 0; i < b->n; i++) {

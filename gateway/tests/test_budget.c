@@ -602,6 +602,45 @@ test_bytes_written_later(void **state)
 	budget_free(b);
 }
 
+static void
+test_short_grant_fails_closed(void **state)
+{
+	static const struct answer script[] = {
+		{ PG_OK, NULL,
+		    { { 100, 0, "S1", FAR }, { 900, 0, "K1", FAR } } },
+		{ PG_OK, NULL, { { 500, 0, "S2", 2000 } } },
+		{ PG_OK, NULL, { { 500, 0, "S3", FAR } } },
+	};
+	struct policy_limit v[] = { lim(R, B, 60, 1000), lim(L, B, 60, 5000) };
+	struct fake f;
+	struct budget *b = with(&f, script, 3, v, 2);
+	struct limiter_hit h;
+	char why[128];
+
+	(void)state;
+	/* Fewer units than the open needs: it must not go uncounted. */
+	assert_int_equal(budget_charge(b, "alice", 1000, 0, 500, NULL, true, &h,
+	                     why, sizeof(why)),
+	    LIMITER_ERROR);
+	assert_true(why[0] != '\0');
+	/* A lease already over when granted: the same. */
+	assert_int_equal(budget_charge(b, "alice", 2000, 0, 500, NULL, true, &h,
+	                     why, sizeof(why)),
+	    LIMITER_ERROR);
+	assert_true(why[0] != '\0');
+	assert_int_equal(f.ncalls, 2);
+	assert_int_equal(f.calls[1].n, 1);
+	ask_is(&f, 1, 0, "limit:bytes:60:1000", 500, "S1", 0, 0);
+	/* Both leases are still ended later, with nothing spent of them. */
+	assert_int_equal(budget_charge(b, "alice", 3000, 0, 500, NULL, true, &h,
+	                     why, sizeof(why)),
+	    LIMITER_OK);
+	assert_int_equal(f.ncalls, 3);
+	assert_int_equal(f.calls[2].n, 1);
+	ask_is(&f, 2, 0, "limit:bytes:60:1000", 500, "S2", 0, 0);
+	budget_free(b);
+}
+
 int
 main(void)
 {
@@ -617,6 +656,7 @@ main(void)
 		cmocka_unit_test(test_set_limits),
 		cmocka_unit_test(test_release_and_reset),
 		cmocka_unit_test(test_bytes_written_later),
+		cmocka_unit_test(test_short_grant_fails_closed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
