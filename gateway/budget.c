@@ -6,6 +6,7 @@
  * (dir.h): while a patient's lease is live its files cost nothing more,
  * and renewing it costs nothing if the clinic counts the patient still.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -293,7 +294,8 @@ covered(const struct slot *s, int64_t now, uint64_t need)
 static uint64_t
 want_of(const struct slot *s, uint64_t need)
 {
-	uint64_t slice = s->lim.max / 8;
+	/* An eighth, rounded up: a limit of 10 is not a round trip each. */
+	uint64_t slice = s->lim.max / 8 + (s->lim.max % 8 != 0);
 
 	if (slice < 1)
 		slice = 1;
@@ -426,6 +428,23 @@ budget_charge(struct budget *b, const char *user, int64_t now_ms, int files,
 	}
 	if (res == LIMITER_LOCKOUT || res == LIMITER_ERROR)
 		return res;
+	/* A grant short of the need, or expired already, is kept to be
+	 * ended later but cannot pay for this open: serving it would leave
+	 * the open uncounted. */
+	for (i = 0; i < na; i++) {
+		const struct slot *s = &b->s[who[i]];
+
+		if (ask[i].granted != 0 &&
+		    (is_patients(s)
+		            ? need_of(s, now_ms, files, bytes, patient) != 0
+		            : !covered(s, now_ms, need[who[i]]))) {
+			if (why != NULL && whylen > 0)
+				snprintf(why, whylen,
+				    "the directory granted a lease that does "
+				    "not cover the open");
+			return LIMITER_ERROR;
+		}
+	}
 	/* Spend: every threshold counts the attempt; the limits only an
 	 * open that is served. */
 	for (i = 0; i < b->n; i++) {
@@ -475,6 +494,9 @@ budget_release(struct budget *b, const char *user, int64_t now_ms)
 		r2 = b->fn(b->arg, user, now_ms, ask, na, why, sizeof(why));
 		r = r != PG_OK ? r : r2;
 	}
-	budget_reset(b);
+	/* After a failure the leases are kept, to be ended later: an end
+	 * that already happened is ignored by the directory then. */
+	if (r == PG_OK)
+		budget_reset(b);
 	return r;
 }

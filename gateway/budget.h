@@ -61,7 +61,8 @@ void budget_reset(struct budget *b);
 /*
  * Ends the leases B holds at NOW_MS, trimmed to what was spent (the
  * gateway stopping, or the user's state freed).  Best effort: a lease
- * not ended ages out.  Returns 0 or the directory's error.
+ * not ended ages out.  Returns 0, or the directory's error with the
+ * leases kept to be ended again.
  */
 int budget_release(struct budget *b, const char *user, int64_t now_ms);
 
