@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -185,17 +186,48 @@ watchdog_set_fd(struct dir_ldap *l, int fd)
 	pthread_mutex_unlock(&l->wd->m);
 }
 
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Is SRV the first URI of L's list (host and port as written)? */
+static bool
+is_first(const struct dir_ldap *l, const LDAPURLDesc *srv)
+{
+	LDAPURLDesc *first = NULL;
+	char one[PG_DIR_URI_LIST_MAX + 1];
+	bool same;
+
+	/* The list is URIs one space apart (config.c checked it). */
+	snprintf(one, sizeof(one), "%.*s", (int)strcspn(l->uri, " "), l->uri);
+	if (srv == NULL || ldap_url_parse(one, &first) != LDAP_URL_SUCCESS)
+		return true; /* nothing better to go back to */
+	same = first->lud_port == srv->lud_port &&
+	    (first->lud_host == NULL) == (srv->lud_host == NULL) &&
+	    (first->lud_host == NULL ||
+	        strcasecmp(first->lud_host, srv->lud_host) == 0);
+	ldap_free_urldesc(first);
+	return same;
+}
+
 static int
 conn_add(LDAP *ld, Sockbuf *sb, LDAPURLDesc *srv, struct sockaddr *addr,
     struct ldap_conncb *ctx)
 {
+	struct dir_ldap *l = ctx->lc_arg;
 	int fd = -1;
 
 	(void)ld;
-	(void)srv;
 	(void)addr;
 	if (ber_sockbuf_ctrl(sb, LBER_SB_OPT_GET_FD, &fd) == 1)
-		watchdog_set_fd(ctx->lc_arg, fd);
+		watchdog_set_fd(l, fd);
+	l->on_later = !is_first(l, srv);
+	l->later_since_ms = mono_ms();
 	return 0;
 }
 
@@ -355,8 +387,14 @@ dir_ldap_connect(struct dir_ldap *l, char *err, size_t errlen)
 {
 	int lrc, rc;
 
+	/* A watch stays where it is: it only reads, and a move would cost
+	 * it a refresh.  Others go back to the first provider. */
+	if (l->ld != NULL && l->on_later && !l->keepalive &&
+	    mono_ms() - l->later_since_ms >= DIR_FAILBACK_MS)
+		dir_ldap_disconnect(l);
 	if (l->ld != NULL)
 		return PG_OK;
+	l->on_later = false;
 	lrc = ldap_initialize(&l->ld, l->uri);
 	if (lrc != LDAP_SUCCESS) {
 		l->ld = NULL;

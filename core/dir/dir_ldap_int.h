@@ -16,6 +16,14 @@
 #define DIR_FILTER_MAX   4096 /* longest search filter built */
 #define DIR_ANSWER_MAX   (16 * 1024 * 1024) /* bytes of values per lookup */
 #define DIR_PASSWORD_MAX 4096
+/*
+ * A connection that libldap made to a URI after the first of the list
+ * (the first did not answer) is dropped this long after, before the next
+ * operation, which then tries the list from the top: servers go back to
+ * the first provider once it returns, instead of each writing to
+ * whichever provider it last failed over to.
+ */
+#define DIR_FAILBACK_MS 10000
 
 struct dir_ldap {
 	pthread_mutex_t lock; /* one operation at a time on ld */
@@ -32,6 +40,10 @@ struct dir_ldap {
 	char *lock_attr; /* NULL: no lockout attribute */
 	int net_ms, op_ms;
 	bool keepalive; /* TCP keepalive: a watch's long-lived connection */
+	/* Connected to a provider after the first: since when (monotonic
+	 * ms), so that the connection goes back to the first in time. */
+	bool on_later;
+	int64_t later_since_ms;
 	struct ldap_conncb conncb; /* tells the watchdog the socket */
 	struct dir_watchdog *wd;   /* set while connecting */
 };
