@@ -8,13 +8,16 @@ turn, from its own offset, until --stop-after refusals in a row or --tries
 attempts.  A read counts as served when the whole file came back.
 
 Prints one JSON object: served (total), served_by_mount, bytes, patients
-(distinct patients served), refused (by errno name), and served_paths.
+(distinct patients served), refused (by errno name), served_paths, and
+first_ms/last_ms: when the first and the last attempt ended, in
+milliseconds from the start.
 """
 import argparse
 import errno
 import json
 import os
 import sys
+import time
 
 
 def reader(i, a, go_r, out_w):
@@ -22,6 +25,7 @@ def reader(i, a, go_r, out_w):
     os.setgid(a.gid)
     os.setuid(a.uid)
     os.read(go_r, 1)
+    t0 = time.monotonic()
     mount = a.mount[i % len(a.mount)]
     res = []
     refused_in_row = 0
@@ -38,15 +42,19 @@ def reader(i, a, go_r, out_w):
                     n += len(b)
             finally:
                 os.close(fd)
-            res.append([i % len(a.mount), rel, "ok", n])
+            res.append([i % len(a.mount), rel, "ok", n, ms(t0)])
             refused_in_row = 0
         except OSError as e:
-            res.append([i % len(a.mount), rel, errno.errorcode.get(e.errno, str(e.errno)), 0])
+            res.append([i % len(a.mount), rel, errno.errorcode.get(e.errno, str(e.errno)), 0, ms(t0)])
             refused_in_row += 1
             if refused_in_row >= a.stop_after:
                 break
     os.write(out_w, (json.dumps(res) + "\n").encode())
     os._exit(0)
+
+
+def ms(t0):
+    return round((time.monotonic() - t0) * 1000, 1)
 
 
 def main():
@@ -108,6 +116,8 @@ def main():
         "attempts": len(rows),
         "readers_failed": bad,
         "served_paths": [x[1] for x in served],
+        "first_ms": min((x[4] for x in rows), default=0),
+        "last_ms": max((x[4] for x in rows), default=0),
     }))
 
 

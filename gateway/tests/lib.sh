@@ -31,6 +31,7 @@ gw_need_root() {
 gw_cleanup() {
 	gw_stop
 	slapd_stop
+	slapd_pair_stop
 	local u
 	for u in $GW_CREATED_USERS; do
 		userdel "$u" >/dev/null 2>&1
@@ -210,7 +211,13 @@ gw_setup() {
 		gw_add_user "$name" "$uid" || return 1
 	done
 	gw_ldif >"$tmp/clinic.ldif"
-	slapd_start "$tmp/slapd" "$tmp/clinic.ldif" || return 1
+	# GW_SLAPD_PAIR=1: two providers replicating (slapd.sh), the
+	# gateway given both, provider 1 first.
+	if [ "${GW_SLAPD_PAIR:-0}" = 1 ]; then
+		slapd_pair_start "$tmp/slapd" "$tmp/clinic.ldif" || return 1
+	else
+		slapd_start "$tmp/slapd" "$tmp/clinic.ldif" || return 1
+	fi
 	trap gw_cleanup EXIT # slapd_start set its own
 	gw_policy >"$tmp/etc/test.policy"
 	mkdir -p "$tmp/store"
@@ -219,7 +226,7 @@ gw_setup() {
 	gw_store
 	printf '#!/bin/sh\n{ env | grep ^PHOTOGUARD_ | sort; echo "uid=$(id -u)"; } > %s/out/hook.$PHOTOGUARD_USER\n' "$tmp" >"$tmp/etc/hook.sh"
 	chmod 0755 "$tmp/etc/hook.sh"
-	gw_write_conf "$SLAPD_URI"
+	gw_write_conf "${SLAPD_PAIR_URIS:-$SLAPD_URI}"
 	export PHOTOGUARD_CONFIG=$tmp/etc/pg.conf
 	"$PG_CLI" audit keygen "$tmp/etc/audit.key" >/dev/null || return 1
 	return 0

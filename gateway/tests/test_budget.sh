@@ -9,8 +9,18 @@
 # readers on all three locks the account on every server; `photoguard
 # unlock` starts the count again; the directory unreachable refuses, and
 # its return serves again.  Each count is printed.
+#
+# With --pair the directory is two providers replicating (every server
+# lists both, provider 1 first): provider 1 is SIGKILLed while the bytes
+# readers run, the rest goes on through provider 2, provider 1 comes back
+# and the gateways return to it.
 SLAPD_LDAPI=1
 SLAPD_OTP=1
+PAIR=0
+if [ "${1:-}" = --pair ]; then
+	PAIR=1
+	export GW_SLAPD_PAIR=1
+fi
 . "$PG_SOURCE_ROOT/gateway/tests/lib.sh"
 . "$PG_SOURCE_ROOT/gateway/tests/twogw.sh"
 if [ ! -e "${SLAPD_MODULE_DIR:-/usr/lib/ldap}/otp.la" ]; then
@@ -43,7 +53,7 @@ policy_budget() {
 # The access rules go on after syncprov.ldif's, as photoguard-acl.ldif
 # tells an admin: inserted ahead of them.
 if twogw_setup && policy_budget &&
-    slapd_config "$PG_SOURCE_ROOT/deploy/ldap/photoguard-acl.ldif" >"$tmp/acl.out" 2>&1 &&
+    twogw_config "$PG_SOURCE_ROOT/deploy/ldap/photoguard-acl.ldif" >"$tmp/acl.out" 2>&1 &&
     sed -i "/^\[lockout\]/a budget = directory\nlease = 3s" "$tmp/etc/pg.conf" &&
     twogw_conf b && twogw_conf c; then
 	ok "three servers' configurations with budget = directory, the schema and access rules"
@@ -124,7 +134,27 @@ is "anonymous may not read the leases" \
     "$(ldapsearch -LLL -x -H "$SLAPD_URI" -b "uid=gwbulk,ou=people,$SLAPD_BASE_DN" -s base pgBulkLease | grep -c '^pgBulkLease')" 0
 
 # --- bytes: nurse, 300000 bytes ----------------------------------------------
-r=$(readers 2902 12 20 P000001 P000002)
+if [ "$PAIR" = 1 ]; then
+	check "the providers agree before provider 1 is killed" slapd_pair_wait_sync 10
+	readers 2902 12 20 P000001 P000002 >"$tmp/bytes.json" &
+	rpid=$!
+	# Killed once the clinic has served some of the budget: mid-run.
+	for i in $(seq 1 2000); do
+		at_kill=$(cat "$tmp"/audit*/audit.jsonl | grep -F '"actor":"gwnurse","event":"gateway.open"' |
+		    grep -cF '"decision":"allow"')
+		[ "$at_kill" -ge 2 ] && break
+		sleep 0.005
+	done
+	slapd_pair_kill 1
+	slapd_pair_use 2
+	wait "$rpid"
+	r=$(cat "$tmp/bytes.json")
+	diag "provider 1 SIGKILLed with $at_kill files served; the readers ran $(jv "$r" last_ms) ms"
+	check "...and files went on being served through provider 2 ($at_kill, then $(jv "$r" served))" \
+	    le "$((at_kill + 1))" "$(jv "$r" served)"
+else
+	r=$(readers 2902 12 20 P000001 P000002)
+fi
 diag "gwnurse, limit bytes 300000/10min, 12 readers: served $(jv "$r" served) files, $(jv "$r" bytes) bytes"
 check "bytes served across the clinic: at most 300000 ($(jv "$r" bytes))" le "$(jv "$r" bytes)" 300000
 check "...more than one gateway's worth was not served twice: at least 10 files" le 10 "$(jv "$r" served)"
@@ -160,14 +190,37 @@ for x in "" -b -c; do
 	    "$(surg_read "$tmp/mnt$x")" PHOTO
 done
 
+# --- provider 1 back: the gateways return to it ------------------------------------
+if [ "$PAIR" = 1 ]; then
+	check "provider 1 restarted" slapd_pair_restart 1
+	check "...and caught up with provider 2" slapd_pair_wait_sync 20
+	# A's leases expire, and its connection to provider 2 is older than
+	# the failback time by then: the next grant reconnects from the top.
+	sleep 11
+	is "gwsurg is served on A through the providers" "$(surg_read "$tmp/mnt" P000002)" PHOTO
+	conns=$(ss -Htnp state established "( dport = :${SLAPD_P1_URI##*:} )" 2>/dev/null |
+	    grep -Ec "pid=($GW_PID|$(pgrep -d '|' -P "$GW_PID" || echo 0)),")
+	check "...gateway A holds a connection to provider 1 again ($conns)" le 1 "$conns"
+	[ "$conns" -ge 1 ] ||
+	    ss -Htnp state established | grep -E "${SLAPD_P1_URI##*:}|${SLAPD_P2_URI##*:}" | sed 's/^/# /'
+	diag "gateway A: pid $GW_PID, children $(pgrep -P "$GW_PID" | tr '\n' ' ')"
+fi
+
 # --- the directory unreachable: closed, then open again --------------------------------
 sleep 3.5 # gwsurg's leases expire: the next open must ask the directory
-kill -STOP "$SLAPD_PID"
+if [ "$PAIR" = 1 ]; then
+	stopped="$SLAPD_P1_PID $SLAPD_P2_PID"
+else
+	stopped=$SLAPD_PID
+fi
+# shellcheck disable=SC2086
+kill -STOP $stopped
 is "slapd stopped: gwsurg's open needing a lease is refused" "$(surg_read "$tmp/mnt" P000002)" refused
 like "...the audit log says the clinic budget is not available" \
     "$(grep '"actor":"gwsurg"' "$tmp/audit/audit.jsonl" | grep '"event":"gateway.limit"' | tail -1)" \
     '"rule":"directory.budget","reason":"clinic budget not available: .*: refused"'
-kill -CONT "$SLAPD_PID"
+# shellcheck disable=SC2086
+kill -CONT $stopped
 served=refused
 for i in $(seq 1 40); do
 	served=$(surg_read "$tmp/mnt" P000002)

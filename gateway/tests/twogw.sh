@@ -27,8 +27,15 @@ twogw_setup() {
 	printf '%s' "$pw" >"$tmp/etc/bind.pw"
 	chgrp "$(id -g gwstore)" "$tmp/etc/bind.pw"
 	chmod 0640 "$tmp/etc/bind.pw"
-	slapd_config "$PG_SOURCE_ROOT/deploy/ldap/syncprov.ldif" >"$tmp/syncprov.out" 2>&1 ||
-	    { cat "$tmp/syncprov.out" >&2; return 1; }
+	if [ "${GW_SLAPD_PAIR:-0}" = 1 ]; then
+		# Replicating providers have syncprov: only the rights, on
+		# each (cn=config is not replicated).
+		sed -n '/^dn: olcDatabase={1}mdb,cn=config$/,$p' \
+		    "$PG_SOURCE_ROOT/deploy/ldap/syncprov.ldif" >"$tmp/syncprov-acl.ldif"
+		twogw_config "$tmp/syncprov-acl.ldif" >"$tmp/syncprov.out" 2>&1
+	else
+		slapd_config "$PG_SOURCE_ROOT/deploy/ldap/syncprov.ldif" >"$tmp/syncprov.out" 2>&1
+	fi || { cat "$tmp/syncprov.out" >&2; return 1; }
 	sed -i -e "/^\[directory\]/a bind_dn = $TWOGW_BIND_DN\nbind_password_file = $tmp/etc/bind.pw\nlockout_attribute = pwdAccountLockedTime" \
 	    -e "s/^cache_ttl = .*/cache_ttl = 10m/" "$tmp/etc/pg.conf"
 	twogw_conf b || return 1
@@ -38,6 +45,17 @@ twogw_setup() {
 	    -e 's|^lockout bulk .*|lockout bulk files 6/10min|' "$tmp/etc/test.policy"
 	grep -q '^lockout bulk files 6/10min$' "$tmp/etc/test.policy" &&
 	    grep -q 'patients/{patient}/\*\* if care-team$' "$tmp/etc/test.policy"
+}
+
+# twogw_config LDIF: applies LDIF to cn=config of the slapd, or of both
+# providers with GW_SLAPD_PAIR=1.
+twogw_config() {
+	if [ "${GW_SLAPD_PAIR:-0}" != 1 ]; then
+		slapd_config "$1"
+		return
+	fi
+	slapd_pair_use 2 && slapd_config "$1" && slapd_pair_use 1 &&
+	    slapd_config "$1"
 }
 
 # twogw_conf X: server X's configuration, $tmp/etc/X.conf: A's, with a
