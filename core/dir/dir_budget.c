@@ -402,6 +402,31 @@ lost_race(int lrc)
 	    lrc == LDAP_CONSTRAINT_VIOLATION;
 }
 
+/* Waits for the first new lease of Q to reach another provider. */
+static int
+confirm(struct dir_ldap *l, const struct db_entry *e, struct db_req *q)
+{
+	char filter[DIR_LEASE_MAX * 3 + 32];
+	struct berval bv, esc = { 0, NULL };
+	size_t k;
+	int n;
+
+	for (k = 0; k < q->n && q->a[k].granted == 0; k++)
+		;
+	if (k == q->n)
+		return PG_OK; /* nothing granted: nothing to spend */
+	bv.bv_val = q->a[k].lease;
+	bv.bv_len = strlen(q->a[k].lease);
+	if (ldap_bv2escaped_filter_value(&bv, &esc) != 0)
+		return PG_ERR_NOMEM;
+	n = snprintf(
+	    filter, sizeof(filter), "(%s=%s)", DB_AT_LEASE, esc.bv_val);
+	ber_memfree(esc.bv_val);
+	if (n < 0 || (size_t)n >= sizeof(filter))
+		return PG_ERR_TOOBIG;
+	return dir_ldap_confirm(l, e->dn, filter, q->why, q->whylen);
+}
+
 /* A grant, or a clear: read, decide, write; again after a lost race. */
 static int
 once(struct dir_ldap *l, struct db_req *q, bool *down)
@@ -446,6 +471,13 @@ once(struct dir_ldap *l, struct db_req *q, bool *down)
 		}
 		if (lrc != LDAP_SUCCESS && q->clear)
 			q->cleared -= m->ndel;
+		if (lrc == LDAP_SUCCESS && !q->clear) {
+			/* Spent only once it has reached another provider:
+			 * one dying with it would let it be granted again.
+			 * The leases of one modify replicate together. */
+			rc = confirm(l, &e, q);
+			break;
+		}
 		if (lrc == LDAP_SUCCESS)
 			break;
 		if (lrc == LDAP_ASSERTION_FAILED) {

@@ -266,6 +266,7 @@ dir_ldap_free(struct dir_ldap *l)
 	if (l == NULL)
 		return;
 	dir_ldap_disconnect(l);
+	dir_ldap_peer_free(l);
 	pthread_mutex_destroy(&l->lock);
 	free(l->uri);
 	free(l->ca_file);

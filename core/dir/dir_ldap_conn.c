@@ -186,8 +186,8 @@ watchdog_set_fd(struct dir_ldap *l, int fd)
 	pthread_mutex_unlock(&l->wd->m);
 }
 
-static int64_t
-mono_ms(void)
+int64_t
+dir_mono_ms(void)
 {
 	struct timespec ts;
 
@@ -227,7 +227,14 @@ conn_add(LDAP *ld, Sockbuf *sb, LDAPURLDesc *srv, struct sockaddr *addr,
 	if (ber_sockbuf_ctrl(sb, LBER_SB_OPT_GET_FD, &fd) == 1)
 		watchdog_set_fd(l, fd);
 	l->on_later = !is_first(l, srv);
-	l->later_since_ms = mono_ms();
+	l->later_since_ms = dir_mono_ms();
+	l->conn_host[0] = '\0';
+	l->conn_port = 0;
+	if (srv != NULL) {
+		snprintf(l->conn_host, sizeof(l->conn_host), "%s",
+		    srv->lud_host != NULL ? srv->lud_host : "");
+		l->conn_port = srv->lud_port;
+	}
 	return 0;
 }
 
@@ -390,7 +397,7 @@ dir_ldap_connect(struct dir_ldap *l, char *err, size_t errlen)
 	/* A watch stays where it is: it only reads, and a move would cost
 	 * it a refresh.  Others go back to the first provider. */
 	if (l->ld != NULL && l->on_later && !l->keepalive &&
-	    mono_ms() - l->later_since_ms >= DIR_FAILBACK_MS)
+	    dir_mono_ms() - l->later_since_ms >= DIR_FAILBACK_MS)
 		dir_ldap_disconnect(l);
 	if (l->ld != NULL)
 		return PG_OK;

@@ -44,8 +44,16 @@ struct dir_ldap {
 	 * ms), so that the connection goes back to the first in time. */
 	bool on_later;
 	int64_t later_since_ms;
-	struct ldap_conncb conncb; /* tells the watchdog the socket */
-	struct dir_watchdog *wd;   /* set while connecting */
+	/* The provider connected to, and a handle on the others (the peer),
+	 * for dir_ldap_confirm(); see dir_ldap_peer.c. */
+	char conn_host[256];
+	int conn_port;
+	struct dir_ldap *peer;
+	char *peer_for;             /* the host:port the peer list leaves out */
+	int64_t peer_down_until_ms; /* no peer answered: not asked again
+	                               before this (monotonic ms) */
+	struct ldap_conncb conncb;  /* tells the watchdog the socket */
+	struct dir_watchdog *wd;    /* set while connecting */
 };
 
 /*
@@ -71,6 +79,28 @@ void dir_ldap_disconnect(struct dir_ldap *l);
  */
 int dir_ldap_filter(char *buf, size_t len, const char *base, const char *attr,
     const char *value, const char *attr2, const char *value2);
+/*
+ * With several providers listed: waits until one of the others, as
+ * reached from here, finds DN with FILTER, i.e. the write that made it
+ * match on the provider L is connected to has replicated (a filter, not
+ * one value: a later write by another server may have moved on from
+ * ours, e.g. a watermark past our step).  LDAP
+ * replication is asynchronous (syncrepl): a provider that dies between
+ * acknowledging a write and sending it on would otherwise take it with
+ * it, and a code or a slice of a budget could be spent twice.  Returns
+ * PG_OK when seen, or when no other provider answers (then there is no
+ * second copy to lose the write to; not asked again for
+ * DIR_PEER_RETRY_MS); PG_ERR_TIMEOUT when one answers but has not got it
+ * within DIR_CONFIRM_MS.  Call connected, with L's lock held.
+ */
+#define DIR_CONFIRM_MS    2000
+#define DIR_PEER_RETRY_MS 10000
+int dir_ldap_confirm(struct dir_ldap *l, const char *dn, const char *filter,
+    char *err, size_t errlen);
+/* Frees L's peer handle (dir_ldap_free()). */
+void dir_ldap_peer_free(struct dir_ldap *l);
+/* Monotonic milliseconds. */
+int64_t dir_mono_ms(void);
 /* Maps an LDAP result code to PG_ERR_*. */
 int dir_ldap_map(int lrc);
 /* Writes "WHAT: LDAP message (server diagnostic)" to ERR. */

@@ -190,10 +190,20 @@ take_code(struct dir_totp *s, const struct dt_token *t, int64_t step,
 	dt_mod(&last, LDAP_MOD_REPLACE, DT_AT_LASTLOGIN, whenv);
 	mods[n++] = &last;
 	mods[n] = NULL;
-	return dt_once_result(s,
+	r = dt_once_result(s,
 	    dt_modify(
 	        s, t->token_dn, mods, strcmp(t->token_dn, t->user_dn) == 0),
 	    "another server accepted a code of this user first (replay)", down);
+	/* Accepted only once the watermark has reached the other provider:
+	 * a provider dying with it would let the code in again. */
+	if (r == PG_OK) {
+		char f[64];
+
+		snprintf(f, sizeof(f), "(%s>=%s)", DT_AT_STEP, nstep);
+		r = dir_ldap_confirm(
+		    s->l, t->token_dn, f, s->why, sizeof(s->why));
+	}
+	return r;
 }
 
 /* A good scratch code: remove exactly its value. */
