@@ -28,6 +28,7 @@ cleanup() {
 trap cleanup EXIT
 pam_dir_keys
 pam_dir_env
+SLAPD_LDAPI=1 # cn=config of each provider, to break replication below
 if ! slapd_pair_start "$T/slapd" \
 	"$PG_SOURCE_ROOT/deploy/ldap/clinic-sample.ldif" >"$T/slapd.log" 2>&1; then
 	not_ok "two providers started"; sed 's/^/# /' "$T/slapd.log"
@@ -282,6 +283,29 @@ SECRET=$CWU_SECRET
 c=$(next_code cwu)
 login A cwu "$c" && accepted cwu "$c"
 is "...cwu logs in on A" $? 0
+
+# --- replication broken: a code is not accepted on one provider alone -------
+# Provider 2 answers, but its syncrepl points nowhere: a watermark moved
+# on provider 1 would be lost with it, so the login is refused.
+slapd_pair_use 2
+repl=$(ldapsearch -LLL -Q -Y EXTERNAL -H "$SLAPD_LDAPI_URI" -o ldif-wrap=no \
+	-b 'olcDatabase={1}mdb,cn=config' -s base olcSyncrepl | sed -n 's/^olcSyncrepl: //p')
+repl_set() { # PROVIDER-URI-REPLACEMENT
+	printf 'dn: olcDatabase={1}mdb,cn=config\nchangetype: modify\nreplace: olcSyncrepl\nolcSyncrepl: %s\n' \
+		"$(printf '%s' "$repl" | sed "s|provider=ldap://127.0.0.1:[0-9]*|$1|")" |
+		( slapd_pair_use 2; slapd_config )
+}
+slapd_pair_use 1
+check "provider 2 stops replicating from provider 1" repl_set "provider=ldap://127.0.0.1:9"
+c=$(next_code cwu)
+login A cwu "$c"
+is "cwu's good code on A is refused while it cannot reach provider 2" $? 1
+like "...as an error naming replication" "$(line)" "outcome=error .*has not reached the other provider"
+check "provider 2 replicates again" repl_set "provider=$SLAPD_P1_URI"
+check "...and catches up" slapd_pair_wait_sync 20
+c=$(next_code cwu)
+login A cwu "$c" && accepted cwu "$c"
+is "...cwu's next code on A is accepted" $? 0
 
 # --- no code accepted twice, counted in the audit logs ---------------------
 n_audit=$(cat "$T"/[ABC]/audit.jsonl | grep -a '"event":"pam.auth"' |
