@@ -512,38 +512,23 @@ once(struct dir_ldap *l, struct db_req *q, bool *down)
 }
 
 static int
+once_fn(struct dir_ldap *l, void *arg, bool *down)
+{
+	return once(l, arg, down);
+}
+
+static int
 run(struct dir *d, struct db_req *q)
 {
 	struct dir_ldap *l = dir_ldap_of(d);
-	struct dir_sigpipe sp;
-	bool down = false;
-	int rc = PG_OK, i;
 
-	q->why[0] = '\0';
 	if (l == NULL || l->lock_attr == NULL) {
 		snprintf(q->why, q->whylen,
 		    "a clinic-wide budget needs an LDAP directory with a "
 		    "lockout attribute");
 		return PG_ERR_CONFIG;
 	}
-	pthread_mutex_lock(&l->lock);
-	dir_sigpipe_block(&sp);
-	for (i = 0; i < 2; i++) {
-		down = false;
-		rc = dir_ldap_connect(l, q->why, q->whylen);
-		if (rc == PG_OK)
-			rc = once(l, q, &down);
-		if (rc == PG_OK || !down || l->ld == NULL)
-			break;
-		dir_ldap_disconnect(l);
-	}
-	if (rc == PG_ERR_DIR_UNAVAIL || rc == PG_ERR_AUTH || rc == PG_ERR_TLS)
-		dir_ldap_disconnect(l);
-	dir_sigpipe_restore(&sp);
-	pthread_mutex_unlock(&l->lock);
-	if (rc != PG_OK && q->why[0] == '\0')
-		snprintf(q->why, q->whylen, "%s", pg_strerror(rc));
-	return rc;
+	return dir_ldap_run(l, once_fn, q, q->why, q->whylen);
 }
 
 int

@@ -422,3 +422,32 @@ out:
 		dir_ldap_disconnect(l);
 	return rc;
 }
+
+int
+dir_ldap_run(
+    struct dir_ldap *l, dir_ldap_fn fn, void *arg, char *why, size_t whylen)
+{
+	struct dir_sigpipe sp;
+	bool down = false;
+	int rc = PG_OK, i;
+
+	why[0] = '\0';
+	pthread_mutex_lock(&l->lock);
+	dir_sigpipe_block(&sp);
+	for (i = 0; i < 2; i++) {
+		down = false;
+		rc = dir_ldap_connect(l, why, whylen);
+		if (rc == PG_OK)
+			rc = fn(l, arg, &down);
+		if (rc == PG_OK || !down || l->ld == NULL)
+			break;
+		dir_ldap_disconnect(l);
+	}
+	if (rc == PG_ERR_DIR_UNAVAIL || rc == PG_ERR_AUTH || rc == PG_ERR_TLS)
+		dir_ldap_disconnect(l);
+	dir_sigpipe_restore(&sp);
+	pthread_mutex_unlock(&l->lock);
+	if (rc != PG_OK && why[0] == '\0')
+		snprintf(why, whylen, "%s", pg_strerror(rc));
+	return rc;
+}

@@ -71,6 +71,15 @@ void dir_sigpipe_restore(const struct dir_sigpipe *sp);
 
 /* Connects and binds if not connected; call with the lock held. */
 int dir_ldap_connect(struct dir_ldap *l, char *err, size_t errlen);
+/*
+ * Runs FN(L, ARG, &down) connected, under L's lock, with SIGPIPE
+ * blocked; once more on a fresh connection if FN says the server went
+ * away (*down).  Each FN reads afresh, so a second run never repeats a
+ * change blindly.  WHY says why not (a message of FN's, or the error's).
+ */
+typedef int (*dir_ldap_fn)(struct dir_ldap *l, void *arg, bool *down);
+int dir_ldap_run(
+    struct dir_ldap *l, dir_ldap_fn fn, void *arg, char *why, size_t whylen);
 /* Drops the connection; call with the lock held. */
 void dir_ldap_disconnect(struct dir_ldap *l);
 /*

@@ -31,33 +31,28 @@
  * connection if the server went away.  Each FN reads the entry afresh,
  * so a second run never repeats a change blindly.
  */
+/* What dt_run() hands dir_ldap_run(). */
+struct dt_call {
+	struct dir_totp *s;
+	dt_fn fn;
+	struct op *o;
+};
+
+static int
+dt_call(struct dir_ldap *l, void *arg, bool *down)
+{
+	struct dt_call *c = arg;
+
+	(void)l;
+	return c->fn(c->s, c->o, down);
+}
+
 int
 dt_run(struct dir_totp *s, dt_fn fn, struct op *o)
 {
-	struct dir_ldap *l = s->l;
-	struct dir_sigpipe sp;
-	bool down = false;
-	int rc, i;
+	struct dt_call c = { s, fn, o };
 
-	s->why[0] = '\0';
-	pthread_mutex_lock(&l->lock);
-	dir_sigpipe_block(&sp);
-	for (i = 0; i < 2; i++) {
-		down = false;
-		rc = dir_ldap_connect(l, s->why, sizeof(s->why));
-		if (rc == PG_OK)
-			rc = fn(s, o, &down);
-		if (rc == PG_OK || !down || l->ld == NULL)
-			break;
-		dir_ldap_disconnect(l);
-	}
-	if (rc == PG_ERR_DIR_UNAVAIL || rc == PG_ERR_AUTH || rc == PG_ERR_TLS)
-		dir_ldap_disconnect(l);
-	dir_sigpipe_restore(&sp);
-	pthread_mutex_unlock(&l->lock);
-	if (rc != PG_OK && s->why[0] == '\0')
-		snprintf(s->why, sizeof(s->why), "%s", pg_strerror(rc));
-	return rc;
+	return dir_ldap_run(s->l, dt_call, &c, s->why, sizeof(s->why));
 }
 
 static bool
