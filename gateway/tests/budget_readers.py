@@ -7,7 +7,8 @@ the starting gun), then each opens and reads whole files of FILE... in
 turn, from its own offset, until --stop-after refusals in a row or --tries
 attempts.  A read counts as served when the whole file came back.
 
-Prints one JSON object: served (total), served_by_mount, bytes, patients
+Prints one JSON object: served (total), served_by_mount,
+refused_by_mount, bytes, patients
 (distinct patients served), refused (by errno name), served_paths, and
 first_ms/last_ms: when the first and the last attempt ended, in
 milliseconds from the start.
@@ -104,12 +105,15 @@ def main():
     for x in served:
         by_mount[x[0]] += 1
     refused = {}
+    refused_by_mount = [0] * len(a.mount)
     for x in rows:
         if x[2] != "ok":
             refused[x[2]] = refused.get(x[2], 0) + 1
+            refused_by_mount[x[0]] += 1
     print(json.dumps({
         "served": len(served),
         "served_by_mount": by_mount,
+        "refused_by_mount": refused_by_mount,
         "bytes": sum(x[3] for x in served),
         "patients": sorted({x[1].split("/")[1] for x in served}),
         "refused": refused,

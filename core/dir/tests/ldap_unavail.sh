@@ -64,8 +64,18 @@ wait "$SLAPD_PID" 2>/dev/null
 is "after a slapd restart the next lookup reconnects and works" \
     "$(printf '%s\n' "$out" | sed -n 's/^result: //p' | tr '\n' ' ')" \
     "ok ok "
-# The restarted slapd forked into the background: track it by its pid file.
-SLAPD_PID=$(cat "$SLAPD_DIR/slapd.pid")
+# The restarted slapd forked into the background: track it by its pid
+# file, once that names it (not the old one, which may be gone or not
+# yet): else slapd_stop would miss it and it would outlive the test.
+old_pid=$SLAPD_PID
+for i in $(seq 1 100); do
+	SLAPD_PID=$(cat "$SLAPD_DIR/slapd.pid" 2>/dev/null)
+	[ -n "$SLAPD_PID" ] && [ "$SLAPD_PID" != "$old_pid" ] &&
+	    kill -0 "$SLAPD_PID" 2>/dev/null && break
+	sleep 0.05
+done
+check "the restarted slapd is tracked by its pid file" \
+    test -n "$SLAPD_PID" -a "$SLAPD_PID" != "$old_pid"
 
 # Credentials.
 (umask 077 && echo "wrong-password" >"$WORK/wrong.pw")
