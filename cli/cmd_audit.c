@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "cli/admin_audit.h"
 #include "cli/cmd_audit.h"
 #include "cli/util.h"
 #include "core/audit/audit.h"
@@ -308,29 +309,90 @@ audit_query_main(const struct cli_ctx *ctx, int argc, char **argv)
 	return run_query(ctx, a.log, &a.f, a.json);
 }
 
+/*
+ * "public key HEX" from PATH.pub into BUF: the key's public half, which
+ * an auditor needs to know anyway, never the secret.
+ */
+static void
+public_reason(const char *path, char *buf, size_t len)
+{
+	char pub[PATH_MAX_CLI + 8], hex[80];
+	FILE *f;
+	size_t n;
+
+	snprintf(buf, len, "signing key created");
+	if (snprintf(pub, sizeof(pub), "%s.pub", path) >= (int)sizeof(pub) ||
+	    (f = fopen(pub, "re")) == NULL)
+		return;
+	if (fgets(hex, sizeof(hex), f) != NULL) {
+		n = strspn(hex, "0123456789abcdef");
+		if (n == 64)
+			snprintf(buf, len,
+			    "signing key created; public key %.64s", hex);
+	}
+	fclose(f);
+}
+
+/*
+ * Records the new key in the log it signs (the configured [audit] key):
+ * on a first install the log begins with that record, signed by the key.
+ * A key this host's configuration does not use (an auditor's, a staged
+ * tree's) changes nothing here and is not recorded.
+ */
+static int
+keygen_record(const struct cli_ctx *ctx, const char *path, struct cli_audit *au)
+{
+	char why[160];
+
+	if (au->cfg == NULL || !cli_same_path(path, au->cfg->audit_key_file))
+		return CLI_EXIT_OK;
+	if (cli_audit_open(ctx, au, "the new key is made but not on record") !=
+	    CLI_EXIT_OK)
+		return CLI_EXIT_ERROR;
+	public_reason(path, why, sizeof(why));
+	if (cli_audit_record(au, "admin.audit.keygen", path, "allow", why) !=
+	        PG_OK ||
+	    cli_audit_end(au) != PG_OK) {
+		fprintf(stderr,
+		    "%s: audit keygen: the audit log did not take the record "
+		    "of the new key %s (made all the same)\n",
+		    ctx->progname, path);
+		return CLI_EXIT_ERROR;
+	}
+	return CLI_EXIT_OK;
+}
+
 static int
 audit_keygen_main(const struct cli_ctx *ctx, int argc, char **argv)
 {
+	struct cli_audit au = { NULL, NULL };
 	int r;
 
 	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
 		puts(
 		    "Usage: photoguard audit keygen FILE\n"
 		    "  Creates the checkpoint signing key: FILE (secret, 0600)\n"
-		    "  and FILE.pub (public, for auditors).");
+		    "  and FILE.pub (public, for auditors).  When FILE is the\n"
+		    "  configured [audit] key, the log records it (audited).");
 		return CLI_EXIT_OK;
 	}
 	if (argc != 2 || argv[1][0] == '-') {
 		fputs("Usage: photoguard audit keygen FILE\n", stderr);
 		return CLI_EXIT_USAGE;
 	}
+	/* A configuration that does not load stops it before the key. */
+	if ((r = cli_audit_load(ctx, &au)) != CLI_EXIT_OK)
+		return r;
 	if ((r = audit_keygen(argv[1])) != PG_OK) {
 		fprintf(stderr, "%s: audit keygen: %s: %s\n", ctx->progname,
 		    argv[1], pg_strerror(r));
+		(void)cli_audit_end(&au);
 		return CLI_EXIT_ERROR;
 	}
 	printf("wrote %s (secret) and %s.pub (public)\n", argv[1], argv[1]);
-	return CLI_EXIT_OK;
+	r = keygen_record(ctx, argv[1], &au);
+	(void)cli_audit_end(&au);
+	return r;
 }
 
 static const struct {

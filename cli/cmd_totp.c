@@ -13,6 +13,7 @@
 #include <qrencode.h>
 #include <sodium.h>
 
+#include "cli/admin_audit.h"
 #include "cli/cmd_totp.h"
 #include "cli/util.h"
 #include "core/config/config.h"
@@ -222,8 +223,13 @@ read_code(char *buf, size_t len)
 	return PG_OK;
 }
 
+/*
+ * Asks for and checks the first code; on success the secret is active.
+ * The audited reason goes to WHY (nothing secret: never the code).
+ */
 static int
-confirm(struct totp_store *st, const struct totp_args *a)
+confirm(
+    struct totp_store *st, const struct totp_args *a, char *why, size_t whylen)
 {
 	char line[LINE_MAX_LEN];
 	const char *code = a->confirm_code;
@@ -235,6 +241,8 @@ confirm(struct totp_store *st, const struct totp_args *a)
 			    "photoguard: no code read; %s stays "
 			    "pending\n",
 			    a->user);
+			snprintf(why, whylen,
+			    "no first code read; the secret stays pending");
 			return CLI_EXIT_FAIL;
 		}
 		code = line;
@@ -242,9 +250,13 @@ confirm(struct totp_store *st, const struct totp_args *a)
 	r = totp_store_confirm(st, a->user, code, time(NULL), a->window);
 	sodium_memzero(line, sizeof(line));
 	if (r == PG_OK) {
-		printf("TOTP for %s is active.\n", a->user);
+		snprintf(why, whylen, "TOTP active (store: %s%s)",
+		    a->dir_cfg != NULL ? "directory" : "files ",
+		    a->dir_cfg != NULL ? "" : a->secret_dir);
 		return CLI_EXIT_OK;
 	}
+	snprintf(
+	    why, whylen, "first code not accepted: %s", totp_store_why(st));
 	if (a->dir_cfg != NULL && r != PG_ERR_BADCODE && r != PG_ERR_REPLAY)
 		fprintf(stderr,
 		    "photoguard: not enrolled in the directory: %s (%s)\n",
@@ -286,13 +298,87 @@ open_store(const struct totp_args *a, int create, struct totp_store **st)
 	return r;
 }
 
+/* The decision an exit code of enroll() is audited with. */
+static const char *
+decision_of(int rc)
+{
+	return rc == CLI_EXIT_OK  ? "allow"
+	    : rc == CLI_EXIT_FAIL ? "deny"
+	                          : "error";
+}
+
+/*
+ * Enrolls A->user, as unlock is audited: the request is on record before
+ * anything changes (an enrollment the log cannot hold does not happen),
+ * the outcome after; "active" is said only once that is on record.
+ */
+static int
+enroll_audited(const struct cli_ctx *ctx, struct totp_args *a,
+    struct cli_audit *au, const char *event)
+{
+	struct totp_store *st = NULL;
+	struct totp_enrollment *e = NULL;
+	char why[512];
+	int rc, r;
+
+	if ((rc = cli_audit_open(
+	         ctx, au, "not enrolling a user without an audit record")) != 0)
+		return rc;
+	if (cli_audit_record(au, event, a->user, "info",
+	        a->reset ? "reset requested" : "enrollment requested") !=
+	    PG_OK) {
+		fprintf(stderr,
+		    "photoguard: the audit log does not take the request; "
+		    "%s is not enrolled\n",
+		    a->user);
+		return CLI_EXIT_ERROR;
+	}
+	if (open_store(a, 1, &st) != 0) {
+		snprintf(why, sizeof(why), "the TOTP store cannot be opened");
+		rc = CLI_EXIT_ERROR;
+		goto out;
+	}
+	r = totp_store_enroll(
+	    st, a->user, a->reset, time(NULL), a->digits, a->step_s, &e);
+	if (r != PG_OK) {
+		fprintf(stderr, "photoguard: cannot enroll %s: %s (%s)%s\n",
+		    a->user, pg_strerror(r), totp_store_why(st),
+		    r == PG_ERR_EXISTS ? "; --reset replaces it" : "");
+		snprintf(why, sizeof(why), "not enrolled: %s (%s)",
+		    pg_strerror(r), totp_store_why(st));
+		rc = r == PG_ERR_EXISTS ? CLI_EXIT_FAIL : CLI_EXIT_ERROR;
+		goto out;
+	}
+	if (show_enrollment(a->user, e) != PG_OK) {
+		fprintf(stderr, "photoguard: cannot show the enrollment\n");
+		snprintf(why, sizeof(why),
+		    "the enrollment could not be shown; it stays pending");
+		rc = CLI_EXIT_ERROR;
+		goto out;
+	}
+	rc = confirm(st, a, why, sizeof(why));
+out:
+	totp_enrollment_free(e);
+	totp_store_free(st);
+	if (cli_audit_record(au, event, a->user, decision_of(rc), why) !=
+	    PG_OK) {
+		fprintf(stderr,
+		    "photoguard: the audit log did not take the outcome of "
+		    "the enrollment of %s (its request is on record)%s\n",
+		    a->user,
+		    rc == CLI_EXIT_OK ? "; its TOTP is active all the same"
+		                      : "");
+		return CLI_EXIT_ERROR;
+	}
+	return rc;
+}
+
 static int
 enroll(const struct cli_ctx *ctx, int argc, char **argv, struct totp_args *ap)
 {
 	struct totp_args a;
-	struct totp_store *st = NULL;
-	struct totp_enrollment *e = NULL;
-	int rc, r;
+	struct cli_audit au = { NULL, NULL };
+	int rc;
 
 	rc = parse(ctx, argc, argv, "abcd", enroll_usage, &a);
 	ap->dir_cfg = a.dir_cfg;
@@ -302,26 +388,22 @@ enroll(const struct cli_ctx *ctx, int argc, char **argv, struct totp_args *ap)
 		fputs(enroll_usage, stderr);
 		return CLI_EXIT_USAGE;
 	}
-	if (open_store(&a, 1, &st) != 0)
-		return CLI_EXIT_ERROR;
-	r = totp_store_enroll(
-	    st, a.user, a.reset, time(NULL), a.digits, a.step_s, &e);
-	if (r != PG_OK) {
-		fprintf(stderr, "photoguard: cannot enroll %s: %s (%s)%s\n",
-		    a.user, pg_strerror(r), totp_store_why(st),
-		    r == PG_ERR_EXISTS ? "; --reset replaces it" : "");
-		rc = r == PG_ERR_EXISTS ? CLI_EXIT_FAIL : CLI_EXIT_ERROR;
-		goto out;
-	}
-	if (show_enrollment(a.user, e) != PG_OK) {
-		fprintf(stderr, "photoguard: cannot show the enrollment\n");
+	if ((rc = cli_audit_load(ctx, &au)) != CLI_EXIT_OK)
+		return rc;
+	rc = enroll_audited(
+	    ctx, &a, &au, a.reset ? "admin.enroll.reset" : "admin.enroll");
+	/* The closing checkpoint signs the outcome: without it, no
+	 * "active". */
+	if (cli_audit_end(&au) != PG_OK && rc == CLI_EXIT_OK) {
+		fprintf(stderr,
+		    "photoguard: the audit log did not take the closing "
+		    "checkpoint of the enrollment of %s; its TOTP is active "
+		    "all the same\n",
+		    a.user);
 		rc = CLI_EXIT_ERROR;
-		goto out;
 	}
-	rc = confirm(st, &a);
-out:
-	totp_enrollment_free(e);
-	totp_store_free(st);
+	if (rc == CLI_EXIT_OK)
+		printf("TOTP for %s is active.\n", a.user);
 	return rc;
 }
 
@@ -388,11 +470,52 @@ totp_status(
 	return CLI_EXIT_OK;
 }
 
+/* Creates the host key, audited when it is this host's (admin_audit.h). */
+static int
+hostkey_audited(
+    const struct cli_ctx *ctx, const char *path, struct cli_audit *au)
+{
+	char why[256];
+	int r;
+
+	/* A key this host's configuration does not use (a staged tree's,
+	 * a test's) changes nothing here and is not recorded. */
+	if (au->cfg != NULL &&
+	    cli_same_path(path, au->cfg->totp_host_key_file) &&
+	    cli_audit_open(ctx, au,
+	        "not creating the host key without an audit record") != 0)
+		return CLI_EXIT_ERROR;
+	r = totp_hostkey_generate(path);
+	if (r == PG_ERR_EXISTS) {
+		printf("host key %s already exists; left as it is\n", path);
+		return CLI_EXIT_OK;
+	}
+	if (r != PG_OK) {
+		fprintf(stderr, "photoguard: cannot create host key %s: %s\n",
+		    path, pg_strerror(r));
+		snprintf(why, sizeof(why), "not created: %s", pg_strerror(r));
+	} else
+		snprintf(why, sizeof(why), "TOTP host key created");
+	if (cli_audit_record(au, "admin.totp.hostkey", path,
+	        r == PG_OK ? "allow" : "error", why) != PG_OK) {
+		fprintf(stderr,
+		    "photoguard: the audit log did not take the record of "
+		    "host key %s%s\n",
+		    path, r == PG_OK ? ", which is created all the same" : "");
+		return CLI_EXIT_ERROR;
+	}
+	if (r != PG_OK)
+		return CLI_EXIT_ERROR;
+	printf("host key %s created\n", path);
+	return CLI_EXIT_OK;
+}
+
 static int
 totp_hostkey(const struct cli_ctx *ctx, int argc, char **argv)
 {
 	struct totp_args a;
-	int rc, r;
+	struct cli_audit au = { NULL, NULL };
+	int rc;
 
 	rc = parse(ctx, argc, argv, "b", totp_usage, &a);
 	pg_config_free(a.dir_cfg);
@@ -402,19 +525,17 @@ totp_hostkey(const struct cli_ctx *ctx, int argc, char **argv)
 		fputs(totp_usage, stderr);
 		return CLI_EXIT_USAGE;
 	}
-	r = totp_hostkey_generate(a.host_key);
-	if (r == PG_ERR_EXISTS) {
-		printf(
-		    "host key %s already exists; left as it is\n", a.host_key);
-		return CLI_EXIT_OK;
+	if ((rc = cli_audit_load(ctx, &au)) != CLI_EXIT_OK)
+		return rc;
+	rc = hostkey_audited(ctx, a.host_key, &au);
+	if (cli_audit_end(&au) != PG_OK && rc == CLI_EXIT_OK) {
+		fprintf(stderr,
+		    "photoguard: the audit log did not take the closing "
+		    "checkpoint of the record of host key %s\n",
+		    a.host_key);
+		rc = CLI_EXIT_ERROR;
 	}
-	if (r != PG_OK) {
-		fprintf(stderr, "photoguard: cannot create host key %s: %s\n",
-		    a.host_key, pg_strerror(r));
-		return CLI_EXIT_ERROR;
-	}
-	printf("host key %s created\n", a.host_key);
-	return CLI_EXIT_OK;
+	return rc;
 }
 
 int
