@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "cli/admin_audit.h"
 #include "cli/cmd_lockout.h"
 #include "cli/cmd_gateway.h"
 #include "cli/lockout_pending.h"
@@ -394,20 +395,9 @@ static int
 audit_unlock(struct audit_log *log, const char *user, const char *decision,
     const char *reason)
 {
-	struct audit_event ev;
-	char who[300];
+	struct cli_audit au = { .cfg = NULL, .log = log };
 
-	audit_event_init(&ev);
-	ev.uid = (long)getuid();
-	cli_invoker(who, sizeof(who));
-	ev.actor = who;
-	ev.event = "admin.unlock";
-	ev.object = user;
-	ev.decision = decision;
-	ev.reason = reason;
-	ev.pid = (long)getpid();
-	ev.process = "photoguard";
-	return audit_write(log, &ev);
+	return cli_audit_record(&au, "admin.unlock", user, decision, reason);
 }
 
 static int
