@@ -260,43 +260,36 @@ count_key(const struct db_entry *e, const struct db_mods *m, const char *key,
 
 /* Ends ASK's old lease, trimmed to what it spent.  Adds the trim to M. */
 static int
-trim_old(const struct db_entry *e, struct db_mods *m,
-    const struct dir_budget_ask *a, struct db_lease *trimmed, bool *keep)
+trim_old(
+    const struct db_entry *e, struct db_mods *m, const struct dir_budget_ask *a)
 {
 	long i = find_value(e, a->old);
+	struct db_lease t;
 
-	*keep = false;
 	if (i < 0)
 		return PG_OK; /* never granted, or cleared by an unlock */
 	mods_del(m, e, (size_t)i);
-	*trimmed = e->l[i];
 	if (a->old_used == 0)
 		return PG_OK;
-	trimmed->units =
-	    a->old_used < trimmed->units ? a->old_used : trimmed->units;
+	t = e->l[i];
+	t.units = a->old_used < t.units ? a->old_used : t.units;
 	/* Spent at OLD_LAST_MS at the latest: counts a window from then. */
-	if (a->old_last_ms >= trimmed->granted_ms &&
-	    a->old_last_ms < trimmed->expires_ms)
-		trimmed->expires_ms = a->old_last_ms + 1;
-	*keep = true;
-	return mods_add(m, trimmed);
+	if (a->old_last_ms >= t.granted_ms && a->old_last_ms < t.expires_ms)
+		t.expires_ms = a->old_last_ms + 1;
+	return mods_add(m, &t);
 }
 
 /* Decides every ask of Q against E into M.  PG_OK or PG_ERR_*. */
 static int
 decide(const struct db_entry *e, struct db_req *q, struct db_mods *m)
 {
-	struct db_lease nl, tl;
+	struct db_lease nl;
 	size_t i, k, dropped = 0;
-	bool keep;
 	int rc;
 
-	for (k = 0; k < q->n; k++) {
-		struct dir_budget_ask *a = &q->a[k];
-
-		if ((rc = trim_old(e, m, a, &tl, &keep)) != PG_OK)
+	for (k = 0; k < q->n; k++)
+		if ((rc = trim_old(e, m, &q->a[k])) != PG_OK)
 			return rc;
-	}
 	for (i = 0; i < e->nl && dropped < DB_DROP_MAX; i++)
 		if (!m->gone[i] && !db_lease_counts(&e->l[i], q->now_ms)) {
 			mods_del(m, e, i);
