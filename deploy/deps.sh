@@ -8,7 +8,7 @@ set -eu
 
 build="meson ninja-build pkg-config gcc libc6-dev libpam0g-dev liboath-dev
 libldap2-dev libsodium-dev libinotifytools0-dev libfuse3-dev fuse3
-libjansson-dev libinih-dev libqrencode-dev python3"
+libjansson-dev libinih-dev libqrencode-dev zlib1g-dev python3"
 test="libcmocka-dev slapd ldap-utils libpam-wrapper libpamtest0-dev pamtester
 oathtool openssl openssh-server openssh-client valgrind clang-format util-linux
 debootstrap systemd-container

@@ -157,6 +157,10 @@ struct audit_verify_result {
 	long long first_repair_seq;
 	char first_repair[AUDIT_MSG_MAX]; /* its object: the gap */
 	bool signatures_checked;          /* false: no public key given */
+	long long first_seq; /* 1, or where a set whose older files were
+	                        rotated away starts */
+	int files;           /* files read */
+	char file[512];      /* the file the verdict concerns (the last) */
 	char message[AUDIT_MSG_MAX];
 };
 
@@ -170,6 +174,20 @@ const char *audit_fail_name(enum audit_fail kind);
  */
 int audit_verify(
     const char *log, const char *pubkey_path, struct audit_verify_result *res);
+
+/*
+ * Verifies one chain kept in several files: the live log LOG (may be
+ * NULL), read up to its size at the start under its shared lock, with
+ * SIBLINGS its rotated files beside it (LOG.N, LOG.N.gz as logrotate
+ * names them, LOG-SUFFIX), and the files FILES[0..NFILES) as they are.
+ * They are read as one stream in the order of their records, in bounded
+ * memory whatever their size; a file missing from the middle, files
+ * renamed out of their order, and a set whose oldest file continues one
+ * not given (res->first_seq > 1) are named.  The head is LOG's, or the
+ * newest file's.
+ */
+int audit_verify_set(const char *log, bool siblings, const char *const *files,
+    size_t nfiles, const char *pubkey_path, struct audit_verify_result *res);
 
 /*
  * As audit_verify() on memory: BUF/LEN the log, HEAD/HEADLEN the head file
@@ -211,5 +229,10 @@ typedef int (*audit_record_fn)(const struct audit_record *rec, void *arg);
  */
 int audit_query(const char *log, const struct audit_filter *f,
     audit_record_fn fn, void *arg, long long *skipped);
+
+/* As audit_query() over a set, as audit_verify_set() reads it. */
+int audit_query_set(const char *log, bool siblings, const char *const *files,
+    size_t nfiles, const struct audit_filter *f, audit_record_fn fn, void *arg,
+    long long *skipped);
 
 #endif /* PG_AUDIT_H */

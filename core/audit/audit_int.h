@@ -7,6 +7,7 @@
 #define PG_AUDIT_INT_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 #include <sodium.h>
@@ -23,6 +24,7 @@
 #define AUDIT_EV_CHECKPOINT "audit.checkpoint"
 #define AUDIT_EV_TORN       "audit.torn_tail"
 #define AUDIT_EV_REPAIR     "audit.repair"
+#define AUDIT_EV_ROTATE     "audit.rotate"
 
 /* The text whose BLAKE2b hash is the "prev" of record 1. */
 #define AUDIT_GENESIS_TEXT "photoguard audit log v1"
@@ -80,5 +82,59 @@ int audit_load_pubkey(const char *path, unsigned char *pk);
 /* Reads the hex secret key in PATH (a private file) into SK, which must be
  * sodium_malloc()ed crypto_sign_SECRETKEYBYTES. */
 int audit_load_secret(const char *path, unsigned char *sk);
+
+/*
+ * One file of a log read as a stream (audit_src.c): the bytes
+ * BUF[POS..FILL) are the window, the current line first, with at least a
+ * few MiB after it unless the file ends (EOF).
+ */
+struct audit_src {
+	int fd;           /* -1: memory */
+	void *gz;         /* gzFile of a compressed rotated file */
+	off_t off;        /* plain file: next read */
+	off_t limit;      /* the live log: its size under the lock; else -1 */
+	char *buf;        /* owned: NULL for memory */
+	const char *data; /* the bytes: buf, or the memory read */
+	size_t pos, fill, cap;
+	int eof, owned;
+	dev_t dev;
+	ino_t ino;
+	long long first_seq; /* 0: empty; -1: its first line unreadable */
+	int continues;       /* its first record is an audit.rotate */
+	char first_host[AUDIT_HOST_MAX];
+	char path[4096];
+};
+
+/* The files of one chain, in chain order, and the newest one's head. */
+struct audit_set {
+	struct audit_src *src;
+	size_t n;
+	const char *head; /* NULL: no head file */
+	size_t headlen;
+	char *head_owned;
+};
+
+/* The seq of a record line P/LEN, read from its start. */
+int audit_line_seq(const char *p, size_t len, long long *seq);
+
+/* Keeps the window at least a few MiB ahead of POS (or to EOF). */
+int audit_src_fill(struct audit_src *s);
+/* A source over memory: the whole window at once. */
+void audit_src_mem(struct audit_src *s, const char *buf, size_t len);
+void audit_src_close(struct audit_src *s);
+
+/*
+ * Opens a set: LOG (the live log, may be NULL) read up to its size under
+ * its shared lock with its head, plus with SIBLINGS its rotated files
+ * beside it (LOG.N, LOG.N.gz, LOG-SUFFIX), plus the files MORE[0..NMORE)
+ * as they are; then puts them in chain order.  Without LOG, the head is
+ * the one beside the newest file.
+ */
+int audit_set_open(const char *log, int siblings, const char *const *more,
+    size_t nmore, struct audit_set *set);
+void audit_set_free(struct audit_set *set);
+
+/* Whether NAME names a rotated file of the log named BASE. */
+int audit_set_sibling(const char *name, const char *base);
 
 #endif /* PG_AUDIT_INT_H */

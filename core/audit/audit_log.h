@@ -88,9 +88,6 @@ int audit_append_ckpt(struct audit_log *log);
 int audit_repair_torn(
     struct audit_log *log, off_t len, const unsigned char *hash);
 
-/* The seq of a record line P/LEN, read from its start. */
-int audit_line_seq(const char *p, size_t len, long long *seq);
-
 /* Opens PATH without creating it, checking its head or starting a
  * flusher: the handle audit_repair() works with. */
 int audit_open_raw(const char *path, const char *keyfile,

@@ -1,7 +1,6 @@
 /*
- * audit_read.c - the reading side of the audit log: loads a consistent
- * copy of the log and its head under a shared lock, then verifies it
- * (audit_verify) or walks its records through filters (audit_query).
+ * audit_read.c - walks the records of a log, or of its rotated set,
+ * through filters (audit_query), as a stream (audit_src.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,84 +14,6 @@
 #include "core/audit/audit_int.h"
 #include "base/base.h"
 #include "core/state/state.h"
-
-#define AUDIT_READ_MAX     ((size_t)1 << 30) /* rotate before 1 GiB */
-#define AUDIT_READ_WAIT_MS 10000 /* for writers, who hold the lock briefly */
-
-/* Reads LOG and, if HEAD is not NULL, LOG.head (NULL when absent), both
- * under a shared lock so that no writer is between the two. */
-static int
-load_log(
-    const char *path, char **out, size_t *len, char **head, size_t *headlen)
-{
-	char hpath[4096];
-	struct stat st;
-	char *buf = NULL;
-	int fd, r;
-
-	*out = NULL;
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return errno == ENOENT ? PG_ERR_NOTFOUND
-		    : errno == ELOOP   ? PG_ERR_SYMLINK
-		                       : PG_ERR_IO;
-	if ((r = pg_flock(fd, LOCK_SH, AUDIT_READ_WAIT_MS)) != PG_OK)
-		goto out;
-	r = PG_ERR_IO;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-		goto out;
-	r = PG_ERR_TOOBIG;
-	if ((size_t)st.st_size > AUDIT_READ_MAX)
-		goto out;
-	r = PG_ERR_NOMEM;
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
-		goto out;
-	if ((r = pg_pread_all(fd, buf, (size_t)st.st_size, 0)) != PG_OK)
-		goto out;
-	buf[st.st_size] = '\0';
-	if (head != NULL) {
-		r = PG_ERR_TOOBIG;
-		if (snprintf(hpath, sizeof(hpath), "%s.head", path) >=
-		    (int)sizeof(hpath))
-			goto out;
-		r = pg_read_file(hpath, AUDIT_HEAD_MAX, 0, head, headlen);
-		if (r == PG_ERR_NOTFOUND)
-			r = PG_OK;
-		if (r != PG_OK)
-			goto out;
-	}
-	*out = buf;
-	*len = (size_t)st.st_size;
-	buf = NULL; /* transferred */
-out:
-	free(buf);
-	close(fd);
-	return r;
-}
-
-int
-audit_verify(
-    const char *log, const char *pubkey_path, struct audit_verify_result *res)
-{
-	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
-	char *buf = NULL, *head = NULL;
-	size_t len = 0, headlen = 0;
-	int r;
-
-	memset(res, 0, sizeof(*res));
-	if (sodium_init() < 0)
-		return PG_ERR_CRYPTO;
-	if (pubkey_path != NULL &&
-	    (r = audit_load_pubkey(pubkey_path, pk)) != PG_OK)
-		return r;
-	if ((r = load_log(log, &buf, &len, &head, &headlen)) != PG_OK)
-		return r;
-	r = audit_verify_buf(
-	    buf, len, head, headlen, pubkey_path != NULL ? pk : NULL, res);
-	free(buf);
-	free(head);
-	return r;
-}
 
 /* Completes a user's time bound to the full record format: missing parts
  * from FILL ("0000-01-01T00:00:00.000000Z" or "...23:59:59.999999Z"). */
@@ -185,33 +106,41 @@ matches(const struct audit_filter *f, const struct audit_record *rec,
 	    (until[0] == '\0' || strcmp(rec->time, until) <= 0);
 }
 
+/* Calls FN for the records of S that match F. */
 static int
-walk(const char *buf, size_t len, const struct audit_filter *f,
-    const char *since, const char *until, audit_record_fn fn, void *arg,
-    long long *skipped)
+walk(struct audit_src *s, const struct audit_filter *f, const char *since,
+    const char *until, audit_record_fn fn, void *arg, long long *skipped)
 {
 	struct audit_record rec;
 	struct audit_prec pr;
-	const char *nl;
-	size_t off = 0, n;
+	const char *nl, *line;
+	size_t n;
 	char why[8];
 	json_t *j;
 	int r = 0;
 
-	while (r == 0 && off < len &&
-	    (nl = memchr(buf + off, '\n', len - off)) != NULL) {
-		n = (size_t)(nl - buf) - off;
-		if (audit_rec_parse(buf + off, n, &pr, &j, why, sizeof(why)) !=
+	while (r == 0) {
+		if ((r = audit_src_fill(s)) != PG_OK)
+			return r;
+		line = s->data + s->pos;
+		nl = memchr(line, '\n', s->fill - s->pos);
+		if (nl == NULL) {
+			if (!s->eof && skipped != NULL)
+				(*skipped)++; /* a line over the maximum */
+			return 0;
+		}
+		n = (size_t)(nl - line);
+		if (audit_rec_parse(line, n, &pr, &j, why, sizeof(why)) !=
 		    PG_OK) {
 			if (skipped != NULL)
 				(*skipped)++;
 		} else {
-			fill_record(&rec, j, buf + off, n);
+			fill_record(&rec, j, line, n);
 			if (matches(f, &rec, since, until))
 				r = fn(&rec, arg);
 			json_decref(j);
 		}
-		off += n + 1;
+		s->pos += n + 1;
 	}
 	return r;
 }
@@ -255,14 +184,15 @@ sanitized_filter(const struct audit_filter *f, struct clean_filter *c)
 }
 
 int
-audit_query(const char *log, const struct audit_filter *f, audit_record_fn fn,
-    void *arg, long long *skipped)
+audit_query_set(const char *log, bool siblings, const char *const *files,
+    size_t nfiles, const struct audit_filter *f, audit_record_fn fn, void *arg,
+    long long *skipped)
 {
 	char since[AUDIT_TIME_LEN + 1] = "", until[AUDIT_TIME_LEN + 1] = "";
 	struct audit_filter none;
 	struct clean_filter clean;
-	char *buf = NULL;
-	size_t len = 0;
+	struct audit_set set;
+	size_t i;
 	int r;
 
 	if (skipped != NULL)
@@ -281,10 +211,20 @@ audit_query(const char *log, const struct audit_filter *f, audit_record_fn fn,
 	/* Compare like with like: the writer stored names sanitised. */
 	if ((r = sanitized_filter(f, &clean)) != PG_OK)
 		return r;
-	if ((r = load_log(log, &buf, &len, NULL, NULL)) == PG_OK)
-		r = walk(buf, len, &clean.f, since, until, fn, arg, skipped);
-	free(buf);
+	if ((r = audit_set_open(log, siblings, files, nfiles, &set)) == PG_OK) {
+		for (i = 0; r == 0 && i < set.n; i++)
+			r = walk(&set.src[i], &clean.f, since, until, fn, arg,
+			    skipped);
+		audit_set_free(&set);
+	}
 	free(clean.actor);
 	free(clean.patient);
 	return r;
+}
+
+int
+audit_query(const char *log, const struct audit_filter *f, audit_record_fn fn,
+    void *arg, long long *skipped)
+{
+	return audit_query_set(log, false, NULL, 0, f, fn, arg, skipped);
 }

@@ -24,6 +24,8 @@ struct vstate {
 	unsigned char prev[AUDIT_HASH_BYTES];
 	unsigned char prevprev[AUDIT_HASH_BYTES];
 	long long last_ckpt;
+	int may_start; /* the set's first record may continue a file not
+	                  given (an audit.rotate past seq 1) */
 };
 
 /* One line of the log, parsed. */
@@ -220,6 +222,17 @@ check_line(struct vstate *st, size_t off, size_t next_off)
 
 	if (!parse_at(st, off, &v, why, sizeof(why)))
 		return fail(st, AUDIT_UNPARSABLE, st->expect, "%s", why);
+	if (st->may_start) {
+		/* Older files were rotated away: the chain is proven from
+		 * here on, and the result says where it starts. */
+		st->may_start = 0;
+		if (v.r.seq > 1 && strcmp(v.r.event, AUDIT_EV_ROTATE) == 0) {
+			st->expect = v.r.seq;
+			memcpy(st->prev, v.r.prev, AUDIT_HASH_BYTES);
+			st->res->first_seq = v.r.seq;
+			st->res->last_seq = v.r.seq - 1;
+		}
+	}
 	link_ok = sodium_memcmp(v.r.prev, st->prev, AUDIT_HASH_BYTES) == 0;
 	if (v.r.seq != st->expect)
 		r = wrong_seq(st, &v, next_off, link_ok);
@@ -299,31 +312,177 @@ result_init(struct audit_verify_result *res, const unsigned char *pk)
 	memset(res, 0, sizeof(*res));
 	res->ok = true;
 	res->signatures_checked = pk != NULL;
+	res->first_seq = 1;
 }
 
-int
-audit_verify_buf(const char *buf, size_t len, const char *headbuf,
-    size_t headlen, const unsigned char *pk, struct audit_verify_result *res)
+#define VERIFY_IO (-2) /* a file could not be read on */
+
+/* Verifies the lines of S, up to an unfinished last line (its length in
+ * *TORN).  0, -1 (the verdict is in res) or VERIFY_IO. */
+static int
+verify_src(struct vstate *st, struct audit_src *s, size_t *torn)
+{
+	const char *nl;
+
+	*torn = 0;
+	for (;;) {
+		if (audit_src_fill(s) != PG_OK)
+			return VERIFY_IO;
+		st->buf = s->data + s->pos;
+		st->len = s->fill - s->pos;
+		if (st->len == 0)
+			return 0;
+		nl = memchr(st->buf, '\n', st->len);
+		if (nl == NULL && !s->eof)
+			return fail(st, AUDIT_UNPARSABLE, st->expect,
+			    "a line longer than %d bytes", AUDIT_MAX_RECORD);
+		if (nl == NULL) {
+			*torn = st->len;
+			return 0;
+		}
+		if (check_line(st, 0, (size_t)(nl - st->buf) + 1) != 0)
+			return -1;
+		s->pos += (size_t)(nl - st->buf) + 1;
+	}
+}
+
+/* The last component of PATH, cut to fit OUT. */
+static void
+base_name(const char *path, char *out, size_t len)
+{
+	const char *sl = strrchr(path, '/'), *b = sl != NULL ? sl + 1 : path;
+	size_t n = strlen(b);
+
+	n = n < len - 1 ? n : len - 1;
+	memcpy(out, b, n);
+	out[n] = '\0';
+}
+
+/* Where a file of logrotate's naming claims to stand: BASE newest (1),
+ * BASE.N older the larger N (0, -N), BASE-DATE by its text (2, 0); -1:
+ * a name that claims nothing. */
+static int
+name_rank(const char *path, const char *base, long long *num, const char **text)
+{
+	const char *name = strrchr(path, '/');
+	size_t n = strlen(base);
+
+	name = name != NULL ? name + 1 : path;
+	*num = 0;
+	*text = "";
+	if (strcmp(name, base) == 0)
+		return 1;
+	if (!audit_set_sibling(name, base))
+		return -1;
+	if (name[n] == '-') {
+		*text = name + n + 1;
+		return 2;
+	}
+	*num = -strtoll(name + n + 1, NULL, 10);
+	return 0;
+}
+
+/* Whether B (newer by its content than A) is named as the older one. */
+static int
+named_older(const char *a, const char *b, const char *base)
+{
+	const char *ta, *tb;
+	long long na, nb;
+	int ra = name_rank(a, base, &na, &ta),
+	    rb = name_rank(b, base, &nb, &tb);
+
+	if (ra < 0 || rb < 0)
+		return 0;
+	if (ra == 1)
+		return 1; /* the live name holds older records */
+	if (ra != rb || rb == 1)
+		return 0;
+	return ra == 0 ? nb < na : strcmp(tb, ta) < 0;
+}
+
+/* A file renamed out of its place in the rotation: the chain is read in
+ * the order of the records, and the names are checked against it. */
+static int
+check_names(struct vstate *st, const struct audit_set *set)
+{
+	const char *slash = strrchr(set->src[set->n - 1].path, '/');
+	const char *base =
+	    slash != NULL ? slash + 1 : set->src[set->n - 1].path;
+	char a[64], b[64];
+	size_t i;
+
+	for (i = 0; i + 1 < set->n; i++) {
+		if (!named_older(set->src[i].path, set->src[i + 1].path, base))
+			continue;
+		base_name(set->src[i].path, a, sizeof(a));
+		base_name(set->src[i + 1].path, b, sizeof(b));
+		return fail(st, AUDIT_REORDERED, set->src[i + 1].first_seq,
+		    "%s holds seq %lld on but is named as older than %s, "
+		    "which holds seq %lld on: files were renamed",
+		    b, set->src[i + 1].first_seq, a, set->src[i].first_seq);
+	}
+	return 0;
+}
+
+/* The set's files one after another, as one chain. */
+static int
+verify_files(struct vstate *st, struct audit_set *set)
+{
+	struct audit_verify_result *res = st->res;
+	long long before;
+	size_t i, torn = 0;
+	char msg[AUDIT_MSG_MAX], a[64], b[64];
+	int r;
+
+	res->files = (int)set->n;
+	for (i = 0; i < set->n; i++) {
+		snprintf(
+		    res->file, sizeof(res->file), "%.500s", set->src[i].path);
+		before = st->expect;
+		if (torn > 0)
+			return fail(st, AUDIT_TORN, st->expect,
+			    "%s ends in an unfinished line of %zu bytes",
+			    set->src[i - 1].path, torn);
+		r = verify_src(st, &set->src[i], &torn);
+		if (r == VERIFY_IO)
+			return r;
+		if (r != 0 && i > 0 && res->kind == AUDIT_MISSING &&
+		    res->bad_seq == before) {
+			/* A gap between two files: a file went missing. */
+			snprintf(msg, sizeof(msg), "%.100s", res->message);
+			base_name(set->src[i - 1].path, a, sizeof(a));
+			base_name(set->src[i].path, b, sizeof(b));
+			snprintf(res->message, sizeof(res->message),
+			    "%.100s: a file is missing between %.60s and %.60s",
+			    msg, a, b);
+		}
+		if (r != 0)
+			return r;
+	}
+	return check_end(st, torn);
+}
+
+static int
+verify_set(struct audit_set *set, const unsigned char *pk,
+    struct audit_verify_result *res)
 {
 	struct audit_head head;
 	struct vstate st;
-	const char *nl;
-	size_t off = 0;
+	int r;
 
 	result_init(res, pk);
 	if (sodium_init() < 0)
 		return PG_ERR_CRYPTO;
 	memset(&st, 0, sizeof(st));
-	st.buf = buf;
-	st.len = len;
 	st.pk = pk;
 	st.res = res;
 	st.expect = 1;
+	st.may_start = 1;
 	audit_genesis(st.prev);
 	if (pk != NULL)
 		audit_key_id(pk, st.pk_id);
-	if (headbuf != NULL) {
-		if (audit_head_parse(headbuf, headlen, &head) != PG_OK) {
+	if (set->head != NULL) {
+		if (audit_head_parse(set->head, set->headlen, &head) != PG_OK) {
 			fail(&st, AUDIT_UNPARSABLE, 0,
 			    "head file does not parse");
 			return PG_OK;
@@ -332,15 +491,69 @@ audit_verify_buf(const char *buf, size_t len, const char *headbuf,
 		if (check_head_sig(&st) != 0)
 			return PG_OK;
 	}
-	while (off < len && (nl = memchr(buf + off, '\n', len - off)) != NULL) {
-		if (check_line(&st, off, (size_t)(nl - buf) + 1) != 0)
-			return PG_OK;
-		off = (size_t)(nl - buf) + 1;
-	}
-	if (check_end(&st, len - off) != 0)
+	if (set->n > 1 && check_names(&st, set) != 0)
 		return PG_OK;
-	res->unsigned_tail = res->last_seq - st.last_ckpt;
-	snprintf(res->message, sizeof(res->message), "%lld records verified",
-	    res->records);
+	r = verify_files(&st, set);
+	if (r == VERIFY_IO)
+		return PG_ERR_IO;
+	if (r != 0)
+		return PG_OK;
+	res->unsigned_tail = res->last_seq -
+	    (st.last_ckpt > 0 ? st.last_ckpt : res->first_seq - 1);
+	if (res->first_seq > 1)
+		snprintf(res->message, sizeof(res->message),
+		    "%lld records verified, from seq %lld (older files "
+		    "rotated away)",
+		    res->records, res->first_seq);
+	else
+		snprintf(res->message, sizeof(res->message),
+		    "%lld records verified", res->records);
 	return PG_OK;
+}
+
+int
+audit_verify_buf(const char *buf, size_t len, const char *headbuf,
+    size_t headlen, const unsigned char *pk, struct audit_verify_result *res)
+{
+	struct audit_set set;
+	struct audit_src src;
+
+	audit_src_mem(&src, buf, len);
+	memset(&set, 0, sizeof(set));
+	set.src = &src;
+	set.n = 1;
+	set.head = headbuf;
+	set.headlen = headlen;
+	return verify_set(&set, pk, res);
+}
+
+int
+audit_verify_set(const char *log, bool siblings, const char *const *files,
+    size_t nfiles, const char *pubkey_path, struct audit_verify_result *res)
+{
+	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+	struct audit_set set;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	if (sodium_init() < 0)
+		return PG_ERR_CRYPTO;
+	if (pubkey_path != NULL &&
+	    (r = audit_load_pubkey(pubkey_path, pk)) != PG_OK)
+		return r;
+	if ((r = audit_set_open(log, siblings, files, nfiles, &set)) != PG_OK)
+		return r;
+	if (set.n == 0)
+		r = PG_ERR_NOTFOUND;
+	else
+		r = verify_set(&set, pubkey_path != NULL ? pk : NULL, res);
+	audit_set_free(&set);
+	return r;
+}
+
+int
+audit_verify(
+    const char *log, const char *pubkey_path, struct audit_verify_result *res)
+{
+	return audit_verify_set(log, false, NULL, 0, pubkey_path, res);
 }
