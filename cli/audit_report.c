@@ -1,9 +1,10 @@
 /*
- * audit_report.c - sums the gateway's access records per user and
- * patient for `photoguard audit report`.  Rows are found through a
- * two-level jansson object (user -> patient -> row index), so a
- * whole-clinic report over a large log stays linear.
+ * audit_report.c - sums the gateway's access records per user, patient
+ * and server for `photoguard audit report`.  Rows are found through a
+ * two-level jansson object (user -> "patient\nhost" -> row index), so a
+ * whole-clinic report over large logs stays linear.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,8 @@
 struct row {
 	char *user;
 	char *patient;
+	char *host;
+	char *key; /* "patient\nhost": no stored string holds a newline */
 	long long files;
 	long long bytes;
 	char first[TIME_MAX];
@@ -26,10 +29,19 @@ struct row {
 struct report {
 	struct row *rows;
 	size_t n, cap;
-	json_t *index; /* user -> { patient -> row index } */
+	json_t *index; /* user -> { "patient\nhost" -> row index } */
 	struct report_row *view;
 	long long unattributed;
 };
+
+static void
+free_row(struct row *w)
+{
+	free(w->user);
+	free(w->patient);
+	free(w->host);
+	free(w->key);
+}
 
 int
 report_new(struct report **out)
@@ -54,19 +66,19 @@ report_free(struct report *r)
 
 	if (r == NULL)
 		return;
-	for (i = 0; i < r->n; i++) {
-		free(r->rows[i].user);
-		free(r->rows[i].patient);
-	}
+	for (i = 0; i < r->n; i++)
+		free_row(&r->rows[i]);
 	free(r->rows);
 	free(r->view);
 	json_decref(r->index);
 	free(r);
 }
 
-/* Appends a zeroed row for USER x PATIENT; returns its index or -1. */
+/* Appends a zeroed row for USER x PATIENT x HOST under KEY; returns its
+ * index or -1. */
 static long long
-new_row(struct report *r, const char *user, const char *patient)
+new_row(struct report *r, const char *user, const char *patient,
+    const char *host, const char *key)
 {
 	struct row *rows, *w;
 	size_t cap;
@@ -82,48 +94,63 @@ new_row(struct report *r, const char *user, const char *patient)
 	memset(w, 0, sizeof(*w));
 	w->user = strdup(user);
 	w->patient = strdup(patient);
-	if (w->user == NULL || w->patient == NULL) {
-		free(w->user);
-		free(w->patient);
+	w->host = strdup(host);
+	w->key = strdup(key);
+	if (w->user == NULL || w->patient == NULL || w->host == NULL ||
+	    w->key == NULL) {
+		free_row(w);
 		return -1;
 	}
 	return (long long)r->n++;
 }
 
-/* The row of USER x PATIENT, created on first use, in *OUT. */
 static int
-find_row(
-    struct report *r, const char *user, const char *patient, struct row **out)
+find_key(struct report *r, const char *user, const char *patient,
+    const char *host, const char *key, struct row **out)
 {
 	json_t *pats, *idx;
 	long long i;
 
-	*out = NULL;
 	pats = json_object_get(r->index, user);
 	if (pats == NULL) {
 		if ((pats = json_object()) == NULL ||
 		    json_object_set_new(r->index, user, pats) != 0)
 			return PG_ERR_NOMEM;
 	}
-	idx = json_object_get(pats, patient);
+	idx = json_object_get(pats, key);
 	if (idx != NULL) {
 		*out = &r->rows[json_integer_value(idx)];
 		return PG_OK;
 	}
 	if (r->n >= REPORT_MAX_ROWS)
 		return PG_ERR_TOOBIG;
-	if ((i = new_row(r, user, patient)) < 0)
+	if ((i = new_row(r, user, patient, host, key)) < 0)
 		return PG_ERR_NOMEM;
-	if (json_object_set_new(pats, patient, json_integer(i)) != 0) {
+	if (json_object_set_new(pats, key, json_integer(i)) != 0) {
 		r->n--;
-		free(r->rows[i].user);
-		free(r->rows[i].patient);
+		free_row(&r->rows[i]);
 		return PG_ERR_NOMEM;
 	}
 	*out = &r->rows[i];
 	return PG_OK;
 }
 
+/* The row of USER x PATIENT x HOST, created on first use, in *OUT. */
+static int
+find_row(struct report *r, const char *user, const char *patient,
+    const char *host, struct row **out)
+{
+	char *key;
+	int rc;
+
+	*out = NULL;
+	if ((key = malloc(strlen(patient) + strlen(host) + 2)) == NULL)
+		return PG_ERR_NOMEM;
+	sprintf(key, "%s\n%s", patient, host);
+	rc = find_key(r, user, patient, host, key, out);
+	free(key);
+	return rc;
+}
 static void
 note_time(struct row *w, const char *t)
 {
@@ -152,7 +179,8 @@ report_add(struct report *r, const struct audit_record *rec)
 		r->unattributed++;
 		return PG_OK;
 	}
-	if ((rc = find_row(r, rec->actor, rec->patient, &w)) != PG_OK)
+	if ((rc = find_row(r, rec->actor, rec->patient,
+	         rec->host != NULL ? rec->host : "", &w)) != PG_OK)
 		return rc;
 	if (open)
 		w->files++;
@@ -168,7 +196,9 @@ cmp_row(const void *a, const void *b)
 	const struct row *x = a, *y = b;
 	int c = strcmp(x->user, y->user);
 
-	return c != 0 ? c : strcmp(x->patient, y->patient);
+	if (c == 0)
+		c = strcmp(x->patient, y->patient);
+	return c != 0 ? c : strcmp(x->host, y->host);
 }
 
 /* Rebuilds the index after sorting moved the rows. */
@@ -180,7 +210,7 @@ reindex(struct report *r)
 	for (i = 0; i < r->n; i++)
 		json_integer_set(
 		    json_object_get(json_object_get(r->index, r->rows[i].user),
-		        r->rows[i].patient),
+		        r->rows[i].key),
 		    (json_int_t)i);
 }
 
@@ -210,6 +240,7 @@ report_rows(struct report *r, const struct report_row **rows, size_t *n,
 	for (i = 0; i < r->n; i++) {
 		v[i].user = r->rows[i].user;
 		v[i].patient = r->rows[i].patient;
+		v[i].host = r->rows[i].host;
 		v[i].files = r->rows[i].files;
 		v[i].bytes = r->rows[i].bytes;
 		v[i].first = r->rows[i].first;

@@ -10,12 +10,13 @@
 
 #include "core/audit/audit.h"
 
-#define REPORT_MAX_ROWS (1 << 20) /* user x patient pairs */
+#define REPORT_MAX_ROWS (1 << 20) /* user x patient x host */
 
-/* One user x patient pair; the strings are as the log stores them. */
+/* One user x patient x server; the strings are as the log stores them. */
 struct report_row {
 	const char *user;
 	const char *patient;
+	const char *host;  /* the server whose log holds the accesses */
 	long long files;   /* allowed gateway.open records */
 	long long bytes;   /* bytes fields of gateway.release (and open) */
 	const char *first; /* earliest counted record, record time format */
@@ -47,7 +48,7 @@ void report_free(struct report *r);
 int report_add(struct report *r, const struct audit_record *rec);
 
 /*
- * Sorts the rows by user, then patient, and returns them in *ROWS (owned
+ * Sorts the rows by user, patient, then host, and returns them in *ROWS (owned
  * by R, valid until the next report_add() or report_free()), their number
  * in *N and the totals in *T.  Returns 0 or PG_ERR_NOMEM.
  */

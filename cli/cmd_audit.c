@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "cli/admin_audit.h"
+#include "cli/audit_hosts.h"
 #include "cli/cmd_audit.h"
 #include "cli/util.h"
 #include "core/audit/audit.h"
@@ -113,30 +114,42 @@ static int
 verify_usage(FILE *f)
 {
 	fputs(
-	    "Usage: photoguard audit verify [--key PUB] [--log FILE] [--json] "
-	    "[FILE]\n"
-	    "  Checks the hash chain, checkpoint signatures and head file.\n"
-	    "  --key PUB   public key (default: audit_key_file + .pub)\n"
-	    "  --log FILE  log to verify (default: audit_log); same as FILE\n"
-	    "  --json      print the verdict as one JSON object\n",
+	    "Usage: photoguard audit verify [--key PUB | --key HOST=PUB...] "
+	    "[--keys DIR]\n"
+	    "                               [--json] [--log FILE | FILE...]\n"
+	    "  Checks the hash chain, checkpoint signatures and head file of\n"
+	    "  the log and of its rotated files (FILE.1, FILE.2.gz, FILE-*).\n"
+	    "  --log FILE  log to verify (default: audit_log); same as one FILE\n"
+	    "  FILE...     several files: the logs of one or more hosts, each\n"
+	    "              host's files verified as its own chain\n"
+	    "  --key PUB   public key (default: audit_key_file + .pub);\n"
+	    "              HOST=PUB for one host's, as often as needed\n"
+	    "  --keys DIR  public keys named HOST.pub\n"
+	    "  --json      print the verdict as JSON\n",
 	    f);
 	return f == stdout ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 }
 
-static void
-print_verdict_json(const struct audit_verify_result *res)
+static json_t *
+verdict_json(const char *host, const struct audit_verify_result *res)
 {
-	json_t *j;
-	char *s;
+	return json_pack("{s:b,s:s*,s:I,s:I,s:I,s:I,s:I,s:s,s:b,s:s,s:I,s:I,"
+	                 "s:i,s:s}",
+	    "ok", res->ok, "host", host, "records", (json_int_t)res->records,
+	    "checkpoints", (json_int_t)res->checkpoints, "last_seq",
+	    (json_int_t)res->last_seq, "bad_seq", (json_int_t)res->bad_seq,
+	    "unsigned_tail", (json_int_t)res->unsigned_tail, "kind",
+	    audit_fail_name(res->kind), "signatures_checked",
+	    res->signatures_checked, "message", res->message, "repairs",
+	    (json_int_t)res->repairs, "first_seq", (json_int_t)res->first_seq,
+	    "files", res->files, "file", res->file);
+}
 
-	j = json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:s,s:b,s:s,s:I}", "ok",
-	    res->ok, "records", (json_int_t)res->records, "checkpoints",
-	    (json_int_t)res->checkpoints, "last_seq", (json_int_t)res->last_seq,
-	    "bad_seq", (json_int_t)res->bad_seq, "unsigned_tail",
-	    (json_int_t)res->unsigned_tail, "kind", audit_fail_name(res->kind),
-	    "signatures_checked", res->signatures_checked, "message",
-	    res->message, "repairs", (json_int_t)res->repairs);
-	s = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+static void
+print_json(json_t *j)
+{
+	char *s = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+
 	if (s != NULL)
 		puts(s);
 	free(s);
@@ -144,75 +157,199 @@ print_verdict_json(const struct audit_verify_result *res)
 }
 
 static void
-print_verdict(const struct audit_verify_result *res)
+print_verdict(const char *pre, const struct audit_verify_result *res)
 {
 	if (!res->ok) {
-		printf("FAIL: seq %lld: %s: %s\n", res->bad_seq,
+		printf("%sFAIL: seq %lld: %s: %s\n", pre, res->bad_seq,
 		    audit_fail_name(res->kind), res->message);
+		if (res->files > 1)
+			printf("%sin %s\n", pre, res->file);
 		if (res->records > 0)
-			printf(
-			    "records up to seq %lld verify\n", res->last_seq);
+			printf("%srecords up to seq %lld verify\n", pre,
+			    res->last_seq);
 		return;
 	}
-	printf("OK: %lld records, %lld checkpoints, last seq %lld\n",
+	printf("%sOK: %lld records, %lld checkpoints, last seq %lld\n", pre,
 	    res->records, res->checkpoints, res->last_seq);
+	if (res->files > 1)
+		printf("%snote: %d files, one chain from seq %lld\n", pre,
+		    res->files, res->first_seq);
+	if (res->first_seq > 1)
+		printf("%snote: the oldest file continues one not given: "
+		       "records before seq %lld are not checked\n",
+		    pre, res->first_seq);
 	if (res->unsigned_tail > 0)
-		printf("note: %lld records after the last checkpoint are "
+		printf("%snote: %lld records after the last checkpoint are "
 		       "covered by the chain only\n",
-		    res->unsigned_tail);
+		    pre, res->unsigned_tail);
 	if (res->repairs > 0)
-		printf(
-		    "note: %lld repaired gap%s, %s seq %lld: %s (records may "
-		    "be lost there: audit query --event audit.repair)\n",
-		    res->repairs, res->repairs > 1 ? "s" : "",
+		printf("%snote: %lld repaired gap%s, %s seq %lld: %s (records "
+		       "may be lost there: audit query --event audit.repair)\n",
+		    pre, res->repairs, res->repairs > 1 ? "s" : "",
 		    res->repairs > 1 ? "first at" : "at", res->first_repair_seq,
 		    res->first_repair);
 	if (res->torn_repairs > 0)
-		printf("note: %lld unfinished records left by crashes were "
+		printf("%snote: %lld unfinished records left by crashes were "
 		       "removed and recorded (first at seq %lld)\n",
-		    res->torn_repairs, res->first_torn_seq);
+		    pre, res->torn_repairs, res->first_torn_seq);
 	if (!res->signatures_checked)
-		printf("WARNING: no public key given: signatures not checked; "
-		       "the chain alone does not prove who wrote the log "
-		       "(exit 1; give --key)\n");
+		printf("%sWARNING: no public key given: signatures not "
+		       "checked; the chain alone does not prove who wrote the "
+		       "log (exit 1; give --key)\n",
+		    pre);
+}
+
+struct verify_args {
+	const char *log;
+	struct cli_keys keys;
+	int json;
+};
+
+/* Returns -1 to go on, or an exit code. */
+static int
+parse_verify(int argc, char **argv, struct verify_args *a)
+{
+	static const struct option opts[] = { { "key", 1, NULL, 'k' },
+		{ "keys", 1, NULL, 'K' }, { "log", 1, NULL, 'l' },
+		{ "json", 0, NULL, 'j' }, { "help", 0, NULL, 'h' },
+		{ NULL, 0, NULL, 0 } };
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "k:K:l:jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			if (cli_keys_add(&a->keys, optarg) != PG_OK) {
+				fprintf(stderr,
+				    "photoguard: audit verify: --key %s: give "
+				    "one PUB, and HOST=PUB for the others\n",
+				    optarg);
+				return verify_usage(stderr);
+			}
+			break;
+		case 'K':
+			a->keys.dir = optarg;
+			break;
+		case 'l':
+			a->log = optarg;
+			break;
+		case 'j':
+			a->json = 1;
+			break;
+		case 'h':
+			return verify_usage(stdout);
+		default:
+			return verify_usage(stderr);
+		}
+	}
+	if (a->log == NULL && argc - optind == 1)
+		a->log = argv[optind++];
+	if (a->log != NULL && optind != argc)
+		return verify_usage(stderr);
+	return -1;
+}
+
+/* The log (the configured one, or --log) with its rotated files. */
+static int
+verify_log(const struct cli_ctx *ctx, struct verify_args *a)
+{
+	struct audit_verify_result res;
+	struct audit_paths p;
+	char pub[PATH_MAX_CLI];
+	int r;
+
+	if (cli_audit_paths(ctx, a->log, a->keys.def, &p) != PG_OK)
+		return CLI_EXIT_ERROR;
+	snprintf(pub, sizeof(pub), "%s", p.pub);
+	if (pub[0] != '\0' && access(pub, R_OK) != 0) {
+		fprintf(stderr, "%s: audit verify: %s: %s\n", ctx->progname,
+		    pub, strerror(errno));
+		return CLI_EXIT_ERROR;
+	}
+	r = audit_verify_set(
+	    p.log, true, NULL, 0, pub[0] != '\0' ? pub : NULL, &res);
+	if (r != PG_OK) {
+		fprintf(stderr, "%s: audit verify: %s: %s\n", ctx->progname,
+		    r == PG_ERR_CRYPTO ? pub : p.log, pg_strerror(r));
+		return CLI_EXIT_ERROR;
+	}
+	if (a->json)
+		print_json(verdict_json(NULL, &res));
+	else
+		print_verdict("", &res);
+	/* Without the signatures nothing is proven: not a pass. */
+	return res.ok && res.signatures_checked ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+}
+
+/* Several files: one verdict per host's chain. */
+static int
+verify_files(
+    const struct cli_ctx *ctx, struct verify_args *a, char **files, size_t n)
+{
+	struct audit_verify_result res;
+	struct audit_paths p;
+	struct cli_chain *c = NULL;
+	char pub[PATH_MAX_CLI], pre[300], host[256];
+	json_t *all = a->json ? json_array() : NULL;
+	size_t nc = 0, i;
+	int r, ok = 1;
+
+	/* The configured key is the default for this host's own log. */
+	if (a->keys.def == NULL &&
+	    cli_audit_paths(ctx, files[0], NULL, &p) != PG_OK)
+		p.pub[0] = '\0';
+	if (cli_chains(ctx->progname, files, n, &c, &nc) != PG_OK)
+		return CLI_EXIT_ERROR;
+	if (nc == 0) {
+		fprintf(stderr,
+		    "%s: audit verify: no records in the files "
+		    "given\n",
+		    ctx->progname);
+		ok = 0;
+	}
+	for (i = 0; i < nc; i++) {
+		cli_keys_for(&a->keys, c[i].host,
+		    a->keys.def == NULL && p.pub[0] != '\0' ? p.pub : NULL, pub,
+		    sizeof(pub));
+		r = audit_verify_set(NULL, false, c[i].files, c[i].n,
+		    pub[0] != '\0' ? pub : NULL, &res);
+		cli_escape(c[i].host, host, sizeof(host), 0);
+		if (r != PG_OK) {
+			fprintf(stderr, "%s: audit verify: host %s: %s: %s\n",
+			    ctx->progname, host,
+			    r == PG_ERR_CRYPTO ? pub : c[i].files[0],
+			    pg_strerror(r));
+			ok = 0;
+			continue;
+		}
+		ok &= res.ok && res.signatures_checked;
+		if (all != NULL)
+			json_array_append_new(
+			    all, verdict_json(c[i].host, &res));
+		else {
+			snprintf(pre, sizeof(pre), "host %s: ", host);
+			print_verdict(pre, &res);
+		}
+	}
+	if (all != NULL)
+		print_json(json_pack("{s:b,s:o}", "ok", ok, "hosts", all));
+	cli_chains_free(c, nc);
+	return ok ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }
 
 static int
 audit_verify_main(const struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = { { "key", 1, NULL, 'k' },
-		{ "log", 1, NULL, 'l' }, { "json", 0, NULL, 'j' },
-		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 } };
-	struct audit_verify_result res;
-	struct audit_paths p;
-	struct audit_args a;
+	struct verify_args a;
 	int r;
 
-	if ((r = parse_args(argc, argv, "k:l:jh", opts, verify_usage, &a)) >= 0)
-		return r;
-	if (optind < argc)
-		a.log = argv[optind++];
-	if (optind != argc)
-		return verify_usage(stderr);
-	if (cli_audit_paths(ctx, a.log, a.key, &p) != PG_OK)
-		return CLI_EXIT_ERROR;
-	if (p.pub[0] != '\0' && access(p.pub, R_OK) != 0) {
-		fprintf(stderr, "%s: audit verify: %s: %s\n", ctx->progname,
-		    p.pub, strerror(errno));
-		return CLI_EXIT_ERROR;
-	}
-	r = audit_verify(p.log, p.pub[0] != '\0' ? p.pub : NULL, &res);
-	if (r != PG_OK) {
-		fprintf(stderr, "%s: audit verify: %s: %s\n", ctx->progname,
-		    r == PG_ERR_CRYPTO ? p.pub : p.log, pg_strerror(r));
-		return CLI_EXIT_ERROR;
-	}
-	if (a.json)
-		print_verdict_json(&res);
-	else
-		print_verdict(&res);
-	/* Without the signatures nothing is proven: not a pass. */
-	return res.ok && res.signatures_checked ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+	memset(&a, 0, sizeof(a));
+	if ((r = parse_verify(argc, argv, &a)) < 0)
+		r = optind < argc ? verify_files(ctx, &a, argv + optind,
+		                        (size_t)(argc - optind))
+		                  : verify_log(ctx, &a);
+	cli_keys_free(&a.keys);
+	return r;
 }
 
 static int
@@ -251,7 +388,8 @@ query_usage(FILE *f)
 	    "Usage: photoguard audit query [--user U] [--patient P] "
 	    "[--event E] [--since T]\n"
 	    "                              [--until T] [--json] [--log FILE]\n"
-	    "  Lists audit records (table, or JSON lines with --json).\n"
+	    "  Lists audit records (table, or JSON lines with --json), of the\n"
+	    "  log and its rotated files, oldest first.\n"
 	    "  --event E   exact event, or a prefix ending in '.' (gateway.)\n"
 	    "  T           UTC YYYY-MM-DD[THH:MM[:SS[.ffffff]]][Z], inclusive\n"
 	    "  The chain is not checked here: run audit verify for that.\n",
@@ -272,7 +410,8 @@ run_query(const struct cli_ctx *ctx, const char *log,
 	if (!json)
 		printf("%-27s %7s %-12s %-18s %-8s %s\n", "TIME", "SEQ",
 		    "ACTOR", "EVENT", "DECISION", "PATIENT : OBJECT");
-	r = audit_query(p.log, f, print_row, &json, &skipped);
+	r = audit_query_set(
+	    p.log, true, NULL, 0, f, print_row, &json, &skipped);
 	if (r == PG_ERR_INVAL) {
 		fprintf(stderr,
 		    "%s: audit query: bad time in --since/--until\n",
@@ -405,6 +544,7 @@ static const struct {
 	{ "keygen", audit_keygen_main, "create the checkpoint signing key" },
 	{ "report", cli_audit_report, "which patients an account opened" },
 	{ "repair", cli_audit_repair, "record a gap so writers resume" },
+	{ "rotate", cli_audit_rotate, "start a new file of the chain" },
 };
 
 int

@@ -29,6 +29,9 @@ int cli_audit_paths(const struct cli_ctx *ctx, const char *log, const char *pub,
 /* `photoguard audit repair`: cmd_audit_repair.c. */
 int cli_audit_repair(const struct cli_ctx *ctx, int argc, char **argv);
 
+/* `photoguard audit rotate`: cmd_audit_repair.c. */
+int cli_audit_rotate(const struct cli_ctx *ctx, int argc, char **argv);
+
 /* `photoguard audit report`: cmd_audit_report.c. */
 int cli_audit_report(const struct cli_ctx *ctx, int argc, char **argv);
 

@@ -1,8 +1,10 @@
 /*
- * cmd_audit_repair.c - `photoguard audit repair --reason TEXT`: resumes a
- * signed log that writers refuse because its head is missing or does not
- * match it, by recording the gap in a signed audit.repair record (see
- * core/audit/audit_head.c).  Root only: it signs with the audit key.
+ * cmd_audit_repair.c - the two verbs that sign with the audit key, root
+ * only.  `photoguard audit repair --reason TEXT` resumes a signed log that
+ * writers refuse because its head is missing or does not match it, by
+ * recording the gap in a signed audit.repair record (see
+ * core/audit/audit_head.c).  `photoguard audit rotate` starts a new file
+ * that continues the chain (core/audit/audit_rotate.c).
  */
 #include <getopt.h>
 #include <pwd.h>
@@ -36,8 +38,8 @@ repair_usage(FILE *f)
 /* Fills LOG and KEY from the configuration where the command line left
  * them NULL; returns 0 or an exit code after saying why. */
 static int
-repair_paths(const struct cli_ctx *ctx, const char **log, const char **key,
-    char *logbuf, char *keybuf, size_t len)
+repair_paths(const struct cli_ctx *ctx, const char *verb, int need_key,
+    const char **log, const char **key, char *logbuf, char *keybuf, size_t len)
 {
 	struct pg_config *cfg;
 
@@ -54,9 +56,9 @@ repair_paths(const struct cli_ctx *ctx, const char **log, const char **key,
 		*key = keybuf;
 	}
 	pg_config_free(cfg);
-	if (*log == NULL || *key == NULL) {
-		fprintf(stderr, "%s: audit repair: no audit %s configured\n",
-		    ctx->progname, *log == NULL ? "log" : "key");
+	if (*log == NULL || (*key == NULL && need_key)) {
+		fprintf(stderr, "%s: audit %s: no audit %s configured\n",
+		    ctx->progname, verb, *log == NULL ? "log" : "key");
 		return CLI_EXIT_ERROR;
 	}
 	return 0;
@@ -124,10 +126,106 @@ cli_audit_repair(const struct cli_ctx *ctx, int argc, char **argv)
 		    ctx->progname);
 		return CLI_EXIT_FAIL;
 	}
-	if ((r = repair_paths(
-	         ctx, &log, &key, logbuf, keybuf, sizeof(logbuf))) != 0)
+	if ((r = repair_paths(ctx, "repair", 1, &log, &key, logbuf, keybuf,
+	         sizeof(logbuf))) != 0)
 		return r;
 	cli_invoker(actor, sizeof(actor));
 	r = audit_repair(log, key, actor, reason, what, sizeof(what));
 	return report(ctx, log, r, what);
+}
+
+static int
+rotate_usage(FILE *f)
+{
+	fputs("Usage: photoguard audit rotate [--renamed FILE] [--key SECRET] "
+	      "[--log FILE]\n"
+	      "  Starts a new log file that continues the chain: the old one\n"
+	      "  is closed with a checkpoint and renamed LOG-<UTC time>, and\n"
+	      "  the new one begins with a signed audit.rotate record naming\n"
+	      "  it.  Writers follow on their next record.  Root only.\n"
+	      "  --renamed FILE  the log was renamed to FILE already (the\n"
+	      "                  postrotate step of logrotate): continue it\n"
+	      "  --key SECRET    signing key (default: audit_key_file)\n"
+	      "  --log FILE      the log (default: audit_log)\n",
+	    f);
+	return f == stdout ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+}
+
+static int
+rotate_result(
+    const struct cli_ctx *ctx, const char *log, int r, const char *oldname)
+{
+	switch (r) {
+	case PG_OK:
+		printf(
+		    "rotated %s: the chain continues from %s\n", log, oldname);
+		return CLI_EXIT_OK;
+	case PG_ERR_EXISTS:
+		fprintf(stderr,
+		    "%s: audit rotate: %s: a log that continues %s is there "
+		    "already (or %s exists): nothing done\n",
+		    ctx->progname, log, oldname, oldname);
+		return CLI_EXIT_FAIL;
+	case PG_ERR_NOTFOUND:
+		fprintf(stderr,
+		    "%s: audit rotate: %s: no such log, or it has no records: "
+		    "nothing to rotate\n",
+		    ctx->progname, log);
+		return CLI_EXIT_FAIL;
+	case PG_ERR_CORRUPT:
+		fprintf(stderr,
+		    "%s: audit rotate: %s: its head file does not match it "
+		    "(see syslog): run 'photoguard audit verify', then "
+		    "'photoguard audit repair'\n",
+		    ctx->progname, log);
+		return CLI_EXIT_FAIL;
+	case PG_ERR_INVAL:
+		fprintf(stderr,
+		    "%s: audit rotate: --renamed must name a file in the "
+		    "log's own directory, other than the log\n",
+		    ctx->progname);
+		return CLI_EXIT_USAGE;
+	default:
+		fprintf(stderr, "%s: audit rotate: %s: %s\n", ctx->progname,
+		    log, pg_strerror(r));
+		return CLI_EXIT_ERROR;
+	}
+}
+
+int
+cli_audit_rotate(const struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = { { "renamed", 1, NULL, 'r' },
+		{ "key", 1, NULL, 'k' }, { "log", 1, NULL, 'l' },
+		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+	const char *log = NULL, *key = NULL, *renamed = NULL;
+	char logbuf[PATH_MAX_CLI], keybuf[PATH_MAX_CLI], actor[256];
+	char oldname[PATH_MAX_CLI];
+	int c, r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "r:k:l:h", opts, NULL)) != -1) {
+		if (c == 'r')
+			renamed = optarg;
+		else if (c == 'k')
+			key = optarg;
+		else if (c == 'l')
+			log = optarg;
+		else
+			return rotate_usage(c == 'h' ? stdout : stderr);
+	}
+	if (optind != argc)
+		return rotate_usage(stderr);
+	if (geteuid() != 0) {
+		fprintf(stderr,
+		    "%s: audit rotate: only root may rotate the audit log\n",
+		    ctx->progname);
+		return CLI_EXIT_FAIL;
+	}
+	if ((r = repair_paths(ctx, "rotate", 0, &log, &key, logbuf, keybuf,
+	         sizeof(logbuf))) != 0)
+		return r;
+	cli_invoker(actor, sizeof(actor));
+	r = audit_rotate(log, renamed, key, actor, oldname, sizeof(oldname));
+	return rotate_result(ctx, log, r, oldname);
 }

@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "cli/audit_hosts.h"
 #include "cli/audit_report.h"
 #include "cli/cmd_audit.h"
 #include "cli/util.h"
@@ -26,16 +27,33 @@
 enum report_format { FMT_TABLE, FMT_CSV, FMT_JSON };
 
 struct report_args {
-	const char *log, *key, *user, *since, *until;
+	const char *log, *user, *since, *until;
+	struct cli_keys keys;
+	char **files; /* several hosts' logs, or NULL: the log */
+	size_t nfiles;
 	int all_users;
 	enum report_format fmt;
 };
 
-/* What the report rests on: the verifier's verdict and what was read. */
-struct report_state {
+/* One host's chain and its verdict. */
+struct report_chain {
+	char host[256];
+	const char **files; /* NULL: the log and its rotated files */
+	size_t n;
 	struct audit_verify_result res;
-	int verified;           /* chain and signatures verified */
+};
+
+/* What the report rests on: the verifier's verdicts and what was read. */
+struct report_state {
+	struct report_chain *ch;
+	size_t nch;
+	struct cli_chain *groups; /* owns the file lists */
+	size_t ngroups;
+	const struct audit_verify_result *res; /* the first failing, or the
+	                                          first chain's */
+	int verified;           /* chains and signatures verified */
 	char warning[WARN_MAX]; /* empty when verified */
+	long long cur_last;     /* the chain being read: its last good seq */
 	long long after;        /* records appended after the check: left out */
 	struct report *rep;
 };
@@ -43,18 +61,24 @@ struct report_state {
 static int
 report_usage(FILE *f)
 {
-	fputs("Usage: photoguard audit report (--user U | --all-users) "
-	      "[--since T] [--until T]\n"
-	      "                               [--csv | --json] [--log FILE] "
-	      "[--key PUB]\n"
-	      "  Every patient whose photos the account opened (allowed\n"
-	      "  gateway.open records), with files, bytes (gateway.release),\n"
-	      "  first and last access; --all-users: one row per user and\n"
-	      "  patient.  The log is verified first; if it does not verify,\n"
-	      "  the report says so at the top and exits 1.\n"
-	      "  T           UTC YYYY-MM-DD[THH:MM[:SS[.ffffff]]][Z], "
-	      "inclusive\n"
-	      "  --key PUB   public key (default: audit_key_file + .pub)\n",
+	fputs(
+	    "Usage: photoguard audit report (--user U | --all-users) "
+	    "[--since T] [--until T]\n"
+	    "                               [--csv | --json] [--key PUB "
+	    "| --key HOST=PUB...]\n"
+	    "                               [--keys DIR] [--log FILE | "
+	    "FILE...]\n"
+	    "  Every patient whose photos the account opened (allowed\n"
+	    "  gateway.open records), on which server, with files, bytes\n"
+	    "  (gateway.release), first and last access; --all-users: one\n"
+	    "  row per user, patient and server.  The logs (the log and its\n"
+	    "  rotated files, or each host's in FILE...) are verified first;\n"
+	    "  if one does not, the report says so at the top and exits 1.\n"
+	    "  T           UTC YYYY-MM-DD[THH:MM[:SS[.ffffff]]][Z], "
+	    "inclusive\n"
+	    "  --key PUB   public key (default: audit_key_file + .pub);\n"
+	    "              HOST=PUB for one host's\n"
+	    "  --keys DIR  public keys named HOST.pub\n",
 	    f);
 	return f == stdout ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 }
@@ -66,15 +90,14 @@ parse_report_args(int argc, char **argv, struct report_args *a)
 	static const struct option opts[] = { { "user", 1, NULL, 'u' },
 		{ "all-users", 0, NULL, 'a' }, { "since", 1, NULL, 's' },
 		{ "until", 1, NULL, 't' }, { "log", 1, NULL, 'l' },
-		{ "key", 1, NULL, 'k' }, { "csv", 0, NULL, 'c' },
-		{ "json", 0, NULL, 'j' }, { "help", 0, NULL, 'h' },
-		{ NULL, 0, NULL, 0 } };
+		{ "key", 1, NULL, 'k' }, { "keys", 1, NULL, 'K' },
+		{ "csv", 0, NULL, 'c' }, { "json", 0, NULL, 'j' },
+		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	int c, nfmt = 0;
 
-	memset(a, 0, sizeof(*a));
 	optind = 1;
-	while (
-	    (c = getopt_long(argc, argv, "u:as:t:l:k:cjh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "u:as:t:l:k:K:cjh", opts, NULL)) !=
+	    -1) {
 		switch (c) {
 		case 'u':
 			a->user = optarg;
@@ -92,7 +115,15 @@ parse_report_args(int argc, char **argv, struct report_args *a)
 			a->log = optarg;
 			break;
 		case 'k':
-			a->key = optarg;
+			if (cli_keys_add(&a->keys, optarg) != PG_OK) {
+				fputs("photoguard: audit report: --key: give "
+				      "one PUB, and HOST=PUB for the others\n",
+				    stderr);
+				return report_usage(stderr);
+			}
+			break;
+		case 'K':
+			a->keys.dir = optarg;
 			break;
 		case 'c':
 			a->fmt = FMT_CSV;
@@ -108,7 +139,9 @@ parse_report_args(int argc, char **argv, struct report_args *a)
 			return report_usage(stderr);
 		}
 	}
-	if (optind != argc || nfmt > 1 ||
+	a->files = argv + optind;
+	a->nfiles = (size_t)(argc - optind);
+	if ((a->nfiles > 0 && a->log != NULL) || nfmt > 1 ||
 	    (a->user == NULL) == (a->all_users == 0)) {
 		fputs("photoguard: audit report: give --user U or "
 		      "--all-users, and at most one of --csv, --json\n",
@@ -118,43 +151,101 @@ parse_report_args(int argc, char **argv, struct report_args *a)
 	return -1;
 }
 
-/* Runs the verifier; any doubt becomes the warning in S. */
+/* Verifies one chain; any doubt becomes the warning in S. */
 static int
-check_log(const char *prog, const struct audit_paths *p, struct report_state *s)
+check_chain(const char *prog, struct report_chain *c, const char *log,
+    const char *pub, struct report_state *s)
 {
-	const char *pub = p->pub[0] != '\0' ? p->pub : NULL;
+	char host[256];
 	int r;
 
 	if (pub != NULL && access(pub, R_OK) != 0) {
-		snprintf(s->warning, sizeof(s->warning),
-		    "WARNING: the public key %.256s cannot be read (%s): the "
-		    "audit log was NOT verified; this report may rest on "
-		    "altered, removed or forged records",
-		    pub, strerror(errno));
+		if (s->warning[0] == '\0')
+			snprintf(s->warning, sizeof(s->warning),
+			    "WARNING: the public key %.256s cannot be read "
+			    "(%s): the audit log was NOT verified; this "
+			    "report may rest on altered, removed or forged "
+			    "records",
+			    pub, strerror(errno));
 		pub = NULL;
 	}
-	r = audit_verify(p->log, pub, &s->res);
+	r = c->files != NULL
+	    ? audit_verify_set(NULL, false, c->files, c->n, pub, &c->res)
+	    : audit_verify_set(log, true, NULL, 0, pub, &c->res);
 	if (r != PG_OK) {
 		fprintf(stderr, "%s: audit report: %s: %s\n", prog,
-		    r == PG_ERR_CRYPTO && pub != NULL ? pub : p->log,
+		    r == PG_ERR_CRYPTO && pub != NULL ? pub
+		        : c->files != NULL            ? c->files[0]
+		                                      : log,
 		    pg_strerror(r));
 		return r;
 	}
-	s->verified = s->res.ok && s->res.signatures_checked;
-	if (s->warning[0] != '\0' || s->verified)
+	if (c->res.ok && c->res.signatures_checked)
 		return PG_OK;
-	if (!s->res.ok)
+	s->verified = 0;
+	if (s->warning[0] != '\0')
+		return PG_OK;
+	s->res = &c->res;
+	cli_escape(c->host, host, sizeof(host), 0);
+	if (!c->res.ok)
 		snprintf(s->warning, sizeof(s->warning),
-		    "WARNING: THE AUDIT LOG DOES NOT VERIFY (seq %lld: %s: "
+		    "WARNING: THE AUDIT LOG %s%sDOES NOT VERIFY (seq %lld: %s: "
 		    "%s): this report rests on a log that was altered; "
 		    "records may be missing or forged",
-		    s->res.bad_seq, audit_fail_name(s->res.kind),
-		    s->res.message);
+		    host[0] != '\0' ? "OF " : "", host[0] != '\0' ? host : "",
+		    c->res.bad_seq, audit_fail_name(c->res.kind),
+		    c->res.message);
 	else
 		snprintf(s->warning, sizeof(s->warning),
 		    "WARNING: no public key: the signatures of the audit log "
 		    "were NOT checked; this report may rest on forged "
 		    "records (give --key)");
+	return PG_OK;
+}
+
+/* The chains the report rests on: the log's, or one per host in FILES. */
+static int
+check_logs(const struct cli_ctx *ctx, const struct report_args *a,
+    const struct audit_paths *p, struct report_state *s)
+{
+	char pub[PATH_MAX_CLI];
+	size_t i;
+	int r;
+
+	s->verified = 1;
+	if (a->nfiles == 0) {
+		if ((s->ch = calloc(1, sizeof(*s->ch))) == NULL)
+			return PG_ERR_NOMEM;
+		s->nch = 1;
+		s->res = &s->ch[0].res;
+		return check_chain(ctx->progname, &s->ch[0], p->log,
+		    p->pub[0] != '\0' ? p->pub : NULL, s);
+	}
+	if ((r = cli_chains(ctx->progname, a->files, a->nfiles, &s->groups,
+	         &s->ngroups)) != PG_OK)
+		return r;
+	if (s->ngroups == 0) {
+		fprintf(stderr,
+		    "%s: audit report: no records in the files "
+		    "given\n",
+		    ctx->progname);
+		return PG_ERR_NOTFOUND;
+	}
+	if ((s->ch = calloc(s->ngroups, sizeof(*s->ch))) == NULL)
+		return PG_ERR_NOMEM;
+	s->nch = s->ngroups;
+	s->res = &s->ch[0].res;
+	for (i = 0; i < s->nch; i++) {
+		snprintf(s->ch[i].host, sizeof(s->ch[i].host), "%s",
+		    s->groups[i].host);
+		s->ch[i].files = s->groups[i].files;
+		s->ch[i].n = s->groups[i].n;
+		cli_keys_for(&a->keys, s->ch[i].host,
+		    p->pub[0] != '\0' ? p->pub : NULL, pub, sizeof(pub));
+		if ((r = check_chain(ctx->progname, &s->ch[i], NULL,
+		         pub[0] != '\0' ? pub : NULL, s)) != PG_OK)
+			return r;
+	}
 	return PG_OK;
 }
 
@@ -164,11 +255,29 @@ add_record(const struct audit_record *rec, void *arg)
 	struct report_state *s = arg;
 
 	/* Verified: leave out what was appended after the check. */
-	if (s->verified && rec->seq > s->res.last_seq) {
+	if (s->verified && rec->seq > s->cur_last) {
 		s->after++;
 		return 0;
 	}
 	return report_add(s->rep, rec);
+}
+
+/* Reads every chain's records into the report. */
+static int
+read_logs(const char *log, const struct audit_filter *f, struct report_state *s)
+{
+	size_t i;
+	int r = PG_OK;
+
+	for (i = 0; r == PG_OK && i < s->nch; i++) {
+		s->cur_last = s->ch[i].res.last_seq;
+		r = s->ch[i].files != NULL
+		    ? audit_query_set(NULL, false, s->ch[i].files, s->ch[i].n,
+		          f, add_record, s, NULL)
+		    : audit_query_set(
+		          log, true, NULL, 0, f, add_record, s, NULL);
+	}
+	return r;
 }
 
 /* A CSV cell: quoted, quotes doubled, and a leading = + - @ neutralised
@@ -198,11 +307,13 @@ print_csv(const struct report_state *s, const struct report_row *rows, size_t n)
 
 	if (s->warning[0] != '\0')
 		printf("# %s\n", s->warning);
-	puts("user,patient,files,bytes,first_access,last_access");
+	puts("user,patient,host,files,bytes,first_access,last_access");
 	for (i = 0; i < n; i++) {
 		csv_cell(rows[i].user);
 		putchar(',');
 		csv_cell(rows[i].patient);
+		putchar(',');
+		csv_cell(rows[i].host);
 		printf(",%lld,%lld,%s,%s\n", rows[i].files, rows[i].bytes,
 		    rows[i].first, rows[i].last);
 	}
@@ -216,10 +327,10 @@ json_rows(const struct report_row *rows, size_t n)
 
 	for (i = 0; a != NULL && i < n; i++) {
 		if (json_array_append_new(a,
-		        json_pack("{s:s,s:s,s:I,s:I,s:s,s:s}", "user",
-		            rows[i].user, "patient", rows[i].patient, "files",
-		            (json_int_t)rows[i].files, "bytes",
-		            (json_int_t)rows[i].bytes, "first_access",
+		        json_pack("{s:s,s:s,s:s,s:I,s:I,s:s,s:s}", "user",
+		            rows[i].user, "patient", rows[i].patient, "host",
+		            rows[i].host, "files", (json_int_t)rows[i].files,
+		            "bytes", (json_int_t)rows[i].bytes, "first_access",
 		            rows[i].first, "last_access", rows[i].last)) != 0) {
 			json_decref(a);
 			return NULL;
@@ -233,23 +344,35 @@ print_json(const struct report_args *a, const struct audit_paths *p,
     const struct report_state *s, const struct report_row *rows, size_t n,
     const struct report_totals *t)
 {
-	const struct audit_verify_result *v = &s->res;
-	json_t *j;
+	const struct audit_verify_result *v = s->res;
+	json_t *j, *hosts = json_array();
+	size_t i;
 	char *out;
 
-	j = json_pack("{s:s,s:s?,s:b,s:s?,s:s?,s:b,s:s?,"
-	              "s:{s:b,s:s,s:I,s:I,s:I,s:I,s:b,s:s},s:o*,"
+	for (i = 0; hosts != NULL && i < s->nch; i++)
+		json_array_append_new(hosts,
+		    json_pack("{s:s,s:b,s:s,s:I,s:I,s:I,s:b,s:s}", "host",
+		        s->ch[i].host, "ok", s->ch[i].res.ok, "kind",
+		        audit_fail_name(s->ch[i].res.kind), "records",
+		        (json_int_t)s->ch[i].res.records, "first_seq",
+		        (json_int_t)s->ch[i].res.first_seq, "last_seq",
+		        (json_int_t)s->ch[i].res.last_seq, "signatures_checked",
+		        s->ch[i].res.signatures_checked, "message",
+		        s->ch[i].res.message));
+	j = json_pack("{s:s?,s:s?,s:b,s:s?,s:s?,s:b,s:s?,"
+	              "s:{s:b,s:s,s:I,s:I,s:I,s:I,s:b,s:s},s:o*,s:o*,"
 	              "s:{s:I,s:I,s:I},s:I,s:I}",
-	    "log", p->log, "user", a->user, "all_users", a->all_users, "since",
-	    a->since, "until", a->until, "verified", s->verified, "warning",
-	    s->warning[0] != '\0' ? s->warning : NULL, "verification", "ok",
-	    v->ok, "kind", audit_fail_name(v->kind), "records",
-	    (json_int_t)v->records, "checkpoints", (json_int_t)v->checkpoints,
-	    "last_seq", (json_int_t)v->last_seq, "bad_seq",
-	    (json_int_t)v->bad_seq, "signatures_checked", v->signatures_checked,
-	    "message", v->message, "rows", json_rows(rows, n), "totals",
-	    "patients", (json_int_t)t->patients, "files", (json_int_t)t->files,
-	    "bytes", (json_int_t)t->bytes, "unattributed_records",
+	    "log", a->nfiles == 0 ? p->log : NULL, "user", a->user, "all_users",
+	    a->all_users, "since", a->since, "until", a->until, "verified",
+	    s->verified, "warning", s->warning[0] != '\0' ? s->warning : NULL,
+	    "verification", "ok", v->ok, "kind", audit_fail_name(v->kind),
+	    "records", (json_int_t)v->records, "checkpoints",
+	    (json_int_t)v->checkpoints, "last_seq", (json_int_t)v->last_seq,
+	    "bad_seq", (json_int_t)v->bad_seq, "signatures_checked",
+	    v->signatures_checked, "message", v->message, "hosts", hosts,
+	    "rows", json_rows(rows, n), "totals", "patients",
+	    (json_int_t)t->patients, "files", (json_int_t)t->files, "bytes",
+	    (json_int_t)t->bytes, "unattributed_records",
 	    (json_int_t)t->unattributed, "records_after_check",
 	    (json_int_t)s->after);
 	out = j != NULL ? json_dumps(j, JSON_INDENT(2)) : NULL;
@@ -261,16 +384,20 @@ print_json(const struct report_args *a, const struct audit_paths *p,
 	return PG_OK;
 }
 
+enum col { COL_USER, COL_PATIENT, COL_HOST };
+
 /* Width of the widest escaped cell in a column, at least MIN. */
 static int
-col_width(const struct report_row *rows, size_t n, int patient, int min)
+col_width(const struct report_row *rows, size_t n, enum col col, int min)
 {
 	char buf[CELL_MAX];
 	size_t i, w = (size_t)min, l;
 
 	for (i = 0; i < n; i++) {
-		cli_escape(patient ? rows[i].patient : rows[i].user, buf,
-		    sizeof(buf), 0);
+		cli_escape(col == COL_PATIENT ? rows[i].patient
+		        : col == COL_HOST     ? rows[i].host
+		                              : rows[i].user,
+		    buf, sizeof(buf), 0);
 		if ((l = strlen(buf)) > w)
 			w = l;
 	}
@@ -282,6 +409,7 @@ print_table_head(const struct report_args *a, const struct audit_paths *p,
     const struct report_state *s)
 {
 	char who[CELL_MAX];
+	size_t i;
 
 	if (s->warning[0] != '\0')
 		printf("%s\n\n", s->warning);
@@ -290,8 +418,20 @@ print_table_head(const struct report_args *a, const struct audit_paths *p,
 	    a->all_users ? "all users" : "user ", a->all_users ? "" : who,
 	    a->since != NULL ? a->since : "the start of the log",
 	    a->until != NULL ? a->until : "its end");
-	printf("Log: %s: %s\n", p->log,
-	    s->verified ? "verified (chain and signatures)" : "NOT VERIFIED");
+	if (a->nfiles == 0)
+		printf("Log: %s: %s\n", p->log,
+		    s->verified ? "verified (chain and signatures)"
+		                : "NOT VERIFIED");
+	else
+		printf("Logs: %zu server%s, %zu files: %s\n", s->nch,
+		    s->nch > 1 ? "s" : "", a->nfiles,
+		    s->verified ? "each verified (chain and signatures)"
+		                : "NOT VERIFIED");
+	for (i = 0; a->nfiles > 0 && i < s->nch; i++)
+		printf("  %s: %s, seq %lld to %lld\n",
+		    cli_escape(s->ch[i].host, who, sizeof(who), 0),
+		    s->ch[i].res.ok ? "verified" : "DOES NOT VERIFY",
+		    s->ch[i].res.first_seq, s->ch[i].res.last_seq);
 }
 
 static void
@@ -299,18 +439,22 @@ print_table(const struct report_args *a, const struct audit_paths *p,
     const struct report_state *s, const struct report_row *rows, size_t n,
     const struct report_totals *t)
 {
-	char u[CELL_MAX], pt[CELL_MAX];
-	int wu = col_width(rows, n, 0, 4), wp = col_width(rows, n, 1, 7);
+	char u[CELL_MAX], pt[CELL_MAX], h[CELL_MAX];
+	int wu = col_width(rows, n, COL_USER, 4);
+	int wp = col_width(rows, n, COL_PATIENT, 7);
+	int wh = col_width(rows, n, COL_HOST, 6);
 	size_t i;
 
 	print_table_head(a, p, s);
-	printf("\n%-*s  %-*s  %6s  %12s  %-27s  %s\n", wu, "USER", wp,
-	    "PATIENT", "FILES", "BYTES", "FIRST ACCESS", "LAST ACCESS");
+	printf("\n%-*s  %-*s  %-*s  %6s  %12s  %-27s  %s\n", wu, "USER", wp,
+	    "PATIENT", wh, "SERVER", "FILES", "BYTES", "FIRST ACCESS",
+	    "LAST ACCESS");
 	for (i = 0; i < n; i++)
-		printf("%-*s  %-*s  %6lld  %12lld  %-27s  %s\n", wu,
+		printf("%-*s  %-*s  %-*s  %6lld  %12lld  %-27s  %s\n", wu,
 		    cli_escape(rows[i].user, u, sizeof(u), 0), wp,
-		    cli_escape(rows[i].patient, pt, sizeof(pt), 0),
-		    rows[i].files, rows[i].bytes, rows[i].first, rows[i].last);
+		    cli_escape(rows[i].patient, pt, sizeof(pt), 0), wh,
+		    cli_escape(rows[i].host, h, sizeof(h), 0), rows[i].files,
+		    rows[i].bytes, rows[i].first, rows[i].last);
 	printf("\nTotal: %lld patients, %lld files, %lld bytes\n", t->patients,
 	    t->files, t->bytes);
 	if (t->unattributed > 0)
@@ -354,23 +498,39 @@ cli_audit_report(const struct cli_ctx *ctx, int argc, char **argv)
 	struct report_args a;
 	int r;
 
-	if ((r = parse_report_args(argc, argv, &a)) >= 0)
+	memset(&a, 0, sizeof(a));
+	if ((r = parse_report_args(argc, argv, &a)) >= 0) {
+		cli_keys_free(&a.keys);
 		return r;
+	}
 	memset(&s, 0, sizeof(s));
 	memset(&f, 0, sizeof(f));
 	f.actor = a.user;
 	f.event = "gateway.";
 	f.since = a.since;
 	f.until = a.until;
-	if (cli_audit_paths(ctx, a.log, a.key, &p) != PG_OK)
+	if (a.nfiles > 0 && a.keys.def == NULL) {
+		/* The configured key is the default for this host's log. */
+		if (cli_audit_paths(ctx, a.files[0], NULL, &p) != PG_OK)
+			p.pub[0] = '\0';
+	} else if (cli_audit_paths(ctx, a.nfiles > 0 ? a.files[0] : a.log,
+	               a.keys.def, &p) != PG_OK) {
+		cli_keys_free(&a.keys);
 		return CLI_EXIT_ERROR;
-	if (check_log(ctx->progname, &p, &s) != PG_OK)
-		return CLI_EXIT_ERROR;
-	if ((r = report_new(&s.rep)) == PG_OK)
-		r = audit_query(p.log, &f, add_record, &s, NULL);
+	}
+	r = check_logs(ctx, &a, &p, &s);
+	if (r == PG_OK && (r = report_new(&s.rep)) == PG_OK)
+		r = read_logs(p.log, &f, &s);
+	else if (r != PG_ERR_NOMEM)
+		r = PG_ERR_INTERNAL; /* said on stderr already */
 	if (r == PG_OK)
 		r = print_report(&a, &p, &s);
 	report_free(s.rep);
+	free(s.ch);
+	cli_chains_free(s.groups, s.ngroups);
+	cli_keys_free(&a.keys);
+	if (r == PG_ERR_INTERNAL)
+		return CLI_EXIT_ERROR;
 	if (r == PG_ERR_INVAL) {
 		fprintf(stderr,
 		    "%s: audit report: bad time in --since/--until\n",

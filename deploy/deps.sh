@@ -12,7 +12,8 @@ libjansson-dev libinih-dev libqrencode-dev zlib1g-dev python3"
 test="libcmocka-dev slapd ldap-utils libpam-wrapper libpamtest0-dev pamtester
 oathtool openssl openssh-server openssh-client valgrind clang-format util-linux
 debootstrap systemd-container
-procps psmisc man-db groff-base rsync libjpeg-turbo-progs file"
+procps psmisc man-db groff-base rsync libjpeg-turbo-progs file logrotate
+time"
 
 want=$build
 [ "${1:-}" = "--test" ] && want="$build $test"

@@ -334,6 +334,28 @@ open_file(struct audit_log *log, int create)
 	return PG_OK;
 }
 
+#define ROTATE_WAIT_MS 3000 /* logrotate's rename to its postrotate */
+
+/* Opens the log, creating it when new.  A log missing beside its head
+ * was renamed by logrotate, whose postrotate script continues the chain
+ * in a new one within moments: wait for it rather than start a log the
+ * head would not match. */
+static int
+open_or_wait(struct audit_log *log)
+{
+	struct timespec ts = { 0, 10 * 1000000L };
+	int r, waited;
+
+	for (waited = 0;; waited += 10) {
+		if ((r = open_file(log, 0)) != PG_ERR_NOTFOUND)
+			return r;
+		if (faccessat(log->dirfd, log->headname, F_OK, 0) != 0 ||
+		    waited >= ROTATE_WAIT_MS)
+			return open_file(log, 1);
+		nanosleep(&ts, NULL);
+	}
+}
+
 static int
 load_key(struct audit_log *log, const char *keyfile)
 {
@@ -400,7 +422,7 @@ open_handle(const char *path, const char *keyfile,
 	}
 	if ((r = copy_opts(log, opts)) != PG_OK ||
 	    (r = split_path(log, path)) != PG_OK ||
-	    (r = open_file(log, !raw)) != PG_OK)
+	    (r = raw ? open_file(log, 0) : open_or_wait(log)) != PG_OK)
 		goto out;
 	if (keyfile != NULL && (r = load_key(log, keyfile)) != PG_OK)
 		goto out;

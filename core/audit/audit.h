@@ -124,6 +124,21 @@ int audit_repair(const char *log, const char *keyfile, const char *actor,
     const char *reason, char *what, size_t whatlen);
 
 /*
+ * Rotates the log LOG so that its chain continues in a new file: the old
+ * file gets a closing checkpoint and is renamed LOG-<UTC time> (RENAMED
+ * NULL), or was renamed to RENAMED already, in LOG's directory (logrotate,
+ * whose postrotate script calls this); a new LOG starts with an
+ * "audit.rotate" record by ACTOR that carries the old file's last hash,
+ * signed by a checkpoint, and the head moves to it.  Writers follow on
+ * their next record.  KEYFILE: the secret key (NULL for an unsigned log).
+ * The old file's new name goes to OLDNAME.  PG_ERR_EXISTS: LOG was
+ * continued already; PG_ERR_NOTFOUND: no records to rotate;
+ * PG_ERR_CORRUPT: its head does not match (repair first).
+ */
+int audit_rotate(const char *log, const char *renamed, const char *keyfile,
+    const char *actor, char *oldname, size_t oldlen);
+
+/*
  * Creates a new signing key: the secret key in PATH (mode 0600) and the
  * public key in PATH.pub (mode 0644), both hex text.  Refuses to replace an
  * existing key (PG_ERR_EXISTS).
@@ -188,6 +203,14 @@ int audit_verify(
  */
 int audit_verify_set(const char *log, bool siblings, const char *const *files,
     size_t nfiles, const char *pubkey_path, struct audit_verify_result *res);
+
+/*
+ * The first record's seq (0: an empty file) and host (as the log stores
+ * it) of the log file PATH, compressed or not: which chain it belongs to.
+ * PG_ERR_PARSE when its first line is not a record.
+ */
+int audit_first_record(
+    const char *path, long long *seq, char *host, size_t hostlen);
 
 /*
  * As audit_verify() on memory: BUF/LEN the log, HEAD/HEADLEN the head file

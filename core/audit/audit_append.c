@@ -506,7 +506,9 @@ audit_append(struct audit_log *log, const struct audit_event *ev)
 		return PG_ERR_IO;
 	if ((r = audit_lock(log)) != PG_OK)
 		return r;
-	r = audit_read_tail(log, &torn, th);
+	r = audit_follow(log);
+	if (r == PG_OK)
+		r = audit_read_tail(log, &torn, th);
 	if (r == PG_OK && torn > 0)
 		r = audit_repair_torn(log, torn, th);
 	if (r == PG_OK && ev != NULL)

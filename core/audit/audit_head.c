@@ -163,6 +163,22 @@ head_state(struct audit_log *log, char *why, size_t len)
 	return r;
 }
 
+int
+audit_head_matches(struct audit_log *log)
+{
+	char why[AUDIT_MSG_MAX];
+	int r = head_state(log, why, sizeof(why));
+
+	if (r == HEAD_BAD) {
+		syslog(LOG_AUTHPRIV | LOG_ALERT,
+		    "photoguard audit: refusing to rotate %s: %s; find out "
+		    "why, then run 'photoguard audit repair'",
+		    log->base, why);
+		return PG_ERR_CORRUPT;
+	}
+	return r < 0 ? r : PG_OK;
+}
+
 static int
 new_head(struct audit_log *log)
 {

@@ -88,6 +88,14 @@ int audit_append_ckpt(struct audit_log *log);
 int audit_repair_torn(
     struct audit_log *log, off_t len, const unsigned char *hash);
 
+/* Under the file lock: PG_OK when the head matches the log (or none is
+ * needed yet), PG_ERR_CORRUPT (with a LOG_ALERT) when it does not. */
+int audit_head_matches(struct audit_log *log);
+
+/* Under the file lock: when the log's name now holds the file a rotation
+ * continued the chain in, moves the handle to it (see audit_rotate.c). */
+int audit_follow(struct audit_log *log);
+
 /* Opens PATH without creating it, checking its head or starting a
  * flusher: the handle audit_repair() works with. */
 int audit_open_raw(const char *path, const char *keyfile,

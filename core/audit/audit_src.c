@@ -152,8 +152,9 @@ src_open(struct audit_src *s, const char *path, int fd, off_t limit)
 	s->data = s->buf;
 	s->cap = SRC_CAP;
 	/* A rotated file logrotate compressed; the live log never is. */
-	if (limit < 0 && pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f &&
+	if (pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f &&
 	    magic[1] == 0x8b) {
+		s->limit = -1;
 		if ((dfd = dup(fd)) < 0)
 			return PG_ERR_IO;
 		if ((s->gz = gzdopen(dfd, "rb")) == NULL) {
@@ -367,10 +368,23 @@ audit_set_open(const char *log, int siblings, const char *const *more,
 		}
 	}
 	for (i = 0; i < nmore; i++) {
-		if ((fd = open_ro(more[i])) < 0 ||
-		    (r = set_add(set, more[i], fd, -1)) != PG_OK) {
+		if ((fd = open_ro(more[i])) < 0) {
 			audit_set_free(set);
-			return fd < 0 ? fd : r;
+			return fd;
+		}
+		/* Any of them may be a live log: read up to a line end. */
+		r = pg_flock(fd, LOCK_SH, SRC_WAIT_MS);
+		if (r == PG_OK && fstat(fd, &st) != 0)
+			r = PG_ERR_IO;
+		if (r == PG_OK)
+			r = set_add(set, more[i], fd, st.st_size);
+		else
+			close(fd);
+		if (r == PG_OK)
+			flock(fd, LOCK_UN);
+		if (r != PG_OK) {
+			audit_set_free(set);
+			return r;
 		}
 	}
 	order_set(set);
@@ -389,4 +403,24 @@ audit_set_open(const char *log, int siblings, const char *const *more,
 		set->headlen = hlen;
 	}
 	return PG_OK;
+}
+
+int
+audit_first_record(const char *path, long long *seq, char *host, size_t hostlen)
+{
+	struct audit_src s;
+	int fd, r;
+
+	*seq = 0;
+	host[0] = '\0';
+	if ((fd = open_ro(path)) < 0)
+		return fd;
+	if ((r = src_open(&s, path, fd, -1)) == PG_OK) {
+		*seq = s.first_seq;
+		snprintf(host, hostlen, "%s", s.first_host);
+		if (s.first_seq < 0)
+			r = PG_ERR_PARSE;
+	}
+	audit_src_close(&s);
+	return r;
 }

@@ -382,6 +382,22 @@ name_rank(const char *path, const char *base, long long *num, const char **text)
 	return 0;
 }
 
+/* Compares two dateext suffixes, a compressed file's ".gz" left out. */
+static int
+text_cmp(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), n;
+	int c;
+
+	if (la >= 3 && strcmp(a + la - 3, ".gz") == 0)
+		la -= 3;
+	if (lb >= 3 && strcmp(b + lb - 3, ".gz") == 0)
+		lb -= 3;
+	n = la < lb ? la : lb;
+	c = memcmp(a, b, n);
+	return c != 0 ? c : (la > lb) - (la < lb);
+}
+
 /* Whether B (newer by its content than A) is named as the older one. */
 static int
 named_older(const char *a, const char *b, const char *base)
@@ -397,7 +413,7 @@ named_older(const char *a, const char *b, const char *base)
 		return 1; /* the live name holds older records */
 	if (ra != rb || rb == 1)
 		return 0;
-	return ra == 0 ? nb < na : strcmp(tb, ta) < 0;
+	return ra == 0 ? nb < na : text_cmp(tb, ta) < 0;
 }
 
 /* A file renamed out of its place in the rotation: the chain is read in
@@ -491,6 +507,9 @@ verify_set(struct audit_set *set, const unsigned char *pk,
 		if (check_head_sig(&st) != 0)
 			return PG_OK;
 	}
+	res->files = (int)set->n;
+	snprintf(
+	    res->file, sizeof(res->file), "%.500s", set->src[set->n - 1].path);
 	if (set->n > 1 && check_names(&st, set) != 0)
 		return PG_OK;
 	r = verify_files(&st, set);

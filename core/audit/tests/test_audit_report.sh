@@ -63,11 +63,13 @@ like "table says the log verified" "$out" "^Log: .*: verified \(chain and signat
 if printf '%s' "$out" | grep -q WARNING; then not_ok "no warning on a verified log"; else ok "no warning on a verified log"; fi
 rows=$(printf '%s\n' "$out" | grep -E '^dlopez ')
 is "table lists exactly P0001 P0002 P0003 for dlopez" "$(printf '%s\n' "$rows" | awk '{print $2}' | tr '\n' ' ')" "P0001 P0002 P0003 "
-is "P0001: 2 files, 3000 bytes, first and last" "$(printf '%s\n' "$rows" | grep ' P0001 ' | awk '{print $3, $4, $5, $6}')" \
+lh=$(head -1 "$log" | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["host"])')
+is "the SERVER column names the host whose log holds the accesses" "$(printf '%s\n' "$rows" | awk '{print $3}' | sort -u)" "$lh"
+is "P0001: 2 files, 3000 bytes, first and last" "$(printf '%s\n' "$rows" | grep ' P0001 ' | awk '{print $4, $5, $6, $7}')" \
 	"2 3000 $(tm 1 '"dlopez"' P0001 gateway.open) $(tm 2 '"dlopez"' P0001 gateway.release)"
-is "P0002: 2 files, 510 bytes, first and last" "$(printf '%s\n' "$rows" | grep ' P0002 ' | awk '{print $3, $4, $5, $6}')" \
+is "P0002: 2 files, 510 bytes, first and last" "$(printf '%s\n' "$rows" | grep ' P0002 ' | awk '{print $4, $5, $6, $7}')" \
 	"2 510 $(tm 1 '"dlopez"' P0002 gateway.open) $(tm 2 '"dlopez"' P0002 gateway.release)"
-is "P0003: bytes from the open record itself" "$(printf '%s\n' "$rows" | grep ' P0003 ' | awk '{print $3, $4, $5, $6}')" \
+is "P0003: bytes from the open record itself" "$(printf '%s\n' "$rows" | grep ' P0003 ' | awk '{print $4, $5, $6, $7}')" \
 	"1 300 $(tm 1 P0003) $(tm 1 P0003)"
 if printf '%s' "$out" | grep -q P0009; then not_ok "denied patient P0009 not listed"; else ok "denied patient P0009 not listed"; fi
 if printf '%s' "$out" | grep -q asmith; then not_ok "asmith's accesses not in dlopez's report"; else ok "asmith's accesses not in dlopez's report"; fi
@@ -88,10 +90,10 @@ is "JSON unattributed records" "$(printf '%s' "$out" | js 'd["unattributed_recor
 # --- CSV
 out=$(rep --user dlopez --csv); rc=$?
 is "--csv exits 0" "$rc" 0
-is "CSV header first, no comment on a verified log" "$(printf '%s\n' "$out" | head -1)" "user,patient,files,bytes,first_access,last_access"
-is "CSV rows" "$(printf '%s\n' "$out" | sed 1d | cut -d, -f1-4 | tr '\n' ' ')" \
-	'"dlopez","P0001",2,3000 "dlopez","P0002",2,510 "dlopez","P0003",1,300 '
-is "CSV first/last of P0001" "$(printf '%s\n' "$out" | grep P0001 | cut -d, -f5-)" \
+is "CSV header first, no comment on a verified log" "$(printf '%s\n' "$out" | head -1)" "user,patient,host,files,bytes,first_access,last_access"
+is "CSV rows" "$(printf '%s\n' "$out" | sed 1d | cut -d, -f1-5 | tr '\n' ' ')" \
+	"\"dlopez\",\"P0001\",\"$lh\",2,3000 \"dlopez\",\"P0002\",\"$lh\",2,510 \"dlopez\",\"P0003\",\"$lh\",1,300 "
+is "CSV first/last of P0001" "$(printf '%s\n' "$out" | grep P0001 | cut -d, -f6-)" \
 	"$(tm 1 '"dlopez"' P0001 gateway.open),$(tm 2 '"dlopez"' P0001 gateway.release)"
 
 # --- time range
@@ -104,7 +106,7 @@ out=$(rep --user dlopez --since "$t2" --json)
 is "--since alone: phase C only" "$(printf '%s' "$out" | js '[(r["patient"],r["files"],r["bytes"]) for r in d["rows"]]')" \
 	"[('P0002', 1, 10)]"
 out=$(rep --user dlopez --until "$t1" --csv)
-is "--until alone: phase A only" "$(printf '%s\n' "$out" | sed 1d | cut -d, -f1-4 | tr '\n' ' ')" \
+is "--until alone: phase A only" "$(printf '%s\n' "$out" | sed 1d | cut -d, -f1-2,4-5 | tr '\n' ' ')" \
 	'"dlopez","P0001",1,1000 "dlopez","P0002",1,500 '
 out=$(rep --user dlopez --since 2000-01-01 --until 2000-12-31)
 like "a range outside the log is an empty report" "$out" "Total: 0 patients, 0 files, 0 bytes"
@@ -139,7 +141,7 @@ like "tampered log: says NOT VERIFIED" "$out" "^Log: .*: NOT VERIFIED"
 out=$(rep --user dlopez --csv); rc=$?
 is "tampered log, CSV: exit 1" "$rc" 1
 like "tampered log, CSV: a comment line first" "$(printf '%s\n' "$out" | head -1)" "^# WARNING: THE AUDIT LOG DOES NOT VERIFY"
-is "tampered log, CSV: then the header" "$(printf '%s\n' "$out" | sed -n 2p)" "user,patient,files,bytes,first_access,last_access"
+is "tampered log, CSV: then the header" "$(printf '%s\n' "$out" | sed -n 2p)" "user,patient,host,files,bytes,first_access,last_access"
 out=$(rep --user dlopez --json); rc=$?
 is "tampered log, JSON: exit 1" "$rc" 1
 is "tampered log, JSON: verified false, kind edited, bad seq 3" "$(printf '%s' "$out" | js 'd["verified"], d["verification"]["kind"], d["verification"]["bad_seq"]')" "(False, 'edited', 3)"

@@ -1,0 +1,349 @@
+/*
+ * audit_rotate.c - rotation that keeps the chain whole.  The new file's
+ * first record, audit.rotate, carries the old file's last hash as its prev
+ * and the next seq, and a checkpoint signs it at once; the head moves to
+ * the new file.  So a rotated set verifies as one chain, a file lost from
+ * it shows as a gap, and the old file's end is vouched for by the record
+ * that follows it.  Writers in other processes follow the rename on their
+ * next record (audit_follow()).  The format: docs/audit-format.md.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/audit/audit_log.h"
+#include "base/base.h"
+#include "core/state/state.h"
+
+#define TMP_SUFFIX ".rotate.tmp"
+
+/* The last component of PATH. */
+static const char *
+last_part(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s != NULL ? s + 1 : path;
+}
+
+static int
+same_dir(const char *a, const char *b)
+{
+	size_t la = (size_t)(last_part(a) - a), lb = (size_t)(last_part(b) - b);
+
+	return la == lb && strncmp(a, b, la) == 0;
+}
+
+/* The last whole line's seq in FD, 0 if it has none. */
+static long long
+file_last_seq(int fd)
+{
+	char *b;
+	struct stat st;
+	size_t n;
+	off_t start;
+	const char *nl, *ls;
+	long long seq = 0;
+
+	if (fstat(fd, &st) != 0 || st.st_size == 0)
+		return 0;
+	start = st.st_size > AUDIT_TAIL_BUF ? st.st_size - AUDIT_TAIL_BUF : 0;
+	n = (size_t)(st.st_size - start);
+	if ((b = malloc(n)) == NULL)
+		return 0;
+	if (pg_pread_all(fd, b, n, start) == PG_OK) {
+		while (n > 0 && b[n - 1] != '\n')
+			n--; /* an unfinished line */
+		if (n > 0) {
+			nl = n > 1 ? memrchr(b, '\n', n - 1) : NULL;
+			ls = nl != NULL ? nl + 1 : b;
+			if (nl != NULL || start == 0)
+				audit_line_seq(
+				    ls, (size_t)(b + n - 1 - ls), &seq);
+		}
+	}
+	free(b);
+	return seq;
+}
+
+int
+audit_follow(struct audit_log *log)
+{
+	struct stat at, cur;
+	long long seq;
+	int fd, r;
+
+	/* Renamed and not continued yet (logrotate, before its postrotate
+	 * script): the chain goes on in the renamed file for now. */
+	if (fstatat(log->dirfd, log->base, &at, AT_SYMLINK_NOFOLLOW) != 0)
+		return errno == ENOENT ? PG_OK : PG_ERR_IO;
+	if (fstat(log->fd, &cur) != 0)
+		return PG_ERR_IO;
+	if ((at.st_dev == cur.st_dev && at.st_ino == cur.st_ino) ||
+	    at.st_size == 0)
+		return PG_OK;
+	fd = openat(log->dirfd, log->base,
+	    O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return errno == ENOENT ? PG_OK : PG_ERR_IO;
+	if ((r = pg_flock(fd, LOCK_EX, log->opts.lock_timeout_ms)) != PG_OK) {
+		close(fd);
+		return r;
+	}
+	/* Follow only a file that carries this chain on; another log put
+	 * in its place is refused, as a rewritten one is. */
+	seq = file_last_seq(fd);
+	if (seq <= log->tail_seq) {
+		close(fd);
+		syslog(LOG_AUTHPRIV | LOG_ALERT,
+		    "photoguard audit: %s was replaced by a file that does not "
+		    "continue its chain (last seq %lld, this writer's %lld); "
+		    "refusing to write to it",
+		    log->base, seq, log->tail_seq);
+		return PG_ERR_CORRUPT;
+	}
+	/* The same descriptor number from now on: the flusher thread syncs
+	 * log->fd without the mutex.  The rotation synced the old file. */
+	if (dup3(fd, log->fd, O_CLOEXEC) < 0) {
+		close(fd);
+		return PG_ERR_IO;
+	}
+	close(fd);
+	log->cached = 0;
+	return PG_OK;
+}
+
+/* The name a rotation by photoguard gives the old file: LOG-<UTC time>,
+ * which sorts in time order, as logrotate's dateext does. */
+static int
+dated_name(const char *base, char *out, size_t len)
+{
+	char t[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (gmtime_r(&now, &tm) == NULL ||
+	    strftime(t, sizeof(t), "%Y%m%dT%H%M%SZ", &tm) == 0)
+		return PG_ERR_INTERNAL;
+	return snprintf(out, len, "%s-%s", base, t) >= (int)len ? PG_ERR_TOOBIG
+	                                                        : PG_OK;
+}
+
+/* OLDNAME, or OLDNAME-2, -3... when two rotations fall in one second:
+ * the first free one, chosen under the lock before the new file names
+ * it. */
+static int
+free_name(struct audit_log *h, char *oldname, size_t oldlen)
+{
+	char first[NAME_MAX + 1];
+	int i;
+
+	snprintf(first, sizeof(first), "%s", oldname);
+	for (i = 2; i < 100; i++) {
+		if (faccessat(h->dirfd, oldname, F_OK, AT_SYMLINK_NOFOLLOW) !=
+		    0)
+			return errno == ENOENT ? PG_OK : PG_ERR_IO;
+		if (snprintf(oldname, oldlen, "%s-%d", first, i) >= (int)oldlen)
+			return PG_ERR_TOOBIG;
+	}
+	return PG_ERR_EXISTS;
+}
+
+/* Where LOG stands for a continuation from the file H has open. */
+static int
+check_target(struct audit_log *h, const char *logbase, int renamed)
+{
+	struct stat at, cur;
+
+	if (fstat(h->fd, &cur) != 0)
+		return PG_ERR_IO;
+	if (fstatat(h->dirfd, logbase, &at, AT_SYMLINK_NOFOLLOW) != 0)
+		return errno == ENOENT && renamed ? PG_OK : PG_ERR_IO;
+	if (at.st_dev == cur.st_dev && at.st_ino == cur.st_ino)
+		return renamed ? PG_ERR_INVAL : PG_OK;
+	/* An empty log a writer made while it was renamed away (it refused
+	 * to write there): replaced.  Anything else continued already. */
+	return renamed && S_ISREG(at.st_mode) && at.st_size == 0
+	    ? PG_OK
+	    : PG_ERR_EXISTS;
+}
+
+/* Creates the new file, locked, as the old one's owner and mode. */
+static int
+new_file(struct audit_log *h, const char *tmp)
+{
+	struct stat st;
+	int fd;
+
+	if (fstat(h->fd, &st) != 0)
+		return PG_ERR_IO;
+	unlinkat(h->dirfd, tmp, 0); /* a crashed rotation's */
+	fd = openat(h->dirfd, tmp,
+	    O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC |
+	        O_NOCTTY,
+	    0600);
+	if (fd < 0)
+		return PG_ERR_IO;
+	if (fchown(fd, st.st_uid, st.st_gid) != 0 ||
+	    fchmod(fd, st.st_mode & 07777) != 0 || flock(fd, LOCK_EX) != 0) {
+		close(fd);
+		unlinkat(h->dirfd, tmp, 0);
+		return PG_ERR_IO;
+	}
+	return fd;
+}
+
+/* Closes the old file: its torn tail recorded, a last checkpoint. */
+static int
+close_old(struct audit_log *h)
+{
+	unsigned char th[AUDIT_HASH_BYTES];
+	off_t torn = 0;
+	int r;
+
+	if ((r = audit_read_tail(h, &torn, th)) != PG_OK)
+		return r;
+	if (torn > 0 && (r = audit_repair_torn(h, torn, th)) != PG_OK)
+		return r;
+	if ((r = audit_head_matches(h)) != PG_OK)
+		return r;
+	if (h->sk != NULL && h->tail_seq > 0 && !h->tail_is_ckpt &&
+	    (r = audit_append_ckpt(h)) != PG_OK)
+		return r;
+	return fdatasync(h->fd) != 0 ? PG_ERR_IO : PG_OK;
+}
+
+/* The new file's first records: audit.rotate, then its checkpoint. */
+static int
+open_new(struct audit_log *h, const char *actor, const char *oldname)
+{
+	struct audit_event ev;
+	char reason[AUDIT_MSG_MAX];
+	int r;
+
+	snprintf(reason, sizeof(reason),
+	    "the chain continues from %s, which ends at seq %lld", oldname,
+	    h->tail_seq);
+	audit_event_init(&ev);
+	ev.actor = actor;
+	ev.event = AUDIT_EV_ROTATE;
+	ev.object = oldname;
+	ev.decision = "info";
+	ev.reason = reason;
+	ev.uid = (long)getuid();
+	ev.pid = (long)getpid();
+	h->tail_off = 0; /* the new, empty file */
+	if ((r = audit_append_event(h, &ev)) != PG_OK)
+		return r;
+	if (h->sk != NULL && (r = audit_append_ckpt(h)) != PG_OK)
+		return r;
+	return fdatasync(h->fd) != 0 ? PG_ERR_IO : PG_OK;
+}
+
+static int
+set_head_names(struct audit_log *h, const char *logbase)
+{
+	size_t n = strlen(logbase);
+
+	if (n + 11 > sizeof(h->locknm))
+		return PG_ERR_TOOBIG;
+	snprintf(h->headname, sizeof(h->headname), "%s.head", logbase);
+	snprintf(h->locknm, sizeof(h->locknm), "%s.head.lock", logbase);
+	return PG_OK;
+}
+
+int
+audit_rotate(const char *log, const char *renamed, const char *keyfile,
+    const char *actor, char *oldname, size_t oldlen)
+{
+	struct audit_opts o;
+	struct audit_log *h = NULL;
+	const char *logbase = last_part(log);
+	char tmp[NAME_MAX + 1];
+	int r, newfd = -1, oldfd = -1, locked = 0, linked = 0;
+	long long last;
+
+	oldname[0] = '\0';
+	if (actor == NULL || (renamed != NULL && !same_dir(log, renamed)))
+		return PG_ERR_INVAL;
+	if (snprintf(tmp, sizeof(tmp), "%s%s", logbase, TMP_SUFFIX) >=
+	    (int)sizeof(tmp))
+		return PG_ERR_TOOBIG;
+	if (renamed != NULL)
+		snprintf(oldname, oldlen, "%s", last_part(renamed));
+	else if ((r = dated_name(logbase, oldname, oldlen)) != PG_OK)
+		return r;
+	memset(&o, 0, sizeof(o));
+	o.component = "cli";
+	o.durability = PG_DURABLE_BATCH; /* heads written below, in order */
+	if ((r = audit_open_raw(
+	         renamed != NULL ? renamed : log, keyfile, &o, &h)) != PG_OK)
+		return r;
+	if ((r = set_head_names(h, logbase)) != PG_OK ||
+	    (r = audit_lock(h)) != PG_OK)
+		goto out;
+	locked = 1;
+	if ((r = check_target(h, logbase, renamed != NULL)) != PG_OK ||
+	    (r = close_old(h)) != PG_OK)
+		goto out;
+	if (h->tail_seq == 0) {
+		r = PG_ERR_NOTFOUND; /* nothing to rotate */
+		goto out;
+	}
+	last = h->tail_seq;
+	if (renamed == NULL && (r = free_name(h, oldname, oldlen)) != PG_OK)
+		goto out;
+	if ((newfd = new_file(h, tmp)) < 0) {
+		r = newfd;
+		goto out;
+	}
+	oldfd = h->fd;
+	h->fd = newfd;
+	if ((r = open_new(h, actor, oldname)) != PG_OK)
+		goto out;
+	/* Old name first: a crash before the rename leaves both names on
+	 * the old file, which a verifier reads once. */
+	if (renamed == NULL) {
+		if (linkat(h->dirfd, logbase, h->dirfd, oldname, 0) != 0) {
+			r = errno == EEXIST ? PG_ERR_EXISTS : PG_ERR_IO;
+			goto out;
+		}
+		linked = 1;
+	}
+	if (renameat(h->dirfd, tmp, h->dirfd, logbase) != 0) {
+		r = PG_ERR_IO;
+		goto out;
+	}
+	tmp[0] = '\0';
+	r = h->head_pending
+	    ? audit_put_head(h, h->head_seq, h->head_hash, h->head_time)
+	    : PG_OK;
+	h->head_pending = 0;
+	if (fsync(h->dirfd) != 0 && r == PG_OK)
+		r = PG_ERR_IO;
+	if (r == PG_OK)
+		syslog(LOG_AUTHPRIV | LOG_NOTICE,
+		    "photoguard audit: %s rotated by %s: the chain continues "
+		    "from %s after seq %lld",
+		    logbase, actor, oldname, last);
+out:
+	if (r != PG_OK && linked && tmp[0] != '\0')
+		unlinkat(h->dirfd, oldname, 0);
+	if (tmp[0] != '\0' && newfd >= 0)
+		unlinkat(h->dirfd, tmp, 0);
+	h->head_pending = 0;
+	if (oldfd >= 0) {
+		flock(oldfd, LOCK_UN);
+		close(oldfd);
+	} else if (locked)
+		flock(h->fd, LOCK_UN);
+	audit_free(h); /* closes, and unlocks, the new file */
+	return r;
+}
