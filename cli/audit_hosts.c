@@ -78,6 +78,14 @@ cli_chains_free(struct cli_chain *c, size_t n)
 	free(c);
 }
 
+static int
+ends_with(const char *s, const char *tail)
+{
+	size_t n = strlen(s), t = strlen(tail);
+
+	return n >= t && strcmp(s + n - t, tail) == 0;
+}
+
 static struct cli_chain *
 chain_of(struct cli_chain **c, size_t *n, const char *host)
 {
@@ -107,6 +115,11 @@ cli_chains(const char *prog, char *const *files, size_t nfiles,
 	int r;
 
 	for (i = 0; i < nfiles; i++) {
+		/* LOG.head and its lock come along in a glob: read beside
+		 * the log, never as one. */
+		if (ends_with(files[i], ".head") ||
+		    ends_with(files[i], ".head.lock"))
+			continue;
 		r = audit_first_record(files[i], &seq, host, sizeof(host));
 		if (r != PG_OK) {
 			fprintf(stderr, "%s: %s: %s (not an audit log?)\n",

@@ -42,8 +42,10 @@ struct cli_chain {
 };
 
 /*
- * Groups FILES by the host their first record names; empty files are
- * left out.  A file that is not a log is an error, said on stderr.
+ * Groups FILES by the host their first record names; empty files, and
+ * head files and their locks (FILE.head, FILE.head.lock: read beside
+ * their log), are left out.  A file that is not a log is an error, said on
+ * stderr.
  */
 int cli_chains(const char *prog, char *const *files, size_t nfiles,
     struct cli_chain **out, size_t *nout);

@@ -189,12 +189,12 @@ check_chain(const char *prog, struct report_chain *c, const char *log,
 	cli_escape(c->host, host, sizeof(host), 0);
 	if (!c->res.ok)
 		snprintf(s->warning, sizeof(s->warning),
-		    "WARNING: THE AUDIT LOG %s%sDOES NOT VERIFY (seq %lld: %s: "
+		    "WARNING: THE AUDIT LOG %s%s%sDOES NOT VERIFY (seq %lld: %s: "
 		    "%s): this report rests on a log that was altered; "
 		    "records may be missing or forged",
 		    host[0] != '\0' ? "OF " : "", host[0] != '\0' ? host : "",
-		    c->res.bad_seq, audit_fail_name(c->res.kind),
-		    c->res.message);
+		    host[0] != '\0' ? " " : "", c->res.bad_seq,
+		    audit_fail_name(c->res.kind), c->res.message);
 	else
 		snprintf(s->warning, sizeof(s->warning),
 		    "WARNING: no public key: the signatures of the audit log "

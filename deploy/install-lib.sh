@@ -113,6 +113,14 @@ shipped_files() {
 	echo "deploy/ldap/syncprov.ldif $SHARE/ldap/syncprov.ldif 644"
 }
 
+# The logrotate snippet as installed: it calls the installed tool, and
+# rotates as the group that shares the log's directory.
+logrotate_file() {
+	sed -e "s|@sbindir@|$prefix/sbin|g" \
+	    -e "s|^\(\tsu root \).*|\1$svc_user|" \
+	    "$top/deploy/logrotate/photoguard"
+}
+
 # The systemd units of deploy/systemd/, if that folder has any.
 unit_files() {
 	for f in "$top"/deploy/systemd/*.service "$top"/deploy/systemd/*.socket \

@@ -1,8 +1,9 @@
 #!/bin/sh
 # install.sh - install photoguard on this host (Debian 12): the tool, the
 # gateway (if built), the PAM module, man pages, a default configuration
-# and the example policy, the systemd units, the service user, the store
-# and the state directories, the audit signing key and the TOTP host key.
+# and the example policy, the logrotate snippet, the systemd units, the
+# service user, the store and the state directories, the audit signing
+# key and the TOTP host key.
 # Idempotent: a second run changes nothing.  Never overwrites a file the
 # admin edited: the shipped version goes beside it as FILE.dist.  Touches
 # no PAM stack, sshd setting or running service: it prints those steps.
@@ -146,6 +147,9 @@ install_config() {
 	make_dir "$ETC" 755
 	install_conf "$top/deploy/photoguard.conf" "$ETC/photoguard.conf"
 	install_conf "$top/policy/examples/clinic.policy" "$ETC/clinic.policy"
+	# The audit log's rotation, which must continue its chain.
+	logrotate_file >"$tmpd/logrotate"
+	install_conf "$tmpd/logrotate" "$root/etc/logrotate.d/photoguard"
 }
 
 make_user() {

@@ -110,6 +110,10 @@ remove "$SBIN/photoguard"
 remove_shipped
 remove_conf "$top/deploy/photoguard.conf" "$ETC/photoguard.conf"
 remove_conf "$top/policy/examples/clinic.policy" "$ETC/clinic.policy"
+tmpd=$(mktemp -d "${TMPDIR:-/tmp}/pg-uninstall.XXXXXX")
+trap 'rm -rf "$tmpd"' EXIT
+logrotate_file >"$tmpd/logrotate"
+remove_conf "$tmpd/logrotate" "$root/etc/logrotate.d/photoguard"
 [ -e "$ETC/audit.key" ] && kept "$ETC/audit.key, .pub" "audit signing key: the log's proof"
 [ -e "$ETC/totp.key" ] && kept "$ETC/totp.key" "TOTP host key: without it the secrets cannot be read"
 [ -d "$VARLIB/store" ] && kept "$VARLIB/store" "the photo store"

@@ -41,36 +41,71 @@ same_dir(const char *a, const char *b)
 	return la == lb && strncmp(a, b, la) == 0;
 }
 
-/* The last whole line's seq in FD, 0 if it has none. */
-static long long
-file_last_seq(int fd)
+/* The last whole line of FD into LINE and LEN, in BUF (to free); 0 if it
+ * has none. */
+static int
+last_line(int fd, char **buf, const char **line, size_t *len)
 {
-	char *b;
 	struct stat st;
 	size_t n;
 	off_t start;
-	const char *nl, *ls;
-	long long seq = 0;
+	const char *nl;
+	char *b;
 
+	*buf = NULL;
 	if (fstat(fd, &st) != 0 || st.st_size == 0)
 		return 0;
 	start = st.st_size > AUDIT_TAIL_BUF ? st.st_size - AUDIT_TAIL_BUF : 0;
 	n = (size_t)(st.st_size - start);
 	if ((b = malloc(n)) == NULL)
 		return 0;
-	if (pg_pread_all(fd, b, n, start) == PG_OK) {
-		while (n > 0 && b[n - 1] != '\n')
-			n--; /* an unfinished line */
-		if (n > 0) {
-			nl = n > 1 ? memrchr(b, '\n', n - 1) : NULL;
-			ls = nl != NULL ? nl + 1 : b;
-			if (nl != NULL || start == 0)
-				audit_line_seq(
-				    ls, (size_t)(b + n - 1 - ls), &seq);
-		}
-	}
-	free(b);
+	*buf = b;
+	if (pg_pread_all(fd, b, n, start) != PG_OK)
+		return 0;
+	while (n > 0 && b[n - 1] != '\n')
+		n--; /* an unfinished line */
+	if (n == 0)
+		return 0;
+	nl = n > 1 ? memrchr(b, '\n', n - 1) : NULL;
+	if (nl == NULL && start > 0)
+		return 0;
+	*line = nl != NULL ? nl + 1 : b;
+	*len = (size_t)(b + n - 1 - *line);
+	return 1;
+}
+
+/* The last whole line's seq in FD, 0 if it has none. */
+static long long
+file_last_seq(int fd)
+{
+	const char *line;
+	size_t len;
+	char *buf;
+	long long seq = 0;
+
+	if (last_line(fd, &buf, &line, &len))
+		audit_line_seq(line, len, &seq);
+	free(buf);
 	return seq;
+}
+
+/* The new file's records name the host the chain's records name, which
+ * is the writers' [audit] host, not necessarily this one's name. */
+static void
+take_host(struct audit_log *h)
+{
+	struct audit_prec pr;
+	const char *line;
+	char why[8], *buf;
+	json_t *j;
+	size_t len;
+
+	if (last_line(h->fd, &buf, &line, &len) &&
+	    audit_rec_parse(line, len, &pr, &j, why, sizeof(why)) == PG_OK) {
+		snprintf(h->host, sizeof(h->host), "%s", pr.host);
+		json_decref(j);
+	}
+	free(buf);
 }
 
 int
@@ -298,6 +333,7 @@ audit_rotate(const char *log, const char *renamed, const char *keyfile,
 		goto out;
 	}
 	last = h->tail_seq;
+	take_host(h);
 	if (renamed == NULL && (r = free_name(h, oldname, oldlen)) != PG_OK)
 		goto out;
 	if ((newfd = new_file(h, tmp)) < 0) {

@@ -88,6 +88,19 @@ is "the audit signing key, 0600" "$(mode /etc/photoguard/audit.key)" 600
 is "its public key, 0644" "$(mode /etc/photoguard/audit.key.pub)" 644
 is "the TOTP host key, 0600" "$(mode /etc/photoguard/totp.key)" 600
 is "the PAM snippets" "$(ls "$r/usr/local/share/photoguard/pam.d" | tr '\n' ' ')" "photoguard-login photoguard-sshd photoguard-sudo "
+is "the logrotate snippet, 0644" "$(mode /etc/logrotate.d/photoguard)" 644
+like "...whose postrotate step calls the installed tool to continue the chain" "$(cat "$r/etc/logrotate.d/photoguard")" \
+	"/usr/local/sbin/photoguard audit rotate --renamed \"\\\$1.1\" --log \"\\\$1\""
+if command -v logrotate >/dev/null; then
+	# The service user's group exists only on a real install.
+	sed 's/^\(\tsu root\) photoguard$/\1 root/' "$r/etc/logrotate.d/photoguard" >"$r/lr.conf"
+	logrotate -d "$r/lr.conf" >"$r/lr.out" 2>&1
+	like "...and which logrotate parses" "$(cat "$r/lr.out")" "rotating pattern: /var/log/photoguard/audit.jsonl"
+	if grep -qiE "^error" "$r/lr.out"; then not_ok "...without an error: $(grep -iE '^error' "$r/lr.out" | head -3)"; else ok "...without an error"; fi
+	rm -f "$r/lr.out" "$r/lr.conf"
+else
+	not_ok "logrotate is installed (deploy/deps.sh --test installs it)"
+fi
 is "the sshd snippet" "$(mode /usr/local/share/photoguard/sshd_config.d/photoguard.conf)" 644
 nman=$(ls "$src"/docs/*.[1-8] 2>/dev/null | wc -l)
 is "every man page of docs/ installed" "$(ls "$r"/usr/local/share/man/man*/ 2>/dev/null | grep -c '\.[1-8]$')" "$nman"
@@ -169,6 +182,7 @@ is "the PAM module is gone" "$(gone "$pamdir/pam_photoguard.so")" gone
 is "the man pages are gone" "$(ls "$r"/usr/local/share/man/man*/ 2>/dev/null | grep -c '\.[1-8]$')" 0
 is "the shared snippets are gone" "$(gone /usr/local/share/photoguard)" gone
 is "the unedited policy is gone" "$(gone /etc/photoguard/clinic.policy)" gone
+is "the logrotate snippet is gone" "$(gone /etc/logrotate.d/photoguard)" gone
 is "the .dist is gone" "$(gone /etc/photoguard/photoguard.conf.dist)" gone
 is "the edited config is kept" "$(sha256sum < "$r/etc/photoguard/photoguard.conf")" "$edited"
 is "the keys are kept" "$(sha256sum "$r/etc/photoguard/audit.key" "$r/etc/photoguard/totp.key")" "$keysum"

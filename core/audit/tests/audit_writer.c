@@ -2,11 +2,16 @@
  * audit_writer.c - test helper: appends records to an audit log the way a
  * component would.  usage: audit_writer LOG KEY|- COUNT ACTOR OBJECT
  * [PATIENT]; exits 0 only if every record was written and the log closed.
- * With AUDIT_WRITER_SYSLOG set, records are copied to syslog too.
+ * With AUDIT_WRITER_SYSLOG set, records are copied to syslog too.  For
+ * the rotation and size tests: AUDIT_WRITER_HOST names the host,
+ * AUDIT_WRITER_DELAY_MS sleeps between records (a long-lived writer),
+ * AUDIT_WRITER_PAD=N pads the reason and process fields to N bytes each
+ * (big records), AUDIT_WRITER_BATCH groups the syncs.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/audit/audit.h"
 #include "base/base.h"
@@ -17,7 +22,11 @@ main(int argc, char **argv)
 	struct audit_opts o;
 	struct audit_event ev;
 	struct audit_log *log;
-	long i, n;
+	const char *pad = getenv("AUDIT_WRITER_PAD");
+	const char *delay = getenv("AUDIT_WRITER_DELAY_MS");
+	struct timespec ts = { 0, 0 };
+	char *big = NULL;
+	long i, n, npad = pad != NULL ? strtol(pad, NULL, 10) : 0;
 	int r;
 
 	if (argc < 6 || argc > 7) {
@@ -30,6 +39,17 @@ main(int argc, char **argv)
 	o.component = "audit_writer";
 	o.checkpoint_every = 4;
 	o.syslog = getenv("AUDIT_WRITER_SYSLOG") != NULL;
+	o.host = getenv("AUDIT_WRITER_HOST");
+	if (getenv("AUDIT_WRITER_BATCH") != NULL) {
+		o.durability = PG_DURABLE_BATCH;
+		o.checkpoint_every = 1000;
+	}
+	if (delay != NULL)
+		ts.tv_nsec = strtol(delay, NULL, 10) * 1000000L;
+	if (npad > 0 && npad < 4000 && (big = malloc((size_t)npad + 1))) {
+		memset(big, 'x', (size_t)npad);
+		big[npad] = '\0';
+	}
 	n = strtol(argv[3], NULL, 10);
 	r = audit_open_path(
 	    argv[1], strcmp(argv[2], "-") ? argv[2] : NULL, &o, &log);
@@ -40,11 +60,17 @@ main(int argc, char **argv)
 		ev.object = argv[5];
 		ev.patient = argc > 6 ? argv[6] : NULL;
 		ev.decision = "allow";
-		ev.reason = "test";
+		ev.reason = big != NULL ? big : "test";
+		ev.process = big;
 		r = audit_write(log, &ev);
+		if (ts.tv_nsec > 0)
+			nanosleep(&ts, NULL);
 	}
 	if (r == PG_OK)
 		r = audit_close(log);
+	else
+		audit_free(log);
+	free(big);
 	if (r != PG_OK) {
 		fprintf(stderr, "audit_writer: %s\n", pg_strerror(r));
 		return 1;
