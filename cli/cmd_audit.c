@@ -545,6 +545,7 @@ static const struct {
 	{ "report", cli_audit_report, "which patients an account opened" },
 	{ "repair", cli_audit_repair, "record a gap so writers resume" },
 	{ "rotate", cli_audit_rotate, "start a new file of the chain" },
+	{ "export", cli_audit_export, "write IHE ATNA / DICOM audit messages" },
 };
 
 int

@@ -32,6 +32,9 @@ int cli_audit_repair(const struct cli_ctx *ctx, int argc, char **argv);
 /* `photoguard audit rotate`: cmd_audit_repair.c. */
 int cli_audit_rotate(const struct cli_ctx *ctx, int argc, char **argv);
 
+/* `photoguard audit export`: cmd_audit_export.c. */
+int cli_audit_export(const struct cli_ctx *ctx, int argc, char **argv);
+
 /* `photoguard audit report`: cmd_audit_report.c. */
 int cli_audit_report(const struct cli_ctx *ctx, int argc, char **argv);
 
