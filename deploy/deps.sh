@@ -13,7 +13,7 @@ test="libcmocka-dev slapd ldap-utils libpam-wrapper libpamtest0-dev pamtester
 oathtool openssl openssh-server openssh-client valgrind clang-format util-linux
 debootstrap systemd-container
 procps psmisc man-db groff-base rsync libjpeg-turbo-progs file logrotate
-time"
+time libxml2-utils"
 
 want=$build
 [ "${1:-}" = "--test" ] && want="$build $test"
