@@ -146,7 +146,7 @@ check_log(const struct cli_ctx *ctx, const struct audit_paths *p,
 		    ctx->progname, pub, strerror(errno));
 		pub = NULL;
 	}
-	r = audit_verify(p->log, pub, &s->res);
+	r = audit_verify_set(p->log, true, NULL, 0, pub, &s->res);
 	if (r != PG_OK) {
 		fprintf(stderr, "%s: audit export: %s: %s\n", ctx->progname,
 		    r == PG_ERR_CRYPTO && pub != NULL ? pub : p->log,
@@ -328,7 +328,8 @@ run_export(const struct cli_ctx *ctx, const struct export_args *a,
 		r = WRITE_FAILED;
 	}
 	if (r == PG_OK)
-		r = audit_query(p->log, &a->f, add_record, s, &skipped);
+		r = audit_query_set(
+		    p->log, true, NULL, 0, &a->f, add_record, s, &skipped);
 	e = finish_out(s, a->out, tmp, r == PG_OK);
 	if (r == PG_ERR_INVAL) {
 		fprintf(stderr,
