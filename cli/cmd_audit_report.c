@@ -432,6 +432,17 @@ print_table_head(const struct report_args *a, const struct audit_paths *p,
 		    cli_escape(s->ch[i].host, who, sizeof(who), 0),
 		    s->ch[i].res.ok ? "verified" : "DOES NOT VERIFY",
 		    s->ch[i].res.first_seq, s->ch[i].res.last_seq);
+	/* Retention removed the oldest files: say what is not covered. */
+	for (i = 0; i < s->nch; i++)
+		if (s->ch[i].res.ok && s->ch[i].res.first_seq > 1)
+			printf("note: %s%s%sthe log's oldest files are gone: "
+			       "records before seq %lld are not in this "
+			       "report\n",
+			    a->nfiles > 0 ? "on " : "",
+			    a->nfiles > 0
+			        ? cli_escape(s->ch[i].host, who, sizeof(who), 0)
+			        : "",
+			    a->nfiles > 0 ? ", " : "", s->ch[i].res.first_seq);
 }
 
 static void

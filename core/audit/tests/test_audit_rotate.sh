@@ -81,6 +81,19 @@ is "...and the short writers' 15" "$(( $(count_actor "$log" short1) + $(count_ac
 n=0; for f in "$d"/audit.jsonl-*; do grep -q '"actor":"longlived"' "$f" && n=$((n + 1)); done
 check "...and the long-lived writer's records are spread over the rotated files" test "$n" -ge 2
 
+# Writers that open the log while a rotation renames it: the head they
+# find names the new file, so they must take that one.
+d=$dir/race; mkdir "$d"; log=$d/audit.jsonl
+write "$log" 1 seed || die "writer"
+fails=0
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	for j in 1 2 3; do write "$log" 1 racer & done
+	"$pg" audit rotate --log "$log" --key "$key" >/dev/null || fails=$((fails + 1))
+	for j in 1 2 3; do wait -n || fails=$((fails + 1)); done
+done
+is "30 writers opening the log during 10 rotations all wrote" "$fails $(count_actor "$log" racer)" "0 30"
+verify "$log" >/dev/null; is "...and the 11 files verify as one chain" "$?" 0
+
 # --- tampering with a rotated set --------------------------------------
 t=$dir/t; cp -a "$d" "$t"; log=$t/audit.jsonl
 files=$(ls "$t" | grep -E '^audit\.jsonl-' | sort)
@@ -112,6 +125,9 @@ rm "$t/$(echo "$files" | sed -n 1p)"
 out=$(verify "$log"); rc=$?
 is "retention removed the oldest file: the rest verifies" "$rc" 0
 like "...saying from which seq it is proven" "$out" "records before seq [0-9]+ are not checked"
+out=$("$pg" audit report --key "$key.pub" --log "$log" --all-users); rc=$?
+is "...and a report over it passes" "$rc" 0
+like "...saying which records it does not cover" "$out" "note: the log's oldest files are gone: records before seq [0-9]+ are not in this report"
 gzip "$t/$second"
 out=$(verify "$log"); rc=$?
 is "a compressed rotated file is read" "$rc" 0
