@@ -53,6 +53,7 @@ set_empty(struct audit_log *log)
 	log->tail_off = 0;
 	log->tail_seq = 0;
 	log->tail_is_ckpt = 0;
+	log->tail_closed = 0;
 	audit_genesis(log->tail_hash);
 }
 
@@ -76,6 +77,11 @@ take_last_line(
 	log->tail_is_ckpt = memmem(b + ls, end - 1 - ls,
 	                        "\"event\":\"" AUDIT_EV_CHECKPOINT "\"",
 	                        sizeof(AUDIT_EV_CHECKPOINT) + 9) != NULL;
+	/* Quotes inside strings are escaped: only the event field can
+	 * match, and only the rotation writes this event. */
+	log->tail_closed =
+	    memmem(b + ls, end - 1 - ls, "\"event\":\"" AUDIT_EV_CLOSE "\"",
+	        sizeof(AUDIT_EV_CLOSE) + 9) != NULL;
 	log->tail_off = start + (off_t)end;
 	log->cached = 1;
 	return PG_OK;
@@ -506,8 +512,8 @@ audit_append(struct audit_log *log, const struct audit_event *ev)
 		return PG_ERR_IO;
 	if ((r = audit_lock(log)) != PG_OK)
 		return r;
-	r = audit_follow(log);
-	if (r == PG_OK)
+	r = audit_read_tail(log, &torn, th);
+	if (r == PG_OK && log->tail_closed && (r = audit_follow(log)) == PG_OK)
 		r = audit_read_tail(log, &torn, th);
 	if (r == PG_OK && torn > 0)
 		r = audit_repair_torn(log, torn, th);

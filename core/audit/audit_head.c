@@ -200,8 +200,10 @@ audit_check_head(struct audit_log *log)
 		return r;
 	/* Opened just before a rotation renamed the log away, and locked
 	 * after it: the head names the new file, so take that one. */
-	if ((r = audit_follow(log)) != PG_OK ||
-	    (r = audit_read_tail(log, &torn, th)) != PG_OK)
+	if ((r = audit_read_tail(log, &torn, th)) != PG_OK ||
+	    (log->tail_closed &&
+	        ((r = audit_follow(log)) != PG_OK ||
+	            (r = audit_read_tail(log, &torn, th)) != PG_OK)))
 		goto out;
 	r = head_state(log, why, sizeof(why));
 	if (r == HEAD_NONE)

@@ -25,6 +25,7 @@
 #define AUDIT_EV_TORN       "audit.torn_tail"
 #define AUDIT_EV_REPAIR     "audit.repair"
 #define AUDIT_EV_ROTATE     "audit.rotate"
+#define AUDIT_EV_CLOSE      "audit.close"
 
 /* The text whose BLAKE2b hash is the "prev" of record 1. */
 #define AUDIT_GENESIS_TEXT "photoguard audit log v1"

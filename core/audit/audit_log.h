@@ -44,6 +44,7 @@ struct audit_log {
 	long long tail_seq;
 	unsigned char tail_hash[AUDIT_HASH_BYTES];
 	int tail_is_ckpt;
+	int tail_closed; /* the tail is audit.close: the chain moved on */
 
 	/* A checkpoint whose head the flusher writes after its next sync
 	 * (PG_DURABLE_BATCH). */
@@ -92,8 +93,9 @@ int audit_repair_torn(
  * needed yet), PG_ERR_CORRUPT (with a LOG_ALERT) when it does not. */
 int audit_head_matches(struct audit_log *log);
 
-/* Under the file lock: when the log's name now holds the file a rotation
- * continued the chain in, moves the handle to it (see audit_rotate.c). */
+/* Under the file lock, when the tail is an audit.close: moves the handle
+ * to the file under the log's name, which continues the chain (see
+ * audit_rotate.c). */
 int audit_follow(struct audit_log *log);
 
 /* Opens PATH without creating it, checking its head or starting a

@@ -111,36 +111,27 @@ take_host(struct audit_log *h)
 int
 audit_follow(struct audit_log *log)
 {
-	struct stat at, cur;
 	long long seq;
 	int fd, r;
 
-	/* Renamed and not continued yet (logrotate, before its postrotate
-	 * script): the chain goes on in the renamed file for now. */
-	if (fstatat(log->dirfd, log->base, &at, AT_SYMLINK_NOFOLLOW) != 0)
-		return errno == ENOENT ? PG_OK : PG_ERR_IO;
-	if (fstat(log->fd, &cur) != 0)
-		return PG_ERR_IO;
-	if ((at.st_dev == cur.st_dev && at.st_ino == cur.st_ino) ||
-	    at.st_size == 0)
-		return PG_OK;
 	fd = openat(log->dirfd, log->base,
 	    O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return errno == ENOENT ? PG_OK : PG_ERR_IO;
-	if ((r = pg_flock(fd, LOCK_EX, log->opts.lock_timeout_ms)) != PG_OK) {
+	if (fd >= 0 &&
+	    (r = pg_flock(fd, LOCK_EX, log->opts.lock_timeout_ms)) != PG_OK) {
 		close(fd);
 		return r;
 	}
-	/* Follow only a file that carries this chain on; another log put
-	 * in its place is refused, as a rewritten one is. */
-	seq = file_last_seq(fd);
+	/* Follow only a file that carries this chain on: the rotation put
+	 * it in place before it closed the old one.  Anything else (no
+	 * file, another log) is refused, as a rewritten log is. */
+	seq = fd >= 0 ? file_last_seq(fd) : 0;
 	if (seq <= log->tail_seq) {
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 		syslog(LOG_AUTHPRIV | LOG_ALERT,
-		    "photoguard audit: %s was replaced by a file that does not "
-		    "continue its chain (last seq %lld, this writer's %lld); "
-		    "refusing to write to it",
+		    "photoguard audit: %s was rotated, but the file in its "
+		    "place does not continue its chain (last seq %lld, the "
+		    "closed one's %lld); refusing to write",
 		    log->base, seq, log->tail_seq);
 		return PG_ERR_CORRUPT;
 	}
@@ -235,9 +226,10 @@ new_file(struct audit_log *h, const char *tmp)
 	return fd;
 }
 
-/* Closes the old file: its torn tail recorded, a last checkpoint. */
+/* The old file as it stands: its torn tail recorded, its head matching,
+ * not closed by another rotation. */
 static int
-close_old(struct audit_log *h)
+check_old(struct audit_log *h)
 {
 	unsigned char th[AUDIT_HASH_BYTES];
 	off_t torn = 0;
@@ -247,12 +239,27 @@ close_old(struct audit_log *h)
 		return r;
 	if (torn > 0 && (r = audit_repair_torn(h, torn, th)) != PG_OK)
 		return r;
-	if ((r = audit_head_matches(h)) != PG_OK)
-		return r;
-	if (h->sk != NULL && h->tail_seq > 0 && !h->tail_is_ckpt &&
-	    (r = audit_append_ckpt(h)) != PG_OK)
-		return r;
-	return fdatasync(h->fd) != 0 ? PG_ERR_IO : PG_OK;
+	return audit_head_matches(h);
+}
+
+/* The old file's last record, audit.close, written once the new file is
+ * in place: writers that still have the old file open see it as their
+ * tail changes, and follow (audit_follow()).  No writer pays for a
+ * rotation check before each record. */
+static int
+close_old(struct audit_log *h, const char *actor, const char *logbase)
+{
+	struct audit_event ev;
+
+	audit_event_init(&ev);
+	ev.actor = actor;
+	ev.event = AUDIT_EV_CLOSE;
+	ev.object = logbase;
+	ev.decision = "info";
+	ev.reason = "the chain continues in a new file";
+	ev.uid = (long)getuid();
+	ev.pid = (long)getpid();
+	return audit_append_event(h, &ev);
 }
 
 /* The new file's first records: audit.rotate, then its checkpoint. */
@@ -326,7 +333,7 @@ audit_rotate(const char *log, const char *renamed, const char *keyfile,
 		goto out;
 	locked = 1;
 	if ((r = check_target(h, logbase, renamed != NULL)) != PG_OK ||
-	    (r = close_old(h)) != PG_OK)
+	    (r = check_old(h)) != PG_OK)
 		goto out;
 	if (h->tail_seq == 0) {
 		r = PG_ERR_NOTFOUND; /* nothing to rotate */
@@ -335,6 +342,12 @@ audit_rotate(const char *log, const char *renamed, const char *keyfile,
 	last = h->tail_seq;
 	take_host(h);
 	if (renamed == NULL && (r = free_name(h, oldname, oldlen)) != PG_OK)
+		goto out;
+	/* Closed already, with no file after it: a rotation that failed
+	 * past this point; it resumes. */
+	if (!h->tail_closed &&
+	    ((r = close_old(h, actor, logbase)) != PG_OK ||
+	        (fdatasync(h->fd) != 0 && (r = PG_ERR_IO) != PG_OK)))
 		goto out;
 	if ((newfd = new_file(h, tmp)) < 0) {
 		r = newfd;

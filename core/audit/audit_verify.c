@@ -5,6 +5,7 @@
  * file plus its head (audit_verify).  The format and the failure kinds:
  * docs/audit-format.md.
  */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -382,20 +383,42 @@ name_rank(const char *path, const char *base, long long *num, const char **text)
 	return 0;
 }
 
-/* Compares two dateext suffixes, a compressed file's ".gz" left out. */
+/* Compares two dateext suffixes, a compressed file's ".gz" left out, runs
+ * of digits by their value: "...Z-10" (a tenth rotation in one second)
+ * comes after "...Z-9". */
 static int
 text_cmp(const char *a, const char *b)
 {
-	size_t la = strlen(a), lb = strlen(b), n;
-	int c;
+	size_t la = strlen(a), lb = strlen(b), i = 0, j = 0, si, sj;
 
 	if (la >= 3 && strcmp(a + la - 3, ".gz") == 0)
 		la -= 3;
 	if (lb >= 3 && strcmp(b + lb - 3, ".gz") == 0)
 		lb -= 3;
-	n = la < lb ? la : lb;
-	c = memcmp(a, b, n);
-	return c != 0 ? c : (la > lb) - (la < lb);
+	while (i < la && j < lb) {
+		if (isdigit((unsigned char)a[i]) &&
+		    isdigit((unsigned char)b[j])) {
+			while (i < la && a[i] == '0')
+				i++;
+			while (j < lb && b[j] == '0')
+				j++;
+			for (si = i; i < la && isdigit((unsigned char)a[i]);)
+				i++;
+			for (sj = j; j < lb && isdigit((unsigned char)b[j]);)
+				j++;
+			if (i - si != j - sj)
+				return i - si < j - sj ? -1 : 1;
+			if (memcmp(a + si, b + sj, i - si) != 0)
+				return memcmp(a + si, b + sj, i - si);
+			continue;
+		}
+		if (a[i] != b[j])
+			return (unsigned char)a[i] < (unsigned char)b[j] ? -1
+			                                                 : 1;
+		i++;
+		j++;
+	}
+	return (i < la) - (j < lb);
 }
 
 /* Whether B (newer by its content than A) is named as the older one. */

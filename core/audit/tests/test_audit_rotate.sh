@@ -38,20 +38,22 @@ count_actor() {	# LOG ACTOR: records of ACTOR in the log and its rotated files
 d=$dir/a; mkdir "$d"; log=$d/audit.jsonl
 write "$log" 10 alice || die "writer"
 last=$(tail -1 "$log" | sed 's/^{"seq":\([0-9]*\),.*/\1/')
-h=$(last_hash "$log")
+lines=$(wc -l < "$log")
 out=$("$pg" audit rotate --log "$log" --key "$key"); rc=$?
 is "audit rotate exits 0" "$rc" 0
 old=$(ls "$d" | grep -E '^audit\.jsonl-[0-9]{8}T[0-9]{6}Z$')
 like "the old file is renamed LOG-<UTC time>" "$old" '^audit\.jsonl-'
 like "...and the tool says so" "$out" "the chain continues from $old"
+is "the old file's records are untouched, and it ends with audit.close" \
+	"$(head -n "$lines" "$d/$old" | tail -1 | sed 's/^{"seq":\([0-9]*\),.*/\1/') $(wc -l < "$d/$old") $(field "$d/$old" $((lines + 1)) event)" \
+	"$last $((lines + 1)) audit.close"
 is "the new file starts with audit.rotate" "$(field "$log" 1 event)" audit.rotate
-is "...at the next seq" "$(field "$log" 1 seq)" $((last + 1))
-is "...whose prev is the old file's last hash" "$(field "$log" 1 prev)" "$h"
+is "...at the next seq" "$(field "$log" 1 seq)" $((last + 2))
+is "...whose prev is the old file's last hash" "$(field "$log" 1 prev)" "$(last_hash "$d/$old")"
 is "...naming the old file" "$(field "$log" 1 object)" "$old"
 is "...signed at once by a checkpoint" "$(field "$log" 2 event)" audit.checkpoint
 is "the head moved to the new file" \
-	"$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["seq"])' "$log.head")" $((last + 2))
-is "the old file keeps its records untouched" "$(tail -1 "$d/$old" | sed 's/^{"seq":\([0-9]*\),.*/\1/')" "$last"
+	"$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["seq"])' "$log.head")" $((last + 3))
 write "$log" 5 bob || die "writer after rotation"
 out=$(verify "$log"); rc=$?
 is "verify passes the rotated set" "$rc" 0
@@ -83,7 +85,7 @@ check "...and the long-lived writer's records are spread over the rotated files"
 
 # Writers that open the log while a rotation renames it: the head they
 # find names the new file, so they must take that one.
-d=$dir/race; mkdir "$d"; log=$d/audit.jsonl
+rd=$dir/race; mkdir "$rd"; log=$rd/audit.jsonl
 write "$log" 1 seed || die "writer"
 fails=0
 for i in 1 2 3 4 5 6 7 8 9 10; do
