@@ -189,6 +189,22 @@ is "...which the postrotate step then replaces" "$?" 0
 write "$log" 1 w4; is "...and writers resume" "$?" 0
 verify "$log" >/dev/null; is "...and the set verifies" "$?" 0
 
+# --- a rotation that fails after closing the old file resumes ----------
+d=$dir/resume; mkdir "$d"; log=$d/audit.jsonl
+write "$log" 3 r1 || die "writer"
+mkdir "$log.rotate.tmp" # the new file cannot be made
+out=$("$pg" audit rotate --log "$log" --key "$key" 2>&1); rc=$?
+is "a rotation that cannot make the new file fails (exit 3)" "$rc" 3
+is "...after closing the old file" "$(tail -1 "$log" | python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["event"])')" audit.close
+out=$(write "$log" 1 r2 2>&1); rc=$?
+is "...so writers refuse: nothing continues the chain" "$rc" 1
+rmdir "$log.rotate.tmp"
+"$pg" audit rotate --log "$log" --key "$key" >/dev/null
+is "run again, the rotation resumes" "$?" 0
+write "$log" 1 r3; is "...writers write again" "$?" 0
+verify "$log" >/dev/null; is "...the set verifies" "$?" 0
+is "...with one audit.close" "$("$pg" audit query --log "$log" --event audit.close --json | wc -l)" 1
+
 # --- bad input ----------------------------------------------------------
 d=$dir/bad; mkdir "$d" "$d/other"; log=$d/audit.jsonl
 out=$("$pg" audit rotate --log "$log" --key "$key" 2>&1); rc=$?
