@@ -372,8 +372,13 @@ copy_opts(struct audit_log *log, const struct audit_opts *o)
 	else if (gethostname(raw, sizeof(raw) - 1) != 0)
 		memcpy(raw, "unknown", 8);
 	pg_escape(raw, log->host, sizeof(log->host), PG_ESC_JSON);
+	if (snprintf(log->fwd_path, sizeof(log->fwd_path), "%s",
+	        o->syslog_socket != NULL ? o->syslog_socket : "/dev/log") >=
+	    (int)sizeof(log->fwd_path))
+		return PG_ERR_TOOBIG;
 	log->opts.component = NULL;
 	log->opts.host = NULL;
+	log->opts.syslog_socket = NULL;
 	return PG_OK;
 }
 
@@ -445,6 +450,7 @@ open_config(const struct pg_config *cfg, const char *component,
 	o.durability = cfg->audit_durability;
 	o.batch_ms = cfg->audit_batch_ms;
 	o.syslog = cfg->audit_syslog;
+	o.syslog_socket = cfg->audit_syslog_socket;
 	o.short_lived = short_lived;
 	return audit_open_path(cfg->audit_log, cfg->audit_key_file, &o, out);
 }

@@ -48,11 +48,13 @@ struct audit_opts {
 	                          on close */
 	enum pg_durability durability;
 	int batch_ms;        /* group commit delay, 1..100 */
-	bool syslog;         /* copy a summary of each record */
+	bool syslog;         /* send each record and head off the host */
 	int lock_timeout_ms; /* 0: 5000 */
 	bool short_lived;    /* closed right after its records (a PAM
 	                        phase): PG_DURABLE_BATCH runs no flusher
 	                        thread, see audit_open_short() */
+	/* With syslog: the daemon's datagram socket; NULL: /dev/log. */
+	const char *syslog_socket;
 };
 
 struct audit_log;

@@ -120,7 +120,9 @@ static const struct key keys[] = {
 	K("audit", "batch_ms", T_MS, audit_batch_ms, "50ms", 1, 100,
 	  "Longest time a record may wait for its fsync in batch mode (at most 100ms)."),
 	K("audit", "syslog", T_BOOL, audit_syslog, "yes", 0, 0,
-	  "Also send a one-line copy of each record to syslog, so it can leave the host."),
+	  "Also send each record and each signed head, whole, as RFC 5424 syslog messages, so they can leave the host."),
+	K("audit", "syslog_socket", T_PATH, audit_syslog_socket, "/dev/log", 0, 0,
+	  "The local syslog daemon's datagram socket those messages go to; the shipped rsyslog forwarding snippet listens on /run/photoguard-audit.sock."),
 	KP("audit", "host", T_STRING, audit_host, "the host name",
 	  "Host name written in each record."),
 

@@ -2,7 +2,9 @@
  * audit_writer.c - test helper: appends records to an audit log the way a
  * component would.  usage: audit_writer LOG KEY|- COUNT ACTOR OBJECT
  * [PATIENT]; exits 0 only if every record was written and the log closed.
- * With AUDIT_WRITER_SYSLOG set, records are copied to syslog too.
+ * With AUDIT_WRITER_SYSLOG set, records and heads are sent to syslog too:
+ * to the socket it names when it is a path, else to /dev/log.
+ * AUDIT_WRITER_HOST, if set, is the host the records name.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +32,9 @@ main(int argc, char **argv)
 	o.component = "audit_writer";
 	o.checkpoint_every = 4;
 	o.syslog = getenv("AUDIT_WRITER_SYSLOG") != NULL;
+	if (o.syslog && getenv("AUDIT_WRITER_SYSLOG")[0] == '/')
+		o.syslog_socket = getenv("AUDIT_WRITER_SYSLOG");
+	o.host = getenv("AUDIT_WRITER_HOST");
 	n = strtol(argv[3], NULL, 10);
 	r = audit_open_path(
 	    argv[1], strcmp(argv[2], "-") ? argv[2] : NULL, &o, &log);

@@ -1,0 +1,45 @@
+/*
+ * audit_forward.h - the off-host copy of the audit trail: each record
+ * line and each signed head sent whole as RFC 5424 syslog messages with
+ * structured data (audit_forward.c), and the collector's side that puts
+ * them back together per host (audit_collect.c).  The message format is
+ * specified in docs/audit-format.md ("Syslog").  Not a public interface.
+ */
+#ifndef PG_AUDIT_FORWARD_H
+#define PG_AUDIT_FORWARD_H
+
+#include <stddef.h>
+
+#include "core/audit/audit_int.h"
+
+/* The SD-ID.  32473 is the private enterprise number RFC 5612 sets aside
+ * for documentation; a deployment that owns a number may not change it
+ * alone: the collector's reader looks for exactly this ID. */
+#define AUDIT_FWD_SDID  "photoguard@32473"
+#define AUDIT_FWD_APP   "photoguard"
+#define AUDIT_FWD_MSGID "audit"
+/* Payload bytes per message: with the header and the structured data a
+ * message stays under 2.8 KB, far below rsyslog's 8 KiB default
+ * maxMessageSize and the 2 KiB RFC 5424 floor plus headroom. */
+#define AUDIT_FWD_PART    1900
+#define AUDIT_FWD_MSG_MAX 4096
+/* The most parts a line may take (AUDIT_MAX_RECORD / AUDIT_FWD_PART). */
+#define AUDIT_FWD_MAX_PARTS 35
+
+enum audit_fwd_kind {
+	AUDIT_FWD_RECORD, /* a record line, without its newline */
+	AUDIT_FWD_HEAD,   /* the head file's JSON after a replacement */
+};
+
+/*
+ * Sends LINE/LEN (at most AUDIT_MAX_RECORD bytes) of HOST, of kind KIND
+ * with seq SEQ, to the datagram socket SOCKPATH in as many messages as it
+ * takes (LOG_AUTHPRIV, LOG_INFO).  Blocks at most about a second per
+ * message on a full socket.  Returns 0 when every part was handed to the
+ * socket, PG_ERR_IO (errno kept) when one was not, PG_ERR_TOOBIG for a
+ * line or host that cannot be sent.
+ */
+int audit_forward(const char *sockpath, const char *host,
+    enum audit_fwd_kind kind, long long seq, const char *line, size_t len);
+
+#endif /* PG_AUDIT_FORWARD_H */
