@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "core/config/config.h"
 
@@ -213,5 +214,56 @@ typedef int (*audit_record_fn)(const struct audit_record *rec, void *arg);
  */
 int audit_query(const char *log, const struct audit_filter *f,
     audit_record_fn fn, void *arg, long long *skipped);
+
+/*
+ * The collector's side of the syslog copy (docs/audit-format.md,
+ * "Syslog"): reads IN, a collector's file of RFC 5424 messages (other
+ * messages are passed over), as a stream; puts split lines back
+ * together; and writes each host's exact log lines and its latest head
+ * as OUTDIR/N/audit.jsonl and audit.jsonl.head (N counts from 1; OUTDIR
+ * must be a private, empty directory), for audit_verify().  Every missing,
+ * duplicate, out-of-order or mismatched part or message is recorded as a
+ * problem of its host (or of the file, when no host can be told).
+ * Returns 0 with *OUT set (free it with audit_collect_free()), or PG_ERR_*
+ * when IN cannot be read or OUTDIR written.
+ */
+struct audit_collect;
+
+struct audit_collect_host {
+	const char *name;  /* the host the messages name */
+	const char *log;   /* its reassembled log (the head is LOG.head) */
+	long long records; /* records written to LOG */
+	long long last_seq;
+	long long head_seq; /* -1: no head arrived */
+	long long messages; /* messages of this host read */
+	long long problems; /* how many; the first are in PROBLEM */
+	size_t nproblem;
+	const char *const *problem;
+	long long last_time;    /* newest message, Unix seconds (0: none) */
+	const char *last_stamp; /* its timestamp as written */
+};
+
+int audit_collect_split(
+    FILE *in, const char *outdir, struct audit_collect **out);
+
+/* Number of hosts, and host I (0-based) of C. */
+size_t audit_collect_count(const struct audit_collect *c);
+const struct audit_collect_host *audit_collect_host(
+    const struct audit_collect *c, size_t i);
+
+/* Problems no host can be blamed for (a message naming no host...):
+ * their number, and the first ones kept. */
+long long audit_collect_file_problems(
+    const struct audit_collect *c, size_t *nkept, const char *const **kept);
+
+/* The newest message time of any host (Unix seconds; 0: none). */
+long long audit_collect_newest(const struct audit_collect *c);
+
+/* Removes the files and directories audit_collect_split() made in OUTDIR
+ * (not OUTDIR itself). */
+void audit_collect_remove(const struct audit_collect *c);
+
+/* Frees C; NULL is a no-op. */
+void audit_collect_free(struct audit_collect *c);
 
 #endif /* PG_AUDIT_H */

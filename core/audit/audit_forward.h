@@ -42,4 +42,27 @@ enum audit_fwd_kind {
 int audit_forward(const char *sockpath, const char *host,
     enum audit_fwd_kind kind, long long seq, const char *line, size_t len);
 
+/* One message of ours as the collector's file holds it. */
+struct audit_fwd_msg {
+	char host[AUDIT_HOST_MAX]; /* SD-PARAM unescaped; "" if unknown */
+	enum audit_fwd_kind kind;
+	long long seq;
+	size_t part, parts;
+	char hash[AUDIT_HEX_BYTES];
+	const char *payload; /* into the line */
+	size_t plen;
+	long long time; /* the message's TIMESTAMP, Unix seconds */
+	char stamp[40]; /* as written */
+};
+
+/*
+ * Parses LINE/LEN, one line of a collector's file (RFC 5424, as
+ * rsyslog's RSYSLOG_SyslogProtocol23Format writes it).  Returns 1 with M
+ * filled for one of our messages, 0 for a line that carries no
+ * AUDIT_FWD_SDID element (someone else's), -1 for one that does but is
+ * malformed (WHY says how; M->host set if it could be read).
+ */
+int audit_fwd_parse(const char *line, size_t len, struct audit_fwd_msg *m,
+    char *why, size_t whylen);
+
 #endif /* PG_AUDIT_FORWARD_H */
