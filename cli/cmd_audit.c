@@ -118,7 +118,11 @@ verify_usage(FILE *f)
 	    "  Checks the hash chain, checkpoint signatures and head file.\n"
 	    "  --key PUB   public key (default: audit_key_file + .pub)\n"
 	    "  --log FILE  log to verify (default: audit_log); same as FILE\n"
-	    "  --json      print the verdict as one JSON object\n",
+	    "  --json      print the verdict as one JSON object\n"
+	    "   or: photoguard audit verify --collector FILE [--key HOST=PUB]..."
+	    "\n"
+	    "  Verifies each host in a collector's syslog copy "
+	    "(--collector --help).\n",
 	    f);
 	return f == stdout ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 }
@@ -186,8 +190,11 @@ audit_verify_main(const struct cli_ctx *ctx, int argc, char **argv)
 	struct audit_verify_result res;
 	struct audit_paths p;
 	struct audit_args a;
-	int r;
+	int r, i;
 
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strncmp(argv[i], "--collector", 11) == 0)
+			return cli_audit_collector(ctx, argc, argv);
 	if ((r = parse_args(argc, argv, "k:l:jh", opts, verify_usage, &a)) >= 0)
 		return r;
 	if (optind < argc)

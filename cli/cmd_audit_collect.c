@@ -1,0 +1,352 @@
+/*
+ * cmd_audit_collect.c - `photoguard audit verify --collector FILE`: the
+ * collector's copy of many hosts' audit trails (the rsyslog file the
+ * shipped collector snippet writes), taken apart per host by
+ * audit_collect_split() into a private directory and each host's chain
+ * proven with that host's public key; a host whose messages stopped is
+ * named.  What this proves: docs/audit-format.md, "Syslog".
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cmd_audit.h"
+#include "cli/util.h"
+#include "core/audit/audit.h"
+#include "base/base.h"
+
+#define KEYS_MAX 4096
+
+struct hostkey {
+	char *host;
+	char pub[PATH_MAX_CLI];
+	int seen;
+};
+
+struct coll_args {
+	const char *file;
+	const char *keydir;
+	long long stale_s; /* 0: not checked */
+	struct hostkey *keys;
+	size_t nkeys;
+};
+
+static int
+collector_usage(FILE *f)
+{
+	fputs("Usage: photoguard audit verify --collector FILE "
+	      "[--key HOST=PUB]... [--keys DIR]\n"
+	      "                              [--stale DURATION]\n"
+	      "  Verifies each host's chain in a collector's syslog copy.\n"
+	      "  FILE          the collector's file (RFC 5424 lines; - for "
+	      "stdin)\n"
+	      "  --key H=PUB   host H's public key (repeat per host)\n"
+	      "  --keys DIR    DIR/HOST.pub for each host; every key there "
+	      "names\n"
+	      "                a host that must be in FILE\n"
+	      "  --stale DUR   name a host whose newest message is DUR "
+	      "older than\n"
+	      "                the newest of any host (30s, 15m, 2h, 1d)\n",
+	    f);
+	return f == stdout ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+}
+
+/* "90s", "15m", "2h", "1d" (a bare number: seconds) to seconds. */
+static int
+parse_duration(const char *s, long long *out)
+{
+	char *e;
+	long long v;
+
+	if (s[0] < '0' || s[0] > '9')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &e, 10);
+	if (errno != 0 || v <= 0 || v > 100LL * 365 * 86400)
+		return -1;
+	if (strcmp(e, "d") == 0)
+		v *= 86400;
+	else if (strcmp(e, "h") == 0)
+		v *= 3600;
+	else if (strcmp(e, "m") == 0)
+		v *= 60;
+	else if (strcmp(e, "s") != 0 && *e != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int
+add_key(struct coll_args *a, const char *host, size_t hlen, const char *pub)
+{
+	struct hostkey *k;
+	char *h;
+	size_t i;
+
+	for (i = 0; i < a->nkeys; i++)
+		if (strlen(a->keys[i].host) == hlen &&
+		    memcmp(a->keys[i].host, host, hlen) == 0)
+			return -1; /* one key per host */
+	if (a->nkeys >= KEYS_MAX || hlen == 0 ||
+	    strlen(pub) >= sizeof(k->pub) ||
+	    (k = realloc(a->keys, (a->nkeys + 1) * sizeof(*k))) == NULL)
+		return -1;
+	a->keys = k;
+	if ((h = strndup(host, hlen)) == NULL)
+		return -1;
+	k += a->nkeys++;
+	k->host = h;
+	k->seen = 0;
+	memcpy(k->pub, pub, strlen(pub) + 1);
+	return 0;
+}
+
+/* Every DIR/HOST.pub: a host that must be there, and its key. */
+static int
+load_keydir(const struct cli_ctx *ctx, struct coll_args *a)
+{
+	char path[PATH_MAX_CLI];
+	struct dirent *de;
+	size_t n;
+	DIR *d;
+	int r = 0;
+
+	if ((d = opendir(a->keydir)) == NULL) {
+		fprintf(stderr, "%s: audit verify: %s: %s\n", ctx->progname,
+		    a->keydir, strerror(errno));
+		return -1;
+	}
+	while (r == 0 && (de = readdir(d)) != NULL) {
+		n = strlen(de->d_name);
+		if (n <= 4 || de->d_name[0] == '.' ||
+		    strcmp(de->d_name + n - 4, ".pub") != 0)
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", a->keydir,
+		        de->d_name) >= (int)sizeof(path) ||
+		    add_key(a, de->d_name, n - 4, path) != 0) {
+			fprintf(stderr,
+			    "%s: audit verify: %s: cannot take "
+			    "this key (two keys for one host?)\n",
+			    ctx->progname, de->d_name);
+			r = -1;
+		}
+	}
+	closedir(d);
+	return r;
+}
+
+static void
+free_args(struct coll_args *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->nkeys; i++)
+		free(a->keys[i].host);
+	free(a->keys);
+}
+
+static int
+parse_coll(
+    const struct cli_ctx *ctx, int argc, char **argv, struct coll_args *a)
+{
+	static const struct option opts[] = { { "collector", 1, NULL, 'c' },
+		{ "key", 1, NULL, 'k' }, { "keys", 1, NULL, 'K' },
+		{ "stale", 1, NULL, 's' }, { "help", 0, NULL, 'h' },
+		{ NULL, 0, NULL, 0 } };
+	const char *eq;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:k:K:s:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			a->file = optarg;
+			break;
+		case 'k':
+			if ((eq = strchr(optarg, '=')) == NULL ||
+			    add_key(a, optarg, (size_t)(eq - optarg), eq + 1) !=
+			        0 ||
+			    eq[1] == '\0') {
+				fprintf(stderr,
+				    "%s: audit verify: --key wants HOST=PUB, "
+				    "once per host: %s\n",
+				    ctx->progname, optarg);
+				return CLI_EXIT_USAGE;
+			}
+			break;
+		case 'K':
+			a->keydir = optarg;
+			break;
+		case 's':
+			if (parse_duration(optarg, &a->stale_s) != 0) {
+				fprintf(stderr,
+				    "%s: audit verify: --stale: not a "
+				    "duration: %s\n",
+				    ctx->progname, optarg);
+				return CLI_EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			return collector_usage(stdout);
+		default:
+			return collector_usage(stderr);
+		}
+	}
+	if (optind != argc || a->file == NULL)
+		return collector_usage(stderr);
+	if (a->keydir != NULL && load_keydir(ctx, a) != 0)
+		return CLI_EXIT_ERROR;
+	return -1;
+}
+
+static struct hostkey *
+key_of(struct coll_args *a, const char *host)
+{
+	size_t i;
+
+	for (i = 0; i < a->nkeys; i++)
+		if (strcmp(a->keys[i].host, host) == 0)
+			return &a->keys[i];
+	return NULL;
+}
+
+/* One host's verdict; 1 when it passes. */
+static int
+judge_host(
+    const struct audit_collect_host *h, struct coll_args *a, long long newest)
+{
+	struct audit_verify_result res;
+	struct hostkey *k = key_of(a, h->name);
+	char name[512];
+	size_t i;
+	int r, good;
+
+	cli_escape(h->name, name, sizeof(name), CLI_ESC_BACKSLASH);
+	if (k != NULL)
+		k->seen = 1;
+	r = audit_verify(h->log, k != NULL ? k->pub : NULL, &res);
+	if (r != PG_OK) {
+		printf(
+		    "host %s: FAIL: cannot verify: %s\n", name, pg_strerror(r));
+		good = 0;
+	} else if (!res.ok) {
+		printf("host %s: FAIL: seq %lld: %s: %s\n", name, res.bad_seq,
+		    audit_fail_name(res.kind), res.message);
+		good = 0;
+	} else {
+		printf("host %s: %s: %lld records, %lld checkpoints, last seq "
+		       "%lld, head seq %lld\n",
+		    name, h->problems == 0 && k != NULL ? "OK" : "FAIL",
+		    res.records, res.checkpoints, res.last_seq, h->head_seq);
+		good = h->problems == 0 && k != NULL;
+	}
+	if (k == NULL)
+		printf("  no public key for this host (--key %s=PUB or "
+		       "--keys DIR): nothing is proven\n",
+		    name);
+	for (i = 0; i < h->nproblem; i++)
+		printf("  problem: %s\n", h->problem[i]);
+	if (h->problems > (long long)h->nproblem)
+		printf("  ... and %lld more problems\n",
+		    h->problems - (long long)h->nproblem);
+	if (r == PG_OK && res.ok && res.unsigned_tail > 0)
+		printf("  note: %lld records after the last checkpoint are "
+		       "covered by the chain only\n",
+		    res.unsigned_tail);
+	printf("  newest message %s\n", h->last_stamp[0] ? h->last_stamp : "-");
+	if (a->stale_s > 0 && newest - h->last_time > a->stale_s) {
+		printf("  STALE: its newest message is %llds older than the "
+		       "newest of any host (--stale %llds): its records "
+		       "stopped arriving\n",
+		    newest - h->last_time, a->stale_s);
+		good = 0;
+	}
+	return good;
+}
+
+static int
+judge_all(const struct audit_collect *c, struct coll_args *a)
+{
+	const struct audit_collect_host *h;
+	const char *const *kept;
+	long long newest = audit_collect_newest(c), nfile;
+	char name[512];
+	size_t i, nkept;
+	int good = 1;
+
+	for (i = 0; i < audit_collect_count(c); i++) {
+		h = audit_collect_host(c, i);
+		good &= judge_host(h, a, newest);
+	}
+	for (i = 0; i < a->nkeys; i++)
+		if (!a->keys[i].seen) {
+			cli_escape(a->keys[i].host, name, sizeof(name),
+			    CLI_ESC_BACKSLASH);
+			printf("host %s: FAIL: no messages at all from this "
+			       "host\n",
+			    name);
+			good = 0;
+		}
+	nfile = audit_collect_file_problems(c, &nkept, &kept);
+	for (i = 0; i < nkept; i++)
+		printf("file: problem: %s\n", kept[i]);
+	if (nfile > (long long)nkept)
+		printf("file: ... and %lld more problems\n",
+		    nfile - (long long)nkept);
+	if (audit_collect_count(c) == 0) {
+		printf("FAIL: no photoguard audit messages in the file\n");
+		good = 0;
+	}
+	good &= nfile == 0;
+	printf("%s\n",
+	    good ? "OK: every host verifies" : "FAIL: see the hosts above");
+	return good;
+}
+
+int
+cli_audit_collector(const struct cli_ctx *ctx, int argc, char **argv)
+{
+	struct audit_collect *c = NULL;
+	struct coll_args a;
+	const char *tmp = getenv("TMPDIR");
+	char dir[PATH_MAX_CLI];
+	FILE *in;
+	int r;
+
+	memset(&a, 0, sizeof(a));
+	if ((r = parse_coll(ctx, argc, argv, &a)) >= 0) {
+		free_args(&a);
+		return r;
+	}
+	in = strcmp(a.file, "-") == 0 ? stdin : fopen(a.file, "re");
+	if (in == NULL) {
+		fprintf(stderr, "%s: audit verify: %s: %s\n", ctx->progname,
+		    a.file, strerror(errno));
+		free_args(&a);
+		return CLI_EXIT_ERROR;
+	}
+	/* Each host's copy in a private directory of its own. */
+	snprintf(dir, sizeof(dir), "%s/photoguard-collect.XXXXXX",
+	    tmp != NULL && tmp[0] == '/' ? tmp : "/tmp");
+	r = mkdtemp(dir) != NULL ? audit_collect_split(in, dir, &c) : PG_ERR_IO;
+	if (in != stdin)
+		fclose(in);
+	if (r != PG_OK) {
+		fprintf(stderr, "%s: audit verify: %s: %s\n", ctx->progname,
+		    a.file, pg_strerror(r));
+		(void)rmdir(dir);
+		free_args(&a);
+		return CLI_EXIT_ERROR;
+	}
+	r = judge_all(c, &a) ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+	audit_collect_remove(c);
+	audit_collect_free(c);
+	(void)rmdir(dir);
+	free_args(&a);
+	return r;
+}
