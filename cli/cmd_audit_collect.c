@@ -49,9 +49,10 @@ collector_usage(FILE *f)
 	      "  --keys DIR    DIR/HOST.pub for each host; every key there "
 	      "names\n"
 	      "                a host that must be in FILE\n"
-	      "  --stale DUR   name a host whose newest message is DUR "
-	      "older than\n"
-	      "                the newest of any host (30s, 15m, 2h, 1d)\n",
+	      "  --stale DUR   name a host whose last signed head or "
+	      "heartbeat is DUR\n"
+	      "                older than the newest of any host (30s, 15m, "
+	      "2h, 1d)\n",
 	    f);
 	return f == stdout ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 }
@@ -215,55 +216,106 @@ key_of(struct coll_args *a, const char *host)
 	return NULL;
 }
 
-/* One host's verdict; 1 when it passes. */
-static int
-judge_host(
-    const struct audit_collect_host *h, struct coll_args *a, long long newest)
+/* T (Unix seconds) as UTC text into BUF. */
+static const char *
+utc(long long t, char *buf, size_t len)
 {
-	struct audit_verify_result res;
-	struct hostkey *k = key_of(a, h->name);
-	char name[512];
-	size_t i;
-	int r, good;
+	time_t tt = (time_t)t;
+	struct tm tm;
 
-	cli_escape(h->name, name, sizeof(name), CLI_ESC_BACKSLASH);
-	if (k != NULL)
-		k->seen = 1;
-	r = audit_verify(h->log, k != NULL ? k->pub : NULL, &res);
-	if (r != PG_OK) {
-		printf(
-		    "host %s: FAIL: cannot verify: %s\n", name, pg_strerror(r));
-		good = 0;
-	} else if (!res.ok) {
-		printf("host %s: FAIL: seq %lld: %s: %s\n", name, res.bad_seq,
-		    audit_fail_name(res.kind), res.message);
-		good = 0;
-	} else {
-		printf("host %s: %s: %lld records, %lld checkpoints, last seq "
-		       "%lld, head seq %lld\n",
-		    name, h->problems == 0 && k != NULL ? "OK" : "FAIL",
-		    res.records, res.checkpoints, res.last_seq, h->head_seq);
-		good = h->problems == 0 && k != NULL;
-	}
+	if (t <= 0 || gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "never");
+	return buf;
+}
+
+/* What a host says of itself, signed: its latest head's time, or its
+ * newest heartbeat's if that verifies and is newer (0: nothing signed).
+ * Sets *BEAT_BAD when a heartbeat arrived that this key did not sign. */
+static long long
+signed_life(const struct audit_collect *c, size_t i, const struct hostkey *k,
+    int *beat_bad, int *by_beat)
+{
+	const struct audit_collect_host *h = audit_collect_host(c, i);
+	long long beat = 0;
+	int r;
+
+	*beat_bad = 0;
+	*by_beat = 0;
 	if (k == NULL)
-		printf("  no public key for this host (--key %s=PUB or "
-		       "--keys DIR): nothing is proven\n",
-		    name);
+		return 0;
+	r = audit_collect_heartbeat(c, i, k->pub, &beat);
+	if (r != PG_OK && r != PG_ERR_NOTFOUND)
+		*beat_bad = 1;
+	if (r == PG_OK && beat > h->head_time) {
+		*by_beat = 1;
+		return beat;
+	}
+	return h->head_time;
+}
+
+static void
+print_problems(const struct audit_collect_host *h)
+{
+	size_t i;
+
 	for (i = 0; i < h->nproblem; i++)
 		printf("  problem: %s\n", h->problem[i]);
 	if (h->problems > (long long)h->nproblem)
 		printf("  ... and %lld more problems\n",
 		    h->problems - (long long)h->nproblem);
+}
+
+/* One host's verdict; 1 when it passes.  NEWEST: the newest signed sign
+ * of life of any host. */
+static int
+judge_host(const struct audit_collect *c, size_t i, struct coll_args *a,
+    long long newest)
+{
+	const struct audit_collect_host *h = audit_collect_host(c, i);
+	struct audit_verify_result res;
+	struct hostkey *k = key_of(a, h->name);
+	char name[512], when[32];
+	long long life;
+	int r, good, beat_bad, by_beat;
+
+	cli_escape(h->name, name, sizeof(name), CLI_ESC_BACKSLASH);
+	if (k != NULL)
+		k->seen = 1;
+	life = signed_life(c, i, k, &beat_bad, &by_beat);
+	r = audit_verify(h->log, k != NULL ? k->pub : NULL, &res);
+	good =
+	    r == PG_OK && res.ok && h->problems == 0 && k != NULL && !beat_bad;
+	if (r != PG_OK)
+		printf(
+		    "host %s: FAIL: cannot verify: %s\n", name, pg_strerror(r));
+	else if (!res.ok)
+		printf("host %s: FAIL: seq %lld: %s: %s\n", name, res.bad_seq,
+		    audit_fail_name(res.kind), res.message);
+	else
+		printf("host %s: %s: %lld records, %lld checkpoints, last seq "
+		       "%lld, head seq %lld\n",
+		    name, good ? "OK" : "FAIL", res.records, res.checkpoints,
+		    res.last_seq, h->head_seq);
+	if (k == NULL)
+		printf("  no public key for this host (--key %s=PUB or "
+		       "--keys DIR): nothing is proven\n",
+		    name);
+	print_problems(h);
+	if (beat_bad)
+		printf("  problem: its newest heartbeat is not signed by this "
+		       "host's key\n");
 	if (r == PG_OK && res.ok && res.unsigned_tail > 0)
 		printf("  note: %lld records after the last checkpoint are "
 		       "covered by the chain only\n",
 		    res.unsigned_tail);
-	printf("  newest message %s\n", h->last_stamp[0] ? h->last_stamp : "-");
-	if (a->stale_s > 0 && newest - h->last_time > a->stale_s) {
-		printf("  STALE: its newest message is %llds older than the "
-		       "newest of any host (--stale %llds): its records "
-		       "stopped arriving\n",
-		    newest - h->last_time, a->stale_s);
+	printf("  last signed sign of life %s (%s); newest message %s\n",
+	    utc(life, when, sizeof(when)), by_beat ? "heartbeat" : "head",
+	    h->last_stamp[0] ? h->last_stamp : "-");
+	if (a->stale_s > 0 && newest - life > a->stale_s) {
+		printf("  STALE: %llds behind the newest host (--stale %llds): "
+		       "its records stopped arriving, or it went silent\n",
+		    newest - life, a->stale_s);
 		good = 0;
 	}
 	return good;
@@ -272,17 +324,22 @@ judge_host(
 static int
 judge_all(const struct audit_collect *c, struct coll_args *a)
 {
-	const struct audit_collect_host *h;
 	const char *const *kept;
-	long long newest = audit_collect_newest(c), nfile;
+	long long newest = 0, life, nfile;
 	char name[512];
 	size_t i, nkept;
-	int good = 1;
+	int good = 1, bad, beat;
 
+	/* Staleness is measured against signed times only: a header's
+	 * timestamp is anybody's to write. */
 	for (i = 0; i < audit_collect_count(c); i++) {
-		h = audit_collect_host(c, i);
-		good &= judge_host(h, a, newest);
+		life = signed_life(c, i,
+		    key_of(a, audit_collect_host(c, i)->name), &bad, &beat);
+		if (life > newest)
+			newest = life;
 	}
+	for (i = 0; i < audit_collect_count(c); i++)
+		good &= judge_host(c, i, a, newest);
 	for (i = 0; i < a->nkeys; i++)
 		if (!a->keys[i].seen) {
 			cli_escape(a->keys[i].host, name, sizeof(name),

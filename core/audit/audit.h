@@ -56,6 +56,9 @@ struct audit_opts {
 	                        thread, see audit_open_short() */
 	/* With syslog: the daemon's datagram socket; NULL: /dev/log. */
 	const char *syslog_socket;
+	/* With syslog and a key, a long-lived handle (one with a flusher)
+	 * sends a signed heartbeat this often; 0: never. */
+	int heartbeat_s;
 };
 
 struct audit_log;
@@ -239,6 +242,7 @@ struct audit_collect_host {
 	long long problems; /* how many; the first are in PROBLEM */
 	size_t nproblem;
 	const char *const *problem;
+	long long head_time;    /* the latest head's (signed) time, Unix s */
 	long long last_time;    /* newest message, Unix seconds (0: none) */
 	const char *last_stamp; /* its timestamp as written */
 };
@@ -256,8 +260,14 @@ const struct audit_collect_host *audit_collect_host(
 long long audit_collect_file_problems(
     const struct audit_collect *c, size_t *nkept, const char *const **kept);
 
-/* The newest message time of any host (Unix seconds; 0: none). */
-long long audit_collect_newest(const struct audit_collect *c);
+/*
+ * Checks the newest heartbeat of host I of C (a signed "still here" the
+ * gateway sends, docs/audit-format.md) with the public key in PUBKEY_PATH.
+ * Returns 0 with *WHEN its signed time (Unix seconds), PG_ERR_NOTFOUND
+ * when none arrived, PG_ERR_CRYPTO when it is not that key's.
+ */
+int audit_collect_heartbeat(const struct audit_collect *c, size_t i,
+    const char *pubkey_path, long long *when);
 
 /* Removes the files and directories audit_collect_split() made in OUTDIR
  * (not OUTDIR itself). */

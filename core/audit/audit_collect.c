@@ -44,10 +44,13 @@ struct host {
 	char name[AUDIT_HOST_MAX];
 	char dir[PATH_BYTES], log[PATH_BYTES], stamp[40];
 	FILE *f;
-	struct assembly as[2]; /* by enum audit_fwd_kind */
+	struct assembly as[AUDIT_FWD_KINDS]; /* by enum audit_fwd_kind */
 	unsigned char last_hash[AUDIT_HASH_BYTES];
 	char *head;
 	size_t headlen;
+	char *beat; /* the newest heartbeat, unchecked */
+	size_t beatlen;
+	char beat_time[AUDIT_TIME_LEN + 1];
 	char *problem[PROBLEMS_KEPT];
 };
 
@@ -55,13 +58,12 @@ struct audit_collect {
 	char outdir[PATH_BYTES];
 	struct host **hosts;
 	size_t nhosts, cap;
-	long long newest;
 	long long file_problems;
 	size_t nfile;
 	char *file_problem[PROBLEMS_KEPT];
 };
 
-static const char *const kind_word[] = { "record", "head" };
+static const char *const kind_word[] = { "record", "head", "heartbeat" };
 
 static void add_problem(long long *count, size_t *nkept, char **kept,
     const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
@@ -115,9 +117,10 @@ host_free(struct host *h)
 		return;
 	if (h->f != NULL)
 		fclose(h->f);
-	free(h->as[0].buf);
-	free(h->as[1].buf);
+	for (i = 0; i < AUDIT_FWD_KINDS; i++)
+		free(h->as[i].buf);
 	free(h->head);
+	free(h->beat);
 	for (i = 0; i < h->pub.nproblem; i++)
 		free(h->problem[i]);
 	free(h);
@@ -141,7 +144,8 @@ host_new(struct audit_collect *c, const char *name, struct host **out)
 	}
 	if ((h = calloc(1, sizeof(*h))) == NULL ||
 	    (h->as[0].buf = malloc(AUDIT_MAX_RECORD)) == NULL ||
-	    (h->as[1].buf = malloc(AUDIT_MAX_RECORD)) == NULL)
+	    (h->as[1].buf = malloc(AUDIT_HEAD_MAX)) == NULL ||
+	    (h->as[2].buf = malloc(AUDIT_HEAD_MAX)) == NULL)
 		goto out;
 	snprintf(h->name, sizeof(h->name), "%s", name);
 	/* Directories by number: a host name is not a safe file name. */
@@ -290,6 +294,45 @@ take_head(struct host *h, long long seq, const char *json, size_t len)
 	h->head = copy;
 	h->headlen = len;
 	h->pub.head_seq = seq;
+	if (audit_fwd_stamp(hd.time, strlen(hd.time), &h->pub.head_time) != 0)
+		problem(h, "head seq %lld: a time that does not read", seq);
+}
+
+/* A heartbeat: the newest is kept for its signature to be checked; the
+ * tail it names must have arrived. */
+static void
+take_beat(struct host *h, long long seq, const char *json, size_t len)
+{
+	struct audit_head hd;
+	char *copy;
+
+	if (audit_head_parse(json, len, &hd) != PG_OK || hd.seq != seq) {
+		problem(
+		    h, "heartbeat seq %lld: not a well-formed heartbeat", seq);
+		return;
+	}
+	if (seq > h->pub.last_seq)
+		problem(h,
+		    "the heartbeat of %s names seq %lld, but records arrived "
+		    "only up to seq %lld (lost)",
+		    hd.time, seq, h->pub.last_seq);
+	else if (seq == h->pub.last_seq && seq > 0 &&
+	    memcmp(hd.hash, h->last_hash, sizeof(hd.hash)) != 0)
+		problem(h,
+		    "the heartbeat of %s names another record %lld than the "
+		    "one that arrived",
+		    hd.time, seq);
+	if (h->beat != NULL && strcmp(hd.time, h->beat_time) < 0)
+		return;
+	if ((copy = malloc(len)) == NULL) {
+		problem(h, "heartbeat seq %lld: out of memory", seq);
+		return;
+	}
+	memcpy(copy, json, len);
+	free(h->beat);
+	h->beat = copy;
+	h->beatlen = len;
+	snprintf(h->beat_time, sizeof(h->beat_time), "%s", hd.time);
 }
 
 /* A part that repeats one of the line last put together (A->done) or
@@ -354,8 +397,9 @@ take_part(struct host *h, const struct audit_fwd_msg *m)
 		a->next = 1;
 		a->len = 0;
 	}
-	if (a->len + m->plen > AUDIT_MAX_RECORD) {
-		problem(h, "%s seq %lld: parts longer than a record may be",
+	if (a->len + m->plen >
+	    (m->kind == AUDIT_FWD_RECORD ? AUDIT_MAX_RECORD : AUDIT_HEAD_MAX)) {
+		problem(h, "%s seq %lld: parts longer than one may be",
 		    kind_word[m->kind], m->seq);
 		a->active = 0;
 		return PG_OK;
@@ -381,6 +425,10 @@ take_part(struct host *h, const struct audit_fwd_msg *m)
 	}
 	if (m->kind == AUDIT_FWD_HEAD) {
 		take_head(h, m->seq, a->buf, a->len);
+		return PG_OK;
+	}
+	if (m->kind == AUDIT_FWD_HEARTBEAT) {
+		take_beat(h, m->seq, a->buf, a->len);
 		return PG_OK;
 	}
 	return take_record(h, m->seq, a->buf, a->len);
@@ -416,8 +464,6 @@ take_line(
 		h->pub.last_time = m.time;
 		memcpy(h->stamp, m.stamp, sizeof(h->stamp));
 	}
-	if (m.time > c->newest)
-		c->newest = m.time;
 	return take_part(h, &m);
 }
 
@@ -448,7 +494,7 @@ finish(struct audit_collect *c)
 
 	for (i = 0; i < c->nhosts; i++) {
 		h = c->hosts[i];
-		for (k = 0; k < 2; k++)
+		for (k = 0; k < AUDIT_FWD_KINDS; k++)
 			if (h->as[k].active)
 				lost_parts(h, &h->as[k], k, h->as[k].next,
 				    h->as[k].parts,
@@ -537,10 +583,34 @@ audit_collect_file_problems(
 	return c->file_problems;
 }
 
-long long
-audit_collect_newest(const struct audit_collect *c)
+int
+audit_collect_heartbeat(const struct audit_collect *c, size_t i,
+    const char *pubkey_path, long long *when)
 {
-	return c->newest;
+	unsigned char pk[crypto_sign_PUBLICKEYBYTES], d[AUDIT_HASH_BYTES];
+	char kid[2 * AUDIT_KEY_ID_BYTES + 1];
+	struct audit_head hd;
+	const struct host *h;
+	int r;
+
+	*when = 0;
+	if (i >= c->nhosts)
+		return PG_ERR_INVAL;
+	h = c->hosts[i];
+	if (h->beat == NULL)
+		return PG_ERR_NOTFOUND;
+	if ((r = audit_load_pubkey(pubkey_path, pk)) != PG_OK)
+		return r;
+	audit_key_id(pk, kid);
+	if (audit_head_parse(h->beat, h->beatlen, &hd) != PG_OK)
+		return PG_ERR_CORRUPT;
+	audit_sig_digest("heartbeat", hd.seq, hd.hash, hd.time, hd.host, d);
+	if (strcmp(hd.key_id, kid) != 0 ||
+	    crypto_sign_verify_detached(hd.sig, d, sizeof(d), pk) != 0)
+		return PG_ERR_CRYPTO;
+	if (audit_fwd_stamp(hd.time, strlen(hd.time), when) != 0)
+		return PG_ERR_CORRUPT;
+	return PG_OK;
 }
 
 void

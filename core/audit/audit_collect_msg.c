@@ -45,9 +45,8 @@ digits(const char *p, int n, int *out)
 	return 0;
 }
 
-/* RFC 3339 with a 'Z' or a numeric offset, to Unix seconds. */
-static int
-parse_stamp(const char *s, size_t n, long long *out)
+int
+audit_fwd_stamp(const char *s, size_t n, long long *out)
 {
 	struct tm tm;
 	int y, mo, d, h, mi, se, oh = 0, om = 0, sign = 0;
@@ -139,7 +138,8 @@ take_param(struct audit_fwd_msg *m, const char *name, const char *v,
 	}
 	*seen |= 1u << i;
 	if ((i == 0 && (v[0] == '\0' || strlen(v) >= sizeof(m->host))) ||
-	    (i == 1 && strcmp(v, "record") != 0 && strcmp(v, "head") != 0) ||
+	    (i == 1 && strcmp(v, "record") != 0 && strcmp(v, "head") != 0 &&
+	        strcmp(v, "heartbeat") != 0) ||
 	    (i == 2 && num(v, (1LL << 62), &x) != 0) ||
 	    (i >= 3 && i <= 4 &&
 	        (num(v, AUDIT_FWD_MAX_PARTS, &x) != 0 || x < 1)) ||
@@ -151,7 +151,9 @@ take_param(struct audit_fwd_msg *m, const char *name, const char *v,
 	if (i == 0)
 		memcpy(m->host, v, strlen(v) + 1);
 	else if (i == 1)
-		m->kind = v[0] == 'r' ? AUDIT_FWD_RECORD : AUDIT_FWD_HEAD;
+		m->kind = v[0] == 'r'        ? AUDIT_FWD_RECORD
+		    : strcmp(v, "head") == 0 ? AUDIT_FWD_HEAD
+		                             : AUDIT_FWD_HEARTBEAT;
 	else if (i == 2)
 		m->seq = x;
 	else if (i == 3)
@@ -279,7 +281,8 @@ audit_fwd_parse(const char *line, size_t len, struct audit_fwd_msg *m,
 			return -1;
 		}
 		if (i == 0 &&
-		    (n >= sizeof(m->stamp) || parse_stamp(f, n, &m->time))) {
+		    (n >= sizeof(m->stamp) ||
+		        audit_fwd_stamp(f, n, &m->time))) {
 			snprintf(why, whylen, "bad timestamp");
 			return -1;
 		}

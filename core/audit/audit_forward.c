@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -15,12 +16,13 @@
 
 #include "core/audit/audit_forward.h"
 #include "core/audit/audit_int.h"
+#include "core/audit/audit_log.h"
 #include "base/base.h"
 
 #define PRI_AUTHPRIV_INFO (10 * 8 + 6)
 #define HOSTNAME_MAX      64
 
-static const char *const kind_names[] = { "record", "head" };
+static const char *const kind_names[] = { "record", "head", "heartbeat" };
 
 /* The host as an RFC 5424 HOSTNAME: only when it is a plain name, else
  * the nil value; the structured data carries it in every case. */
@@ -133,5 +135,32 @@ audit_forward(const char *sockpath, const char *host, enum audit_fwd_kind kind,
 	m = errno;
 	close(fd);
 	errno = m;
+	return r;
+}
+
+int
+audit_forward_heartbeat(const struct audit_log *log)
+{
+	unsigned char d[AUDIT_HASH_BYTES];
+	struct audit_head h;
+	char *s;
+	int r;
+
+	/* Only a tail read under the lock is worth vouching for. */
+	if (!log->cached || log->sk == NULL)
+		return PG_OK;
+	memset(&h, 0, sizeof(h));
+	h.seq = log->tail_seq;
+	memcpy(h.hash, log->tail_hash, sizeof(h.hash));
+	audit_now(h.time, sizeof(h.time));
+	snprintf(h.host, sizeof(h.host), "%s", log->host);
+	memcpy(h.key_id, log->key_id, sizeof(h.key_id));
+	audit_sig_digest("heartbeat", h.seq, h.hash, h.time, h.host, d);
+	crypto_sign_detached(h.sig, NULL, d, sizeof(d), log->sk);
+	if ((s = audit_head_encode(&h)) == NULL)
+		return PG_ERR_NOMEM;
+	r = audit_forward(
+	    log->fwd_path, log->host, AUDIT_FWD_HEARTBEAT, h.seq, s, strlen(s));
+	free(s);
 	return r;
 }

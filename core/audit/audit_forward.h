@@ -27,9 +27,12 @@
 #define AUDIT_FWD_MAX_PARTS 35
 
 enum audit_fwd_kind {
-	AUDIT_FWD_RECORD, /* a record line, without its newline */
-	AUDIT_FWD_HEAD,   /* the head file's JSON after a replacement */
+	AUDIT_FWD_RECORD,    /* a record line, without its newline */
+	AUDIT_FWD_HEAD,      /* the head file's JSON after a replacement */
+	AUDIT_FWD_HEARTBEAT, /* a signed "still here", head-shaped */
 };
+
+#define AUDIT_FWD_KINDS 3
 
 /*
  * Sends LINE/LEN (at most AUDIT_MAX_RECORD bytes) of HOST, of kind KIND
@@ -41,6 +44,19 @@ enum audit_fwd_kind {
  */
 int audit_forward(const char *sockpath, const char *host,
     enum audit_fwd_kind kind, long long seq, const char *line, size_t len);
+
+struct audit_log;
+
+/*
+ * Sends a heartbeat of LOG (a long-lived writer with a key): the tail it
+ * knows (seq and hash), the time now and the host, signed with domain
+ * "heartbeat" and written as a head is.  Lets silence at the collector
+ * mean something when no records come.  Returns as audit_forward().
+ */
+int audit_forward_heartbeat(const struct audit_log *log);
+
+/* RFC 3339 (a 'Z' or a numeric offset) S/N to Unix seconds. */
+int audit_fwd_stamp(const char *s, size_t n, long long *out);
 
 /* One message of ours as the collector's file holds it. */
 struct audit_fwd_msg {

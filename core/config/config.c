@@ -123,6 +123,8 @@ static const struct key keys[] = {
 	  "Also send each record and each signed head, whole, as RFC 5424 syslog messages, so they can leave the host."),
 	K("audit", "syslog_socket", T_PATH, audit_syslog_socket, "/dev/log", 0, 0,
 	  "The local syslog daemon's datagram socket those messages go to; the shipped rsyslog forwarding snippet listens on /run/photoguard-audit.sock."),
+	K("audit", "heartbeat", T_SEC, audit_heartbeat_s, "5m", 0, 86400,
+	  "With syslog on and a key, the gateway sends a signed heartbeat this often, so that a collector can tell a silent host from an idle one; 0 sends none."),
 	KP("audit", "host", T_STRING, audit_host, "the host name",
 	  "Host name written in each record."),
 

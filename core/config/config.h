@@ -84,6 +84,7 @@ struct pg_config {
 	int audit_batch_ms;
 	bool audit_syslog;
 	char *audit_syslog_socket;
+	int audit_heartbeat_s;
 	char *audit_host; /* NULL: gethostname() */
 
 	/* [lockout] */

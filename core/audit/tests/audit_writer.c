@@ -4,11 +4,15 @@
  * [PATIENT]; exits 0 only if every record was written and the log closed.
  * With AUDIT_WRITER_SYSLOG set, records and heads are sent to syslog too:
  * to the socket it names when it is a path, else to /dev/log.
- * AUDIT_WRITER_HOST, if set, is the host the records name.
+ * AUDIT_WRITER_HOST, if set, is the host the records name;
+ * AUDIT_WRITER_HEARTBEAT=N sends a heartbeat every N seconds and
+ * AUDIT_WRITER_LINGER=N waits N seconds before closing, as an idle
+ * gateway would.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/audit/audit.h"
 #include "base/base.h"
@@ -35,6 +39,9 @@ main(int argc, char **argv)
 	if (o.syslog && getenv("AUDIT_WRITER_SYSLOG")[0] == '/')
 		o.syslog_socket = getenv("AUDIT_WRITER_SYSLOG");
 	o.host = getenv("AUDIT_WRITER_HOST");
+	if (getenv("AUDIT_WRITER_HEARTBEAT") != NULL)
+		o.heartbeat_s =
+		    (int)strtol(getenv("AUDIT_WRITER_HEARTBEAT"), NULL, 10);
 	n = strtol(argv[3], NULL, 10);
 	r = audit_open_path(
 	    argv[1], strcmp(argv[2], "-") ? argv[2] : NULL, &o, &log);
@@ -48,6 +55,9 @@ main(int argc, char **argv)
 		ev.reason = "test";
 		r = audit_write(log, &ev);
 	}
+	if (r == PG_OK && getenv("AUDIT_WRITER_LINGER") != NULL)
+		sleep(
+		    (unsigned)strtol(getenv("AUDIT_WRITER_LINGER"), NULL, 10));
 	if (r == PG_OK)
 		r = audit_close(log);
 	if (r != PG_OK) {

@@ -12,6 +12,8 @@ usage: tamper_collect.py MODE HOST IN OUT
   duppart   repeat part 2 of HOST's first split record
   badpart   repeat part 2 of HOST's first split record, one byte changed
   badsd     break the structured data of HOST's first record message
+  beat      change the signature of HOST's last heartbeat (hash made to
+            match, so only the signature can tell)
 """
 import hashlib
 import re
@@ -63,6 +65,16 @@ elif mode == "badpart":
 elif mode == "badsd":
     i = idx(single)
     lines[i] = lines[i].replace(' part="1"', ' part="one"', 1)
+elif mode == "beat":
+    i = [i for i, l in enumerate(lines)
+         if 'host="%s" kind="heartbeat"' % host in l][-1]
+    l = lines[i]
+    p = payload_at(l)
+    body = l[p:]
+    k = body.index('"sig":"') + 7
+    body = body[:k] + ("0" if body[k] != "0" else "1") + body[k + 1:]
+    h = hashlib.blake2b(body.encode(), digest_size=32).hexdigest()
+    lines[i] = re.sub(r'hash="[0-9a-f]{64}"', 'hash="%s"' % h, l[:p]) + body
 else:
     sys.exit("unknown mode " + mode)
 open(dst, "w", encoding="ascii").write("\n".join(lines) + "\n")

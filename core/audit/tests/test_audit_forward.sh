@@ -4,8 +4,8 @@
 # sender snippet), which forward over RELP with TLS to a collector
 # rsyslogd on loopback (the shipped collector snippet).  The collector's
 # file must verify per host, a record over 4 KiB must arrive whole, every
-# kind of tampering with the file must be named, and a host that stops
-# must be named.
+# kind of tampering with the file must be named, a host that stops must
+# be named, and an idle one kept alive by its signed heartbeats.
 # usage: test_audit_forward.sh PHOTOGUARD AUDIT_WRITER TAMPER_PY
 . "$PG_SOURCE_ROOT/tests/lib/tap.sh"
 . "$PG_SOURCE_ROOT/tests/lib/rsyslog.sh"
@@ -144,17 +144,30 @@ is "a host that never sent: exit 1" "$?" 1
 like "...named" "$out" "^host h4.clinic.example: FAIL: no messages at all"
 rm "$dir/keys/h4.clinic.example.pub"
 
-# Host 3 stops; hosts 1 and 2 go on a few seconds later.
-sleep 3
-write 1 2 /store/P1/c.jpg && write 2 2 /store/P2/c.jpg
-check "hosts 1 and 2 wrote again" arrived
-out=$("$pg" audit verify --collector "$coll" --keys "$dir/keys" --stale 2s)
+# Host 3 stops.  Host 2 stays open and idle, sending a heartbeat every
+# second; host 1 writes again 4 seconds later.
+sleep 2
+AUDIT_WRITER_HEARTBEAT=1 AUDIT_WRITER_LINGER=7 write 2 1 /store/P2/idle.jpg &
+idle=$!
+sleep 4
+write 1 2 /store/P1/c.jpg
+sleep 0.5
+out=$("$pg" audit verify --collector "$coll" --keys "$dir/keys" --stale 3s)
 is "a host silent for longer than --stale: exit 1" "$?" 1
-like "...it is named" "$out" \
-    "STALE: its newest message is [0-9]+s older than the newest"
+like "...it is named" "$out" "STALE: [0-9]+s behind the newest host"
 is "...only that one" "$(grep -c STALE <<<"$out")" 1
 like "...and it is host 3" "$(grep -B3 STALE <<<"$out")" \
     "^host h3.clinic.example: OK"
+like "the idle host's heartbeat keeps it alive" \
+    "$(grep -A1 '^host h2.clinic.example: OK' <<<"$out")" \
+    "last signed sign of life [^ ]+ \(heartbeat\)"
+tampered beat h2.clinic.example
+is "a heartbeat not signed by the host's key: exit 1" "$rc" 1
+like "...named" "$out" \
+    "problem: its newest heartbeat is not signed by this host's key"
+wait "$idle"
+is "the idle writer closed cleanly" "$?" 0
+check "...and its closing head arrived" arrived
 out=$("$pg" audit verify --collector "$coll" --keys "$dir/keys" --stale 1h)
 is "within --stale 1h every host passes" "$?" 0
 
