@@ -476,7 +476,7 @@ read_line(FILE *in, char *buf, size_t *len, int *toolong)
 
 	*len = 0;
 	*toolong = 0;
-	while ((ch = getc(in)) != EOF && ch != '\n') {
+	while ((ch = getc_unlocked(in)) != EOF && ch != '\n') {
 		if (*len < LINE_MAX_BYTES)
 			buf[(*len)++] = (char)ch;
 		else

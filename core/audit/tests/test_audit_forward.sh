@@ -56,7 +56,8 @@ arrived() {
 	return 1
 }
 
-big="/store/P1/$(printf '%05000d' 7).jpg"
+# Parts 1 and 2 end, parts 2 and 3 start with spaces: rsyslog keeps them.
+big="/store/P1/$(printf '%01700d' 7)$(printf '%3000s' '').jpg"
 ok=0
 write 1 3 /store/P1/a.jpg && write 1 1 "$big" && write 1 2 /store/P1/b.jpg &&
     write 2 6 /store/P2/a.jpg &&
