@@ -224,14 +224,16 @@ add_optional(struct audit_log *log, const struct audit_event *ev, size_t cap)
  * Sends a record line or a head off the host, whole (audit_forward.c).
  * The log is the authority and the write already happened: a message the
  * daemon did not take is a gap the collector names, and said here once
- * per outage.  Runs under the log's lock (records) or the head lock
- * (heads), so each kind leaves in seq order.
+ * per outage; until one is taken again, nothing waits for the daemon.
+ * Runs under the log's lock (records) or the head lock (heads), so each
+ * kind leaves in seq order.
  */
 static void
 to_syslog(struct audit_log *log, enum audit_fwd_kind kind, long long seq,
     const char *line, size_t n)
 {
-	int r = audit_forward(log->fwd_path, log->host, kind, seq, line, n);
+	int r = audit_forward(log->fwd_path, log->host, kind, seq, line, n,
+	    !__atomic_load_n(&log->fwd_down, __ATOMIC_RELAXED));
 
 	if (r == PG_OK) {
 		__atomic_store_n(&log->fwd_down, 0, __ATOMIC_RELAXED);

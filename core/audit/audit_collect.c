@@ -441,12 +441,12 @@ take_line(
 	struct audit_fwd_msg m;
 	struct host *h = NULL;
 	char why[128];
-	int r;
+	int ours, r;
 
-	r = audit_fwd_parse(line, len, &m, why, sizeof(why));
-	if (r == 0)
+	ours = audit_fwd_parse(line, len, &m, why, sizeof(why));
+	if (ours == 0)
 		return PG_OK;
-	if (r < 0 && m.host[0] == '\0') {
+	if (ours < 0 && m.host[0] == '\0') {
 		file_problem(c, "line %lld: %s", lineno, why);
 		return PG_OK;
 	}
@@ -456,7 +456,7 @@ take_line(
 		return r;
 	}
 	h->pub.messages++;
-	if (audit_fwd_parse(line, len, &m, why, sizeof(why)) < 0) {
+	if (ours < 0) {
 		problem(h, "line %lld: a malformed message (%s)", lineno, why);
 		return PG_OK;
 	}

@@ -59,12 +59,13 @@ sd_escape(const char *host, char *out, size_t outlen)
 }
 
 static int
-send_one(int fd, const struct sockaddr_un *sa, const char *msg, size_t n)
+send_one(
+    int fd, const struct sockaddr_un *sa, const char *msg, size_t n, int wait)
 {
 	ssize_t w;
 
 	do
-		w = sendto(fd, msg, n, MSG_NOSIGNAL,
+		w = sendto(fd, msg, n, MSG_NOSIGNAL | (wait ? 0 : MSG_DONTWAIT),
 		    (const struct sockaddr *)sa, sizeof(*sa));
 	while (w < 0 && errno == EINTR);
 	return w == (ssize_t)n ? PG_OK : PG_ERR_IO;
@@ -97,7 +98,7 @@ open_socket(const char *path, struct sockaddr_un *sa)
 
 int
 audit_forward(const char *sockpath, const char *host, enum audit_fwd_kind kind,
-    long long seq, const char *line, size_t len)
+    long long seq, const char *line, size_t len, int wait)
 {
 	unsigned char h[AUDIT_HASH_BYTES];
 	char hex[AUDIT_HEX_BYTES], hn[HOSTNAME_MAX + 1], sdhost[2 * 256 + 1];
@@ -130,7 +131,7 @@ audit_forward(const char *sockpath, const char *host, enum audit_fwd_kind kind,
 			break;
 		}
 		memcpy(msg + m, line + off, n);
-		r = send_one(fd, &sa, msg, (size_t)m + n);
+		r = send_one(fd, &sa, msg, (size_t)m + n, wait);
 	}
 	m = errno;
 	close(fd);
@@ -159,8 +160,8 @@ audit_forward_heartbeat(const struct audit_log *log)
 	crypto_sign_detached(h.sig, NULL, d, sizeof(d), log->sk);
 	if ((s = audit_head_encode(&h)) == NULL)
 		return PG_ERR_NOMEM;
-	r = audit_forward(
-	    log->fwd_path, log->host, AUDIT_FWD_HEARTBEAT, h.seq, s, strlen(s));
+	r = audit_forward(log->fwd_path, log->host, AUDIT_FWD_HEARTBEAT, h.seq,
+	    s, strlen(s), 1);
 	free(s);
 	return r;
 }

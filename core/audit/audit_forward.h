@@ -37,13 +37,16 @@ enum audit_fwd_kind {
 /*
  * Sends LINE/LEN (at most AUDIT_MAX_RECORD bytes) of HOST, of kind KIND
  * with seq SEQ, to the datagram socket SOCKPATH in as many messages as it
- * takes (LOG_AUTHPRIV, LOG_INFO).  Blocks at most about a second per
- * message on a full socket.  Returns 0 when every part was handed to the
- * socket, PG_ERR_IO (errno kept) when one was not, PG_ERR_TOOBIG for a
- * line or host that cannot be sent.
+ * takes (LOG_AUTHPRIV, LOG_INFO).  With WAIT, waits at most about a
+ * second per message for a full socket; without, not at all (the daemon
+ * did not take the last one: the writers, who hold the log's lock, must
+ * not wait a second per record for it).  Returns 0 when every part was
+ * handed to the socket, PG_ERR_IO (errno kept) when one was not,
+ * PG_ERR_TOOBIG for a line or host that cannot be sent.
  */
 int audit_forward(const char *sockpath, const char *host,
-    enum audit_fwd_kind kind, long long seq, const char *line, size_t len);
+    enum audit_fwd_kind kind, long long seq, const char *line, size_t len,
+    int wait);
 
 struct audit_log;
 
@@ -51,7 +54,8 @@ struct audit_log;
  * Sends a heartbeat of LOG (a long-lived writer with a key): the tail it
  * knows (seq and hash), the time now and the host, signed with domain
  * "heartbeat" and written as a head is.  Lets silence at the collector
- * mean something when no records come.  Returns as audit_forward().
+ * mean something when no records come.  Returns as audit_forward()
+ * with WAIT.
  */
 int audit_forward_heartbeat(const struct audit_log *log);
 
