@@ -145,6 +145,20 @@ is "a host that never sent: exit 1" "$?" 1
 like "...named" "$out" "^host h4.clinic.example: FAIL: no messages at all"
 rm "$dir/keys/h4.clinic.example.pub"
 
+# A sender whose certificate another CA signed: the collector refuses it.
+rsyslog_certs "$dir/rogue" rogue.clinic.example
+cp "$dir/certs/ca.pem" "$dir/rogue/ca.pem"
+check "a sender with a certificate of another CA started" \
+    rsyslog_sender "$dir/s9" rogue.clinic.example "$port" "$dir/rogue"
+"$pg" audit keygen "$dir/h9.key" >/dev/null
+AUDIT_WRITER_SYSLOG=$dir/s9/audit.sock AUDIT_WRITER_HOST=rogue.clinic.example \
+    "$writer" "$dir/h9.log" "$dir/h9.key" 2 mallory /store/P9/x.jpg P9
+sleep 2
+is "...none of its messages reached the collector" \
+    "$(grep -c 'host="rogue.clinic.example"' "$coll")" 0
+check "...because the collector refused its certificate" \
+    grep -q "certificate validation failed" "$dir/coll/rsyslogd.log"
+
 # Host 3 stops.  Host 2 stays open and idle, sending a heartbeat every
 # second; host 1 writes again 4 seconds later.
 sleep 2
