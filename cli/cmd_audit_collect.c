@@ -365,40 +365,52 @@ judge_all(const struct audit_collect *c, struct coll_args *a)
 	return good;
 }
 
+/* Takes A->file apart into a fresh private directory DIR; 0 with *OUT. */
+static int
+split_file(const struct cli_ctx *ctx, const char *verb,
+    const struct coll_args *a, char *dir, size_t dirlen,
+    struct audit_collect **out)
+{
+	const char *tmp = getenv("TMPDIR");
+	FILE *in;
+	int r;
+
+	in = strcmp(a->file, "-") == 0 ? stdin : fopen(a->file, "re");
+	if (in == NULL) {
+		fprintf(stderr, "%s: audit %s: %s: %s\n", ctx->progname, verb,
+		    a->file, strerror(errno));
+		return CLI_EXIT_ERROR;
+	}
+	/* Each host's copy in a private directory of its own. */
+	snprintf(dir, dirlen, "%s/photoguard-collect.XXXXXX",
+	    tmp != NULL && tmp[0] == '/' ? tmp : "/tmp");
+	r = mkdtemp(dir) != NULL ? audit_collect_split(in, dir, out)
+	                         : PG_ERR_IO;
+	if (in != stdin)
+		fclose(in);
+	if (r != PG_OK) {
+		fprintf(stderr, "%s: audit %s: %s: %s\n", ctx->progname, verb,
+		    a->file, pg_strerror(r));
+		(void)rmdir(dir);
+		return CLI_EXIT_ERROR;
+	}
+	return CLI_EXIT_OK;
+}
+
 int
 cli_audit_collector(const struct cli_ctx *ctx, int argc, char **argv)
 {
 	struct audit_collect *c = NULL;
 	struct coll_args a;
-	const char *tmp = getenv("TMPDIR");
 	char dir[PATH_MAX_CLI];
-	FILE *in;
 	int r;
 
 	memset(&a, 0, sizeof(a));
-	if ((r = parse_coll(ctx, argc, argv, &a)) >= 0) {
+	if ((r = parse_coll(ctx, argc, argv, &a)) >= 0 ||
+	    (r = split_file(ctx, "verify", &a, dir, sizeof(dir), &c)) !=
+	        CLI_EXIT_OK) {
 		free_args(&a);
 		return r;
-	}
-	in = strcmp(a.file, "-") == 0 ? stdin : fopen(a.file, "re");
-	if (in == NULL) {
-		fprintf(stderr, "%s: audit verify: %s: %s\n", ctx->progname,
-		    a.file, strerror(errno));
-		free_args(&a);
-		return CLI_EXIT_ERROR;
-	}
-	/* Each host's copy in a private directory of its own. */
-	snprintf(dir, sizeof(dir), "%s/photoguard-collect.XXXXXX",
-	    tmp != NULL && tmp[0] == '/' ? tmp : "/tmp");
-	r = mkdtemp(dir) != NULL ? audit_collect_split(in, dir, &c) : PG_ERR_IO;
-	if (in != stdin)
-		fclose(in);
-	if (r != PG_OK) {
-		fprintf(stderr, "%s: audit verify: %s: %s\n", ctx->progname,
-		    a.file, pg_strerror(r));
-		(void)rmdir(dir);
-		free_args(&a);
-		return CLI_EXIT_ERROR;
 	}
 	r = judge_all(c, &a) ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 	audit_collect_remove(c);
@@ -406,4 +418,149 @@ cli_audit_collector(const struct cli_ctx *ctx, int argc, char **argv)
 	(void)rmdir(dir);
 	free_args(&a);
 	return r;
+}
+
+/* The value of option NAME at ARGV[*I] ("--name V" or "--name=V"), the
+ * index moved past it; NULL when ARGV[*I] is not that option. */
+static const char *
+opt_value(int argc, char **argv, int *i, const char *name, int *missing)
+{
+	size_t n = strlen(name);
+
+	if (strncmp(argv[*i], name, n) != 0)
+		return NULL;
+	if (argv[*i][n] == '=')
+		return argv[*i] + n + 1;
+	if (argv[*i][n] != '\0')
+		return NULL;
+	if (*i + 1 >= argc) {
+		*missing = 1;
+		return NULL;
+	}
+	return argv[++*i];
+}
+
+/* Splits the command line of `report --collector` into the collector's
+ * options (A) and the report's own (REST, NREST). */
+static int
+parse_report_coll(const struct cli_ctx *ctx, int argc, char **argv,
+    struct coll_args *a, char **rest, int *nrest)
+{
+	const char *v, *eq;
+	int i, missing = 0;
+
+	rest[(*nrest)++] = argv[0];
+	for (i = 1; i < argc && !missing; i++) {
+		if ((v = opt_value(argc, argv, &i, "--collector", &missing)))
+			a->file = v;
+		else if ((v = opt_value(argc, argv, &i, "--keys", &missing)))
+			a->keydir = v;
+		else if ((v = opt_value(argc, argv, &i, "--key", &missing))) {
+			if ((eq = strchr(v, '=')) == NULL || eq[1] == '\0' ||
+			    add_key(a, v, (size_t)(eq - v), eq + 1) != 0) {
+				fprintf(stderr,
+				    "%s: audit report: --key wants HOST=PUB, "
+				    "once per host: %s\n",
+				    ctx->progname, v);
+				return CLI_EXIT_USAGE;
+			}
+		} else if (strcmp(argv[i], "--csv") == 0 ||
+		    strcmp(argv[i], "--json") == 0 ||
+		    strncmp(argv[i], "--log", 5) == 0) {
+			fprintf(stderr,
+			    "%s: audit report: --collector prints one table "
+			    "per host: no %s\n",
+			    ctx->progname, argv[i]);
+			return CLI_EXIT_USAGE;
+		} else
+			rest[(*nrest)++] = argv[i];
+	}
+	if (missing || a->file == NULL) {
+		fprintf(stderr,
+		    "%s: audit report: --collector FILE "
+		    "(--key HOST=PUB... | --keys DIR) "
+		    "REPORT-OPTIONS\n",
+		    ctx->progname);
+		return CLI_EXIT_USAGE;
+	}
+	if (a->keydir != NULL && load_keydir(ctx, a) != 0)
+		return CLI_EXIT_ERROR;
+	return -1;
+}
+
+/* One host's report, under its name; returns its exit code. */
+static int
+report_host(const struct cli_ctx *ctx, const struct audit_collect_host *h,
+    struct coll_args *a, char **rest, int nrest)
+{
+	struct hostkey *k = key_of(a, h->name);
+	char name[512], optlog[] = "--log", optkey[] = "--key";
+	char logpath[PATH_MAX_CLI];
+	int r;
+
+	cli_escape(h->name, name, sizeof(name), CLI_ESC_BACKSLASH);
+	printf("== host %s ==\n", name);
+	print_problems(h);
+	if (k == NULL) {
+		printf("  no public key for this host (--key %s=PUB or --keys "
+		       "DIR): no report\n",
+		    name);
+		return CLI_EXIT_FAIL;
+	}
+	k->seen = 1;
+	fflush(stdout);
+	snprintf(logpath, sizeof(logpath), "%s", h->log);
+	rest[nrest] = optlog;
+	rest[nrest + 1] = logpath;
+	rest[nrest + 2] = optkey;
+	rest[nrest + 3] = k->pub;
+	rest[nrest + 4] = NULL;
+	r = cli_audit_report(ctx, nrest + 4, rest);
+	fflush(stdout);
+	return r == CLI_EXIT_OK && h->problems > 0 ? CLI_EXIT_FAIL : r;
+}
+
+int
+cli_audit_report_collector(const struct cli_ctx *ctx, int argc, char **argv)
+{
+	struct audit_collect *c = NULL;
+	struct coll_args a;
+	char dir[PATH_MAX_CLI], **rest;
+	size_t i;
+	int r, worst = CLI_EXIT_OK, nrest = 0;
+
+	memset(&a, 0, sizeof(a));
+	if ((rest = calloc((size_t)argc + 6, sizeof(*rest))) == NULL)
+		return CLI_EXIT_ERROR;
+	if ((r = parse_report_coll(ctx, argc, argv, &a, rest, &nrest)) >= 0 ||
+	    (r = split_file(ctx, "report", &a, dir, sizeof(dir), &c)) !=
+	        CLI_EXIT_OK) {
+		free(rest);
+		free_args(&a);
+		return r;
+	}
+	/* Usage errors of the report's own options show once, up front. */
+	for (i = 0; i < audit_collect_count(c) && worst != CLI_EXIT_USAGE;
+	     i++) {
+		r = report_host(ctx, audit_collect_host(c, i), &a, rest, nrest);
+		if (r > worst)
+			worst = r;
+	}
+	for (i = 0; i < a.nkeys && worst != CLI_EXIT_USAGE; i++)
+		if (!a.keys[i].seen) {
+			printf("== host %s ==\n  no messages at all from this "
+			       "host\n",
+			    a.keys[i].host);
+			worst = worst > CLI_EXIT_FAIL ? worst : CLI_EXIT_FAIL;
+		}
+	if (audit_collect_count(c) == 0 && worst == CLI_EXIT_OK) {
+		printf("no photoguard audit messages in the file\n");
+		worst = CLI_EXIT_FAIL;
+	}
+	audit_collect_remove(c);
+	audit_collect_free(c);
+	(void)rmdir(dir);
+	free(rest);
+	free_args(&a);
+	return worst;
 }

@@ -83,6 +83,19 @@ check "...none of them longer than 2.8 KB" \
 check "...and it verified, so it arrived whole (the next record's prev is its hash)" \
     grep -q '^host h1.clinic.example: OK' <<<"$out"
 
+out=$("$pg" audit report --collector "$coll" --keys "$dir/keys" --all-users)
+is "audit report --collector: exit 0" "$?" 0
+for n in 1 2 3; do
+	like "...host $n's table, its user and patient" \
+	    "$(sed -n "/^== host h$n.clinic.example ==/,/^Total/p" <<<"$out")" \
+	    "verified \(chain and signatures\)(.|$)*"
+	like "...with its row" \
+	    "$(sed -n "/^== host h$n.clinic.example ==/,/^Total/p" <<<"$out")" \
+	    "^user$n +P$n +[0-9]+ "
+done
+out=$("$pg" audit report --collector "$coll" --keys "$dir/keys" --all-users --csv 2>&1)
+is "...--csv with --collector: usage error" "$?" 2
+
 # tampered MODE HOST: verifies a copy with one change; sets $out, $rc.
 tampered() {
 	python3 "$tamper" "$1" "$2" "$coll" "$dir/t.$1" || return 1
@@ -112,6 +125,11 @@ tampered dropmsg h3.clinic.example
 is "a message removed: exit 1" "$rc" 1
 like "...the gap in the host's seq is named" "$out" \
     "problem: record [0-9]+ never arrived \(lost between the host and this file\)"
+out=$("$pg" audit report --collector "$dir/t.dropmsg" --keys "$dir/keys" --all-users)
+is "...audit report --collector on it: exit 1" "$?" 1
+like "...naming the gap under its host" \
+    "$(sed -n '/^== host h3.clinic.example ==/,/^Total/p' <<<"$out")" \
+    "problem: record [0-9]+ never arrived"
 
 tampered reorder h3.clinic.example
 is "two messages swapped: exit 1" "$rc" 1
