@@ -16,53 +16,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/audit/audit_collect_int.h"
 #include "core/audit/audit_forward.h"
 #include "core/audit/audit_int.h"
 #include "core/audit/audit_log.h"
 #include "base/base.h"
 
 #define LINE_MAX_BYTES (16 * 1024) /* one message, generously */
-#define PROBLEMS_KEPT  20          /* per host; the rest are counted */
-#define HOSTS_MAX      4096
-#define PATH_BYTES     4096
-
-/* A line being put back together from its parts. */
-struct assembly {
-	int active;
-	long long seq;
-	size_t parts, next; /* next: the part expected */
-	char hash[AUDIT_HEX_BYTES];
-	size_t off[AUDIT_FWD_MAX_PARTS + 1];
-	size_t len;
-	char *buf;  /* AUDIT_MAX_RECORD */
-	int done;   /* buf holds the last finished line of this seq/hash */
-	int broken; /* the line of seq/hash was given up: drop its parts */
-};
-
-struct host {
-	struct audit_collect_host pub;
-	char name[AUDIT_HOST_MAX];
-	char dir[PATH_BYTES], log[PATH_BYTES], stamp[40];
-	FILE *f;
-	struct assembly as[AUDIT_FWD_KINDS]; /* by enum audit_fwd_kind */
-	unsigned char last_hash[AUDIT_HASH_BYTES];
-	char *head;
-	size_t headlen;
-	char *beat; /* the newest heartbeat, unchecked */
-	size_t beatlen;
-	char beat_time[AUDIT_TIME_LEN + 1];
-	char *problem[PROBLEMS_KEPT];
-};
-
-struct audit_collect {
-	char outdir[PATH_BYTES];
-	struct host **hosts;
-	size_t nhosts, cap;
-	long long file_problems;
-	size_t nfile;
-	char *file_problem[PROBLEMS_KEPT];
-};
-
 static const char *const kind_word[] = { "record", "head", "heartbeat" };
 
 static void add_problem(long long *count, size_t *nkept, char **kept,
@@ -82,11 +42,11 @@ add_problem(
 		(*nkept)++;
 }
 
-static void problem(struct host *h, const char *fmt, ...)
+static void problem(struct chost *h, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
-problem(struct host *h, const char *fmt, ...)
+problem(struct chost *h, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -108,28 +68,10 @@ file_problem(struct audit_collect *c, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void
-host_free(struct host *h)
-{
-	size_t i;
-
-	if (h == NULL)
-		return;
-	if (h->f != NULL)
-		fclose(h->f);
-	for (i = 0; i < AUDIT_FWD_KINDS; i++)
-		free(h->as[i].buf);
-	free(h->head);
-	free(h->beat);
-	for (i = 0; i < h->pub.nproblem; i++)
-		free(h->problem[i]);
-	free(h);
-}
-
 static int
-host_new(struct audit_collect *c, const char *name, struct host **out)
+host_new(struct audit_collect *c, const char *name, struct chost **out)
 {
-	struct host *h, **nh;
+	struct chost *h, **nh;
 	size_t n = c->nhosts + 1;
 	int r = PG_ERR_NOMEM;
 
@@ -170,12 +112,12 @@ host_new(struct audit_collect *c, const char *name, struct host **out)
 	h = NULL; /* transferred */
 	r = PG_OK;
 out:
-	host_free(h);
+	audit_chost_free(h);
 	return r;
 }
 
 static int
-find_host(struct audit_collect *c, const char *name, struct host **out)
+find_host(struct audit_collect *c, const char *name, struct chost **out)
 {
 	size_t i;
 
@@ -189,8 +131,8 @@ find_host(struct audit_collect *c, const char *name, struct host **out)
 
 /* Says that parts FROM..TO of A's line never came, and gives it up. */
 static void
-lost_parts(struct host *h, struct assembly *a, int kind, size_t from, size_t to,
-    const char *when)
+lost_parts(struct chost *h, struct assembly *a, int kind, size_t from,
+    size_t to, const char *when)
 {
 	if (from == to)
 		problem(h, "%s seq %lld: part %zu of %zu never arrived%s",
@@ -204,7 +146,7 @@ lost_parts(struct host *h, struct assembly *a, int kind, size_t from, size_t to,
 }
 
 static int
-write_record(struct host *h, const char *line, size_t len)
+write_record(struct chost *h, const char *line, size_t len)
 {
 	if (fwrite(line, 1, len, h->f) != len || putc('\n', h->f) == EOF)
 		return PG_ERR_IO;
@@ -214,7 +156,7 @@ write_record(struct host *h, const char *line, size_t len)
 
 /* A whole record: in seq order it goes to the host's log. */
 static int
-take_record(struct host *h, long long seq, const char *line, size_t len)
+take_record(struct chost *h, long long seq, const char *line, size_t len)
 {
 	unsigned char hash[AUDIT_HASH_BYTES];
 	long long own;
@@ -259,7 +201,7 @@ take_record(struct host *h, long long seq, const char *line, size_t len)
 }
 
 static void
-take_head(struct host *h, long long seq, const char *json, size_t len)
+take_head(struct chost *h, long long seq, const char *json, size_t len)
 {
 	struct audit_head hd;
 	char *copy;
@@ -301,7 +243,7 @@ take_head(struct host *h, long long seq, const char *json, size_t len)
 /* A heartbeat: the newest is kept for its signature to be checked; the
  * tail it names must have arrived. */
 static void
-take_beat(struct host *h, long long seq, const char *json, size_t len)
+take_beat(struct chost *h, long long seq, const char *json, size_t len)
 {
 	struct audit_head hd;
 	char *copy;
@@ -339,7 +281,8 @@ take_beat(struct host *h, long long seq, const char *json, size_t len)
  * of the one under way: a duplicate if its bytes agree, else a part that
  * does not belong. */
 static int
-repeated_part(struct host *h, struct assembly *a, const struct audit_fwd_msg *m)
+repeated_part(
+    struct chost *h, struct assembly *a, const struct audit_fwd_msg *m)
 {
 	size_t i = m->part - 1, n;
 
@@ -362,7 +305,7 @@ repeated_part(struct host *h, struct assembly *a, const struct audit_fwd_msg *m)
 }
 
 static int
-take_part(struct host *h, const struct audit_fwd_msg *m)
+take_part(struct chost *h, const struct audit_fwd_msg *m)
 {
 	struct assembly *a = &h->as[m->kind];
 	unsigned char hash[AUDIT_HASH_BYTES];
@@ -439,7 +382,7 @@ take_line(
     struct audit_collect *c, const char *line, size_t len, long long lineno)
 {
 	struct audit_fwd_msg m;
-	struct host *h = NULL;
+	struct chost *h = NULL;
 	char why[128];
 	int ours, r;
 
@@ -488,7 +431,7 @@ read_line(FILE *in, char *buf, size_t *len, int *toolong)
 static int
 finish(struct audit_collect *c)
 {
-	struct host *h;
+	struct chost *h;
 	size_t i;
 	int k, r = PG_OK;
 
@@ -560,84 +503,4 @@ audit_collect_split(FILE *in, const char *outdir, struct audit_collect **out)
 	}
 	*out = c;
 	return PG_OK;
-}
-
-size_t
-audit_collect_count(const struct audit_collect *c)
-{
-	return c->nhosts;
-}
-
-const struct audit_collect_host *
-audit_collect_host(const struct audit_collect *c, size_t i)
-{
-	return i < c->nhosts ? &c->hosts[i]->pub : NULL;
-}
-
-long long
-audit_collect_file_problems(
-    const struct audit_collect *c, size_t *nkept, const char *const **kept)
-{
-	*nkept = c->nfile;
-	*kept = (const char *const *)c->file_problem;
-	return c->file_problems;
-}
-
-int
-audit_collect_heartbeat(const struct audit_collect *c, size_t i,
-    const char *pubkey_path, long long *when)
-{
-	unsigned char pk[crypto_sign_PUBLICKEYBYTES], d[AUDIT_HASH_BYTES];
-	char kid[2 * AUDIT_KEY_ID_BYTES + 1];
-	struct audit_head hd;
-	const struct host *h;
-	int r;
-
-	*when = 0;
-	if (i >= c->nhosts)
-		return PG_ERR_INVAL;
-	h = c->hosts[i];
-	if (h->beat == NULL)
-		return PG_ERR_NOTFOUND;
-	if ((r = audit_load_pubkey(pubkey_path, pk)) != PG_OK)
-		return r;
-	audit_key_id(pk, kid);
-	if (audit_head_parse(h->beat, h->beatlen, &hd) != PG_OK)
-		return PG_ERR_CORRUPT;
-	audit_sig_digest("heartbeat", hd.seq, hd.hash, hd.time, hd.host, d);
-	if (strcmp(hd.key_id, kid) != 0 ||
-	    crypto_sign_verify_detached(hd.sig, d, sizeof(d), pk) != 0)
-		return PG_ERR_CRYPTO;
-	if (audit_fwd_stamp(hd.time, strlen(hd.time), when) != 0)
-		return PG_ERR_CORRUPT;
-	return PG_OK;
-}
-
-void
-audit_collect_remove(const struct audit_collect *c)
-{
-	char hp[PATH_BYTES + 8];
-	size_t i;
-
-	for (i = 0; i < c->nhosts; i++) {
-		snprintf(hp, sizeof(hp), "%s.head", c->hosts[i]->log);
-		(void)unlink(hp);
-		(void)unlink(c->hosts[i]->log);
-		(void)rmdir(c->hosts[i]->dir);
-	}
-}
-
-void
-audit_collect_free(struct audit_collect *c)
-{
-	size_t i;
-
-	if (c == NULL)
-		return;
-	for (i = 0; i < c->nhosts; i++)
-		host_free(c->hosts[i]);
-	for (i = 0; i < c->nfile; i++)
-		free(c->file_problem[i]);
-	free(c->hosts);
-	free(c);
 }
