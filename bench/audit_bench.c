@@ -3,7 +3,10 @@
  * (group commit) and fsync-per-record, one writer and four writer
  * processes, signed checkpoints every 1000 records; beside it what a plain
  * unchained, unlocked write() of the same lines costs.  The log lives in
- * $PG_BENCH_DIR (default /var/tmp), on a real disk.
+ * $PG_BENCH_DIR (default /var/tmp), on a real disk.  PG_BENCH_SYSLOG=SOCKET
+ * also sends every record and head to that syslog socket, PG_BENCH_ONLY=
+ * PREFIX runs only the runs whose name starts so, PG_BENCH_RECORDS=N sets
+ * the batched runs' records (bench/audit_forward_bench.sh uses these).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +81,8 @@ writer(const char *log, const char *key, enum pg_durability d, long n)
 	o.checkpoint_every = 1000;
 	o.durability = d;
 	o.batch_ms = 10;
+	o.syslog_socket = getenv("PG_BENCH_SYSLOG");
+	o.syslog = o.syslog_socket != NULL;
 	if ((r = audit_open_path(log, key, &o, &h)) != PG_OK)
 		return r;
 	for (i = 0; i < n && r == PG_OK; i++) {
@@ -216,10 +221,13 @@ int
 main(void)
 {
 	const char *base = getenv("PG_BENCH_DIR");
+	const char *only = getenv("PG_BENCH_ONLY");
+	const char *nrec = getenv("PG_BENCH_RECORDS");
+	long batched = nrec != NULL ? strtol(nrec, NULL, 10) : 400000;
 	char dir[512], key[600], cmd[600];
 	const struct run runs[] = {
-		{ "batched, 1 writer", PG_DURABLE_BATCH, 1, 400000 },
-		{ "batched, 4 writer processes", PG_DURABLE_BATCH, 4, 400000 },
+		{ "batched, 1 writer", PG_DURABLE_BATCH, 1, batched },
+		{ "batched, 4 writer processes", PG_DURABLE_BATCH, 4, batched },
 		{ "fsync per record, 1 writer", PG_DURABLE_FSYNC, 1, 3000 },
 		{ "fsync per record, 4 processes", PG_DURABLE_FSYNC, 4, 3000 },
 	};
@@ -241,8 +249,14 @@ main(void)
 	       "batch_ms 10)\n",
 	    dir);
 	baseline(dir, 400000);
+	if (batched < 4 || batched > 100000000) {
+		fprintf(stderr, "PG_BENCH_RECORDS: 4..100000000\n");
+		return 1;
+	}
 	for (i = 0; i < sizeof(runs) / sizeof(runs[0]); i++)
-		bad |= run(dir, key, &runs[i]) != 0;
+		if (only == NULL ||
+		    strncmp(runs[i].name, only, strlen(only)) == 0)
+			bad |= run(dir, key, &runs[i]) != 0;
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		bad = 1;

@@ -125,7 +125,11 @@ verify_usage(FILE *f)
 	    "  --key PUB   public key (default: audit_key_file + .pub);\n"
 	    "              HOST=PUB for one host's, as often as needed\n"
 	    "  --keys DIR  public keys named HOST.pub\n"
-	    "  --json      print the verdict as JSON\n",
+	    "  --json      print the verdict as JSON\n"
+	    "   or: photoguard audit verify --collector FILE [--key HOST=PUB]..."
+	    "\n"
+	    "  Verifies each host in a collector's syslog copy "
+	    "(--collector --help).\n",
 	    f);
 	return f == stdout ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 }
@@ -341,8 +345,11 @@ static int
 audit_verify_main(const struct cli_ctx *ctx, int argc, char **argv)
 {
 	struct verify_args a;
-	int r;
+	int r, i;
 
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strncmp(argv[i], "--collector", 11) == 0)
+			return cli_audit_collector(ctx, argc, argv);
 	memset(&a, 0, sizeof(a));
 	if ((r = parse_verify(argc, argv, &a)) < 0)
 		r = optind < argc ? verify_files(ctx, &a, argv + optind,
@@ -534,6 +541,18 @@ audit_keygen_main(const struct cli_ctx *ctx, int argc, char **argv)
 	return r;
 }
 
+/* A collector's copy goes to cmd_audit_collect.c, host by host. */
+static int
+audit_report_main(const struct cli_ctx *ctx, int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strncmp(argv[i], "--collector", 11) == 0)
+			return cli_audit_report_collector(ctx, argc, argv);
+	return cli_audit_report(ctx, argc, argv);
+}
+
 static const struct {
 	const char *name;
 	cli_verb_fn fn;
@@ -542,7 +561,7 @@ static const struct {
 	{ "verify", audit_verify_main, "prove the log untouched" },
 	{ "query", audit_query_main, "list records by user, patient, time" },
 	{ "keygen", audit_keygen_main, "create the checkpoint signing key" },
-	{ "report", cli_audit_report, "which patients an account opened" },
+	{ "report", audit_report_main, "which patients an account opened" },
 	{ "repair", cli_audit_repair, "record a gap so writers resume" },
 	{ "rotate", cli_audit_rotate, "start a new file of the chain" },
 	{ "export", cli_audit_export, "write IHE ATNA / DICOM audit messages" },

@@ -38,4 +38,10 @@ int cli_audit_export(const struct cli_ctx *ctx, int argc, char **argv);
 /* `photoguard audit report`: cmd_audit_report.c. */
 int cli_audit_report(const struct cli_ctx *ctx, int argc, char **argv);
 
+/* `photoguard audit verify --collector`, `audit report --collector`:
+ * cmd_audit_collect.c. */
+int cli_audit_collector(const struct cli_ctx *ctx, int argc, char **argv);
+int cli_audit_report_collector(
+    const struct cli_ctx *ctx, int argc, char **argv);
+
 #endif /* PG_CMD_AUDIT_H */

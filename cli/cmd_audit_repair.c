@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/admin_audit.h"
 #include "cli/cmd_audit.h"
 #include "cli/util.h"
 #include "core/audit/audit.h"
@@ -201,6 +202,7 @@ cli_audit_rotate(const struct cli_ctx *ctx, int argc, char **argv)
 	const char *log = NULL, *key = NULL, *renamed = NULL;
 	char logbuf[PATH_MAX_CLI], keybuf[PATH_MAX_CLI], actor[256];
 	char oldname[PATH_MAX_CLI];
+	struct cli_audit au = { NULL, NULL };
 	int c, r;
 
 	optind = 1;
@@ -226,6 +228,12 @@ cli_audit_rotate(const struct cli_ctx *ctx, int argc, char **argv)
 	         sizeof(logbuf))) != 0)
 		return r;
 	cli_invoker(actor, sizeof(actor));
-	r = audit_rotate(log, renamed, key, actor, oldname, sizeof(oldname));
+	/* Its records leave the host as the writers' do: a collector
+	 * would otherwise see a gap in the chain. */
+	if (cli_audit_load(ctx, &au) != CLI_EXIT_OK)
+		return CLI_EXIT_ERROR;
+	r = audit_rotate(
+	    log, renamed, key, au.cfg, actor, oldname, sizeof(oldname));
+	pg_config_free(au.cfg);
 	return rotate_result(ctx, log, r, oldname);
 }

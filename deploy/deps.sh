@@ -2,7 +2,8 @@
 # deps.sh - install the Debian 12 packages photoguard needs.
 #   deploy/deps.sh          build and run-time packages
 #   deploy/deps.sh --test   plus what the tests and the demo start for real
-#                           (slapd, pam_wrapper, pamtester, sshd, oathtool...)
+#                           (slapd, pam_wrapper, pamtester, sshd, oathtool,
+#                           rsyslogd with RELP and TLS...)
 # Idempotent: installs only what is missing.
 set -eu
 
@@ -13,7 +14,7 @@ test="libcmocka-dev slapd ldap-utils libpam-wrapper libpamtest0-dev pamtester
 oathtool openssl openssh-server openssh-client valgrind clang-format util-linux
 debootstrap systemd-container
 procps psmisc man-db groff-base rsync libjpeg-turbo-progs file logrotate
-time libxml2-utils"
+time libxml2-utils rsyslog rsyslog-relp rsyslog-gnutls"
 
 want=$build
 [ "${1:-}" = "--test" ] && want="$build $test"
@@ -44,10 +45,11 @@ apt-get update -q
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $missing
 
-# slapd and sshd are started by the tests and the demo as private instances.
-# Installed here only for that, they must not come up as host services at
-# the next boot either (policy-rc.d above kept them from starting now).
-for pair in slapd:slapd openssh-server:ssh; do
+# slapd, sshd and rsyslogd are started by the tests and the demo as private
+# instances.  Installed here only for that, they must not come up as host
+# services at the next boot either (policy-rc.d above kept them from
+# starting now).
+for pair in slapd:slapd openssh-server:ssh rsyslog:rsyslog; do
 	pkg=${pair%%:*} unit=${pair#*:}
 	case " $missing " in
 	*" $pkg "*)

@@ -89,6 +89,7 @@ set_paths() {
 	SHARE=$root$prefix/share/photoguard
 	PAMDIR=$root$pamdir
 	ETC=$root/etc/photoguard
+	RSYSLOGD=$root/etc/rsyslog.d
 	UNITS=$root/etc/systemd/system
 	VARLIB=$root/var/lib/photoguard
 	LOGDIR=$root/var/log/photoguard
@@ -102,7 +103,8 @@ shipped_files() {
 		n=${f##*/}
 		echo "docs/$n $MAN/man${n##*.}/$n 644"
 	done
-	for f in "$top"/deploy/pam.d/* "$top"/deploy/sshd_config.d/*; do
+	for f in "$top"/deploy/pam.d/* "$top"/deploy/sshd_config.d/* \
+	    "$top"/deploy/rsyslog/*; do
 		[ -f "$f" ] || continue
 		d=${f%/*}
 		echo "${f#"$top"/} $SHARE/${d##*/}/${f##*/} 644"
@@ -119,6 +121,22 @@ logrotate_file() {
 	sed -e "s|@sbindir@|$prefix/sbin|g" \
 	    -e "s|^\(\tsu root \).*|\1$svc_user|" \
 	    "$top/deploy/logrotate/photoguard"
+}
+
+# The audit trail's forwarding: the rsyslog snippet's place, and whether
+# CONF's [audit] syslog_socket names the socket that snippet listens on
+# (only then is the snippet installed: an rsyslog told to forward to
+# collector.example helps nobody).
+RSYSLOG_SNIPPET=60-photoguard-forward.conf
+FORWARD_SOCKET=/run/photoguard-audit.sock
+forwarding_configured() {
+	[ -f "$1" ] && awk -v want="$FORWARD_SOCKET" '
+		/^[ \t]*\[/ { sec = $0; gsub(/[][ \t]/, "", sec); next }
+		sec == "audit" && /^[ \t]*syslog_socket[ \t]*=/ {
+			v = $0; sub(/^[^=]*=[ \t]*/, "", v); sub(/[ \t]+$/, "", v)
+			if (v == want) found = 1
+		}
+		END { exit !found }' "$1"
 }
 
 # The systemd units of deploy/systemd/, if that folder has any.

@@ -3,7 +3,8 @@
 # gateway (if built), the PAM module, man pages, a default configuration
 # and the example policy, the logrotate snippet, the systemd units, the
 # service user, the store and the state directories, the audit signing
-# key and the TOTP host key.
+# key and the TOTP host key; the rsyslog snippet that forwards the audit
+# trail when the configuration sends it to that snippet's socket.
 # Idempotent: a second run changes nothing.  Never overwrites a file the
 # admin edited: the shipped version goes beside it as FILE.dist.  Touches
 # no PAM stack, sshd setting or running service: it prints those steps.
@@ -203,6 +204,28 @@ make_state() {
 	fi
 }
 
+# The rsyslog snippet that forwards the audit trail to a collector, when
+# the configuration sends it to that snippet's socket (docs/audit-format.md,
+# "Syslog").  Kept if the admin edited it, like a configuration file.
+install_forwarding() {
+	forward=0
+	if ! forwarding_configured "$ETC/photoguard.conf"; then
+		say "audit forwarding not configured (to send the audit trail" \
+		    "to a collector, set [audit] syslog_socket = $FORWARD_SOCKET" \
+		    "and run this again)"
+		return 0
+	fi
+	if [ ! -d "$RSYSLOGD" ]; then
+		say "[audit] syslog_socket is $FORWARD_SOCKET but $RSYSLOGD" \
+		    "does not exist: apt-get install rsyslog rsyslog-relp" \
+		    "rsyslog-gnutls, then run this again"
+		return 0
+	fi
+	forward=1
+	install_conf "$top/deploy/rsyslog/photoguard-forward.conf" \
+	    "$RSYSLOGD/$RSYSLOG_SNIPPET"
+}
+
 make_keys() {
 	pg=$build/cli/photoguard
 	if [ -e "$ETC/audit.key" ]; then
@@ -246,6 +269,14 @@ What you must still do${root:+ (on the host this tree is for; staged in $root)}:
      log with: photoguard audit verify
 Manual pages: photoguard(8), photoguard.conf(5), photoguard-policy(5)${root:+}.
 N
+	[ "$forward" = 1 ] || return 0
+	cat <<N
+Audit forwarding: in /etc/rsyslog.d/$RSYSLOG_SNIPPET replace
+collector.example by your collector's name, put ca.pem, host.pem and
+host.key (0600) in /etc/photoguard/syslog/, then: rsyslogd -N1 &&
+systemctl restart rsyslog.  The collector's side is
+$p/rsyslog/photoguard-collector.conf.
+N
 }
 
 parse_opts "$@"
@@ -259,6 +290,7 @@ do_build
 install_programs
 install_shipped
 install_config
+install_forwarding
 make_user
 make_state
 make_keys

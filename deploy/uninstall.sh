@@ -89,7 +89,7 @@ remove_shipped() {
 		remove "$dest"
 	done
 	for d in "$SHARE/pam.d" "$SHARE/sshd_config.d" "$SHARE/examples" \
-	    "$SHARE/ldap" "$SHARE"; do
+	    "$SHARE/ldap" "$SHARE/rsyslog" "$SHARE"; do
 		remove_dir "$d"
 	done
 }
@@ -114,6 +114,12 @@ tmpd=$(mktemp -d "${TMPDIR:-/tmp}/pg-uninstall.XXXXXX")
 trap 'rm -rf "$tmpd"' EXIT
 logrotate_file >"$tmpd/logrotate"
 remove_conf "$tmpd/logrotate" "$root/etc/logrotate.d/photoguard"
+if [ -e "$RSYSLOGD/$RSYSLOG_SNIPPET" ]; then
+	remove_conf "$top/deploy/rsyslog/photoguard-forward.conf" \
+	    "$RSYSLOGD/$RSYSLOG_SNIPPET"
+	[ -e "$RSYSLOGD/$RSYSLOG_SNIPPET" ] ||
+	    say "restart rsyslog to stop forwarding: systemctl restart rsyslog"
+fi
 [ -e "$ETC/audit.key" ] && kept "$ETC/audit.key, .pub" "audit signing key: the log's proof"
 [ -e "$ETC/totp.key" ] && kept "$ETC/totp.key" "TOTP host key: without it the secrets cannot be read"
 [ -d "$VARLIB/store" ] && kept "$VARLIB/store" "the photo store"

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/audit/audit_forward.h"
 #include "core/audit/audit_int.h"
 #include "core/audit/audit_log.h"
 #include "base/base.h"
@@ -98,18 +99,34 @@ before(const struct timespec *a, const struct timespec *b)
 	    (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
+/* A flusher's handle that sends heartbeats (audit_forward_heartbeat()). */
+static int
+beating(const struct audit_log *log)
+{
+	return log->opts.syslog && log->sk != NULL && log->opts.heartbeat_s > 0;
+}
+
 /* The next thing the flusher must do by: a sync batch_ms after the first
  * unsynced record, a checkpoint AUDIT_CKPT_MS after the first record no
- * checkpoint covers.  0: nothing to wait for. */
+ * checkpoint covers, a heartbeat heartbeat_s after the last.  0: nothing
+ * to wait for. */
 static int
 next_deadline(const struct audit_log *log, struct timespec *dl)
 {
 	struct timespec c;
 	int have = 0;
 
+	if (beating(log)) {
+		*dl = log->hb_last;
+		dl->tv_sec += log->opts.heartbeat_s;
+		have = 1;
+	}
+
 	if (log->dirty) {
-		*dl = log->dirty_since;
-		add_ms(dl, log->opts.batch_ms);
+		c = log->dirty_since;
+		add_ms(&c, log->opts.batch_ms);
+		if (!have || before(&c, dl))
+			*dl = c;
 		have = 1;
 	}
 	if (ckpt_waiting(log)) {
@@ -138,6 +155,22 @@ ckpt_if_due(struct audit_log *log)
 	return before(&now, &due) ? PG_OK : audit_append(log, NULL);
 }
 
+/* A lost heartbeat is not an error of the log: the collector sees the
+ * silence.  Called with mu held. */
+static void
+heartbeat_if_due(struct audit_log *log, const struct timespec *now)
+{
+	struct timespec due = log->hb_last;
+
+	if (!beating(log))
+		return;
+	due.tv_sec += log->opts.heartbeat_s;
+	if (before(now, &due))
+		return;
+	(void)audit_forward_heartbeat(log);
+	log->hb_last = *now;
+}
+
 static void *
 flusher_main(void *arg)
 {
@@ -158,6 +191,7 @@ flusher_main(void *arg)
 			continue;
 		}
 		r = ckpt_if_due(log);
+		heartbeat_if_due(log, &now);
 		dirty = log->dirty;
 		log->dirty = 0;
 		take_pending(log, &ph);
@@ -193,6 +227,7 @@ start_flusher(struct audit_log *log)
 	if (log->opts.short_lived ||
 	    (log->opts.durability != PG_DURABLE_BATCH && log->sk == NULL))
 		return PG_OK;
+	clock_gettime(CLOCK_MONOTONIC, &log->hb_last);
 	if (pthread_create(&log->flusher, NULL, flusher_main, log) != 0)
 		return PG_ERR_NOMEM;
 	log->have_thread = 1;
@@ -379,7 +414,8 @@ copy_opts(struct audit_log *log, const struct audit_opts *o)
 	char raw[AUDIT_HOST_MAX];
 
 	log->opts = *o;
-	if (o->batch_ms < 0 || o->batch_ms > 100 || o->checkpoint_every < 0)
+	if (o->batch_ms < 0 || o->batch_ms > 100 || o->checkpoint_every < 0 ||
+	    o->heartbeat_s < 0 || o->heartbeat_s > 86400)
 		return PG_ERR_INVAL;
 	if (log->opts.batch_ms == 0)
 		log->opts.batch_ms = 100;
@@ -394,8 +430,13 @@ copy_opts(struct audit_log *log, const struct audit_opts *o)
 	else if (gethostname(raw, sizeof(raw) - 1) != 0)
 		memcpy(raw, "unknown", 8);
 	pg_escape(raw, log->host, sizeof(log->host), PG_ESC_JSON);
+	if (snprintf(log->fwd_path, sizeof(log->fwd_path), "%s",
+	        o->syslog_socket != NULL ? o->syslog_socket : "/dev/log") >=
+	    (int)sizeof(log->fwd_path))
+		return PG_ERR_TOOBIG;
 	log->opts.component = NULL;
 	log->opts.host = NULL;
+	log->opts.syslog_socket = NULL;
 	return PG_OK;
 }
 
@@ -467,6 +508,8 @@ open_config(const struct pg_config *cfg, const char *component,
 	o.durability = cfg->audit_durability;
 	o.batch_ms = cfg->audit_batch_ms;
 	o.syslog = cfg->audit_syslog;
+	o.syslog_socket = cfg->audit_syslog_socket;
+	o.heartbeat_s = cfg->audit_heartbeat_s;
 	o.short_lived = short_lived;
 	return audit_open_path(cfg->audit_log, cfg->audit_key_file, &o, out);
 }

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "core/config/config.h"
 
@@ -48,11 +49,16 @@ struct audit_opts {
 	                          on close */
 	enum pg_durability durability;
 	int batch_ms;        /* group commit delay, 1..100 */
-	bool syslog;         /* copy a summary of each record */
+	bool syslog;         /* send each record and head off the host */
 	int lock_timeout_ms; /* 0: 5000 */
 	bool short_lived;    /* closed right after its records (a PAM
 	                        phase): PG_DURABLE_BATCH runs no flusher
 	                        thread, see audit_open_short() */
+	/* With syslog: the daemon's datagram socket; NULL: /dev/log. */
+	const char *syslog_socket;
+	/* With syslog and a key, a long-lived handle (one with a flusher)
+	 * sends a signed heartbeat this often; 0: never. */
+	int heartbeat_s;
 };
 
 struct audit_log;
@@ -133,10 +139,13 @@ int audit_repair(const char *log, const char *keyfile, const char *actor,
  * their next record.  KEYFILE: the secret key (NULL for an unsigned log).
  * The old file's new name goes to OLDNAME.  PG_ERR_EXISTS: LOG was
  * continued already; PG_ERR_NOTFOUND: no records to rotate;
- * PG_ERR_CORRUPT: its head does not match (repair first).
+ * PG_ERR_CORRUPT: its head does not match (repair first).  CFG (may be
+ * NULL) gives the [audit] syslog settings, so that the records and the
+ * head of the rotation leave the host like every other's.
  */
 int audit_rotate(const char *log, const char *renamed, const char *keyfile,
-    const char *actor, char *oldname, size_t oldlen);
+    const struct pg_config *cfg, const char *actor, char *oldname,
+    size_t oldlen);
 
 /*
  * Creates a new signing key: the secret key in PATH (mode 0600) and the
@@ -257,5 +266,62 @@ int audit_query(const char *log, const struct audit_filter *f,
 int audit_query_set(const char *log, bool siblings, const char *const *files,
     size_t nfiles, const struct audit_filter *f, audit_record_fn fn, void *arg,
     long long *skipped);
+/*
+ * The collector's side of the syslog copy (docs/audit-format.md,
+ * "Syslog"): reads IN, a collector's file of RFC 5424 messages (other
+ * messages are passed over), as a stream; puts split lines back
+ * together; and writes each host's exact log lines and its latest head
+ * as OUTDIR/N/audit.jsonl and audit.jsonl.head (N counts from 1; OUTDIR
+ * must be a private, empty directory), for audit_verify().  Every missing,
+ * duplicate, out-of-order or mismatched part or message is recorded as a
+ * problem of its host (or of the file, when no host can be told).
+ * Returns 0 with *OUT set (free it with audit_collect_free()), or PG_ERR_*
+ * when IN cannot be read or OUTDIR written.
+ */
+struct audit_collect;
+
+struct audit_collect_host {
+	const char *name;  /* the host the messages name */
+	const char *log;   /* its reassembled log (the head is LOG.head) */
+	long long records; /* records written to LOG */
+	long long last_seq;
+	long long head_seq; /* -1: no head arrived */
+	long long messages; /* messages of this host read */
+	long long problems; /* how many; the first are in PROBLEM */
+	size_t nproblem;
+	const char *const *problem;
+	long long head_time;    /* the latest head's (signed) time, Unix s */
+	long long last_time;    /* newest message, Unix seconds (0: none) */
+	const char *last_stamp; /* its timestamp as written */
+};
+
+int audit_collect_split(
+    FILE *in, const char *outdir, struct audit_collect **out);
+
+/* Number of hosts, and host I (0-based) of C. */
+size_t audit_collect_count(const struct audit_collect *c);
+const struct audit_collect_host *audit_collect_host(
+    const struct audit_collect *c, size_t i);
+
+/* Problems no host can be blamed for (a message naming no host...):
+ * their number, and the first ones kept. */
+long long audit_collect_file_problems(
+    const struct audit_collect *c, size_t *nkept, const char *const **kept);
+
+/*
+ * Checks the newest heartbeat of host I of C (a signed "still here" the
+ * gateway sends, docs/audit-format.md) with the public key in PUBKEY_PATH.
+ * Returns 0 with *WHEN its signed time (Unix seconds), PG_ERR_NOTFOUND
+ * when none arrived, PG_ERR_CRYPTO when it is not that key's.
+ */
+int audit_collect_heartbeat(const struct audit_collect *c, size_t i,
+    const char *pubkey_path, long long *when);
+
+/* Removes the files and directories audit_collect_split() made in OUTDIR
+ * (not OUTDIR itself). */
+void audit_collect_remove(const struct audit_collect *c);
+
+/* Frees C; NULL is a no-op. */
+void audit_collect_free(struct audit_collect *c);
 
 #endif /* PG_AUDIT_H */

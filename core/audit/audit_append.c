@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/audit/audit_forward.h"
 #include "core/audit/audit_log.h"
 #include "base/base.h"
 #include "core/state/state.h"
@@ -225,62 +226,31 @@ add_optional(struct audit_log *log, const struct audit_event *ev, size_t cap)
 	return bad ? PG_ERR_NOMEM : PG_OK;
 }
 
-#define SYSLOG_MAX   1024 /* one syslog line */
-#define SYSLOG_FIELD 160  /* object and reason, when the line is long */
-
-/* Cuts the string KEY of O to at most MAX bytes, at a UTF-8 boundary. */
-static void
-shorten(json_t *o, const char *key, size_t max)
-{
-	json_t *v = json_object_get(o, key);
-	const char *str = json_string_value(v);
-	char cut[SYSLOG_FIELD + 4];
-	size_t n;
-
-	if (str == NULL || (n = strlen(str)) <= max)
-		return;
-	n = max;
-	while (n > 0 && ((unsigned char)str[n] & 0xC0) == 0x80)
-		n--;
-	memcpy(cut, str, n);
-	memcpy(cut + n, "...", 4);
-	json_object_set_new(o, key, json_string(cut));
-}
-
 /*
- * Sends the record to syslog.  A line too long for one syslog message
- * keeps every short field (seq, time, actor, event, decision, rule,
- * patient, prev...) and loses the middle of the long ones, never the
- * fields a reader of the off-host copy needs most.
+ * Sends a record line or a head off the host, whole (audit_forward.c).
+ * The log is the authority and the write already happened: a message the
+ * daemon did not take is a gap the collector names, and said here once
+ * per outage; until one is taken again, nothing waits for the daemon.
+ * Runs under the log's lock (records) or the head lock (heads), so each
+ * kind leaves in seq order.
  */
 static void
-to_syslog(const struct audit_log *log, size_t n)
+to_syslog(struct audit_log *log, enum audit_fwd_kind kind, long long seq,
+    const char *line, size_t n)
 {
-	char line[SYSLOG_MAX];
-	json_t *o, *c;
-	size_t m;
+	int r = audit_forward(log->fwd_path, log->host, kind, seq, line, n,
+	    !__atomic_load_n(&log->fwd_down, __ATOMIC_RELAXED));
 
-	if (n < sizeof(line)) {
-		syslog(LOG_AUTHPRIV | LOG_INFO, "photoguard audit: %.*s",
-		    (int)n, log->buf);
+	if (r == PG_OK) {
+		__atomic_store_n(&log->fwd_down, 0, __ATOMIC_RELAXED);
 		return;
 	}
-	if ((o = audit_rec_json(log->rec)) == NULL ||
-	    (c = json_copy(o)) == NULL)
-		return;
-	shorten(c, "object", SYSLOG_FIELD);
-	shorten(c, "reason", SYSLOG_FIELD);
-	m = json_dumpb(c, line, sizeof(line), JSON_COMPACT | JSON_ENSURE_ASCII);
-	if (m == 0 || m >= sizeof(line)) {
-		json_object_del(c, "object");
-		json_object_del(c, "reason");
-		m = json_dumpb(
-		    c, line, sizeof(line), JSON_COMPACT | JSON_ENSURE_ASCII);
-	}
-	if (m > 0 && m < sizeof(line))
-		syslog(LOG_AUTHPRIV | LOG_INFO, "photoguard audit: %.*s",
-		    (int)m, line);
-	json_decref(c);
+	if (__atomic_exchange_n(&log->fwd_down, 1, __ATOMIC_RELAXED) == 0)
+		syslog(LOG_AUTHPRIV | LOG_ERR,
+		    "photoguard audit: could not send seq %lld of %s to %s: "
+		    "%s; the collector will miss it",
+		    seq, log->base, log->fwd_path,
+		    r == PG_ERR_IO ? strerror(errno) : pg_strerror(r));
 }
 
 /* Adds "prev", writes the record as one line with one write(), and moves
@@ -314,7 +284,7 @@ emit(struct audit_log *log)
 	log->tail_off += (off_t)n + 1;
 	log->tail_seq++;
 	if (log->opts.syslog)
-		to_syslog(log, n);
+		to_syslog(log, AUDIT_FWD_RECORD, log->tail_seq, log->buf, n);
 	if (log->opts.durability == PG_DURABLE_FSYNC) {
 		if (fdatasync(log->fd) != 0)
 			return PG_ERR_IO;
@@ -415,6 +385,8 @@ audit_put_head(struct audit_log *log, long long seq, const unsigned char *hash,
 	if ((s = audit_head_encode(&h)) != NULL)
 		r = pg_write_file_synced(
 		    log->dirfd, log->headname, s, strlen(s), 0640);
+	if (r == PG_OK && log->opts.syslog)
+		to_syslog(log, AUDIT_FWD_HEAD, seq, s, strlen(s));
 out:
 	free(s);
 	close(lk);

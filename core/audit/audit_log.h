@@ -33,6 +33,9 @@ struct audit_log {
 	struct audit_opts opts;    /* strings NULLed; copies below */
 	char component[128];
 	char host[AUDIT_HOST_MAX];
+	char fwd_path[108];      /* opts.syslog: the daemon's socket */
+	int fwd_down;            /* the last message was not taken (atomic) */
+	struct timespec hb_last; /* CLOCK_MONOTONIC: the last heartbeat */
 
 	unsigned char *sk; /* sodium_malloc; NULL: unsigned log */
 	unsigned char pk[crypto_sign_PUBLICKEYBYTES];

@@ -303,7 +303,8 @@ set_head_names(struct audit_log *h, const char *logbase)
 
 int
 audit_rotate(const char *log, const char *renamed, const char *keyfile,
-    const char *actor, char *oldname, size_t oldlen)
+    const struct pg_config *cfg, const char *actor, char *oldname,
+    size_t oldlen)
 {
 	struct audit_opts o;
 	struct audit_log *h = NULL;
@@ -325,6 +326,10 @@ audit_rotate(const char *log, const char *renamed, const char *keyfile,
 	memset(&o, 0, sizeof(o));
 	o.component = "cli";
 	o.durability = PG_DURABLE_BATCH; /* heads written below, in order */
+	if (cfg != NULL) {
+		o.syslog = cfg->audit_syslog;
+		o.syslog_socket = cfg->audit_syslog_socket;
+	}
 	if ((r = audit_open_raw(
 	         renamed != NULL ? renamed : log, keyfile, &o, &h)) != PG_OK)
 		return r;

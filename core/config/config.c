@@ -120,7 +120,11 @@ static const struct key keys[] = {
 	K("audit", "batch_ms", T_MS, audit_batch_ms, "50ms", 1, 100,
 	  "Longest time a record may wait for its fsync in batch mode (at most 100ms)."),
 	K("audit", "syslog", T_BOOL, audit_syslog, "yes", 0, 0,
-	  "Also send a one-line copy of each record to syslog, so it can leave the host."),
+	  "Also send each record and each signed head, whole, as RFC 5424 syslog messages, so they can leave the host."),
+	K("audit", "syslog_socket", T_PATH, audit_syslog_socket, "/dev/log", 0, 0,
+	  "The local syslog daemon's datagram socket those messages go to; the shipped rsyslog forwarding snippet listens on /run/photoguard-audit.sock."),
+	K("audit", "heartbeat", T_SEC, audit_heartbeat_s, "5m", 0, 86400,
+	  "With syslog on and a key, the gateway sends a signed heartbeat this often, so that a collector can tell a silent host from an idle one; 0 sends none."),
 	KP("audit", "host", T_STRING, audit_host, "the host name",
 	  "Host name written in each record."),
 

@@ -83,6 +83,8 @@ struct pg_config {
 	enum pg_durability audit_durability;
 	int audit_batch_ms;
 	bool audit_syslog;
+	char *audit_syslog_socket;
+	int audit_heartbeat_s;
 	char *audit_host; /* NULL: gethostname() */
 
 	/* [lockout] */

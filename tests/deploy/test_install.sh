@@ -203,6 +203,39 @@ out=$(sh "$inst" --root "$r" --build "$b" 2>&1); rc=$?
 is "reinstall after uninstall exits 0" "$rc" 0
 is "...keeps the kept keys" "$(sha256sum "$r/etc/photoguard/audit.key" "$r/etc/photoguard/totp.key")" "$keysum"
 
+like "an install whose configuration does not forward the audit trail says how to" \
+    "$out" "audit forwarding not configured .*syslog_socket = /run/photoguard-audit.sock"
+is "...and installs no rsyslog snippet" "$(gone /etc/rsyslog.d/60-photoguard-forward.conf)" gone
+
+# --- the audit trail's forwarding snippet
+fw=$t/fwd
+mkdir -p "$fw/etc/photoguard" "$fw/etc/rsyslog.d"
+printf '[gateway]\nsyslog_socket = /run/photoguard-audit.sock\n[audit]\n#syslog_socket = /run/photoguard-audit.sock\n' \
+    > "$fw/etc/photoguard/photoguard.conf"
+sh "$inst" --root "$fw" --build "$b" >/dev/null 2>&1
+is "the socket named outside [audit], or in a comment, is not forwarding" \
+    "$(ls -A "$fw/etc/rsyslog.d")" ""
+printf '[audit]\n  syslog_socket =  /run/photoguard-audit.sock \n' \
+    > "$fw/etc/photoguard/photoguard.conf"
+out=$(sh "$inst" --root "$fw" --build "$b" 2>&1); rc=$?
+is "an install that forwards the audit trail exits 0" "$rc" 0
+is "...installs the rsyslog sender snippet, 0644" \
+    "$(cmp -s "$src/deploy/rsyslog/photoguard-forward.conf" "$fw/etc/rsyslog.d/60-photoguard-forward.conf" && stat -c %a "$fw/etc/rsyslog.d/60-photoguard-forward.conf")" 644
+like "...says what is left to do" "$out" \
+    "Audit forwarding: in /etc/rsyslog.d/60-photoguard-forward.conf replace"
+is "...and ships the collector's snippet" \
+    "$(stat -c %a "$fw/usr/local/share/photoguard/rsyslog/photoguard-collector.conf")" 644
+printf '# edited\n' >> "$fw/etc/rsyslog.d/60-photoguard-forward.conf"
+out=$(sh "$inst" --root "$fw" --build "$b" 2>&1)
+like "an edited snippet is kept on reinstall" "$out" \
+    "kept your edited $fw/etc/rsyslog.d/60-photoguard-forward.conf"
+out=$(sh "$uninst" --root "$fw" 2>&1)
+like "uninstall keeps the edited snippet" "$out" \
+    "kept \(edited\): $fw/etc/rsyslog.d/60-photoguard-forward.conf"
+is "...removes its .dist and the shipped ones" \
+    "$(ls "$fw/etc/rsyslog.d"; [ -e "$fw/usr/local/share/photoguard" ] && echo share)" \
+    60-photoguard-forward.conf
+
 # --- the snippets
 for f in photoguard-sshd photoguard-login; do
 	lines=$(grep -v '^#' "$src/deploy/pam.d/$f" | grep -v '^$' | grep -v pam_succeed_if | awk '{print $1, $2, $3}' | tr '\n' ';')

@@ -2,8 +2,12 @@
  * audit_writer.c - test helper: appends records to an audit log the way a
  * component would.  usage: audit_writer LOG KEY|- COUNT ACTOR OBJECT
  * [PATIENT]; exits 0 only if every record was written and the log closed.
- * With AUDIT_WRITER_SYSLOG set, records are copied to syslog too.  For
- * the rotation and size tests: AUDIT_WRITER_HOST names the host,
+ * With AUDIT_WRITER_SYSLOG set, records and heads are sent to syslog too:
+ * to the socket it names when it is a path, else to /dev/log.
+ * AUDIT_WRITER_HOST, if set, is the host the records name;
+ * AUDIT_WRITER_HEARTBEAT=N sends a heartbeat every N seconds and
+ * AUDIT_WRITER_LINGER=N waits N seconds before closing, as an idle
+ * gateway would.  For the rotation and size tests:
  * AUDIT_WRITER_DELAY_MS sleeps between records (a long-lived writer),
  * AUDIT_WRITER_PAD=N pads the reason and process fields to N bytes each
  * (big records), AUDIT_WRITER_BATCH groups the syncs.
@@ -12,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/audit/audit.h"
 #include "base/base.h"
@@ -39,7 +44,12 @@ main(int argc, char **argv)
 	o.component = "audit_writer";
 	o.checkpoint_every = 4;
 	o.syslog = getenv("AUDIT_WRITER_SYSLOG") != NULL;
+	if (o.syslog && getenv("AUDIT_WRITER_SYSLOG")[0] == '/')
+		o.syslog_socket = getenv("AUDIT_WRITER_SYSLOG");
 	o.host = getenv("AUDIT_WRITER_HOST");
+	if (getenv("AUDIT_WRITER_HEARTBEAT") != NULL)
+		o.heartbeat_s =
+		    (int)strtol(getenv("AUDIT_WRITER_HEARTBEAT"), NULL, 10);
 	if (getenv("AUDIT_WRITER_BATCH") != NULL) {
 		o.durability = PG_DURABLE_BATCH;
 		o.checkpoint_every = 1000;
@@ -66,6 +76,9 @@ main(int argc, char **argv)
 		if (ts.tv_nsec > 0)
 			nanosleep(&ts, NULL);
 	}
+	if (r == PG_OK && getenv("AUDIT_WRITER_LINGER") != NULL)
+		sleep(
+		    (unsigned)strtol(getenv("AUDIT_WRITER_LINGER"), NULL, 10));
 	if (r == PG_OK)
 		r = audit_close(log);
 	else

@@ -76,6 +76,8 @@ test_empty_is_local_defaults(void **state)
 	    c->dir_care_team_file, "/etc/photoguard/care-teams");
 	assert_int_equal(c->audit_durability, PG_DURABLE_BATCH);
 	assert_int_equal(c->audit_batch_ms, 50);
+	assert_string_equal(c->audit_syslog_socket, "/dev/log");
+	assert_int_equal(c->audit_heartbeat_s, 300);
 	assert_int_equal(c->totp_step_s, 30);
 	assert_int_equal(c->totp_store, PG_TOTP_FILES);
 	pg_config_free(c);
@@ -246,6 +248,12 @@ static const struct bad bad[] = {
 	{ "[audit]\nlog = relative/audit.jsonl\n",
 	    "b.conf:2: [audit] log: must be an absolute path" },
 	{ "[audit]\nlog =\n", "b.conf:2: [audit] log: empty value" },
+	{ "[audit]\nsyslog_socket = run/photoguard-audit.sock\n",
+	    "b.conf:2: [audit] syslog_socket: must be an absolute path" },
+	{ "[audit]\nheartbeat = 2d\n",
+	    "b.conf:2: [audit] heartbeat: value out of range (see `photoguard config keys`)" },
+	{ "[audit]\nheartbeat = often\n",
+	    "b.conf:2: [audit] heartbeat: not a duration (e.g. 500ms, 30s, 15m, 1h, 1d)" },
 	{ "[policy]\nfile = /a\n\nfile = /b\n",
 	    "b.conf:4: [policy] file: set twice (first on line 2)" },
 	{ "[directory]\nbackend=ldap\nuri=ldap://dir.clinic.example\n"
