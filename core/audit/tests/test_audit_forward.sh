@@ -74,6 +74,26 @@ for n in 1 2 3; do
 done
 like "...and all of them" "$out" "^OK: every host verifies"
 
+# A rotation on host 2 (the admin's verb, with the host's configuration)
+# sends its records too: the collector's copy of the chain has no gap.
+cat >"$dir/h2.conf" <<CONF
+[audit]
+log = $dir/h2.log
+key = $dir/h2.key
+syslog = yes
+syslog_socket = $dir/s2/audit.sock
+host = h2.clinic.example
+CONF
+"$pg" --config "$dir/h2.conf" audit rotate >/dev/null
+is "host 2's log rotated with its configuration" "$?" 0
+write 2 2 /store/P2/after-rotation.jpg
+check "...and its new head reached the collector" arrived
+out=$("$pg" audit verify --collector "$coll" --keys "$dir/keys")
+is "the collector's copy verifies across the rotation" "$?" 0
+like "...host 2's chain, audit.close and audit.rotate included" "$out" \
+    "^host h2.clinic.example: OK: [0-9]+ records"
+check "...which the collector holds" grep -q 'audit\.rotate' "$coll"
+
 long=$(awk 'length > 4096' "$dir/h1.log" | wc -l)
 is "host 1 wrote one record over 4 KiB" "$long" 1
 is "...sent in 3 messages" \
@@ -91,7 +111,7 @@ for n in 1 2 3; do
 	    "verified \(chain and signatures\)(.|$)*"
 	like "...with its row" \
 	    "$(sed -n "/^== host h$n.clinic.example ==/,/^Total/p" <<<"$out")" \
-	    "^user$n +P$n +[0-9]+ "
+	    "^user$n +P$n +h$n\.clinic\.example +[0-9]+ "
 done
 out=$("$pg" audit report --collector "$coll" --keys "$dir/keys" --all-users --csv 2>&1)
 is "...--csv with --collector: usage error" "$?" 2
