@@ -163,6 +163,20 @@ head_state(struct audit_log *log, char *why, size_t len)
 	return r;
 }
 
+void
+audit_admin_event(struct audit_event *ev, const char *actor, const char *event,
+    const char *object, const char *decision, const char *reason)
+{
+	audit_event_init(ev);
+	ev->actor = actor;
+	ev->event = event;
+	ev->object = object;
+	ev->decision = decision;
+	ev->reason = reason;
+	ev->uid = (long)getuid();
+	ev->pid = (long)getpid();
+}
+
 int
 audit_head_matches(struct audit_log *log)
 {
@@ -231,14 +245,7 @@ record_gap(struct audit_log *log, const char *actor, const char *reason,
 
 	if (torn > 0)
 		r = audit_repair_torn(log, torn, th);
-	audit_event_init(&ev);
-	ev.actor = actor;
-	ev.event = AUDIT_EV_REPAIR;
-	ev.object = why;
-	ev.decision = "error";
-	ev.reason = reason;
-	ev.uid = (long)getuid();
-	ev.pid = (long)getpid();
+	audit_admin_event(&ev, actor, AUDIT_EV_REPAIR, why, "error", reason);
 	if (r == PG_OK)
 		r = audit_append_event(log, &ev);
 	log->force_head = 1;

@@ -92,6 +92,13 @@ int audit_append_ckpt(struct audit_log *log);
 int audit_repair_torn(
     struct audit_log *log, off_t len, const unsigned char *hash);
 
+/* Fills EV with a record an admin's verb writes (audit repair, audit
+ * rotate): ACTOR, the reserved EVENT, OBJECT, DECISION, REASON, and this
+ * process's uid and pid. */
+void audit_admin_event(struct audit_event *ev, const char *actor,
+    const char *event, const char *object, const char *decision,
+    const char *reason);
+
 /* Under the file lock: PG_OK when the head matches the log (or none is
  * needed yet), PG_ERR_CORRUPT (with a LOG_ALERT) when it does not. */
 int audit_head_matches(struct audit_log *log);

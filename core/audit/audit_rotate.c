@@ -251,14 +251,8 @@ close_old(struct audit_log *h, const char *actor, const char *logbase)
 {
 	struct audit_event ev;
 
-	audit_event_init(&ev);
-	ev.actor = actor;
-	ev.event = AUDIT_EV_CLOSE;
-	ev.object = logbase;
-	ev.decision = "info";
-	ev.reason = "the chain continues in a new file";
-	ev.uid = (long)getuid();
-	ev.pid = (long)getpid();
+	audit_admin_event(&ev, actor, AUDIT_EV_CLOSE, logbase, "info",
+	    "the chain continues in a new file");
 	return audit_append_event(h, &ev);
 }
 
@@ -273,14 +267,7 @@ open_new(struct audit_log *h, const char *actor, const char *oldname)
 	snprintf(reason, sizeof(reason),
 	    "the chain continues from %s, which ends at seq %lld", oldname,
 	    h->tail_seq);
-	audit_event_init(&ev);
-	ev.actor = actor;
-	ev.event = AUDIT_EV_ROTATE;
-	ev.object = oldname;
-	ev.decision = "info";
-	ev.reason = reason;
-	ev.uid = (long)getuid();
-	ev.pid = (long)getpid();
+	audit_admin_event(&ev, actor, AUDIT_EV_ROTATE, oldname, "info", reason);
 	h->tail_off = 0; /* the new, empty file */
 	if ((r = audit_append_event(h, &ev)) != PG_OK)
 		return r;
