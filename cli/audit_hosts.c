@@ -28,6 +28,10 @@ cli_keys_add(struct cli_keys *k, const char *arg)
 	}
 	if (eq[1] == '\0')
 		return PG_ERR_INVAL;
+	for (size_t i = 0; i < k->n; i++)
+		if (k->map[i].hostlen == (size_t)(eq - arg) &&
+		    strncmp(k->map[i].host, arg, k->map[i].hostlen) == 0)
+			return PG_ERR_INVAL; /* two keys for one host */
 	if ((m = realloc(k->map, (k->n + 1) * sizeof(*m))) == NULL)
 		return PG_ERR_NOMEM;
 	k->map = m;

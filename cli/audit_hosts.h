@@ -24,7 +24,8 @@ struct cli_keys {
 };
 
 /* Adds one --key argument: PUB (the default; only one) or HOST=PUB.
- * PG_ERR_INVAL for a second default or an empty path. */
+ * PG_ERR_INVAL for a second default, a second key for one host, or an
+ * empty path. */
 int cli_keys_add(struct cli_keys *k, const char *arg);
 void cli_keys_free(struct cli_keys *k);
 

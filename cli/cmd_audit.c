@@ -125,6 +125,8 @@ verify_usage(FILE *f)
 	    "  --key PUB   public key (default: audit_key_file + .pub);\n"
 	    "              HOST=PUB for one host's, as often as needed\n"
 	    "  --keys DIR  public keys named HOST.pub\n"
+	    "  --from-seq N  accept a set whose oldest files were removed\n"
+	    "              (retention) if it starts at seq N or before\n"
 	    "  --json      print the verdict as JSON\n"
 	    "   or: photoguard audit verify --collector FILE [--key HOST=PUB]..."
 	    "\n"
@@ -134,11 +136,30 @@ verify_usage(FILE *f)
 	return f == stdout ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 }
 
+/* --from-seq: where the auditor expects the kept history to start. */
+static long long from_seq;
+
+/* A set that starts past seq 1 is proven only from there: accepted when
+ * the auditor said the history may start that late. */
+static int
+partial_ok(const struct audit_verify_result *res)
+{
+	return res->first_seq <= 1 ||
+	    (from_seq > 0 && res->first_seq <= from_seq);
+}
+
+/* Everything proven: the chain, the signatures, and from the start. */
+static int
+proven(const struct audit_verify_result *res)
+{
+	return res->ok && res->signatures_checked && partial_ok(res);
+}
+
 static json_t *
 verdict_json(const char *host, const struct audit_verify_result *res)
 {
 	return json_pack("{s:b,s:s*,s:I,s:I,s:I,s:I,s:I,s:s,s:b,s:s,s:I,s:I,"
-	                 "s:i,s:s}",
+	                 "s:s,s:i,s:s,s:b}",
 	    "ok", res->ok, "host", host, "records", (json_int_t)res->records,
 	    "checkpoints", (json_int_t)res->checkpoints, "last_seq",
 	    (json_int_t)res->last_seq, "bad_seq", (json_int_t)res->bad_seq,
@@ -146,7 +167,8 @@ verdict_json(const char *host, const struct audit_verify_result *res)
 	    audit_fail_name(res->kind), "signatures_checked",
 	    res->signatures_checked, "message", res->message, "repairs",
 	    (json_int_t)res->repairs, "first_seq", (json_int_t)res->first_seq,
-	    "files", res->files, "file", res->file);
+	    "first_time", res->first_time, "files", res->files, "file",
+	    res->file, "proven", proven(res));
 }
 
 static void
@@ -179,9 +201,15 @@ print_verdict(const char *pre, const struct audit_verify_result *res)
 		printf("%snote: %d files, one chain from seq %lld\n", pre,
 		    res->files, res->first_seq);
 	if (res->first_seq > 1)
-		printf("%snote: the oldest file continues one not given: "
-		       "records before seq %lld are not checked\n",
-		    pre, res->first_seq);
+		printf("%s%s: the oldest file continues one that is not "
+		       "there (removed by retention, or by someone): records "
+		       "before seq %lld are not checked; the chain is proven "
+		       "from %s on%s\n",
+		    pre, partial_ok(res) ? "note" : "WARNING", res->first_seq,
+		    res->first_time,
+		    partial_ok(res) ? ""
+		                    : " (exit 1; --from-seq N accepts a start "
+		                      "at N or before)");
 	if (res->unsigned_tail > 0)
 		printf("%snote: %lld records after the last checkpoint are "
 		       "covered by the chain only\n",
@@ -215,11 +243,13 @@ parse_verify(int argc, char **argv, struct verify_args *a)
 {
 	static const struct option opts[] = { { "key", 1, NULL, 'k' },
 		{ "keys", 1, NULL, 'K' }, { "log", 1, NULL, 'l' },
-		{ "json", 0, NULL, 'j' }, { "help", 0, NULL, 'h' },
-		{ NULL, 0, NULL, 0 } };
+		{ "json", 0, NULL, 'j' }, { "from-seq", 1, NULL, 'F' },
+		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+	char *end;
 	int c;
 
 	optind = 1;
+	from_seq = 0;
 	while ((c = getopt_long(argc, argv, "k:K:l:jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'k':
@@ -239,6 +269,16 @@ parse_verify(int argc, char **argv, struct verify_args *a)
 			break;
 		case 'j':
 			a->json = 1;
+			break;
+		case 'F':
+			errno = 0;
+			from_seq = strtoll(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || from_seq < 1) {
+				fprintf(stderr,
+				    "photoguard: audit verify: --from-seq "
+				    "wants a seq of 1 or more\n");
+				return verify_usage(stderr);
+			}
 			break;
 		case 'h':
 			return verify_usage(stdout);
@@ -282,7 +322,7 @@ verify_log(const struct cli_ctx *ctx, struct verify_args *a)
 	else
 		print_verdict("", &res);
 	/* Without the signatures nothing is proven: not a pass. */
-	return res.ok && res.signatures_checked ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+	return proven(&res) ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }
 
 /* Several files: one verdict per host's chain. */
@@ -326,7 +366,7 @@ verify_files(
 			ok = 0;
 			continue;
 		}
-		ok &= res.ok && res.signatures_checked;
+		ok &= proven(&res);
 		if (all != NULL)
 			json_array_append_new(
 			    all, verdict_json(c[i].host, &res));

@@ -32,6 +32,7 @@ struct report_args {
 	char **files; /* several hosts' logs, or NULL: the log */
 	size_t nfiles;
 	int all_users;
+	long long from_seq; /* --from-seq: the kept history may start here */
 	enum report_format fmt;
 };
 
@@ -54,6 +55,7 @@ struct report_state {
 	int verified;           /* chains and signatures verified */
 	char warning[WARN_MAX]; /* empty when verified */
 	long long cur_last;     /* the chain being read: its last good seq */
+	long long from_seq;     /* --from-seq */
 	long long after;        /* records appended after the check: left out */
 	struct report *rep;
 };
@@ -78,7 +80,9 @@ report_usage(FILE *f)
 	    "inclusive\n"
 	    "  --key PUB   public key (default: audit_key_file + .pub);\n"
 	    "              HOST=PUB for one host's\n"
-	    "  --keys DIR  public keys named HOST.pub\n",
+	    "  --keys DIR  public keys named HOST.pub\n"
+	    "  --from-seq N  accept logs whose oldest files were removed\n"
+	    "              (retention) if they start at seq N or before\n",
 	    f);
 	return f == stdout ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 }
@@ -92,7 +96,9 @@ parse_report_args(int argc, char **argv, struct report_args *a)
 		{ "until", 1, NULL, 't' }, { "log", 1, NULL, 'l' },
 		{ "key", 1, NULL, 'k' }, { "keys", 1, NULL, 'K' },
 		{ "csv", 0, NULL, 'c' }, { "json", 0, NULL, 'j' },
-		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+		{ "from-seq", 1, NULL, 'F' }, { "help", 0, NULL, 'h' },
+		{ NULL, 0, NULL, 0 } };
+	char *end;
 	int c, nfmt = 0;
 
 	optind = 1;
@@ -124,6 +130,16 @@ parse_report_args(int argc, char **argv, struct report_args *a)
 			break;
 		case 'K':
 			a->keys.dir = optarg;
+			break;
+		case 'F':
+			errno = 0;
+			a->from_seq = strtoll(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || a->from_seq < 1) {
+				fputs("photoguard: audit report: --from-seq "
+				      "wants a seq of 1 or more\n",
+				    stderr);
+				return report_usage(stderr);
+			}
 			break;
 		case 'c':
 			a->fmt = FMT_CSV;
@@ -157,7 +173,7 @@ check_chain(const char *prog, struct report_chain *c, const char *log,
     const char *pub, struct report_state *s)
 {
 	char host[256];
-	int r;
+	int r, partial;
 
 	if (pub != NULL && access(pub, R_OK) != 0) {
 		if (s->warning[0] == '\0')
@@ -180,14 +196,25 @@ check_chain(const char *prog, struct report_chain *c, const char *log,
 		    pg_strerror(r));
 		return r;
 	}
-	if (c->res.ok && c->res.signatures_checked)
+	partial = c->res.first_seq > 1 &&
+	    (s->from_seq == 0 || c->res.first_seq > s->from_seq);
+	if (c->res.ok && c->res.signatures_checked && !partial)
 		return PG_OK;
 	s->verified = 0;
 	if (s->warning[0] != '\0')
 		return PG_OK;
 	s->res = &c->res;
 	cli_escape(c->host, host, sizeof(host), 0);
-	if (!c->res.ok)
+	if (c->res.ok && c->res.signatures_checked)
+		snprintf(s->warning, sizeof(s->warning),
+		    "WARNING: THE AUDIT LOG %s%s%sIS PROVEN ONLY FROM SEQ %lld "
+		    "(%s): its older files are not there (removed by "
+		    "retention, or by someone); give --from-seq %lld if that "
+		    "is the retention you expect",
+		    host[0] != '\0' ? "OF " : "", host[0] != '\0' ? host : "",
+		    host[0] != '\0' ? " " : "", c->res.first_seq,
+		    c->res.first_time, c->res.first_seq);
+	else if (!c->res.ok)
 		snprintf(s->warning, sizeof(s->warning),
 		    "WARNING: THE AUDIT LOG %s%s%sDOES NOT VERIFY (seq %lld: %s: "
 		    "%s): this report rests on a log that was altered; "
@@ -515,6 +542,7 @@ cli_audit_report(const struct cli_ctx *ctx, int argc, char **argv)
 		return r;
 	}
 	memset(&s, 0, sizeof(s));
+	s.from_seq = a.from_seq;
 	memset(&f, 0, sizeof(f));
 	f.actor = a.user;
 	f.event = "gateway.";

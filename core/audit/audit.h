@@ -183,6 +183,7 @@ struct audit_verify_result {
 	bool signatures_checked;          /* false: no public key given */
 	long long first_seq; /* 1, or where a set whose older files were
 	                        rotated away starts */
+	char first_time[32]; /* the first verified record's time */
 	int files;           /* files read */
 	char file[512];      /* the file the verdict concerns (the last) */
 	char message[AUDIT_MSG_MAX];

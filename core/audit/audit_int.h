@@ -97,7 +97,7 @@ struct audit_src {
 	char *buf;        /* owned: NULL for memory */
 	const char *data; /* the bytes: buf, or the memory read */
 	size_t pos, fill, cap;
-	int eof, owned;
+	int eof, is_gz;
 	dev_t dev;
 	ino_t ino;
 	long long first_seq; /* 0: empty; -1: its first line unreadable */
@@ -123,6 +123,9 @@ int audit_src_fill(struct audit_src *s);
 /* A source over memory: the whole window at once. */
 void audit_src_mem(struct audit_src *s, const char *buf, size_t len);
 void audit_src_close(struct audit_src *s);
+/* Drops the window of a file read to its end (reopened on the next
+ * audit_src_fill()): one file's window at a time. */
+void audit_src_stop(struct audit_src *s);
 
 /*
  * Opens a set: LOG (the live log, may be NULL) read up to its size under

@@ -212,9 +212,11 @@ audit_query_set(const char *log, bool siblings, const char *const *files,
 	if ((r = sanitized_filter(f, &clean)) != PG_OK)
 		return r;
 	if ((r = audit_set_open(log, siblings, files, nfiles, &set)) == PG_OK) {
-		for (i = 0; r == 0 && i < set.n; i++)
+		for (i = 0; r == 0 && i < set.n; i++) {
 			r = walk(&set.src[i], &clean.f, since, until, fn, arg,
 			    skipped);
+			audit_src_stop(&set.src[i]);
+		}
 		audit_set_free(&set);
 	}
 	free(clean.actor);

@@ -358,6 +358,11 @@ audit_rotate(const char *log, const char *renamed, const char *keyfile,
 		}
 		linked = 1;
 	}
+	/* Again just before the rename: an empty log found earlier may have
+	 * been written to since (an unsigned log's opener does not refuse
+	 * it), and its records must not be replaced. */
+	if (renamed != NULL && (r = check_target(h, logbase, 1)) != PG_OK)
+		goto out;
 	if (renameat(h->dirfd, tmp, h->dirfd, logbase) != 0) {
 		r = PG_ERR_IO;
 		goto out;

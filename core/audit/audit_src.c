@@ -28,6 +28,33 @@
 #define SET_MAX_FILES 100000
 
 static int
+gz_failed(gzFile gz)
+{
+	int err = Z_OK;
+
+	gzerror(gz, &err);
+	return err != Z_OK && err != Z_STREAM_END;
+}
+
+/* A zlib stream from the start of FD, on a duplicate (gzclose closes the
+ * duplicate).  The duplicate shares FD's offset, which an earlier stream
+ * moved. */
+static gzFile
+gz_on(int fd)
+{
+	int dfd;
+	gzFile gz;
+
+	if (lseek(fd, 0, SEEK_SET) != 0 || (dfd = dup(fd)) < 0)
+		return NULL;
+	if ((gz = gzdopen(dfd, "rb")) == NULL)
+		close(dfd);
+	else
+		gzbuffer(gz, 256 * 1024);
+	return gz;
+}
+
+static int
 src_read(struct audit_src *s, char *dst, size_t n, size_t *got)
 {
 	ssize_t k;
@@ -36,7 +63,9 @@ src_read(struct audit_src *s, char *dst, size_t n, size_t *got)
 	*got = 0;
 	if (s->gz != NULL) {
 		z = gzread((gzFile)s->gz, dst, (unsigned)n);
-		if (z < 0)
+		/* A cut .gz ends early with Z_BUF_ERROR: an error, never a
+		 * shorter file. */
+		if (z < 0 || (z == 0 && gz_failed((gzFile)s->gz)))
 			return PG_ERR_IO;
 		*got = (size_t)z;
 		return PG_OK;
@@ -55,12 +84,45 @@ src_read(struct audit_src *s, char *dst, size_t n, size_t *got)
 	return PG_OK;
 }
 
+/* The window of a file whose turn has come: only one file's at a time,
+ * so memory does not grow with the number of rotated files. */
+static int
+src_start(struct audit_src *s)
+{
+	if ((s->buf = malloc(SRC_CAP)) == NULL)
+		return PG_ERR_NOMEM;
+	s->data = s->buf;
+	s->cap = SRC_CAP;
+	s->pos = s->fill = 0;
+	s->off = 0;
+	s->eof = 0;
+	if (s->is_gz && (s->gz = gz_on(s->fd)) == NULL)
+		return PG_ERR_NOMEM;
+	return PG_OK;
+}
+
+void
+audit_src_stop(struct audit_src *s)
+{
+	if (s->fd < 0)
+		return; /* memory */
+	if (s->gz != NULL)
+		gzclose_r((gzFile)s->gz);
+	s->gz = NULL;
+	free(s->buf);
+	s->buf = NULL;
+	s->data = NULL;
+	s->pos = s->fill = s->cap = 0;
+}
+
 int
 audit_src_fill(struct audit_src *s)
 {
 	size_t got;
 	int r;
 
+	if (s->data == NULL && (r = src_start(s)) != PG_OK)
+		return r;
 	if (s->eof || s->fill - s->pos >= SRC_AHEAD + AUDIT_MAX_RECORD)
 		return PG_OK;
 	memmove(s->buf, s->buf + s->pos, s->fill - s->pos);
@@ -93,40 +155,64 @@ audit_src_mem(struct audit_src *s, const char *buf, size_t len)
 void
 audit_src_close(struct audit_src *s)
 {
-	if (s->gz != NULL)
-		gzclose_r((gzFile)s->gz); /* closes the dup'ed fd */
+	audit_src_stop(s);
 	if (s->fd >= 0)
 		close(s->fd);
-	free(s->buf);
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
 }
 
-/* The first record's seq and event, from the window's first line. */
-static void
-peek_first(struct audit_src *s)
+/* The first line of S into B (AUDIT_MAX_RECORD + 1 bytes): its length,
+ * or -1 when there is none (an empty file: 0 with *EMPTY). */
+static long
+first_line(struct audit_src *s, char *b, int *empty)
 {
 	const char *nl;
+	size_t n = AUDIT_MAX_RECORD + 1;
+	ssize_t k;
+	gzFile gz;
+
+	if (s->limit >= 0 && (off_t)n > s->limit)
+		n = (size_t)s->limit;
+	if (s->is_gz) {
+		if ((gz = gz_on(s->fd)) == NULL)
+			return -1;
+		k = gzread(gz, b, (unsigned)n);
+		gzclose_r(gz);
+	} else
+		k = pread(s->fd, b, n, 0);
+	*empty = k == 0;
+	if (k <= 0 || (nl = memchr(b, '\n', (size_t)k)) == NULL)
+		return -1;
+	return (long)(nl - b);
+}
+
+/* The first record's seq, host and event, read from the file's start
+ * without its window. */
+static int
+peek_first(struct audit_src *s)
+{
 	struct audit_prec pr;
 	json_t *j;
-	char why[8];
+	char why[8], *b;
+	int empty = 0;
+	long n;
 
-	s->first_seq = 0;
-	if (s->fill == 0)
-		return;
-	nl = memchr(s->data, '\n', s->fill);
-	if (nl == NULL ||
-	    audit_line_seq(s->data, (size_t)(nl - s->data), &s->first_seq) !=
-	        PG_OK) {
-		s->first_seq = -1; /* unreadable: sorted first, fails there */
-		return;
-	}
-	if (audit_rec_parse(s->data, (size_t)(nl - s->data), &pr, &j, why,
-	        sizeof(why)) == PG_OK) {
+	s->first_seq = -1; /* unreadable: sorted first, fails there */
+	if ((b = malloc(AUDIT_MAX_RECORD + 1)) == NULL)
+		return PG_ERR_NOMEM;
+	n = first_line(s, b, &empty);
+	if (empty)
+		s->first_seq = 0;
+	else if (n >= 0 &&
+	    audit_line_seq(b, (size_t)n, &s->first_seq) == PG_OK &&
+	    audit_rec_parse(b, (size_t)n, &pr, &j, why, sizeof(why)) == PG_OK) {
 		snprintf(s->first_host, sizeof(s->first_host), "%s", pr.host);
 		s->continues = strcmp(pr.event, AUDIT_EV_ROTATE) == 0;
 		json_decref(j);
 	}
+	free(b);
+	return PG_OK;
 }
 
 /* Opens PATH; LIMIT >= 0 reads only that many bytes (the live log). */
@@ -135,7 +221,6 @@ src_open(struct audit_src *s, const char *path, int fd, off_t limit)
 {
 	unsigned char magic[2];
 	struct stat st;
-	int r, dfd;
 
 	memset(s, 0, sizeof(*s));
 	s->fd = fd;
@@ -147,38 +232,35 @@ src_open(struct audit_src *s, const char *path, int fd, off_t limit)
 		return PG_ERR_INVAL;
 	s->dev = st.st_dev;
 	s->ino = st.st_ino;
-	if ((s->buf = malloc(SRC_CAP)) == NULL)
-		return PG_ERR_NOMEM;
-	s->data = s->buf;
-	s->cap = SRC_CAP;
 	/* A rotated file logrotate compressed; the live log never is. */
 	if (pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f &&
 	    magic[1] == 0x8b) {
 		s->limit = -1;
-		if ((dfd = dup(fd)) < 0)
-			return PG_ERR_IO;
-		if ((s->gz = gzdopen(dfd, "rb")) == NULL) {
-			close(dfd);
-			return PG_ERR_NOMEM;
-		}
-		gzbuffer((gzFile)s->gz, 256 * 1024);
+		s->is_gz = 1;
 	}
-	if ((r = audit_src_fill(s)) != PG_OK)
-		return r;
-	peek_first(s);
-	return PG_OK;
+	return peek_first(s);
 }
 
+/* Opens PATH for reading, a regular file only: O_NONBLOCK, so that a
+ * FIFO planted under a rotated file's name cannot hang the reader while
+ * it holds the live log's lock (and with it every writer). */
 static int
 open_ro(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	int fd = open(
+	    path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	struct stat st;
 
-	if (fd >= 0)
-		return fd;
-	return errno == ENOENT ? PG_ERR_NOTFOUND
-	    : errno == ELOOP   ? PG_ERR_SYMLINK
-	                       : PG_ERR_IO;
+	if (fd < 0)
+		return errno == ENOENT ? PG_ERR_NOTFOUND
+		    : errno == ELOOP   ? PG_ERR_SYMLINK
+		                       : PG_ERR_IO;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+		close(fd);
+		return PG_ERR_INVAL;
+	}
+	return fd;
 }
 
 void

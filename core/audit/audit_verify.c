@@ -250,6 +250,9 @@ check_line(struct vstate *st, size_t off, size_t next_off)
 		st->res->first_torn_seq = v.r.seq;
 	if (r == 0 && strcmp(v.r.event, AUDIT_EV_REPAIR) == 0)
 		note_repair(st, &v);
+	if (r == 0 && st->res->records == 0)
+		snprintf(st->res->first_time, sizeof(st->res->first_time),
+		    "%s", v.r.time);
 	json_decref(v.root);
 	if (r != 0)
 		return r;
@@ -483,6 +486,7 @@ verify_files(struct vstate *st, struct audit_set *set)
 			    "%s ends in an unfinished line of %zu bytes",
 			    set->src[i - 1].path, torn);
 		r = verify_src(st, &set->src[i], &torn);
+		audit_src_stop(&set->src[i]);
 		if (r == VERIFY_IO)
 			return r;
 		if (r != 0 && i > 0 && res->kind == AUDIT_MISSING &&

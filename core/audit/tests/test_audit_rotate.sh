@@ -95,6 +95,19 @@ for i in 1 2 3 4 5 6 7 8 9 10; do
 done
 is "30 writers opening the log during 10 rotations all wrote" "$fails $(count_actor "$log" racer)" "0 30"
 verify "$log" >/dev/null; is "...and the 11 files verify as one chain" "$?" 0
+# One window at a time: memory does not grow with the number of files.
+for i in $(seq 20); do "$pg" audit rotate --log "$log" --key "$key" >/dev/null; write "$log" 1 racer; done
+/usr/bin/time -f %M -o "$dir/rss" "$pg" audit verify --key "$key.pub" "$log" >/dev/null
+is "31 files verify" "$?" 0
+check "...in one window's memory ($(cat "$dir/rss") KiB, at most 40 MiB)" test "$(cat "$dir/rss")" -le $((40 * 1024))
+# A FIFO planted under a rotated file's name: refused at once, and the
+# live log's lock (which the listing holds) is never held up.
+mkfifo "$rd/audit.jsonl.7"
+out=$(timeout 10 "$pg" audit verify --key "$key.pub" "$log" 2>&1); rc=$?
+is "a FIFO among the rotated files fails verify at once (exit 3, no hang)" "$rc" 3
+like "...naming it" "$out" "audit.jsonl.7|Invalid|invalid"
+write "$log" 1 racer; is "...and writers were never held up" "$?" 0
+rm "$rd/audit.jsonl.7"
 
 # --- tampering with a rotated set --------------------------------------
 t=$dir/t; cp -a "$d" "$t"; log=$t/audit.jsonl
@@ -125,16 +138,30 @@ like "...named: missing (the next file's first record vouches for it)" "$out" "m
 cp "$dir/keep" "$t/$second"
 rm "$t/$(echo "$files" | sed -n 1p)"
 out=$(verify "$log"); rc=$?
-is "retention removed the oldest file: the rest verifies" "$rc" 0
-like "...saying from which seq it is proven" "$out" "records before seq [0-9]+ are not checked"
+is "the oldest file removed (retention, or someone): verify exits 1" "$rc" 1
+like "...saying from which seq and time the chain is proven" "$out" "WARNING: the oldest file continues one that is not there .*records before seq [0-9]+ are not checked; the chain is proven from 20[0-9-]+T"
+start=$(printf '%s\n' "$out" | sed -n 's/.*records before seq \([0-9]*\) are.*/\1/p')
+out=$(verify --from-seq "$start" "$log"); rc=$?
+is "...and passes with --from-seq naming that start (the retention expected)" "$rc" 0
+like "...as a note" "$out" "note: the oldest file continues one that is not there"
+verify --from-seq $((start - 1)) "$log" >/dev/null
+is "...but not with a --from-seq before it (a file more is gone)" "$?" 1
 out=$("$pg" audit report --key "$key.pub" --log "$log" --all-users); rc=$?
-is "...and a report over it passes" "$rc" 0
+is "a report over it exits 1" "$rc" 1
+like "...warning that it is proven only from that seq" "$out" "WARNING: THE AUDIT LOG IS PROVEN ONLY FROM SEQ $start"
+out=$("$pg" audit report --key "$key.pub" --log "$log" --all-users --from-seq "$start"); rc=$?
+is "...and passes with --from-seq" "$rc" 0
 like "...saying which records it does not cover" "$out" "note: the log's oldest files are gone: records before seq [0-9]+ are not in this report"
 gzip "$t/$second"
-out=$(verify "$log"); rc=$?
+out=$(verify --from-seq "$start" "$log"); rc=$?
 is "a compressed rotated file is read" "$rc" 0
+cp "$t/$second.gz" "$dir/keep.gz"
+head -c $(( $(stat -c %s "$t/$second.gz") / 2 )) "$dir/keep.gz" > "$t/$second.gz"
+out=$(verify --from-seq "$start" "$log" 2>&1); rc=$?
+check "a compressed file cut short fails verify (exit $rc)" test "$rc" -ne 0
+cp "$dir/keep.gz" "$t/$second.gz"
 gunzip -c "$t/$second.gz" | sed '2s/"seq":/"seq": /' | gzip > "$t/x.gz" && mv "$t/x.gz" "$t/$second.gz"
-out=$(verify "$log"); rc=$?
+out=$(verify --from-seq "$start" "$log"); rc=$?
 is "an edit inside a compressed file fails verify" "$rc" 1
 
 # --- logrotate with the shipped snippet --------------------------------
@@ -239,6 +266,10 @@ out=$("$pg" audit verify --key a.pub --key b.pub "$log" 2>&1); rc=$?
 is "two default keys exit 2" "$rc" 2
 out=$("$pg" audit verify --key h= "$log" "$log" 2>&1); rc=$?
 is "--key HOST= without a path exits 2" "$rc" 2
+out=$("$pg" audit verify --key h=a.pub --key h=b.pub "$log" "$log" 2>&1); rc=$?
+is "two keys for one host exit 2" "$rc" 2
+out=$("$pg" audit verify --from-seq x "$log" 2>&1); rc=$?
+is "--from-seq that is not a seq exits 2" "$rc" 2
 
 # --- several hosts: one verdict each, one report ------------------------
 d=$dir/hosts; mkdir "$d"
