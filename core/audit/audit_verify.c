@@ -251,8 +251,8 @@ check_line(struct vstate *st, size_t off, size_t next_off)
 	if (r == 0 && strcmp(v.r.event, AUDIT_EV_REPAIR) == 0)
 		note_repair(st, &v);
 	if (r == 0 && st->res->records == 0)
-		snprintf(st->res->first_time, sizeof(st->res->first_time),
-		    "%s", v.r.time);
+		snprintf(st->res->first_time, sizeof(st->res->first_time), "%s",
+		    v.r.time);
 	json_decref(v.root);
 	if (r != 0)
 		return r;
