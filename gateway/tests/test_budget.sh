@@ -123,9 +123,9 @@ check "files served across the clinic: at most 100 ($(jv "$r" served))" le "$(jv
 check "...and the budget was usable: at least 90 served" le 90 "$(jv "$r" served)"
 # Each gateway alone would serve 100: one refused with fewer served by
 # itself was stopped by the clinic's count.  (How the 100 fall among the
-# gateways is a race; one may serve none.)
-check "...every gateway refused while it had served under 100 itself (refused $(jv "$r" refused_by_mount))" \
-    python3 -c 'import json,sys; s, r = map(json.loads, sys.argv[1:]); sys.exit(not all(x < 100 and y > 0 for x, y in zip(s, r)))' \
+# gateways is a race: one may serve all of them, the others none.)
+check "...a gateway was refused while it had served under 100 itself (served $(jv "$r" served_by_mount), refused $(jv "$r" refused_by_mount))" \
+    python3 -c 'import json,sys; s, r = map(json.loads, sys.argv[1:]); sys.exit(not any(x < 100 and y > 0 for x, y in zip(s, r)))' \
     "$(jv "$r" served_by_mount)" "$(jv "$r" refused_by_mount)"
 is "...the refusals are EACCES" "$(jv "$r" refused | python3 -c 'import json,sys; print(sorted(json.load(sys.stdin)))')" "['EACCES']"
 is "the three audit logs allow exactly the opens served" "$(opens_allowed gwbulk)" "$(jv "$r" served)"
