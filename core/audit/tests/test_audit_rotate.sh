@@ -99,7 +99,11 @@ verify "$log" >/dev/null; is "...and the 11 files verify as one chain" "$?" 0
 for i in $(seq 20); do "$pg" audit rotate --log "$log" --key "$key" >/dev/null; write "$log" 1 racer; done
 /usr/bin/time -f %M -o "$dir/rss" "$pg" audit verify --key "$key.pub" "$log" >/dev/null
 is "31 files verify" "$?" 0
-check "...in one window's memory ($(cat "$dir/rss") KiB, at most 40 MiB)" test "$(cat "$dir/rss")" -le $((40 * 1024))
+if [ "${PG_SANITIZE:-none}" = none ]; then
+	check "...in one window's memory ($(cat "$dir/rss") KiB, at most 40 MiB)" test "$(cat "$dir/rss")" -le $((40 * 1024))
+else
+	diag "sanitized build ($PG_SANITIZE): RSS not measured, ASan's shadow memory inflates it ($(cat "$dir/rss") KiB)"
+fi
 # A FIFO planted under a rotated file's name: refused at once, and the
 # live log's lock (which the listing holds) is never held up.
 mkfifo "$rd/audit.jsonl.7"
