@@ -159,7 +159,7 @@ static json_t *
 verdict_json(const char *host, const struct audit_verify_result *res)
 {
 	return json_pack("{s:b,s:s*,s:I,s:I,s:I,s:I,s:I,s:s,s:b,s:s,s:I,s:I,"
-	                 "s:s,s:i,s:s,s:b}",
+	                 "s:s,s:i,s:s,s:b,s:I,s:s*}",
 	    "ok", res->ok, "host", host, "records", (json_int_t)res->records,
 	    "checkpoints", (json_int_t)res->checkpoints, "last_seq",
 	    (json_int_t)res->last_seq, "bad_seq", (json_int_t)res->bad_seq,
@@ -168,7 +168,9 @@ verdict_json(const char *host, const struct audit_verify_result *res)
 	    res->signatures_checked, "message", res->message, "repairs",
 	    (json_int_t)res->repairs, "first_seq", (json_int_t)res->first_seq,
 	    "first_time", res->first_time, "files", res->files, "file",
-	    res->file, "proven", proven(res));
+	    res->file, "proven", proven(res), "key_changes",
+	    (json_int_t)res->key_changes, "key_id",
+	    res->signatures_checked ? res->key_id : NULL);
 }
 
 static void
@@ -200,6 +202,11 @@ print_verdict(const char *pre, const struct audit_verify_result *res)
 	if (res->files > 1)
 		printf("%snote: %d files, one chain from seq %lld\n", pre,
 		    res->files, res->first_seq);
+	if (res->key_changes > 0 && res->signatures_checked)
+		printf("%snote: %lld key change%s, each signed by the key "
+		       "before; the log now signs with key %s\n",
+		    pre, res->key_changes, res->key_changes > 1 ? "s" : "",
+		    res->key_id);
 	if (res->first_seq > 1)
 		printf("%s%s: the oldest file continues one that is not "
 		       "there (removed by retention, or by someone): records "
@@ -604,6 +611,7 @@ static const struct {
 	{ "report", audit_report_main, "which patients an account opened" },
 	{ "repair", cli_audit_repair, "record a gap so writers resume" },
 	{ "rotate", cli_audit_rotate, "start a new file of the chain" },
+	{ "rekey", cli_audit_rekey, "move the log to a new signing key" },
 	{ "export", cli_audit_export, "write IHE ATNA / DICOM audit messages" },
 };
 

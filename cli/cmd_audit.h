@@ -31,6 +31,7 @@ int cli_audit_repair(const struct cli_ctx *ctx, int argc, char **argv);
 
 /* `photoguard audit rotate`: cmd_audit_repair.c. */
 int cli_audit_rotate(const struct cli_ctx *ctx, int argc, char **argv);
+int cli_audit_rekey(const struct cli_ctx *ctx, int argc, char **argv);
 
 /* `photoguard audit export`: cmd_audit_export.c. */
 int cli_audit_export(const struct cli_ctx *ctx, int argc, char **argv);

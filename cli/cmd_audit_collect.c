@@ -231,9 +231,10 @@ utc(long long t, char *buf, size_t len)
 
 /* What a host says of itself, signed: its latest head's time, or its
  * newest heartbeat's if that verifies and is newer (0: nothing signed).
- * Sets *BEAT_BAD when a heartbeat arrived that this key did not sign. */
+ * Sets *BEAT_BAD when a heartbeat arrived that the key the host's chain
+ * signs with now (PK, NULL: none known) did not sign. */
 static long long
-signed_life(const struct audit_collect *c, size_t i, const struct hostkey *k,
+signed_life(const struct audit_collect *c, size_t i, const unsigned char *pk,
     int *beat_bad, int *by_beat)
 {
 	const struct audit_collect_host *h = audit_collect_host(c, i);
@@ -242,9 +243,9 @@ signed_life(const struct audit_collect *c, size_t i, const struct hostkey *k,
 
 	*beat_bad = 0;
 	*by_beat = 0;
-	if (k == NULL)
+	if (pk == NULL)
 		return 0;
-	r = audit_collect_heartbeat(c, i, k->pub, &beat);
+	r = audit_collect_heartbeat(c, i, pk, &beat);
 	if (r != PG_OK && r != PG_ERR_NOTFOUND)
 		*beat_bad = 1;
 	if (r == PG_OK && beat > h->head_time) {
@@ -268,35 +269,57 @@ print_problems(const struct audit_collect_host *h)
 
 /* One host's verdict; 1 when it passes.  NEWEST: the newest signed sign
  * of life of any host. */
-static int
-judge_host(const struct audit_collect *c, size_t i, struct coll_args *a,
-    long long newest)
+/* One host's chain, verified once, and its signed sign of life. */
+struct host_verdict {
+	struct audit_verify_result res;
+	int r; /* audit_verify()'s return */
+	int beat_bad, by_beat;
+	long long life;
+};
+
+/* Heartbeats are signed by the key of the moment: the chain's last
+ * audit.key names it, proven from the first key. */
+static void
+verify_host(const struct audit_collect *c, size_t i, struct coll_args *a,
+    struct host_verdict *v)
 {
 	const struct audit_collect_host *h = audit_collect_host(c, i);
-	struct audit_verify_result res;
+	struct hostkey *k = key_of(a, h->name);
+
+	v->r = audit_verify(h->log, k != NULL ? k->pub : NULL, &v->res);
+	v->life = signed_life(c, i,
+	    k != NULL && v->r == PG_OK && v->res.signatures_checked ? v->res.key
+	                                                            : NULL,
+	    &v->beat_bad, &v->by_beat);
+}
+
+static int
+judge_host(const struct audit_collect *c, size_t i, struct coll_args *a,
+    const struct host_verdict *v, long long newest)
+{
+	const struct audit_collect_host *h = audit_collect_host(c, i);
 	struct hostkey *k = key_of(a, h->name);
 	char name[512], when[32];
-	long long life;
-	int r, good, beat_bad, by_beat;
+	long long life = v->life;
+	int r = v->r, good, beat_bad = v->beat_bad, by_beat = v->by_beat;
 
 	cli_escape(h->name, name, sizeof(name), CLI_ESC_BACKSLASH);
 	if (k != NULL)
 		k->seen = 1;
-	life = signed_life(c, i, k, &beat_bad, &by_beat);
-	r = audit_verify(h->log, k != NULL ? k->pub : NULL, &res);
-	good =
-	    r == PG_OK && res.ok && h->problems == 0 && k != NULL && !beat_bad;
+	good = r == PG_OK && v->res.ok && h->problems == 0 && k != NULL &&
+	    !beat_bad;
 	if (r != PG_OK)
 		printf(
 		    "host %s: FAIL: cannot verify: %s\n", name, pg_strerror(r));
-	else if (!res.ok)
-		printf("host %s: FAIL: seq %lld: %s: %s\n", name, res.bad_seq,
-		    audit_fail_name(res.kind), res.message);
+	else if (!v->res.ok)
+		printf("host %s: FAIL: seq %lld: %s: %s\n", name,
+		    v->res.bad_seq, audit_fail_name(v->res.kind),
+		    v->res.message);
 	else
 		printf("host %s: %s: %lld records, %lld checkpoints, last seq "
 		       "%lld, head seq %lld\n",
-		    name, good ? "OK" : "FAIL", res.records, res.checkpoints,
-		    res.last_seq, h->head_seq);
+		    name, good ? "OK" : "FAIL", v->res.records,
+		    v->res.checkpoints, v->res.last_seq, h->head_seq);
 	if (k == NULL)
 		printf("  no public key for this host (--key %s=PUB or "
 		       "--keys DIR): nothing is proven\n",
@@ -305,10 +328,10 @@ judge_host(const struct audit_collect *c, size_t i, struct coll_args *a,
 	if (beat_bad)
 		printf("  problem: its newest heartbeat is not signed by this "
 		       "host's key\n");
-	if (r == PG_OK && res.ok && res.unsigned_tail > 0)
+	if (r == PG_OK && v->res.ok && v->res.unsigned_tail > 0)
 		printf("  note: %lld records after the last checkpoint are "
 		       "covered by the chain only\n",
-		    res.unsigned_tail);
+		    v->res.unsigned_tail);
 	printf("  last signed sign of life %s (%s); newest message %s\n",
 	    utc(life, when, sizeof(when)), by_beat ? "heartbeat" : "head",
 	    h->last_stamp[0] ? h->last_stamp : "-");
@@ -324,22 +347,27 @@ judge_host(const struct audit_collect *c, size_t i, struct coll_args *a,
 static int
 judge_all(const struct audit_collect *c, struct coll_args *a)
 {
+	struct host_verdict *v;
 	const char *const *kept;
-	long long newest = 0, life, nfile;
+	long long newest = 0, nfile;
 	char name[512];
-	size_t i, nkept;
-	int good = 1, bad, beat;
+	size_t i, nkept, n = audit_collect_count(c);
+	int good = 1;
 
+	if ((v = calloc(n > 0 ? n : 1, sizeof(*v))) == NULL) {
+		printf("FAIL: out of memory\n");
+		return 0;
+	}
 	/* Staleness is measured against signed times only: a header's
 	 * timestamp is anybody's to write. */
-	for (i = 0; i < audit_collect_count(c); i++) {
-		life = signed_life(c, i,
-		    key_of(a, audit_collect_host(c, i)->name), &bad, &beat);
-		if (life > newest)
-			newest = life;
+	for (i = 0; i < n; i++) {
+		verify_host(c, i, a, &v[i]);
+		if (v[i].life > newest)
+			newest = v[i].life;
 	}
-	for (i = 0; i < audit_collect_count(c); i++)
-		good &= judge_host(c, i, a, newest);
+	for (i = 0; i < n; i++)
+		good &= judge_host(c, i, a, &v[i], newest);
+	free(v);
 	for (i = 0; i < a->nkeys; i++)
 		if (!a->keys[i].seen) {
 			cli_escape(a->keys[i].host, name, sizeof(name),

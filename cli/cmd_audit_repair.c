@@ -1,10 +1,11 @@
 /*
- * cmd_audit_repair.c - the two verbs that sign with the audit key, root
+ * cmd_audit_repair.c - the verbs that sign with the audit key, root
  * only.  `photoguard audit repair --reason TEXT` resumes a signed log that
  * writers refuse because its head is missing or does not match it, by
  * recording the gap in a signed audit.repair record (see
  * core/audit/audit_head.c).  `photoguard audit rotate` starts a new file
- * that continues the chain (core/audit/audit_rotate.c).
+ * that continues the chain (core/audit/audit_rotate.c); `photoguard audit
+ * rekey` moves it to a new signing key (core/audit/audit_key.c).
  */
 #include <getopt.h>
 #include <pwd.h>
@@ -236,4 +237,74 @@ cli_audit_rotate(const struct cli_ctx *ctx, int argc, char **argv)
 	    log, renamed, key, au.cfg, actor, oldname, sizeof(oldname));
 	pg_config_free(au.cfg);
 	return rotate_result(ctx, log, r, oldname);
+}
+
+static int
+rekey_usage(FILE *f)
+{
+	fputs("Usage: photoguard audit rekey [--key SECRET] [--log FILE]\n"
+	      "  Moves the log to a new signing key: a signed audit.key\n"
+	      "  record naming the new public key, the key file overwritten\n"
+	      "  with the new secret and the old one wiped.  Auditors keep\n"
+	      "  the first public key; verify follows the chain of keys.\n"
+	      "  [audit] key_epoch does this on a schedule.  Root only.\n"
+	      "  --key SECRET  signing key file (default: audit_key_file)\n"
+	      "  --log FILE    the log (default: audit_log)\n",
+	    f);
+	return f == stdout ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+}
+
+int
+cli_audit_rekey(const struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = { { "key", 1, NULL, 'k' },
+		{ "log", 1, NULL, 'l' }, { "help", 0, NULL, 'h' },
+		{ NULL, 0, NULL, 0 } };
+	const char *log = NULL, *key = NULL;
+	char logbuf[PATH_MAX_CLI], keybuf[PATH_MAX_CLI], actor[256];
+	char id[32];
+	struct cli_audit au = { NULL, NULL };
+	int c, r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "k:l:h", opts, NULL)) != -1) {
+		if (c == 'k')
+			key = optarg;
+		else if (c == 'l')
+			log = optarg;
+		else
+			return rekey_usage(c == 'h' ? stdout : stderr);
+	}
+	if (optind != argc)
+		return rekey_usage(stderr);
+	if (geteuid() != 0) {
+		fprintf(stderr,
+		    "%s: audit rekey: only root may change the audit key\n",
+		    ctx->progname);
+		return CLI_EXIT_FAIL;
+	}
+	if ((r = repair_paths(ctx, "rekey", 1, &log, &key, logbuf, keybuf,
+	         sizeof(logbuf))) != 0)
+		return r;
+	cli_invoker(actor, sizeof(actor));
+	if (cli_audit_load(ctx, &au) != CLI_EXIT_OK)
+		return CLI_EXIT_ERROR;
+	r = audit_rekey(log, key, au.cfg, actor, id, sizeof(id));
+	pg_config_free(au.cfg);
+	switch (r) {
+	case PG_OK:
+		printf("%s now signs with key %s\n", log, id);
+		return CLI_EXIT_OK;
+	case PG_ERR_CORRUPT:
+		fprintf(stderr,
+		    "%s: audit rekey: %s: its head file does not match it "
+		    "(see syslog): run 'photoguard audit verify', then "
+		    "'photoguard audit repair'\n",
+		    ctx->progname, log);
+		return CLI_EXIT_FAIL;
+	default:
+		fprintf(stderr, "%s: audit rekey: %s: %s\n", ctx->progname, log,
+		    pg_strerror(r));
+		return CLI_EXIT_ERROR;
+	}
 }

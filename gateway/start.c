@@ -195,7 +195,9 @@ gw_start_audit(struct gw *g)
 {
 	int r;
 
-	if ((r = audit_open(g->cfg, "gateway", &g->audit)) != 0) {
+	/* The worker answers every user's requests: its signing key lives
+	 * in a signer process of its own (core/audit/audit_signer.c). */
+	if ((r = audit_open_signer(g->cfg, "gateway", &g->audit)) != 0) {
 		gw_log(LOG_ERR, "audit log %s: %s", g->cfg->audit_log,
 		    pg_strerror(r));
 		return -1;

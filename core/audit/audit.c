@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -81,7 +82,7 @@ take_pending(struct audit_log *log, struct pending_head *p)
 static int
 ckpt_waiting(const struct audit_log *log)
 {
-	return log->sk != NULL && log->since_ckpt > 0 && !log->sync_err;
+	return audit_signs(log) && log->since_ckpt > 0 && !log->sync_err;
 }
 
 static void
@@ -103,7 +104,8 @@ before(const struct timespec *a, const struct timespec *b)
 static int
 beating(const struct audit_log *log)
 {
-	return log->opts.syslog && log->sk != NULL && log->opts.heartbeat_s > 0;
+	return log->opts.syslog && audit_signs(log) &&
+	    log->opts.heartbeat_s > 0;
 }
 
 /* The next thing the flusher must do by: a sync batch_ms after the first
@@ -225,7 +227,7 @@ start_flusher(struct audit_log *log)
 	/* A long-lived handle has a flusher for the batched syncs and, with
 	 * a key, for the time-based checkpoints. */
 	if (log->opts.short_lived ||
-	    (log->opts.durability != PG_DURABLE_BATCH && log->sk == NULL))
+	    (log->opts.durability != PG_DURABLE_BATCH && !audit_signs(log)))
 		return PG_OK;
 	clock_gettime(CLOCK_MONOTONIC, &log->hb_last);
 	if (pthread_create(&log->flusher, NULL, flusher_main, log) != 0)
@@ -313,8 +315,13 @@ audit_free(struct audit_log *log)
 		close(log->fd);
 	if (log->dirfd >= 0)
 		close(log->dirfd);
-	if (log->sk != NULL)
-		sodium_free(log->sk); /* wipes */
+	audit_key_free(&log->key); /* wipes */
+	if (log->signer >= 0) {
+		close(log->signer); /* the signer ends on EOF */
+		if (log->owner == getpid())
+			(void)waitpid(log->signer_pid, NULL, 0);
+		pthread_mutex_destroy(&log->sgmu);
+	}
 	free(log->buf);
 	audit_rec_free(log->rec);
 	free(log);
@@ -391,20 +398,26 @@ open_or_wait(struct audit_log *log)
 	}
 }
 
+/* The key in this process, or a signer that holds it (opts.signer). */
 static int
-load_key(struct audit_log *log, const char *keyfile)
+load_key(struct audit_log *log, const char *path, const char *keyfile)
 {
 	int r;
 
-	log->sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
-	if (log->sk == NULL)
-		return PG_ERR_NOMEM;
-	if ((r = audit_load_secret(keyfile, log->sk)) != PG_OK)
+	if (!log->opts.signer)
+		return audit_key_load(&log->key, keyfile);
+	/* The signer reads the key itself: checked here first, so that a
+	 * missing or unsafe key file fails the open with its reason. */
+	if ((r = audit_key_load(&log->key, keyfile)) != PG_OK)
 		return r;
-	crypto_sign_ed25519_sk_to_pk(log->pk, log->sk);
-	audit_key_id(log->pk, log->key_id);
-	sodium_mprotect_readonly(log->sk);
-	return PG_OK;
+	audit_key_free(&log->key);
+	pthread_mutex_init(&log->sgmu, NULL);
+	if ((r = audit_signer_spawn(path, keyfile, log->host,
+	         log->opts.key_epoch_s, &log->signer, &log->signer_pid)) !=
+	    PG_OK)
+		return r;
+	return audit_signer_call(
+	    log, AUDIT_SG_HELLO, 0, NULL, NULL, NULL, log->key.pk, log->key.id);
 }
 
 static int
@@ -415,7 +428,7 @@ copy_opts(struct audit_log *log, const struct audit_opts *o)
 
 	log->opts = *o;
 	if (o->batch_ms < 0 || o->batch_ms > 100 || o->checkpoint_every < 0 ||
-	    o->heartbeat_s < 0 || o->heartbeat_s > 86400)
+	    o->heartbeat_s < 0 || o->heartbeat_s > 86400 || o->key_epoch_s < 0)
 		return PG_ERR_INVAL;
 	if (log->opts.batch_ms == 0)
 		log->opts.batch_ms = 100;
@@ -452,7 +465,7 @@ open_handle(const char *path, const char *keyfile,
 		return PG_ERR_INVAL;
 	if ((log = calloc(1, sizeof(*log))) == NULL)
 		return PG_ERR_NOMEM;
-	log->fd = log->dirfd = -1;
+	log->fd = log->dirfd = log->signer = -1;
 	log->owner = getpid();
 	pthread_mutex_init(&log->mu, NULL);
 	log->buf = malloc(AUDIT_TAIL_BUF);
@@ -462,10 +475,14 @@ open_handle(const char *path, const char *keyfile,
 		goto out;
 	}
 	if ((r = copy_opts(log, opts)) != PG_OK ||
+	    (r = snprintf(log->path, sizeof(log->path), "%s", path) <
+	                (int)sizeof(log->path)
+	            ? PG_OK
+	            : PG_ERR_TOOBIG) != PG_OK ||
 	    (r = split_path(log, path)) != PG_OK ||
 	    (r = raw ? open_file(log, 0) : open_or_wait(log)) != PG_OK)
 		goto out;
-	if (keyfile != NULL && (r = load_key(log, keyfile)) != PG_OK)
+	if (keyfile != NULL && (r = load_key(log, path, keyfile)) != PG_OK)
 		goto out;
 	if (!raw &&
 	    ((r = audit_check_head(log)) != PG_OK ||
@@ -494,7 +511,7 @@ audit_open_raw(const char *path, const char *keyfile,
 
 static int
 open_config(const struct pg_config *cfg, const char *component,
-    bool short_lived, struct audit_log **out)
+    bool short_lived, bool signer, struct audit_log **out)
 {
 	struct audit_opts o;
 
@@ -510,7 +527,9 @@ open_config(const struct pg_config *cfg, const char *component,
 	o.syslog = cfg->audit_syslog;
 	o.syslog_socket = cfg->audit_syslog_socket;
 	o.heartbeat_s = cfg->audit_heartbeat_s;
+	o.key_epoch_s = cfg->audit_key_epoch_s;
 	o.short_lived = short_lived;
+	o.signer = signer;
 	return audit_open_path(cfg->audit_log, cfg->audit_key_file, &o, out);
 }
 
@@ -518,14 +537,21 @@ int
 audit_open(
     const struct pg_config *cfg, const char *component, struct audit_log **out)
 {
-	return open_config(cfg, component, false, out);
+	return open_config(cfg, component, false, false, out);
+}
+
+int
+audit_open_signer(
+    const struct pg_config *cfg, const char *component, struct audit_log **out)
+{
+	return open_config(cfg, component, false, true, out);
 }
 
 int
 audit_open_short(
     const struct pg_config *cfg, const char *component, struct audit_log **out)
 {
-	return open_config(cfg, component, true, out);
+	return open_config(cfg, component, true, false, out);
 }
 
 int
@@ -571,7 +597,7 @@ audit_close(struct audit_log *log)
 		return PG_ERR_INVAL;
 	}
 	pthread_mutex_lock(&log->mu);
-	if (log->sk != NULL && log->since_ckpt > 0)
+	if (audit_signs(log) && log->since_ckpt > 0)
 		r = audit_append(log, NULL);
 	pthread_mutex_unlock(&log->mu);
 	r2 = stop_flusher(log);

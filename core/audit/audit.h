@@ -59,6 +59,12 @@ struct audit_opts {
 	/* With syslog and a key, a long-lived handle (one with a flusher)
 	 * sends a signed heartbeat this often; 0: never. */
 	int heartbeat_s;
+	/* With a key: a new key this often (an audit.key record, the old
+	 * key overwritten and wiped); 0: only on audit_rekey(). */
+	int key_epoch_s;
+	/* With a key: held by a separate signer process, never by this one
+	 * (audit_signer.c); for a process that serves untrusted requests. */
+	bool signer;
 };
 
 struct audit_log;
@@ -77,6 +83,14 @@ int audit_open_path(const char *log, const char *keyfile,
 
 /* As audit_open_path() with the [audit] settings of CFG. */
 int audit_open(
+    const struct pg_config *cfg, const char *component, struct audit_log **out);
+
+/*
+ * As audit_open(), with the key held by a signer process forked now
+ * (audit_opts.signer): for the gateway's worker, which serves every user's
+ * requests and must never hold the key itself.
+ */
+int audit_open_signer(
     const struct pg_config *cfg, const char *component, struct audit_log **out);
 
 /*
@@ -148,6 +162,17 @@ int audit_rotate(const char *log, const char *renamed, const char *keyfile,
     size_t oldlen);
 
 /*
+ * Moves LOG to a new signing key, under its lock: an audit.key record by
+ * ACTOR signed by the current key over the chain and the new public key,
+ * the key file KEYFILE overwritten in place with the new secret (the old
+ * one wiped), then a checkpoint and head signed by the new key.  Writers
+ * with the log open take the new key at their next checkpoint.  The key
+ * id of the new key in NEWID.
+ */
+int audit_rekey(const char *log, const char *keyfile,
+    const struct pg_config *cfg, const char *actor, char *newid, size_t idlen);
+
+/*
  * Creates a new signing key: the secret key in PATH (mode 0600) and the
  * public key in PATH.pub (mode 0644), both hex text.  Refuses to replace an
  * existing key (PG_ERR_EXISTS).
@@ -181,11 +206,14 @@ struct audit_verify_result {
 	long long first_repair_seq;
 	char first_repair[AUDIT_MSG_MAX]; /* its object: the gap */
 	bool signatures_checked;          /* false: no public key given */
-	long long first_seq; /* 1, or where a set whose older files were
-	                        rotated away starts */
-	char first_time[32]; /* the first verified record's time */
-	int files;           /* files read */
-	char file[512];      /* the file the verdict concerns (the last) */
+	long long first_seq;   /* 1, or where a set whose older files were
+	                          rotated away starts */
+	char first_time[32];   /* the first verified record's time */
+	long long key_changes; /* audit.key records verified */
+	char key_id[17];       /* the key that signs now (with a key given) */
+	unsigned char key[32]; /* ...and the key itself */
+	int files;             /* files read */
+	char file[512];        /* the file the verdict concerns (the last) */
 	char message[AUDIT_MSG_MAX];
 };
 
@@ -311,12 +339,13 @@ long long audit_collect_file_problems(
 
 /*
  * Checks the newest heartbeat of host I of C (a signed "still here" the
- * gateway sends, docs/audit-format.md) with the public key in PUBKEY_PATH.
+ * gateway sends, docs/audit-format.md) with the 32-byte public key PK:
+ * the key the host's chain signs with now (audit_verify_result.key).
  * Returns 0 with *WHEN its signed time (Unix seconds), PG_ERR_NOTFOUND
  * when none arrived, PG_ERR_CRYPTO when it is not that key's.
  */
 int audit_collect_heartbeat(const struct audit_collect *c, size_t i,
-    const char *pubkey_path, long long *when);
+    const unsigned char *pk, long long *when);
 
 /* Removes the files and directories audit_collect_split() made in OUTDIR
  * (not OUTDIR itself). */

@@ -348,7 +348,6 @@ int
 audit_put_head(struct audit_log *log, long long seq, const unsigned char *hash,
     const char *time)
 {
-	unsigned char d[AUDIT_HASH_BYTES];
 	struct audit_head h;
 	char *s = NULL;
 	long long cur;
@@ -378,9 +377,9 @@ audit_put_head(struct audit_log *log, long long seq, const unsigned char *hash,
 	memcpy(h.hash, hash, AUDIT_HASH_BYTES);
 	snprintf(h.time, sizeof(h.time), "%s", time);
 	snprintf(h.host, sizeof(h.host), "%s", log->host);
-	memcpy(h.key_id, log->key_id, sizeof(h.key_id));
-	audit_sig_digest("head", seq, hash, h.time, h.host, d);
-	crypto_sign_detached(h.sig, NULL, d, sizeof(d), log->sk);
+	if ((r = audit_log_sign(log, AUDIT_SG_HEAD, seq, hash, h.time, h.sig,
+	         h.key_id)) != PG_OK)
+		goto out;
 	r = PG_ERR_NOMEM;
 	if ((s = audit_head_encode(&h)) != NULL)
 		r = pg_write_file_synced(
@@ -413,8 +412,9 @@ int
 audit_append_ckpt(struct audit_log *log)
 {
 	struct audit_event ev;
-	unsigned char d[AUDIT_HASH_BYTES], sig[AUDIT_SIG_BYTES];
+	unsigned char sig[AUDIT_SIG_BYTES];
 	char now[AUDIT_TIME_LEN + 8], sighex[2 * AUDIT_SIG_BYTES + 1];
+	char id[2 * AUDIT_KEY_ID_BYTES + 1];
 	int r;
 
 	audit_event_init(&ev);
@@ -422,12 +422,12 @@ audit_append_ckpt(struct audit_log *log)
 	ev.decision = "info";
 	ev.reason = "checkpoint";
 	audit_now(now, sizeof(now));
-	audit_sig_digest(
-	    "checkpoint", log->tail_seq + 1, log->tail_hash, now, log->host, d);
-	crypto_sign_detached(sig, NULL, d, sizeof(d), log->sk);
+	if ((r = audit_log_sign(log, AUDIT_SG_CKPT, log->tail_seq + 1,
+	         log->tail_hash, now, sig, id)) != PG_OK)
+		return r;
 	audit_hex(sig, sizeof(sig), sighex);
 	if (record_head(log, &ev, now, AUDIT_MAX_FIELD) != PG_OK ||
-	    audit_rec_ascii(log->rec, AF_KEY_ID, log->key_id) != PG_OK ||
+	    audit_rec_ascii(log->rec, AF_KEY_ID, id) != PG_OK ||
 	    audit_rec_ascii(log->rec, AF_SIG, sighex) != PG_OK)
 		return PG_ERR_NOMEM;
 	if ((r = emit(log)) != PG_OK)
@@ -435,6 +435,109 @@ audit_append_ckpt(struct audit_log *log)
 	log->tail_is_ckpt = 1;
 	log->since_ckpt = 0;
 	return new_head_due(log, now);
+}
+
+/* The next key, made and signed by the old one: here, or by the signer. */
+static int
+next_key(struct audit_log *log, const char *now, unsigned char *pk,
+    unsigned char *sig, char *oldid)
+{
+	if (log->signer >= 0)
+		return audit_signer_call(log, AUDIT_SG_KEY, log->tail_seq + 1,
+		    log->tail_hash, now, sig, pk, oldid);
+	memcpy(oldid, log->key.id, sizeof(log->key.id));
+	return audit_key_next(&log->key, log->tail_seq + 1, log->tail_hash, now,
+	    log->host, pk, sig);
+}
+
+int
+audit_append_key(struct audit_log *log, const char *actor, const char *reason)
+{
+	struct audit_event ev;
+	unsigned char pk[AUDIT_PK_BYTES], sig[AUDIT_SIG_BYTES];
+	char now[AUDIT_TIME_LEN + 8], sighex[2 * AUDIT_SIG_BYTES + 1];
+	char pkhex[2 * AUDIT_PK_BYTES + 1], oldid[2 * AUDIT_KEY_ID_BYTES + 1];
+	char newid[2 * AUDIT_KEY_ID_BYTES + 1];
+	int r;
+
+	if (!audit_signs(log))
+		return PG_ERR_INVAL;
+	audit_now(now, sizeof(now));
+	if ((r = next_key(log, now, pk, sig, oldid)) != PG_OK)
+		return r;
+	audit_key_id(pk, newid);
+	audit_event_init(&ev);
+	ev.actor = actor;
+	ev.event = AUDIT_EV_KEY;
+	ev.object = newid;
+	ev.decision = "info";
+	ev.reason = reason;
+	ev.uid = (long long)getuid();
+	ev.pid = (long long)getpid();
+	audit_hex(sig, sizeof(sig), sighex);
+	audit_hex(pk, sizeof(pk), pkhex);
+	if (record_head(log, &ev, now, AUDIT_MAX_FIELD) != PG_OK ||
+	    add_optional(log, &ev, AUDIT_MAX_FIELD) != PG_OK ||
+	    audit_rec_ascii(log->rec, AF_KEY_ID, oldid) != PG_OK ||
+	    audit_rec_ascii(log->rec, AF_SIG, sighex) != PG_OK ||
+	    audit_rec_ascii(log->rec, AF_PK, pkhex) != PG_OK)
+		return PG_ERR_NOMEM;
+	/* The record is durable before the old secret is overwritten: a
+	 * crash in between leaves the old key, which the log then refuses
+	 * to take (the verifier names the checkpoint it signed). */
+	if ((r = emit(log)) != PG_OK)
+		return r;
+	log->last_seq = log->tail_seq;
+	log->tail_is_ckpt = 0;
+	if (fdatasync(log->fd) != 0)
+		return PG_ERR_IO;
+	if (log->signer >= 0)
+		r = audit_signer_call(log, AUDIT_SG_COMMIT, 0, NULL, NULL, NULL,
+		    log->key.pk, log->key.id);
+	else
+		r = audit_key_commit(&log->key);
+	if (r != PG_OK) {
+		syslog(LOG_AUTHPRIV | LOG_ALERT,
+		    "photoguard audit: %s moved to key %s at seq %lld but the "
+		    "key could not be stored: %s",
+		    log->base, newid, log->tail_seq, pg_strerror(r));
+		return r;
+	}
+	/* The new key proves itself at once, and the head moves to it
+	 * before the lock is let go: no opener sees the old key's head
+	 * beside a log that left it. */
+	if ((r = audit_append_ckpt(log)) != PG_OK)
+		return r;
+	if (log->head_pending) {
+		log->head_pending = 0;
+		if (fdatasync(log->fd) != 0)
+			return PG_ERR_IO;
+		r = audit_put_head(
+		    log, log->head_seq, log->head_hash, log->head_time);
+	}
+	return r;
+}
+
+/* Before a checkpoint: follows a key another process moved to, and moves
+ * to a new key when the current one's epoch is over. */
+static int
+turn_key(struct audit_log *log)
+{
+	int r, due;
+
+	if (log->signer >= 0) {
+		if ((due = audit_signer_call(log, AUDIT_SG_DUE, 0, NULL, NULL,
+		         NULL, log->key.pk, log->key.id)) < 0)
+			return due;
+	} else {
+		if ((r = audit_key_recover(log->key.path, log->path)) < 0 ||
+		    (r = audit_key_fresh(&log->key)) != PG_OK)
+			return r;
+		due = audit_key_due(&log->key, log->opts.key_epoch_s);
+	}
+	if (!due || log->tail_seq == 0)
+		return PG_OK;
+	return audit_append_key(log, NULL, "the key's epoch ended");
 }
 
 /* Cuts the fragment a crashed writer left and records that it did. */
@@ -491,12 +594,14 @@ audit_append(struct audit_log *log, const struct audit_event *ev)
 		r = audit_repair_torn(log, torn, th);
 	if (r == PG_OK && ev != NULL)
 		r = audit_append_event(log, ev);
-	if (r == PG_OK && log->sk != NULL &&
+	if (r == PG_OK && audit_signs(log) &&
 	    (ev == NULL ? !log->tail_is_ckpt && log->tail_seq > 0
 	                : log->opts.checkpoint_every > 0 &&
-	                (log->tail_seq + 1) % log->opts.checkpoint_every == 0))
-		r = audit_append_ckpt(log);
-	else if (r == PG_OK && ev == NULL)
+	                (log->tail_seq + 1) % log->opts.checkpoint_every ==
+	                    0)) {
+		if ((r = turn_key(log)) == PG_OK && !log->tail_is_ckpt)
+			r = audit_append_ckpt(log);
+	} else if (r == PG_OK && ev == NULL)
 		log->since_ckpt = 0; /* the tail is a checkpoint already */
 	flock(log->fd, LOCK_UN);
 	return r;

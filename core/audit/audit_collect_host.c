@@ -51,13 +51,12 @@ audit_collect_file_problems(
 
 int
 audit_collect_heartbeat(const struct audit_collect *c, size_t i,
-    const char *pubkey_path, long long *when)
+    const unsigned char *pk, long long *when)
 {
-	unsigned char pk[crypto_sign_PUBLICKEYBYTES], d[AUDIT_HASH_BYTES];
+	unsigned char d[AUDIT_HASH_BYTES];
 	char kid[2 * AUDIT_KEY_ID_BYTES + 1];
 	struct audit_head hd;
 	const struct chost *h;
-	int r;
 
 	*when = 0;
 	if (i >= c->nhosts)
@@ -65,8 +64,6 @@ audit_collect_heartbeat(const struct audit_collect *c, size_t i,
 	h = c->hosts[i];
 	if (h->beat == NULL)
 		return PG_ERR_NOTFOUND;
-	if ((r = audit_load_pubkey(pubkey_path, pk)) != PG_OK)
-		return r;
 	audit_key_id(pk, kid);
 	if (audit_head_parse(h->beat, h->beatlen, &hd) != PG_OK)
 		return PG_ERR_CORRUPT;

@@ -86,6 +86,20 @@ audit_sig_digest(const char *domain, long long seq, const unsigned char *hash,
 }
 
 void
+audit_key_digest(long long seq, const unsigned char *prev, const char *time,
+    const char *host, const unsigned char *pk, unsigned char *out)
+{
+	crypto_generichash_state st;
+	unsigned char d[AUDIT_HASH_BYTES];
+
+	audit_sig_digest("key", seq, prev, time, host, d);
+	crypto_generichash_init(&st, NULL, 0, AUDIT_HASH_BYTES);
+	digest_field(&st, d, sizeof(d));
+	digest_field(&st, pk, AUDIT_PK_BYTES);
+	crypto_generichash_final(&st, out, AUDIT_HASH_BYTES);
+}
+
+void
 audit_key_id(const unsigned char *pk, char *out)
 {
 	unsigned char h[AUDIT_HASH_BYTES];
@@ -201,13 +215,17 @@ audit_rec_parse(const char *line, size_t len, struct audit_prec *r,
 		r->host = json_string_value(json_object_get(j, "host"));
 		r->event = json_string_value(json_object_get(j, "event"));
 		r->is_ckpt = strcmp(r->event, AUDIT_EV_CHECKPOINT) == 0;
-		if (r->is_ckpt &&
+		r->is_key = strcmp(r->event, AUDIT_EV_KEY) == 0;
+		if ((r->is_ckpt || r->is_key) &&
 		    get_hex(j, "sig", r->sig, sizeof(r->sig)) != PG_OK)
 			bad = "sig";
-		else if (r->is_ckpt &&
+		else if ((r->is_ckpt || r->is_key) &&
 		    get_hex(j, "key_id", kid, sizeof(kid)) != PG_OK)
 			bad = "key_id";
-		else if (r->is_ckpt)
+		else if (r->is_key &&
+		    get_hex(j, "pk", r->pk, sizeof(r->pk)) != PG_OK)
+			bad = "pk";
+		else if (r->is_ckpt || r->is_key)
 			audit_hex(kid, sizeof(kid), r->key_id);
 	}
 	if (bad != NULL) {

@@ -140,24 +140,23 @@ audit_forward(const char *sockpath, const char *host, enum audit_fwd_kind kind,
 }
 
 int
-audit_forward_heartbeat(const struct audit_log *log)
+audit_forward_heartbeat(struct audit_log *log)
 {
-	unsigned char d[AUDIT_HASH_BYTES];
 	struct audit_head h;
 	char *s;
 	int r;
 
 	/* Only a tail read under the lock is worth vouching for. */
-	if (!log->cached || log->sk == NULL)
+	if (!log->cached || !audit_signs(log))
 		return PG_OK;
 	memset(&h, 0, sizeof(h));
 	h.seq = log->tail_seq;
 	memcpy(h.hash, log->tail_hash, sizeof(h.hash));
 	audit_now(h.time, sizeof(h.time));
 	snprintf(h.host, sizeof(h.host), "%s", log->host);
-	memcpy(h.key_id, log->key_id, sizeof(h.key_id));
-	audit_sig_digest("heartbeat", h.seq, h.hash, h.time, h.host, d);
-	crypto_sign_detached(h.sig, NULL, d, sizeof(d), log->sk);
+	if ((r = audit_log_sign(log, AUDIT_SG_BEAT, h.seq, h.hash, h.time,
+	         h.sig, h.key_id)) != PG_OK)
+		return r;
 	if ((s = audit_head_encode(&h)) == NULL)
 		return PG_ERR_NOMEM;
 	r = audit_forward(log->fwd_path, log->host, AUDIT_FWD_HEARTBEAT, h.seq,

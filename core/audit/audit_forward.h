@@ -57,7 +57,7 @@ struct audit_log;
  * mean something when no records come.  Returns as audit_forward()
  * with WAIT.
  */
-int audit_forward_heartbeat(const struct audit_log *log);
+int audit_forward_heartbeat(struct audit_log *log);
 
 /* RFC 3339 (a 'Z' or a numeric offset) S/N to Unix seconds. */
 int audit_fwd_stamp(const char *s, size_t n, long long *out);

@@ -80,7 +80,8 @@ head_sig_ok(const struct audit_log *log, const struct audit_head *h)
 	unsigned char d[AUDIT_HASH_BYTES];
 
 	audit_sig_digest("head", h->seq, h->hash, h->time, h->host, d);
-	return crypto_sign_verify_detached(h->sig, d, sizeof(d), log->pk) == 0;
+	return crypto_sign_verify_detached(h->sig, d, sizeof(d), log->key.pk) ==
+	    0;
 }
 
 /* Whether head H matches the tail read under the lock; the gap in WHY. */
@@ -92,15 +93,29 @@ match_head(
 	long long t = log->tail_seq;
 	int found = 1;
 
-	if (log->sk != NULL && strcmp(h->key_id, log->key_id) != 0) {
+	/* A key change a crash interrupted, finished just now: the head is
+	 * the old key's, whose public half is in the log, not here.  Its
+	 * place is checked below; a checkpoint and head by the new key
+	 * follow at once. */
+	if (log->key_mended && strcmp(h->key_id, log->key.id) != 0)
+		goto place;
+	/* A key another process moved to since this one read its own. */
+	if (audit_signs(log) && strcmp(h->key_id, log->key.id) != 0 &&
+	    log->signer < 0)
+		(void)audit_key_fresh(&log->key);
+	else if (audit_signs(log) && strcmp(h->key_id, log->key.id) != 0)
+		(void)audit_signer_call(log, AUDIT_SG_HELLO, 0, NULL, NULL,
+		    NULL, log->key.pk, log->key.id);
+	if (audit_signs(log) && strcmp(h->key_id, log->key.id) != 0) {
 		snprintf(why, len, "head signed by key %s, not by key %s",
-		    h->key_id, log->key_id);
+		    h->key_id, log->key.id);
 		return HEAD_BAD;
 	}
-	if (log->sk != NULL && !head_sig_ok(log, h)) {
+	if (audit_signs(log) && !head_sig_ok(log, h)) {
 		snprintf(why, len, "head signature does not verify");
 		return HEAD_BAD;
 	}
+place:
 	if (h->seq > t) {
 		snprintf(why, len,
 		    "head names seq %lld; log ends at seq %lld: seq %lld to "
@@ -141,7 +156,7 @@ head_state(struct audit_log *log, char *why, size_t len)
 	r = pg_read_file_at(
 	    log->dirfd, log->headname, AUDIT_HEAD_MAX, 0, &buf, &n);
 	if (r == PG_ERR_NOTFOUND) {
-		if (log->sk == NULL || log->tail_seq == 0)
+		if (!audit_signs(log) || log->tail_seq == 0)
 			return HEAD_NONE;
 		audit_hex(log->tail_hash, AUDIT_HASH_BYTES, hex);
 		snprintf(why, len,
@@ -185,8 +200,8 @@ audit_head_matches(struct audit_log *log)
 
 	if (r == HEAD_BAD) {
 		syslog(LOG_AUTHPRIV | LOG_ALERT,
-		    "photoguard audit: refusing to rotate %s: %s; find out "
-		    "why, then run 'photoguard audit repair'",
+		    "photoguard audit: refusing to rotate or rekey %s: %s; "
+		    "find out why, then run 'photoguard audit repair'",
 		    log->base, why);
 		return PG_ERR_CORRUPT;
 	}
@@ -219,9 +234,33 @@ audit_check_head(struct audit_log *log)
 	        ((r = audit_follow(log)) != PG_OK ||
 	            (r = audit_read_tail(log, &torn, th)) != PG_OK)))
 		goto out;
+	if (audit_signs(log) && log->key.path[0] != '\0') {
+		if ((r = audit_key_recover(log->key.path, log->path)) < 0)
+			goto out;
+		log->key_mended = r == 1;
+		if (log->key_mended && log->signer < 0)
+			r = audit_key_fresh(&log->key);
+		else if (log->key_mended)
+			r = audit_signer_call(log, AUDIT_SG_HELLO, 0, NULL,
+			    NULL, NULL, log->key.pk, log->key.id);
+		if (r != PG_OK)
+			goto out;
+	}
 	r = head_state(log, why, sizeof(why));
+	if (r == HEAD_OK && log->key_mended) {
+		/* The new key signs the chain at once; the head follows. */
+		if ((r = audit_append_ckpt(log)) == PG_OK &&
+		    log->head_pending) {
+			log->head_pending = 0;
+			r = fdatasync(log->fd) != 0
+			    ? PG_ERR_IO
+			    : audit_put_head(log, log->head_seq, log->head_hash,
+			          log->head_time);
+		}
+		log->key_mended = 0;
+	}
 	if (r == HEAD_NONE)
-		r = log->sk != NULL ? new_head(log) : PG_OK;
+		r = audit_signs(log) ? new_head(log) : PG_OK;
 	else if (r == HEAD_BAD) {
 		syslog(LOG_AUTHPRIV | LOG_ALERT,
 		    "photoguard audit: refusing to write to %s: %s; find out "

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <jansson.h>
 #include <sodium.h>
@@ -26,6 +27,8 @@
 #define AUDIT_EV_REPAIR     "audit.repair"
 #define AUDIT_EV_ROTATE     "audit.rotate"
 #define AUDIT_EV_CLOSE      "audit.close"
+#define AUDIT_EV_KEY        "audit.key"
+#define AUDIT_PK_BYTES      crypto_sign_PUBLICKEYBYTES
 
 /* The text whose BLAKE2b hash is the "prev" of record 1. */
 #define AUDIT_GENESIS_TEXT "photoguard audit log v1"
@@ -36,8 +39,10 @@ struct audit_prec {
 	unsigned char prev[AUDIT_HASH_BYTES];
 	const char *time, *host, *event;
 	int is_ckpt;
+	int is_key; /* audit.key: signed as a checkpoint is, plus PK */
 	unsigned char sig[AUDIT_SIG_BYTES];
 	char key_id[2 * AUDIT_KEY_ID_BYTES + 1];
+	unsigned char pk[AUDIT_PK_BYTES]; /* is_key: the key from here on */
 };
 
 /* The signed head file: the last checkpoint's seq and line hash. */
@@ -62,6 +67,12 @@ void audit_sig_digest(const char *domain, long long seq,
     const unsigned char *hash, const char *time, const char *host,
     unsigned char *out);
 
+/* Digest an audit.key record's signature covers: the checkpoint fields
+ * under DOMAIN "key", and the new public key PK. */
+void audit_key_digest(long long seq, const unsigned char *prev,
+    const char *time, const char *host, const unsigned char *pk,
+    unsigned char *out);
+
 /* Hex of the first bytes of BLAKE2b(PK): names the key in records. */
 void audit_key_id(const unsigned char *pk, char *out);
 
@@ -83,6 +94,44 @@ int audit_load_pubkey(const char *path, unsigned char *pk);
 /* Reads the hex secret key in PATH (a private file) into SK, which must be
  * sodium_malloc()ed crypto_sign_SECRETKEYBYTES. */
 int audit_load_secret(const char *path, unsigned char *sk);
+
+/* A log's signing key (audit_key.c).  SK is NULL in a process that signs
+ * through a signer (audit_signer.c) or not at all. */
+struct audit_key {
+	unsigned char *sk; /* sodium_malloc, read-only */
+	unsigned char pk[AUDIT_PK_BYTES];
+	char id[2 * AUDIT_KEY_ID_BYTES + 1];
+	char path[4096];
+	dev_t dev; /* the key file as read: another process changed it */
+	ino_t ino;
+	struct timespec mtime, ctime;
+	unsigned char *next; /* audit_key_next(): made, not yet committed */
+	unsigned char next_pk[AUDIT_PK_BYTES];
+};
+
+/* Loads the secret key in PATH into K (replacing and wiping K's key). */
+int audit_key_load(struct audit_key *k, const char *path);
+void audit_key_free(struct audit_key *k);
+/* Loads the key file again when another process changed it since. */
+int audit_key_fresh(struct audit_key *k);
+/* Whether K's file is EPOCH_S seconds old or more: time for a new key. */
+int audit_key_due(const struct audit_key *k, int epoch_s);
+/* Signs the AUDIT_HASH_BYTES digest D. */
+void audit_key_sign(
+    const struct audit_key *k, const unsigned char *d, unsigned char *sig);
+/* Makes the next key and signs the audit.key record at SEQ after PREV that
+ * introduces it: its public key in PK, the signature in SIG.  It takes
+ * over only with audit_key_commit(), once that record is in the log. */
+int audit_key_next(struct audit_key *k, long long seq,
+    const unsigned char *prev, const char *time, const char *host,
+    unsigned char *pk, unsigned char *sig);
+/* Writes the next key over the key file and wipes the old one. */
+int audit_key_commit(struct audit_key *k);
+/* Under the lock of the log LOG: finishes or undoes a change of the key
+ * in KEYFILE that a crash interrupted (KEYFILE.next left behind).  1 when
+ * it finished one (the head is still the old key's), else PG_OK or
+ * PG_ERR_*. */
+int audit_key_recover(const char *keyfile, const char *log);
 
 /*
  * One file of a log read as a stream (audit_src.c): the bytes

@@ -37,9 +37,12 @@ struct audit_log {
 	int fwd_down;            /* the last message was not taken (atomic) */
 	struct timespec hb_last; /* CLOCK_MONOTONIC: the last heartbeat */
 
-	unsigned char *sk; /* sodium_malloc; NULL: unsigned log */
-	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
-	char key_id[2 * AUDIT_KEY_ID_BYTES + 1];
+	struct audit_key key; /* key.sk NULL: signed by the signer, or not */
+	int signer;           /* socket to the signer process; -1: none */
+	pid_t signer_pid;
+	pthread_mutex_t sgmu; /* one request to the signer at a time */
+	char path[4096];      /* the log as opened */
+	int key_mended;       /* a crashed key change was finished at open */
 
 	/* The tail as last seen under the lock. */
 	int cached;
@@ -107,6 +110,48 @@ int audit_head_matches(struct audit_log *log);
  * to the file under the log's name, which continues the chain (see
  * audit_rotate.c). */
 int audit_follow(struct audit_log *log);
+
+/* Whether the handle signs: with its own key or through a signer. */
+static inline int
+audit_signs(const struct audit_log *log)
+{
+	return log->key.sk != NULL || log->signer >= 0;
+}
+
+/* What a signer is asked (audit_signer.c). */
+enum audit_sg_op {
+	AUDIT_SG_HELLO, /* the key it signs with */
+	AUDIT_SG_CKPT,  /* a checkpoint at SEQ after the record HASH */
+	AUDIT_SG_HEAD,  /* a head naming record SEQ with hash HASH */
+	AUDIT_SG_BEAT,  /* a heartbeat naming record SEQ */
+	AUDIT_SG_DUE,   /* whether the key's epoch is over (1 or 0) */
+	AUDIT_SG_KEY,   /* an audit.key record at SEQ: a next key, signed */
+	AUDIT_SG_COMMIT /* the log holds that record: switch to the key */
+};
+
+/* Forks a signer holding the key in KEYFILE for the log LOG, signing for
+ * HOST; *FD is the writer's end. */
+int audit_signer_spawn(const char *log, const char *keyfile, const char *host,
+    int epoch_s, int *fd, pid_t *pid);
+
+/* One request to the handle's signer; the key id that signed in ID, the
+ * key in PK (either may be NULL).  PG_OK (or 1/0 for AUDIT_SG_DUE), or
+ * PG_ERR_* when it refused or is gone. */
+int audit_signer_call(struct audit_log *log, unsigned op, long long seq,
+    const unsigned char *hash, const char *time, unsigned char *sig,
+    unsigned char *pk, char *id);
+
+/* Signs a checkpoint, head or heartbeat (AUDIT_SG_CKPT, _HEAD, _BEAT) for
+ * SEQ/HASH/TIME with the handle's key or through its signer; the key id
+ * in ID. */
+int audit_log_sign(struct audit_log *log, unsigned op, long long seq,
+    const unsigned char *hash, const char *time, unsigned char *sig, char *id);
+
+/* Under the file lock, tail read: writes an audit.key record that moves
+ * the log to a new key, then a checkpoint signed by it and its head.
+ * ACTOR/REASON say who and why (NULL actor: the component). */
+int audit_append_key(
+    struct audit_log *log, const char *actor, const char *reason);
 
 /* Opens PATH without creating it, checking its head or starting a
  * flusher: the handle audit_repair() works with. */

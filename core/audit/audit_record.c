@@ -44,6 +44,7 @@ static const char *const keys[AF_COUNT] = {
 	[AF_BYTES] = "bytes",
 	[AF_KEY_ID] = "key_id",
 	[AF_SIG] = "sig",
+	[AF_PK] = "pk",
 	[AF_FRAGMENT_BYTES] = "fragment_bytes",
 	[AF_FRAGMENT_HASH] = "fragment_hash",
 	[AF_PREV] = "prev",

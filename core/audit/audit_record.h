@@ -32,6 +32,7 @@ enum audit_field {
 	AF_BYTES,
 	AF_KEY_ID,
 	AF_SIG,
+	AF_PK,
 	AF_FRAGMENT_BYTES,
 	AF_FRAGMENT_HASH,
 	AF_PREV,

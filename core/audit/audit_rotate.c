@@ -271,7 +271,7 @@ open_new(struct audit_log *h, const char *actor, const char *oldname)
 	h->tail_off = 0; /* the new, empty file */
 	if ((r = audit_append_event(h, &ev)) != PG_OK)
 		return r;
-	if (h->sk != NULL && (r = audit_append_ckpt(h)) != PG_OK)
+	if (audit_signs(h) && (r = audit_append_ckpt(h)) != PG_OK)
 		return r;
 	return fdatasync(h->fd) != 0 ? PG_ERR_IO : PG_OK;
 }
@@ -391,5 +391,54 @@ out:
 	} else if (locked)
 		flock(h->fd, LOCK_UN);
 	audit_free(h); /* closes, and unlocks, the new file */
+	return r;
+}
+
+int
+audit_rekey(const char *log, const char *keyfile, const struct pg_config *cfg,
+    const char *actor, char *newid, size_t idlen)
+{
+	struct audit_opts o;
+	struct audit_log *h = NULL;
+	unsigned char th[AUDIT_HASH_BYTES];
+	off_t torn = 0;
+	int r;
+
+	if (actor == NULL || keyfile == NULL)
+		return PG_ERR_INVAL;
+	memset(&o, 0, sizeof(o));
+	o.component = "cli";
+	o.durability = PG_DURABLE_FSYNC;
+	o.short_lived = true;
+	if (cfg != NULL) {
+		o.host = cfg->audit_host;
+		o.syslog = cfg->audit_syslog;
+		o.syslog_socket = cfg->audit_syslog_socket;
+	}
+	if ((r = audit_open_path(log, keyfile, &o, &h)) != PG_OK)
+		return r;
+	pthread_mutex_lock(&h->mu);
+	if ((r = audit_lock(h)) == PG_OK) {
+		r = audit_read_tail(h, &torn, th);
+		if (r == PG_OK && h->tail_closed &&
+		    (r = audit_follow(h)) == PG_OK)
+			r = audit_read_tail(h, &torn, th);
+		if (r == PG_OK && torn > 0)
+			r = audit_repair_torn(h, torn, th);
+		if (r == PG_OK)
+			r = audit_head_matches(h);
+		if (r == PG_OK)
+			r = audit_append_key(
+			    h, actor, "an admin changed the key");
+		if (r == PG_OK)
+			snprintf(newid, idlen, "%s", h->key.id);
+		flock(h->fd, LOCK_UN);
+	}
+	pthread_mutex_unlock(&h->mu);
+	if (r == PG_OK)
+		syslog(LOG_AUTHPRIV | LOG_NOTICE,
+		    "photoguard audit: %s moved to key %s by %s", h->base,
+		    h->key.id, actor);
+	audit_free(h);
 	return r;
 }

@@ -17,8 +17,12 @@
 struct vstate {
 	const char *buf;
 	size_t len;
-	const unsigned char *pk;
+	const unsigned char *pk; /* the key now: the first, or an audit.key's */
 	char pk_id[2 * AUDIT_KEY_ID_BYTES + 1];
+	unsigned char pk_buf[AUDIT_PK_BYTES];
+	unsigned char head_pk[AUDIT_PK_BYTES]; /* the key at the head's seq */
+	int head_later; /* the head is signed by a later key: check at the end
+	                 */
 	const struct audit_head *head;
 	struct audit_verify_result *res;
 	long long expect;
@@ -100,19 +104,44 @@ sig_ok(struct vstate *st, const struct audit_prec *r)
 }
 
 static int
+key_sig_ok(struct vstate *st, const struct audit_prec *r)
+{
+	unsigned char d[AUDIT_HASH_BYTES];
+
+	audit_key_digest(r->seq, r->prev, r->time, r->host, r->pk, d);
+	return crypto_sign_verify_detached(r->sig, d, sizeof(d), st->pk) == 0;
+}
+
+/* A checkpoint, or an audit.key record: the key of the moment signs the
+ * chain up to it and, for audit.key, the key that signs from then on.
+ * The auditor holds only the first key; each later one is proven by the
+ * one before. */
+static int
 check_ckpt(struct vstate *st, const struct audit_prec *r)
 {
+	const char *what = r->is_key ? "key change" : "checkpoint";
+
 	if (st->pk != NULL) {
 		if (strcmp(r->key_id, st->pk_id) != 0)
 			return fail(st, AUDIT_BAD_SIGNATURE, r->seq,
-			    "checkpoint signed by key %s, not by key %s",
+			    "%s signed by key %s, not by key %s", what,
 			    r->key_id, st->pk_id);
-		if (!sig_ok(st, r))
+		if (!(r->is_key ? key_sig_ok(st, r) : sig_ok(st, r)))
 			return fail(st, AUDIT_BAD_SIGNATURE, r->seq,
-			    "checkpoint signature does not verify");
+			    "%s signature does not verify", what);
 	}
 	st->res->checkpoints++;
 	st->last_ckpt = r->seq;
+	if (r->is_key) {
+		st->res->key_changes++;
+		memcpy(st->pk_buf, r->pk, AUDIT_PK_BYTES);
+		memcpy(st->res->key, r->pk, AUDIT_PK_BYTES);
+		audit_key_id(r->pk, st->res->key_id);
+		if (st->pk != NULL) {
+			st->pk = st->pk_buf;
+			audit_key_id(st->pk, st->pk_id);
+		}
+	}
 	return 0;
 }
 
@@ -137,7 +166,8 @@ broken_link(struct vstate *st, struct vline *v, size_t next_off)
 	vouched =
 	    (have_next &&
 	        sodium_memcmp(n.r.prev, v->hash, AUDIT_HASH_BYTES) == 0) ||
-	    (v->r.is_ckpt && st->pk != NULL && sig_ok(st, &v->r));
+	    (v->r.is_ckpt && st->pk != NULL && sig_ok(st, &v->r)) ||
+	    (v->r.is_key && st->pk != NULL && key_sig_ok(st, &v->r));
 	json_decref(n.root);
 	if (e == 1)
 		return fail(
@@ -239,8 +269,11 @@ check_line(struct vstate *st, size_t off, size_t next_off)
 		r = wrong_seq(st, &v, next_off, link_ok);
 	else if (!link_ok)
 		r = broken_link(st, &v, next_off);
-	else if (v.r.is_ckpt)
+	else if (v.r.is_ckpt || v.r.is_key)
 		r = check_ckpt(st, &v.r);
+	if (r == 0 && st->head_later && st->pk != NULL &&
+	    v.r.seq == st->head->seq)
+		memcpy(st->head_pk, st->pk, AUDIT_PK_BYTES);
 	if (r == 0 && st->head != NULL && v.r.seq == st->head->seq &&
 	    sodium_memcmp(v.hash, st->head->hash, AUDIT_HASH_BYTES) != 0)
 		r = fail(st, AUDIT_EDITED, v.r.seq,
@@ -264,10 +297,30 @@ check_line(struct vstate *st, size_t off, size_t next_off)
 }
 
 static int
+head_sig(struct vstate *st, const unsigned char *pk, const char *pk_id)
+{
+	const struct audit_head *h = st->head;
+	unsigned char d[AUDIT_HASH_BYTES];
+
+	if (strcmp(h->key_id, pk_id) != 0)
+		return fail(st, AUDIT_BAD_SIGNATURE, h->seq,
+		    "head file signed by key %s, not by key %s", h->key_id,
+		    pk_id);
+	audit_sig_digest("head", h->seq, h->hash, h->time, h->host, d);
+	if (crypto_sign_verify_detached(h->sig, d, sizeof(d), pk) != 0)
+		return fail(st, AUDIT_BAD_SIGNATURE, h->seq,
+		    "head file signature does not verify");
+	return 0;
+}
+
+/* Before the walk: a head signed by the first key is checked at once; one
+ * signed by another key must wait for the audit.key records that prove
+ * it (check_later_head()). */
+static int
 check_head_sig(struct vstate *st)
 {
 	const struct audit_head *h = st->head;
-	unsigned char d[AUDIT_HASH_BYTES], g[AUDIT_HASH_BYTES];
+	unsigned char g[AUDIT_HASH_BYTES];
 
 	if (h->seq == 0) {
 		audit_genesis(g);
@@ -277,15 +330,27 @@ check_head_sig(struct vstate *st)
 	}
 	if (st->pk == NULL)
 		return 0;
-	if (strcmp(h->key_id, st->pk_id) != 0)
-		return fail(st, AUDIT_BAD_SIGNATURE, h->seq,
-		    "head file signed by key %s, not by key %s", h->key_id,
-		    st->pk_id);
-	audit_sig_digest("head", h->seq, h->hash, h->time, h->host, d);
-	if (crypto_sign_verify_detached(h->sig, d, sizeof(d), st->pk) != 0)
-		return fail(st, AUDIT_BAD_SIGNATURE, h->seq,
-		    "head file signature does not verify");
-	return 0;
+	if (strcmp(h->key_id, st->pk_id) != 0) {
+		st->head_later = 1;
+		memcpy(st->head_pk, st->pk, AUDIT_PK_BYTES);
+		return 0;
+	}
+	return head_sig(st, st->pk, st->pk_id);
+}
+
+/* After the walk: the head is signed by the key of its seq, or by a later
+ * one (a writer that changed keys since the head's checkpoint). */
+static int
+check_later_head(struct vstate *st)
+{
+	char id[2 * AUDIT_KEY_ID_BYTES + 1];
+
+	if (!st->head_later)
+		return 0;
+	audit_key_id(st->head_pk, id);
+	if (strcmp(st->head->key_id, id) == 0)
+		return head_sig(st, st->head_pk, id);
+	return head_sig(st, st->pk, st->pk_id);
 }
 
 /* What the end of the log says: a torn line, a cut, or all well. */
@@ -307,7 +372,7 @@ check_end(struct vstate *st, size_t torn)
 	if (st->head == NULL && st->pk != NULL && last > 0)
 		return fail(st, AUDIT_NO_HEAD, last + 1,
 		    "no head file: a cut tail could not be seen");
-	return 0;
+	return st->head != NULL ? check_later_head(st) : 0;
 }
 
 static void
@@ -522,8 +587,11 @@ verify_set(struct audit_set *set, const unsigned char *pk,
 	st.expect = 1;
 	st.may_start = 1;
 	audit_genesis(st.prev);
-	if (pk != NULL)
+	if (pk != NULL) {
 		audit_key_id(pk, st.pk_id);
+		memcpy(res->key_id, st.pk_id, sizeof(res->key_id));
+		memcpy(res->key, pk, sizeof(res->key));
+	}
 	if (set->head != NULL) {
 		if (audit_head_parse(set->head, set->headlen, &head) != PG_OK) {
 			fail(&st, AUDIT_UNPARSABLE, 0,

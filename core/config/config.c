@@ -125,6 +125,8 @@ static const struct key keys[] = {
 	  "The local syslog daemon's datagram socket those messages go to; the shipped rsyslog forwarding snippet listens on /run/photoguard-audit.sock."),
 	K("audit", "heartbeat", T_SEC, audit_heartbeat_s, "5m", 0, 86400,
 	  "With syslog on and a key, the gateway sends a signed heartbeat this often, so that a collector can tell a silent host from an idle one; 0 sends none."),
+	K("audit", "key_epoch", T_SEC, audit_key_epoch_s, "1d", 0, 31622400,
+	  "With a key, sign with a new key this often: an audit.key record signed by the old key introduces it, and the old one is overwritten and wiped, so that a key stolen today cannot re-sign the log before it. Auditors keep only the first public key. 0 changes keys only on 'photoguard audit rekey'."),
 	KP("audit", "host", T_STRING, audit_host, "the host name",
 	  "Host name written in each record."),
 

@@ -85,6 +85,7 @@ struct pg_config {
 	bool audit_syslog;
 	char *audit_syslog_socket;
 	int audit_heartbeat_s;
+	int audit_key_epoch_s;
 	char *audit_host; /* NULL: gethostname() */
 
 	/* [lockout] */
