@@ -101,6 +101,18 @@ is "...its group alone, no supplementary groups" \
     "$(id -g gwstore) groups: "
 is "...with no capabilities" "$(awk '/^CapEff:|^CapPrm:/ {print $2}' /proc/$worker/status | tr '\n' ' ')" \
     "0000000000000000 0000000000000000 "
+# The worker never holds the audit signing key: a signer process of its
+# own keeps it (core/audit/audit_signer.c).  The scan finds the key in the
+# signer, so a key in the worker would be found too.
+signer=$(pgrep -P "$worker" -x pg-audit-signer)
+is "one signer beside the worker" "$(printf '%s\n' $signer | wc -l)" 1
+is "...as root" "$(awk '/^Uid:/ {print $3}' /proc/$signer/status 2>&1)" 0
+python3 "$PG_SOURCE_ROOT/tests/lib/memscan.py" "$signer" "$tmp/etc/audit.key"
+is "...and the key is in the signer's memory" "$?" 0
+python3 "$PG_SOURCE_ROOT/tests/lib/memscan.py" "$worker" "$tmp/etc/audit.key"
+is "...and nowhere in the worker's" "$?" 1
+is "the worker keeps no descriptor of the key file" \
+    "$(ls -l /proc/$worker/fd 2>/dev/null | grep -c 'audit.key')" 0
 out=$(as gwsurg cat "$tmp/audit/audit.jsonl" "$tmp/mfa/gwsurg.ticket" "$tmp/lockout/.lock" 2>&1)
 is "staff still cannot read the shared state (audit log, MFA ticket, lockout store)" \
     "$(printf '%s\n' "$out" | grep -c 'Permission denied')" 3

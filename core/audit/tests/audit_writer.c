@@ -10,7 +10,9 @@
  * gateway would.  For the rotation and size tests:
  * AUDIT_WRITER_DELAY_MS sleeps between records (a long-lived writer),
  * AUDIT_WRITER_PAD=N pads the reason and process fields to N bytes each
- * (big records), AUDIT_WRITER_BATCH groups the syncs.
+ * (big records), AUDIT_WRITER_BATCH groups the syncs.  For the key
+ * tests: AUDIT_WRITER_EPOCH=N changes keys every N seconds, and
+ * AUDIT_WRITER_SIGNER signs through a signer process.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +52,10 @@ main(int argc, char **argv)
 	if (getenv("AUDIT_WRITER_HEARTBEAT") != NULL)
 		o.heartbeat_s =
 		    (int)strtol(getenv("AUDIT_WRITER_HEARTBEAT"), NULL, 10);
+	if (getenv("AUDIT_WRITER_EPOCH") != NULL)
+		o.key_epoch_s =
+		    (int)strtol(getenv("AUDIT_WRITER_EPOCH"), NULL, 10);
+	o.signer = getenv("AUDIT_WRITER_SIGNER") != NULL;
 	if (getenv("AUDIT_WRITER_BATCH") != NULL) {
 		o.durability = PG_DURABLE_BATCH;
 		o.checkpoint_every = 1000;

@@ -94,6 +94,19 @@ like "...host 2's chain, audit.close and audit.rotate included" "$out" \
     "^host h2.clinic.example: OK: [0-9]+ records"
 check "...which the collector holds" grep -q 'audit\.rotate' "$coll"
 
+# Host 2 moves to a new key: the collector proves it from the host's
+# first key, and the heartbeats below are signed by the new one.
+out=$("$pg" --config "$dir/h2.conf" audit rekey)
+is "host 2's key changed with its configuration" "$?" 0
+newid=$(sed -n 's/.* now signs with key \([0-9a-f]*\)$/\1/p' <<<"$out")
+write 2 2 /store/P2/after-rekey.jpg
+check "...its new head reached the collector" arrived
+out=$("$pg" audit verify --collector "$coll" --keys "$dir/keys")
+is "the collector's copy verifies across the key change" "$?" 0
+check "...which the collector holds" grep -q "audit\.key.*\"object\":\"$newid\"" "$coll"
+check "...and host 2's head is signed by the new key" \
+    grep -q "\"key_id\":\"$newid\"" "$dir/h2.log.head"
+
 long=$(awk 'length > 4096' "$dir/h1.log" | wc -l)
 is "host 1 wrote one record over 4 KiB" "$long" 1
 is "...sent in 3 messages" \
