@@ -8,6 +8,7 @@
  * PREFIX runs only the runs whose name starts so, PG_BENCH_RECORDS=N sets
  * the batched runs' records (bench/audit_forward_bench.sh uses these).
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@ struct run {
 	enum pg_durability durability;
 	int procs;
 	long records; /* in total */
+	bool signer;  /* the key in a signer process, as the gateway has it */
 };
 
 static double
@@ -67,8 +69,9 @@ event(struct audit_event *ev, long i, char *obj, size_t objlen)
 }
 
 static int
-writer(const char *log, const char *key, enum pg_durability d, long n)
+writer(const char *log, const char *key, const struct run *rn, long n)
 {
+	enum pg_durability d = rn->durability;
 	struct audit_opts o;
 	struct audit_event ev;
 	struct audit_log *h;
@@ -83,6 +86,7 @@ writer(const char *log, const char *key, enum pg_durability d, long n)
 	o.batch_ms = 10;
 	o.syslog_socket = getenv("PG_BENCH_SYSLOG");
 	o.syslog = o.syslog_socket != NULL;
+	o.signer = rn->signer;
 	if ((r = audit_open_path(log, key, &o, &h)) != PG_OK)
 		return r;
 	for (i = 0; i < n && r == PG_OK; i++) {
@@ -144,8 +148,8 @@ run(const char *dir, const char *key, const struct run *rn)
 	t0 = now_s();
 	for (i = 0; i < rn->procs; i++) {
 		if ((pid = fork()) == 0)
-			_exit(writer(log, key, rn->durability,
-			          rn->records / rn->procs) == PG_OK
+			_exit(writer(log, key, rn, rn->records / rn->procs) ==
+			            PG_OK
 			        ? 0
 			        : 1);
 		if (pid < 0)
@@ -226,10 +230,17 @@ main(void)
 	long batched = nrec != NULL ? strtol(nrec, NULL, 10) : 400000;
 	char dir[512], key[600], cmd[600];
 	const struct run runs[] = {
-		{ "batched, 1 writer", PG_DURABLE_BATCH, 1, batched },
-		{ "batched, 4 writer processes", PG_DURABLE_BATCH, 4, batched },
-		{ "fsync per record, 1 writer", PG_DURABLE_FSYNC, 1, 3000 },
-		{ "fsync per record, 4 processes", PG_DURABLE_FSYNC, 4, 3000 },
+		{ "batched, 1 writer", PG_DURABLE_BATCH, 1, batched, false },
+		{ "batched, 1 writer, signer", PG_DURABLE_BATCH, 1, batched,
+		    true },
+		{ "batched, 4 writer processes", PG_DURABLE_BATCH, 4, batched,
+		    false },
+		{ "fsync per record, 1 writer", PG_DURABLE_FSYNC, 1, 3000,
+		    false },
+		{ "fsync per record, 1 w, signer", PG_DURABLE_FSYNC, 1, 3000,
+		    true },
+		{ "fsync per record, 4 processes", PG_DURABLE_FSYNC, 4, 3000,
+		    false },
 	};
 	size_t i;
 	int bad = 0;
