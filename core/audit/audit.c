@@ -108,6 +108,19 @@ beating(const struct audit_log *log)
 	    log->opts.heartbeat_s > 0;
 }
 
+/* A flusher's handle whose key changes on a schedule. */
+static int
+keying(const struct audit_log *log)
+{
+	return audit_signs(log) && log->opts.key_epoch_s > 0;
+}
+
+static long
+key_tick_s(const struct audit_log *log)
+{
+	return log->opts.key_epoch_s < 60 ? log->opts.key_epoch_s : 60;
+}
+
 /* The next thing the flusher must do by: a sync batch_ms after the first
  * unsynced record, a checkpoint AUDIT_CKPT_MS after the first record no
  * checkpoint covers, a heartbeat heartbeat_s after the last.  0: nothing
@@ -124,6 +137,13 @@ next_deadline(const struct audit_log *log, struct timespec *dl)
 		have = 1;
 	}
 
+	if (keying(log)) {
+		c = log->key_last;
+		c.tv_sec += key_tick_s(log);
+		if (!have || before(&c, dl))
+			*dl = c;
+		have = 1;
+	}
 	if (log->dirty) {
 		c = log->dirty_since;
 		add_ms(&c, log->opts.batch_ms);
@@ -155,6 +175,23 @@ ckpt_if_due(struct audit_log *log)
 	due = log->ckpt_since;
 	add_ms(&due, AUDIT_CKPT_MS);
 	return before(&now, &due) ? PG_OK : audit_append(log, NULL);
+}
+
+/* The key's epoch ends whether or not records come: a handle that stays
+ * open checks it at least once a minute.  A change that fails here is
+ * tried again, loudly, before the next checkpoint.  Called with mu held. */
+static void
+key_if_due(struct audit_log *log, const struct timespec *now)
+{
+	struct timespec due = log->key_last;
+
+	if (!keying(log))
+		return;
+	due.tv_sec += key_tick_s(log);
+	if (before(now, &due))
+		return;
+	(void)audit_key_tick(log);
+	log->key_last = *now;
 }
 
 /* A lost heartbeat is not an error of the log: the collector sees the
@@ -194,6 +231,7 @@ flusher_main(void *arg)
 		}
 		r = ckpt_if_due(log);
 		heartbeat_if_due(log, &now);
+		key_if_due(log, &now);
 		dirty = log->dirty;
 		log->dirty = 0;
 		take_pending(log, &ph);
@@ -230,6 +268,7 @@ start_flusher(struct audit_log *log)
 	    (log->opts.durability != PG_DURABLE_BATCH && !audit_signs(log)))
 		return PG_OK;
 	clock_gettime(CLOCK_MONOTONIC, &log->hb_last);
+	log->key_last = log->hb_last;
 	if (pthread_create(&log->flusher, NULL, flusher_main, log) != 0)
 		return PG_ERR_NOMEM;
 	log->have_thread = 1;

@@ -540,6 +540,27 @@ turn_key(struct audit_log *log)
 	return audit_append_key(log, NULL, "the key's epoch ended");
 }
 
+int
+audit_key_tick(struct audit_log *log)
+{
+	unsigned char th[AUDIT_HASH_BYTES];
+	off_t torn = 0;
+	int r;
+
+	if (!audit_signs(log) || log->sync_err)
+		return PG_OK;
+	if ((r = audit_lock(log)) != PG_OK)
+		return r;
+	r = audit_read_tail(log, &torn, th);
+	if (r == PG_OK && log->tail_closed && (r = audit_follow(log)) == PG_OK)
+		r = audit_read_tail(log, &torn, th);
+	/* A torn tail is a writer's to repair, with its next record. */
+	if (r == PG_OK && torn == 0)
+		r = turn_key(log);
+	flock(log->fd, LOCK_UN);
+	return r;
+}
+
 /* Cuts the fragment a crashed writer left and records that it did. */
 int
 audit_repair_torn(struct audit_log *log, off_t len, const unsigned char *hash)

@@ -33,9 +33,10 @@ struct audit_log {
 	struct audit_opts opts;    /* strings NULLed; copies below */
 	char component[128];
 	char host[AUDIT_HOST_MAX];
-	char fwd_path[108];      /* opts.syslog: the daemon's socket */
-	int fwd_down;            /* the last message was not taken (atomic) */
-	struct timespec hb_last; /* CLOCK_MONOTONIC: the last heartbeat */
+	char fwd_path[108];       /* opts.syslog: the daemon's socket */
+	int fwd_down;             /* the last message was not taken (atomic) */
+	struct timespec hb_last;  /* CLOCK_MONOTONIC: the last heartbeat */
+	struct timespec key_last; /* ...the last audit_key_tick() */
 
 	struct audit_key key; /* key.sk NULL: signed by the signer, or not */
 	int signer;           /* socket to the signer process; -1: none */
@@ -146,6 +147,11 @@ int audit_signer_call(struct audit_log *log, unsigned op, long long seq,
  * in ID. */
 int audit_log_sign(struct audit_log *log, unsigned op, long long seq,
     const unsigned char *hash, const char *time, unsigned char *sig, char *id);
+
+/* For an idle long-lived handle (its flusher): takes the lock, follows a
+ * key another process moved to (wiping the old one here too) and changes
+ * keys when the epoch is over, records or not. */
+int audit_key_tick(struct audit_log *log);
 
 /* Under the file lock, tail read: writes an audit.key record that moves
  * the log to a new key, then a checkpoint signed by it and its head.

@@ -360,6 +360,30 @@ test_epoch(void **state)
 	assert_int_equal(count_event(fx->log, AUDIT_EV_KEY), res.key_changes);
 }
 
+/* An open handle with nothing to write still changes keys when the epoch
+ * ends: the flusher checks at least once a minute (here, each second). */
+static void
+test_epoch_idle(void **state)
+{
+	struct fixture *fx = *state;
+	struct audit_verify_result res;
+	struct audit_opts o;
+	struct audit_log *log = NULL;
+
+	fx_opts(&o, 0);
+	o.key_epoch_s = 1;
+	o.durability = PG_DURABLE_BATCH;
+	o.batch_ms = 5;
+	assert_int_equal(audit_open_path(fx->log, fx->key, &o, &log), PG_OK);
+	assert_int_equal(fx_write_obj(log, "bob", "/i"), PG_OK);
+	sleep(3);
+	assert_in_range(count_event(fx->log, AUDIT_EV_KEY), 1, 3);
+	assert_int_equal(audit_close(log), PG_OK);
+	assert_int_equal(fx_verify(fx, &res), PG_OK);
+	assert_true(res.ok);
+	assert_in_range(res.key_changes, 1, 3);
+}
+
 /* Bad input to a change: no key, a key file others may read, a key file
  * that is a link (to a decoy), a log whose head does not match. */
 static void
@@ -819,6 +843,8 @@ main(void)
 		    test_open_writer_follows, fx_cm_setup, fx_cm_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_epoch, fx_cm_setup, fx_cm_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_epoch_idle, fx_cm_setup, fx_cm_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_rekey_refused, fx_cm_setup, fx_cm_teardown),
 		cmocka_unit_test_setup_teardown(test_signer_signs_only_the_tail,
