@@ -108,17 +108,20 @@ beating(const struct audit_log *log)
 	    log->opts.heartbeat_s > 0;
 }
 
-/* A flusher's handle whose key changes on a schedule. */
+/* A flusher's handle with a key: it follows a key another process moved
+ * to, and changes keys on a schedule (key_epoch_s). */
 static int
 keying(const struct audit_log *log)
 {
-	return audit_signs(log) && log->opts.key_epoch_s > 0;
+	return audit_signs(log);
 }
 
 static long
 key_tick_s(const struct audit_log *log)
 {
-	return log->opts.key_epoch_s < 60 ? log->opts.key_epoch_s : 60;
+	return log->opts.key_epoch_s > 0 && log->opts.key_epoch_s < 60
+	    ? log->opts.key_epoch_s
+	    : 60;
 }
 
 /* The next thing the flusher must do by: a sync batch_ms after the first
@@ -177,8 +180,9 @@ ckpt_if_due(struct audit_log *log)
 	return before(&now, &due) ? PG_OK : audit_append(log, NULL);
 }
 
-/* The key's epoch ends whether or not records come: a handle that stays
- * open checks it at least once a minute.  A change that fails here is
+/* A key another process moved to is taken (the old one wiped) and the
+ * key's epoch ends whether or not records come: a handle that stays open
+ * checks both at least once a minute.  A change that fails here is
  * tried again, loudly, before the next checkpoint.  Called with mu held. */
 static void
 key_if_due(struct audit_log *log, const struct timespec *now)
@@ -505,6 +509,7 @@ open_handle(const char *path, const char *keyfile,
 	if ((log = calloc(1, sizeof(*log))) == NULL)
 		return PG_ERR_NOMEM;
 	log->fd = log->dirfd = log->signer = -1;
+	audit_key_init(&log->key);
 	log->owner = getpid();
 	pthread_mutex_init(&log->mu, NULL);
 	log->buf = malloc(AUDIT_TAIL_BUF);

@@ -181,6 +181,16 @@ audit_read_tail(struct audit_log *log, off_t *torn, unsigned char *torn_hash)
 	return take_last_line(log, b, end, start, at_line);
 }
 
+int
+audit_take_tail(struct audit_log *log, off_t *torn, unsigned char *torn_hash)
+{
+	int r = audit_read_tail(log, torn, torn_hash);
+
+	if (r == PG_OK && log->tail_closed && (r = audit_follow(log)) == PG_OK)
+		r = audit_read_tail(log, torn, torn_hash);
+	return r;
+}
+
 /* Starts a record with the fields every record has, up to "reason". */
 static int
 record_head(struct audit_log *log, const struct audit_event *ev,
@@ -462,6 +472,11 @@ audit_append_key(struct audit_log *log, const char *actor, const char *reason)
 
 	if (!audit_signs(log))
 		return PG_ERR_INVAL;
+	/* A stash a crash left is settled before a new one replaces it. */
+	if (log->signer < 0 && (r = audit_key_mend(log)) < 0)
+		return r;
+	if (log->key_mended && (r = audit_mend_head(log)) != PG_OK)
+		return r;
 	audit_now(now, sizeof(now));
 	if ((r = next_key(log, now, pk, sig, oldid)) != PG_OK)
 		return r;
@@ -515,7 +530,7 @@ audit_append_key(struct audit_log *log, const char *actor, const char *reason)
 		r = audit_put_head(
 		    log, log->head_seq, log->head_hash, log->head_time);
 	}
-	return r;
+	return r == PG_OK ? audit_key_finish(log) : r;
 }
 
 /* Before a checkpoint: follows a key another process moved to, and moves
@@ -529,9 +544,16 @@ turn_key(struct audit_log *log)
 		if ((due = audit_signer_call(log, AUDIT_SG_DUE, 0, NULL, NULL,
 		         NULL, log->key.pk, log->key.id)) < 0)
 			return due;
+		if (due == 2) { /* it finished a change a crash interrupted */
+			log->key_mended = 1;
+			return audit_mend_head(log);
+		}
 	} else {
-		if ((r = audit_key_recover(log->key.path, log->path)) < 0 ||
-		    (r = audit_key_fresh(&log->key)) != PG_OK)
+		if ((r = audit_key_mend(log)) < 0)
+			return r;
+		if (log->key_mended)
+			return audit_mend_head(log);
+		if ((r = audit_key_fresh(&log->key)) != PG_OK)
 			return r;
 		due = audit_key_due(&log->key, log->opts.key_epoch_s);
 	}
@@ -551,9 +573,7 @@ audit_key_tick(struct audit_log *log)
 		return PG_OK;
 	if ((r = audit_lock(log)) != PG_OK)
 		return r;
-	r = audit_read_tail(log, &torn, th);
-	if (r == PG_OK && log->tail_closed && (r = audit_follow(log)) == PG_OK)
-		r = audit_read_tail(log, &torn, th);
+	r = audit_take_tail(log, &torn, th);
 	/* A torn tail is a writer's to repair, with its next record. */
 	if (r == PG_OK && torn == 0)
 		r = turn_key(log);
@@ -608,9 +628,7 @@ audit_append(struct audit_log *log, const struct audit_event *ev)
 		return PG_ERR_IO;
 	if ((r = audit_lock(log)) != PG_OK)
 		return r;
-	r = audit_read_tail(log, &torn, th);
-	if (r == PG_OK && log->tail_closed && (r = audit_follow(log)) == PG_OK)
-		r = audit_read_tail(log, &torn, th);
+	r = audit_take_tail(log, &torn, th);
 	if (r == PG_OK && torn > 0)
 		r = audit_repair_torn(log, torn, th);
 	if (r == PG_OK && ev != NULL)

@@ -93,12 +93,22 @@ match_head(
 	long long t = log->tail_seq;
 	int found = 1;
 
-	/* A key change a crash interrupted, finished just now: the head is
-	 * the old key's, whose public half is in the log, not here.  Its
-	 * place is checked below; a checkpoint and head by the new key
-	 * follow at once. */
-	if (log->key_mended && strcmp(h->key_id, log->key.id) != 0)
-		goto place;
+	/* A key change a crash interrupted, finished just now: the head may
+	 * be the old key's, checked with its public half from the stash; a
+	 * checkpoint and head by the new key follow at once. */
+	if (log->key_mended && strcmp(h->key_id, log->key.id) != 0) {
+		char oldid[2 * AUDIT_KEY_ID_BYTES + 1];
+		unsigned char d[AUDIT_HASH_BYTES];
+
+		audit_key_id(log->mended_pk, oldid);
+		audit_sig_digest("head", h->seq, h->hash, h->time, h->host, d);
+		if (strcmp(h->key_id, oldid) == 0 &&
+		    crypto_sign_verify_detached(
+		        h->sig, d, sizeof(d), log->mended_pk) == 0)
+			goto place;
+		snprintf(why, len, "head signature does not verify");
+		return HEAD_BAD;
+	}
 	/* A key another process moved to since this one read its own. */
 	if (audit_signs(log) && strcmp(h->key_id, log->key.id) != 0 &&
 	    log->signer < 0)
@@ -218,6 +228,54 @@ new_head(struct audit_log *log)
 }
 
 int
+audit_key_mend(struct audit_log *log)
+{
+	int r;
+
+	log->key_mended = 0;
+	if (!audit_signs(log) || log->key.path[0] == '\0')
+		return PG_OK;
+	if ((r = audit_key_recover(log->key.path, log->path, log->mended_pk)) !=
+	    1)
+		return r < 0 ? r : PG_OK;
+	log->key_mended = 1;
+	if (log->signer < 0)
+		return audit_key_fresh(&log->key);
+	return audit_signer_call(
+	    log, AUDIT_SG_HELLO, 0, NULL, NULL, NULL, log->key.pk, log->key.id);
+}
+
+int
+audit_mend_head(struct audit_log *log)
+{
+	int r;
+
+	/* The new key signs the chain at once; the head follows, and only
+	 * then is the stash gone. */
+	if ((r = audit_append_ckpt(log)) == PG_OK && log->head_pending) {
+		log->head_pending = 0;
+		r = fdatasync(log->fd) != 0
+		    ? PG_ERR_IO
+		    : audit_put_head(
+		          log, log->head_seq, log->head_hash, log->head_time);
+	}
+	if (r == PG_OK)
+		r = audit_key_finish(log);
+	log->key_mended = 0;
+	return r;
+}
+
+int
+audit_key_finish(struct audit_log *log)
+{
+	if (log->signer >= 0)
+		return audit_signer_call(
+		    log, AUDIT_SG_DONE, 0, NULL, NULL, NULL, NULL, NULL);
+	audit_key_done(log->key.path);
+	return PG_OK;
+}
+
+int
 audit_check_head(struct audit_log *log)
 {
 	char why[AUDIT_MSG_MAX];
@@ -229,36 +287,13 @@ audit_check_head(struct audit_log *log)
 		return r;
 	/* Opened just before a rotation renamed the log away, and locked
 	 * after it: the head names the new file, so take that one. */
-	if ((r = audit_read_tail(log, &torn, th)) != PG_OK ||
-	    (log->tail_closed &&
-	        ((r = audit_follow(log)) != PG_OK ||
-	            (r = audit_read_tail(log, &torn, th)) != PG_OK)))
+	if ((r = audit_take_tail(log, &torn, th)) != PG_OK)
 		goto out;
-	if (audit_signs(log) && log->key.path[0] != '\0') {
-		if ((r = audit_key_recover(log->key.path, log->path)) < 0)
-			goto out;
-		log->key_mended = r == 1;
-		if (log->key_mended && log->signer < 0)
-			r = audit_key_fresh(&log->key);
-		else if (log->key_mended)
-			r = audit_signer_call(log, AUDIT_SG_HELLO, 0, NULL,
-			    NULL, NULL, log->key.pk, log->key.id);
-		if (r != PG_OK)
-			goto out;
-	}
+	if ((r = audit_key_mend(log)) < 0)
+		goto out;
 	r = head_state(log, why, sizeof(why));
-	if (r == HEAD_OK && log->key_mended) {
-		/* The new key signs the chain at once; the head follows. */
-		if ((r = audit_append_ckpt(log)) == PG_OK &&
-		    log->head_pending) {
-			log->head_pending = 0;
-			r = fdatasync(log->fd) != 0
-			    ? PG_ERR_IO
-			    : audit_put_head(log, log->head_seq, log->head_hash,
-			          log->head_time);
-		}
-		log->key_mended = 0;
-	}
+	if (r == HEAD_OK && log->key_mended)
+		r = audit_mend_head(log);
 	if (r == HEAD_NONE)
 		r = audit_signs(log) ? new_head(log) : PG_OK;
 	else if (r == HEAD_BAD) {
@@ -315,7 +350,8 @@ audit_repair(const char *path, const char *keyfile, const char *actor,
 	if ((r = audit_lock(log)) != PG_OK)
 		goto out;
 	locked = 1;
-	if ((r = audit_read_tail(log, &torn, th)) != PG_OK)
+	if ((r = audit_read_tail(log, &torn, th)) != PG_OK ||
+	    (r = audit_key_mend(log)) < 0)
 		goto out;
 	/* An empty log is repaired only when its head says records were
 	 * there (all of them cut). */
@@ -331,6 +367,8 @@ audit_repair(const char *path, const char *keyfile, const char *actor,
 	if (r != HEAD_BAD)
 		goto out;
 	r = record_gap(log, actor, reason, what, torn, th);
+	if (r == PG_OK && log->key_mended)
+		r = audit_key_finish(log);
 	if (r == PG_OK)
 		syslog(LOG_AUTHPRIV | LOG_WARNING,
 		    "photoguard audit: %s repaired by %s: %s (%s)", log->base,

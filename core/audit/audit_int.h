@@ -6,6 +6,7 @@
 #ifndef PG_AUDIT_INT_H
 #define PG_AUDIT_INT_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <time.h>
@@ -98,7 +99,8 @@ int audit_load_secret(const char *path, unsigned char *sk);
 /* A log's signing key (audit_key.c).  SK is NULL in a process that signs
  * through a signer (audit_signer.c) or not at all. */
 struct audit_key {
-	unsigned char *sk; /* sodium_malloc, read-only */
+	pthread_mutex_t mu; /* SK, PK, ID: swapped while a flusher signs */
+	unsigned char *sk;  /* sodium_malloc, read-only */
 	unsigned char pk[AUDIT_PK_BYTES];
 	char id[2 * AUDIT_KEY_ID_BYTES + 1];
 	char path[4096];
@@ -109,6 +111,7 @@ struct audit_key {
 	unsigned char next_pk[AUDIT_PK_BYTES];
 };
 
+void audit_key_init(struct audit_key *k);
 /* Loads the secret key in PATH into K (replacing and wiping K's key). */
 int audit_key_load(struct audit_key *k, const char *path);
 void audit_key_free(struct audit_key *k);
@@ -116,9 +119,10 @@ void audit_key_free(struct audit_key *k);
 int audit_key_fresh(struct audit_key *k);
 /* Whether K's file is EPOCH_S seconds old or more: time for a new key. */
 int audit_key_due(const struct audit_key *k, int epoch_s);
-/* Signs the AUDIT_HASH_BYTES digest D. */
-void audit_key_sign(
-    const struct audit_key *k, const unsigned char *d, unsigned char *sig);
+/* Signs the AUDIT_HASH_BYTES digest D; the signing key's id in ID (may be
+ * NULL). */
+int audit_key_sign(
+    struct audit_key *k, const unsigned char *d, unsigned char *sig, char *id);
 /* Makes the next key and signs the audit.key record at SEQ after PREV that
  * introduces it: its public key in PK, the signature in SIG.  It takes
  * over only with audit_key_commit(), once that record is in the log. */
@@ -127,11 +131,15 @@ int audit_key_next(struct audit_key *k, long long seq,
     unsigned char *pk, unsigned char *sig);
 /* Writes the next key over the key file and wipes the old one. */
 int audit_key_commit(struct audit_key *k);
+/* Once the new key's head is written: removes KEYFILE.next. */
+void audit_key_done(const char *keyfile);
 /* Under the lock of the log LOG: finishes or undoes a change of the key
  * in KEYFILE that a crash interrupted (KEYFILE.next left behind).  1 when
- * it finished one (the head is still the old key's), else PG_OK or
- * PG_ERR_*. */
-int audit_key_recover(const char *keyfile, const char *log);
+ * it finished one (the head may still be the old key's, whose public half
+ * is then in OLDPK), else PG_OK, or PG_ERR_* (PG_ERR_CORRUPT: it cannot
+ * tell, and nothing may be signed). */
+int audit_key_recover(
+    const char *keyfile, const char *log, unsigned char *oldpk);
 
 /*
  * One file of a log read as a stream (audit_src.c): the bytes

@@ -44,6 +44,45 @@ same_stat(const struct audit_key *k, const struct stat *st)
 	    k->ctime.tv_nsec == st->st_ctim.tv_nsec;
 }
 
+/* Whether SK's seed gives its public half. */
+static int
+whole_key(const unsigned char *sk)
+{
+	unsigned char pk[AUDIT_PK_BYTES], *tmp;
+	int ok;
+
+	if ((tmp = sodium_malloc(crypto_sign_SECRETKEYBYTES)) == NULL)
+		return 0;
+	ok = crypto_sign_seed_keypair(pk, tmp, sk) == 0 &&
+	    sodium_memcmp(pk, sk + crypto_sign_SEEDBYTES, sizeof(pk)) == 0;
+	sodium_free(tmp);
+	return ok;
+}
+
+/* Puts SK in K's place under K's lock (a flusher signs a head without the
+ * log's mutex) and wipes the key it replaces. */
+static void
+swap_in(struct audit_key *k, unsigned char *sk)
+{
+	unsigned char *old;
+
+	pthread_mutex_lock(&k->mu);
+	old = k->sk;
+	k->sk = sk;
+	crypto_sign_ed25519_sk_to_pk(k->pk, sk);
+	audit_key_id(k->pk, k->id);
+	pthread_mutex_unlock(&k->mu);
+	if (old != NULL)
+		sodium_free(old);
+}
+
+void
+audit_key_init(struct audit_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	pthread_mutex_init(&k->mu, NULL);
+}
+
 int
 audit_key_load(struct audit_key *k, const char *path)
 {
@@ -67,36 +106,39 @@ audit_key_load(struct audit_key *k, const char *path)
 		}
 		if ((r = audit_load_secret(path, sk)) != PG_OK)
 			break;
-		if (stat(path, &after) == 0 &&
+		/* A file read while another process overwrote it: its seed
+		 * and its public half do not match; read it again. */
+		if (!whole_key(sk))
+			r = PG_ERR_CRYPTO;
+		else if (stat(path, &after) == 0 &&
 		    before.st_mtim.tv_nsec == after.st_mtim.tv_nsec &&
 		    before.st_mtim.tv_sec == after.st_mtim.tv_sec &&
 		    before.st_ino == after.st_ino)
 			break;
 		if (tries == 3) {
-			r = PG_ERR_IO;
+			r = r == PG_OK ? PG_ERR_IO : r;
 			break;
 		}
+		usleep(1000);
 	}
 	if (r != PG_OK) {
 		sodium_free(sk);
 		return r;
 	}
-	if (k->sk != NULL)
-		sodium_free(k->sk); /* wipes the key it replaces */
-	k->sk = sk;
-	crypto_sign_ed25519_sk_to_pk(k->pk, k->sk);
-	audit_key_id(k->pk, k->id);
+	sodium_mprotect_readonly(sk);
+	swap_in(k, sk);
 	note_stat(k, &after);
-	sodium_mprotect_readonly(k->sk);
 	return PG_OK;
 }
 
 void
 audit_key_free(struct audit_key *k)
 {
+	pthread_mutex_lock(&k->mu);
 	if (k->sk != NULL)
 		sodium_free(k->sk);
 	k->sk = NULL;
+	pthread_mutex_unlock(&k->mu);
 	if (k->next != NULL)
 		sodium_free(k->next);
 	k->next = NULL;
@@ -126,14 +168,26 @@ audit_key_due(const struct audit_key *k, int epoch_s)
 	clock_gettime(CLOCK_REALTIME, &now);
 	/* The file's mtime is when its key began: a change rewrites it. A
 	 * clock set back makes no key older than it is. */
-	return now.tv_sec - k->mtime.tv_sec >= epoch_s;
+	return now.tv_sec - k->mtime.tv_sec > epoch_s ||
+	    (now.tv_sec - k->mtime.tv_sec == epoch_s &&
+	        now.tv_nsec >= k->mtime.tv_nsec);
 }
 
-void
+int
 audit_key_sign(
-    const struct audit_key *k, const unsigned char *d, unsigned char *sig)
+    struct audit_key *k, const unsigned char *d, unsigned char *sig, char *id)
 {
-	crypto_sign_detached(sig, NULL, d, AUDIT_HASH_BYTES, k->sk);
+	int r = PG_OK;
+
+	pthread_mutex_lock(&k->mu);
+	if (k->sk == NULL)
+		r = PG_ERR_INVAL;
+	else
+		crypto_sign_detached(sig, NULL, d, AUDIT_HASH_BYTES, k->sk);
+	if (r == PG_OK && id != NULL)
+		memcpy(id, k->id, sizeof(k->id));
+	pthread_mutex_unlock(&k->mu);
+	return r;
 }
 
 /* KEY.next: the next secret and the seq of the audit.key record that
@@ -151,7 +205,7 @@ stash_name(const char *keyfile, char *out, size_t len)
 static void
 stash_wipe(const char *path)
 {
-	char zero[2 * crypto_sign_SECRETKEYBYTES + 32];
+	char zero[2 * crypto_sign_SECRETKEYBYTES + 2 * AUDIT_PK_BYTES + 32];
 	int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
 
 	if (fd >= 0) {
@@ -183,7 +237,7 @@ static int
 stash_write(const struct audit_key *k, long long seq)
 {
 	char path[sizeof(k->path) + 8];
-	char buf[2 * crypto_sign_SECRETKEYBYTES + 32];
+	char buf[2 * crypto_sign_SECRETKEYBYTES + 2 * AUDIT_PK_BYTES + 32];
 	int fd, n, r;
 
 	if ((r = stash_name(k->path, path, sizeof(path))) != PG_OK)
@@ -191,6 +245,11 @@ stash_write(const struct audit_key *k, long long seq)
 	audit_hex(k->next, crypto_sign_SECRETKEYBYTES, buf);
 	n = 2 * crypto_sign_SECRETKEYBYTES;
 	n += snprintf(buf + n, sizeof(buf) - (size_t)n, "\n%lld\n", seq);
+	/* ...and the key it replaces, public half: the head that key signed
+	 * is checked with it if the change must be finished at an open. */
+	audit_hex(k->pk, AUDIT_PK_BYTES, buf + n);
+	n += 2 * AUDIT_PK_BYTES;
+	buf[n++] = '\n';
 	fd = open(
 	    path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -226,8 +285,7 @@ audit_key_next(struct audit_key *k, long long seq, const unsigned char *prev,
 		return r;
 	memcpy(pk, k->next_pk, AUDIT_PK_BYTES);
 	audit_key_digest(seq, prev, time, host, pk, d);
-	audit_key_sign(k, d, sig);
-	return PG_OK;
+	return audit_key_sign(k, d, sig, NULL);
 }
 
 /* Overwrites the key file's bytes where they lie, so that the old secret
@@ -261,30 +319,39 @@ overwrite(const char *path, const unsigned char *sk)
 int
 audit_key_commit(struct audit_key *k)
 {
-	unsigned char *old = k->sk;
-	char path[sizeof(k->path) + 8];
+	unsigned char *next = k->next;
 	struct stat st;
 	int r;
 
-	if (k->next == NULL || old == NULL)
+	if (next == NULL || k->sk == NULL)
 		return PG_ERR_INVAL;
-	if ((r = overwrite(k->path, k->next)) != PG_OK)
+	if ((r = overwrite(k->path, next)) != PG_OK)
 		return r;
-	if (stash_name(k->path, path, sizeof(path)) == PG_OK)
-		stash_wipe(path);
-	k->sk = k->next;
 	k->next = NULL;
-	sodium_free(old);
-	memcpy(k->pk, k->next_pk, AUDIT_PK_BYTES);
-	audit_key_id(k->pk, k->id);
-	sodium_mprotect_readonly(k->sk);
+	sodium_mprotect_readonly(next);
+	swap_in(k, next);
 	if (stat(k->path, &st) == 0)
 		note_stat(k, &st);
 	return PG_OK;
 }
 
-/* The line of record SEQ in the last 16 MiB of the log PATH, into BUF
- * (AUDIT_TAIL_BUF bytes): its length, 0 when not there, -1 on error. */
+void
+audit_key_done(const char *keyfile)
+{
+	char path[4096 + 8];
+
+	if (stash_name(keyfile, path, sizeof(path)) == PG_OK)
+		stash_wipe(path);
+}
+
+#define LINE_UNKNOWN (-2) /* line_at(): not within reach: cannot say */
+
+/* The line of record SEQ of the log PATH, read back from its end over at
+ * most 64 MiB, into BUF (AUDIT_TAIL_BUF bytes): its length (the log is
+ * synced first: the record is then on disk), 0 when the log does not
+ * hold it (a later record is followed by an earlier one, or the file
+ * ends before it), LINE_UNKNOWN when it may stand further back or in a
+ * rotated file, -1 on an error. */
 static ssize_t
 line_at(const char *path, long long seq, char *buf)
 {
@@ -292,6 +359,7 @@ line_at(const char *path, long long seq, char *buf)
 	struct stat st;
 	off_t end, start;
 	size_t w, e, ls;
+	ssize_t r = LINE_UNKNOWN;
 	long long s;
 	char *nl;
 	int moved, fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -302,12 +370,15 @@ line_at(const char *path, long long seq, char *buf)
 		close(fd);
 		return -1;
 	}
-	/* Backwards, a window at a time, from the end to the line. */
-	for (end = st.st_size; end > 0 && st.st_size - end < 16 << 20;) {
+	if (st.st_size == 0)
+		r = 0;
+	for (end = st.st_size; end > 0 && st.st_size - end < 64 << 20;) {
 		start = end > room ? end - room : 0;
 		w = (size_t)(end - start);
-		if (pread(fd, buf, w, start) != (ssize_t)w)
+		if (pread(fd, buf, w, start) != (ssize_t)w) {
+			r = -1;
 			break;
+		}
 		e = w;
 		if (buf[e - 1] != '\n') {
 			if ((nl = memrchr(buf, '\n', e)) == NULL)
@@ -319,13 +390,17 @@ line_at(const char *path, long long seq, char *buf)
 			if (nl == NULL && start > 0)
 				break; /* it starts before the window */
 			ls = nl != NULL ? (size_t)(nl - buf) + 1 : 0;
-			if (audit_line_seq(buf + ls, e - 1 - ls, &s) != PG_OK ||
-			    s < seq)
-				goto absent;
+			if (audit_line_seq(buf + ls, e - 1 - ls, &s) != PG_OK)
+				goto out; /* unknown */
+			if (s < seq) {
+				r = 0;
+				goto out;
+			}
 			if (s == seq) {
 				memmove(buf, buf + ls, e - 1 - ls);
-				close(fd);
-				return (ssize_t)(e - 1 - ls);
+				r = fdatasync(fd) == 0 ? (ssize_t)(e - 1 - ls)
+				                       : -1;
+				goto out;
 			}
 		}
 		if (e == 0 || !moved)
@@ -333,21 +408,21 @@ line_at(const char *path, long long seq, char *buf)
 			        */
 		end = start + (off_t)e;
 	}
-absent:
+out:
 	close(fd);
-	return 0;
+	return r;
 }
 
 int
-audit_key_recover(const char *keyfile, const char *log)
+audit_key_recover(const char *keyfile, const char *log, unsigned char *oldpk)
 {
-	char path[4096 + 8], *hex = NULL, *buf = NULL, *nl, why[8];
+	char path[4096 + 8], *hex = NULL, *buf = NULL, *nl, *nl2, why[8];
 	unsigned char *sk = NULL, pk[AUDIT_PK_BYTES];
 	struct audit_prec rec;
 	json_t *root = NULL;
 	long long seq = 0;
 	size_t len = 0;
-	ssize_t n;
+	ssize_t n = -1;
 	int r, done = 0;
 
 	if ((r = stash_name(keyfile, path, sizeof(path))) != PG_OK)
@@ -357,21 +432,35 @@ audit_key_recover(const char *keyfile, const char *log)
 		return PG_OK;
 	if (r != PG_OK)
 		return r;
-	r = PG_ERR_CORRUPT;
+	r = PG_ERR_PARSE;
 	sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
 	buf = malloc(AUDIT_TAIL_BUF);
 	nl = memchr(hex, '\n', len);
-	if (sk == NULL || buf == NULL || nl == NULL ||
+	nl2 = nl != NULL ? memchr(nl + 1, '\n', len - (size_t)(nl + 1 - hex))
+	                 : NULL;
+	if (sk == NULL || buf == NULL || nl == NULL || nl2 == NULL ||
 	    nl - hex != 2 * crypto_sign_SECRETKEYBYTES ||
 	    sodium_hex2bin(sk, crypto_sign_SECRETKEYBYTES, hex,
 	        (size_t)(nl - hex), NULL, NULL, NULL) != 0 ||
-	    (seq = strtoll(nl + 1, NULL, 10)) < 1)
+	    (seq = strtoll(nl + 1, NULL, 10)) < 1 ||
+	    len - (size_t)(nl2 + 1 - hex) < 2 * AUDIT_PK_BYTES ||
+	    sodium_hex2bin(oldpk, AUDIT_PK_BYTES, nl2 + 1, 2 * AUDIT_PK_BYTES,
+	        NULL, NULL, NULL) != 0)
 		goto out;
 	crypto_sign_ed25519_sk_to_pk(pk, sk);
 	/* Written before its record: the change happened if the log holds
-	 * the record, and did not if it does not. */
+	 * the record, and did not if it does not; when that cannot be told,
+	 * nothing is signed until an admin looks. */
 	if ((n = line_at(log, seq, buf)) < 0) {
-		r = PG_ERR_IO;
+		r = n == LINE_UNKNOWN ? PG_ERR_CORRUPT : PG_ERR_IO;
+		syslog(LOG_AUTHPRIV | LOG_ALERT,
+		    "photoguard audit: a key change at seq %lld of %s was "
+		    "interrupted, and the record that would introduce the new "
+		    "key %s; keeping %s and refusing to sign",
+		    seq, log,
+		    n == LINE_UNKNOWN ? "is not within reach"
+		                      : "could not be read",
+		    path);
 		goto out;
 	}
 	done = n > 0 &&
@@ -390,15 +479,17 @@ audit_key_recover(const char *keyfile, const char *log)
 		    done ? "it is finished now"
 		         : "its record is not in the log: the old key stays");
 out:
-	if (r == PG_ERR_CORRUPT)
+	if (r == PG_ERR_PARSE)
 		syslog(LOG_AUTHPRIV | LOG_ERR,
 		    "photoguard audit: %s does not parse; removed", path);
-	if (r >= PG_OK || r == PG_ERR_CORRUPT)
+	/* Finished: the stash goes once the new key's head is written
+	 * (audit_key_done()). */
+	if (r == PG_OK || r == PG_ERR_PARSE)
 		stash_wipe(path);
 	if (sk != NULL)
 		sodium_free(sk);
 	free(buf);
 	sodium_memzero(hex, len);
 	pg_free_secret(hex);
-	return r == PG_ERR_CORRUPT ? PG_OK : r;
+	return r == PG_ERR_PARSE ? PG_OK : r;
 }

@@ -43,7 +43,8 @@ struct audit_log {
 	pid_t signer_pid;
 	pthread_mutex_t sgmu; /* one request to the signer at a time */
 	char path[4096];      /* the log as opened */
-	int key_mended;       /* a crashed key change was finished at open */
+	int key_mended;       /* a crashed key change was finished here */
+	unsigned char mended_pk[AUDIT_PK_BYTES]; /* ...the key it retired */
 
 	/* The tail as last seen under the lock. */
 	int cached;
@@ -107,6 +108,11 @@ void audit_admin_event(struct audit_event *ev, const char *actor,
  * needed yet), PG_ERR_CORRUPT (with a LOG_ALERT) when it does not. */
 int audit_head_matches(struct audit_log *log);
 
+/* Under the file lock: audit_read_tail(), and when the tail is an
+ * audit.close, audit_follow() and the new file's tail. */
+int audit_take_tail(
+    struct audit_log *log, off_t *torn, unsigned char *torn_hash);
+
 /* Under the file lock, when the tail is an audit.close: moves the handle
  * to the file under the log's name, which continues the chain (see
  * audit_rotate.c). */
@@ -121,13 +127,14 @@ audit_signs(const struct audit_log *log)
 
 /* What a signer is asked (audit_signer.c). */
 enum audit_sg_op {
-	AUDIT_SG_HELLO, /* the key it signs with */
-	AUDIT_SG_CKPT,  /* a checkpoint at SEQ after the record HASH */
-	AUDIT_SG_HEAD,  /* a head naming record SEQ with hash HASH */
-	AUDIT_SG_BEAT,  /* a heartbeat naming record SEQ */
-	AUDIT_SG_DUE,   /* whether the key's epoch is over (1 or 0) */
-	AUDIT_SG_KEY,   /* an audit.key record at SEQ: a next key, signed */
-	AUDIT_SG_COMMIT /* the log holds that record: switch to the key */
+	AUDIT_SG_HELLO,  /* the key it signs with */
+	AUDIT_SG_CKPT,   /* a checkpoint at SEQ after the record HASH */
+	AUDIT_SG_HEAD,   /* a head naming record SEQ with hash HASH */
+	AUDIT_SG_BEAT,   /* a heartbeat naming record SEQ */
+	AUDIT_SG_DUE,    /* whether the key's epoch is over (1 or 0) */
+	AUDIT_SG_KEY,    /* an audit.key record at SEQ: a next key, signed */
+	AUDIT_SG_COMMIT, /* the log holds that record: switch to the key */
+	AUDIT_SG_DONE    /* the new key's head is written: drop the stash */
 };
 
 /* Forks a signer holding the key in KEYFILE for the log LOG, signing for
@@ -158,6 +165,18 @@ int audit_key_tick(struct audit_log *log);
  * ACTOR/REASON say who and why (NULL actor: the component). */
 int audit_append_key(
     struct audit_log *log, const char *actor, const char *reason);
+
+/* Under the file lock, tail read: finishes a key change a crash
+ * interrupted (audit_key_recover()).  Sets key_mended (1 returned: the
+ * head may be the retired key's) or returns PG_OK, or PG_ERR_* when it
+ * cannot tell: then nothing may be signed. */
+int audit_key_mend(struct audit_log *log);
+/* After audit_key_mend(): a checkpoint and head by the new key, then the
+ * stash removed (audit_key_finish()). */
+int audit_mend_head(struct audit_log *log);
+/* The new key's head is written: removes the stash (here or by the
+ * signer). */
+int audit_key_finish(struct audit_log *log);
 
 /* Opens PATH without creating it, checking its head or starting a
  * flusher: the handle audit_repair() works with. */

@@ -325,7 +325,7 @@ audit_rotate(const char *log, const char *renamed, const char *keyfile,
 		goto out;
 	locked = 1;
 	if ((r = check_target(h, logbase, renamed != NULL)) != PG_OK ||
-	    (r = check_old(h)) != PG_OK)
+	    (r = audit_key_mend(h)) < 0 || (r = check_old(h)) != PG_OK)
 		goto out;
 	if (h->tail_seq == 0) {
 		r = PG_ERR_NOTFOUND; /* nothing to rotate */
@@ -374,6 +374,8 @@ audit_rotate(const char *log, const char *renamed, const char *keyfile,
 	h->head_pending = 0;
 	if (fsync(h->dirfd) != 0 && r == PG_OK)
 		r = PG_ERR_IO;
+	if (r == PG_OK && h->key_mended)
+		r = audit_key_finish(h);
 	if (r == PG_OK)
 		syslog(LOG_AUTHPRIV | LOG_NOTICE,
 		    "photoguard audit: %s rotated by %s: the chain continues "
@@ -419,10 +421,7 @@ audit_rekey(const char *log, const char *keyfile, const struct pg_config *cfg,
 		return r;
 	pthread_mutex_lock(&h->mu);
 	if ((r = audit_lock(h)) == PG_OK) {
-		r = audit_read_tail(h, &torn, th);
-		if (r == PG_OK && h->tail_closed &&
-		    (r = audit_follow(h)) == PG_OK)
-			r = audit_read_tail(h, &torn, th);
+		r = audit_take_tail(h, &torn, th);
 		if (r == PG_OK && torn > 0)
 			r = audit_repair_torn(h, torn, th);
 		if (r == PG_OK)

@@ -26,6 +26,7 @@
 
 #include "core/audit/audit_log.h"
 #include "base/base.h"
+#include "core/state/state.h"
 
 /* The last records a head or heartbeat may name, and the last
  * checkpoints (a batched head follows its checkpoint after the next sync,
@@ -58,6 +59,15 @@ struct witness {
 	int closed; /* the last line is audit.close: the chain moves on */
 	int is_key; /* the last line is audit.key, introducing KEY_PK */
 	unsigned char key_pk[AUDIT_PK_BYTES];
+	struct { /* ...its signed fields */
+		long long seq;
+		unsigned char prev[AUDIT_HASH_BYTES], sig[AUDIT_SIG_BYTES];
+		char time[AUDIT_TIME_LEN + 8], host[AUDIT_HOST_MAX];
+	} key_rec;
+	/* No head or heartbeat below this seq: the head file's, or the
+	 * last head signed.  A worker that cut the log could otherwise
+	 * have an older head signed to match. */
+	long long floor;
 	const char *broken; /* why nothing is signed any more */
 	struct {
 		long long seq;
@@ -102,9 +112,17 @@ remember(struct witness *w, const char *line, size_t n)
 	w->is_key = 0;
 	if (has_event(line, n, AUDIT_EV_KEY) &&
 	    audit_rec_parse(line, n, &r, &root, why, sizeof(why)) == PG_OK &&
-	    r.is_key) {
+	    r.is_key && strlen(r.time) < sizeof(w->key_rec.time) &&
+	    strlen(r.host) < sizeof(w->key_rec.host)) {
 		w->is_key = 1;
 		memcpy(w->key_pk, r.pk, AUDIT_PK_BYTES);
+		w->key_rec.seq = r.seq;
+		memcpy(w->key_rec.prev, r.prev, AUDIT_HASH_BYTES);
+		memcpy(w->key_rec.sig, r.sig, AUDIT_SIG_BYTES);
+		snprintf(
+		    w->key_rec.time, sizeof(w->key_rec.time), "%s", r.time);
+		snprintf(
+		    w->key_rec.host, sizeof(w->key_rec.host), "%s", r.host);
 	}
 	json_decref(root);
 }
@@ -247,17 +265,55 @@ witness_advance(struct witness *w)
 	}
 }
 
+static int known(
+    const struct witness *w, long long seq, const unsigned char *hash);
+
+/* Whether SEQ/HASH is one of the last checkpoints read (or the start of
+ * an empty log): what a head may name. */
+static int
+known_ckpt(const struct witness *w, long long seq, const unsigned char *hash)
+{
+	if (seq == 0)
+		return known(w, seq, hash);
+	if (seq < w->floor)
+		return 0;
+	for (size_t i = 0; i < CRING && i < w->ncp; i++)
+		if (w->cring[i].seq == seq &&
+		    sodium_memcmp(w->cring[i].hash, hash, AUDIT_HASH_BYTES) ==
+		        0)
+			return 1;
+	return 0;
+}
+
+/* Raises the floor to the head file's seq (other writers move it). */
+static void
+head_floor(struct witness *w)
+{
+	char path[sizeof(w->path) + 8], *buf = NULL;
+	struct audit_head h;
+	size_t n = 0;
+
+	snprintf(path, sizeof(path), "%s.head", w->path);
+	if (pg_read_file(path, AUDIT_HEAD_MAX, 0, &buf, &n) == PG_OK &&
+	    audit_head_parse(buf, n, &h) == PG_OK && h.seq > w->floor)
+		w->floor = h.seq;
+	free(buf);
+}
+
 /* Whether SEQ/HASH is a record the witness read lately. */
 static int
 known(const struct witness *w, long long seq, const unsigned char *hash)
 {
 	unsigned char g[AUDIT_HASH_BYTES];
 
+	if (seq < w->floor)
+		return 0;
 	if (seq == 0) {
 		audit_genesis(g);
-		return sodium_memcmp(g, hash, AUDIT_HASH_BYTES) == 0;
+		return w->seq == 0 &&
+		    sodium_memcmp(g, hash, AUDIT_HASH_BYTES) == 0;
 	}
-	if (seq <= 0 || seq > w->seq)
+	if (seq < 0 || seq > w->seq)
 		return 0;
 	if (w->seq - seq < RING && w->ring[seq % RING].seq == seq &&
 	    sodium_memcmp(w->ring[seq % RING].hash, hash, AUDIT_HASH_BYTES) ==
@@ -285,14 +341,15 @@ answer(struct signer *s, const struct sg_req *q, struct sg_rep *p)
 		[AUDIT_SG_HEAD] = "head",
 		[AUDIT_SG_BEAT] = "heartbeat" };
 	unsigned char d[AUDIT_HASH_BYTES];
-	int ok;
+	int ok, mended;
 
 	memset(p, 0, sizeof(*p));
 	/* Asked before each checkpoint, under the writer's lock on the log:
 	 * the time to finish a change a crash interrupted. */
 	if (q->op == AUDIT_SG_DUE &&
-	    (p->r = audit_key_recover(s->key.path, s->w.path)) < 0)
+	    (p->r = audit_key_recover(s->key.path, s->w.path, d)) < 0)
 		return;
+	mended = q->op == AUDIT_SG_DUE && p->r == 1;
 	if ((p->r = audit_key_fresh(&s->key)) != PG_OK)
 		return;
 	if (q->op != AUDIT_SG_HELLO && q->op != AUDIT_SG_DUE)
@@ -303,14 +360,23 @@ answer(struct signer *s, const struct sg_req *q, struct sg_rep *p)
 	case AUDIT_SG_HELLO:
 		return;
 	case AUDIT_SG_DUE:
-		p->due = (uint32_t)audit_key_due(&s->key, s->epoch_s);
+		p->due =
+		    mended ? 2 : (uint32_t)audit_key_due(&s->key, s->epoch_s);
+		return;
+	case AUDIT_SG_DONE:
+		audit_key_done(s->key.path);
 		return;
 	case AUDIT_SG_COMMIT:
 		/* The new key takes over once the log holds the record that
-		 * introduces it, and not before. */
+		 * introduces it, signed as the signer signed it, and not
+		 * before. */
+		audit_key_digest(s->w.key_rec.seq, s->w.key_rec.prev,
+		    s->w.key_rec.time, s->w.key_rec.host, s->w.key_pk, d);
 		if (s->w.broken != NULL || !s->w.is_key ||
 		    s->key.next == NULL ||
-		    memcmp(s->w.key_pk, s->key.next_pk, AUDIT_PK_BYTES) != 0) {
+		    memcmp(s->w.key_pk, s->key.next_pk, AUDIT_PK_BYTES) != 0 ||
+		    crypto_sign_verify_detached(
+		        s->w.key_rec.sig, d, sizeof(d), s->key.pk) != 0) {
 			p->r = PG_ERR_CORRUPT;
 			return;
 		}
@@ -340,7 +406,11 @@ answer(struct signer *s, const struct sg_req *q, struct sg_rep *p)
 		ok = at_tail(&s->w, q);
 		break;
 	case AUDIT_SG_HEAD:
+		head_floor(&s->w);
+		ok = known_ckpt(&s->w, q->seq, q->hash);
+		break;
 	case AUDIT_SG_BEAT:
+		head_floor(&s->w);
 		ok = known(&s->w, q->seq, q->hash);
 		break;
 	default:
@@ -352,7 +422,9 @@ answer(struct signer *s, const struct sg_req *q, struct sg_rep *p)
 		return;
 	}
 	audit_sig_digest(domains[q->op], q->seq, q->hash, q->time, s->host, d);
-	audit_key_sign(&s->key, d, p->sig);
+	if ((p->r = audit_key_sign(&s->key, d, p->sig, NULL)) == PG_OK &&
+	    q->op == AUDIT_SG_HEAD)
+		s->w.floor = q->seq;
 }
 
 static void __attribute__((noreturn)) serve(int sock, const char *log,
@@ -364,6 +436,7 @@ static void __attribute__((noreturn)) serve(int sock, const char *log,
 	ssize_t n;
 
 	memset(&s, 0, sizeof(s));
+	audit_key_init(&s.key);
 	snprintf(s.host, sizeof(s.host), "%s", host);
 	snprintf(s.w.path, sizeof(s.w.path), "%s", log);
 	s.epoch_s = epoch_s;
@@ -377,6 +450,7 @@ static void __attribute__((noreturn)) serve(int sock, const char *log,
 		    "photoguard audit signer: cannot start on %s", log);
 		_exit(1);
 	}
+	head_floor(&s.w);
 	for (;;) {
 		n = recv(sock, &q, sizeof(q), 0);
 		if (n < 0 && errno == EINTR)
@@ -488,7 +562,5 @@ audit_log_sign(struct audit_log *log, unsigned op, long long seq,
 	if (log->key.sk == NULL)
 		return PG_ERR_INVAL;
 	audit_sig_digest(domains[op], seq, hash, time, log->host, d);
-	audit_key_sign(&log->key, d, sig);
-	memcpy(id, log->key.id, sizeof(log->key.id));
-	return PG_OK;
+	return audit_key_sign(&log->key, d, sig, id);
 }

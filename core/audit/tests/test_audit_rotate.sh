@@ -185,7 +185,7 @@ else
 	AUDIT_WRITER_DELAY_MS=20 write "$log" 50 lrlong & wpid=$!
 	for i in 1 2 3; do
 		sleep 0.25
-		logrotate -f -s "$dir/lr.state" "$conf" 2>"$dir/lr.err" ||
+		logrotate -f -s "$dir/lr.state" "$conf" >"$dir/lr.out" 2>"$dir/lr.err" ||
 			not_ok "logrotate run $i: $(cat "$dir/lr.err")"
 		write "$log" 2 "lr$((i + 1))" || not_ok "a fresh writer after logrotate run $i"
 	done
