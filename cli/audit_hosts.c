@@ -5,6 +5,7 @@
  * host their first record names, and each group is verified with that
  * host's public key.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,4 +147,19 @@ cli_chains(const char *prog, char *const *files, size_t nfiles,
 	*out = c;
 	*nout = n;
 	return PG_OK;
+}
+
+int
+cli_from_seq(const char *verb, const char *arg, long long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoll(arg, &end, 10);
+	if (errno == 0 && *end == '\0' && *out >= 1)
+		return 0;
+	fprintf(stderr,
+	    "photoguard: audit %s: --from-seq wants a seq of 1 or more\n",
+	    verb);
+	return -1;
 }

@@ -29,6 +29,10 @@ struct cli_keys {
 int cli_keys_add(struct cli_keys *k, const char *arg);
 void cli_keys_free(struct cli_keys *k);
 
+/* Parses --from-seq ARG of VERB ("verify", "report") into *OUT: 0, or -1
+ * after saying it wants a seq of 1 or more. */
+int cli_from_seq(const char *verb, const char *arg, long long *out);
+
 /* The public key for HOST into OUT: its HOST=PUB, else DIR/HOST.pub if it
  * exists, else the default, else CFGPUB (NULL: none, OUT empty). */
 void cli_keys_for(const struct cli_keys *k, const char *host,

@@ -252,7 +252,6 @@ parse_verify(int argc, char **argv, struct verify_args *a)
 		{ "keys", 1, NULL, 'K' }, { "log", 1, NULL, 'l' },
 		{ "json", 0, NULL, 'j' }, { "from-seq", 1, NULL, 'F' },
 		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 } };
-	char *end;
 	int c;
 
 	optind = 1;
@@ -278,14 +277,8 @@ parse_verify(int argc, char **argv, struct verify_args *a)
 			a->json = 1;
 			break;
 		case 'F':
-			errno = 0;
-			from_seq = strtoll(optarg, &end, 10);
-			if (errno != 0 || *end != '\0' || from_seq < 1) {
-				fprintf(stderr,
-				    "photoguard: audit verify: --from-seq "
-				    "wants a seq of 1 or more\n");
+			if (cli_from_seq("verify", optarg, &from_seq) != 0)
 				return verify_usage(stderr);
-			}
 			break;
 		case 'h':
 			return verify_usage(stdout);

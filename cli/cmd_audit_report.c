@@ -98,7 +98,6 @@ parse_report_args(int argc, char **argv, struct report_args *a)
 		{ "csv", 0, NULL, 'c' }, { "json", 0, NULL, 'j' },
 		{ "from-seq", 1, NULL, 'F' }, { "help", 0, NULL, 'h' },
 		{ NULL, 0, NULL, 0 } };
-	char *end;
 	int c, nfmt = 0;
 
 	optind = 1;
@@ -132,14 +131,8 @@ parse_report_args(int argc, char **argv, struct report_args *a)
 			a->keys.dir = optarg;
 			break;
 		case 'F':
-			errno = 0;
-			a->from_seq = strtoll(optarg, &end, 10);
-			if (errno != 0 || *end != '\0' || a->from_seq < 1) {
-				fputs("photoguard: audit report: --from-seq "
-				      "wants a seq of 1 or more\n",
-				    stderr);
+			if (cli_from_seq("report", optarg, &a->from_seq) != 0)
 				return report_usage(stderr);
-			}
 			break;
 		case 'c':
 			a->fmt = FMT_CSV;
