@@ -113,6 +113,7 @@ struct gw {
 	struct fuse *fuse;
 	char *mountpoint;
 	int privsep; /* the worker of privsep.c: serves unprivileged */
+	time_t started; /* every directory's times (ops_meta.c) */
 
 	pthread_mutex_t policy_mu;
 	struct gw_policy *policy;

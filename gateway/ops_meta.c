@@ -7,6 +7,12 @@
  * Every answer is for one caller: the kernel is told to cache no names
  * and no attributes (timeouts 0, see main.c), otherwise one user's lookup
  * would show a patient folder to the next.
+ *
+ * Nor does an answer depend on what the caller may not see: a directory's
+ * link count, size and times would count and date hidden patients, so
+ * they are fixed; and a name that does not exist costs what a hidden one
+ * costs (the same decision and the same audit record), so timing does
+ * not tell them apart.
  */
 #include <errno.h>
 #include <fuse.h>
@@ -26,13 +32,22 @@ rel_of(const char *path)
 	return path;
 }
 
-/* What a caller sees of ST: read-only, the store's owner. */
+/* What a caller sees of ST: read-only, the store's owner; a directory
+ * with one link (the count of subdirectories is unknown, as find(1)
+ * takes it), one block, and the gateway's start as its times. */
 static void
 present(struct stat *st)
 {
 	st->st_mode =
 	    (st->st_mode & S_IFMT) | (S_ISDIR(st->st_mode) ? 0555 : 0444);
-	st->st_nlink = S_ISDIR(st->st_mode) ? st->st_nlink : 1;
+	st->st_nlink = 1;
+	if (!S_ISDIR(st->st_mode))
+		return;
+	st->st_size = 4096;
+	st->st_blocks = 8;
+	st->st_atim.tv_sec = st->st_mtim.tv_sec = st->st_ctim.tv_sec =
+	    gw_global->started;
+	st->st_atim.tv_nsec = st->st_mtim.tv_nsec = st->st_ctim.tv_nsec = 0;
 }
 
 /* May C's user see REL (of type ST)?  With C begun; *DEC is the last
@@ -87,6 +102,24 @@ audit_hidden(
 	gw_audit(c->g, &rq, "gateway.lookup", "deny", rule, dec->reason, -1);
 }
 
+/* A name that does not exist: decided and, when the caller could not see
+ * it had it existed, audited as a hidden one is (a probe for a patient
+ * id is one, found or not). */
+static int
+missing(struct gw *g, const char *rel)
+{
+	struct policy_decision dec;
+	struct stat st;
+	struct gw_call c;
+
+	memset(&st, 0, sizeof(st));
+	st.st_mode = S_IFREG;
+	if (gw_call_begin(&c, g, false) == 0 && !visible(&c, rel, &st, &dec))
+		audit_hidden(&c, rel, &dec);
+	gw_call_end(&c);
+	return -ENOENT;
+}
+
 int
 gw_op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
@@ -105,7 +138,9 @@ gw_op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 	if (path == NULL)
 		return -ENOENT;
 	rel = rel_of(path);
-	if ((r = backing_stat(g->store, rel, st)) != 0)
+	if ((r = backing_stat(g->store, rel, st)) == -ENOENT && rel[0] != '\0')
+		return missing(g, rel);
+	if (r != 0)
 		return r;
 	/* The root always exists (the mount must answer); it lists empty
 	 * for whoever may see nothing. */
@@ -227,8 +262,13 @@ gw_op_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
 int
 gw_op_statfs(const char *path, struct statvfs *sv)
 {
+	int r;
+
 	(void)path;
-	return backing_statvfs(gw_global->store, sv);
+	/* The store's inode counts would count every patient's files. */
+	if ((r = backing_statvfs(gw_global->store, sv)) == 0)
+		sv->f_files = sv->f_ffree = sv->f_favail = 0;
+	return r;
 }
 
 /* Refuses a change to the store, audited with who asked. */

@@ -157,6 +157,7 @@ gw_start(struct gw *g, const char *config, const char *mountpoint)
 {
 	char err[512];
 
+	g->started = time(NULL);
 	if (pg_config_load(config, &g->cfg, err, sizeof(err)) != 0) {
 		gw_log(LOG_ERR, "%s", err);
 		return -1;

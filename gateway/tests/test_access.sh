@@ -26,6 +26,35 @@ out=$(as gwsurg cat "$m/patients/P000003/$pre/IMG_0001.jpg" 2>&1); rc=$?
 like "another patient's photo by its path: ENOENT, not EACCES" "$out" "No such file or directory"
 is "ls of the series shows the three photos" "$(as gwsurg ls "$m/patients/P000002/$pre" | tr '\n' ' ')" "IMG_0001.jpg IMG_0002.jpg IMG_0003.jpg "
 
+# Nothing of what a user may not see shows in what they may: a patient
+# added out of their sight changes neither the link count, size nor
+# times of patients/ or of their own patient's folder, the file system's
+# inode counts are not shown, and a name that does not exist is refused
+# and audited as a hidden one is (a probe either way).
+before=$(as gwsurg stat -c '%h %s %Y %Z' "$m/patients" "$m/patients/P000001" | tr '\n' ' ')
+store_before=$(stat -c '%h %Y' "$s/patients")
+sleep 1.1
+mkdir -p "$s/patients/P000777/$pre"
+printf 'PHOTO\n' >"$s/patients/P000777/$pre/IMG_0001.jpg"
+chown -R gwstore:gwstore "$s/patients/P000777"
+chmod -R go-rwx "$s/patients/P000777"
+touch "$s/patients" "$s/patients/P000001"
+is "a hidden patient added: what the surgeon sees of patients/ is unchanged" \
+    "$(as gwsurg stat -c '%h %s %Y %Z' "$m/patients" "$m/patients/P000001" | tr '\n' ' ')" "$before"
+like "...directories show one link and one block's size" "$before" "^1 4096 [0-9]+ [0-9]+ 1 4096 "
+check "...while the store's own patients/ did change ($store_before)" \
+    test "$(stat -c '%h %Y' "$s/patients")" != "$store_before"
+is "the mount shows no inode counts" "$(as gwsurg stat -f -c '%c %d' "$m")" "0 0"
+h0=$(audit_count gateway.lookup deny gwsurg P000003)
+hidden=$(as gwsurg stat "$m/patients/P000003" 2>&1 | sed 's/P000003/P/')
+h1=$(audit_count gateway.lookup deny gwsurg P000003)
+nothere=$(as gwsurg stat "$m/patients/P000888" 2>&1 | sed 's/P000888/P/')
+is "a patient that does not exist answers as a hidden one does" "$nothere" "$hidden"
+check "...the hidden one's stat is audited" test "$((h1 - h0))" -ge 1
+is "...and so is the probe for one that does not exist, as often" \
+    "$(audit_count gateway.lookup deny gwsurg P000888)" "$((h1 - h0))"
+rm -rf "$s/patients/P000777"
+
 # MFA: the nurse has no ticket yet.
 out=$(as gwnurse ls "$m/patients" 2>&1)
 like "nurse without an MFA login sees no patient" "$out" "No such file or directory"
