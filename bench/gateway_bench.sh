@@ -1,9 +1,12 @@
 #!/bin/bash
 # gateway_bench.sh - photoguard-gateway side by side with native reads and
-# its peers (bindfs, loggedfs), in one run:
+# its peers (bindfs, loggedfs, and libfuse's passthrough_hp with its
+# caching, the fastest FUSE layer, built from Debian's fuse3 source
+# package), in one run:
 #   (a) one big file read sequentially, cold and warm;
 #   (b) many photo-sized files read once, cold and warm, sequentially and 8
-#       in parallel;
+#       in parallel; warm, by `find -exec cat {} +` and by one `cat` per
+#       photo;
 #   (c) a stat walk over them;
 # and for the gateway: p99 open latency, and the serving worker's RSS
 # after serving BENCH_SERVE files.  Prints seconds, the ratio to native
@@ -12,7 +15,7 @@
 #   sudo bench/gateway_bench.sh [BUILD_DIR]
 # Knobs (defaults are the issue's): BENCH_BIG_MB=1024 BENCH_FILES=20000
 # BENCH_FILE_KB=200 BENCH_SERVE=200000 BENCH_DIR=/var/tmp
-# BENCH_PEERS="bindfs loggedfs" (any of them, or "none").
+# BENCH_PEERS="bindfs loggedfs passthrough_hp" (any of them, or "none").
 # BENCH_SMALL=1: a quick run (16 MiB, 200 photos, 2,000 served) that checks
 # the bench itself.  BENCH_BREAK=config: the gateway gets a configuration
 # it must refuse; BENCH_BREAK=peer: bindfs a store that is not there (the
@@ -34,7 +37,7 @@ BIG_MB=${BENCH_BIG_MB:-1024}
 NFILES=${BENCH_FILES:-20000}
 FILE_KB=${BENCH_FILE_KB:-200}
 SERVE=${BENCH_SERVE:-200000}
-PEERS=${BENCH_PEERS-bindfs loggedfs}
+PEERS=${BENCH_PEERS-bindfs loggedfs passthrough_hp}
 [ "$PEERS" = none ] && PEERS=
 PY=/usr/bin/python3
 
@@ -51,10 +54,45 @@ done
 # Its users and mounts have fixed names: one bench at a time.
 exec 8>/run/lock/photoguard-gateway-bench.lock
 flock -w 3600 8 || die "another gateway_bench is running"
+# passthrough_hp is not packaged: built once from Debian's fuse3 source
+# (the libfuse3-dev this machine has), kept outside the tree.
+HP_CACHE=/var/cache/photoguard-bench
+HP=$HP_CACHE/passthrough_hp
+build_hp() {
+	local t src
+	command -v g++ >/dev/null && [ -f /usr/include/fuse3/fuse_lowlevel.h ] || {
+		echo "gateway_bench: installing g++ and libfuse3-dev (for the comparison only)" >&2
+		{ apt-get update -q && apt-get install -y -q g++ libfuse3-dev; } >/dev/null 2>&1 ||
+		    die "passthrough_hp: g++ and libfuse3-dev are not installed and apt-get could not install them"
+	}
+	t=$(mktemp -d) || die "passthrough_hp: no work directory"
+	# Its own source list and package lists: the machine's stay as they are.
+	cat >"$t/src.sources" <<-SRC
+	Types: deb-src
+	URIs: http://deb.debian.org/debian
+	Suites: $(. /etc/os-release && echo "$VERSION_CODENAME")
+	Components: main
+	Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+	SRC
+	mkdir -p "$t/lists/partial" "$t/cache/archives/partial"
+	local apt=(apt-get -q -o Dir::Etc::SourceList=/dev/null
+	    -o Dir::Etc::SourceParts=/dev/null -o "Dir::Etc::sourcelist=$t/src.sources"
+	    -o "Dir::State::Lists=$t/lists" -o "Dir::Cache=$t/cache")
+	echo "gateway_bench: building passthrough_hp from Debian's fuse3 source (once)" >&2
+	(cd "$t" && "${apt[@]}" update && "${apt[@]}" source --download-only fuse3) >"$t/log" 2>&1 &&
+	    src=$(ls "$t"/fuse3_*.orig.tar.* 2>/dev/null | head -1) && [ -n "$src" ] &&
+	    tar -C "$t" -xf "$src" --wildcards '*/example/*' &&
+	    mkdir -p "$HP_CACHE" &&
+	    g++ -O2 -std=c++17 -D_FILE_OFFSET_BITS=64 -I/usr/include/fuse3 \
+	        -o "$HP.new" "$t"/fuse-*/example/passthrough_hp.cc -lfuse3 -lpthread >>"$t/log" 2>&1 &&
+	    mv "$HP.new" "$HP" || { sed 's/^/  /' "$t/log" >&2; rm -rf "$t"; die "passthrough_hp could not be built"; }
+	rm -rf "$t"
+}
 for p in $PEERS; do
 	case $p in
 	bindfs | loggedfs) ;;
-	*) echo "gateway_bench: unknown peer '$p' (bindfs, loggedfs, none)" >&2; exit 2 ;;
+	passthrough_hp) [ -x "$HP" ] || build_hp; continue ;;
+	*) echo "gateway_bench: unknown peer '$p' (bindfs, loggedfs, passthrough_hp, none)" >&2; exit 2 ;;
 	esac
 	if ! command -v "$p" >/dev/null; then
 		echo "gateway_bench: installing $p (for the comparison only)" >&2
@@ -96,7 +134,7 @@ groupadd pgbench || die "groupadd pgbench"
 useradd -M -N -g pgbench -d /nonexistent -s /usr/sbin/nologin pgbench || die "useradd pgbench"
 useradd -M -U -d /nonexistent -s /usr/sbin/nologin pgbstore || die "useradd pgbstore"
 s=$w/store
-mkdir -p "$s/big" "$w/etc" "$w/audit" "$w/m_pg" "$w/m_bind" "$w/m_log"
+mkdir -p "$s/big" "$w/etc" "$w/audit" "$w/m_pg" "$w/m_bind" "$w/m_log" "$w/m_hp"
 chmod 0700 "$w/audit"
 echo "preparing: ${BIG_MB} MiB file, $NFILES photos of ${FILE_KB} KiB" >&2
 head -c "$((BIG_MB * 1024 * 1024))" /dev/urandom >"$s/big/big.bin" || die "cannot write $s"
@@ -117,6 +155,7 @@ cat >"$w/etc/bench.policy" <<'POL'
 layout "photos/{patient}/{series}/{file}"
 role bench = group pgbench
 allow bench list,read **
+deny bench list,read photos/P999999/**
 limit bench none
 POL
 cat >"$w/etc/pg.conf" <<CONF
@@ -188,22 +227,34 @@ for p in $PEERS; do
 		    loggedfs -p -l "$w/loggedfs.log" "$w/m_log"; } >"$w/loggedfs.out" 2>&1 8>&- ||
 		    peer_err loggedfs "$w/loggedfs.out"
 		;;
+	passthrough_hp)
+		# With its caching (entry, attribute and page cache kept a day)
+		# and without allow_other: the bench reads peers as root.
+		"$HP" --foreground "$s" "$w/m_hp" >"$w/hp.out" 2>&1 8>&- &
+		for _ in $(seq 1 100); do
+			mountpoint -q "$w/m_hp" && break
+			kill -0 $! 2>/dev/null || break
+			sleep 0.05
+		done
+		mountpoint -q "$w/m_hp" || peer_err passthrough_hp "$w/hp.out"
+		;;
 	esac
 done
 for p in $PEERS; do
 	d=$w/m_bind
 	[ "$p" = loggedfs ] && d=$w/m_log
+	[ "$p" = passthrough_hp ] && d=$w/m_hp
 	grep -q " $d fuse" /proc/mounts || die "$p is not mounted on $d"
 done
 
 # Each reader's view of the store: native and the peers read as root (the
 # store is root-readable); photoguard as the bench user, who holds a role.
-declare -A root_of=([native]=$s [photoguard]=$w/m_pg [bindfs]=$w/m_bind [loggedfs]=$w/m_log)
-declare -A runner=([native]="" [photoguard]="setpriv --reuid=pgbench --regid=pgbench --clear-groups --" [bindfs]="" [loggedfs]="")
+declare -A root_of=([native]=$s [photoguard]=$w/m_pg [bindfs]=$w/m_bind [loggedfs]=$w/m_log [passthrough_hp]=$w/m_hp)
+declare -A runner=([native]="" [photoguard]="setpriv --reuid=pgbench --regid=pgbench --clear-groups --" [bindfs]="" [loggedfs]="" [passthrough_hp]="")
 order="native photoguard $PEERS"
 
 cat >"$w/work.py" <<'PY'
-import os, sys, time, threading
+import os, subprocess, sys, time, threading
 mode, root = sys.argv[1], sys.argv[2]
 nfiles = nbytes = 0
 mu = threading.Lock()
@@ -241,6 +292,27 @@ elif mode == "par":
     th = [threading.Thread(target=worker, args=(k,)) for k in range(8)]
     [x.start() for x in th]
     [x.join() for x in th]
+elif mode in ("findcat", "catper"):
+    # Whole programs reading the photos: find hands them to one cat at a
+    # time as many as fit (findcat), or one cat each (catper).  What was
+    # read is counted from the pipe.
+    ps = list(files())
+    t = time.perf_counter()
+    if mode == "findcat":
+        cmds = [["find", os.path.join(root, "photos"), "-type", "f",
+                 "-exec", "cat", "{}", "+"]]
+    else:
+        cmds = [["cat", p] for p in ps]
+    for cmd in cmds:
+        with subprocess.Popen(cmd, stdout=subprocess.PIPE) as pr:
+            while True:
+                b = pr.stdout.read(1 << 20)
+                if not b:
+                    break
+                nbytes += len(b)
+        if pr.returncode != 0:
+            sys.exit("%s: exit %d" % (cmd[0], pr.returncode))
+    nfiles = len(ps)
 elif mode == "stat":
     for d, ds, ns in os.walk(root):
         for n in ns:
@@ -257,6 +329,24 @@ elif mode == "openlat":
     if not lat:
         sys.exit("no file visible")
     print("%.3f" % (lat[int(len(lat) * 0.99)] * 1000))
+    sys.exit(0)
+elif mode == "probe":
+    # stat of a hidden patient and of one that does not exist, in turns:
+    # median microseconds of each
+    n, ts = int(sys.argv[3]), {"hidden": [], "missing": []}
+    for i in range(n):
+        for kind, name in (("hidden", "P999999"), ("missing", "P888888")):
+            p = os.path.join(root, "photos", name)
+            t0 = time.perf_counter()
+            try:
+                os.stat(p)
+                sys.exit("%s: %s is visible" % (kind, p))
+            except FileNotFoundError:
+                pass
+            ts[kind].append(time.perf_counter() - t0)
+    for k in ts:
+        ts[k].sort()
+    print("%.1f %.1f" % (ts["hidden"][n // 2] * 1e6, ts["missing"][n // 2] * 1e6))
     sys.exit(0)
 elif mode == "serve":
     want, ps = int(sys.argv[3]), list(files())
@@ -293,11 +383,14 @@ printf '%-26s %10s' workload native
 for t in $order; do [ "$t" = native ] || printf ' %18s' "$t"; done
 case " $PEERS " in *" bindfs "*) printf ' %18s' "photoguard/bindfs" ;; esac
 printf '\n'
-for wl in "big cold" "big warm" "seq cold" "seq warm" "par cold" "par warm" "stat warm"; do
+for wl in "big cold" "big warm" "seq cold" "seq warm" "par cold" "par warm" \
+    "findcat warm" "catper warm" "stat warm"; do
 	set -- $wl
 	case $1 in
 	big) name="${BIG_MB} MiB file" ;;
 	stat) name="stat walk" ;;
+	findcat) name="find -exec cat {} +" ;;
+	catper) name="one cat per photo" ;;
 	*) name="$NFILES photos $1" ;;
 	esac
 	printf '%-26s' "$name $2"
@@ -319,6 +412,14 @@ done
 lat=$(run photoguard openlat) && lat=$(run photoguard openlat) ||
     die "photoguard: open latency: $(cat "$w/err")"
 echo "photoguard p99 open latency (warm): $lat ms"
+# A patient the bench user may not see, next to one that does not exist:
+# a stat of either must cost the same (nothing tells them apart).
+mkdir -p "$s/photos/P999999/s1" && cp "$s/photos/P000000/s1/IMG_000000.jpg" "$s/photos/P999999/s1/" &&
+    chown -R pgbstore:pgbstore "$s/photos/P999999" || die "cannot add the hidden patient"
+probe=$(run photoguard probe 2000) || die "photoguard: hidden/missing stat: $(cat "$w/err")"
+read -r hid mis <<<"$probe"
+echo "photoguard stat of a hidden patient / of a missing one (median of 2000): $hid us / $mis us = $(ratio "$hid" "$mis")"
+rm -rf "$s/photos/P999999"
 measure photoguard serve "$SERVE"
 [ "$nf" -ge "$SERVE" ] || die "photoguard served $nf files of $SERVE"
 kill -0 "$worker" 2>/dev/null || die "the gateway worker $worker is gone"

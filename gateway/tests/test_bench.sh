@@ -36,19 +36,22 @@ bench() { # env assignments...: runs the bench, exit in $rc
 bench BENCH_PEERS=$peers
 is "a small run exits 0" "$rc" 0
 [ "$rc" = 0 ] || sed 's/^/# /' "$tmp/err"
-is "...and prints the seven workloads" "$(grep -cE '^(16 MiB file|200 photos|stat walk) ' "$tmp/out")" 7
+W='^(16 MiB file|200 photos|stat walk|find -exec cat \{\} \+|one cat per photo) '
+is "...and prints the nine workloads" "$(grep -cE "$W" "$tmp/out")" 9
 # native seconds; seconds and ratio for photoguard and each peer; with
 # bindfs, photoguard's ratio to it.
 S='[0-9]+\.[0-9]{4}s' R='[0-9]+\.[0-9]{2}x'
 row=" +$S +$S +$R"
 [ "$peers" = bindfs ] && row="$row +$S +$R +$R"
 is "...each with seconds and a ratio to native for every tool" \
-    "$(grep -E '^(16 MiB file|200 photos|stat walk) ' "$tmp/out" | grep -cvE "^[0-9A-Za-z ]+ (cold|warm)$row$")" 0
+    "$(grep -E "$W" "$tmp/out" | grep -cvE "^[0-9A-Za-z {}+-]+ (cold|warm)$row$")" 0
 check "...and nothing it did not measure (no '-', 'n/a', 'error')" bash -c "! grep -qE '(^| )(-|n/a|error)( |$)' '$tmp/out'"
 is "...headed native, photoguard$([ "$peers" = bindfs ] && echo ", bindfs, photoguard/bindfs")" \
     "$(head -1 "$tmp/out" | tr -s ' ')" \
     "workload native photoguard$([ "$peers" = bindfs ] && echo " bindfs photoguard/bindfs")"
 like "...the p99 open latency" "$(cat "$tmp/out")" "p99 open latency \(warm\): [0-9]+\.[0-9]+ ms"
+like "...a stat of a hidden patient beside one of a missing one" "$(cat "$tmp/out")" \
+    "stat of a hidden patient / of a missing one \(median of 2000\): [0-9.]+ us / [0-9.]+ us = [0-9]+\.[0-9]{2}x"
 like "...and the serving worker's RSS" "$(cat "$tmp/out")" "photoguard worker RSS after serving 2000 files: [1-9][0-9]* KiB \(peak [1-9][0-9]* KiB\)"
 sed 's/^/# /' "$tmp/out"
 
