@@ -5,7 +5,7 @@ Run as root.  Forks --readers processes; reader i runs as --uid/--gid (no
 other groups) on mount i % len(--mount).  All start together (a pipe is
 the starting gun), then each opens and reads whole files of FILE... in
 turn, from its own offset, until --stop-after refusals in a row or --tries
-attempts.  A read counts as served when the whole file came back.
+attempts, --pace milliseconds apart (0: at once).  A read counts as served when the whole file came back.
 
 Prints one JSON object: served (total), served_by_mount,
 refused_by_mount, bytes, patients
@@ -31,6 +31,8 @@ def reader(i, a, go_r, out_w):
     res = []
     refused_in_row = 0
     for t in range(a.tries):
+        if t > 0 and a.pace > 0:
+            time.sleep(a.pace / 1000)
         rel = a.files[(i * 7 + t) % len(a.files)]
         try:
             fd = os.open(os.path.join(mount, rel), os.O_RDONLY)
@@ -66,6 +68,7 @@ def main():
     p.add_argument("--readers", type=int, default=32)
     p.add_argument("--tries", type=int, default=30)
     p.add_argument("--stop-after", type=int, default=8)
+    p.add_argument("--pace", type=int, default=0)
     p.add_argument("files", nargs="+")
     a = p.parse_args()
     go_r, go_w = os.pipe()

@@ -91,7 +91,7 @@ readers() {
 	# shellcheck disable=SC2046
 	python3 "$PG_SOURCE_ROOT/gateway/tests/budget_readers.py" \
 	    --uid "$uid" --gid "$GW_GID" "${MOUNTS[@]}" --readers "$n" \
-	    --tries "$tries" $(files "$@") 9>&-
+	    --tries "$tries" --pace "${PACE:-0}" $(files "$@") 9>&-
 }
 jv() { python3 -c 'import json,sys; v=json.loads(sys.argv[1])[sys.argv[2]]; print(json.dumps(v) if isinstance(v,(list,dict)) else v)' "$1" "$2"; }
 # opens_allowed USER: gateway.open allows for USER in all three audit logs.
@@ -141,7 +141,9 @@ is "anonymous may not read the leases" \
 # --- bytes: nurse, 300000 bytes ----------------------------------------------
 if [ "$PAIR" = 1 ]; then
 	check "the providers agree before provider 1 is killed" slapd_pair_wait_sync 10
-	readers 2902 12 20 P000001 P000002 >"$tmp/bytes.json" &
+	# Paced: the budget (14 files) must not be spent before provider 1
+	# is killed, or nothing is left to go through provider 2.
+	PACE=100 readers 2902 12 20 P000001 P000002 >"$tmp/bytes.json" &
 	rpid=$!
 	# Killed once the clinic has served some of the budget: mid-run.
 	for i in $(seq 1 2000); do
