@@ -479,11 +479,22 @@ tail_of(const char *path, long long *seq, unsigned char *hash)
 	free(l);
 }
 
+/* One request OP for SEQ/HASH at a fixed time; the signature in SIG (may
+ * be NULL). */
+static int
+ask(struct sg *s, unsigned op, long long seq, const unsigned char *hash,
+    unsigned char *sig)
+{
+	unsigned char tmp[AUDIT_SIG_BYTES];
+
+	return audit_signer_call(&s->log, op, seq, hash,
+	    "2026-12-04T10:00:00.000000Z", sig != NULL ? sig : tmp, NULL, NULL);
+}
+
 static int
 ckpt(struct sg *s, long long seq, const unsigned char *hash, unsigned char *sig)
 {
-	return audit_signer_call(&s->log, AUDIT_SG_CKPT, seq, hash,
-	    "2026-12-04T10:00:00.000000Z", sig, NULL, NULL);
+	return ask(s, AUDIT_SG_CKPT, seq, hash, sig);
 }
 
 /* It signs the checkpoint that follows the log's real tail, with the
@@ -727,15 +738,6 @@ append_record(const struct fixture *fx, long long *seq, unsigned char *h)
 	tail_of(fx->log, seq, h);
 }
 
-static int
-head(struct sg *s, unsigned op, long long seq, const unsigned char *h)
-{
-	unsigned char sig[AUDIT_SIG_BYTES];
-
-	return audit_signer_call(&s->log, op, seq, h,
-	    "2026-12-04T10:00:00.000000Z", sig, NULL, NULL);
-}
-
 /* Heads only for checkpoints at or after the head file's: a worker that
  * cut the log cannot have a head signed to match the cut. */
 static void
@@ -758,13 +760,13 @@ test_signer_head_floor(void **state)
 	tail_of(fx->log, &last, h); /* the closing checkpoint: the head */
 	sg_start(fx, &s);
 	audit_genesis(g);
-	assert_int_equal(head(&s, AUDIT_SG_HEAD, 0, g), PG_ERR_CORRUPT);
-	assert_int_equal(head(&s, AUDIT_SG_HEAD, 4, c4), PG_ERR_CORRUPT);
-	assert_int_equal(head(&s, AUDIT_SG_BEAT, 4, c4), PG_ERR_CORRUPT);
-	assert_int_equal(head(&s, AUDIT_SG_HEAD, last, h), PG_OK);
+	assert_int_equal(ask(&s, AUDIT_SG_HEAD, 0, g, NULL), PG_ERR_CORRUPT);
+	assert_int_equal(ask(&s, AUDIT_SG_HEAD, 4, c4, NULL), PG_ERR_CORRUPT);
+	assert_int_equal(ask(&s, AUDIT_SG_BEAT, 4, c4, NULL), PG_ERR_CORRUPT);
+	assert_int_equal(ask(&s, AUDIT_SG_HEAD, last, h, NULL), PG_OK);
 	append_record(fx, &seq, h);
-	assert_int_equal(head(&s, AUDIT_SG_HEAD, seq, h), PG_ERR_CORRUPT);
-	assert_int_equal(head(&s, AUDIT_SG_BEAT, seq, h), PG_OK);
+	assert_int_equal(ask(&s, AUDIT_SG_HEAD, seq, h, NULL), PG_ERR_CORRUPT);
+	assert_int_equal(ask(&s, AUDIT_SG_BEAT, seq, h, NULL), PG_OK);
 	sg_stop(&s);
 }
 
