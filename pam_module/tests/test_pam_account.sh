@@ -90,7 +90,13 @@ DIRX="offline_cache_dir = $T/offline
 offline_max_age = 1h" conf pg
 conf nocache
 DIRTO=10s conf slowdir
-MAXF=100 conf par "max_consecutive_failures = 100"
+# 100 wrong codes at once; 40 under the sanitizers, whose processes are
+# so slow on two cores that the counter's 5 s lock wait runs out and the
+# attempts are refused uncounted (fail closed, code unchecked), which is
+# the design but not what this check counts.
+NPAR=100
+[ "${PG_SANITIZE:-none}" = none ] || NPAR=40
+MAXF=$NPAR conf par "max_consecutive_failures = $NPAR"
 POLICY=$T/bad.policy conf badpol
 printf 'role nurse = group nurses\nlogin nurse on "imaging-*" service ssh bogus\n' >"$T/bad.policy"
 
@@ -200,21 +206,22 @@ pam_run "$T/main" sshd bjones "$(pam_wrong)"
 is "bjones wrong code with a corrupt counter: refused" $? 1
 like "...and locked at once (fail closed)" "$(line auth)" 'failure counter corrupt: treated as 3; account locked'
 
-# --- 100 parallel wrong codes: exactly 100 counted, one lockout ---------
+# --- N parallel wrong codes: exactly N counted, one lockout -------------
+[ "$NPAR" = 100 ] || diag "under the sanitizers: $NPAR parallel wrong codes, not 100 (see NPAR above)"
 pam_enroll dlopez
 W=$(pam_wrong)
-pam_parallel 100 "$T/par" sshd dlopez "$W" "$T/p"
-is "100 parallel wrong codes: all refused" "$(grep -l '^1$' "$T"/p/*.rc | wc -l)" 100
+pam_parallel "$NPAR" "$T/par" sshd dlopez "$W" "$T/p"
+is "$NPAR parallel wrong codes: all refused" "$(grep -l '^1$' "$T"/p/*.rc | wc -l)" "$NPAR"
 F=$LOCK/f-$(printf dlopez | od -An -tx1 | tr -d ' \n').json
-is "...the counter holds exactly 100 failures" \
-	"$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["failures"]))' "$F")" 100
-is "...every count from 1 to 100 was seen once" \
-	"$(grep -aho 'failure [0-9]* of 100' "$T"/p/*.out | sort -u | wc -l)" 100
+is "...the counter holds exactly $NPAR failures" \
+	"$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["failures"]))' "$F")" "$NPAR"
+is "...every count from 1 to $NPAR was seen once" \
+	"$(grep -aho "failure [0-9]* of $NPAR" "$T"/p/*.out | sort -u | wc -l)" "$NPAR"
 diag "$(ls "$T"/p/*.out | grep -vc '\.1\.out$') starts retried (no free pam_wrapper directory)"
 is "...the lockout fired at the threshold" "$("$CLI" lockouts --dir "$LOCK" --json |
-	python3 -c 'import json,sys; print([e["extra"] for e in json.load(sys.stdin) if e["user"] == "dlopez"])')" "['failures=100']"
+	python3 -c 'import json,sys; print([e["extra"] for e in json.load(sys.stdin) if e["user"] == "dlopez"])')" "['failures=$NPAR']"
 is "...audited exactly once" "$(audit_count lockout.lock dlopez deny)" 1
-is "...and 100 auth refusals audited" "$(audit_count pam.auth dlopez deny)" 100
+is "...and $NPAR auth refusals audited" "$(audit_count pam.auth dlopez deny)" "$NPAR"
 
 # --- the directory stops answering --------------------------------------
 acct main sshd fmartin >/dev/null   # fmartin's answer enters the cache

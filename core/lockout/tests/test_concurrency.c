@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -250,7 +251,7 @@ test_threads(void **state)
 
 /* Writes states that carry their own checksum: reason == extra. */
 static void
-writer(void)
+writer(int ready)
 {
 	struct lockout_store *st = open_store();
 	char tag[64];
@@ -267,6 +268,15 @@ writer(void)
 		else
 			(void)lockout_unlock(st, "victim", NULL);
 		(void)failcount_add(st, "victim2", time(NULL), 60, &n);
+		/* Killed only once it wrote: a slow start (a loaded machine,
+		 * the sanitizers) must not leave every round without a write.
+		 */
+		if (ready >= 0) {
+			if (write(ready, "w", 1) != 1)
+				_exit(3);
+			close(ready);
+			ready = -1;
+		}
 	}
 }
 
@@ -325,7 +335,8 @@ test_sigkill_writers(void **state)
 	struct timespec nap;
 	unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
 	long stats[3];
-	int stop[2], res[2], i, status;
+	int stop[2], res[2], go[2], i, status;
+	struct pollfd pfd;
 	pid_t rd, wr;
 
 	(void)state;
@@ -341,9 +352,17 @@ test_sigkill_writers(void **state)
 	close(stop[0]);
 	close(res[1]);
 	for (i = 0; i < KILL_ROUNDS; i++) {
-		if ((wr = fork()) == 0)
-			writer();
+		assert_int_equal(pipe(go), 0);
+		if ((wr = fork()) == 0) {
+			close(go[0]);
+			writer(go[1]);
+		}
 		assert_true(wr > 0);
+		close(go[1]);
+		pfd.fd = go[0];
+		pfd.events = POLLIN;
+		assert_int_equal(poll(&pfd, 1, 30000), 1);
+		close(go[0]);
 		nap.tv_sec = 0;
 		nap.tv_nsec = (long)(rand() % 4000) * 1000; /* 0-4 ms */
 		nanosleep(&nap, NULL);
