@@ -112,7 +112,7 @@ struct gw {
 	struct audit_log *audit;
 	struct fuse *fuse;
 	char *mountpoint;
-	int privsep; /* the worker of privsep.c: serves unprivileged */
+	int privsep;    /* the worker of privsep.c: serves unprivileged */
 	time_t started; /* every directory's times (ops_meta.c) */
 
 	pthread_mutex_t policy_mu;

@@ -268,6 +268,18 @@ witness_advance(struct witness *w)
 static int known(
     const struct witness *w, long long seq, const unsigned char *hash);
 
+/* Whether SEQ/HASH is one of the last checkpoints read. */
+static int
+in_cring(const struct witness *w, long long seq, const unsigned char *hash)
+{
+	for (size_t i = 0; i < CRING && i < w->ncp; i++)
+		if (w->cring[i].seq == seq &&
+		    sodium_memcmp(w->cring[i].hash, hash, AUDIT_HASH_BYTES) ==
+		        0)
+			return 1;
+	return 0;
+}
+
 /* Whether SEQ/HASH is one of the last checkpoints read (or the start of
  * an empty log): what a head may name. */
 static int
@@ -277,12 +289,7 @@ known_ckpt(const struct witness *w, long long seq, const unsigned char *hash)
 		return known(w, seq, hash);
 	if (seq < w->floor)
 		return 0;
-	for (size_t i = 0; i < CRING && i < w->ncp; i++)
-		if (w->cring[i].seq == seq &&
-		    sodium_memcmp(w->cring[i].hash, hash, AUDIT_HASH_BYTES) ==
-		        0)
-			return 1;
-	return 0;
+	return in_cring(w, seq, hash);
 }
 
 /* Raises the floor to the head file's seq (other writers move it). */
@@ -319,12 +326,7 @@ known(const struct witness *w, long long seq, const unsigned char *hash)
 	    sodium_memcmp(w->ring[seq % RING].hash, hash, AUDIT_HASH_BYTES) ==
 	        0)
 		return 1;
-	for (size_t i = 0; i < CRING && i < w->ncp; i++)
-		if (w->cring[i].seq == seq &&
-		    sodium_memcmp(w->cring[i].hash, hash, AUDIT_HASH_BYTES) ==
-		        0)
-			return 1;
-	return 0;
+	return in_cring(w, seq, hash);
 }
 
 static int
