@@ -28,6 +28,7 @@ static const struct {
 	{ "status", cmd_status,
 	    "The running gateway: usage, limits, lockouts" },
 	{ "breakglass", cmd_breakglass, "Emergency access to one patient" },
+	{ "view", cmd_view, "Run a command in a user's own view (root)" },
 };
 
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))

@@ -8,5 +8,6 @@
 
 int cmd_config(const struct cli_ctx *ctx, int argc, char **argv);
 int cmd_policy(const struct cli_ctx *ctx, int argc, char **argv);
+int cmd_view(const struct cli_ctx *ctx, int argc, char **argv);
 
 #endif /* PG_CLI_VERBS_H */

@@ -19,6 +19,7 @@
 #include "core/ctl/ctl.h"
 #include "gateway/control.h"
 #include "gateway/start.h"
+#include "gateway/views.h"
 
 static bool
 patient_ok(const char *p, size_t n)
@@ -120,6 +121,8 @@ decide(struct gw_call *c, const char *patient, const char *reason, FILE *f)
 		return;
 	}
 	add_grant(u, patient, now, now + (time_t)bg.duration);
+	/* U's views cached the patient as missing. */
+	gw_views_kick(u->uid, GW_VIEW_INVAL);
 	syslog(LOG_AUTHPRIV | LOG_ALERT,
 	    "photoguard-gateway: BREAK-GLASS by %s for patient %s for %us",
 	    u->name, patient, bg.duration);

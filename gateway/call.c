@@ -13,6 +13,7 @@
 #include "base/base.h"
 #include "gateway/gw.h"
 #include "gateway/start.h"
+#include "gateway/views.h"
 
 static int
 refuse(struct gw_call *c, const char *why)
@@ -71,7 +72,14 @@ int
 gw_call_begin(struct gw_call *c, struct gw *g, bool lock_check)
 {
 	struct fuse_context *fc = fuse_get_context();
+	uid_t vu;
 
+	/* The kernel admits only a view's user; a view never serves
+	 * anyone else, should it be asked. */
+	if (fc != NULL && gw_view_of_request(&vu) && fc->uid != vu) {
+		memset(c, 0, sizeof(*c));
+		return refuse(c, "not this view's user");
+	}
 	return begin(c, g, fc != NULL ? fc->uid : (uid_t)-1,
 	    fc != NULL ? fc->pid : 0, lock_check);
 }

@@ -27,6 +27,7 @@
 #include "core/ctl/ctl.h"
 #include "gateway/control.h"
 #include "gateway/start.h"
+#include "gateway/views.h"
 
 #define CTL_PER_UID      8   /* connections one uid may hold */
 #define CTL_MAX          256 /* connections in all, root's included */
@@ -58,14 +59,59 @@ static int ctl_open;                                     /* ctl_mu */
 static int64_t ctl_log_ms = -1000000;                    /* ctl_mu */
 static unsigned long ctl_refused;                        /* ctl_mu */
 
+/* Reads what the socket has into BUF of LEN; a descriptor passed along
+ * (SCM_RIGHTS: a view's connection) is kept in *PASSED if none came
+ * before, any other closed.  As read(2). */
+static ssize_t
+read_with_fd(int fd, char *buf, size_t len, int *passed)
+{
+	union {
+		char b[CMSG_SPACE(4 * sizeof(int))];
+		struct cmsghdr align;
+	} cm;
+	struct iovec iov = { buf, len };
+	struct msghdr mh;
+	struct cmsghdr *c;
+	ssize_t r;
+
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cm.b;
+	mh.msg_controllen = sizeof(cm.b);
+	r = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+	if (r < 0)
+		return r;
+	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
+		size_t i, n;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < n; i++) {
+			int got;
+
+			memcpy(
+			    &got, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (*passed < 0)
+				*passed = got;
+			else
+				close(got);
+		}
+	}
+	return r;
+}
+
 /*
  * Reads a request's bytes into BUF of LEN until a newline comes, BUF is
  * full or the peer ends, before DEADLINE (ms, gw_now_ms()); *GOT is how
- * many, for ctl_parse_request() to judge.  Returns 0, -ETIMEDOUT or
- * -ECANCELED (the gateway stops).
+ * many, for ctl_parse_request() to judge; *PASSED a descriptor that came
+ * with them (-1: none).  Returns 0, -ETIMEDOUT or -ECANCELED (the gateway
+ * stops).
  */
 static int
-read_request(int fd, char *buf, size_t len, size_t *got, int64_t deadline)
+read_request(
+    int fd, char *buf, size_t len, size_t *got, int *passed, int64_t deadline)
 {
 	struct pollfd p = { fd, POLLIN, 0 };
 	int64_t left;
@@ -80,7 +126,7 @@ read_request(int fd, char *buf, size_t len, size_t *got, int64_t deadline)
 		if (poll(&p, 1,
 		        left < CTL_SLICE_MS ? (int)left : CTL_SLICE_MS) <= 0)
 			continue;
-		r = read(fd, buf + *got, len - *got);
+		r = read_with_fd(fd, buf + *got, len - *got, passed);
 		if (r < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (r <= 0)
@@ -205,11 +251,12 @@ conn_main(void *arg)
 	struct ctl_request rq;
 	char line[CTL_LINE_MAX], why[128], *ans = NULL;
 	size_t n = 0, alen = 0;
+	int passed = -1;
 	FILE *f;
 	int r;
 
-	r = read_request(
-	    c->fd, line, sizeof(line), &n, gw_now_ms() + CTL_REQUEST_MS);
+	r = read_request(c->fd, line, sizeof(line), &n, &passed,
+	    gw_now_ms() + CTL_REQUEST_MS);
 	if (r != -ECANCELED && (f = open_memstream(&ans, &alen)) != NULL) {
 		if (r == -ETIMEDOUT)
 			ctl_reply_error(f,
@@ -218,13 +265,19 @@ conn_main(void *arg)
 		else if (ctl_parse_request(line, n, &rq, why, sizeof(why)) !=
 		    PG_OK)
 			ctl_reply_error(f, "%s", why);
-		else
+		else if (rq.verb == CTL_VIEW) {
+			gw_view_request(
+			    c->g, c->cred.uid, c->cred.pid, &rq, passed, f);
+			passed = -1; /* taken */
+		} else
 			gw_control_answer(
 			    c->g, c->cred.uid, c->cred.pid, &rq, f);
 		if (fclose(f) == 0)
 			send_all(c->fd, ans, alen, gw_now_ms() + CTL_ANSWER_MS);
 		free(ans);
 	}
+	if (passed >= 0)
+		close(passed);
 	close(c->fd);
 	release(c->cred.uid);
 	free(c);

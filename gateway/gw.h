@@ -42,10 +42,13 @@ struct gw_grant {
 struct gw_user {
 	uid_t uid;
 	char name[GW_USER_MAX];
-	bool known;          /* the uid has a name */
-	pthread_mutex_t mu;  /* guards what follows */
-	struct dir_user *du; /* last directory answer, NULL: none; kept
-	                        while dir_user_fresh() */
+	bool known;               /* the uid has a name */
+	pthread_mutex_t mu;       /* guards what follows */
+	struct dir_user *du;      /* last directory answer, NULL: none; kept
+	                             while dir_user_fresh() */
+	unsigned char du_sig[16]; /* digest of du's groups and care team:
+	                             a change invalidates U's views */
+	bool du_sig_set;
 	uint64_t policy_gen; /* policy the roles/limits were made from */
 	struct policy_roleset roles;
 	bool mfa_matters; /* a rule for these roles has an mfa condition */

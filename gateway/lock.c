@@ -23,6 +23,7 @@
 #include "core/totp/totp.h"
 #include "gateway/gw.h"
 #include "gateway/start.h"
+#include "gateway/views.h"
 
 #define ENV_MAX    11
 #define PW_BUF_MAX 16384
@@ -234,6 +235,8 @@ gw_user_revoke(struct gw *g, struct gw_user *u)
 	atomic_store(&u->locked, true);
 	gw_held_lock_user(g, u);
 	gw_drop_ticket(g, u);
+	/* U's own views end: their caches would serve what is refused. */
+	gw_views_kick(u->uid, GW_VIEW_ABORT);
 }
 
 void

@@ -31,6 +31,7 @@
 #include "gateway/privsep.h"
 #include "gateway/reload.h"
 #include "gateway/start.h"
+#include "gateway/views.h"
 
 struct gw *gw_global;
 
@@ -149,8 +150,9 @@ serve(struct gw *g, const struct opts *o)
 	 * the process that writes (audit.h). */
 	if (gw_start_audit(g) != 0)
 		goto unhook;
-	if (gw_reload_start(g) != 0 || gw_control_start(g) != 0 ||
-	    gw_dirsync_start(g) != 0 || gw_privsep_drop(g) != 0)
+	if (gw_reload_start(g) != 0 || gw_views_start(g) != 0 ||
+	    gw_control_start(g) != 0 || gw_dirsync_start(g) != 0 ||
+	    gw_privsep_drop(g) != 0)
 		goto threads;
 	gw_log(LOG_NOTICE, "serving %s on %s with policy %s",
 	    g->cfg->store_root, g->mountpoint, g->cfg->policy_file);
@@ -168,6 +170,7 @@ threads:
 	gw_wait_lock_workers();
 	gw_dirsync_stop();
 	gw_control_stop(g);
+	gw_views_stop(g);
 	gw_reload_stop();
 	gw_stop_audit(g);
 unhook:

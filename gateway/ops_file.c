@@ -18,6 +18,7 @@
 #include "gateway/gw.h"
 #include "gateway/limiter.h"
 #include "gateway/ops.h"
+#include "gateway/views.h"
 
 #define RULE_MAX (POLICY_PATH_MAX + 96)
 
@@ -516,6 +517,27 @@ gw_op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->ac_attr_timeout_set = 1;
 	cfg->ac_attr_timeout = 0;
 	return gw_global;
+}
+
+void *
+gw_op_init_view(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+	struct gw *g = gw_global;
+	double ttl = (double)g->cfg->store_view_ttl_s;
+
+	(void)gw_op_init(conn, cfg);
+	/* Only the view's user is admitted (user_id, no allow_other), so
+	 * the kernel may keep names, attributes (missing ones too) and
+	 * listings: views.c drops them when what the user may see
+	 * changes, and they last at most view_ttl otherwise.  File pages
+	 * are kept as on the shared mount (auto_cache). */
+	cfg->entry_timeout = ttl;
+	cfg->attr_timeout = ttl;
+	cfg->negative_timeout = ttl;
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS;
+	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+	return fuse_get_context()->private_data;
 }
 
 const struct fuse_operations gw_operations = {

@@ -23,6 +23,7 @@
 #include "gateway/backing.h"
 #include "gateway/gw.h"
 #include "gateway/ops.h"
+#include "gateway/views.h"
 
 static const char *
 rel_of(const char *path)
@@ -160,7 +161,8 @@ gw_op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 }
 
 static int
-list_dir(struct gw_call *c, const char *rel, void *buf, fuse_fill_dir_t fill)
+list_dir(struct gw_call *c, const char *rel, void *buf, fuse_fill_dir_t fill,
+    enum fuse_fill_dir_flags plus)
 {
 	char child[POLICY_PATH_MAX];
 	struct policy_decision dec;
@@ -183,7 +185,7 @@ list_dir(struct gw_call *c, const char *rel, void *buf, fuse_fill_dir_t fill)
 		if (!visible(c, child, &st, &dec))
 			continue;
 		present(&st);
-		if (fill(buf, de->d_name, &st, 0, 0) != 0)
+		if (fill(buf, de->d_name, &st, 0, plus) != 0)
 			break;
 	}
 	closedir(d);
@@ -196,6 +198,7 @@ int
 gw_op_opendir(const char *path, struct fuse_file_info *fi)
 {
 	struct gw_dirh *d = malloc(sizeof(*d));
+	uid_t vu;
 
 	if (d == NULL ||
 	    (d->rel = strdup(path != NULL ? rel_of(path) : "")) == NULL) {
@@ -204,6 +207,10 @@ gw_op_opendir(const char *path, struct fuse_file_info *fi)
 	}
 	d->magic = GW_HANDLE_DIR;
 	fi->fh = (uint64_t)(uintptr_t)d;
+	/* In a view the listing is the user's alone: the kernel may keep
+	 * it (views.c drops it when it changes). */
+	if (gw_view_of_request(&vu))
+		fi->cache_readdir = fi->keep_cache = 1;
 	return 0;
 }
 
@@ -229,11 +236,11 @@ gw_op_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
 	const char *rel = dh != NULL ? dh->rel : NULL;
 	struct policy_decision dec;
 	struct gw_call c;
+	uid_t vu;
 	int r;
 
 	(void)path;
 	(void)off;
-	(void)flags;
 	if (rel == NULL)
 		return -EBADF;
 	r = gw_call_begin(&c, g, false);
@@ -254,7 +261,12 @@ gw_op_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
 		gw_call_end(&c);
 		return dec.traverse ? -EACCES : -ENOENT;
 	}
-	r = list_dir(&c, rel, buf, fill);
+	/* In a view each entry's attributes come along (readdirplus), so
+	 * `ls -l` and find(1) need no lookup per entry. */
+	r = list_dir(&c, rel, buf, fill,
+	    (flags & FUSE_READDIR_PLUS) && gw_view_of_request(&vu)
+	        ? FUSE_FILL_DIR_PLUS
+	        : (enum fuse_fill_dir_flags)0);
 	gw_call_end(&c);
 	return r;
 }

@@ -21,6 +21,7 @@
 #include "access/access.h"
 #include "gateway/reload.h"
 #include "gateway/start.h"
+#include "gateway/views.h"
 
 #define EVENTS (IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM)
 
@@ -82,6 +83,7 @@ gw_reload_policy(struct gw *g)
 	}
 	if ((r = gw_policy_set(g, p)) != 0)
 		return r;
+	gw_views_kick(GW_VIEW_ALL, GW_VIEW_INVAL);
 	gw_log(LOG_NOTICE, "policy %s reloaded", g->cfg->policy_file);
 	audit_reload(g, "info", "policy reloaded");
 	return 0;

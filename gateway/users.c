@@ -13,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "access/access.h"
 #include "base/base.h"
 #include "core/dir/dir.h"
@@ -21,6 +23,7 @@
 #include "gateway/budget.h"
 #include "gateway/gw.h"
 #include "gateway/limiter.h"
+#include "gateway/views.h"
 
 #define PW_BUF_MAX 16384
 
@@ -130,6 +133,35 @@ apply_policy(struct gw_user *u, struct gw_policy *p)
 	return 0;
 }
 
+/*
+ * U has a new directory answer: if its groups or care team differ from
+ * the last one, U's views (views.c) drop their cached names, which may
+ * show a patient no longer (or now) on the care team.
+ */
+static void
+note_answer(struct gw_user *u)
+{
+	crypto_generichash_state st;
+	unsigned char sig[sizeof(u->du_sig)];
+	size_t i;
+
+	crypto_generichash_init(&st, NULL, 0, sizeof(sig));
+	for (i = 0; i < u->du->ngroups; i++)
+		crypto_generichash_update(&st,
+		    (const unsigned char *)u->du->groups[i],
+		    strlen(u->du->groups[i]) + 1);
+	crypto_generichash_update(&st, (const unsigned char *)"\n", 1);
+	for (i = 0; i < u->du->npatients; i++)
+		crypto_generichash_update(&st,
+		    (const unsigned char *)u->du->patients[i],
+		    strlen(u->du->patients[i]) + 1);
+	crypto_generichash_final(&st, sig, sizeof(sig));
+	if (u->du_sig_set && memcmp(sig, u->du_sig, sizeof(sig)) != 0)
+		gw_views_kick(u->uid, GW_VIEW_INVAL);
+	memcpy(u->du_sig, sig, sizeof(sig));
+	u->du_sig_set = true;
+}
+
 int
 gw_user_refresh(struct gw *g, struct gw_user *u, struct gw_policy *p, char *err,
     size_t errlen)
@@ -172,6 +204,7 @@ gw_user_refresh(struct gw *g, struct gw_user *u, struct gw_policy *p, char *err,
 		return r;
 	}
 	u->du = du;
+	note_answer(u);
 	return apply_policy(u, p);
 }
 

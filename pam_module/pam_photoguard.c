@@ -1,17 +1,19 @@
 /*
  * pam_photoguard.c - the PAM entry points of photoguard: `auth` (the TOTP
  * second factor), `account` (lockout, directory roles, login rules) and
- * `session` (audit records for open and close, and the MFA ticket bound to
- * the session: see mfa_ticket.h).  Each phase starts and ends in
- * pam_ctx.c, so every outcome is audited and logged once.  Library codes
- * become PAM_* in this module and nowhere else.
+ * `session` (audit records for open and close, the MFA ticket bound to
+ * the session: see mfa_ticket.h, and the login's own view of the store).  Each
+ * phase starts and ends in pam_ctx.c, so every outcome is audited and logged
+ * once.  Library codes become PAM_* in this module and nowhere else.
  */
 #define PAM_SM_AUTH
 #define PAM_SM_ACCOUNT
 #define PAM_SM_SESSION
+#define PW_BUF_MAX 16384
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
+#include <pwd.h>
 #include <stdbool.h>
 #include <string.h>
 #include <syslog.h>
@@ -19,6 +21,7 @@
 #include <unistd.h>
 
 #include "base/base.h"
+#include "core/ctl/ctl.h"
 #include "core/lockout/lockout.h"
 #include "core/totp/totp.h"
 #include "pam_module/pam_auth.h"
@@ -125,6 +128,35 @@ ticket_leave(struct pgpam_ctx *c)
 	}
 }
 
+/*
+ * Session open: the login gets a view of its own at [store] mountpoint
+ * (core/ctl/ctl_view.c), in a mount namespace its processes inherit.
+ * Without one (no gateway here, or it refused) the shared view serves:
+ * it decides the same, only slower, so the login goes on either way.
+ */
+static void
+view_enter(struct pgpam_ctx *c)
+{
+	struct passwd pw, *res = NULL;
+	char buf[PW_BUF_MAX], why[512];
+	int r;
+
+	if (!c->cfg->store_views ||
+	    getpwnam_r(c->user, &pw, buf, sizeof(buf), &res) != 0 ||
+	    res == NULL || pw.pw_uid == 0)
+		return;
+	r = ctl_view_enter(c->cfg->store_control_socket,
+	    c->cfg->store_mountpoint, pw.pw_uid, pw.pw_gid, why, sizeof(why));
+	if (r == PG_OK) {
+		pgpam_note(c, "own view at %s", c->cfg->store_mountpoint);
+	} else if (r != PG_ERR_NOTFOUND) {
+		pgpam_note(c, "no own view (%s): the shared view serves", why);
+		pam_syslog(c->pamh, LOG_WARNING,
+		    "no view of %s's own at %s (%s): the shared view serves",
+		    c->user, c->cfg->store_mountpoint, why);
+	}
+}
+
 PAM_EXTERN int
 pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
@@ -159,9 +191,10 @@ session(pam_handle_t *pamh, int argc, const char **argv, const char *phase,
 		rc = pgpam_set(&c, "success", PAM_SUCCESS, NULL, "%s", what);
 	else if (rc != PAM_SESSION_ERR)
 		rc = PAM_SESSION_ERR;
-	if (open && rc == PAM_SUCCESS)
+	if (open && rc == PAM_SUCCESS) {
 		ticket_join(&c);
-	else if (!open)
+		view_enter(&c);
+	} else if (!open)
 		ticket_leave(&c); /* even when the record cannot be written */
 	return pgpam_finish(&c, rc);
 }

@@ -112,6 +112,8 @@ struct pg_config {
 	char *store_user;
 	char *store_mountpoint;
 	char *store_control_socket;
+	bool store_views;
+	int store_view_ttl_s;
 
 	/* What loaded but should be written differently (deprecated
 	 * spellings), as "FILE:LINE: [section] key: ..." lines. */

@@ -23,6 +23,7 @@ static const struct verb_def verbs[CTL_VERB_COUNT] = {
 	[CTL_STATUS_JSON] = { "status json", false, false },
 	[CTL_BREAKGLASS] = { "breakglass", true, true },
 	[CTL_UNLOCK] = { "unlock", true, false },
+	[CTL_VIEW] = { "view", true, false },
 };
 
 static const char reply_ok[] = "ok\n";

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include <sys/un.h>
 
 #define CTL_LINE_MAX  1023 /* a request line, its newline included */
@@ -28,6 +29,8 @@ enum ctl_verb {
 	CTL_STATUS_JSON, /* the same, one JSON object */
 	CTL_BREAKGLASS,  /* PATIENT [REASON...]: a grant for the caller */
 	CTL_UNLOCK,      /* USER: forget what is cached about USER (root) */
+	CTL_VIEW,        /* UID: serve the FUSE connection passed along
+	                    with the request as UID's own view (root) */
 	CTL_VERB_COUNT
 };
 
@@ -110,5 +113,17 @@ enum ctl_verdict ctl_reply_verdict(const char *p, size_t n, size_t *body);
 /* Fills SA for the socket at PATH: PG_OK, PG_ERR_INVAL (NULL or empty),
  * or PG_ERR_TOOBIG (longer than a socket path may be). */
 int ctl_sockaddr(const char *path, struct sockaddr_un *sa);
+
+/*
+ * Gives the calling process (root, single-threaded: a login's session
+ * process) a view of its own for UID (primary group GID): a new mount
+ * namespace with a FUSE mount over MOUNTPOINT that only UID may use,
+ * handed to the gateway listening on SOCK (ctl_view.c).  Returns PG_OK;
+ * PG_ERR_NOTFOUND when no gateway listens (nothing done); otherwise an
+ * error with WHY, the mount taken away again (the shared view shows, in
+ * a namespace of the caller's own when one was made).
+ */
+int ctl_view_enter(const char *sock, const char *mountpoint, uid_t uid,
+    gid_t gid, char *why, size_t len);
 
 #endif /* PG_CTL_H */

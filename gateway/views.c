@@ -1,0 +1,533 @@
+/*
+ * views.c - per-user views.  A login's session process mounts a FUSE
+ * connection for its user only (core/ctl/ctl_view.c) and passes it here
+ * over the control socket; this process serves it with the same
+ * operations as the shared mount, but with the kernel's caches on
+ * (gw_op_init_view()), because nobody else's answers can land in them.
+ * Every open still reaches the gateway and is decided, charged and
+ * audited: the kernel never caches an open.
+ *
+ * Cached answers go stale when what the user may see changes, so one
+ * thread here (the "views' thread") drops them: a policy reload, a
+ * break-glass grant or its expiry, a changed directory answer (groups,
+ * care team) invalidates the user's names; a lockout drops the pages of
+ * the user's open files and ends the connection, which the kernel aborts
+ * once its last descriptor is closed (open files and mappings answer
+ * ENOTCONN from then on).  The thread also looks at each view's user once
+ * a second, so a lockout from another server or a directory change ends
+ * or refreshes a view whose user sends no request at all.
+ *
+ * A view is served by GW_VIEW_THREADS threads of its own, polling the
+ * connection and an eventfd that tells them to stop: libfuse's own loop
+ * could not be stopped without a request arriving.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <fuse.h>
+#include <fuse_lowlevel.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/base.h"
+#include "core/dir/dir.h"
+#include "gateway/backing.h"
+#include "gateway/ops.h"
+#include "gateway/start.h"
+#include "gateway/views.h"
+
+#define FUSE_MAJOR     10
+#define FUSE_MINOR     229
+#define OPEN_PATHS_MAX 256 /* open files whose pages a lockout drops */
+
+struct gw_view {
+	uid_t uid;
+	struct fuse *f;
+	struct fuse_session *se;
+	int fd;     /* the connection (the session's) */
+	int stopfd; /* eventfd: the serving threads stop */
+	pthread_t thr[GW_VIEW_THREADS];
+	int nthr;
+	atomic_int serving; /* serving threads not yet ended */
+	unsigned pending;   /* GW_VIEW_*; views_mu */
+	time_t grants_seen; /* grant expiries before this are done */
+	struct gw_view *next;
+};
+
+static struct gw *views_g;
+static pthread_mutex_t views_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t views_cv = PTHREAD_COND_INITIALIZER;
+static struct gw_view *views;         /* views_mu */
+static size_t nviews;                 /* views_mu */
+static bool views_stop, views_kicked; /* views_mu */
+static bool views_running;
+static pthread_t views_thread;
+static struct fuse_operations view_ops;
+
+bool
+gw_view_of_request(uid_t *uid)
+{
+	struct fuse_context *fc = fuse_get_context();
+
+	if (fc == NULL || fc->private_data == NULL ||
+	    fc->private_data == (void *)gw_global)
+		return false;
+	*uid = ((struct gw_view *)fc->private_data)->uid;
+	return true;
+}
+
+size_t
+gw_views_live(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&views_mu);
+	n = nviews;
+	pthread_mutex_unlock(&views_mu);
+	return n;
+}
+
+void
+gw_views_kick(uid_t uid, unsigned what)
+{
+	struct gw_view *v;
+
+	pthread_mutex_lock(&views_mu);
+	for (v = views; v != NULL; v = v->next)
+		if (uid == GW_VIEW_ALL || v->uid == uid) {
+			v->pending |= what;
+			views_kicked = true;
+		}
+	if (views_kicked)
+		pthread_cond_signal(&views_cv);
+	pthread_mutex_unlock(&views_mu);
+}
+
+static void *
+serve_main(void *arg)
+{
+	struct gw_view *v = arg;
+	struct fuse_buf buf;
+	struct pollfd p[2];
+	int r;
+
+	memset(&buf, 0, sizeof(buf));
+	p[0].fd = v->fd;
+	p[0].events = POLLIN;
+	p[1].fd = v->stopfd;
+	p[1].events = POLLIN;
+	while (!fuse_session_exited(v->se)) {
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[1].revents != 0)
+			break;
+		/* The mount is gone (the login's last process ended). */
+		if (p[0].revents & (POLLERR | POLLHUP | POLLNVAL))
+			break;
+		r = fuse_session_receive_buf(v->se, &buf);
+		if (r == -EAGAIN || r == -EINTR)
+			continue; /* another thread took it */
+		if (r <= 0)
+			break;
+		fuse_session_process_buf(v->se, &buf);
+	}
+	free(buf.mem);
+	if (atomic_fetch_sub(&v->serving, 1) == 1) {
+		pthread_mutex_lock(&views_mu);
+		views_kicked = true;
+		pthread_cond_signal(&views_cv);
+		pthread_mutex_unlock(&views_mu);
+	}
+	return NULL;
+}
+
+/* Stops V's threads and ends its connection (closing the last descriptor
+ * aborts it in the kernel).  V is off the list. */
+static void
+view_end(struct gw_view *v)
+{
+	uint64_t one = 1;
+	int i;
+
+	if (write(v->stopfd, &one, sizeof(one)) < 0)
+		gw_log(LOG_ERR, "view of uid %lu: cannot stop it: %s",
+		    (unsigned long)v->uid, strerror(errno));
+	for (i = 0; i < v->nthr; i++)
+		pthread_join(v->thr[i], NULL);
+	/* Closes the connection; no unmount: the mount is the login's, in
+	 * its namespace, and goes with it. */
+	fuse_destroy(v->f);
+	close(v->stopfd);
+	free(v);
+}
+
+static void
+audit_view(struct gw *g, uid_t uid, pid_t pid, const char *user,
+    const char *decision, const char *reason)
+{
+	struct gw_req rq;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.uid = uid;
+	rq.pid = pid;
+	rq.user = user;
+	rq.path = "";
+	gw_audit(g, &rq, "gateway.view", decision, "gateway", reason, -1);
+}
+
+/* Drops every name V's kernel side caches: the store's top-level names
+ * (each takes its whole subtree with it) and the root's listing. */
+static void
+view_inval(struct gw *g, struct gw_view *v)
+{
+	struct dirent *de;
+	DIR *d;
+
+	if (backing_opendir(g->store, "", &d) == 0) {
+		while ((de = readdir(d)) != NULL) {
+			if (strcmp(de->d_name, ".") == 0 ||
+			    strcmp(de->d_name, "..") == 0)
+				continue;
+			(void)fuse_lowlevel_notify_inval_entry(v->se,
+			    FUSE_ROOT_ID, de->d_name, strlen(de->d_name));
+		}
+		closedir(d);
+	}
+	(void)fuse_lowlevel_notify_inval_inode(v->se, FUSE_ROOT_ID, 0, 0);
+}
+
+/* The paths (with a leading '/') of UID's open files, into P (at most
+ * OPEN_PATHS_MAX); returns how many.  Takes the user's mu. */
+static size_t
+open_paths(struct gw *g, uid_t uid, char **p)
+{
+	struct gw_user *u = gw_user_get(g, uid);
+	struct gw_handle *h;
+	size_t n = 0;
+
+	if (u == NULL)
+		return 0;
+	pthread_mutex_lock(&u->mu);
+	for (h = u->open; h != NULL && n < OPEN_PATHS_MAX; h = h->next)
+		if (asprintf(&p[n], "/%s", h->path) >= 0)
+			n++;
+	pthread_mutex_unlock(&u->mu);
+	return n;
+}
+
+/* UID is locked out: its open files' pages go (mapped ones unmapped, so
+ * the next touch asks and is refused), then each of its views ends. */
+static void
+views_abort(struct gw *g, struct gw_view **ending)
+{
+	char *paths[OPEN_PATHS_MAX];
+	struct gw_view *v;
+	size_t n, i;
+
+	for (v = *ending; v != NULL; v = v->next) {
+		n = open_paths(g, v->uid, paths);
+		for (i = 0; i < n; i++) {
+			(void)fuse_invalidate_path(v->f, paths[i]);
+			free(paths[i]);
+		}
+		view_inval(g, v);
+	}
+	while ((v = *ending) != NULL) {
+		*ending = v->next;
+		audit_view(g, v->uid, 0, NULL, "info",
+		    "view ended: account locked out");
+		view_end(v);
+	}
+}
+
+/*
+ * Once a second, for each view's user: a lockout found in the store (set
+ * on another server or by the PAM module) revokes and so aborts; a
+ * directory answer past its time is fetched again (a change invalidates:
+ * users.c); a break-glass grant that ran out invalidates.
+ */
+static void
+watch_user(struct gw *g, struct gw_view *v, time_t now)
+{
+	struct gw_call c;
+	size_t i;
+	bool expired = false;
+
+	/* gw_call_begin_uid() checks the store and refreshes. */
+	(void)gw_call_begin_uid(&c, g, v->uid, 0);
+	if (c.held) {
+		for (i = 0; i < c.u->ngrants; i++)
+			if (c.u->grants[i].until <= now &&
+			    c.u->grants[i].until > v->grants_seen)
+				expired = true;
+	}
+	gw_call_end(&c);
+	v->grants_seen = now;
+	if (expired)
+		gw_views_kick(v->uid, GW_VIEW_INVAL);
+}
+
+static void *
+views_main(void *arg)
+{
+	struct gw *g = arg;
+	static struct gw_view *watch[GW_VIEWS_MAX];
+	struct gw_view *v, **pv, *ending;
+	struct timespec ts;
+	size_t nw, i;
+	time_t last = 0;
+
+	pthread_mutex_lock(&views_mu);
+	while (!views_stop) {
+		if (!views_kicked) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += 1;
+			pthread_cond_timedwait(&views_cv, &views_mu, &ts);
+		}
+		views_kicked = false;
+		/* Take off the list what ends: aborted or unmounted. */
+		ending = NULL;
+		for (pv = &views; (v = *pv) != NULL;) {
+			if ((v->pending & GW_VIEW_ABORT) ||
+			    atomic_load(&v->serving) == 0) {
+				*pv = v->next;
+				nviews--;
+				v->next = ending;
+				ending = v;
+				continue;
+			}
+			pv = &v->next;
+		}
+		pthread_mutex_unlock(&views_mu);
+		/* Unmounted views end quietly; aborted ones drop pages first.
+		 * Invalidation runs outside views_mu: the kernel may wait
+		 * for one of the view's own requests, which may kick. */
+		for (pv = &ending; (v = *pv) != NULL;) {
+			if (atomic_load(&v->serving) == 0 &&
+			    !(v->pending & GW_VIEW_ABORT)) {
+				*pv = v->next;
+				view_end(v);
+				continue;
+			}
+			pv = &v->next;
+		}
+		views_abort(g, &ending);
+		pthread_mutex_lock(&views_mu);
+		for (v = views; v != NULL; v = v->next) {
+			if (!(v->pending & GW_VIEW_INVAL))
+				continue;
+			v->pending &= ~GW_VIEW_INVAL;
+			pthread_mutex_unlock(&views_mu);
+			/* Only this thread frees a view: V stays valid. */
+			view_inval(g, v);
+			pthread_mutex_lock(&views_mu);
+		}
+		if (time(NULL) == last)
+			continue;
+		last = time(NULL);
+		/* Each user once, however many views (only this thread frees
+		 * a view: the pointers stay valid outside views_mu). */
+		nw = 0;
+		for (v = views; v != NULL && nw < GW_VIEWS_MAX; v = v->next) {
+			for (i = 0; i < nw && watch[i]->uid != v->uid; i++)
+				;
+			if (i == nw)
+				watch[nw++] = v;
+		}
+		pthread_mutex_unlock(&views_mu);
+		for (i = 0; i < nw; i++)
+			watch_user(g, watch[i], last);
+		pthread_mutex_lock(&views_mu);
+	}
+	ending = views;
+	views = NULL;
+	nviews = 0;
+	pthread_mutex_unlock(&views_mu);
+	while ((v = ending) != NULL) {
+		ending = v->next;
+		view_end(v);
+	}
+	return NULL;
+}
+
+int
+gw_views_start(struct gw *g)
+{
+	views_g = g;
+	view_ops = gw_operations;
+	view_ops.init = gw_op_init_view;
+	views_stop = false;
+	if (pthread_create(&views_thread, NULL, views_main, g) != 0) {
+		gw_log(LOG_ERR, "views: no thread");
+		return -1;
+	}
+	views_running = true;
+	return 0;
+}
+
+void
+gw_views_stop(struct gw *g)
+{
+	(void)g;
+	if (!views_running)
+		return;
+	pthread_mutex_lock(&views_mu);
+	views_stop = true;
+	pthread_cond_signal(&views_cv);
+	pthread_mutex_unlock(&views_mu);
+	pthread_join(views_thread, NULL);
+	views_running = false;
+}
+
+/* Serves FD as UID's view.  0, or -1 with WHY. */
+static int
+view_add(struct gw *g, uid_t uid, int fd, char *why, size_t len)
+{
+	char *argv[] = { (char *)(uintptr_t) "photoguard-gateway", NULL };
+	struct fuse_args args = FUSE_ARGS_INIT(1, argv);
+	char dev[32];
+	struct gw_view *v;
+	int i, fl;
+
+	(void)g;
+	if ((v = calloc(1, sizeof(*v))) == NULL) {
+		snprintf(why, len, "out of memory");
+		goto fail_fd;
+	}
+	v->uid = uid;
+	v->grants_seen = time(NULL);
+	v->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (v->stopfd < 0 || (fl = fcntl(fd, F_GETFL)) < 0 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0) {
+		snprintf(why, len, "%s", strerror(errno));
+		goto fail_v;
+	}
+	v->f = fuse_new(&args, &view_ops, sizeof(view_ops), v);
+	fuse_opt_free_args(&args);
+	snprintf(dev, sizeof(dev), "/dev/fd/%d", fd);
+	if (v->f == NULL || fuse_mount(v->f, dev) != 0) {
+		snprintf(why, len, "libfuse refused the connection");
+		if (v->f != NULL)
+			fuse_destroy(v->f);
+		goto fail_v;
+	}
+	/* From here the session owns FD (fuse_destroy() closes it). */
+	v->se = fuse_get_session(v->f);
+	v->fd = fd;
+	atomic_init(&v->serving, GW_VIEW_THREADS);
+	for (i = 0; i < GW_VIEW_THREADS; i++) {
+		if (pthread_create(&v->thr[i], NULL, serve_main, v) != 0)
+			break;
+		v->nthr++;
+	}
+	if (v->nthr < GW_VIEW_THREADS) {
+		atomic_fetch_sub(&v->serving, GW_VIEW_THREADS - v->nthr);
+		snprintf(why, len, "no threads to serve it");
+		view_end(v);
+		return -1;
+	}
+	pthread_mutex_lock(&views_mu);
+	v->next = views;
+	views = v;
+	nviews++;
+	pthread_mutex_unlock(&views_mu);
+	return 0;
+fail_v:
+	if (v->stopfd >= 0)
+		close(v->stopfd);
+	free(v);
+fail_fd:
+	close(fd);
+	return -1;
+}
+
+/* The uid in S: decimal digits only, not root's, not (uid_t)-1. */
+static bool
+parse_uid(const char *s, uid_t *uid)
+{
+	unsigned long long n = 0;
+	size_t i;
+
+	if (s[0] == '\0' || strlen(s) > 10)
+		return false;
+	for (i = 0; s[i] != '\0'; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		n = n * 10 + (unsigned)(s[i] - '0');
+	}
+	if (n == 0 || n >= (uid_t)-1)
+		return false;
+	*uid = (uid_t)n;
+	return true;
+}
+
+void
+gw_view_request(struct gw *g, uid_t peer, pid_t pid,
+    const struct ctl_request *rq, int fd, FILE *f)
+{
+	char why[600], user[GW_USER_MAX] = "";
+	struct gw_call c;
+	struct stat st;
+	uid_t uid;
+	int r;
+
+	if (peer != 0) {
+		ctl_reply_error(f, "only root may hand over a view");
+		goto refuse;
+	}
+	if (fd < 0) {
+		ctl_reply_error(f, "no FUSE connection came with the request");
+		return;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISCHR(st.st_mode) ||
+	    major(st.st_rdev) != FUSE_MAJOR ||
+	    minor(st.st_rdev) != FUSE_MINOR) {
+		ctl_reply_error(
+		    f, "what came with the request is not /dev/fuse");
+		goto refuse;
+	}
+	if (!parse_uid(rq->arg, &uid)) {
+		ctl_reply_error(f, "not a user's uid: %s", rq->arg);
+		goto refuse;
+	}
+	if (gw_views_live() >= GW_VIEWS_MAX) {
+		ctl_reply_error(f, "%d views served already", GW_VIEWS_MAX);
+		audit_view(g, uid, pid, NULL, "deny", "too many views");
+		goto refuse;
+	}
+	/* The user must be one the gateway serves now: known, not locked. */
+	r = gw_call_begin_uid(&c, g, uid, pid);
+	if (c.u != NULL && c.u->known)
+		snprintf(user, sizeof(user), "%s", c.u->name);
+	if (r != 0) {
+		snprintf(why, sizeof(why), "no view: %s", c.why);
+		gw_call_end(&c);
+		audit_view(g, uid, pid, user[0] ? user : NULL, "deny", why);
+		ctl_reply_error(f, "%s", why);
+		goto refuse;
+	}
+	gw_call_end(&c);
+	if (view_add(g, uid, fd, why, sizeof(why)) != 0) {
+		audit_view(g, uid, pid, user, "deny", why);
+		ctl_reply_error(f, "no view: %s", why);
+		return;
+	}
+	audit_view(g, uid, pid, user, "info", "view opened");
+	ctl_reply_ok(f);
+	fprintf(f, "view for %s (uid %lu)\n", user, (unsigned long)uid);
+	return;
+refuse:
+	close(fd);
+}
