@@ -177,8 +177,17 @@ static void
 audit_view(struct gw *g, uid_t uid, pid_t pid, const char *user,
     const char *decision, const char *reason)
 {
+	char name[GW_USER_MAX] = "";
+	struct gw_user *u;
 	struct gw_req rq;
 
+	if (user == NULL && (u = gw_user_get(g, uid)) != NULL) {
+		pthread_mutex_lock(&u->mu);
+		if (u->known)
+			snprintf(name, sizeof(name), "%s", u->name);
+		pthread_mutex_unlock(&u->mu);
+		user = name[0] != '\0' ? name : NULL;
+	}
 	memset(&rq, 0, sizeof(rq));
 	rq.uid = uid;
 	rq.pid = pid;

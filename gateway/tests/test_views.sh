@@ -88,8 +88,118 @@ sleep 0.3
 out=$(inview "$S" gwsurg stat -c %s "$new" 2>&1)
 is "a policy reload drops the view's cache: the photo is there" "$out" "$(stat -c %s "$s/patients/P000001/$pre/IMG_0009.jpg")"
 
-done_view() { kill "$1" 2>/dev/null; }
-done_view "$S"
-check "the view ends when its namespace is gone" wait_views 0
+# A care-team change in the directory reaches a cached view within the
+# directory's cache_ttl (2 s here) and the views' once-a-second look,
+# without a request of the user's: P000003 joins, P000002 leaves.
+out=$(inview "$S" gwsurg stat -c %F "$m/patients/P000003" 2>&1)
+like "P000003 is not on the surgeon's care team: ENOENT in the view" "$out" "No such file or directory"
+inview "$S" gwsurg stat -c %F "$m/patients/P000002" >/dev/null
+printf 'dn: cn=P000003,ou=careteams,%s\nchangetype: modify\nadd: member\nmember: uid=gwsurg,ou=people,%s\n\ndn: cn=P000002,ou=careteams,%s\nchangetype: modify\ndelete: member\nmember: uid=gwsurg,ou=people,%s\n' \
+	"$SLAPD_BASE_DN" "$SLAPD_BASE_DN" "$SLAPD_BASE_DN" "$SLAPD_BASE_DN" | slapd_modify >/dev/null
+got=
+for i in $(seq 1 60); do
+	got=$(inview "$S" gwsurg ls "$m/patients" 2>&1 | tr '\n' ' ')
+	a=$(inview "$S" gwsurg stat -c %F "$m/patients/P000003" 2>&1)
+	b=$(inview "$S" gwsurg stat -c %F "$m/patients/P000002" 2>&1)
+	[ "$a" = directory ] && [ "${b#*No such file}" != "$b" ] && break
+	sleep 0.1
+done
+is "after the care-team change the view finds P000003 (its cached ENOENT dropped)" "$a" directory
+like "...and no longer P000002 (its cached entry dropped)" "$b" "No such file or directory"
+is "...and lists them so" "$got" "P000001 P000003 "
+diag "care-team change seen in the view after $((i / 10)).$((i % 10)) s"
+
+# A break-glass grant drops the on-call surgeon's cached ENOENT.
+view gwoncall
+O=$VPID
+check "a view for the on-call surgeon" test -n "$O"
+out=$(inview "$O" gwoncall stat -c %F "$m/patients/P000004" 2>&1)
+like "no grant yet: P000004 does not exist in the on-call surgeon's view" "$out" "No such file or directory"
+out=$(as gwoncall "$PG_CLI" breakglass --patient P000004 --reason "views test" 2>&1)
+like "break-glass for P000004 granted" "$out" "granted gwoncall access to P000004"
+got=
+for i in $(seq 1 30); do
+	got=$(inview "$O" gwoncall stat -c %F "$m/patients/P000004" 2>&1)
+	[ "$got" = directory ] && break
+	sleep 0.1
+done
+is "...and the view shows it at once (cache dropped)" "$got" directory
+
+# --- a lockout ends the user's views at once ----------------------------
+# gwbulk holds a photo open in a view and has read its first bytes; a
+# bulk copy in the same view crosses the lockout threshold; the rest of
+# the open file is then refused (the kernel's cached pages dropped, the
+# connection aborted), and the view is gone.
+held=$m/patients/P000005/$pre/IMG_0001.jpg
+cat >"$tmp/holder.sh" <<'SH'
+exec 3<"$1"
+head -c 10 <&3 >"$2/held.first"
+touch "$2/held.ready"
+while [ ! -e "$2/held.go" ]; do sleep 0.1; done
+cat <&3 >"$2/held.rest" 2>"$2/held.err"
+echo $? >"$2/held.rc"
+stat "$3" >/dev/null 2>>"$2/held.err2"
+echo $? >"$2/held.rc2"
+SH
+"$PG_CLI" view --user gwbulk -- bash "$tmp/holder.sh" "$held" "$tmp/out" "$m/patients" >"$tmp/view.gwbulk" 2>&1 &
+HP=$!
+for i in $(seq 1 100); do [ -e "$tmp/out/held.ready" ] && break; sleep 0.05; done
+is "gwbulk read the held photo's first bytes in its view" "$(cat "$tmp/out/held.first" 2>/dev/null)" "PHOTO pati"
+B=$(pgrep -u gwbulk -x bash | head -1)
+inview "$B" gwbulk cp -r "$m/patients" "$tmp/out/cp" 2>/dev/null
+check "the bulk copy in the view locked gwbulk out" test -n "$("$PG_CLI" lockouts | grep '^gwbulk ')"
+for i in $(seq 1 50); do [ "$(views_live)" = 2 ] && break; sleep 0.1; done
+is "...and ended gwbulk's view (two views left)" "$(views_live)" 2
+touch "$tmp/out/held.go"
+wait "$HP"
+is "the held file's next read fails" "$(cat "$tmp/out/held.rc")" 1
+like "...with the connection aborted" "$(cat "$tmp/out/held.err")" "Transport endpoint is not connected|Input/output error|Permission denied"
+is "...and nothing more of it was read" "$(stat -c %s "$tmp/out/held.rest")" 0
+like "...and the view answers nothing more" "$(cat "$tmp/out/held.err2")" "Transport endpoint is not connected"
+is "the view's end is audited" "$(audit_count gateway.view info gwbulk)" 2
+out=$("$PG_CLI" view --user gwbulk -- true 2>&1)
+is "a locked-out user gets no new view: exit 1" $? 1
+like "...saying why" "$out" "no view for gwbulk: the gateway refused: no view: account locked out"
+is "...and the refusal is audited" "$(audit_count gateway.view deny gwbulk)" 1
+
+# --- bad requests -------------------------------------------------------
+# ask UID [FDFILE] [AS_USER]: a raw `view UID` request over the control
+# socket, the file FDFILE (opened read-write) passed along.
+ask() {
+	local py='
+import socket, sys, os
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+fds = [os.open(sys.argv[3], os.O_RDWR)] if sys.argv[3] else []
+socket.send_fds(s, [("view %s\n" % sys.argv[2]).encode()], fds)
+print(s.recv(4096).decode().strip())
+'
+	if [ -n "${3:-}" ]; then
+		as "$3" /usr/bin/python3 -c "$py" "$tmp/gateway.sock" "$1" "${2:-}"
+	else
+		/usr/bin/python3 -c "$py" "$tmp/gateway.sock" "$1" "${2:-}"
+	fi
+}
+like "a view asked by a user, not root: refused" "$(ask 2901 /dev/null gwsurg)" "^error: only root may hand over a view"
+like "root without a connection passed: refused" "$(ask 2901)" "^error: no FUSE connection came with the request"
+like "root passing /dev/null instead of /dev/fuse: refused" "$(ask 2901 /dev/null)" "^error: what came with the request is not /dev/fuse"
+like "a uid that is not a number: refused" "$(ask 29x1 /dev/fuse)" "^error: not a user's uid: 29x1"
+like "root's uid: refused" "$(ask 0 /dev/fuse)" "^error: not a user's uid: 0"
+like "a uid with no user: refused" "$(ask 4242 /dev/fuse)" "^error: no view: uid 4242 has no user name"
+is "...audited" "$(grep -c '"event":"gateway.view".*"decision":"deny".*uid 4242 has no user name' "$tmp/audit/audit.jsonl")" 1
+out=$(as gwsurg "$PG_CLI" view --user gwsurg -- true 2>&1)
+like "photoguard view run by a user: refused" "$out" "only root can make a view"
+out=$("$PG_CLI" view --user root -- true 2>&1)
+like "photoguard view --user root: refused" "$out" "root has no view of its own"
+out=$("$PG_CLI" view --user nosuchuser -- true 2>&1)
+like "photoguard view for an unknown user: refused" "$out" "no user nosuchuser"
+out=$("$PG_CLI" view gwsurg 2>&1)
+is "photoguard view without --user: usage, exit 2" $? 2
+is "after the refusals the gateway still serves the two views" "$(views_live)" 2
+
+kill "$S" "$O" 2>/dev/null
+check "the views end when their namespaces are gone" wait_views 0
+"$PG_CLI" audit verify >"$tmp/verify.out" 2>&1
+is "the audit log verifies" $? 0
 
 gw_done
