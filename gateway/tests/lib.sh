@@ -296,6 +296,21 @@ gw_stop() {
 	GW_PID=
 }
 
+# views_live: how many per-user views the gateway serves (status --json).
+views_live() {
+	"$PG_CLI" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin).get("views", "none"))'
+}
+
+# wait_views N: until the gateway serves N views (at most 5 s).
+wait_views() {
+	local i
+	for i in $(seq 1 50); do
+		[ "$(views_live)" = "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # as USER CMD...: run CMD as USER, no supplementary groups.
 as() {
 	local u=$1

@@ -96,11 +96,20 @@ if login one; then ok "PAM login of gwbulk: auth, account, open_session"; else
 fi
 is "...the ticket is valid while the session is open" "$(ticket)" 1
 is "...gwbulk reads the photo through the mount" "$(read_photo)" "$WANT"
+# The session has a view of its own (pam_photoguard's session, through
+# the control socket): its namespace holds a mount for gwbulk alone.
+like "...the session opened a view of gwbulk's own" "$(grep -a 'session.open user=gwbulk' "$T/one.out")" "own view at $m"
+like "...mounted in the login's namespace for gwbulk's uid only" \
+    "$(nsenter -t "$LOGIN_PID" -m grep " $m " /proc/mounts | tail -1)" "fuse.photoguard .*user_id=2907,"
+is "...where gwbulk reads the photo" \
+    "$(nsenter -t "$LOGIN_PID" -m setpriv --reuid=gwbulk --regid="$GW_GID" --clear-groups head -1 "$F" 2>&1)" "$WANT"
+is "...and the gateway serves it" "$(views_live)" 1
 logout one
 is "logout (close_session) succeeds" $? 0
 like "...the session close says the ticket went with it" "$(grep -a 'session.close user=gwbulk' "$T/one.out")" \
     'MFA ticket removed \(last session\)'
 check "...the ticket file is gone" test ! -e "$tmp/mfa/gwbulk.ticket"
+check "...and the view is gone with the login" wait_views 0
 is "...the ticket is no longer valid" "$(ticket)" 0
 sleep 1.1 # past GW_MFA_CACHE_MS, the gateway's reuse of a valid answer
 like "...and the same read is refused" "$(read_photo)" 'Permission denied|No such file'
@@ -134,6 +143,7 @@ W=$(pam_wrong)
 for i in 1 2 3; do gw_pam gwbulk "$W" authenticate; done
 like "three wrong codes lock gwbulk out" "$("$PG_CLI" lockouts)" '(^|\n)gwbulk .*totp.max_failures'
 check "...and the lockout removed the ticket" test ! -e "$tmp/mfa/gwbulk.ticket"
+check "...and ended the open session's view within a second or two" wait_views 0
 is "...although the third session is still open" "$(ticket)" 0
 "$PG_CLI" unlock gwbulk >/dev/null 2>&1
 is "after photoguard unlock: still no ticket" "$(ticket)" 0

@@ -34,17 +34,6 @@ inview() {
 	shift 2
 	nsenter -t "$pid" -m setpriv --reuid="$u" --regid="$GW_GID" --clear-groups -- "$@"
 }
-views_live() {
-	"$PG_CLI" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin).get("views", "none"))'
-}
-wait_views() { # N: until the gateway serves N views (5 s)
-	local i
-	for i in $(seq 1 50); do
-		[ "$(views_live)" = "$1" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 # --- a view of one's own ------------------------------------------------
 view gwsurg
