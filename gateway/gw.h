@@ -84,7 +84,9 @@ struct gw_handle {
 	uint32_t magic; /* GW_HANDLE_FILE */
 	struct backing_file *bf;
 	struct gw_user *u;
-	char *path; /* relative to the store */
+	const void *conn; /* the connection's private data: a view's, or
+	                     the gateway's for the shared mount */
+	char *path;       /* relative to the store */
 	char patient[POLICY_ID_MAX];
 	char rule[POLICY_PATH_MAX + 16];
 	uint64_t charged;       /* bytes paid for at open */

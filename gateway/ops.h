@@ -14,6 +14,10 @@ struct gw_handle;
 /* The table main.c hands to fuse_new(). */
 extern const struct fuse_operations gw_operations;
 
+/* A connection of UID's (CONN: its private data) ended: its files still
+ * open get no RELEASE, so they are released (and audited) here. */
+void gw_release_conn(uid_t uid, const void *conn);
+
 /* fstat of an open handle's file, presented as getattr presents it. */
 int gw_handle_fstat(struct gw_handle *h, struct stat *st);
 

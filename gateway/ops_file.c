@@ -180,6 +180,8 @@ handle_new(struct gw_call *c, const char *rel, struct backing_file *bf,
 	h->magic = GW_HANDLE_FILE;
 	h->bf = bf;
 	h->u = c->u;
+	h->conn = fuse_get_context() != NULL ? fuse_get_context()->private_data
+	                                     : NULL;
 	h->charged = charged;
 	h->pid = c->pid;
 	gw_comm_of(h->pid, h->comm, sizeof(h->comm));
@@ -443,17 +445,12 @@ gw_op_write(const char *path, const char *buf, size_t size, off_t off,
 	return (int)n;
 }
 
-static int
-gw_op_release(const char *path, struct fuse_file_info *fi)
+/* The release record of H (already unlinked), then H goes. */
+static void
+release_audit_free(struct gw_handle *h, const char *reason)
 {
-	struct gw_handle *h = (struct gw_handle *)(uintptr_t)fi->fh;
 	struct gw_req rq;
 
-	(void)path;
-	pthread_mutex_lock(&h->u->mu);
-	gw_held_release(gw_global, h);
-	handle_unlink(h);
-	pthread_mutex_unlock(&h->u->mu);
 	memset(&rq, 0, sizeof(rq));
 	rq.uid = h->u->uid;
 	rq.pid = h->pid;
@@ -461,11 +458,50 @@ gw_op_release(const char *path, struct fuse_file_info *fi)
 	rq.path = h->path;
 	rq.patient = h->patient;
 	rq.process = h->comm;
-	gw_audit(gw_global, &rq, "gateway.release", "info", h->rule,
-	    h->writable ? "bytes written" : "bytes read",
+	gw_audit(gw_global, &rq, "gateway.release", "info", h->rule, reason,
 	    (long long)atomic_load(&h->bytes));
 	handle_free(h);
+}
+
+static int
+gw_op_release(const char *path, struct fuse_file_info *fi)
+{
+	struct gw_handle *h = (struct gw_handle *)(uintptr_t)fi->fh;
+
+	(void)path;
+	pthread_mutex_lock(&h->u->mu);
+	gw_held_release(gw_global, h);
+	handle_unlink(h);
+	pthread_mutex_unlock(&h->u->mu);
+	release_audit_free(h, h->writable ? "bytes written" : "bytes read");
 	return 0;
+}
+
+void
+gw_release_conn(uid_t uid, const void *conn)
+{
+	struct gw_user *u = gw_user_get(gw_global, uid);
+	struct gw_handle *h, *next, *gone = NULL;
+
+	if (u == NULL)
+		return;
+	pthread_mutex_lock(&u->mu);
+	for (h = u->open; h != NULL; h = next) {
+		next = h->next;
+		if (h->conn != conn)
+			continue;
+		gw_held_release(gw_global, h);
+		handle_unlink(h);
+		h->next = gone;
+		gone = h;
+	}
+	pthread_mutex_unlock(&u->mu);
+	while ((h = gone) != NULL) {
+		gone = h->next;
+		release_audit_free(h,
+		    h->writable ? "bytes written; the view ended"
+		                : "bytes read; the view ended");
+	}
 }
 
 int

@@ -166,6 +166,7 @@ view_end(struct gw_view *v)
 		    (unsigned long)v->uid, strerror(errno));
 	for (i = 0; i < v->nthr; i++)
 		pthread_join(v->thr[i], NULL);
+	gw_release_conn(v->uid, v);
 	/* Closes the connection; no unmount: the mount is the login's, in
 	 * its namespace, and goes with it. */
 	fuse_destroy(v->f);

@@ -146,6 +146,8 @@ like "...with the connection aborted" "$(cat "$tmp/out/held.err")" "Transport en
 is "...and nothing more of it was read" "$(stat -c %s "$tmp/out/held.rest")" 0
 like "...and the view answers nothing more" "$(cat "$tmp/out/held.err2")" "Transport endpoint is not connected"
 is "the view's end is audited" "$(audit_count gateway.view info gwbulk)" 2
+is "...and the file it held open is released on record (no RELEASE came)" \
+	"$(grep '"event":"gateway.release"' "$tmp/audit/audit.jsonl" | grep '"actor":"gwbulk"' | grep -c 'the view ended')" 1
 out=$("$PG_CLI" view --user gwbulk -- true 2>&1)
 is "a locked-out user gets no new view: exit 1" $? 1
 like "...saying why" "$out" "no view for gwbulk: the gateway refused: no view: account locked out"
