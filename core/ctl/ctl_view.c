@@ -23,7 +23,6 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -113,35 +112,43 @@ ask(int s, const char *line, int fd, char *buf, size_t len, char *why,
 	return PG_OK;
 }
 
-/* Hands FD, the connection of a view for UID, to the gateway at SOCK. */
+/* Connects to the gateway at SOCK: the socket, or a PG_ERR_* (NOTFOUND:
+ * no gateway listens) with WHY. */
 static int
-hand_over(const char *sock, uid_t uid, int fd, char *why, size_t len)
+reach(const char *sock, char *why, size_t len)
 {
 	struct sockaddr_un sa;
-	char arg[32], line[64], reply[REPLY_MAX];
-	size_t body;
-	int s, r;
+	int s, e;
 
 	if (ctl_sockaddr(sock, &sa) != PG_OK)
 		return fail(PG_ERR_CONFIG, why, len,
 		    "control socket path empty or too long");
+	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return fail(PG_ERR_IO, why, len, "socket: %s", strerror(errno));
+	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		return s;
+	e = errno;
+	close(s);
+	/* No gateway on this host (or not yet): the shared view. */
+	if (e == ENOENT || e == ECONNREFUSED)
+		return fail(PG_ERR_NOTFOUND, why, len,
+		    "no gateway listens on %s", sock);
+	return fail(
+	    PG_ERR_IO, why, len, "cannot reach the gateway: %s", strerror(e));
+}
+
+/* Hands FD, the connection of a view for UID, to the gateway on S. */
+static int
+hand_over(int s, uid_t uid, int fd, char *why, size_t len)
+{
+	char arg[32], line[64], reply[REPLY_MAX];
+	size_t body;
+	int r;
+
 	snprintf(arg, sizeof(arg), "%lu", (unsigned long)uid);
 	if (ctl_format_request(line, sizeof(line), CTL_VIEW, arg, NULL) < 0)
 		return fail(PG_ERR_INTERNAL, why, len, "request not formed");
-	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return fail(PG_ERR_IO, why, len, "socket: %s", strerror(errno));
-	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		r = errno;
-		close(s);
-		/* No gateway on this host (or not yet): the shared view. */
-		if (r == ENOENT || r == ECONNREFUSED)
-			return fail(PG_ERR_NOTFOUND, why, len,
-			    "no gateway listens on %s", sock);
-		return fail(PG_ERR_IO, why, len, "cannot reach the gateway: %s",
-		    strerror(r));
-	}
 	r = ask(s, line, fd, reply, sizeof(reply), why, len);
-	close(s);
 	if (r != PG_OK)
 		return r;
 	switch (ctl_reply_verdict(reply, strlen(reply), &body)) {
@@ -162,8 +169,7 @@ ctl_view_enter(const char *sock, const char *mountpoint, uid_t uid, gid_t gid,
     char *why, size_t len)
 {
 	char opts[128];
-	struct stat st;
-	int fd, r;
+	int s, fd, r;
 
 	if (why != NULL && len > 0)
 		why[0] = '\0';
@@ -175,39 +181,38 @@ ctl_view_enter(const char *sock, const char *mountpoint, uid_t uid, gid_t gid,
 		    "root has no view of its own (the shared view serves it)");
 	if (geteuid() != 0)
 		return fail(PG_ERR_PERM, why, len, "only root can make a view");
-	/* Nothing to do where no gateway runs: not an error, no namespace. */
-	if (lstat(sock, &st) != 0 || !S_ISSOCK(st.st_mode))
-		return fail(PG_ERR_NOTFOUND, why, len,
-		    "no gateway listens on %s", sock);
-	if ((fd = open("/dev/fuse", O_RDWR | O_CLOEXEC)) < 0)
-		return fail(
-		    PG_ERR_IO, why, len, "/dev/fuse: %s", strerror(errno));
+	/* Where no gateway listens nothing is done: no namespace, no
+	 * mount, no error (a login server without the photo store). */
+	if ((s = reach(sock, why, len)) < 0)
+		return s;
+	if ((fd = open("/dev/fuse", O_RDWR | O_CLOEXEC)) < 0) {
+		r = fail(PG_ERR_IO, why, len, "/dev/fuse: %s", strerror(errno));
+		goto out_s;
+	}
 	/* A namespace of this login's own; mounts made on the host still
 	 * reach it (slave), none made here goes back. */
 	if (unshare(CLONE_NEWNS) != 0 ||
 	    mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0) {
-		r = errno;
-		close(fd);
-		return fail(
-		    PG_ERR_IO, why, len, "no mount namespace: %s", strerror(r));
+		r = fail(PG_ERR_IO, why, len, "no mount namespace: %s",
+		    strerror(errno));
+		goto out_fd;
 	}
 	snprintf(opts, sizeof(opts),
 	    "fd=%d,rootmode=40000,user_id=%lu,group_id=%lu", fd,
 	    (unsigned long)uid, (unsigned long)gid);
 	if (mount("photoguard", mountpoint, "fuse.photoguard",
 	        MS_NOSUID | MS_NODEV, opts) != 0) {
-		r = errno;
-		close(fd);
-		return fail(PG_ERR_IO, why, len,
-		    "cannot mount a view on %s: %s", mountpoint, strerror(r));
+		r = fail(PG_ERR_IO, why, len, "cannot mount a view on %s: %s",
+		    mountpoint, strerror(errno));
+		goto out_fd;
 	}
-	r = hand_over(sock, uid, fd, why, len);
-	close(fd);
-	if (r != PG_OK) {
-		/* Nobody serves it: take it away, the shared view shows
-		 * through again. */
+	/* Nobody serves it unless the gateway takes it: then it goes, and
+	 * the shared view shows through again. */
+	if ((r = hand_over(s, uid, fd, why, len)) != PG_OK)
 		(void)umount2(mountpoint, MNT_DETACH);
-		return r;
-	}
-	return PG_OK;
+out_fd:
+	close(fd);
+out_s:
+	close(s);
+	return r;
 }

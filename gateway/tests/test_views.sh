@@ -192,5 +192,8 @@ kill "$S" "$O" 2>/dev/null
 check "the views end when their namespaces are gone" wait_views 0
 "$PG_CLI" audit verify >"$tmp/verify.out" 2>&1
 is "the audit log verifies" $? 0
+gw_stop
+out=$("$PG_CLI" view --user gwsurg -- true 2>&1)
+like "no gateway running: photoguard view says so" "$out" "no view for gwsurg: no gateway listens on $tmp/gateway.sock"
 
 gw_done
