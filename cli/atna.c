@@ -85,6 +85,7 @@ static const struct atna_map maps[] = {
 	    "8" },
 	{ "gateway.start", &EV_APP, &TY_START, 'E', SUBJ_NONE, "4", "8" },
 	{ "gateway.stop", &EV_APP, &TY_STOP, 'E', SUBJ_NONE, "4", "8" },
+	{ "gateway.view", &EV_APP, NULL, 'E', SUBJ_NONE, "4", "8" },
 	{ "gateway.policy_reload", &EV_ALERT, &TY_SECCONF, 'E', SUBJ_RULE_FILE,
 	    "4", "8" },
 	{ "breakglass.grant", &EV_ALERT, &TY_OVERRIDE, 'E', SUBJ_PATIENT, "4",

@@ -67,6 +67,7 @@ round_trip(void **state)
 		{ CTL_BREAKGLASS, "P1", "caf\xc3\xa9",
 		    "breakglass P1 caf\xc3\xa9\n", "caf\xc3\xa9" },
 		{ CTL_UNLOCK, "gwnurse", NULL, "unlock gwnurse\n", "" },
+		{ CTL_VIEW, "2901", NULL, "view 2901\n", "" },
 	};
 	struct ctl_request rq;
 	char buf[CTL_LINE_MAX + 1], why[128];
@@ -216,6 +217,8 @@ parse_bad(void **state)
 		    "breakglass: missing argument" },
 		{ "breakglass  P1 why\n", PG_ERR_INVAL, "missing argument" },
 		{ "unlock a b\n", PG_ERR_INVAL, "unlock: one argument only" },
+		{ "view\n", PG_ERR_INVAL, "view: missing argument" },
+		{ "view 1 2\n", PG_ERR_INVAL, "view: one argument only" },
 		{ "", PG_ERR_PARSE, "incomplete" },
 		{ "status", PG_ERR_PARSE, "incomplete" },
 		{ "status\nstatus\n", PG_ERR_PARSE, "more than one line" },
