@@ -14,7 +14,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -24,7 +23,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "base/base.h"
@@ -48,15 +47,6 @@ fail(int code, char *why, size_t len, const char *fmt, ...)
 	return code;
 }
 
-static long long
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Sends LINE with FD attached, then reads the reply into BUF (at most
  * LEN - 1 bytes, NUL-terminated) until the gateway closes.  PG_OK, or
  * PG_ERR_IO with WHY. */
@@ -71,7 +61,6 @@ ask(int s, const char *line, int fd, char *buf, size_t len, char *why,
 	struct iovec iov = { (void *)(uintptr_t)line, strlen(line) };
 	struct msghdr mh;
 	struct cmsghdr *c;
-	long long deadline = mono_ms() + CTL_CLIENT_MS;
 	size_t got = 0;
 	ssize_t r;
 
@@ -91,19 +80,15 @@ ask(int s, const char *line, int fd, char *buf, size_t len, char *why,
 		return fail(PG_ERR_IO, why, wlen,
 		    "cannot send the request to the gateway: %s",
 		    strerror(errno));
+	/* Each read waits at most CTL_CLIENT_MS (SO_RCVTIMEO, reach()). */
 	while (got < len - 1) {
-		struct pollfd p = { s, POLLIN, 0 };
-		long long left = deadline - mono_ms();
-
-		if (left <= 0)
-			return fail(PG_ERR_IO, why, wlen,
-			    "the gateway did not answer within %d seconds",
-			    CTL_CLIENT_MS / 1000);
-		if (poll(&p, 1, (int)left) <= 0)
-			continue;
 		r = read(s, buf + got, len - 1 - got);
 		if (r < 0 && errno == EINTR)
 			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return fail(PG_ERR_IO, why, wlen,
+			    "the gateway did not answer within %d seconds",
+			    CTL_CLIENT_MS / 1000);
 		if (r <= 0)
 			break;
 		got += (size_t)r;
@@ -117,6 +102,7 @@ ask(int s, const char *line, int fd, char *buf, size_t len, char *why,
 static int
 reach(const char *sock, char *why, size_t len)
 {
+	struct timeval tv = { CTL_CLIENT_MS / 1000, 0 };
 	struct sockaddr_un sa;
 	int s, e;
 
@@ -125,6 +111,10 @@ reach(const char *sock, char *why, size_t len)
 		    "control socket path empty or too long");
 	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		return fail(PG_ERR_IO, why, len, "socket: %s", strerror(errno));
+	/* A gateway that does not take or answer the request is waited for
+	 * this long, not for ever: the login waits on it. */
+	(void)setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	(void)setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0)
 		return s;
 	e = errno;

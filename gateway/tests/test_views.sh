@@ -98,7 +98,11 @@ like "...and no longer P000002 (its cached entry dropped)" "$b" "No such file or
 is "...and lists them so" "$got" "P000001 P000003 "
 diag "care-team change seen in the view after $((i / 10)).$((i % 10)) s"
 
-# A break-glass grant drops the on-call surgeon's cached ENOENT.
+# A break-glass grant drops the on-call surgeon's cached ENOENT, and its
+# expiry drops the cached entry (grants last 4 s from here on).
+sed 's/^breakglass oncall for 1h /breakglass oncall for 4s /' "$tmp/etc/test.policy" >"$tmp/etc/test.policy.new"
+mv "$tmp/etc/test.policy.new" "$tmp/etc/test.policy"
+for i in $(seq 1 50); do [ "$(grep -c "policy .* reloaded" "$tmp/gateway.log")" -ge 2 ] && break; sleep 0.1; done
 view gwoncall
 O=$VPID
 check "a view for the on-call surgeon" test -n "$O"
@@ -113,6 +117,13 @@ for i in $(seq 1 30); do
 	sleep 0.1
 done
 is "...and the view shows it at once (cache dropped)" "$got" directory
+for i in $(seq 1 100); do
+	got=$(inview "$O" gwoncall stat -c %F "$m/patients/P000004" 2>&1)
+	[ "${got#*No such file}" != "$got" ] && break
+	sleep 0.1
+done
+like "when the grant runs out the view no longer shows it (cache dropped)" "$got" "No such file or directory"
+diag "grant expiry seen in the view $((i / 10)).$((i % 10)) s after the grant was seen"
 
 # --- a lockout ends the user's views at once ----------------------------
 # gwbulk holds a photo open in a view and has read its first bytes; a
