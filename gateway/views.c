@@ -497,6 +497,10 @@ gw_view_request(struct gw *g, uid_t peer, pid_t pid,
 		ctl_reply_error(f, "only root may hand over a view");
 		goto refuse;
 	}
+	if (!g->cfg->store_views) {
+		ctl_reply_error(f, "views are off here ([store] views = no)");
+		goto refuse;
+	}
 	if (fd < 0) {
 		ctl_reply_error(f, "no FUSE connection came with the request");
 		return;
@@ -539,5 +543,6 @@ gw_view_request(struct gw *g, uid_t peer, pid_t pid,
 	fprintf(f, "view for %s (uid %lu)\n", user, (unsigned long)uid);
 	return;
 refuse:
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 }

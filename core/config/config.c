@@ -171,7 +171,7 @@ static const struct key keys[] = {
 	K("store", "control_socket", T_PATH, store_control_socket, "/run/photoguard/gateway.sock", 0, 0,
 	  "Unix socket of the running gateway."),
 	K("store", "views", T_BOOL, store_views, "yes", 0, 0,
-	  "Give each login a view of its own at the mountpoint (a FUSE connection only its user may use, with the kernel's caches on), made by pam_photoguard's session and served by the running gateway; without one the shared view serves."),
+	  "Give each login a view of its own at the mountpoint (a FUSE connection only its user may use, with the kernel's caches on), made by pam_photoguard's session and served by the running gateway; without one the shared view serves.  No: the session makes none and the gateway refuses them."),
 	K("store", "view_ttl", T_SEC, store_view_ttl_s, "60s", 1, 3600,
 	  "Longest time a view's kernel keeps a name, attributes or a listing the gateway did not invalidate (a store changed behind the gateway, a care team changed in the directory before the user's next request)."),
 };

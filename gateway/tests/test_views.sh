@@ -206,5 +206,10 @@ is "the audit log verifies" $? 0
 gw_stop
 out=$("$PG_CLI" view --user gwsurg -- true 2>&1)
 like "no gateway running: photoguard view says so" "$out" "no view for gwsurg: no gateway listens on $tmp/gateway.sock"
+sed -i '/^\[store\]/a views = no' "$tmp/etc/pg.conf"
+gw_start_or_bail "the gateway mounts with [store] views = no"
+out=$("$PG_CLI" view --user gwsurg -- true 2>&1)
+like "...and refuses views" "$out" "the gateway refused: views are off here \(\[store\] views = no\)"
+is "...none served" "$(views_live)" 0
 
 gw_done
