@@ -328,6 +328,9 @@ views_main(void *arg)
 			if (atomic_load(&v->serving) == 0 &&
 			    !(v->pending & GW_VIEW_ABORT)) {
 				*pv = v->next;
+				audit_view(g, v->uid, 0, NULL, "info",
+				    "view ended: the login's last process is "
+				    "gone");
 				view_end(v);
 				continue;
 			}

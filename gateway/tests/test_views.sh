@@ -201,6 +201,7 @@ is "after the refusals the gateway still serves the two views" "$(views_live)" 2
 
 kill "$S" "$O" 2>/dev/null
 check "the views end when their namespaces are gone" wait_views 0
+is "...each end on record" "$(grep '"event":"gateway.view"' "$tmp/audit/audit.jsonl" | grep -c "the login's last process is gone")" 2
 "$PG_CLI" audit verify >"$tmp/verify.out" 2>&1
 is "the audit log verifies" $? 0
 gw_stop
