@@ -9,19 +9,26 @@
 #       photo;
 #   (c) a stat walk over them;
 # and for the gateway: p99 open latency, and the serving worker's RSS
-# after serving BENCH_SERVE files.  Prints seconds, the ratio to native
-# reads of the same run and the ratio to bindfs.
+# after serving BENCH_SERVE files.  The gateway is measured twice: on its
+# shared mount (photoguard) and through a per-user view (photoguard-view:
+# each workload runs inside one `photoguard view`, which times itself, so
+# the view's setup is not counted); then the worker's RSS with BENCH_VIEWS
+# views live that served BENCH_SERVE files between them.  Prints seconds,
+# the ratio to native reads of the same run and the ratio to bindfs.
 #
 #   sudo bench/gateway_bench.sh [BUILD_DIR]
 # Knobs (defaults are the issue's): BENCH_BIG_MB=1024 BENCH_FILES=20000
 # BENCH_FILE_KB=200 BENCH_SERVE=200000 BENCH_DIR=/var/tmp
-# BENCH_PEERS="bindfs loggedfs passthrough_hp" (any of them, or "none").
+# BENCH_PEERS="bindfs loggedfs passthrough_hp" (any of them, or "none")
+# BENCH_VIEWS=100 (views live at once, of BENCH_VIEW_USERS=10 users).
 # BENCH_SMALL=1: a quick run (16 MiB, 200 photos, 2,000 served) that checks
 # the bench itself.  BENCH_BREAK=config: the gateway gets a configuration
-# it must refuse; BENCH_BREAK=peer: bindfs a store that is not there (the
-# bench's own tests of its failure paths, gateway/tests/test_bench.sh).
+# it must refuse; BENCH_BREAK=peer: bindfs a store that is not there;
+# BENCH_BREAK=view: the gateway's control socket is taken away, so no view
+# can be handed to it (the bench's own tests of its failure paths,
+# gateway/tests/test_bench.sh).
 # BENCH_GW_LOG=FILE: the gateway's log is appended to FILE at the end.
-# Root: it creates two users and a group, mounts, drops the page cache for
+# Root: it creates its users and a group, mounts, drops the page cache for
 # the cold runs, and installs a missing peer with apt-get.  Anything it
 # should measure that does not start ends the bench with exit 1 and the
 # reason; it never prints a figure it did not measure.
@@ -30,6 +37,7 @@ export LC_ALL=C
 BUILD=${1:-${PG_BUILD_ROOT:-$(dirname "$0")/../build}}
 BUILD=$(cd "$BUILD" && pwd)
 GW=$BUILD/gateway/photoguard-gateway
+CLI=$BUILD/cli/photoguard
 if [ -n "${BENCH_SMALL:-}" ]; then
 	: "${BENCH_BIG_MB:=16}" "${BENCH_FILES:=200}" "${BENCH_SERVE:=2000}"
 fi
@@ -38,6 +46,8 @@ NFILES=${BENCH_FILES:-20000}
 FILE_KB=${BENCH_FILE_KB:-200}
 SERVE=${BENCH_SERVE:-200000}
 PEERS=${BENCH_PEERS-bindfs loggedfs passthrough_hp}
+NVIEWS=${BENCH_VIEWS:-100}
+NVUSERS=${BENCH_VIEW_USERS:-10}
 [ "$PEERS" = none ] && PEERS=
 PY=/usr/bin/python3
 
@@ -47,7 +57,8 @@ die() {
 }
 [ "$(id -u)" = 0 ] || { echo "gateway_bench: run as root" >&2; exit 2; }
 [ -x "$GW" ] || { echo "gateway_bench: build first ($GW)" >&2; exit 2; }
-for n in "$BIG_MB" "$NFILES" "$FILE_KB" "$SERVE"; do
+[ -x "$CLI" ] || { echo "gateway_bench: build first ($CLI)" >&2; exit 2; }
+for n in "$BIG_MB" "$NFILES" "$FILE_KB" "$SERVE" "$NVIEWS" "$NVUSERS"; do
 	[[ "$n" =~ ^[1-9][0-9]*$ ]] ||
 	    { echo "gateway_bench: sizes must be positive integers: $n" >&2; exit 2; }
 done
@@ -104,8 +115,22 @@ done
 w=$(mktemp -d "${BENCH_DIR:-/var/tmp}/pg-gwbench.XXXXXX") || die "no work directory"
 chmod 0755 "$w"
 gwpid=
+viewpids=()
+# The view users: pgbv00, pgbv01, ...
+vusers=()
+for i in $(seq 0 $((NVUSERS - 1))); do vusers+=("$(printf 'pgbv%02d' "$i")"); done
+dropusers() {
+	local u
+	for u in pgbench pgbstore "${vusers[@]}"; do userdel "$u" >/dev/null 2>&1; done
+	groupdel pgbench >/dev/null 2>&1
+	groupdel pgbstore >/dev/null 2>&1
+}
 cleanup() {
-	local d
+	local d p
+	# The views' processes: each one's namespace, and so its view, goes
+	# with it.
+	for p in "${viewpids[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${viewpids[@]}"; do wait "$p" 2>/dev/null; done
 	for d in "$w"/m_*; do
 		mountpoint -q "$d" 2>/dev/null && { fusermount3 -u "$d" 2>/dev/null || umount -l "$d"; }
 	done
@@ -114,10 +139,7 @@ cleanup() {
 	done
 	[ -n "$gwpid" ] && { kill "$gwpid" 2>/dev/null; wait "$gwpid" 2>/dev/null; }
 	[ -n "${BENCH_GW_LOG:-}" ] && cat "$w/gw.log" >>"$BENCH_GW_LOG" 2>/dev/null
-	userdel pgbench >/dev/null 2>&1
-	userdel pgbstore >/dev/null 2>&1
-	groupdel pgbench >/dev/null 2>&1
-	groupdel pgbstore >/dev/null 2>&1
+	dropusers
 	rm -rf "$w"
 }
 trap cleanup EXIT
@@ -125,13 +147,13 @@ trap cleanup EXIT
 # --- data, users, configuration ------------------------------------------
 # As an install makes them: the service user with a group of its own
 # (which shares the MFA tickets, lockouts and audit log with it), and the
-# reader in a group the policy names.
-userdel pgbench >/dev/null 2>&1
-userdel pgbstore >/dev/null 2>&1
-groupdel pgbench >/dev/null 2>&1
-groupdel pgbstore >/dev/null 2>&1
+# reader in a group the policy names; the view users (BENCH_VIEWS views
+# between them) in that group too.
+dropusers
 groupadd pgbench || die "groupadd pgbench"
-useradd -M -N -g pgbench -d /nonexistent -s /usr/sbin/nologin pgbench || die "useradd pgbench"
+for u in pgbench "${vusers[@]}"; do
+	useradd -M -N -g pgbench -d /nonexistent -s /usr/sbin/nologin "$u" || die "useradd $u"
+done
 useradd -M -U -d /nonexistent -s /usr/sbin/nologin pgbstore || die "useradd pgbstore"
 s=$w/store
 mkdir -p "$s/big" "$w/etc" "$w/audit" "$w/m_pg" "$w/m_bind" "$w/m_log" "$w/m_hp"
@@ -249,9 +271,48 @@ done
 
 # Each reader's view of the store: native and the peers read as root (the
 # store is root-readable); photoguard as the bench user, who holds a role.
-declare -A root_of=([native]=$s [photoguard]=$w/m_pg [bindfs]=$w/m_bind [loggedfs]=$w/m_log [passthrough_hp]=$w/m_hp)
-declare -A runner=([native]="" [photoguard]="setpriv --reuid=pgbench --regid=pgbench --clear-groups --" [bindfs]="" [loggedfs]="" [passthrough_hp]="")
-order="native photoguard $PEERS"
+# photoguard-view: the bench user in a view of their own, made by
+# `photoguard view` over the same mountpoint; inview.sh (below) checks,
+# inside, that the mount it reads is that view.
+declare -A root_of=([native]=$s [photoguard]=$w/m_pg [photoguard-view]=$w/m_pg [bindfs]=$w/m_bind [loggedfs]=$w/m_log [passthrough_hp]=$w/m_hp)
+declare -A runner=([native]="" [photoguard]="setpriv --reuid=pgbench --regid=pgbench --clear-groups --"
+    [photoguard-view]="$CLI --config $w/etc/pg.conf view --user pgbench -- /bin/sh $w/inview.sh $w/m_pg"
+    [bindfs]="" [loggedfs]="" [passthrough_hp]="")
+order="native photoguard photoguard-view $PEERS"
+
+# inview.sh MOUNT PASSES CMD...: run in a view as its user.  MOUNT here
+# must be the view (the top mount on it: fuse.photoguard for this uid,
+# without allow_other), or it fails: the shared mount would show through
+# where no view was made.  Then CMD runs PASSES times, its output kept
+# from the last one only (a warm run is warmed in the same view, whose
+# caches go with it); PASSES "hold": CMD once, then the view is held open
+# (sleep) until the bench ends it.
+cat >"$w/inview.sh" <<'SH'
+m=$1 n=$2
+shift 2
+me=$(id -u)
+top=$(awk -v m="$m" '$2 == m' /proc/self/mounts | tail -1)
+case "$top" in
+*" fuse.photoguard "*"user_id=$me,"*) ;;
+*) echo "inview: $m is not a view of uid $me here: ${top:-nothing mounted}" >&2; exit 1 ;;
+esac
+case "$top" in *allow_other*) echo "inview: $m is the shared mount here: $top" >&2; exit 1 ;; esac
+if [ "$n" = hold ]; then
+	"$@" || exit 1
+	exec sleep 86400
+fi
+while [ "$n" -gt 1 ]; do
+	"$@" >/dev/null || exit 1
+	n=$((n - 1))
+done
+exec "$@"
+SH
+chmod 0644 "$w/inview.sh"
+# The bench's own failure path: no control socket, so no view.
+[ "${BENCH_BREAK:-}" = view ] && rm -f "$w/gw.sock"
+# shellcheck disable=SC2086
+${runner[photoguard-view]} 1 true 2>"$w/err" ||
+    { sed 's/^/  /' "$w/err" >&2; die "photoguard-view: no view for pgbench (above)"; }
 
 cat >"$w/work.py" <<'PY'
 import os, subprocess, sys, time, threading
@@ -358,9 +419,11 @@ elif mode == "serve":
 print("%.6f %d %d" % (time.perf_counter() - t, nfiles, nbytes))
 PY
 
-run() { # tool mode [arg]
+run() { # tool mode [arg]; a view runs the reader VPASS times (1), timing the last
+	local r=${runner[$1]}
+	[ "$1" = photoguard-view ] && r="$r ${VPASS:-1}"
 	# shellcheck disable=SC2086
-	${runner[$1]} $PY "$w/work.py" "$2" "${root_of[$1]}" ${3:-} 2>"$w/err"
+	$r $PY "$w/work.py" "$2" "${root_of[$1]}" ${3:-} 2>"$w/err"
 }
 cold() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 # measure tool mode [arg]: seconds into $sec, after checking that the tool saw
@@ -378,10 +441,11 @@ measure() {
 	fi
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else printf "n/a" }'; }
+declare -A secs=() # "tool workload" -> seconds, for the targets
 
 printf '%-26s %10s' workload native
 for t in $order; do [ "$t" = native ] || printf ' %18s' "$t"; done
-case " $PEERS " in *" bindfs "*) printf ' %18s' "photoguard/bindfs" ;; esac
+case " $PEERS " in *" bindfs "*) printf ' %18s %18s' "photoguard/bindfs" "view/bindfs" ;; esac
 printf '\n'
 for wl in "big cold" "big warm" "seq cold" "seq warm" "par cold" "par warm" \
     "findcat warm" "catper warm" "stat warm"; do
@@ -396,22 +460,36 @@ for wl in "big cold" "big warm" "seq cold" "seq warm" "par cold" "par warm" \
 	printf '%-26s' "$name $2"
 	declare -A got=()
 	for t in $order; do
-		if [ "$2" = cold ]; then cold; else run "$t" "$1" >/dev/null; fi
+		# A view's caches live as long as the view: its warm-up runs
+		# in the same `photoguard view` as the measured run.
+		VPASS=1
+		if [ "$2" = cold ]; then
+			cold
+		elif [ "$t" = photoguard-view ]; then
+			VPASS=2
+		else
+			run "$t" "$1" >/dev/null
+		fi
 		measure "$t" "$1"
 		got[$t]=$sec
+		secs["$t $1 $2"]=$sec
 		if [ "$t" = native ]; then
 			printf ' %9.4fs' "$sec"
 		else
 			printf ' %9.4fs %7s' "$sec" "$(ratio "$sec" "${got[native]}")"
 		fi
 	done
-	[ -n "${got[bindfs]:-}" ] && printf ' %18s' "$(ratio "${got[photoguard]}" "${got[bindfs]}")"
+	[ -n "${got[bindfs]:-}" ] && printf ' %18s %18s' "$(ratio "${got[photoguard]}" "${got[bindfs]}")" \
+	    "$(ratio "${got[photoguard-view]}" "${got[bindfs]}")"
 	printf '\n'
 	unset got
 done
 lat=$(run photoguard openlat) && lat=$(run photoguard openlat) ||
     die "photoguard: open latency: $(cat "$w/err")"
 echo "photoguard p99 open latency (warm): $lat ms"
+VPASS=2
+lat=$(run photoguard-view openlat) || die "photoguard-view: open latency: $(cat "$w/err")"
+echo "photoguard-view p99 open latency (warm): $lat ms"
 # A patient the bench user may not see, next to one that does not exist:
 # a stat of either must cost the same (nothing tells them apart).
 mkdir -p "$s/photos/P999999/s1" && cp "$s/photos/P000000/s1/IMG_000000.jpg" "$s/photos/P999999/s1/" &&
@@ -419,6 +497,10 @@ mkdir -p "$s/photos/P999999/s1" && cp "$s/photos/P000000/s1/IMG_000000.jpg" "$s/
 probe=$(run photoguard probe 2000) || die "photoguard: hidden/missing stat: $(cat "$w/err")"
 read -r hid mis <<<"$probe"
 echo "photoguard stat of a hidden patient / of a missing one (median of 2000): $hid us / $mis us = $(ratio "$hid" "$mis")"
+VPASS=1
+probe=$(run photoguard-view probe 2000) || die "photoguard-view: hidden/missing stat: $(cat "$w/err")"
+read -r hid mis <<<"$probe"
+echo "photoguard-view stat of a hidden patient / of a missing one (median of 2000): $hid us / $mis us = $(ratio "$hid" "$mis")"
 rm -rf "$s/photos/P999999"
 measure photoguard serve "$SERVE"
 [ "$nf" -ge "$SERVE" ] || die "photoguard served $nf files of $SERVE"
@@ -427,3 +509,78 @@ rss=$(awk '/^VmRSS/ {print $2}' "/proc/$worker/status")
 hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$worker/status")
 [ -n "$rss" ] && [ -n "$hwm" ] || die "no RSS for the gateway worker $worker"
 echo "photoguard worker RSS after serving $SERVE files: $rss KiB (peak $hwm KiB)"
+
+# --- views: BENCH_VIEWS live at once, BENCH_SERVE files served by them --
+# Each view (round robin over the view users) reads its share of the
+# photos, then is held open; the worker's RSS is read with all of them
+# live (the gateway's count says so) and every file served.  The views
+# are made one after another, each once the previous one's command runs
+# as its user (the hand-over is done then): the gateway admits a few
+# control connections of one uid at a time, root's included, and refuses
+# the rest of a burst.
+per=$(((SERVE + NVIEWS - 1) / NVIEWS))
+for i in $(seq 0 $((NVIEWS - 1))); do
+	u=${vusers[$((i % NVUSERS))]}
+	uid=$(id -u "$u") || die "no uid for $u"
+	# shellcheck disable=SC2086
+	$CLI --config "$w/etc/pg.conf" view --user "$u" -- \
+	    /bin/sh "$w/inview.sh" "$w/m_pg" hold $PY "$w/work.py" serve "$w/m_pg" "$per" \
+	    >"$w/vserve.$i" 2>"$w/vserve.$i.err" 8>&- &
+	viewpids+=($!)
+	for _ in $(seq 1 600); do
+		[ "$(awk '/^Uid:/ {print $2}' "/proc/$!/status" 2>/dev/null)" = "$uid" ] && break
+		kill -0 $! 2>/dev/null || break
+		sleep 0.01
+	done
+	[ "$(awk '/^Uid:/ {print $2}' "/proc/$!/status" 2>/dev/null)" = "$uid" ] || {
+		sed 's/^/  /' "$w/vserve.$i.err" >&2
+		die "photoguard-view: view $i of $u was not made (above)"
+	}
+done
+served=0
+for i in $(seq 0 $((NVIEWS - 1))); do
+	for _ in $(seq 1 36000); do
+		[ -s "$w/vserve.$i" ] && break
+		kill -0 "${viewpids[$i]}" 2>/dev/null || break
+		sleep 0.1
+	done
+	read -r sec nf nb <"$w/vserve.$i" 2>/dev/null
+	if ! [[ "${nf:-}" =~ ^[0-9]+$ ]] || ! kill -0 "${viewpids[$i]}" 2>/dev/null; then
+		sed 's/^/  /' "$w/vserve.$i.err" >&2
+		die "photoguard-view: view $i of ${vusers[$((i % NVUSERS))]} did not serve its $per files or ended (above)"
+	fi
+	served=$((served + nf))
+done
+[ "$served" -ge "$SERVE" ] || die "photoguard-view: the views served $served files of $SERVE"
+live=$("$CLI" --config "$w/etc/pg.conf" status --json 2>"$w/err" |
+    $PY -c 'import json, sys; print(json.load(sys.stdin)["views"])' 2>>"$w/err")
+[ "$live" = "$NVIEWS" ] || die "photoguard-view: the gateway serves ${live:-no} views, not $NVIEWS: $(cat "$w/err")"
+kill -0 "$worker" 2>/dev/null || die "the gateway worker $worker is gone"
+rss=$(awk '/^VmRSS/ {print $2}' "/proc/$worker/status")
+hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$worker/status")
+[ -n "$rss" ] && [ -n "$hwm" ] || die "no RSS for the gateway worker $worker"
+vrss=$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')
+echo "photoguard worker RSS with $NVIEWS live views, after serving $served files through them: $vrss MiB (peak $(awk -v k="$hwm" 'BEGIN { printf "%.1f", k / 1024 }') MiB; target 64 MiB)"
+for p in "${viewpids[@]}"; do kill "$p" 2>/dev/null; done
+for p in "${viewpids[@]}"; do wait "$p" 2>/dev/null; done
+viewpids=()
+
+# --- the targets: speed as a share of native's (native's seconds / the
+# tool's), met at or above the target ----------------------------------
+target() { # label "workload pass" min
+	local n=${secs["native $2"]} a b
+	a=$(awk -v n="$n" -v t="${secs["photoguard $2"]}" -v m="$3" \
+	    'BEGIN { r = n / t; printf "%.2f %s", r, (r >= m ? "met" : "missed") }')
+	b=$(awk -v n="$n" -v t="${secs["photoguard-view $2"]}" -v m="$3" \
+	    'BEGIN { r = n / t; printf "%.2f %s", r, (r >= m ? "met" : "missed") }')
+	printf '%-26s %7s %18s %18s\n' "$1" "$3" "$a" "$b"
+}
+printf '%-26s %7s %18s %18s\n' "target (native/tool)" "min" photoguard photoguard-view
+target "photos warm, in a loop" "seq warm" 0.30
+target "find -exec cat {} +" "findcat warm" 0.65
+target "one cat per photo" "catper warm" 0.90
+target "8 parallel, warm" "par warm" 0.70
+target "stat walk" "stat warm" 0.70
+target "large file, warm" "big warm" 1.0
+printf '%-26s %7s %18s %18s\n' "worker RSS, MiB" "<=64" "" \
+    "$vrss $(awk -v r="$vrss" 'BEGIN { print (r <= 64 ? "met" : "missed") }')"
