@@ -251,8 +251,11 @@ for p in $PEERS; do
 		;;
 	passthrough_hp)
 		# With its caching (entry, attribute and page cache kept a day)
-		# and without allow_other: the bench reads peers as root.
-		"$HP" --foreground "$s" "$w/m_hp" >"$w/hp.out" 2>&1 8>&- &
+		# and without allow_other: the bench reads peers as root.  It
+		# holds a descriptor for every inode it knows: more than the
+		# photos, whatever the machine's default limit.
+		(ulimit -n "$(cat /proc/sys/fs/nr_open)" && exec "$HP" --foreground "$s" "$w/m_hp") \
+		    >"$w/hp.out" 2>&1 8>&- &
 		for _ in $(seq 1 100); do
 			mountpoint -q "$w/m_hp" && break
 			kill -0 $! 2>/dev/null || break
