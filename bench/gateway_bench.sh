@@ -99,10 +99,22 @@ build_hp() {
 	    mv "$HP.new" "$HP" || { sed 's/^/  /' "$t/log" >&2; rm -rf "$t"; die "passthrough_hp could not be built"; }
 	rm -rf "$t"
 }
+# passthrough_hp holds a descriptor for every file and folder it knows: a
+# hard limit below that is raised, or ends the bench before it starts.
+hp_fds() {
+	local need=$((NFILES + NFILES / 25 + 1024)) lim
+	lim=$(ulimit -Hn)
+	HP_FDS=$lim
+	if [ "$lim" != unlimited ] && [ "$lim" -lt "$need" ]; then
+		(ulimit -n "$need") 2>/dev/null ||
+		    die "passthrough_hp needs $need descriptors for $NFILES photos; the hard limit is $lim and cannot be raised here (fewer BENCH_FILES, or BENCH_PEERS without it)"
+		HP_FDS=$need
+	fi
+}
 for p in $PEERS; do
 	case $p in
 	bindfs | loggedfs) ;;
-	passthrough_hp) [ -x "$HP" ] || build_hp; continue ;;
+	passthrough_hp) hp_fds; [ -x "$HP" ] || build_hp; continue ;;
 	*) echo "gateway_bench: unknown peer '$p' (bindfs, loggedfs, passthrough_hp, none)" >&2; exit 2 ;;
 	esac
 	if ! command -v "$p" >/dev/null; then
@@ -252,10 +264,9 @@ for p in $PEERS; do
 	passthrough_hp)
 		# With its caching (entry, attribute and page cache kept a day)
 		# and without allow_other: the bench reads peers as root.  It
-		# holds a descriptor for every inode it knows: more than the
-		# photos, whatever the machine's default limit.
-		(ulimit -n "$(cat /proc/sys/fs/nr_open)" && exec "$HP" --foreground "$s" "$w/m_hp") \
-		    >"$w/hp.out" 2>&1 8>&- &
+		# holds a descriptor for every file and folder it knows (and
+		# raises its own limit to the hard one): HP_FDS, above.
+		(ulimit -n "$HP_FDS" && exec "$HP" --foreground "$s" "$w/m_hp") >"$w/hp.out" 2>&1 8>&- &
 		for _ in $(seq 1 100); do
 			mountpoint -q "$w/m_hp" && break
 			kill -0 $! 2>/dev/null || break
