@@ -161,8 +161,7 @@ gw_op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 }
 
 static int
-list_dir(struct gw_call *c, const char *rel, void *buf, fuse_fill_dir_t fill,
-    enum fuse_fill_dir_flags plus)
+list_dir(struct gw_call *c, const char *rel, void *buf, fuse_fill_dir_t fill)
 {
 	char child[POLICY_PATH_MAX];
 	struct policy_decision dec;
@@ -185,7 +184,7 @@ list_dir(struct gw_call *c, const char *rel, void *buf, fuse_fill_dir_t fill,
 		if (!visible(c, child, &st, &dec))
 			continue;
 		present(&st);
-		if (fill(buf, de->d_name, &st, 0, plus) != 0)
+		if (fill(buf, de->d_name, &st, 0, 0) != 0)
 			break;
 	}
 	closedir(d);
@@ -236,11 +235,11 @@ gw_op_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
 	const char *rel = dh != NULL ? dh->rel : NULL;
 	struct policy_decision dec;
 	struct gw_call c;
-	uid_t vu;
 	int r;
 
 	(void)path;
 	(void)off;
+	(void)flags;
 	if (rel == NULL)
 		return -EBADF;
 	r = gw_call_begin(&c, g, false);
@@ -261,12 +260,7 @@ gw_op_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
 		gw_call_end(&c);
 		return dec.traverse ? -EACCES : -ENOENT;
 	}
-	/* In a view each entry's attributes come along (readdirplus), so
-	 * `ls -l` and find(1) need no lookup per entry. */
-	r = list_dir(&c, rel, buf, fill,
-	    (flags & FUSE_READDIR_PLUS) && gw_view_of_request(&vu)
-	        ? FUSE_FILL_DIR_PLUS
-	        : (enum fuse_fill_dir_flags)0);
+	r = list_dir(&c, rel, buf, fill);
 	gw_call_end(&c);
 	return r;
 }
