@@ -197,7 +197,6 @@ int
 gw_op_opendir(const char *path, struct fuse_file_info *fi)
 {
 	struct gw_dirh *d = malloc(sizeof(*d));
-	uid_t vu;
 
 	if (d == NULL ||
 	    (d->rel = strdup(path != NULL ? rel_of(path) : "")) == NULL) {
@@ -206,10 +205,6 @@ gw_op_opendir(const char *path, struct fuse_file_info *fi)
 	}
 	d->magic = GW_HANDLE_DIR;
 	fi->fh = (uint64_t)(uintptr_t)d;
-	/* In a view the listing is the user's alone: the kernel may keep
-	 * it (views.c drops it when it changes). */
-	if (gw_view_of_request(&vu))
-		fi->cache_readdir = fi->keep_cache = 1;
 	return 0;
 }
 

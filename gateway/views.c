@@ -277,6 +277,10 @@ watch_user(struct gw *g, struct gw_view *v, time_t now)
 
 	/* gw_call_begin_uid() checks the store and refreshes. */
 	(void)gw_call_begin_uid(&c, g, v->uid, 0);
+	/* Locked out (here, in the store or the directory): revoke kicked
+	 * an abort already, unless the view was not listed yet. */
+	if (c.u != NULL && atomic_load(&c.u->locked))
+		gw_views_kick(v->uid, GW_VIEW_ABORT);
 	if (c.held) {
 		for (i = 0; i < c.u->ngrants; i++)
 			if (c.u->grants[i].until <= now &&
@@ -411,10 +415,10 @@ view_add(struct gw *g, uid_t uid, int fd, char *why, size_t len)
 	char *argv[] = { (char *)(uintptr_t) "photoguard-gateway", NULL };
 	struct fuse_args args = FUSE_ARGS_INIT(1, argv);
 	char dev[32];
+	struct gw_user *u;
 	struct gw_view *v;
 	int i, fl;
 
-	(void)g;
 	if ((v = calloc(1, sizeof(*v))) == NULL) {
 		snprintf(why, len, "out of memory");
 		goto fail_fd;
@@ -456,6 +460,10 @@ view_add(struct gw *g, uid_t uid, int fd, char *why, size_t len)
 	views = v;
 	nviews++;
 	pthread_mutex_unlock(&views_mu);
+	/* Locked out since the request was checked: that lockout's kick
+	 * found no view on the list yet. */
+	if ((u = gw_user_get(g, uid)) != NULL && atomic_load(&u->locked))
+		gw_views_kick(uid, GW_VIEW_ABORT);
 	return 0;
 fail_v:
 	if (v->stopfd >= 0)
