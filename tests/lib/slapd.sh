@@ -393,8 +393,18 @@ slapd_stop() {
 	fi
 }
 
+# SIGSTOP is delivered asynchronously: wait until the kernel reports the
+# process stopped, so a request sent next cannot be answered.
 slapd_pause() {
+	local i
 	kill -STOP "$SLAPD_PID"
+	for i in $(seq 1 200); do
+		[ "$(sed 's/^.*) //' "/proc/$SLAPD_PID/stat" | cut -d' ' -f1)" = T ] &&
+		    return 0
+		sleep 0.01
+	done
+	echo "# slapd_pause: slapd $SLAPD_PID is not stopped after 2 s" >&2
+	return 1
 }
 
 slapd_resume() {
