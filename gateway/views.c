@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <fuse.h>
 #include <fuse_lowlevel.h>
+#include <linux/fuse.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -34,6 +35,7 @@
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/uio.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -72,6 +74,46 @@ static bool views_stop, views_kicked; /* views_mu */
 static bool views_running;
 static pthread_t views_thread;
 static struct fuse_operations view_ops;
+
+/* The unique of the OPENDIR request this thread is serving, or 0.
+ * libfuse 3.14's high-level API drops an opendir's cache_readdir and
+ * keep_cache (passed on from 3.16.1), so a view's connection reads and
+ * writes through view_read()/view_writev(), which set them in the reply
+ * to that request: listings are then cached by the kernel like names and
+ * attributes, and dropped by view_inval(). */
+static __thread uint64_t opendir_unique;
+
+static ssize_t
+view_read(int fd, void *buf, size_t len, void *arg)
+{
+	const struct fuse_in_header *in = buf;
+	ssize_t n = read(fd, buf, len);
+
+	(void)arg;
+	opendir_unique = n >= (ssize_t)sizeof(*in) && in->opcode == FUSE_OPENDIR
+	    ? in->unique
+	    : 0;
+	return n;
+}
+
+static ssize_t
+view_writev(int fd, struct iovec *iov, int count, void *arg)
+{
+	const struct fuse_out_header *out = iov[0].iov_base;
+
+	(void)arg;
+	if (opendir_unique != 0 && count >= 2 &&
+	    iov[0].iov_len >= sizeof(*out) && out->unique == opendir_unique &&
+	    out->error == 0 && iov[1].iov_len >= sizeof(struct fuse_open_out))
+		((struct fuse_open_out *)iov[1].iov_base)->open_flags |=
+		    FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE;
+	return writev(fd, iov, count);
+}
+
+static const struct fuse_custom_io view_io = {
+	.read = view_read,
+	.writev = view_writev,
+};
 
 bool
 gw_view_of_request(uid_t *uid)
@@ -197,8 +239,44 @@ audit_view(struct gw *g, uid_t uid, pid_t pid, const char *user,
 	gw_audit(g, &rq, "gateway.view", decision, "gateway", reason, -1);
 }
 
-/* Drops every name V's kernel side caches: the store's top-level names
- * (each takes its whole subtree with it) and the root's listing. */
+static bool
+dot_or_dotdot(const char *name)
+{
+	return strcmp(name, ".") == 0 || strcmp(name, "..") == 0;
+}
+
+/* Drops the cached listing of each directory under top-level REL that
+ * V's kernel side holds.  A name dropped below takes its inode with it,
+ * unless something holds it (a shell's working directory), whose
+ * listing would otherwise outlive the change: these are the patients'
+ * folders and what lists them. */
+static void
+view_inval_dirs(struct gw *g, struct gw_view *v, const char *rel)
+{
+	char path[POLICY_PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+	int n;
+
+	snprintf(path, sizeof(path), "/%s", rel);
+	if (fuse_invalidate_path(v->f, path) != 0)
+		return; /* never looked up: nothing below is cached */
+	if (backing_opendir(g->store, rel, &d) != 0)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (dot_or_dotdot(de->d_name) ||
+		    (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN))
+			continue;
+		n = snprintf(path, sizeof(path), "/%s/%s", rel, de->d_name);
+		if (n > 0 && (size_t)n < sizeof(path))
+			(void)fuse_invalidate_path(v->f, path);
+	}
+	closedir(d);
+}
+
+/* Drops every name and listing V's kernel side caches: the store's
+ * top-level names (each takes its whole subtree with it, unless held),
+ * the listings of the directories two levels down, and the root's. */
 static void
 view_inval(struct gw *g, struct gw_view *v)
 {
@@ -207,9 +285,10 @@ view_inval(struct gw *g, struct gw_view *v)
 
 	if (backing_opendir(g->store, "", &d) == 0) {
 		while ((de = readdir(d)) != NULL) {
-			if (strcmp(de->d_name, ".") == 0 ||
-			    strcmp(de->d_name, "..") == 0)
+			if (dot_or_dotdot(de->d_name))
 				continue;
+			if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN)
+				view_inval_dirs(g, v, de->d_name);
 			(void)fuse_lowlevel_notify_inval_entry(v->se,
 			    FUSE_ROOT_ID, de->d_name, strlen(de->d_name));
 		}
@@ -414,7 +493,6 @@ view_add(struct gw *g, uid_t uid, int fd, char *why, size_t len)
 {
 	char *argv[] = { (char *)(uintptr_t) "photoguard-gateway", NULL };
 	struct fuse_args args = FUSE_ARGS_INIT(1, argv);
-	char dev[32];
 	struct gw_user *u;
 	struct gw_view *v;
 	int i, fl;
@@ -433,8 +511,8 @@ view_add(struct gw *g, uid_t uid, int fd, char *why, size_t len)
 	}
 	v->f = fuse_new(&args, &view_ops, sizeof(view_ops), v);
 	fuse_opt_free_args(&args);
-	snprintf(dev, sizeof(dev), "/dev/fd/%d", fd);
-	if (v->f == NULL || fuse_mount(v->f, dev) != 0) {
+	if (v->f == NULL ||
+	    fuse_session_custom_io(fuse_get_session(v->f), &view_io, fd) != 0) {
 		snprintf(why, len, "libfuse refused the connection");
 		if (v->f != NULL)
 			fuse_destroy(v->f);

@@ -60,22 +60,29 @@ is "the view's opening is audited (gateway.view)" "$(audit_count gateway.view in
 # A name found missing stays missing in the view's cache (view_ttl): a
 # photo added behind the gateway is not seen there until something drops
 # the cache, while the shared view (no cache) sees it at once.
+# So does a listing (the kernel's readdir cache).
 new=$m/patients/P000001/$pre/IMG_0009.jpg
 out=$(inview "$S" gwsurg stat -c %s "$new" 2>&1)
 like "a missing photo in the view: ENOENT" "$out" "No such file or directory"
+before=$(inview "$S" gwsurg ls "$m/patients/P000001/$pre" | tr '\n' ' ')
+like "the view lists the session's photos" "$before" "IMG_0001.jpg"
 gw_photo "$s/patients/P000001/$pre/IMG_0009.jpg" 100
 chown gwstore:gwstore "$s/patients/P000001/$pre/IMG_0009.jpg"
 chmod 600 "$s/patients/P000001/$pre/IMG_0009.jpg"
 out=$(inview "$S" gwsurg stat -c %s "$new" 2>&1)
 like "...added behind the gateway, it is still missing in the view (cached)" "$out" "No such file or directory"
+is "...and the view's listing is the cached one, without it" \
+    "$(inview "$S" gwsurg ls "$m/patients/P000001/$pre" | tr '\n' ' ')" "$before"
 out=$(as gwsurg stat -c %s "$new" 2>&1)
 is "...while the shared view sees it" "$out" "$(stat -c %s "$s/patients/P000001/$pre/IMG_0009.jpg")"
+like "...and lists it" "$(as gwsurg ls "$m/patients/P000001/$pre" | tr '\n' ' ')" "IMG_0009.jpg"
 cp "$tmp/etc/test.policy" "$tmp/etc/test.policy.new"
 mv "$tmp/etc/test.policy.new" "$tmp/etc/test.policy"
 for i in $(seq 1 50); do grep -q "policy .* reloaded" "$tmp/gateway.log" && break; sleep 0.1; done
 sleep 0.3
 out=$(inview "$S" gwsurg stat -c %s "$new" 2>&1)
 is "a policy reload drops the view's cache: the photo is there" "$out" "$(stat -c %s "$s/patients/P000001/$pre/IMG_0009.jpg")"
+like "...and listed" "$(inview "$S" gwsurg ls "$m/patients/P000001/$pre" | tr '\n' ' ')" "IMG_0009.jpg"
 
 # A care-team change in the directory reaches a cached view within the
 # directory's cache_ttl (2 s here) and the views' once-a-second look,
@@ -83,6 +90,20 @@ is "a policy reload drops the view's cache: the photo is there" "$out" "$(stat -
 out=$(inview "$S" gwsurg stat -c %F "$m/patients/P000003" 2>&1)
 like "P000003 is not on the surgeon's care team: ENOENT in the view" "$out" "No such file or directory"
 inview "$S" gwsurg stat -c %F "$m/patients/P000002" >/dev/null
+# A shell whose working directory is the patients' folder holds its inode
+# (and the listing cached in it) past the drop of its name: that listing
+# must be dropped as well.
+inview "$S" gwsurg sh -c "cd $m/patients && exec sleep 600" &
+H=
+for i in $(seq 1 50); do
+	H=$(pgrep -u gwsurg -x sleep -n)
+	[ -n "$H" ] && [ "$H" != "$S" ] && [ "$(readlink "/proc/$H/cwd" 2>/dev/null)" = "$m/patients" ] && break
+	H=
+	sleep 0.05
+done
+check "a process of the surgeon's works in the view's patients folder" test -n "$H"
+is "...listing it through its working directory: the care team" \
+    "$(inview "$S" gwsurg ls "/proc/$H/cwd/" 2>&1 | tr '\n' ' ')" "P000001 P000002 "
 printf 'dn: cn=P000003,ou=careteams,%s\nchangetype: modify\nadd: member\nmember: uid=gwsurg,ou=people,%s\n\ndn: cn=P000002,ou=careteams,%s\nchangetype: modify\ndelete: member\nmember: uid=gwsurg,ou=people,%s\n' \
 	"$SLAPD_BASE_DN" "$SLAPD_BASE_DN" "$SLAPD_BASE_DN" "$SLAPD_BASE_DN" | slapd_modify >/dev/null
 got=
@@ -96,6 +117,9 @@ done
 is "after the care-team change the view finds P000003 (its cached ENOENT dropped)" "$a" directory
 like "...and no longer P000002 (its cached entry dropped)" "$b" "No such file or directory"
 is "...and lists them so" "$got" "P000001 P000003 "
+is "...also through the held working directory (its cached listing dropped)" \
+    "$(inview "$S" gwsurg ls "/proc/$H/cwd/" 2>&1 | tr '\n' ' ')" "P000001 P000003 "
+kill "$H" 2>/dev/null
 diag "care-team change seen in the view after $((i / 10)).$((i % 10)) s"
 
 # A break-glass grant drops the on-call surgeon's cached ENOENT, and its
