@@ -64,8 +64,10 @@ status(struct gw *g, uid_t uid, FILE *f)
 		    g->cfg->store_root, g->mountpoint, g->cfg->policy_file,
 		    (unsigned long long)g->policy_gen);
 	if (uid == 0)
-		fprintf(f, "directory watch: %s\nviews: %zu\n",
-		    gw_dirsync_describe(g, why, sizeof(why)), gw_views_live());
+		fprintf(f,
+		    "directory watch: %s\nviews: %zu\nview threads: %zu\n",
+		    gw_dirsync_describe(g, why, sizeof(why)), gw_views_live(),
+		    gw_view_threads());
 	pthread_mutex_lock(&g->users_mu);
 	for (b = 0; b < sizeof(g->users) / sizeof(g->users[0]); b++)
 		for (u = g->users[b]; u != NULL; u = u->next) {
@@ -197,6 +199,8 @@ status_json(struct gw *g, uid_t uid, FILE *f)
 		    json_object_set_new(o, "mount", jstr(g->mountpoint)) |
 		    json_object_set_new(
 		        o, "views", json_integer((json_int_t)gw_views_live())) |
+		    json_object_set_new(o, "view_threads",
+		        json_integer((json_int_t)gw_view_threads())) |
 		    json_object_set_new(o, "policy",
 		        json_pack("{s:o,s:I}", "file",
 		            jstr(g->cfg->policy_file), "version",

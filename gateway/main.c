@@ -204,7 +204,7 @@ main(int argc, char **argv)
 	 * 128 KiB and more always mapped and unmapped.
 	 */
 	(void)mallopt(M_ARENA_MAX, 2);
-	(void)mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	(void)mallopt(M_MMAP_THRESHOLD, 64 * 1024);
 	/* In the foreground stderr gets a copy of each line, unless stderr
 	 * is the journal, which syslog(3) reaches already: once is enough. */
 	openlog("photoguard-gateway",

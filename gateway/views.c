@@ -57,11 +57,13 @@ struct gw_view {
 	struct fuse_session *se;
 	int fd;     /* the connection (the session's) */
 	int stopfd; /* eventfd: the serving threads stop */
-	pthread_t thr[GW_VIEW_THREADS];
-	int nthr;
-	atomic_int serving; /* serving threads not yet ended */
-	unsigned pending;   /* GW_VIEW_*; views_mu */
-	time_t grants_seen; /* grant expiries before this are done */
+	pthread_mutex_t thr_mu;
+	pthread_cond_t thr_cv; /* serving fell to 0 */
+	int serving;           /* thr_mu: serving threads not yet ended */
+	bool stopping;         /* thr_mu: no more threads */
+	atomic_int idle;       /* serving threads waiting for a request */
+	unsigned pending;      /* GW_VIEW_*; views_mu */
+	time_t grants_seen;    /* grant expiries before this are done */
 	struct gw_view *next;
 };
 
@@ -138,6 +140,22 @@ gw_views_live(void)
 	return n;
 }
 
+size_t
+gw_view_threads(void)
+{
+	struct gw_view *v;
+	size_t n = 0;
+
+	pthread_mutex_lock(&views_mu);
+	for (v = views; v != NULL; v = v->next) {
+		pthread_mutex_lock(&v->thr_mu);
+		n += (size_t)v->serving;
+		pthread_mutex_unlock(&v->thr_mu);
+	}
+	pthread_mutex_unlock(&views_mu);
+	return n;
+}
+
 void
 gw_views_kick(uid_t uid, unsigned what)
 {
@@ -154,12 +172,53 @@ gw_views_kick(uid_t uid, unsigned what)
 	pthread_mutex_unlock(&views_mu);
 }
 
+static void *serve_main(void *arg);
+
+/* One more thread for V, up to GW_VIEW_THREADS: a view starts with one
+ * (an idle login's view costs one stack), grows when a request finds
+ * none of its threads waiting, and shrinks back (serve_main()) when a
+ * thread waits GW_VIEW_IDLE_MS for nothing.  0, or -1 if none started. */
+static int
+view_grow(struct gw_view *v)
+{
+	pthread_attr_t a;
+	pthread_t t;
+	int r = -1;
+
+	if (pthread_attr_init(&a) != 0)
+		return -1;
+	(void)pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	pthread_mutex_lock(&v->thr_mu);
+	if (!v->stopping && v->serving < GW_VIEW_THREADS &&
+	    pthread_create(&t, &a, serve_main, v) == 0) {
+		v->serving++;
+		r = 0;
+	}
+	pthread_mutex_unlock(&v->thr_mu);
+	pthread_attr_destroy(&a);
+	return r;
+}
+
+/* May this thread of V end, idle as it was?  Not the last one. */
+static bool
+view_shrink(struct gw_view *v)
+{
+	bool yes;
+
+	pthread_mutex_lock(&v->thr_mu);
+	if ((yes = v->serving > 1))
+		v->serving--;
+	pthread_mutex_unlock(&v->thr_mu);
+	return yes;
+}
+
 static void *
 serve_main(void *arg)
 {
 	struct gw_view *v = arg;
 	struct fuse_buf buf;
 	struct pollfd p[2];
+	bool last;
 	int r;
 
 	memset(&buf, 0, sizeof(buf));
@@ -167,11 +226,23 @@ serve_main(void *arg)
 	p[0].events = POLLIN;
 	p[1].fd = v->stopfd;
 	p[1].events = POLLIN;
+	/* Idle from here until a request is taken: a thread that poll woke
+	 * for a request another one took stays idle, so the one that took
+	 * it sees it is not alone. */
+	atomic_fetch_add(&v->idle, 1);
 	while (!fuse_session_exited(v->se)) {
-		if (poll(p, 2, -1) < 0) {
+		if ((r = poll(p, 2, GW_VIEW_IDLE_MS)) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
+		}
+		if (r == 0) {
+			if (view_shrink(v)) {
+				atomic_fetch_sub(&v->idle, 1);
+				free(buf.mem);
+				return NULL;
+			}
+			continue;
 		}
 		if (p[1].revents != 0)
 			break;
@@ -183,10 +254,20 @@ serve_main(void *arg)
 			continue; /* another thread took it */
 		if (r <= 0)
 			break;
+		if (atomic_fetch_sub(&v->idle, 1) == 1)
+			(void)view_grow(v);
 		fuse_session_process_buf(v->se, &buf);
+		atomic_fetch_add(&v->idle, 1);
 	}
+	atomic_fetch_sub(&v->idle, 1);
 	free(buf.mem);
-	if (atomic_fetch_sub(&v->serving, 1) == 1) {
+	/* After the unlock V may be freed (view_end()): not touched again. */
+	pthread_mutex_lock(&v->thr_mu);
+	last = --v->serving == 0;
+	if (last)
+		pthread_cond_broadcast(&v->thr_cv);
+	pthread_mutex_unlock(&v->thr_mu);
+	if (last) {
 		pthread_mutex_lock(&views_mu);
 		views_kicked = true;
 		pthread_cond_signal(&views_cv);
@@ -195,19 +276,35 @@ serve_main(void *arg)
 	return NULL;
 }
 
+/* Are V's serving threads all gone (its mount with them)? */
+static bool
+view_unserved(struct gw_view *v)
+{
+	bool none;
+
+	pthread_mutex_lock(&v->thr_mu);
+	none = v->serving == 0;
+	pthread_mutex_unlock(&v->thr_mu);
+	return none;
+}
+
 /* Stops V's threads and ends its connection (closing the last descriptor
  * aborts it in the kernel).  V is off the list. */
 static void
 view_end(struct gw_view *v)
 {
 	uint64_t one = 1;
-	int i;
 
+	pthread_mutex_lock(&v->thr_mu);
+	v->stopping = true;
 	if (write(v->stopfd, &one, sizeof(one)) < 0)
 		gw_log(LOG_ERR, "view of uid %lu: cannot stop it: %s",
 		    (unsigned long)v->uid, strerror(errno));
-	for (i = 0; i < v->nthr; i++)
-		pthread_join(v->thr[i], NULL);
+	while (v->serving > 0)
+		pthread_cond_wait(&v->thr_cv, &v->thr_mu);
+	pthread_mutex_unlock(&v->thr_mu);
+	pthread_mutex_destroy(&v->thr_mu);
+	pthread_cond_destroy(&v->thr_cv);
 	gw_release_conn(v->uid, v);
 	/* Closes the connection; no unmount: the mount is the login's, in
 	 * its namespace, and goes with it. */
@@ -393,8 +490,7 @@ views_main(void *arg)
 		/* Take off the list what ends: aborted or unmounted. */
 		ending = NULL;
 		for (pv = &views; (v = *pv) != NULL;) {
-			if ((v->pending & GW_VIEW_ABORT) ||
-			    atomic_load(&v->serving) == 0) {
+			if ((v->pending & GW_VIEW_ABORT) || view_unserved(v)) {
 				*pv = v->next;
 				nviews--;
 				v->next = ending;
@@ -408,8 +504,7 @@ views_main(void *arg)
 		 * Invalidation runs outside views_mu: the kernel may wait
 		 * for one of the view's own requests, which may kick. */
 		for (pv = &ending; (v = *pv) != NULL;) {
-			if (atomic_load(&v->serving) == 0 &&
-			    !(v->pending & GW_VIEW_ABORT)) {
+			if (view_unserved(v) && !(v->pending & GW_VIEW_ABORT)) {
 				*pv = v->next;
 				audit_view(g, v->uid, 0, NULL, "info",
 				    "view ended: the login's last process is "
@@ -495,7 +590,7 @@ view_add(struct gw *g, uid_t uid, int fd, char *why, size_t len)
 	struct fuse_args args = FUSE_ARGS_INIT(1, argv);
 	struct gw_user *u;
 	struct gw_view *v;
-	int i, fl;
+	int fl;
 
 	if ((v = calloc(1, sizeof(*v))) == NULL) {
 		snprintf(why, len, "out of memory");
@@ -503,6 +598,8 @@ view_add(struct gw *g, uid_t uid, int fd, char *why, size_t len)
 	}
 	v->uid = uid;
 	v->grants_seen = time(NULL);
+	pthread_mutex_init(&v->thr_mu, NULL);
+	pthread_cond_init(&v->thr_cv, NULL);
 	v->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (v->stopfd < 0 || (fl = fcntl(fd, F_GETFL)) < 0 ||
 	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0) {
@@ -521,14 +618,8 @@ view_add(struct gw *g, uid_t uid, int fd, char *why, size_t len)
 	/* From here the session owns FD (fuse_destroy() closes it). */
 	v->se = fuse_get_session(v->f);
 	v->fd = fd;
-	atomic_init(&v->serving, GW_VIEW_THREADS);
-	for (i = 0; i < GW_VIEW_THREADS; i++) {
-		if (pthread_create(&v->thr[i], NULL, serve_main, v) != 0)
-			break;
-		v->nthr++;
-	}
-	if (v->nthr < GW_VIEW_THREADS) {
-		atomic_fetch_sub(&v->serving, GW_VIEW_THREADS - v->nthr);
+	atomic_init(&v->idle, 0);
+	if (view_grow(v) != 0) {
 		snprintf(why, len, "no threads to serve it");
 		view_end(v);
 		return -1;
@@ -546,6 +637,8 @@ view_add(struct gw *g, uid_t uid, int fd, char *why, size_t len)
 fail_v:
 	if (v->stopfd >= 0)
 		close(v->stopfd);
+	pthread_mutex_destroy(&v->thr_mu);
+	pthread_cond_destroy(&v->thr_cv);
 	free(v);
 fail_fd:
 	close(fd);

@@ -18,7 +18,8 @@
 #include "gateway/gw.h"
 
 #define GW_VIEWS_MAX    1024 /* views served at once */
-#define GW_VIEW_THREADS 4    /* threads serving one view */
+#define GW_VIEW_THREADS 4    /* at most, serving one view */
+#define GW_VIEW_IDLE_MS 2000 /* an idle view thread more ends */
 #define GW_VIEW_INVAL   1u   /* drop the view's cached names */
 #define GW_VIEW_ABORT   2u   /* end the view's connection now */
 #define GW_VIEW_ALL     ((uid_t)-1)
@@ -46,6 +47,10 @@ void gw_views_kick(uid_t uid, unsigned what);
 
 /* Views served now. */
 size_t gw_views_live(void);
+
+/* Threads serving them now (one per idle view, up to GW_VIEW_THREADS
+ * while busy). */
+size_t gw_view_threads(void);
 
 /* In a FUSE request: true, with *UID the view's user, if it came through
  * a view; false on the shared mount. */

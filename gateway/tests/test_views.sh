@@ -56,6 +56,43 @@ like "...and so is root" "$out" "Permission denied"
 is "every open is still audited: the surgeon's open in the view" "$(audit_count gateway.open allow gwsurg P000001)" 1
 is "the view's opening is audited (gateway.view)" "$(audit_count gateway.view info gwsurg)" 1
 
+# --- threads: one per idle view, more while it is busy --------------------
+view_threads() {
+	"$PG_CLI" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin).get("view_threads", "none"))'
+}
+vt=
+for i in $(seq 1 60); do vt=$(view_threads); [ "$vt" = 1 ] && break; sleep 0.1; done
+is "an idle view is served by one thread" "$vt" 1
+# 8 threads of the surgeon's look up names that do not exist (each one
+# a request: nothing is charged, nothing is cached yet).
+inview "$S" gwsurg /usr/bin/python3 -c '
+import os, sys, threading
+def w(k):
+    for i in range(6000):
+        try:
+            os.stat("%s/patients/P000001/none-%d-%d" % (sys.argv[1], k, i))
+        except FileNotFoundError:
+            pass
+t = [threading.Thread(target=w, args=(k,)) for k in range(8)]
+[x.start() for x in t]
+[x.join() for x in t]' "$m" >"$tmp/vt.out" 2>&1 &
+L=$!
+most=0
+while kill -0 "$L" 2>/dev/null; do
+	vt=$(view_threads)
+	[ "${vt:-0}" -gt "$most" ] && most=$vt
+done
+wait "$L"
+rc=$?
+sed "s/^/# /" "$tmp/vt.out"
+is "the 8 threads ran (exit status)" "$rc" 0
+diag "view threads under 8 parallel lookups: at most $most seen"
+check "...it grows while busy (8 parallel lookups: $most threads seen)" test "$most" -ge 2
+check "...to at most 4" test "$most" -le 4
+vt=
+for i in $(seq 1 80); do vt=$(view_threads); [ "$vt" = 1 ] && break; sleep 0.1; done
+is "...and is back to one thread once idle ($((i / 10)).$((i % 10)) s)" "$vt" 1
+
 # --- the kernel caches; what changes what the user may see drops it -----
 # A name found missing stays missing in the view's cache (view_ttl): a
 # photo added behind the gateway is not seen there until something drops
