@@ -92,9 +92,15 @@ cmd_view(const struct cli_ctx *ctx, int argc, char **argv)
 		return CLI_EXIT_FAIL;
 	}
 	if (initgroups(pw.pw_name, pw.pw_gid) != 0 || setgid(pw.pw_gid) != 0 ||
-	    setuid(pw.pw_uid) != 0 || setuid(0) == 0) {
+	    setuid(pw.pw_uid) != 0) {
 		fprintf(stderr, "%s view: cannot become %s: %s\n",
 		    ctx->progname, user, strerror(errno));
+		return CLI_EXIT_FAIL;
+	}
+	/* The drop must be for good: root must not come back. */
+	if (setuid(0) == 0) {
+		fprintf(stderr, "%s view: %s could become root again\n",
+		    ctx->progname, user);
 		return CLI_EXIT_FAIL;
 	}
 	execvp(argv[optind], &argv[optind]);
