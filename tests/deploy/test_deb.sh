@@ -112,11 +112,11 @@ is "the service user exists: home /var/lib/photoguard, no login" \
     "$(printf '%s' "$pw" | cut -d: -f6,7)" "/var/lib/photoguard:/usr/sbin/nologin"
 check "...a system user (uid $uid below 1000)" test "${uid:-1000}" -lt 1000
 is "...with a group of its own" "$(ct id -gn photoguard)" photoguard
-modes=$(ct stat -c '%a %U:%G %n' /var/lib/photoguard /var/lib/photoguard/store \
-    /var/lib/photoguard/totp /var/lib/photoguard/lockout /var/log/photoguard \
-    /run/photoguard 2>&1 | tr '\n' ';')
-is "the state directories have install.sh's owners and modes" "$modes" \
-"755 root:root /var/lib/photoguard;700 photoguard:photoguard /var/lib/photoguard/store;700 root:root /var/lib/photoguard/totp;2770 root:photoguard /var/lib/photoguard/lockout;2770 root:photoguard /var/log/photoguard;755 root:root /run/photoguard;"
+state_dirs="/var/lib/photoguard /var/lib/photoguard/store /var/lib/photoguard/totp /var/lib/photoguard/lockout /var/log/photoguard /run/photoguard"
+want_modes="755 root:root /var/lib/photoguard;700 photoguard:photoguard /var/lib/photoguard/store;700 root:root /var/lib/photoguard/totp;2770 root:photoguard /var/lib/photoguard/lockout;2770 root:photoguard /var/log/photoguard;755 root:root /run/photoguard;"
+# shellcheck disable=SC2086
+is "the state directories have install.sh's owners and modes" \
+    "$(ct stat -c '%a %U:%G %n' $state_dirs 2>&1 | tr '\n' ';')" "$want_modes"
 is "the audit signing key and the TOTP host key were made, root's, 0600" \
     "$(ct stat -c '%a %U %n' /etc/photoguard/audit.key /etc/photoguard/totp.key 2>&1 | tr '\n' ';')" \
     "600 root /etc/photoguard/audit.key;600 root /etc/photoguard/totp.key;"
@@ -201,5 +201,30 @@ is "the audit log is kept, rotated file and all" \
     '1 {"seq":1} '
 is "...with the public key that verifies it beside it" \
     "$(ct cat /var/log/photoguard/audit.key.pub 2>&1)" "$pub"
+
+# --- where systemd-sysusers and systemd-tmpfiles are missing (a chroot
+# of a host without systemd): adduser, and the same modes by hand
+container_stop
+fb=$t/fallback
+if debian_tree "$fb" "$t" "$pkgs"; then
+	check "a second copy of the tree, systemd-sysusers and systemd-tmpfiles hidden" \
+	    mv "$fb/usr/bin/systemd-sysusers" "$fb/usr/bin/systemd-tmpfiles" "$fb/root/"
+	cp "$pkg" "$lib" "$fb/tmp/"
+	chroot "$fb" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+	    DEBIAN_FRONTEND=noninteractive dpkg -i "/tmp/${pkg##*/}" \
+	    "/tmp/${lib##*/}" >"$t/fallback.log" 2>&1
+	rc=$?
+	is "...dpkg -i of both there exits 0" "$rc" 0
+	[ "$rc" = 0 ] || tail -n 15 "$t/fallback.log" | sed 's/^/# /'
+	is "...adduser made the service user" \
+	    "$(chroot "$fb" getent passwd photoguard | cut -d: -f6,7)" \
+	    "/var/lib/photoguard:/usr/sbin/nologin"
+	# shellcheck disable=SC2086
+	is "...the state directories have the same owners and modes" \
+	    "$(chroot "$fb" stat -c '%a %U:%G %n' $state_dirs 2>&1 | tr '\n' ';')" "$want_modes"
+	is "...and the keys were made" \
+	    "$(chroot "$fb" stat -c '%a %U %n' /etc/photoguard/audit.key /etc/photoguard/totp.key 2>&1 | tr '\n' ';')" \
+	    "600 root /etc/photoguard/audit.key;600 root /etc/photoguard/totp.key;"
+fi
 
 done_testing
