@@ -12,7 +12,7 @@ libldap2-dev libsodium-dev libinotifytools0-dev libfuse3-dev fuse3
 libjansson-dev libinih-dev libqrencode-dev zlib1g-dev python3"
 test="libcmocka-dev slapd ldap-utils libpam-wrapper libpamtest0-dev pamtester
 oathtool openssl openssh-server openssh-client valgrind clang-format util-linux
-debootstrap systemd-container
+debootstrap systemd-container debhelper lintian dpkg-dev
 procps psmisc man-db groff-base rsync libjpeg-turbo-progs file logrotate
 time libxml2-utils rsyslog rsyslog-relp rsyslog-gnutls"
 

@@ -28,63 +28,20 @@ if [ "$(id -u)" != 0 ] || [ ! -c /dev/fuse ] || [ -n "${miss:-}" ]; then
 	exit 0
 fi
 
+. "$PG_SOURCE_ROOT/tests/deploy/debian_tree.sh"
 t=$(mktemp -d /var/tmp/pg-systemd.XXXXXX)
 root=$t/root
-nspawn=
-leader=
 cleanup() {
-	if [ -n "$nspawn" ] && kill -0 "$nspawn" 2>/dev/null; then
-		# A forced unmount aborts a FUSE connection that may hang (a
-		# failed check above), so nothing of the container waits on it.
-		[ -n "$leader" ] && nsenter -t "$leader" -m \
-		    umount -f /srv/photos >/dev/null 2>&1
-		# SIGTERM: nspawn asks the container's systemd to power off.
-		kill "$nspawn"
-		for _ in $(seq 60); do
-			kill -0 "$nspawn" 2>/dev/null || break
-			sleep 0.5
-		done
-		kill -9 "$nspawn" 2>/dev/null
-		wait "$nspawn" 2>/dev/null
-	fi
+	container_stop /srv/photos
 	rm -rf "$t"
 }
 trap cleanup EXIT
 
 # --- the Debian 12 tree, cached by its package list
-pkgs=systemd,systemd-sysv,dbus,procps,fuse3,libfuse3-3,liboath0,libldap-2.5-0,libsodium23,libjansson4,libinih1,libqrencode4,libinotifytools0,libpam0g
-cache=${PG_TEST_CACHE:-/var/cache/photoguard-tests}
-tarball=$cache/bookworm-$(printf '%s' "$pkgs" | sha256sum | cut -c1-12).tar
-mirror() {
-	sed -n -e 's/^URIs:[[:space:]]*\([^[:space:]]*\).*/\1/p' \
-	    -e 's/^deb[[:space:]]\{1,\}\(\[[^]]*\][[:space:]]*\)\{0,1\}\([^[:space:]]*\).*/\2/p' \
-	    /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
-	    /etc/apt/sources.list.d/*.sources 2>/dev/null |
-	    grep -v security | head -n 1
-}
-mkdir -p "$cache"
-exec 8>"$cache/.lock"
-flock -w 900 8
-if [ ! -s "$tarball" ]; then
-	m=$(mirror)
-	diag "building the cached Debian 12 tree $tarball from ${m:=http://deb.debian.org/debian}"
-	rm -rf "$t/boot"
-	if debootstrap --variant=minbase --include="$pkgs" bookworm \
-	    "$t/boot" "$m" >"$t/debootstrap.log" 2>&1 &&
-	    tar -C "$t/boot" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"; then
-		ok "debootstrap of Debian 12 (bookworm) with systemd"
-	else
-		not_ok "debootstrap of Debian 12 (bookworm) with systemd"
-		tail -n 15 "$t/debootstrap.log" | sed 's/^/# /'
-		rm -f "$tarball.tmp"
-		done_testing
-		exit 1
-	fi
-	rm -rf "$t/boot"
+if ! debian_tree "$root" "$t"; then
+	done_testing
+	exit 1
 fi
-flock -u 8
-mkdir "$root"
-tar -C "$root" -xf "$tarball"
 is "the cached tree unpacks to a Debian 12 with systemd" "$(. "$root/etc/os-release"; echo "$VERSION_ID") $([ -x "$root/lib/systemd/systemd" ] && echo systemd)" "12 systemd"
 
 # --- photoguard staged into it, as the README's install would on the host
@@ -138,39 +95,10 @@ is "the service user, staff, policy and store are set up in the tree" "$rc" 0
 is "the mount point does not exist before the first start" "$([ -e "$root/srv/photos" ] && echo exists || echo absent)" absent
 
 # --- boot it
-systemd-nspawn -D "$root" --boot --register=no --keep-unit \
-    --machine="pgtest$$" --private-network --bind=/dev/fuse \
-    --console=passive --resolv-conf=off --timezone=off \
-    >"$t/console.log" 2>&1 &
-nspawn=$!
-leader=
-for _ in $(seq 100); do
-	leader=$(ps -o pid= --ppid "$nspawn" 2>/dev/null | head -n 1 | tr -d ' ')
-	[ -n "$leader" ] && [ "$(cat "/proc/$leader/comm" 2>/dev/null)" = systemd ] && break
-	leader=
-	sleep 0.2
-done
-# ct CMD...: CMD in the container's namespaces (its init's: not the
-# service's), as root with a clean environment.
-ct() {
-	nsenter -t "$leader" -m -u -i -n -p -r -w -- \
-	    /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"
-}
-# Until its bus is up, systemctl cannot even ask.
-state=
-for _ in $(seq 120); do
-	[ -n "$leader" ] || break
-	state=$(ct timeout 120 systemctl is-system-running --wait 2>&1)
-	[[ "$state" =~ ^(running|degraded)$ ]] && break
-	sleep 0.5
-done
-like "systemd-nspawn --boot: the container's systemd is up" "$state" "^(running|degraded)$"
-if [ -z "$leader" ] || ! [[ "$state" =~ ^(running|degraded)$ ]]; then
-	sed 's/^/# /' "$t/console.log" | tail -n 20
+if ! container_boot "$root" --private-network --resolv-conf=off; then
 	done_testing
 	exit 1
 fi
-[ "$state" = degraded ] && diag "failed units: $(ct systemctl --failed --no-legend --plain | tr '\n' ' ')"
 
 show() { ct systemctl show -p "$1" --value "$unit"; }
 as_staff() { # user cmd...: a unit of its own, as the user
