@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "gateway/backing.h"
 #include "gateway/gw.h"
@@ -34,29 +33,9 @@ rel_of(const char *path)
 	return path;
 }
 
-/* A directory's times: the gateway's start, which tells nothing of what
- * it holds.  In a view the kernel keeps a listing until the directory's
- * mtime moves (or view_inval() drops it), so there they move on to the
- * start of each view_ttl period: a photo added behind the gateway is
- * listed within about view_ttl, as a name cached missing is found. */
-static time_t
-dir_time(void)
-{
-	time_t t0 = gw_global->started, ttl, now;
-	uid_t uid;
-
-	if (!gw_view_of_request(&uid))
-		return t0;
-	ttl = (time_t)gw_global->cfg->store_view_ttl_s;
-	now = time(NULL);
-	if (ttl <= 0 || now < t0)
-		return t0;
-	return t0 + (now - t0) / ttl * ttl;
-}
-
 /* What a caller sees of ST: read-only, the store's owner; a directory
  * with one link (the count of subdirectories is unknown, as find(1)
- * takes it), one block, and dir_time() as its times. */
+ * takes it), one block, and the gateway's start as its times. */
 static void
 present(struct stat *st)
 {
@@ -68,7 +47,7 @@ present(struct stat *st)
 	st->st_size = 4096;
 	st->st_blocks = 8;
 	st->st_atim.tv_sec = st->st_mtim.tv_sec = st->st_ctim.tv_sec =
-	    dir_time();
+	    gw_global->started;
 	st->st_atim.tv_nsec = st->st_mtim.tv_nsec = st->st_ctim.tv_nsec = 0;
 }
 

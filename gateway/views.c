@@ -64,6 +64,11 @@ struct gw_view {
 	atomic_int idle;       /* serving threads waiting for a request */
 	unsigned pending;      /* GW_VIEW_*; views_mu */
 	time_t grants_seen;    /* grant expiries before this are done */
+	time_t inval_again;    /* views' thread: drop once more then */
+	time_t dirs_dropped;   /* views' thread: listings last dropped */
+	pthread_mutex_t dirs_mu;
+	uint64_t *dirs; /* dirs_mu: set of nodeids whose listing is cached */
+	size_t ndirs, dirs_cap; /* dirs_mu; dirs_cap a power of 2, or 0 */
 	struct gw_view *next;
 };
 
@@ -77,13 +82,92 @@ static bool views_running;
 static pthread_t views_thread;
 static struct fuse_operations view_ops;
 
-/* The unique of the OPENDIR request this thread is serving, or 0.
+/* The unique of the OPENDIR request this thread is serving, if its
+ * listing may be cached, or 0; and the view this thread serves.
  * libfuse 3.14's high-level API drops an opendir's cache_readdir and
  * keep_cache (passed on from 3.16.1), so a view's connection reads and
  * writes through view_read()/view_writev(), which set them in the reply
- * to that request: listings are then cached by the kernel like names and
- * attributes, and dropped by view_inval(). */
+ * to that request.  A listing is cached only once its directory is in
+ * the view's set (dirs_add()): view_drop_listings() must find every
+ * cached listing, also of a directory held open or as a working
+ * directory past the drop of its name. */
 static __thread uint64_t opendir_unique;
+static __thread struct gw_view *serving_view;
+
+/* Adds NODEID to V's set of cached listings.  0, or -1 when the set is
+ * full (GW_VIEW_DIRS_MAX) or memory is short: then it is not cached. */
+static int
+dirs_add(struct gw_view *v, uint64_t nodeid)
+{
+	size_t i, k, cap;
+	uint64_t *n;
+
+	pthread_mutex_lock(&v->dirs_mu);
+	if (v->dirs_cap != 0)
+		for (i = nodeid & (v->dirs_cap - 1); v->dirs[i] != 0;
+		     i = (i + 1) & (v->dirs_cap - 1))
+			if (v->dirs[i] == nodeid)
+				goto ok;
+	if (v->ndirs >= GW_VIEW_DIRS_MAX)
+		goto full;
+	if (2 * (v->ndirs + 1) > v->dirs_cap) {
+		cap = v->dirs_cap != 0 ? 2 * v->dirs_cap : 64;
+		if ((n = calloc(cap, sizeof(*n))) == NULL)
+			goto full;
+		for (k = 0; k < v->dirs_cap; k++) {
+			if (v->dirs[k] == 0)
+				continue;
+			for (i = v->dirs[k] & (cap - 1); n[i] != 0;
+			     i = (i + 1) & (cap - 1))
+				;
+			n[i] = v->dirs[k];
+		}
+		free(v->dirs);
+		v->dirs = n;
+		v->dirs_cap = cap;
+	}
+	for (i = nodeid & (v->dirs_cap - 1); v->dirs[i] != 0;
+	     i = (i + 1) & (v->dirs_cap - 1))
+		;
+	v->dirs[i] = nodeid;
+	v->ndirs++;
+ok:
+	pthread_mutex_unlock(&v->dirs_mu);
+	return 0;
+full:
+	pthread_mutex_unlock(&v->dirs_mu);
+	return -1;
+}
+
+/* Drops the kernel's cached listing of every directory in V's set.  The
+ * set is kept: a READDIR decided before a change may fill a listing
+ * again after it (view_inval() runs twice), and a nodeid the kernel has
+ * forgotten only answers ENOENT. */
+static void
+view_drop_listings(struct gw_view *v)
+{
+	uint64_t *ids = NULL;
+	size_t i, n = 0;
+
+	pthread_mutex_lock(&v->dirs_mu);
+	if (v->ndirs != 0 && (ids = malloc(v->ndirs * sizeof(*ids))) != NULL)
+		for (i = 0; i < v->dirs_cap; i++)
+			if (v->dirs[i] != 0)
+				ids[n++] = v->dirs[i];
+	if (v->ndirs != 0 && ids == NULL) {
+		/* Unlocked, each notify could meet a dirs_add() that grows
+		 * the set: one at a time, under the lock. */
+		for (i = 0; i < v->dirs_cap; i++)
+			if (v->dirs[i] != 0)
+				(void)fuse_lowlevel_notify_inval_inode(
+				    v->se, v->dirs[i], 0, 0);
+	}
+	pthread_mutex_unlock(&v->dirs_mu);
+	for (i = 0; i < n; i++)
+		(void)fuse_lowlevel_notify_inval_inode(v->se, ids[i], 0, 0);
+	free(ids);
+	v->dirs_dropped = time(NULL);
+}
 
 static ssize_t
 view_read(int fd, void *buf, size_t len, void *arg)
@@ -92,9 +176,10 @@ view_read(int fd, void *buf, size_t len, void *arg)
 	ssize_t n = read(fd, buf, len);
 
 	(void)arg;
-	opendir_unique = n >= (ssize_t)sizeof(*in) && in->opcode == FUSE_OPENDIR
-	    ? in->unique
-	    : 0;
+	opendir_unique = 0;
+	if (n >= (ssize_t)sizeof(*in) && in->opcode == FUSE_OPENDIR &&
+	    serving_view != NULL && dirs_add(serving_view, in->nodeid) == 0)
+		opendir_unique = in->unique;
 	return n;
 }
 
@@ -199,15 +284,23 @@ view_grow(struct gw_view *v)
 	return r;
 }
 
-/* May this thread of V end, idle as it was?  Not the last one. */
+/* May this thread of V end, idle as it was?  Only while another one
+ * waits for requests too.  Yes: it is off the counts, and V may be freed
+ * from the unlock on, so the caller touches V no more. */
 static bool
 view_shrink(struct gw_view *v)
 {
-	bool yes;
+	bool yes = false;
+	int i;
 
 	pthread_mutex_lock(&v->thr_mu);
-	if ((yes = v->serving > 1))
-		v->serving--;
+	i = atomic_load(&v->idle);
+	while (v->serving > 1 && i > 1)
+		if (atomic_compare_exchange_weak(&v->idle, &i, i - 1)) {
+			v->serving--;
+			yes = true;
+			break;
+		}
 	pthread_mutex_unlock(&v->thr_mu);
 	return yes;
 }
@@ -221,6 +314,7 @@ serve_main(void *arg)
 	bool last;
 	int r;
 
+	serving_view = v;
 	memset(&buf, 0, sizeof(buf));
 	p[0].fd = v->fd;
 	p[0].events = POLLIN;
@@ -238,7 +332,6 @@ serve_main(void *arg)
 		}
 		if (r == 0) {
 			if (view_shrink(v)) {
-				atomic_fetch_sub(&v->idle, 1);
 				free(buf.mem);
 				return NULL;
 			}
@@ -305,6 +398,8 @@ view_end(struct gw_view *v)
 	pthread_mutex_unlock(&v->thr_mu);
 	pthread_mutex_destroy(&v->thr_mu);
 	pthread_cond_destroy(&v->thr_cv);
+	pthread_mutex_destroy(&v->dirs_mu);
+	free(v->dirs);
 	gw_release_conn(v->uid, v);
 	/* Closes the connection; no unmount: the mount is the login's, in
 	 * its namespace, and goes with it. */
@@ -336,56 +431,24 @@ audit_view(struct gw *g, uid_t uid, pid_t pid, const char *user,
 	gw_audit(g, &rq, "gateway.view", decision, "gateway", reason, -1);
 }
 
-static bool
-dot_or_dotdot(const char *name)
-{
-	return strcmp(name, ".") == 0 || strcmp(name, "..") == 0;
-}
-
-/* Drops the cached listing of each directory under top-level REL that
- * V's kernel side holds.  A name dropped below takes its inode with it,
- * unless something holds it (a shell's working directory), whose
- * listing would otherwise outlive the change: these are the patients'
- * folders and what lists them. */
-static void
-view_inval_dirs(struct gw *g, struct gw_view *v, const char *rel)
-{
-	char path[POLICY_PATH_MAX];
-	struct dirent *de;
-	DIR *d;
-	int n;
-
-	snprintf(path, sizeof(path), "/%s", rel);
-	if (fuse_invalidate_path(v->f, path) != 0)
-		return; /* never looked up: nothing below is cached */
-	if (backing_opendir(g->store, rel, &d) != 0)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (dot_or_dotdot(de->d_name) ||
-		    (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN))
-			continue;
-		n = snprintf(path, sizeof(path), "/%s/%s", rel, de->d_name);
-		if (n > 0 && (size_t)n < sizeof(path))
-			(void)fuse_invalidate_path(v->f, path);
-	}
-	closedir(d);
-}
-
-/* Drops every name and listing V's kernel side caches: the store's
- * top-level names (each takes its whole subtree with it, unless held),
- * the listings of the directories two levels down, and the root's. */
+/* Drops every name and listing V's kernel side caches: every cached
+ * listing (view_drop_listings()), then the store's top-level names (each
+ * takes its whole subtree with it, unless held) and the root's
+ * attributes.  The views' thread does it once more a second later
+ * (inval_again): a request decided before the change may have put an
+ * old answer back into the cache since. */
 static void
 view_inval(struct gw *g, struct gw_view *v)
 {
 	struct dirent *de;
 	DIR *d;
 
+	view_drop_listings(v);
 	if (backing_opendir(g->store, "", &d) == 0) {
 		while ((de = readdir(d)) != NULL) {
-			if (dot_or_dotdot(de->d_name))
+			if (strcmp(de->d_name, ".") == 0 ||
+			    strcmp(de->d_name, "..") == 0)
 				continue;
-			if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN)
-				view_inval_dirs(g, v, de->d_name);
 			(void)fuse_lowlevel_notify_inval_entry(v->se,
 			    FUSE_ROOT_ID, de->d_name, strlen(de->d_name));
 		}
@@ -473,11 +536,11 @@ static void *
 views_main(void *arg)
 {
 	struct gw *g = arg;
-	static struct gw_view *watch[GW_VIEWS_MAX];
+	static struct gw_view *watch[GW_VIEWS_MAX], *all[GW_VIEWS_MAX];
 	struct gw_view *v, **pv, *ending;
 	struct timespec ts;
-	size_t nw, i;
-	time_t last = 0;
+	size_t nw, nall, i;
+	time_t last = 0, ttl = (time_t)g->cfg->store_view_ttl_s;
 
 	pthread_mutex_lock(&views_mu);
 	while (!views_stop) {
@@ -523,6 +586,7 @@ views_main(void *arg)
 			pthread_mutex_unlock(&views_mu);
 			/* Only this thread frees a view: V stays valid. */
 			view_inval(g, v);
+			v->inval_again = time(NULL) + 1;
 			pthread_mutex_lock(&views_mu);
 		}
 		if (time(NULL) == last)
@@ -530,8 +594,9 @@ views_main(void *arg)
 		last = time(NULL);
 		/* Each user once, however many views (only this thread frees
 		 * a view: the pointers stay valid outside views_mu). */
-		nw = 0;
-		for (v = views; v != NULL && nw < GW_VIEWS_MAX; v = v->next) {
+		nw = nall = 0;
+		for (v = views; v != NULL && nall < GW_VIEWS_MAX; v = v->next) {
+			all[nall++] = v;
 			for (i = 0; i < nw && watch[i]->uid != v->uid; i++)
 				;
 			if (i == nw)
@@ -540,6 +605,18 @@ views_main(void *arg)
 		pthread_mutex_unlock(&views_mu);
 		for (i = 0; i < nw; i++)
 			watch_user(g, watch[i], last);
+		/* The second drop after a change; and no listing lives
+		 * longer than view_ttl, like a name: a photo added behind
+		 * the gateway is listed within about that. */
+		for (i = 0; i < nall; i++) {
+			v = all[i];
+			if (v->inval_again != 0 && last >= v->inval_again) {
+				v->inval_again = 0;
+				view_inval(g, v);
+			} else if (last - v->dirs_dropped >= ttl) {
+				view_drop_listings(v);
+			}
+		}
 		pthread_mutex_lock(&views_mu);
 	}
 	ending = views;
@@ -600,6 +677,8 @@ view_add(struct gw *g, uid_t uid, int fd, char *why, size_t len)
 	v->grants_seen = time(NULL);
 	pthread_mutex_init(&v->thr_mu, NULL);
 	pthread_cond_init(&v->thr_cv, NULL);
+	pthread_mutex_init(&v->dirs_mu, NULL);
+	v->dirs_dropped = time(NULL);
 	v->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (v->stopfd < 0 || (fl = fcntl(fd, F_GETFL)) < 0 ||
 	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0) {
@@ -639,6 +718,7 @@ fail_v:
 		close(v->stopfd);
 	pthread_mutex_destroy(&v->thr_mu);
 	pthread_cond_destroy(&v->thr_cv);
+	pthread_mutex_destroy(&v->dirs_mu);
 	free(v);
 fail_fd:
 	close(fd);

@@ -17,12 +17,13 @@
 #include "core/ctl/ctl.h"
 #include "gateway/gw.h"
 
-#define GW_VIEWS_MAX    1024 /* views served at once */
-#define GW_VIEW_THREADS 4    /* at most, serving one view */
-#define GW_VIEW_IDLE_MS 2000 /* an idle view thread more ends */
-#define GW_VIEW_INVAL   1u   /* drop the view's cached names */
-#define GW_VIEW_ABORT   2u   /* end the view's connection now */
-#define GW_VIEW_ALL     ((uid_t)-1)
+#define GW_VIEWS_MAX     1024  /* views served at once */
+#define GW_VIEW_THREADS  4     /* at most, serving one view */
+#define GW_VIEW_IDLE_MS  2000  /* an idle view thread more ends */
+#define GW_VIEW_DIRS_MAX 65536 /* cached listings one view tracks */
+#define GW_VIEW_INVAL    1u    /* drop the view's cached names */
+#define GW_VIEW_ABORT    2u    /* end the view's connection now */
+#define GW_VIEW_ALL      ((uid_t)-1)
 
 /* Starts the thread that invalidates, aborts, ends and watches views.
  * 0, or -1 after logging. */

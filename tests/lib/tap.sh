@@ -45,6 +45,17 @@ like() {
 	fi
 }
 
+# unlike DESCRIPTION TEXT REGEX: TEXT does not match REGEX.
+unlike() {
+	if printf '%s' "$2" | grep -Eq -- "$3"; then
+		not_ok "$1"
+		printf '#   %s\n' "$2" | head -20
+		printf '#   matches: %s\n' "$3"
+	else
+		ok "$1"
+	fi
+}
+
 # skip DESCRIPTION REASON: a skip always says why, loudly.
 skip() {
 	tap_n=$((tap_n + 1))
