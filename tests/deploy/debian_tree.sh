@@ -7,6 +7,20 @@
 # What every tree has: systemd and the libraries photoguard links.
 DEBIAN_TREE_PKGS=systemd,systemd-sysv,dbus,procps,fuse3,libfuse3-3,liboath0,libldap-2.5-0,libsodium23,libjansson4,libinih1,libqrencode4,libinotifytools0,libpam0g
 
+# debian_tree_need WHAT CMD...: unless root, /dev/fuse and every CMD are
+# there, skip WHAT loudly with what is missing, and end the test.
+debian_tree_need() {
+	local what=$1 c miss=
+	shift
+	for c in "$@"; do
+		command -v "$c" >/dev/null || miss="$miss $c"
+	done
+	[ "$(id -u)" = 0 ] && [ -c /dev/fuse ] && [ -z "$miss" ] && return 0
+	skip "$what" "needs root, /dev/fuse and $* (missing:${miss:- none}; deploy/deps.sh --test installs them)"
+	done_testing
+	exit 0
+}
+
 # The first apt mirror the host uses (not the security one).
 debian_mirror() {
 	sed -n -e 's/^URIs:[[:space:]]*\([^[:space:]]*\).*/\1/p' \

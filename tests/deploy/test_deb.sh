@@ -12,16 +12,9 @@
 . "$PG_SOURCE_ROOT/tests/lib/tap.sh"
 src=$PG_SOURCE_ROOT
 
-for c in dpkg-buildpackage dh lintian rsync systemd-nspawn debootstrap nsenter; do
-	command -v "$c" >/dev/null || miss="${miss:-} $c"
-done
-if [ "$(id -u)" != 0 ] || [ ! -c /dev/fuse ] || [ -n "${miss:-}" ]; then
-	skip "the Debian packages" "needs root, /dev/fuse, dpkg-buildpackage, debhelper, lintian, rsync, systemd-nspawn, debootstrap and nsenter (missing:${miss:- none}; deploy/deps.sh --test installs them)"
-	done_testing
-	exit 0
-fi
-
 . "$PG_SOURCE_ROOT/tests/deploy/debian_tree.sh"
+debian_tree_need "the Debian packages" dpkg-buildpackage dh lintian rsync \
+    systemd-nspawn debootstrap nsenter
 t=$(mktemp -d /var/tmp/pg-deb.XXXXXX)
 root=$t/root
 cleanup() {

@@ -19,16 +19,8 @@ b=$PG_BUILD_ROOT
 unit=photoguard-gateway.service
 photo=/srv/photos/patients/P000001/2026-01-10-preop/IMG_0001.jpg
 
-for c in systemd-nspawn debootstrap nsenter; do
-	command -v "$c" >/dev/null || miss="${miss:-} $c"
-done
-if [ "$(id -u)" != 0 ] || [ ! -c /dev/fuse ] || [ -n "${miss:-}" ]; then
-	skip "the gateway under systemd" "needs root, /dev/fuse, systemd-nspawn, debootstrap and nsenter (missing:${miss:- none}; deploy/deps.sh --test installs them)"
-	done_testing
-	exit 0
-fi
-
 . "$PG_SOURCE_ROOT/tests/deploy/debian_tree.sh"
+debian_tree_need "the gateway under systemd" systemd-nspawn debootstrap nsenter
 t=$(mktemp -d /var/tmp/pg-systemd.XXXXXX)
 root=$t/root
 cleanup() {
