@@ -94,49 +94,52 @@ static struct fuse_operations view_ops;
 static __thread uint64_t opendir_unique;
 static __thread struct gw_view *serving_view;
 
+/* The slot of ID in the open-addressed table T of CAP slots (a power of
+ * 2, never full): where it is, or the empty one where it would go. */
+static size_t
+dirs_slot(const uint64_t *t, size_t cap, uint64_t id)
+{
+	size_t i;
+
+	for (i = id & (cap - 1); t[i] != 0 && t[i] != id;
+	     i = (i + 1) & (cap - 1))
+		;
+	return i;
+}
+
 /* Adds NODEID to V's set of cached listings.  0, or -1 when the set is
  * full (GW_VIEW_DIRS_MAX) or memory is short: then it is not cached. */
 static int
 dirs_add(struct gw_view *v, uint64_t nodeid)
 {
-	size_t i, k, cap;
+	size_t k, cap;
 	uint64_t *n;
+	int r = 0;
 
 	pthread_mutex_lock(&v->dirs_mu);
-	if (v->dirs_cap != 0)
-		for (i = nodeid & (v->dirs_cap - 1); v->dirs[i] != 0;
-		     i = (i + 1) & (v->dirs_cap - 1))
-			if (v->dirs[i] == nodeid)
-				goto ok;
+	if (v->dirs_cap != 0 &&
+	    v->dirs[dirs_slot(v->dirs, v->dirs_cap, nodeid)] == nodeid)
+		goto out;
+	r = -1;
 	if (v->ndirs >= GW_VIEW_DIRS_MAX)
-		goto full;
+		goto out;
 	if (2 * (v->ndirs + 1) > v->dirs_cap) {
 		cap = v->dirs_cap != 0 ? 2 * v->dirs_cap : 64;
 		if ((n = calloc(cap, sizeof(*n))) == NULL)
-			goto full;
-		for (k = 0; k < v->dirs_cap; k++) {
-			if (v->dirs[k] == 0)
-				continue;
-			for (i = v->dirs[k] & (cap - 1); n[i] != 0;
-			     i = (i + 1) & (cap - 1))
-				;
-			n[i] = v->dirs[k];
-		}
+			goto out;
+		for (k = 0; k < v->dirs_cap; k++)
+			if (v->dirs[k] != 0)
+				n[dirs_slot(n, cap, v->dirs[k])] = v->dirs[k];
 		free(v->dirs);
 		v->dirs = n;
 		v->dirs_cap = cap;
 	}
-	for (i = nodeid & (v->dirs_cap - 1); v->dirs[i] != 0;
-	     i = (i + 1) & (v->dirs_cap - 1))
-		;
-	v->dirs[i] = nodeid;
+	v->dirs[dirs_slot(v->dirs, v->dirs_cap, nodeid)] = nodeid;
 	v->ndirs++;
-ok:
+	r = 0;
+out:
 	pthread_mutex_unlock(&v->dirs_mu);
-	return 0;
-full:
-	pthread_mutex_unlock(&v->dirs_mu);
-	return -1;
+	return r;
 }
 
 /* Drops the kernel's cached listing of every directory in V's set.  The
