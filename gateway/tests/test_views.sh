@@ -113,6 +113,30 @@ is "...and the view's listing is the cached one, without it" \
 out=$(as gwsurg stat -c %s "$new" 2>&1)
 is "...while the shared view sees it" "$out" "$(stat -c %s "$s/patients/P000001/$pre/IMG_0009.jpg")"
 like "...and lists it" "$(as gwsurg ls "$m/patients/P000001/$pre" | tr '\n' ' ')" "IMG_0009.jpg"
+# Enough folders listed that the view's set of cached listings grows
+# (past 32 and 64): a listing recorded after that is dropped too.
+inc=patients/P000001/incoming
+for k in $(seq 1 80); do mkdir "$s/$inc/f$k"; done
+chown -R gwstore:gwstore "$s/$inc"
+chmod -R go-rwx "$s/$inc"
+is "the view lists the 80 folders (and incoming)" \
+    "$(inview "$S" gwsurg find "$m/$inc" -type d | wc -l)" 81
+# A process works in the last one, so only the drop of its listing (not
+# of a name above it) can refresh what it lists.
+inview "$S" gwsurg sh -c "cd $m/$inc/f80 && exec sleep 602" &
+F=
+for i in $(seq 1 50); do
+	F=$(pgrep -u gwsurg -f "sleep 602" -n)
+	[ -n "$F" ] && [ "$(readlink "/proc/$F/cwd" 2>/dev/null)" = "$m/$inc/f80" ] && break
+	F=
+	sleep 0.05
+done
+check "a process of the surgeon's works in the 80th folder" test -n "$F"
+gw_photo "$s/$inc/f80/IMG_0001.jpg" 100
+chown gwstore:gwstore "$s/$inc/f80/IMG_0001.jpg"
+chmod 600 "$s/$inc/f80/IMG_0001.jpg"
+is "...a photo added behind the gateway there: its cached listing is empty" \
+    "$(inview "$S" gwsurg ls "/proc/$F/cwd/" | wc -l)" 0
 cp "$tmp/etc/test.policy" "$tmp/etc/test.policy.new"
 mv "$tmp/etc/test.policy.new" "$tmp/etc/test.policy"
 for i in $(seq 1 50); do grep -q "policy .* reloaded" "$tmp/gateway.log" && break; sleep 0.1; done
@@ -120,6 +144,9 @@ sleep 0.3
 out=$(inview "$S" gwsurg stat -c %s "$new" 2>&1)
 is "a policy reload drops the view's cache: the photo is there" "$out" "$(stat -c %s "$s/patients/P000001/$pre/IMG_0009.jpg")"
 like "...and listed" "$(inview "$S" gwsurg ls "$m/patients/P000001/$pre" | tr '\n' ' ')" "IMG_0009.jpg"
+is "...and so is the photo in the 80th folder, where the process works" \
+    "$(inview "$S" gwsurg ls "/proc/$F/cwd/")" IMG_0001.jpg
+kill "$F" 2>/dev/null
 
 # A care-team change in the directory reaches a cached view within the
 # directory's cache_ttl (2 s here) and the views' once-a-second look,
