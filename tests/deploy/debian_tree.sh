@@ -21,6 +21,15 @@ debian_tree_need() {
 	exit 0
 }
 
+# debian_tree_workdir NAME: sets $t to a new work directory
+# /var/tmp/pg-NAME.XXXXXX and $root to the tree's place in it; at exit the
+# container is stopped (its /srv/photos mount first) and $t removed.
+debian_tree_workdir() {
+	t=$(mktemp -d "/var/tmp/pg-$1.XXXXXX")
+	root=$t/root
+	trap 'container_stop /srv/photos; rm -rf "$t"' EXIT
+}
+
 # The first apt mirror the host uses (not the security one).
 debian_mirror() {
 	sed -n -e 's/^URIs:[[:space:]]*\([^[:space:]]*\).*/\1/p' \

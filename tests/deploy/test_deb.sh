@@ -15,13 +15,7 @@ src=$PG_SOURCE_ROOT
 . "$PG_SOURCE_ROOT/tests/deploy/debian_tree.sh"
 debian_tree_need "the Debian packages" dpkg-buildpackage dh lintian rsync \
     systemd-nspawn debootstrap nsenter
-t=$(mktemp -d /var/tmp/pg-deb.XXXXXX)
-root=$t/root
-cleanup() {
-	container_stop /srv/photos
-	rm -rf "$t"
-}
-trap cleanup EXIT
+debian_tree_workdir deb
 fail() { # fail: the rest cannot run
 	done_testing
 	exit 1

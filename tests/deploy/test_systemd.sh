@@ -21,13 +21,7 @@ photo=/srv/photos/patients/P000001/2026-01-10-preop/IMG_0001.jpg
 
 . "$PG_SOURCE_ROOT/tests/deploy/debian_tree.sh"
 debian_tree_need "the gateway under systemd" systemd-nspawn debootstrap nsenter
-t=$(mktemp -d /var/tmp/pg-systemd.XXXXXX)
-root=$t/root
-cleanup() {
-	container_stop /srv/photos
-	rm -rf "$t"
-}
-trap cleanup EXIT
+debian_tree_workdir systemd
 
 # --- the Debian 12 tree, cached by its package list
 if ! debian_tree "$root" "$t"; then
