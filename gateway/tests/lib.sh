@@ -296,9 +296,15 @@ gw_stop() {
 	GW_PID=
 }
 
-# views_live: how many per-user views the gateway serves (status --json).
+# status_of KEY: the top-level KEY of the gateway's status --json, or
+# "none".
+status_of() {
+	"$PG_CLI" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin).get(sys.argv[1], "none"))' "$1"
+}
+
+# views_live: how many per-user views the gateway serves.
 views_live() {
-	"$PG_CLI" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin).get("views", "none"))'
+	status_of views
 }
 
 # wait_views N: until the gateway serves N views (at most 5 s).

@@ -28,6 +28,21 @@ view() {
 	done
 	return 1
 }
+# works_in PID USER DIR: a process of USER (a sleep) working in DIR in
+# the namespace of PID; its pid in HOLD once its working directory is
+# DIR, else HOLD is empty.  (nsenter, setpriv and sh each exec the next:
+# one pid.)
+works_in() {
+	local i
+	nsenter -t "$1" -m setpriv --reuid="$2" --regid="$GW_GID" --clear-groups -- \
+	    sh -c "cd '$3' && exec sleep 600" &
+	HOLD=$!
+	for i in $(seq 1 50); do
+		[ "$(readlink "/proc/$HOLD/cwd" 2>/dev/null)" = "$3" ] && return 0
+		sleep 0.05
+	done
+	HOLD=
+}
 # inview PID USER CMD...: CMD as USER in the namespace of PID.
 inview() {
 	local pid=$1 u=$2
@@ -57,11 +72,8 @@ is "every open is still audited: the surgeon's open in the view" "$(audit_count 
 is "the view's opening is audited (gateway.view)" "$(audit_count gateway.view info gwsurg)" 1
 
 # --- threads: one per idle view, more while it is busy --------------------
-view_threads() {
-	"$PG_CLI" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin).get("view_threads", "none"))'
-}
 vt=
-for i in $(seq 1 60); do vt=$(view_threads); [ "$vt" = 1 ] && break; sleep 0.1; done
+for i in $(seq 1 60); do vt=$(status_of view_threads); [ "$vt" = 1 ] && break; sleep 0.1; done
 is "an idle view is served by one thread" "$vt" 1
 # 8 threads of the surgeon's look up names that do not exist (each one
 # a request: nothing is charged, nothing is cached yet).
@@ -79,7 +91,7 @@ t = [threading.Thread(target=w, args=(k,)) for k in range(8)]
 L=$!
 most=0
 while kill -0 "$L" 2>/dev/null; do
-	vt=$(view_threads)
+	vt=$(status_of view_threads)
 	[ "${vt:-0}" -gt "$most" ] && most=$vt
 done
 wait "$L"
@@ -90,7 +102,7 @@ diag "view threads under 8 parallel lookups: at most $most seen"
 check "...it grows while busy (8 parallel lookups: $most threads seen)" test "$most" -ge 2
 check "...to at most 4" test "$most" -le 4
 vt=
-for i in $(seq 1 80); do vt=$(view_threads); [ "$vt" = 1 ] && break; sleep 0.1; done
+for i in $(seq 1 80); do vt=$(status_of view_threads); [ "$vt" = 1 ] && break; sleep 0.1; done
 is "...and is back to one thread once idle ($((i / 10)).$((i % 10)) s)" "$vt" 1
 
 # --- the kernel caches; what changes what the user may see drops it -----
@@ -123,14 +135,8 @@ is "the view lists the 80 folders (and incoming)" \
     "$(inview "$S" gwsurg find "$m/$inc" -type d | wc -l)" 81
 # A process works in the last one, so only the drop of its listing (not
 # of a name above it) can refresh what it lists.
-inview "$S" gwsurg sh -c "cd $m/$inc/f80 && exec sleep 602" &
-F=
-for i in $(seq 1 50); do
-	F=$(pgrep -u gwsurg -f "sleep 602" -n)
-	[ -n "$F" ] && [ "$(readlink "/proc/$F/cwd" 2>/dev/null)" = "$m/$inc/f80" ] && break
-	F=
-	sleep 0.05
-done
+works_in "$S" gwsurg "$m/$inc/f80"
+F=$HOLD
 check "a process of the surgeon's works in the 80th folder" test -n "$F"
 gw_photo "$s/$inc/f80/IMG_0001.jpg" 100
 chown gwstore:gwstore "$s/$inc/f80/IMG_0001.jpg"
@@ -157,26 +163,14 @@ inview "$S" gwsurg stat -c %F "$m/patients/P000002" >/dev/null
 # A shell whose working directory is the patients' folder holds its inode
 # (and the listing cached in it) past the drop of its name: that listing
 # must be dropped as well.
-inview "$S" gwsurg sh -c "cd $m/patients && exec sleep 600" &
-H=
-for i in $(seq 1 50); do
-	H=$(pgrep -u gwsurg -x sleep -n)
-	[ -n "$H" ] && [ "$H" != "$S" ] && [ "$(readlink "/proc/$H/cwd" 2>/dev/null)" = "$m/patients" ] && break
-	H=
-	sleep 0.05
-done
+works_in "$S" gwsurg "$m/patients"
+H=$HOLD
 check "a process of the surgeon's works in the view's patients folder" test -n "$H"
 is "...listing it through its working directory: the care team" \
     "$(inview "$S" gwsurg ls "/proc/$H/cwd/" 2>&1 | tr '\n' ' ')" "P000001 P000002 "
 # And one in a session folder of P000002, three levels down.
-inview "$S" gwsurg sh -c "cd $m/patients/P000002/$pre && exec sleep 601" &
-H2=
-for i in $(seq 1 50); do
-	H2=$(pgrep -u gwsurg -f "sleep 601" -n)
-	[ -n "$H2" ] && [ "$(readlink "/proc/$H2/cwd" 2>/dev/null)" = "$m/patients/P000002/$pre" ] && break
-	H2=
-	sleep 0.05
-done
+works_in "$S" gwsurg "$m/patients/P000002/$pre"
+H2=$HOLD
 check "another works in P000002's session folder" test -n "$H2"
 is "...and lists its photos (cached)" \
     "$(inview "$S" gwsurg ls "/proc/$H2/cwd/" 2>&1 | tr '\n' ' ')" "IMG_0001.jpg IMG_0002.jpg IMG_0003.jpg "
