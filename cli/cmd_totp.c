@@ -7,8 +7,10 @@
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <qrencode.h>
 #include <sodium.h>
@@ -26,31 +28,56 @@
 #define LINE_MAX_LEN 64
 #define HELP_SHOWN   100 /* parse(): --help printed, exit 0 */
 
+/*
+ * How the QR code is drawn.  COLOR sets black on white itself, so it
+ * scans on a light terminal and a dark one alike; LIGHT and DARK draw
+ * the dark or the light modules in the terminal's own text colour.
+ */
+enum qr_mode { QR_COLOR = 0, QR_LIGHT, QR_DARK, QR_NONE };
 struct totp_args {
 	const char *secret_dir;
 	const char *host_key;
 	const char *confirm_code;
 	const char *user;
 	int reset;
+	int to_pipe;                /* --secret-to-pipe */
+	enum qr_mode qr;            /* --qr */
+	const char *issuer;         /* --issuer, else [totp] issuer */
 	int window, digits, step_s; /* from the configuration */
 	struct pg_config *dir_cfg;  /* [totp] store = directory: kept */
 	char secret_dir_buf[PATH_MAX];
 	char host_key_buf[PATH_MAX];
+	char issuer_buf[PG_ISSUER_MAX + 1];
 };
 
-enum { OPT_SECRET_DIR = 256, OPT_HOST_KEY, OPT_RESET, OPT_CONFIRM };
+/* In this order: parse() lets a verb take the ones its ALLOW letters name
+ * ('a' for the first). */
+enum {
+	OPT_SECRET_DIR = 256,
+	OPT_HOST_KEY,
+	OPT_RESET,
+	OPT_CONFIRM,
+	OPT_QR,
+	OPT_TO_PIPE,
+	OPT_ISSUER,
+};
 
 static const struct option long_opts[] = {
 	{ "secret-dir", required_argument, NULL, OPT_SECRET_DIR },
 	{ "host-key", required_argument, NULL, OPT_HOST_KEY },
 	{ "reset", no_argument, NULL, OPT_RESET },
 	{ "confirm-code", required_argument, NULL, OPT_CONFIRM },
+	{ "qr", required_argument, NULL, OPT_QR },
+	{ "secret-to-pipe", no_argument, NULL, OPT_TO_PIPE },
+	{ "issuer", required_argument, NULL, OPT_ISSUER },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
 
 static const char enroll_usage[] =
     "Usage: photoguard enroll USER [--reset] [--confirm-code CODE]\n"
+    "                         [--qr color|light|dark|none] [--issuer NAME]\n"
+    "                         [--secret-to-pipe]\n"
     "                         [--secret-dir DIR] [--host-key FILE]\n"
     "Creates a new TOTP secret for USER (pending), shows it once as an\n"
     "otpauth URI and a QR code with ten single-use scratch codes, then\n"
@@ -58,7 +85,13 @@ static const char enroll_usage[] =
     "activates the secret only if that code verifies.  --reset replaces\n"
     "an existing enrollment.  With [totp] store = directory the secret is\n"
     "written to the user's directory entry, for every server, only once\n"
-    "that code verified (--secret-dir or --host-key choose the files).\n";
+    "that code verified (--secret-dir or --host-key choose the files).\n"
+    "The secret is only written to a terminal: --secret-to-pipe lets a\n"
+    "provisioning script take it from a pipe or file instead.\n"
+    "--qr color (the default) draws black on white, for light and dark\n"
+    "terminals alike; light or dark draw in the terminal's own colours\n"
+    "for a terminal without colours; none leaves the QR code out.\n"
+    "--issuer NAME is the name the app shows (default: [totp] issuer).\n";
 
 static const char totp_usage[] =
     "Usage: photoguard totp status USER [--secret-dir DIR] [--host-key FILE]\n"
@@ -82,8 +115,11 @@ from_config(const struct cli_ctx *ctx, struct totp_args *a)
 	a->window = TOTP_DEFAULT_WINDOW;
 	a->digits = TOTP_DEFAULT_DIGITS;
 	a->step_s = TOTP_DEFAULT_STEP_S;
-	if (a->secret_dir != NULL && a->host_key != NULL)
+	if (a->secret_dir != NULL && a->host_key != NULL) {
+		if (a->issuer == NULL)
+			a->issuer = "photoguard";
 		return CLI_EXIT_OK;
+	}
 	if ((cfg = cli_load_config(ctx)) == NULL)
 		return CLI_EXIT_ERROR;
 	snprintf(a->secret_dir_buf, sizeof(a->secret_dir_buf), "%s",
@@ -94,6 +130,11 @@ from_config(const struct cli_ctx *ctx, struct totp_args *a)
 		a->secret_dir = a->secret_dir_buf;
 	if (a->host_key == NULL)
 		a->host_key = a->host_key_buf;
+	if (a->issuer == NULL) {
+		snprintf(a->issuer_buf, sizeof(a->issuer_buf), "%s",
+		    cfg->totp_issuer);
+		a->issuer = a->issuer_buf;
+	}
 	a->window = cfg->totp_window;
 	a->digits = cfg->totp_digits;
 	a->step_s = cfg->totp_step_s;
@@ -106,6 +147,23 @@ from_config(const struct cli_ctx *ctx, struct totp_args *a)
 	}
 	pg_config_free(cfg);
 	return CLI_EXIT_OK;
+}
+
+static int
+parse_qr(const char *s, enum qr_mode *m)
+{
+	static const char *const names[] = { "color", "light", "dark", "none" };
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(s, names[i]) == 0) {
+			*m = (enum qr_mode)i;
+			return 0;
+		}
+	}
+	fprintf(stderr,
+	    "photoguard: --qr %s: not one of color, light, dark, none\n", s);
+	return -1;
 }
 
 static int
@@ -134,6 +192,20 @@ parse(const struct cli_ctx *ctx, int argc, char **argv, const char *allow,
 			a->reset = 1;
 		else if (c == OPT_CONFIRM)
 			a->confirm_code = optarg;
+		else if (c == OPT_TO_PIPE)
+			a->to_pipe = 1;
+		else if (c == OPT_QR && parse_qr(optarg, &a->qr) != 0)
+			return CLI_EXIT_USAGE;
+		else if (c == OPT_ISSUER) {
+			if (!pg_config_issuer_ok(optarg)) {
+				fprintf(stderr,
+				    "photoguard: --issuer: 1 to %d bytes, no "
+				    "':' and no control characters\n",
+				    PG_ISSUER_MAX);
+				return CLI_EXIT_USAGE;
+			}
+			a->issuer = optarg;
+		}
 	}
 	if (optind < argc)
 		a->user = argv[optind++];
@@ -153,28 +225,53 @@ dark(const QRcode *q, int x, int y)
 }
 
 /*
+ * The colours of QR_COLOR: the 256-colour cube's black and white where
+ * the terminal has them (no theme remaps those), else the eight basic
+ * colours, which every colour terminal draws dark and light.
+ */
+static const char *
+qr_colors(void)
+{
+	const char *term = getenv("TERM"), *ct = getenv("COLORTERM");
+
+	if ((ct != NULL && *ct != '\0') ||
+	    (term != NULL && strstr(term, "256color") != NULL))
+		return "\033[38;5;16;48;5;231m";
+	return "\033[30;47m";
+}
+
+/*
  * Prints the QR code with UTF-8 half blocks, two module rows per line and
- * a four-module quiet zone.  Light modules are drawn, for dark terminals.
+ * a four-module quiet zone; MODE says which modules are drawn in what.
  */
 static int
-print_qr(const char *uri)
+print_qr(const char *uri, enum qr_mode mode)
 {
 	static const char *const glyph[4] = { " ", "\u2584", "\u2580",
 		"\u2588" };
-	QRcode *q = QRcode_encodeString(uri, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
-	int x, y, quiet = 4;
+	QRcode *q;
+	const char *on = mode == QR_COLOR ? qr_colors() : NULL;
+	int x, y, quiet = 4, light = mode == QR_DARK;
 
-	if (q == NULL)
+	if (mode == QR_NONE)
+		return PG_OK;
+	if ((q = QRcode_encodeString(uri, 0, QR_ECLEVEL_M, QR_MODE_8, 1)) ==
+	    NULL)
 		return PG_ERR_NOMEM;
 	for (y = -quiet; y < q->width + quiet; y += 2) {
+		if (on != NULL)
+			fputs(on, stdout);
 		for (x = -quiet; x < q->width + quiet; x++) {
-			int top = !dark(q, x, y), bottom = !dark(q, x, y + 1);
+			int top = dark(q, x, y) ^ light;
+			int bottom = dark(q, x, y + 1) ^ light;
 
+			/* The row past the quiet zone: the background. */
 			if (y + 1 >= q->width + quiet)
 				bottom = 0;
 			fputs(glyph[top * 2 + bottom], stdout);
 		}
-		fputc('\n', stdout);
+		/* Reset before the newline: no colour bleeds to the edge. */
+		fputs(on != NULL ? "\033[0m\n" : "\n", stdout);
 	}
 	sodium_memzero(q->data, (size_t)q->width * (size_t)q->width);
 	QRcode_free(q);
@@ -182,22 +279,25 @@ print_qr(const char *uri)
 }
 
 static int
-show_enrollment(const char *user, const struct totp_enrollment *e)
+show_enrollment(const struct totp_args *a, const struct totp_enrollment *e)
 {
 	char uri[URI_MAX], euser[3 * TOTP_USER_MAX + 1];
+	char eiss[3 * PG_ISSUER_MAX + 1];
 	int i, n, r;
 
 	/* RFC 3986's unreserved characters stay; the rest is %XX. */
-	if ((r = pg_pct_encode(user, "-._~", euser, sizeof(euser))) != PG_OK)
+	if ((r = pg_pct_encode(a->user, "-._~", euser, sizeof(euser))) !=
+	        PG_OK ||
+	    (r = pg_pct_encode(a->issuer, "-._~", eiss, sizeof(eiss))) != PG_OK)
 		return r;
 	n = snprintf(uri, sizeof(uri),
-	    "otpauth://totp/photoguard:%s?secret=%s&issuer=photoguard"
+	    "otpauth://totp/%s:%s?secret=%s&issuer=%s"
 	    "&algorithm=SHA1&digits=%d&period=%d",
-	    euser, e->secret_b32, e->digits, e->step_s);
+	    eiss, euser, e->secret_b32, eiss, e->digits, e->step_s);
 	if (n < 0 || (size_t)n >= sizeof(uri))
 		return PG_ERR_TOOBIG;
 	printf("Scan this with the authenticator app, or enter the URI:\n\n");
-	r = print_qr(uri);
+	r = print_qr(uri, a->qr);
 	printf("\n%s\n\nScratch codes (each works once; keep them offline):\n",
 	    uri);
 	sodium_memzero(uri, sizeof(uri));
@@ -349,7 +449,7 @@ enroll_audited(const struct cli_ctx *ctx, struct totp_args *a,
 		rc = r == PG_ERR_EXISTS ? CLI_EXIT_FAIL : CLI_EXIT_ERROR;
 		goto out;
 	}
-	if (show_enrollment(a->user, e) != PG_OK) {
+	if (show_enrollment(a, e) != PG_OK) {
 		fprintf(stderr, "photoguard: cannot show the enrollment\n");
 		snprintf(why, sizeof(why),
 		    "the enrollment could not be shown; it stays pending");
@@ -380,12 +480,22 @@ enroll(const struct cli_ctx *ctx, int argc, char **argv, struct totp_args *ap)
 	struct cli_audit au = { NULL, NULL };
 	int rc;
 
-	rc = parse(ctx, argc, argv, "abcd", enroll_usage, &a);
+	rc = parse(ctx, argc, argv, "abcdefg", enroll_usage, &a);
 	ap->dir_cfg = a.dir_cfg;
 	if (rc != 0)
 		return rc == HELP_SHOWN ? CLI_EXIT_OK : rc;
 	if (a.user == NULL) {
 		fputs(enroll_usage, stderr);
+		return CLI_EXIT_USAGE;
+	}
+	/* A secret sent to a file or a pipe by mistake (a session log, a
+	 * ticket system) outlives the terminal it was meant for. */
+	if (!a.to_pipe && !isatty(STDOUT_FILENO)) {
+		fprintf(stderr,
+		    "photoguard: standard output is not a terminal: the secret "
+		    "of %s would go to a file or pipe; %s is not enrolled "
+		    "(--secret-to-pipe if a provisioning script takes it)\n",
+		    a.user, a.user);
 		return CLI_EXIT_USAGE;
 	}
 	if ((rc = cli_audit_load(ctx, &au)) != CLI_EXIT_OK)

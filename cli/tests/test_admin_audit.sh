@@ -26,7 +26,7 @@ enroll_with() {
 	local u=$1 answer=$2 pid i
 	shift 2
 	rm -f "$d/in" && mkfifo "$d/in"
-	"$pg" enroll "$u" "$@" <"$d/in" >"$d/enroll.out" 2>"$d/enroll.err" &
+	"$pg" enroll "$u" --secret-to-pipe "$@" <"$d/in" >"$d/enroll.out" 2>"$d/enroll.err" &
 	pid=$!
 	exec 3>"$d/in"
 	for i in $(seq 100); do
@@ -128,7 +128,7 @@ is "...then allow" "$(printf '%s\n' "$r" | tail -1 | field decision) $(printf '%
 secret_free "the log holds neither the secret, the code nor a scratch code" "$SECRET" "$CODE" $SCRATCH
 is "...the scratch codes were printed" "$(printf '%s\n' $SCRATCH | grep -c .)" 10
 
-"$pg" enroll alice --confirm-code 123456 >/dev/null 2>&1
+"$pg" enroll alice --secret-to-pipe --confirm-code 123456 >/dev/null 2>&1
 is "enroll over an active user without --reset exits 1" "$?" 1
 is "...recorded as denied" "$(records admin.enroll | tail -1 | field decision)" deny
 like "...saying why" "$(records admin.enroll | tail -1 | field reason)" "^not enrolled: .*already"
@@ -154,7 +154,7 @@ like "...signed" "$out" "^OK: .* checkpoints"
 
 # --- an audit log that cannot be written stops the verb ----------------------
 sed "s|^log = .*|log = $d/gone/sub/audit.jsonl|" "$d/pg.conf" >"$d/bad.conf"
-err=$(PHOTOGUARD_CONFIG=$d/bad.conf "$pg" enroll bob --confirm-code 123456 2>&1); rc=$?
+err=$(PHOTOGUARD_CONFIG=$d/bad.conf "$pg" enroll bob --secret-to-pipe --confirm-code 123456 2>&1); rc=$?
 is "enroll with an unwritable audit log is refused" "$rc" 3
 like "...naming the log" "$err" "audit log $d/gone/sub/audit.jsonl: .*not enrolling a user without an audit record"
 "$pg" totp status bob >/dev/null 2>&1
@@ -170,13 +170,13 @@ is "audit keygen whose record cannot be written exits 3" "$rc" 3
 like "...saying the key is made but not on record" "$err" "the new key is made but not on record"
 # The log takes no more bytes (file size limit): the request cannot be
 # written, so nothing changes.
-err=$(trap '' XFSZ; ulimit -f 1; "$pg" enroll bob --confirm-code 123456 2>&1); rc=$?
+err=$(trap '' XFSZ; ulimit -f 1; "$pg" enroll bob --secret-to-pipe --confirm-code 123456 2>&1); rc=$?
 is "enroll whose request cannot be recorded is refused" "$rc" 3
 like "...saying bob is not enrolled" "$err" "does not take the request; bob is not enrolled"
 "$pg" totp status bob >/dev/null 2>&1
 is "...and bob is not enrolled" "$?" 1
 printf '[audit]\nlog = %s\nbogus = 1\n' "$log" >"$d/broken.conf"
-PHOTOGUARD_CONFIG=$d/broken.conf "$pg" enroll bob --secret-dir "$d/totp" --host-key "$d/host.key" --confirm-code 1 >/dev/null 2>&1
+PHOTOGUARD_CONFIG=$d/broken.conf "$pg" enroll bob --secret-to-pipe --secret-dir "$d/totp" --host-key "$d/host.key" --confirm-code 1 >/dev/null 2>&1
 is "a configuration that does not load stops enroll, even with explicit paths" "$?" 3
 PHOTOGUARD_CONFIG=$d/broken.conf "$pg" audit keygen "$d/k3.key" >/dev/null 2>&1
 is "...and audit keygen, before any key is made" "$? $([ -e "$d/k3.key" ] && echo made || echo none)" "3 none"

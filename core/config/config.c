@@ -157,6 +157,8 @@ static const struct key keys[] = {
 	  "Wrong codes in a row, however far apart, that lock the account; only a good code or an admin unlock ends the run (NIST SP 800-63B)."),
 	K("totp", "failure_window", T_SEC, totp_failure_window_s, "15m", 60, 604800,
 	  "Window over which wrong codes are counted."),
+	K("totp", "issuer", T_STRING, totp_issuer, "photoguard", 0, 0,
+	  "Name the authenticator app shows for the account, e.g. the clinic's name; the label is ISSUER:USER. At most 64 bytes, no colon or control characters."),
 	K("totp", "ticket_dir", T_PATH, totp_ticket_dir, "/run/photoguard/mfa", 0, 0,
 	  "Where MFA tickets are written after a successful code."),
 	K("totp", "ticket_ttl", T_SEC, totp_ticket_ttl_s, "1h", 60, 86400,
@@ -621,12 +623,30 @@ check_clinic_wide(struct parse *p, const char *sect, const char *key,
 		    "needs [directory] lockout_attribute (%s)", why_lock);
 }
 
+int
+pg_config_issuer_ok(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > PG_ISSUER_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (s[i] == ':' || (unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
 /* Checks that hold between keys. */
 static void
 cross_check(struct parse *p)
 {
 	struct pg_config *c = p->cfg;
 
+	if (!pg_config_issuer_ok(c->totp_issuer))
+		fail(p, key_line(p, "totp", "issuer"), "totp", "issuer",
+		    "at most %d bytes, no ':' (the label's separator) and no "
+		    "control characters",
+		    PG_ISSUER_MAX);
 	if (c->totp_store == PG_TOTP_DIRECTORY)
 		check_clinic_wide(p, "totp", "store",
 		    "the secrets are readable by the bind identity only",

@@ -104,6 +104,7 @@ struct pg_config {
 	int totp_max_failures;
 	int totp_max_consecutive_failures;
 	int totp_failure_window_s;
+	char *totp_issuer; /* otpauth issuer and label prefix */
 	char *totp_ticket_dir;
 	int totp_ticket_ttl_s;
 
@@ -151,6 +152,14 @@ void pg_config_free(struct pg_config *cfg);
 
 /* The table of keys, terminated by an entry with section == NULL. */
 const struct pg_config_key_doc *pg_config_keys(void);
+
+/*
+ * Whether S may be [totp] issuer: 1 to PG_ISSUER_MAX bytes, no ':' (it
+ * separates the issuer from the account in an otpauth label) and no
+ * control characters.  The CLI holds --issuer to the same.
+ */
+#define PG_ISSUER_MAX 64
+int pg_config_issuer_ok(const char *s);
 
 /* The key a refused [directory] uri list is told against. */
 enum pg_uri_fault {

@@ -313,7 +313,7 @@ declare -A secret last_step
 enroll() { # USER: enrolls, confirming with the phone's first code
 	local u=$1 i
 	rm -f "$work/in" && mkfifo "$work/in"
-	"$pg" enroll "$u" <"$work/in" >"$work/enroll.$u" 2>&1 &
+	"$pg" enroll "$u" --secret-to-pipe <"$work/in" >"$work/enroll.$u" 2>&1 &
 	local pid=$!
 	exec 3>"$work/in"
 	for i in $(seq 100); do

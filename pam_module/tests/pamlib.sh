@@ -134,7 +134,7 @@ pam_parallel() {
 
 pam_enroll() {
 	rm -f "$T/in" && mkfifo "$T/in"
-	"$CLI" enroll "$1" --secret-dir "$SEC" --host-key "$KEY" \
+	"$CLI" enroll "$1" --secret-to-pipe --secret-dir "$SEC" --host-key "$KEY" \
 		<"$T/in" >"$T/enroll.out" 2>"$T/enroll.err" &
 	local pid=$! i
 	exec 3>"$T/in"
@@ -287,7 +287,7 @@ next_code() { code_at $(($(attr "$1" oathTOTPLastTimeStep) + 1)); }
 # SECRET and SCRATCH (the ten scratch codes), exit status in $?.
 dir_enroll() {
 	rm -f "$T/in" && mkfifo "$T/in"
-	cli "$1" enroll "$2" <"$T/in" >"$T/enroll.out" 2>"$T/enroll.err" &
+	cli "$1" enroll "$2" --secret-to-pipe <"$T/in" >"$T/enroll.out" 2>"$T/enroll.err" &
 	local pid=$! i
 	exec 3>"$T/in"
 	for i in $(seq 200); do

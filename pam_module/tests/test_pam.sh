@@ -152,7 +152,7 @@ cli enroll alice --bogus
 is "enroll with an unknown option: usage error" $? 2
 cli totp frobnicate
 is "unknown totp command: usage error" $? 2
-cli enroll alice --secret-dir "$SEC" --host-key "$KEY" --confirm-code 1
+cli enroll alice --secret-to-pipe --secret-dir "$SEC" --host-key "$KEY" --confirm-code 1
 is "enroll over an active user without --reset: refused" $? 1
 like "says --reset replaces it" "$(cat "$T/cli.out")" 'already enrolled.*--reset replaces it'
 like "alice still active afterwards" "$("$CLI" totp status alice --secret-dir "$SEC" --host-key "$KEY")" 'state: active'
@@ -161,11 +161,11 @@ is "status of a user without a secret exits 1" $? 1
 like "status says not enrolled" "$(cat "$T/cli.out")" 'state: not enrolled'
 cli totp status alice --secret-dir "$SEC" --host-key "$KEY"
 if grep -q "$ALICE" "$T/cli.out"; then not_ok "status shows no secret"; else ok "status shows no secret"; fi
-cli enroll frank --secret-dir "$SEC" --host-key "$KEY" --confirm-code 000001
+cli enroll frank --secret-to-pipe --secret-dir "$SEC" --host-key "$KEY" --confirm-code 000001
 is "enroll with a wrong first code exits 1" $? 1
 like "says the user stays pending" "$(cat "$T/cli.out")" 'frank stays pending'
 like "frank is pending" "$("$CLI" totp status frank --secret-dir "$SEC" --host-key "$KEY")" 'state: pending'
-cli enroll gina --secret-dir "$SEC" --host-key "$KEY" </dev/null
+cli enroll gina --secret-to-pipe --secret-dir "$SEC" --host-key "$KEY" </dev/null
 is "enroll with no code on stdin exits 1" $? 1
 chmod 755 "$SEC"
 cli totp status alice --secret-dir "$SEC" --host-key "$KEY"
@@ -181,7 +181,7 @@ is "hostkey over an existing key: left alone, exit 0" $? 0
 like "says it left the key alone" "$(cat "$T/cli.out")" 'already exists; left as it is'
 
 # --- pending enrollment ----------------------------------------------
-"$CLI" enroll dave --secret-dir "$SEC" --host-key "$KEY" \
+"$CLI" enroll dave --secret-to-pipe --secret-dir "$SEC" --host-key "$KEY" \
 	--confirm-code 000000 >"$T/dave.out" 2>&1
 SECRET=$(grep -o 'secret=[A-Z2-7]*' "$T/dave.out" | cut -d= -f2)
 login pg dave "$(code)"
@@ -191,7 +191,7 @@ like "pending logged" "$(log_line)" 'enrollment not confirmed'
 # --- damaged secret files --------------------------------------------
 damaged() { # NAME SETUP...: enroll bob afresh, damage, try a good code
 	local name=$1; shift
-	"$CLI" enroll bob --reset --secret-dir "$SEC" --host-key "$KEY" \
+	"$CLI" enroll bob --secret-to-pipe --reset --secret-dir "$SEC" --host-key "$KEY" \
 		--confirm-code 000000 >"$T/bob.out" 2>&1
 	SECRET=$(grep -o 'secret=[A-Z2-7]*' "$T/bob.out" | cut -d= -f2)
 	"$@"

@@ -308,7 +308,7 @@ pam_run "$T/nullok" sshd nosecret "" authenticate
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 like "no secret, nullok: ignored" "$(line auth)" 'user=nosecret .*outcome=ignore'
 check "...without a directory lookup (${ms} ms < 8000)" test $ms -lt 8000
-"$CLI" enroll pjones --secret-dir "$SEC" --host-key "$KEY" \
+"$CLI" enroll pjones --secret-to-pipe --secret-dir "$SEC" --host-key "$KEY" \
 	--confirm-code 000000 >/dev/null 2>&1
 t0=$(date +%s%N)
 pam_run "$T/slowdir" sshd pjones "000000" authenticate
