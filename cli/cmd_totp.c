@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <qrencode.h>
 #include <sodium.h>
 
@@ -41,6 +42,7 @@ struct totp_args {
 	const char *user;
 	int reset;
 	int to_pipe;                /* --secret-to-pipe */
+	int json;                   /* --json */
 	enum qr_mode qr;            /* --qr */
 	const char *issuer;         /* --issuer, else [totp] issuer */
 	int window, digits, step_s; /* from the configuration */
@@ -60,6 +62,7 @@ enum {
 	OPT_QR,
 	OPT_TO_PIPE,
 	OPT_ISSUER,
+	OPT_JSON,
 };
 
 static const struct option long_opts[] = {
@@ -70,6 +73,7 @@ static const struct option long_opts[] = {
 	{ "qr", required_argument, NULL, OPT_QR },
 	{ "secret-to-pipe", no_argument, NULL, OPT_TO_PIPE },
 	{ "issuer", required_argument, NULL, OPT_ISSUER },
+	{ "json", no_argument, NULL, OPT_JSON },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -94,11 +98,13 @@ static const char enroll_usage[] =
     "--issuer NAME is the name the app shows (default: [totp] issuer).\n";
 
 static const char totp_usage[] =
-    "Usage: photoguard totp status USER [--secret-dir DIR] [--host-key FILE]\n"
+    "Usage: photoguard totp status USER [--json] [--secret-dir DIR]\n"
+    "                              [--host-key FILE]\n"
     "       photoguard totp hostkey [--host-key FILE]\n"
     "status: the enrollment state of USER (not enrolled, pending, active),\n"
     "        when it was last used and how many scratch codes are left;\n"
-    "        exits 1 if USER is not enrolled.\n"
+    "        exits 1 if USER is not enrolled.  --json: one JSON object,\n"
+    "        times in UTC (ISO 8601) and in seconds since the epoch.\n"
     "hostkey: creates the host key that encrypts the secrets, if absent.\n";
 
 /* Parses options and at most one operand; ALLOW says which are valid. */
@@ -194,6 +200,8 @@ parse(const struct cli_ctx *ctx, int argc, char **argv, const char *allow,
 			a->confirm_code = optarg;
 		else if (c == OPT_TO_PIPE)
 			a->to_pipe = 1;
+		else if (c == OPT_JSON)
+			a->json = 1;
 		else if (c == OPT_QR && parse_qr(optarg, &a->qr) != 0)
 			return CLI_EXIT_USAGE;
 		else if (c == OPT_ISSUER) {
@@ -539,6 +547,49 @@ print_time(const char *label, int64_t t)
 		printf("%s: %s\n", label, buf);
 }
 
+/* Sets KEY and KEY_epoch of O to T, or to null when T is never. */
+static int
+json_time(json_t *o, const char *key, int64_t t)
+{
+	char buf[64], ekey[64];
+
+	snprintf(ekey, sizeof(ekey), "%s_epoch", key);
+	if (t <= 0 || pg_utc((time_t)t, PG_TIME_ISO, buf, sizeof(buf)) != PG_OK)
+		return json_object_set_new(o, key, json_null()) ||
+		    json_object_set_new(o, ekey, json_null());
+	return json_object_set_new(o, key, json_string(buf)) ||
+	    json_object_set_new(o, ekey, json_integer((json_int_t)t));
+}
+
+/* `totp status --json`: S of USER as one object on stdout. */
+static int
+status_json(const char *user, const char *state, const struct totp_status *s,
+    int directory)
+{
+	json_t *o;
+	int r = CLI_EXIT_ERROR;
+
+	o = json_pack("{s:s,s:s,s:s,s:b}", "user", user, "state", state,
+	    "store", directory ? "directory" : "files", "locked",
+	    (int)s->locked);
+	if (o == NULL)
+		return CLI_EXIT_ERROR;
+	if (s->state != TOTP_STATE_NONE &&
+	    (json_time(o, "enrolled", s->enrolled_at) ||
+	        json_time(o, "last_used", s->last_used) ||
+	        json_object_set_new(o, "digits", json_integer(s->digits)) ||
+	        json_object_set_new(o, "step", json_integer(s->step_s)) ||
+	        json_object_set_new(
+	            o, "scratch_left", json_integer(s->scratch_left))))
+		goto out;
+	if (json_dumpf(o, stdout, JSON_INDENT(2)) != 0 || putchar('\n') == EOF)
+		goto out;
+	r = s->state == TOTP_STATE_NONE ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+out:
+	json_decref(o);
+	return r;
+}
+
 static int
 totp_status(
     const struct cli_ctx *ctx, int argc, char **argv, struct totp_args *ap)
@@ -550,7 +601,7 @@ totp_status(
 	struct totp_status s;
 	int rc, r;
 
-	rc = parse(ctx, argc, argv, "ab", totp_usage, &a);
+	rc = parse(ctx, argc, argv, "abh", totp_usage, &a);
 	ap->dir_cfg = a.dir_cfg;
 	if (rc != 0)
 		return rc == HELP_SHOWN ? CLI_EXIT_OK : rc;
@@ -567,6 +618,9 @@ totp_status(
 		return CLI_EXIT_ERROR;
 	}
 	totp_store_free(st);
+	if (a.json)
+		return status_json(
+		    a.user, names[s.state], &s, a.dir_cfg != NULL);
 	printf("user: %s\nstate: %s\n", a.user, names[s.state]);
 	if (a.dir_cfg != NULL)
 		printf("store: directory%s\n",

@@ -117,6 +117,18 @@ like "scratch success logged" "$(log_line)" 'reason=scratch code accepted'
 login pg alice "$S1"
 is "scratch code works only once" $? 1
 like "status counts scratch codes" "$("$CLI" totp status alice --secret-dir "$SEC" --host-key "$KEY")" 'scratch codes left: 9'
+# jget JSON KEY: KEY of the JSON object, as Python prints it (None: null).
+jget() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
+j=$("$CLI" totp status alice --json --secret-dir "$SEC" --host-key "$KEY")
+is "status --json of alice exits 0" $? 0
+is "...state active" "$(jget "$j" state)" active
+is "...store files" "$(jget "$j" store)" files
+is "...scratch_left 9" "$(jget "$j" scratch_left)" 9
+is "...digits 6, step 30" "$(jget "$j" digits)/$(jget "$j" step)" 6/30
+lu=$(jget "$j" last_used_epoch)
+ok_now=$(( lu > $(date +%s) - 120 && lu <= $(date +%s) ))
+is "...last_used_epoch is the scratch login's time" "$ok_now" 1
+like "...last_used in UTC ISO 8601" "$(jget "$j" last_used)" '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$'
 
 # --- users without a secret ------------------------------------------
 login pg nobody 123456
@@ -165,6 +177,11 @@ cli enroll frank --secret-to-pipe --secret-dir "$SEC" --host-key "$KEY" --confir
 is "enroll with a wrong first code exits 1" $? 1
 like "says the user stays pending" "$(cat "$T/cli.out")" 'frank stays pending'
 like "frank is pending" "$("$CLI" totp status frank --secret-dir "$SEC" --host-key "$KEY")" 'state: pending'
+is "status --json: frank is pending" "$(jget "$("$CLI" totp status frank --json --secret-dir "$SEC" --host-key "$KEY")" state)" pending
+j=$("$CLI" totp status nobody --json --secret-dir "$SEC" --host-key "$KEY")
+is "status --json of a user without a secret exits 1" $? 1
+is "...state not enrolled, and nothing more" "$(python3 -c 'import json,sys; o=json.loads(sys.argv[1]); print(o["state"], sorted(o))' "$j")" "not enrolled ['locked', 'state', 'store', 'user']"
+if "$CLI" totp status alice --json --secret-dir "$SEC" --host-key "$KEY" | grep -q "$ALICE"; then not_ok "status --json shows no secret"; else ok "status --json shows no secret"; fi
 cli enroll gina --secret-to-pipe --secret-dir "$SEC" --host-key "$KEY" </dev/null
 is "enroll with no code on stdin exits 1" $? 1
 chmod 755 "$SEC"

@@ -46,6 +46,9 @@ dir_enroll A asmith
 is "photoguard enroll asmith on server A: exit 0" $? 0
 s1=$(($(date +%s) / 30))
 like "...active" "$(cat "$T/enroll.out")" 'TOTP for asmith is active'
+cli B totp status asmith --json >"$T/st.json" 2>&1
+is "status --json on server B exits 0" $? 0
+is "...active in the directory store" "$(python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); print(o["state"], o["store"], o["locked"])' "$T/st.json")" "active directory False"
 is "...ten scratch codes shown" "${#SCRATCH[@]}" 10
 ASMITH_SECRET=$SECRET ASMITH_SCRATCH=("${SCRATCH[@]}")
 is "...the secret is in the directory (oathSecret)" "$(nvals asmith oathSecret)" 1
