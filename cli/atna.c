@@ -100,6 +100,11 @@ static const struct atna_map maps[] = {
 	    "8" },
 	{ "admin.enroll.reset", &EV_ALERT, &TY_USERSEC, 'E', SUBJ_OBJECT_USER,
 	    "4", "8" },
+	{ "admin.enroll.token", &EV_ALERT, &TY_USERSEC, 'E', SUBJ_OBJECT_USER,
+	    "4", "8" },
+	/* A user who enrolled themselves is the account changed. */
+	{ "pam.enroll", &EV_ALERT, &TY_USERSEC, 'E', SUBJ_ACTOR_USER, "4",
+	    "8" },
 	{ "admin.totp.hostkey", &EV_ALERT, &TY_SECCONF, 'E', SUBJ_OBJECT_FILE,
 	    "4", "8" },
 	{ "admin.audit.keygen", &EV_ALERT, &TY_SECCONF, 'E', SUBJ_OBJECT_FILE,

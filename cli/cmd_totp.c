@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <qrencode.h>
 #include <sodium.h>
 
 #include "cli/admin_audit.h"
@@ -29,12 +28,6 @@
 #define LINE_MAX_LEN 64
 #define HELP_SHOWN   100 /* parse(): --help printed, exit 0 */
 
-/*
- * How the QR code is drawn.  COLOR sets black on white itself, so it
- * scans on a light terminal and a dark one alike; LIGHT and DARK draw
- * the dark or the light modules in the terminal's own text colour.
- */
-enum qr_mode { QR_COLOR = 0, QR_LIGHT, QR_DARK, QR_NONE };
 struct totp_args {
 	const char *secret_dir;
 	const char *host_key;
@@ -43,7 +36,9 @@ struct totp_args {
 	int reset;
 	int to_pipe;                /* --secret-to-pipe */
 	int json;                   /* --json */
-	enum qr_mode qr;            /* --qr */
+	int token;                  /* --token */
+	int token_ttl_s;            /* [totp] token_ttl */
+	enum totp_qr_mode qr;       /* --qr */
 	const char *issuer;         /* --issuer, else [totp] issuer */
 	int window, digits, step_s; /* from the configuration */
 	struct pg_config *dir_cfg;  /* [totp] store = directory: kept */
@@ -63,6 +58,7 @@ enum {
 	OPT_TO_PIPE,
 	OPT_ISSUER,
 	OPT_JSON,
+	OPT_TOKEN,
 };
 
 static const struct option long_opts[] = {
@@ -74,6 +70,7 @@ static const struct option long_opts[] = {
 	{ "secret-to-pipe", no_argument, NULL, OPT_TO_PIPE },
 	{ "issuer", required_argument, NULL, OPT_ISSUER },
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "token", no_argument, NULL, OPT_TOKEN },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -82,6 +79,7 @@ static const char enroll_usage[] =
     "Usage: photoguard enroll USER [--reset] [--confirm-code CODE]\n"
     "                         [--qr color|light|dark|none] [--issuer NAME]\n"
     "                         [--secret-to-pipe]\n"
+    "       photoguard enroll USER --token [--secret-to-pipe]\n"
     "                         [--secret-dir DIR] [--host-key FILE]\n"
     "Creates a new TOTP secret for USER (pending), shows it once as an\n"
     "otpauth URI and a QR code with ten single-use scratch codes, then\n"
@@ -95,7 +93,11 @@ static const char enroll_usage[] =
     "--qr color (the default) draws black on white, for light and dark\n"
     "terminals alike; light or dark draw in the terminal's own colours\n"
     "for a terminal without colours; none leaves the QR code out.\n"
-    "--issuer NAME is the name the app shows (default: [totp] issuer).\n";
+    "--issuer NAME is the name the app shows (default: [totp] issuer).\n"
+    "--token: a one-time enrollment token instead, valid [totp] token_ttl\n"
+    "(files store only): USER types it at the code prompt of a login and\n"
+    "enrolls a new authenticator there (pam_photoguard(8)); a new token\n"
+    "replaces the last one.\n";
 
 static const char totp_usage[] =
     "Usage: photoguard totp status USER [--json] [--secret-dir DIR]\n"
@@ -121,6 +123,7 @@ from_config(const struct cli_ctx *ctx, struct totp_args *a)
 	a->window = TOTP_DEFAULT_WINDOW;
 	a->digits = TOTP_DEFAULT_DIGITS;
 	a->step_s = TOTP_DEFAULT_STEP_S;
+	a->token_ttl_s = 24 * 3600;
 	if (a->secret_dir != NULL && a->host_key != NULL) {
 		if (a->issuer == NULL)
 			a->issuer = "photoguard";
@@ -144,6 +147,7 @@ from_config(const struct cli_ctx *ctx, struct totp_args *a)
 	a->window = cfg->totp_window;
 	a->digits = cfg->totp_digits;
 	a->step_s = cfg->totp_step_s;
+	a->token_ttl_s = cfg->totp_token_ttl_s;
 	/* A path given on the command line means the files store. */
 	if (cfg->totp_store == PG_TOTP_DIRECTORY &&
 	    a->secret_dir_buf == a->secret_dir &&
@@ -153,23 +157,6 @@ from_config(const struct cli_ctx *ctx, struct totp_args *a)
 	}
 	pg_config_free(cfg);
 	return CLI_EXIT_OK;
-}
-
-static int
-parse_qr(const char *s, enum qr_mode *m)
-{
-	static const char *const names[] = { "color", "light", "dark", "none" };
-	size_t i;
-
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (strcmp(s, names[i]) == 0) {
-			*m = (enum qr_mode)i;
-			return 0;
-		}
-	}
-	fprintf(stderr,
-	    "photoguard: --qr %s: not one of color, light, dark, none\n", s);
-	return -1;
 }
 
 static int
@@ -202,9 +189,16 @@ parse(const struct cli_ctx *ctx, int argc, char **argv, const char *allow,
 			a->to_pipe = 1;
 		else if (c == OPT_JSON)
 			a->json = 1;
-		else if (c == OPT_QR && parse_qr(optarg, &a->qr) != 0)
+		else if (c == OPT_TOKEN)
+			a->token = 1;
+		else if (c == OPT_QR &&
+		    totp_qr_mode_parse(optarg, &a->qr) != PG_OK) {
+			fprintf(stderr,
+			    "photoguard: --qr %s: not one of color, light, "
+			    "dark, none\n",
+			    optarg);
 			return CLI_EXIT_USAGE;
-		else if (c == OPT_ISSUER) {
+		} else if (c == OPT_ISSUER) {
 			if (!pg_config_issuer_ok(optarg)) {
 				fprintf(stderr,
 				    "photoguard: --issuer: 1 to %d bytes, no "
@@ -224,18 +218,9 @@ parse(const struct cli_ctx *ctx, int argc, char **argv, const char *allow,
 	return from_config(ctx, a);
 }
 
-static int
-dark(const QRcode *q, int x, int y)
-{
-	if (x < 0 || y < 0 || x >= q->width || y >= q->width)
-		return 0;
-	return q->data[y * q->width + x] & 1;
-}
-
 /*
- * The colours of QR_COLOR: the 256-colour cube's black and white where
- * the terminal has them (no theme remaps those), else the eight basic
- * colours, which every colour terminal draws dark and light.
+ * The colours of --qr color: the 256-colour cube's black and white where
+ * the terminal has them, else the eight basic colours.
  */
 static const char *
 qr_colors(void)
@@ -244,74 +229,29 @@ qr_colors(void)
 
 	if ((ct != NULL && *ct != '\0') ||
 	    (term != NULL && strstr(term, "256color") != NULL))
-		return "\033[38;5;16;48;5;231m";
-	return "\033[30;47m";
-}
-
-/*
- * Prints the QR code with UTF-8 half blocks, two module rows per line and
- * a four-module quiet zone; MODE says which modules are drawn in what.
- */
-static int
-print_qr(const char *uri, enum qr_mode mode)
-{
-	static const char *const glyph[4] = { " ", "\u2584", "\u2580",
-		"\u2588" };
-	QRcode *q;
-	const char *on = mode == QR_COLOR ? qr_colors() : NULL;
-	int x, y, quiet = 4, light = mode == QR_DARK;
-
-	if (mode == QR_NONE)
-		return PG_OK;
-	if ((q = QRcode_encodeString(uri, 0, QR_ECLEVEL_M, QR_MODE_8, 1)) ==
-	    NULL)
-		return PG_ERR_NOMEM;
-	for (y = -quiet; y < q->width + quiet; y += 2) {
-		if (on != NULL)
-			fputs(on, stdout);
-		for (x = -quiet; x < q->width + quiet; x++) {
-			int top = dark(q, x, y) ^ light;
-			int bottom = dark(q, x, y + 1) ^ light;
-
-			/* The row past the quiet zone: the background. */
-			if (y + 1 >= q->width + quiet)
-				bottom = 0;
-			fputs(glyph[top * 2 + bottom], stdout);
-		}
-		/* Reset before the newline: no colour bleeds to the edge. */
-		fputs(on != NULL ? "\033[0m\n" : "\n", stdout);
-	}
-	sodium_memzero(q->data, (size_t)q->width * (size_t)q->width);
-	QRcode_free(q);
-	return PG_OK;
+		return TOTP_QR_COLORS_256;
+	return TOTP_QR_COLORS_BASIC;
 }
 
 static int
 show_enrollment(const struct totp_args *a, const struct totp_enrollment *e)
 {
-	char uri[URI_MAX], euser[3 * TOTP_USER_MAX + 1];
-	char eiss[3 * PG_ISSUER_MAX + 1];
-	int i, n, r;
+	char uri[TOTP_URI_MAX], *qr = NULL;
+	int i, r;
 
-	/* RFC 3986's unreserved characters stay; the rest is %XX. */
-	if ((r = pg_pct_encode(a->user, "-._~", euser, sizeof(euser))) !=
-	        PG_OK ||
-	    (r = pg_pct_encode(a->issuer, "-._~", eiss, sizeof(eiss))) != PG_OK)
+	if ((r = totp_uri(a->issuer, a->user, e, uri, sizeof(uri))) != PG_OK)
 		return r;
-	n = snprintf(uri, sizeof(uri),
-	    "otpauth://totp/%s:%s?secret=%s&issuer=%s"
-	    "&algorithm=SHA1&digits=%d&period=%d",
-	    eiss, euser, e->secret_b32, eiss, e->digits, e->step_s);
-	if (n < 0 || (size_t)n >= sizeof(uri))
-		return PG_ERR_TOOBIG;
-	printf("Scan this with the authenticator app, or enter the URI:\n\n");
-	r = print_qr(uri, a->qr);
-	printf("\n%s\n\nScratch codes (each works once; keep them offline):\n",
-	    uri);
+	if ((r = totp_qr_text(uri, a->qr, qr_colors(), &qr)) == PG_OK) {
+		printf("Scan this with the authenticator app, or enter the "
+		       "URI:\n\n%s\n%s\n\nScratch codes (each works once; "
+		       "keep them offline):\n",
+		    qr != NULL ? qr : "", uri);
+		for (i = 0; i < TOTP_SCRATCH_COUNT; i++)
+			printf("  %s\n", e->scratch[i]);
+		fflush(stdout);
+	}
+	totp_qr_free(qr);
 	sodium_memzero(uri, sizeof(uri));
-	for (i = 0; i < TOTP_SCRATCH_COUNT; i++)
-		printf("  %s\n", e->scratch[i]);
-	fflush(stdout);
 	return r;
 }
 
@@ -481,6 +421,75 @@ out:
 	return rc;
 }
 
+/* Issues a one-time enrollment token for A->user, audited as enroll. */
+static int
+token_audited(
+    const struct cli_ctx *ctx, struct totp_args *a, struct cli_audit *au)
+{
+	struct totp_store *st = NULL;
+	char tok[TOTP_TOKEN_TEXT], why[512], until[64] = "?";
+	int rc = CLI_EXIT_ERROR, r;
+
+	if ((rc = cli_audit_open(ctx, au,
+	         "not issuing an enrollment token without an audit "
+	         "record")) != 0)
+		return rc;
+	if (cli_audit_record(au, "admin.enroll.token", a->user, "info",
+	        "enrollment token requested") != PG_OK) {
+		fprintf(stderr,
+		    "photoguard: the audit log does not take the request; "
+		    "no token for %s\n",
+		    a->user);
+		return CLI_EXIT_ERROR;
+	}
+	rc = CLI_EXIT_ERROR;
+	if (a->dir_cfg != NULL) {
+		fprintf(stderr,
+		    "photoguard: enrollment tokens are kept by the files "
+		    "store only ([totp] store = directory); use photoguard "
+		    "enroll %s --reset\n",
+		    a->user);
+		snprintf(why, sizeof(why),
+		    "no token: the directory store keeps none");
+	} else if (open_store(a, 1, &st) != 0) {
+		snprintf(why, sizeof(why), "the TOTP store cannot be opened");
+	} else {
+		time_t now = time(NULL);
+
+		r = totp_token_issue(st, a->user, now, a->token_ttl_s, tok);
+		if (r != PG_OK) {
+			fprintf(stderr,
+			    "photoguard: no token for %s: %s (%s)\n", a->user,
+			    pg_strerror(r), totp_store_why(st));
+			snprintf(why, sizeof(why), "no token: %s (%s)",
+			    pg_strerror(r), totp_store_why(st));
+		} else {
+			(void)pg_utc(now + a->token_ttl_s, PG_TIME_TEXT, until,
+			    sizeof(until));
+			printf("One-time enrollment token for %s (valid until "
+			       "%s):\n\n  %s\n\nAt the verification code "
+			       "prompt of a login, %s types it and enrolls "
+			       "a new authenticator app.\n",
+			    a->user, until, tok, a->user);
+			fflush(stdout);
+			sodium_memzero(tok, sizeof(tok));
+			snprintf(why, sizeof(why),
+			    "enrollment token issued, valid until %s", until);
+			rc = CLI_EXIT_OK;
+		}
+	}
+	totp_store_free(st);
+	if (cli_audit_record(au, "admin.enroll.token", a->user, decision_of(rc),
+	        why) != PG_OK) {
+		fprintf(stderr,
+		    "photoguard: the audit log did not take the outcome of "
+		    "the token for %s (its request is on record)\n",
+		    a->user);
+		return CLI_EXIT_ERROR;
+	}
+	return rc;
+}
+
 static int
 enroll(const struct cli_ctx *ctx, int argc, char **argv, struct totp_args *ap)
 {
@@ -488,7 +497,7 @@ enroll(const struct cli_ctx *ctx, int argc, char **argv, struct totp_args *ap)
 	struct cli_audit au = { NULL, NULL };
 	int rc;
 
-	rc = parse(ctx, argc, argv, "abcdefg", enroll_usage, &a);
+	rc = parse(ctx, argc, argv, "abcdefgi", enroll_usage, &a);
 	ap->dir_cfg = a.dir_cfg;
 	if (rc != 0)
 		return rc == HELP_SHOWN ? CLI_EXIT_OK : rc;
@@ -506,8 +515,26 @@ enroll(const struct cli_ctx *ctx, int argc, char **argv, struct totp_args *ap)
 		    a.user, a.user);
 		return CLI_EXIT_USAGE;
 	}
+	if (a.token && (a.reset || a.confirm_code != NULL)) {
+		fprintf(stderr,
+		    "photoguard: --token takes no --reset or "
+		    "--confirm-code\n");
+		return CLI_EXIT_USAGE;
+	}
 	if ((rc = cli_audit_load(ctx, &au)) != CLI_EXIT_OK)
 		return rc;
+	if (a.token) {
+		rc = token_audited(ctx, &a, &au);
+		if (cli_audit_end(&au) != PG_OK && rc == CLI_EXIT_OK) {
+			fprintf(stderr,
+			    "photoguard: the audit log did not take the "
+			    "closing checkpoint of the token for %s; it is "
+			    "valid all the same\n",
+			    a.user);
+			rc = CLI_EXIT_ERROR;
+		}
+		return rc;
+	}
 	rc = enroll_audited(
 	    ctx, &a, &au, a.reset ? "admin.enroll.reset" : "admin.enroll");
 	/* The closing checkpoint signs the outcome: without it, no
@@ -564,7 +591,7 @@ json_time(json_t *o, const char *key, int64_t t)
 /* `totp status --json`: S of USER as one object on stdout. */
 static int
 status_json(const char *user, const char *state, const struct totp_status *s,
-    int directory)
+    int directory, int64_t token_until)
 {
 	json_t *o;
 	int r = CLI_EXIT_ERROR;
@@ -574,6 +601,8 @@ status_json(const char *user, const char *state, const struct totp_status *s,
 	    (int)s->locked);
 	if (o == NULL)
 		return CLI_EXIT_ERROR;
+	if (json_time(o, "token_expires", token_until))
+		goto out;
 	if (s->state != TOTP_STATE_NONE &&
 	    (json_time(o, "enrolled", s->enrolled_at) ||
 	        json_time(o, "last_used", s->last_used) ||
@@ -599,6 +628,7 @@ totp_status(
 	struct totp_args a;
 	struct totp_store *st = NULL;
 	struct totp_status s;
+	int64_t token_until = 0;
 	int rc, r;
 
 	rc = parse(ctx, argc, argv, "abh", totp_usage, &a);
@@ -617,14 +647,20 @@ totp_status(
 		totp_store_free(st);
 		return CLI_EXIT_ERROR;
 	}
+	/* A token that cannot be read, or has expired, is none. */
+	if (totp_token_expiry(st, a.user, &token_until) != PG_OK ||
+	    token_until <= (int64_t)time(NULL))
+		token_until = 0;
 	totp_store_free(st);
 	if (a.json)
 		return status_json(
-		    a.user, names[s.state], &s, a.dir_cfg != NULL);
+		    a.user, names[s.state], &s, a.dir_cfg != NULL, token_until);
 	printf("user: %s\nstate: %s\n", a.user, names[s.state]);
 	if (a.dir_cfg != NULL)
 		printf("store: directory%s\n",
 		    s.locked ? " (account locked there)" : "");
+	if (token_until > 0)
+		print_time("enrollment token valid until", token_until);
 	if (s.state == TOTP_STATE_NONE)
 		return CLI_EXIT_FAIL;
 	print_time("enrolled", s.enrolled_at);

@@ -105,6 +105,8 @@ struct pg_config {
 	int totp_max_consecutive_failures;
 	int totp_failure_window_s;
 	char *totp_issuer; /* otpauth issuer and label prefix */
+	bool totp_self_enroll; /* offered after a scratch-code login */
+	int totp_token_ttl_s;
 	char *totp_ticket_dir;
 	int totp_ticket_ttl_s;
 

@@ -89,6 +89,7 @@ enum totp_method {
 	TOTP_BY_NONE = 0,
 	TOTP_BY_CODE = 1,    /* a time-based code */
 	TOTP_BY_SCRATCH = 2, /* an emergency scratch code, now spent */
+	TOTP_BY_TOKEN = 3,   /* a one-time enrollment token, now spent */
 };
 
 struct totp_store;
@@ -149,9 +150,14 @@ const char *totp_store_why(const struct totp_store *st);
 /*
  * Enrolls USER: a fresh 160-bit secret and TOTP_SCRATCH_COUNT scratch
  * codes, stored pending.  An existing record (even a corrupt one) is kept
- * and PG_ERR_EXISTS returned unless RESET.  On success *OUT holds what to
- * show the user once; free with totp_enrollment_free().
+ * and PG_ERR_EXISTS returned unless RESET.  With RESET TOTP_ENROLL_STAGED
+ * the record stays as it is until totp_store_confirm() on this same ST
+ * verifies the first code, and is replaced then (a user who gives up
+ * keeps the authenticator they had); the directory store always works
+ * so.  On success *OUT holds what to show the user once; free with
+ * totp_enrollment_free().
  */
+#define TOTP_ENROLL_STAGED 2
 int totp_store_enroll(struct totp_store *st, const char *user, int reset,
     time_t now, int digits, int step_s, struct totp_enrollment **out);
 
@@ -351,5 +357,84 @@ int mfa_ticket_valid(const char *dir, const char *user, time_t now);
 
 /* Removes USER's ticket from DIR.  Returns PG_OK (also if absent). */
 int mfa_ticket_remove(const char *dir, const char *user);
+
+/*
+ * One-time enrollment tokens: an admin hands one to a user who has no
+ * working authenticator, and the user types it at the code prompt to
+ * enroll a new one there (pam_photoguard).  80 random bits shown as
+ * xxxx-xxxx-xxxx-xxxx (base32, lower case); the files store keeps only a
+ * keyed hash (BLAKE2b under the host key) and the expiry, in USER.token.
+ */
+#define TOTP_TOKEN_CHARS 16
+#define TOTP_TOKEN_TEXT  (TOTP_TOKEN_CHARS + 4) /* dashes and NUL */
+
+/*
+ * Issues a token for USER valid TTL_S seconds from NOW, replacing any
+ * earlier one; the token goes to OUT.  PG_ERR_INVAL for a store made by
+ * wrap (the directory store keeps no tokens), else PG_OK or a write error.
+ */
+int totp_token_issue(struct totp_store *st, const char *user, time_t now,
+    int ttl_s, char out[TOTP_TOKEN_TEXT]);
+
+/* 1 if ANSWER has the shape of a token (dashes and spaces aside). */
+int totp_token_format_ok(const char *answer);
+
+/*
+ * Spends USER's token if ANSWER is it and it has not expired at NOW; an
+ * expired token is removed.  Compared in constant time.  Returns PG_OK
+ * (removed: it works once), PG_ERR_NOTFOUND (no token), PG_ERR_BADCODE
+ * (another answer, or expired), PG_ERR_INVAL (a store made by wrap), or
+ * a read error (PG_ERR_CORRUPT, PG_ERR_PERM...).
+ */
+int totp_token_use(
+    struct totp_store *st, const char *user, const char *answer, time_t now);
+
+/*
+ * Sets *EXPIRES to the expiry of USER's token.  PG_OK, PG_ERR_NOTFOUND,
+ * or a read error.
+ */
+int totp_token_expiry(
+    struct totp_store *st, const char *user, int64_t *expires);
+
+/*
+ * What the app is shown (totp_uri.c).  totp_uri() writes the otpauth URI
+ * of E for USER under ISSUER (label ISSUER:USER, both percent-encoded)
+ * into OUT: PG_OK, PG_ERR_TOOBIG, PG_ERR_INVAL.
+ */
+#define TOTP_URI_MAX 512
+int totp_uri(const char *issuer, const char *user,
+    const struct totp_enrollment *e, char *out, size_t outlen);
+
+/*
+ * How a QR code is drawn in a terminal.  COLOR sets its own dark and
+ * light (COLORS: an SGR sequence, such as TOTP_QR_COLORS_256), so it
+ * scans on light and dark themes alike; LIGHT and DARK draw the dark or
+ * the light modules in the terminal's text colour.
+ */
+enum totp_qr_mode {
+	TOTP_QR_COLOR = 0,
+	TOTP_QR_LIGHT = 1,
+	TOTP_QR_DARK = 2,
+	TOTP_QR_NONE = 3,
+};
+/* The 256-colour cube's black on white (no theme remaps them), and the
+ * basic colours' for terminals without 256 colours. */
+#define TOTP_QR_COLORS_256   "\033[38;5;16;48;5;231m"
+#define TOTP_QR_COLORS_BASIC "\033[30;47m"
+
+/* "color", "light", "dark", "none": PG_OK with *M, or PG_ERR_INVAL. */
+int totp_qr_mode_parse(const char *s, enum totp_qr_mode *m);
+
+/*
+ * TEXT as a QR code drawn with UTF-8 half blocks (two module rows a
+ * line, a four-module quiet zone), NUL-terminated, in *OUT for
+ * totp_qr_free() (NULL for TOTP_QR_NONE).  PG_OK, PG_ERR_NOMEM,
+ * PG_ERR_INVAL.
+ */
+int totp_qr_text(
+    const char *text, enum totp_qr_mode mode, const char *colors, char **out);
+
+/* Wipes and frees a totp_qr_text() result; NULL is a no-op. */
+void totp_qr_free(char *text);
 
 #endif /* PG_TOTP_H */

@@ -33,6 +33,9 @@ struct totp_store {
 	char why[256];
 	const struct totp_store_ops *ops; /* another store; NULL: files */
 	void *impl;
+	/* An enrollment TOTP_ENROLL_STAGED keeps until it is confirmed. */
+	struct totp_record *staged;
+	char staged_user[TOTP_USER_MAX + 1];
 };
 
 /* The file names of one user. */
@@ -183,6 +186,8 @@ totp_store_free(struct totp_store *st)
 		st->ops->free(st->impl);
 	if (st->dirfd >= 0)
 		close(st->dirfd);
+	if (st->staged != NULL)
+		sodium_free(st->staged);
 	pg_free_secret((char *)st->key);
 	free(st);
 }
@@ -417,6 +422,36 @@ fill_enrollment(struct totp_record *rec, struct totp_enrollment *e, time_t now,
 	    e->secret, TOTP_SECRET_BYTES, e->secret_b32, sizeof(e->secret_b32));
 }
 
+/*
+ * A fresh enrollment kept in ST only: the record on disk is replaced at
+ * its confirmation (totp_store_confirm()).
+ */
+static int
+stage(struct totp_store *st, const char *user, time_t now, int digits,
+    int step_s, struct totp_enrollment **out)
+{
+	struct totp_record *rec = sodium_malloc(sizeof(*rec));
+	struct totp_enrollment *e = sodium_malloc(sizeof(*e));
+	int r;
+
+	if (rec == NULL || e == NULL) {
+		r = PG_ERR_NOMEM;
+		goto fail;
+	}
+	if ((r = fill_enrollment(rec, e, now, digits, step_s)) != PG_OK)
+		goto fail;
+	if (st->staged != NULL)
+		sodium_free(st->staged);
+	st->staged = rec;
+	snprintf(st->staged_user, sizeof(st->staged_user), "%s", user);
+	*out = e;
+	return PG_OK;
+fail:
+	free_record(rec);
+	totp_enrollment_free(e);
+	return r;
+}
+
 int
 totp_store_enroll(struct totp_store *st, const char *user, int reset,
     time_t now, int digits, int step_s, struct totp_enrollment **out)
@@ -437,6 +472,8 @@ totp_store_enroll(struct totp_store *st, const char *user, int reset,
 		    st->impl, user, reset, now, digits, step_s, out);
 	if ((r = make_names(st, user, &n)) != PG_OK)
 		return r;
+	if (reset == TOTP_ENROLL_STAGED)
+		return stage(st, user, now, digits, step_s, out);
 	if ((lock = lock_user(st, &n, 0)) < 0)
 		return lock;
 	r = load(st, user, &n, &old);
@@ -521,6 +558,32 @@ load_locked(struct totp_store *st, const char *user, struct names *n, int *lock,
 	return r;
 }
 
+/*
+ * Confirms the staged enrollment of USER: on a good first code it
+ * replaces whatever record USER had, under the user's lock.  A wrong code
+ * leaves the staged one for another try on this handle.
+ */
+static int
+confirm_staged(struct totp_store *st, const char *user, const char *code,
+    time_t now, int window)
+{
+	struct names n;
+	int lock, r;
+
+	if ((r = make_names(st, user, &n)) != PG_OK)
+		return r;
+	if ((r = code_step(st, st->staged, n.rec, code, now, window)) != PG_OK)
+		return r;
+	if ((lock = lock_user(st, &n, 0)) < 0)
+		return lock;
+	st->staged->state = TOTP_STATE_ACTIVE;
+	r = save(st, user, &n, st->staged);
+	close(lock);
+	sodium_free(st->staged);
+	st->staged = NULL;
+	return r;
+}
+
 int
 totp_store_confirm(struct totp_store *st, const char *user, const char *code,
     time_t now, int window)
@@ -533,6 +596,8 @@ totp_store_confirm(struct totp_store *st, const char *user, const char *code,
 		return r;
 	if (st->ops != NULL)
 		return st->ops->confirm(st->impl, user, code, now, window);
+	if (st->staged != NULL && strcmp(st->staged_user, user) == 0)
+		return confirm_staged(st, user, code, now, window);
 	if ((r = load_locked(st, user, &n, &lock, &rec)) != PG_OK)
 		return r;
 	if (rec->state != TOTP_STATE_PENDING) {
@@ -680,4 +745,219 @@ totp_store_failures_reset(struct totp_store *st, const char *user)
 	if ((r = check_user(st, user)) != PG_OK)
 		return r;
 	return st->ops->fail_reset(st->impl, user);
+}
+
+/* The token file of USER, and its lock (the user's). */
+static int
+token_names(struct totp_store *st, const char *user, struct names *n, char *tok,
+    size_t toklen)
+{
+	int r;
+
+	if ((r = make_names(st, user, n)) != PG_OK)
+		return r;
+	if ((r = pg_name_encode(PG_NAME_PCT, "", user, TOTP_USER_MAX, ".token",
+	         tok, toklen)) != PG_OK)
+		set_why(st, "unusable user name");
+	return r;
+}
+
+/* Lower case, without dashes and spaces: the token's TOTP_TOKEN_CHARS. */
+static int
+token_norm(const char *answer, char norm[TOTP_TOKEN_CHARS + 1])
+{
+	static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
+	size_t n = 0;
+	const char *p;
+
+	for (p = answer; *p != '\0'; p++) {
+		char c = *p >= 'A' && *p <= 'Z' ? (char)(*p - 'A' + 'a') : *p;
+
+		if (c == '-' || c == ' ')
+			continue;
+		if (n == TOTP_TOKEN_CHARS || strchr(alphabet, c) == NULL)
+			return PG_ERR_PARSE;
+		norm[n++] = c;
+	}
+	norm[n] = '\0';
+	return n == TOTP_TOKEN_CHARS ? PG_OK : PG_ERR_PARSE;
+}
+
+int
+totp_token_format_ok(const char *answer)
+{
+	char norm[TOTP_TOKEN_CHARS + 1];
+	int ok = answer != NULL && strnlen(answer, 64) < 64 &&
+	    token_norm(answer, norm) == PG_OK;
+
+	sodium_memzero(norm, sizeof(norm));
+	return ok;
+}
+
+/* The keyed hash a token file keeps: binds the token to USER. */
+static int
+token_hash(const struct totp_store *st, const char *user, const char *norm,
+    uint8_t out[32])
+{
+	crypto_generichash_state h;
+
+	if (crypto_generichash_init(&h, st->key, TOTP_HOSTKEY_BYTES, 32) != 0 ||
+	    crypto_generichash_update(&h, (const uint8_t *)"pgtoken1", 9) !=
+	        0 ||
+	    crypto_generichash_update(
+	        &h, (const uint8_t *)user, strlen(user) + 1) != 0 ||
+	    crypto_generichash_update(
+	        &h, (const uint8_t *)norm, TOTP_TOKEN_CHARS) != 0 ||
+	    crypto_generichash_final(&h, out, 32) != 0)
+		return PG_ERR_CRYPTO;
+	sodium_memzero(&h, sizeof(h));
+	return PG_OK;
+}
+
+int
+totp_token_issue(struct totp_store *st, const char *user, time_t now, int ttl_s,
+    char out[TOTP_TOKEN_TEXT])
+{
+	static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
+	char norm[TOTP_TOKEN_CHARS + 1], tok[TOTP_FILENAME_MAX], line[128];
+	char hex[65];
+	uint8_t hash[32];
+	struct names n;
+	int i, lock, len, r;
+
+	if ((r = check_user(st, user)) != PG_OK)
+		return r;
+	if (st->ops != NULL || now < 0 || ttl_s <= 0) {
+		set_why(
+		    st, "enrollment tokens are kept by the files store only");
+		return PG_ERR_INVAL;
+	}
+	if ((r = token_names(st, user, &n, tok, sizeof(tok))) != PG_OK)
+		return r;
+	for (i = 0; i < TOTP_TOKEN_CHARS; i++)
+		norm[i] = alphabet[randombytes_uniform(32)];
+	norm[TOTP_TOKEN_CHARS] = '\0';
+	if ((r = token_hash(st, user, norm, hash)) != PG_OK)
+		goto out;
+	sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
+	len = snprintf(line, sizeof(line), "pgtoken1 %lld %s\n",
+	    (long long)now + ttl_s, hex);
+	if ((lock = lock_user(st, &n, 0)) < 0) {
+		r = lock;
+		goto out;
+	}
+	r = pg_write_file_atomic(st->dirfd, tok, line, (size_t)len, 0600);
+	close(lock);
+	if (r != PG_OK) {
+		set_why(st, "%s: cannot write: %s", tok, pg_strerror(r));
+		goto out;
+	}
+	for (i = 0; i < 4; i++) {
+		memcpy(out + i * 5, norm + i * 4, 4);
+		out[i * 5 + 4] = i < 3 ? '-' : '\0';
+	}
+out:
+	sodium_memzero(norm, sizeof(norm));
+	sodium_memzero(hash, sizeof(hash));
+	return r;
+}
+
+/* Reads the token file TOK: expiry and hash.  Errors set the why. */
+static int
+token_read(
+    struct totp_store *st, const char *tok, int64_t *expires, uint8_t hash[32])
+{
+	char *buf = NULL, hex[65];
+	long long exp;
+	size_t len = 0, bin = 0;
+	int r;
+
+	r = pg_read_file_at(
+	    st->dirfd, tok, 256, PG_RF_PRIVATE | PG_RF_SECRET, &buf, &len);
+	if (r != PG_OK) {
+		if (r == PG_ERR_NOTFOUND)
+			set_why(st, "%s: no enrollment token", tok);
+		else
+			read_err(st, tok, r);
+		return r;
+	}
+	if (sscanf(buf, "pgtoken1 %lld %64[0-9a-f]\n", &exp, hex) != 2 ||
+	    strlen(hex) != 64 ||
+	    sodium_hex2bin(hash, 32, hex, 64, NULL, &bin, NULL) != 0 ||
+	    bin != 32 || exp < 0) {
+		set_why(st, "%s: not an enrollment token file", tok);
+		r = PG_ERR_CORRUPT;
+	} else
+		*expires = exp;
+	pg_free_secret(buf);
+	return r;
+}
+
+int
+totp_token_expiry(struct totp_store *st, const char *user, int64_t *expires)
+{
+	char tok[TOTP_FILENAME_MAX];
+	uint8_t hash[32];
+	struct names n;
+	int r;
+
+	if ((r = check_user(st, user)) != PG_OK)
+		return r;
+	if (st->ops != NULL)
+		return PG_ERR_NOTFOUND;
+	if ((r = token_names(st, user, &n, tok, sizeof(tok))) != PG_OK)
+		return r;
+	return token_read(st, tok, expires, hash);
+}
+
+int
+totp_token_use(
+    struct totp_store *st, const char *user, const char *answer, time_t now)
+{
+	char norm[TOTP_TOKEN_CHARS + 1], tok[TOTP_FILENAME_MAX];
+	uint8_t want[32], got[32];
+	struct names n;
+	struct stat sb;
+	int64_t expires = 0;
+	int lock, r;
+
+	if ((r = check_user(st, user)) != PG_OK)
+		return r;
+	if (st->ops != NULL)
+		return PG_ERR_INVAL;
+	if ((r = token_names(st, user, &n, tok, sizeof(tok))) != PG_OK)
+		return r;
+	/* No token: no lock file made for a name typed at a prompt. */
+	if (fstatat(st->dirfd, tok, &sb, AT_SYMLINK_NOFOLLOW) != 0 &&
+	    errno == ENOENT) {
+		set_why(st, "%s: no enrollment token", tok);
+		return PG_ERR_NOTFOUND;
+	}
+	if ((lock = lock_user(st, &n, 0)) < 0)
+		return lock;
+	if ((r = token_read(st, tok, &expires, want)) != PG_OK)
+		goto out;
+	if (token_norm(answer, norm) != PG_OK ||
+	    token_hash(st, user, norm, got) != PG_OK ||
+	    sodium_memcmp(got, want, sizeof(want)) != 0) {
+		set_why(st, "%s: not the enrollment token", tok);
+		r = PG_ERR_BADCODE;
+		goto out;
+	}
+	if ((int64_t)now >= expires) {
+		set_why(st, "%s: the enrollment token expired", tok);
+		(void)unlinkat(st->dirfd, tok, 0);
+		r = PG_ERR_BADCODE;
+		goto out;
+	}
+	/* Spent before anything is enrolled with it: it works once. */
+	if (unlinkat(st->dirfd, tok, 0) != 0 || fsync(st->dirfd) != 0) {
+		set_why(st, "%s: cannot remove the spent token", tok);
+		r = PG_ERR_IO;
+	}
+out:
+	sodium_memzero(norm, sizeof(norm));
+	sodium_memzero(got, sizeof(got));
+	close(lock);
+	return r;
 }

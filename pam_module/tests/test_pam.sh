@@ -180,7 +180,7 @@ like "frank is pending" "$("$CLI" totp status frank --secret-dir "$SEC" --host-k
 is "status --json: frank is pending" "$(jget "$("$CLI" totp status frank --json --secret-dir "$SEC" --host-key "$KEY")" state)" pending
 j=$("$CLI" totp status nobody --json --secret-dir "$SEC" --host-key "$KEY")
 is "status --json of a user without a secret exits 1" $? 1
-is "...state not enrolled, and nothing more" "$(python3 -c 'import json,sys; o=json.loads(sys.argv[1]); print(o["state"], sorted(o))' "$j")" "not enrolled ['locked', 'state', 'store', 'user']"
+is "...state not enrolled, and nothing more" "$(python3 -c 'import json,sys; o=json.loads(sys.argv[1]); print(o["state"], sorted(o))' "$j")" "not enrolled ['locked', 'state', 'store', 'token_expires', 'token_expires_epoch', 'user']"
 if "$CLI" totp status alice --json --secret-dir "$SEC" --host-key "$KEY" | grep -q "$ALICE"; then not_ok "status --json shows no secret"; else ok "status --json shows no secret"; fi
 cli enroll gina --secret-to-pipe --secret-dir "$SEC" --host-key "$KEY" </dev/null
 is "enroll with no code on stdin exits 1" $? 1
