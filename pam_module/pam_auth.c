@@ -1,8 +1,9 @@
 /*
  * pam_auth.c - the `auth` phase: refuse locked-out users without looking
- * at their answer, check the verification code (or a scratch code), count
- * wrong codes and lock the account at the configured threshold, and leave
- * an MFA ticket after a good code.
+ * at their answer, check the verification code (or a scratch code, or a
+ * one-time enrollment token, which leads to a self-service enrollment),
+ * count wrong codes and lock the account at the configured threshold, and
+ * leave an MFA ticket after a good code.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -273,7 +274,50 @@ accept(struct pgpam_ctx *c, struct totp_store *st, struct lockout_store *ls,
 		    "code accepted but MFA ticket not written (%s): refused",
 		    pg_strerror(r));
 	return pgpam_set(c, "success", PAM_SUCCESS, NULL, "%s",
-	    how == TOTP_BY_SCRATCH ? "scratch code accepted" : "code accepted");
+	    how == TOTP_BY_SCRATCH ? "scratch code accepted"
+	        : how == TOTP_BY_TOKEN
+	        ? "enrollment token accepted, new authenticator enrolled"
+	        : "code accepted");
+}
+
+/*
+ * An answer shaped like an enrollment token: spent if it is USER's, then
+ * the new authenticator must be enrolled and confirmed for the login to
+ * go on.  Any other answer of that shape counts as a wrong code.
+ */
+static int
+by_token(struct pgpam_ctx *c, struct totp_store *st, struct lockout_store *ls,
+    const struct attempt *a, const char *code, time_t now)
+{
+	int r = totp_token_use(st, c->user, code, now);
+
+	if (r == PG_ERR_NOTFOUND)
+		r = PG_ERR_BADCODE;
+	if (r != PG_OK)
+		return refuse(c, st, ls, a, r);
+	pgpam_note(c, "enrollment token spent");
+	if (pgpam_self_enroll(c, st, "an enrollment token") != PG_OK)
+		return pgpam_set(c, "deny", PAM_AUTH_ERR, NULL,
+		    "enrollment token spent, but no new authenticator was "
+		    "confirmed: a new token is needed");
+	return accept(c, st, ls, now, TOTP_BY_TOKEN);
+}
+
+/* After a scratch code, with [totp] self_enroll: offers a new app. */
+static void
+offer_enrollment(struct pgpam_ctx *c, struct totp_store *st)
+{
+	char *resp = NULL;
+
+	if (pam_prompt(c->pamh, PAM_PROMPT_ECHO_ON, &resp, "%s",
+	        "You logged in with a scratch code. Enroll a new "
+	        "authenticator app now? [y/N] ") != PAM_SUCCESS ||
+	    resp == NULL)
+		return;
+	if (strcmp(resp, "y") == 0 || strcmp(resp, "Y") == 0 ||
+	    strcmp(resp, "yes") == 0)
+		(void)pgpam_self_enroll(c, st, "a scratch code");
+	free(resp);
 }
 
 static int
@@ -283,6 +327,8 @@ check(struct pgpam_ctx *c, struct totp_store *st, struct lockout_store *ls)
 	struct attempt a;
 	enum totp_method how = TOTP_BY_NONE;
 	char *code = NULL;
+	int64_t token_until;
+	bool tokens = !totp_store_counts_failures(st); /* the files store */
 	time_t now;
 	int r;
 
@@ -291,7 +337,10 @@ check(struct pgpam_ctx *c, struct totp_store *st, struct lockout_store *ls)
 		return refuse(c, st, ls, NULL, r);
 	if (s.locked)
 		return refuse_dir_locked(c);
-	if (s.state == TOTP_STATE_NONE && c->opts.nullok)
+	/* nullok passes a user with no secret, but not one an admin gave
+	 * an enrollment token: that user is asked for it. */
+	if (s.state == TOTP_STATE_NONE && c->opts.nullok &&
+	    !(tokens && totp_token_expiry(st, c->user, &token_until) == PG_OK))
 		return pgpam_set(c, "ignore", PAM_IGNORE, NULL,
 		    "no secret enrolled (nullok)");
 	if ((r = ask_code(c->pamh, &code)) != PAM_SUCCESS)
@@ -314,11 +363,21 @@ check(struct pgpam_ctx *c, struct totp_store *st, struct lockout_store *ls)
 	 */
 	if (s.state == TOTP_STATE_ACTIVE)
 		pgpam_prefetch_start(c);
+	if (tokens && totp_token_format_ok(code)) {
+		r = by_token(c, st, ls, &a, code, now);
+		drop_code(code);
+		return r;
+	}
 	r = totp_store_check(st, c->user, code, now, c->cfg->totp_window, &how);
 	drop_code(code);
 	if (r != PG_OK)
 		return refuse(c, st, ls, &a, r);
-	return accept(c, st, ls, now, how);
+	/* The login stands on the scratch code; the offer comes after. */
+	r = accept(c, st, ls, now, how);
+	if (r == PAM_SUCCESS && how == TOTP_BY_SCRATCH &&
+	    c->cfg->totp_self_enroll)
+		offer_enrollment(c, st);
+	return r;
 }
 
 /* A locked-out user is asked as anyone else, and the answer discarded. */

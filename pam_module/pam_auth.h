@@ -32,6 +32,17 @@ int pgpam_account(struct pgpam_ctx *c);
 int pgpam_lockout_check(
     struct pgpam_ctx *c, struct lockout_store *ls, struct lockout_entry *e);
 
+/*
+ * Self-service enrollment (pam_enroll.c): shows C's user a new secret in
+ * the conversation and asks for its first code (three tries); on a good
+ * one the new secret replaces the old in ST.  VIA says what let the user
+ * in ("an enrollment token", "a scratch code").  Audited (pam.enroll) and
+ * noted in C's reason.  Returns PG_OK when enrolled, else PG_ERR_*.
+ */
+struct totp_store;
+int pgpam_self_enroll(
+    struct pgpam_ctx *c, struct totp_store *st, const char *via);
+
 /* "locked out since TIME by COMPONENT: REASON" for E into BUF. */
 void pgpam_lockout_text(const struct lockout_entry *e, char *buf, size_t len);
 

@@ -79,6 +79,8 @@ one_arg(const char *a, struct pgpam_opts *o)
 		o->host = v;
 	else if ((v = value_of(a, "window")) != NULL)
 		return parse_window(v, &o->window);
+	else if ((v = value_of(a, "qr")) != NULL)
+		return totp_qr_mode_parse(v, &o->qr);
 	else
 		return PG_ERR_INVAL;
 	return PG_OK;

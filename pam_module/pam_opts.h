@@ -9,14 +9,16 @@
 #include <stddef.h>
 
 #include "core/config/config.h"
+#include "core/totp/totp.h"
 
 struct pgpam_opts {
 	const char *config_path; /* config=FILE */
 	const char *secret_dir;  /* secret_dir=DIR override */
 	const char *host_key;    /* host_key=FILE override */
 	const char *ticket_dir;  /* ticket_dir=DIR override */
-	const char *host; /* host=NAME: this host's name for login rules */
-	int window;       /* window=N; -1: from config */
+	const char *host;     /* host=NAME: this host's name for login rules */
+	int window;           /* window=N; -1: from config */
+	enum totp_qr_mode qr; /* qr=MODE at a self-service enrollment */
 	int nullok;
 	int debug;
 };
