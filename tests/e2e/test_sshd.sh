@@ -183,6 +183,29 @@ like "...as the session close record says" \
 	"$("$CLI" audit query --log "$AUDIT" --user "$U" --event pam.session.close --json | tail -1)" \
 	'MFA ticket removed \(last session\)'
 
+# --- a lost phone: an enrollment token, and a new app over ssh --------------
+"$CLI" --config "$T/pg.conf" enroll "$U" --token --secret-to-pipe >"$T/token.out" 2>&1
+TOKEN=$(grep -oE '^  [a-z2-7]{4}(-[a-z2-7]{4}){3}$' "$T/token.out" | tr -d ' ')
+check "the admin issues an enrollment token" test -n "$TOKEN"
+"$DRIVE" --app "$TOKEN" -- ssh -p "$PORT" -i "$T/id" \
+	-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+	-o PreferredAuthentications=publickey,keyboard-interactive \
+	-o ConnectTimeout=10 "$U@127.0.0.1" "echo LOGGED-IN-AS-\$(id -un)" >"$T/ssh.out" 2>&1
+is "token + the new app's first code: ssh login succeeds" $? 0
+like "...and runs the command" "$(cat "$T/ssh.out")" "LOGGED-IN-AS-$U"
+uri=$(tr -d '\r' <"$T/ssh.out" | grep -o 'otpauth://[^[:space:]]*' | head -1)
+like "...after showing the URI through keyboard-interactive" "$uri" "^otpauth://totp/photoguard:$U\?secret="
+if command -v zbarimg >/dev/null; then
+	python3 "$PG_SOURCE_ROOT/cli/tests/term_render.py" light "$T/ssh.out" "$T/qr.pgm"
+	is "...and a QR code the ssh client draws that scans as the URI" \
+		"$(zbarimg --raw -q "$T/qr.pgm" 2>/dev/null | head -1)" "$uri"
+else
+	skip "the QR code over ssh scans" "zbarimg is not installed (deploy/deps.sh --test installs zbar-tools)"
+fi
+like "...audited as a self-service enrollment" \
+	"$("$CLI" audit query --log "$AUDIT" --user "$U" --event pam.enroll --json)" '"decision":"allow"'
+SECRET=$(printf '%s\n' "$uri" | grep -o 'secret=[A-Z2-7]*' | cut -d= -f2)
+
 # --- a wrong code ----------------------------------------------------------
 W=$(pam_wrong)
 ssh_login "$W"
