@@ -17,6 +17,7 @@
 #include "cli/audit_hosts.h"
 #include "cli/audit_report.h"
 #include "cli/cmd_audit.h"
+#include "cli/timearg.h"
 #include "cli/util.h"
 #include "core/audit/audit.h"
 #include "base/base.h"
@@ -34,6 +35,7 @@ struct report_args {
 	int all_users;
 	long long from_seq; /* --from-seq: the kept history may start here */
 	enum report_format fmt;
+	char since_buf[CLI_TIME_LEN], until_buf[CLI_TIME_LEN];
 };
 
 /* One host's chain and its verdict. */
@@ -76,14 +78,14 @@ report_usage(FILE *f)
 	    "  row per user, patient and server.  The logs (the log and its\n"
 	    "  rotated files, or each host's in FILE...) are verified first;\n"
 	    "  if one does not, the report says so at the top and exits 1.\n"
-	    "  T           UTC YYYY-MM-DD[THH:MM[:SS[.ffffff]]][Z], "
-	    "inclusive\n"
+	    "  T           a time (below), inclusive\n"
 	    "  --key PUB   public key (default: audit_key_file + .pub);\n"
 	    "              HOST=PUB for one host's\n"
 	    "  --keys DIR  public keys named HOST.pub\n"
 	    "  --from-seq N  accept logs whose oldest files were removed\n"
 	    "              (retention) if they start at seq N or before\n",
 	    f);
+	cli_time_usage(f);
 	return f == stdout ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 }
 
@@ -530,7 +532,11 @@ cli_audit_report(const struct cli_ctx *ctx, int argc, char **argv)
 	int r;
 
 	memset(&a, 0, sizeof(a));
-	if ((r = parse_report_args(argc, argv, &a)) >= 0) {
+	if ((r = parse_report_args(argc, argv, &a)) >= 0 ||
+	    (r = cli_time_opt(ctx, "audit report", "--since", CLI_TIME_START,
+	         &a.since, a.since_buf, sizeof(a.since_buf))) != CLI_EXIT_OK ||
+	    (r = cli_time_opt(ctx, "audit report", "--until", CLI_TIME_END,
+	         &a.until, a.until_buf, sizeof(a.until_buf))) != CLI_EXIT_OK) {
 		cli_keys_free(&a.keys);
 		return r;
 	}
