@@ -50,6 +50,7 @@ is "photoguard audit query --s<TAB>: --since" "$(words "$(comp audit query --s)"
 is "photoguard audit query --since <TAB>: the shorthands" \
 	"$(words "$(comp audit query --since '')")" "-1d -1h -1w now today yesterday"
 is "photoguard audit export --format <TAB>: atna" "$(words "$(comp audit export --format '')")" "atna"
+is "photoguard enroll --qr <TAB>" "$(words "$(comp enroll alice --qr '')")" "color dark light none"
 is "photoguard policy explain --action <TAB>" "$(words "$(comp policy explain --action '')")" "list read write"
 is "photoguard --config FILE tot<TAB>: past the global option" \
 	"$(words "$(comp --config /etc/x.conf tot)")" "totp"
