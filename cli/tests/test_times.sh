@@ -89,6 +89,19 @@ like "--local: December in TZ, with its offset and the fraction" "$out" "2026-12
 like "--local: July in TZ, summer time" "$out" "2026-07-01T14:00:00.000000\+02:00 +2 a2"
 out=$("$pg" audit query --log "$log")
 like "the default stays UTC" "$out" "2026-12-03T13:00:05.123456Z +1 a1"
+# The report's table too: its range and each row's first and last access
+# (the log is edited, so it does not verify: exit 1, table all the same).
+out=$("$pg" audit report --all-users --local --log "$log" --key "$dir/none.pub" \
+	--since 2026-12-03 --until 2026-12-03T13:00:05.123456Z 2>/dev/null)
+like "report --local: the range in TZ" "$out" \
+	"from 2026-12-03T00:00:00\+01:00 to 2026-12-03T14:00:05.123456\+01:00"
+like "report --local: first and last access in TZ" "$out" \
+	"a1 +P1 .* 2026-12-03T14:00:05.123456\+01:00  2026-12-03T14:00:05.123456\+01:00"
+out=$("$pg" audit report --all-users --log "$log" --key "$dir/none.pub" --since 2026-12-03 2>/dev/null)
+like "report: the default stays UTC, the local date converted" "$out" \
+	"from 2026-12-02T23:00:00Z to its end"
+"$pg" audit report --all-users --local --csv --log "$log" >/dev/null 2>&1
+is "report --local with --csv is a usage error" "$?" 2
 out=$("$pg" audit query --log "$log" --json --local 2>&1); rc=$?
 is "--json with --local is a usage error" "$rc" 2
 like "...saying JSON stays UTC" "$out" "json stays UTC"
