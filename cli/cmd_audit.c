@@ -17,6 +17,7 @@
 #include "cli/admin_audit.h"
 #include "cli/audit_hosts.h"
 #include "cli/cmd_audit.h"
+#include "cli/timearg.h"
 #include "cli/util.h"
 #include "core/audit/audit.h"
 #include "core/config/config.h"
@@ -61,6 +62,8 @@ struct audit_args {
 	const char *key;
 	struct audit_filter f;
 	int json;
+	int local; /* --local: times in the table as local time */
+	char since[CLI_TIME_LEN], until[CLI_TIME_LEN];
 };
 
 /*
@@ -85,6 +88,9 @@ parse_args(int argc, char **argv, const char *shortopts,
 			break;
 		case 'j':
 			a->json = 1;
+			break;
+		case 'L':
+			a->local = 1;
 			break;
 		case 'u':
 			a->f.actor = optarg;
@@ -399,13 +405,19 @@ audit_verify_main(const struct cli_ctx *ctx, int argc, char **argv)
 	return r;
 }
 
+/* How print_row() shows a record. */
+struct row_style {
+	int json;
+	int local;
+};
+
 static int
 print_row(const struct audit_record *rec, void *arg)
 {
-	char actor[256], event[256], obj[4096 * 2], dec[32];
-	int json = *(int *)arg;
+	char actor[256], event[256], obj[4096 * 2], dec[32], when[64];
+	const struct row_style *st = arg;
 
-	if (json) {
+	if (st->json) {
 		printf("%.*s\n", (int)rec->len, rec->line);
 		return 0;
 	}
@@ -423,8 +435,11 @@ print_row(const struct audit_record *rec, void *arg)
 			    rec->object, obj + n + 3, sizeof(obj) - n - 3, 0);
 		}
 	}
-	printf("%-27s %7lld %-12s %-18s %-8s %s\n", rec->time, rec->seq, actor,
-	    event, dec, obj);
+	cli_escape(rec->time, when, sizeof(when), 0);
+	if (st->local && rec->time != NULL)
+		cli_time_local(rec->time, when, sizeof(when));
+	printf("%-*s %7lld %-12s %-18s %-8s %s\n", st->local ? 32 : 27, when,
+	    rec->seq, actor, event, dec, obj);
 	return 0;
 }
 
@@ -434,19 +449,23 @@ query_usage(FILE *f)
 	fputs(
 	    "Usage: photoguard audit query [--user U] [--patient P] "
 	    "[--event E] [--since T]\n"
-	    "                              [--until T] [--json] [--log FILE]\n"
+	    "                              [--until T] [--json | --local] "
+	    "[--log FILE]\n"
 	    "  Lists audit records (table, or JSON lines with --json), of the\n"
 	    "  log and its rotated files, oldest first.\n"
 	    "  --event E   exact event, or a prefix ending in '.' (gateway.)\n"
-	    "  T           UTC YYYY-MM-DD[THH:MM[:SS[.ffffff]]][Z], inclusive\n"
+	    "  T           a time (below), inclusive\n"
+	    "  --local     the table's times in local time (TZ), with their\n"
+	    "              offset; the default and --json are UTC\n"
 	    "  The chain is not checked here: run audit verify for that.\n",
 	    f);
+	cli_time_usage(f);
 	return f == stdout ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 }
 
 static int
 run_query(const struct cli_ctx *ctx, const char *log,
-    const struct audit_filter *f, int json)
+    const struct audit_filter *f, struct row_style *st)
 {
 	struct audit_paths p;
 	long long skipped = 0;
@@ -454,11 +473,11 @@ run_query(const struct cli_ctx *ctx, const char *log,
 
 	if (cli_audit_paths(ctx, log, "", &p) != PG_OK)
 		return CLI_EXIT_ERROR;
-	if (!json)
-		printf("%-27s %7s %-12s %-18s %-8s %s\n", "TIME", "SEQ",
-		    "ACTOR", "EVENT", "DECISION", "PATIENT : OBJECT");
-	r = audit_query_set(
-	    p.log, true, NULL, 0, f, print_row, &json, &skipped);
+	if (!st->json)
+		printf("%-*s %7s %-12s %-18s %-8s %s\n", st->local ? 32 : 27,
+		    st->local ? "TIME (local)" : "TIME", "SEQ", "ACTOR",
+		    "EVENT", "DECISION", "PATIENT : OBJECT");
+	r = audit_query_set(p.log, true, NULL, 0, f, print_row, st, &skipped);
 	if (r == PG_ERR_INVAL) {
 		fprintf(stderr,
 		    "%s: audit query: bad time in --since/--until\n",
@@ -483,8 +502,10 @@ audit_query_main(const struct cli_ctx *ctx, int argc, char **argv)
 		{ "patient", 1, NULL, 'p' }, { "event", 1, NULL, 'e' },
 		{ "since", 1, NULL, 's' }, { "until", 1, NULL, 't' },
 		{ "log", 1, NULL, 'l' }, { "json", 0, NULL, 'j' },
-		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+		{ "local", 0, NULL, 'L' }, { "help", 0, NULL, 'h' },
+		{ NULL, 0, NULL, 0 } };
 	struct audit_args a;
+	struct row_style st;
 	int r;
 
 	r = parse_args(argc, argv, "u:p:e:s:t:l:jh", opts, query_usage, &a);
@@ -492,7 +513,21 @@ audit_query_main(const struct cli_ctx *ctx, int argc, char **argv)
 		return r;
 	if (optind != argc)
 		return query_usage(stderr);
-	return run_query(ctx, a.log, &a.f, a.json);
+	if (a.json && a.local) {
+		fprintf(stderr,
+		    "%s: audit query: --local is for the table; "
+		    "--json stays UTC\n",
+		    ctx->progname);
+		return CLI_EXIT_USAGE;
+	}
+	if ((r = cli_time_opt(ctx, "audit query", "--since", CLI_TIME_START,
+	         &a.f.since, a.since, sizeof(a.since))) != CLI_EXIT_OK ||
+	    (r = cli_time_opt(ctx, "audit query", "--until", CLI_TIME_END,
+	         &a.f.until, a.until, sizeof(a.until))) != CLI_EXIT_OK)
+		return r;
+	st.json = a.json;
+	st.local = a.local;
+	return run_query(ctx, a.log, &a.f, &st);
 }
 
 /*

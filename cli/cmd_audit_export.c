@@ -19,6 +19,7 @@
 
 #include "cli/atna.h"
 #include "cli/cmd_audit.h"
+#include "cli/timearg.h"
 #include "cli/util.h"
 #include "core/audit/audit.h"
 #include "base/base.h"
@@ -27,6 +28,7 @@ struct export_args {
 	const char *log, *key, *out, *format;
 	struct audit_filter f;
 	int unverified;
+	char since[CLI_TIME_LEN], until[CLI_TIME_LEN];
 };
 
 /* What the export rests on and what it wrote. */
@@ -53,13 +55,13 @@ export_usage(FILE *f)
 	      "  The log must verify (chain and signatures) first.\n"
 	      "  --format atna  the only format\n"
 	      "  --key PUB      public key (default: audit_key_file + .pub)\n"
-	      "  T              UTC YYYY-MM-DD[THH:MM[:SS[.ffffff]]][Z], "
-	      "inclusive\n"
+	      "  T              a time (below), inclusive\n"
 	      "  --out FILE     write FILE (mode 0600, replaced whole) "
 	      "instead of stdout\n"
 	      "  --unverified   export a log that does not verify, with an "
 	      "alert first\n",
 	    f);
+	cli_time_usage(f);
 	return f == stdout ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 }
 
@@ -116,6 +118,11 @@ parse_export_args(
 	}
 	if (optind != argc)
 		return export_usage(stderr);
+	if ((c = cli_time_opt(ctx, "audit export", "--since", CLI_TIME_START,
+	         &a->f.since, a->since, sizeof(a->since))) != CLI_EXIT_OK ||
+	    (c = cli_time_opt(ctx, "audit export", "--until", CLI_TIME_END,
+	         &a->f.until, a->until, sizeof(a->until))) != CLI_EXIT_OK)
+		return c;
 	if (a->format == NULL || strcmp(a->format, "atna") != 0) {
 		char fmt[128];
 

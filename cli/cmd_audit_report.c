@@ -17,6 +17,7 @@
 #include "cli/audit_hosts.h"
 #include "cli/audit_report.h"
 #include "cli/cmd_audit.h"
+#include "cli/timearg.h"
 #include "cli/util.h"
 #include "core/audit/audit.h"
 #include "base/base.h"
@@ -34,6 +35,8 @@ struct report_args {
 	int all_users;
 	long long from_seq; /* --from-seq: the kept history may start here */
 	enum report_format fmt;
+	int local; /* --local: the table's times in TZ */
+	char since_buf[CLI_TIME_LEN], until_buf[CLI_TIME_LEN];
 };
 
 /* One host's chain and its verdict. */
@@ -66,8 +69,8 @@ report_usage(FILE *f)
 	fputs(
 	    "Usage: photoguard audit report (--user U | --all-users) "
 	    "[--since T] [--until T]\n"
-	    "                               [--csv | --json] [--key PUB "
-	    "| --key HOST=PUB...]\n"
+	    "                               [--csv | --json | --local] "
+	    "[--key PUB | --key HOST=PUB...]\n"
 	    "                               [--keys DIR] [--log FILE | "
 	    "FILE...]\n"
 	    "  Every patient whose photos the account opened (allowed\n"
@@ -76,14 +79,16 @@ report_usage(FILE *f)
 	    "  row per user, patient and server.  The logs (the log and its\n"
 	    "  rotated files, or each host's in FILE...) are verified first;\n"
 	    "  if one does not, the report says so at the top and exits 1.\n"
-	    "  T           UTC YYYY-MM-DD[THH:MM[:SS[.ffffff]]][Z], "
-	    "inclusive\n"
+	    "  T           a time (below), inclusive\n"
 	    "  --key PUB   public key (default: audit_key_file + .pub);\n"
 	    "              HOST=PUB for one host's\n"
 	    "  --keys DIR  public keys named HOST.pub\n"
+	    "  --local     the table's times in local time (TZ), with their\n"
+	    "              offset; the default, --csv and --json are UTC\n"
 	    "  --from-seq N  accept logs whose oldest files were removed\n"
 	    "              (retention) if they start at seq N or before\n",
 	    f);
+	cli_time_usage(f);
 	return f == stdout ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 }
 
@@ -96,8 +101,8 @@ parse_report_args(int argc, char **argv, struct report_args *a)
 		{ "until", 1, NULL, 't' }, { "log", 1, NULL, 'l' },
 		{ "key", 1, NULL, 'k' }, { "keys", 1, NULL, 'K' },
 		{ "csv", 0, NULL, 'c' }, { "json", 0, NULL, 'j' },
-		{ "from-seq", 1, NULL, 'F' }, { "help", 0, NULL, 'h' },
-		{ NULL, 0, NULL, 0 } };
+		{ "local", 0, NULL, 'L' }, { "from-seq", 1, NULL, 'F' },
+		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	int c, nfmt = 0;
 
 	optind = 1;
@@ -142,6 +147,10 @@ parse_report_args(int argc, char **argv, struct report_args *a)
 			a->fmt = FMT_JSON;
 			nfmt++;
 			break;
+		case 'L':
+			a->local = 1;
+			nfmt++;
+			break;
 		case 'h':
 			return report_usage(stdout);
 		default:
@@ -153,7 +162,8 @@ parse_report_args(int argc, char **argv, struct report_args *a)
 	if ((a->nfiles > 0 && a->log != NULL) || nfmt > 1 ||
 	    (a->user == NULL) == (a->all_users == 0)) {
 		fputs("photoguard: audit report: give --user U or "
-		      "--all-users, and at most one of --csv, --json\n",
+		      "--all-users, and at most one of --csv, --json, "
+		      "--local\n",
 		    stderr);
 		return report_usage(stderr);
 	}
@@ -428,16 +438,24 @@ static void
 print_table_head(const struct report_args *a, const struct audit_paths *p,
     const struct report_state *s)
 {
-	char who[CELL_MAX];
+	char who[CELL_MAX], from[CLI_TIME_LEN], to[CLI_TIME_LEN];
 	size_t i;
 
 	if (s->warning[0] != '\0')
 		printf("%s\n\n", s->warning);
 	cli_escape(a->user, who, sizeof(who), 0);
+	if (a->since != NULL && a->local)
+		cli_time_local(a->since, from, sizeof(from));
+	if (a->until != NULL && a->local)
+		cli_time_local(a->until, to, sizeof(to));
 	printf("Audit report: %s%s, from %s to %s\n",
 	    a->all_users ? "all users" : "user ", a->all_users ? "" : who,
-	    a->since != NULL ? a->since : "the start of the log",
-	    a->until != NULL ? a->until : "its end");
+	    a->since == NULL ? "the start of the log"
+	        : a->local   ? from
+	                     : a->since,
+	    a->until == NULL ? "its end"
+	        : a->local   ? to
+	                     : a->until);
 	if (a->nfiles == 0)
 		printf("Log: %s: %s\n", p->log,
 		    s->verified ? "verified (chain and signatures)"
@@ -471,21 +489,31 @@ print_table(const struct report_args *a, const struct audit_paths *p,
     const struct report_totals *t)
 {
 	char u[CELL_MAX], pt[CELL_MAX], h[CELL_MAX];
+	char first[CLI_TIME_LEN], last[CLI_TIME_LEN];
+	int wt = a->local ? 32 : 27;
 	int wu = col_width(rows, n, COL_USER, 4);
 	int wp = col_width(rows, n, COL_PATIENT, 7);
 	int wh = col_width(rows, n, COL_HOST, 6);
 	size_t i;
 
 	print_table_head(a, p, s);
-	printf("\n%-*s  %-*s  %-*s  %6s  %12s  %-27s  %s\n", wu, "USER", wp,
-	    "PATIENT", wh, "SERVER", "FILES", "BYTES", "FIRST ACCESS",
-	    "LAST ACCESS");
-	for (i = 0; i < n; i++)
-		printf("%-*s  %-*s  %-*s  %6lld  %12lld  %-27s  %s\n", wu,
+	printf("\n%-*s  %-*s  %-*s  %6s  %12s  %-*s  %s\n", wu, "USER", wp,
+	    "PATIENT", wh, "SERVER", "FILES", "BYTES", wt,
+	    a->local ? "FIRST ACCESS (local)" : "FIRST ACCESS",
+	    a->local ? "LAST ACCESS (local)" : "LAST ACCESS");
+	for (i = 0; i < n; i++) {
+		cli_escape(rows[i].first, first, sizeof(first), 0);
+		cli_escape(rows[i].last, last, sizeof(last), 0);
+		if (a->local) {
+			cli_time_local(rows[i].first, first, sizeof(first));
+			cli_time_local(rows[i].last, last, sizeof(last));
+		}
+		printf("%-*s  %-*s  %-*s  %6lld  %12lld  %-*s  %s\n", wu,
 		    cli_escape(rows[i].user, u, sizeof(u), 0), wp,
 		    cli_escape(rows[i].patient, pt, sizeof(pt), 0), wh,
 		    cli_escape(rows[i].host, h, sizeof(h), 0), rows[i].files,
-		    rows[i].bytes, rows[i].first, rows[i].last);
+		    rows[i].bytes, wt, first, last);
+	}
 	printf("\nTotal: %lld patients, %lld files, %lld bytes\n", t->patients,
 	    t->files, t->bytes);
 	if (t->unattributed > 0)
@@ -530,7 +558,11 @@ cli_audit_report(const struct cli_ctx *ctx, int argc, char **argv)
 	int r;
 
 	memset(&a, 0, sizeof(a));
-	if ((r = parse_report_args(argc, argv, &a)) >= 0) {
+	if ((r = parse_report_args(argc, argv, &a)) >= 0 ||
+	    (r = cli_time_opt(ctx, "audit report", "--since", CLI_TIME_START,
+	         &a.since, a.since_buf, sizeof(a.since_buf))) != CLI_EXIT_OK ||
+	    (r = cli_time_opt(ctx, "audit report", "--until", CLI_TIME_END,
+	         &a.until, a.until_buf, sizeof(a.until_buf))) != CLI_EXIT_OK) {
 		cli_keys_free(&a.keys);
 		return r;
 	}

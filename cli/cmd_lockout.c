@@ -18,6 +18,7 @@
 #include "cli/cmd_lockout.h"
 #include "cli/cmd_gateway.h"
 #include "cli/lockout_pending.h"
+#include "cli/timearg.h"
 #include "cli/util.h"
 #include "core/config/config.h"
 #include "core/ctl/ctl.h"
@@ -32,7 +33,7 @@
 #define ESC_MAX (4 * LOCKOUT_TEXT_MAX + 1)
 
 static const char lockouts_help[] =
-    "Usage: photoguard lockouts [--json] [--dir DIR]\n"
+    "Usage: photoguard lockouts [--json | --local] [--dir DIR]\n"
     "List the users who are locked out: user, since (UTC), by, host,\n"
     "rule, reason.  With [directory] lockout_attribute, also those the\n"
     "directory marks locked and this store does not hold (locked by\n"
@@ -42,6 +43,8 @@ static const char lockouts_help[] =
     "those that still cannot be are listed as PENDING (exit 3); every\n"
     "user the directory marks locked is marked so in the offline cache.\n"
     "  --json     one JSON array instead of a table\n"
+    "  --local    the table's times in local time (TZ), with their\n"
+    "             offset; the default and --json are UTC\n"
     "  --dir DIR  the lockout directory (default: [lockout] dir; the\n"
     "             directory is then not asked)\n";
 
@@ -90,18 +93,23 @@ open_store(
 }
 
 static void
-print_table(const struct lockout_entry *v, size_t n)
+print_table(const struct lockout_entry *v, size_t n, bool local)
 {
 	char u[ESC_MAX], b[ESC_MAX], h[ESC_MAX], ru[ESC_MAX], re[ESC_MAX];
-	char since[32];
+	char since[CLI_TIME_LEN];
+	int w = local ? 25 : 20;
 	size_t i;
 
-	printf("%-20s %-20s %-10s %-20s %-20s %s\n", "USER", "SINCE (UTC)",
-	    "BY", "HOST", "RULE", "REASON");
+	printf("%-20s %-*s %-10s %-20s %-20s %s\n", "USER", w,
+	    local ? "SINCE (local)" : "SINCE (UTC)", "BY", "HOST", "RULE",
+	    "REASON");
 	for (i = 0; i < n; i++) {
-		iso_utc(v[i].since, since, sizeof(since));
-		printf("%-20s %-20s %-10s %-20s %-20s %s\n",
-		    escape(v[i].user, u, sizeof(u)), since,
+		if (local)
+			cli_time_local_t(v[i].since, since, sizeof(since));
+		else
+			iso_utc(v[i].since, since, sizeof(since));
+		printf("%-20s %-*s %-10s %-20s %-20s %s\n",
+		    escape(v[i].user, u, sizeof(u)), w, since,
 		    escape(v[i].by, b, sizeof(b)),
 		    escape(v[i].host, h, sizeof(h)),
 		    escape(v[i].rule, ru, sizeof(ru)),
@@ -198,6 +206,7 @@ cmd_lockouts(const struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = { { "json", no_argument, NULL,
 		                                  'j' },
+		{ "local", no_argument, NULL, 'L' },
 		{ "dir", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	struct lockout_store *st = NULL;
@@ -206,7 +215,7 @@ cmd_lockouts(const struct cli_ctx *ctx, int argc, char **argv)
 	struct pg_config *cfg = NULL;
 	char **du = NULL, **dt = NULL, err[256] = "";
 	const char *dir = NULL;
-	bool json = false, dirfail = false;
+	bool json = false, local = false, dirfail = false;
 	size_t n = 0, nall = 0, pn = 0, m;
 	int c, r;
 
@@ -215,6 +224,9 @@ cmd_lockouts(const struct cli_ctx *ctx, int argc, char **argv)
 		switch (c) {
 		case 'j':
 			json = true;
+			break;
+		case 'L':
+			local = true;
 			break;
 		case 'd':
 			dir = optarg;
@@ -229,6 +241,12 @@ cmd_lockouts(const struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (optind != argc) {
 		fputs(lockouts_help, stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if (json && local) {
+		fprintf(stderr,
+		    "%s: lockouts: --local is for the table; --json stays UTC\n",
+		    ctx->progname);
 		return CLI_EXIT_USAGE;
 	}
 	if (dir == NULL && (cfg = cli_load_config(ctx)) == NULL)
@@ -265,8 +283,9 @@ cmd_lockouts(const struct cli_ctx *ctx, int argc, char **argv)
 		r = print_json(
 		    all != NULL ? all : v, all != NULL ? nall : n, pv, pn);
 	else {
-		print_table(all != NULL ? all : v, all != NULL ? nall : n);
-		cli_pending_print(pv, pn);
+		print_table(
+		    all != NULL ? all : v, all != NULL ? nall : n, local);
+		cli_pending_print(pv, pn, local);
 		r = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_ERROR;
 	}
 	if (pn > 0) {

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "cli/lockout_pending.h"
+#include "cli/timearg.h"
 #include "cli/util.h"
 #include "core/dir/dir.h"
 #include "base/base.h"
@@ -62,25 +63,28 @@ cli_pending_mark_cache(const char *progname, const struct pg_config *cfg,
 }
 
 void
-cli_pending_print(const struct lockout_pending *v, size_t n)
+cli_pending_print(const struct lockout_pending *v, size_t n, bool local)
 {
 	char u[4 * LOCKOUT_USER_MAX + 1], e[4 * LOCKOUT_PENDING_ERR_MAX + 1];
-	char since[32];
+	char since[CLI_TIME_LEN];
+	int w = local ? 25 : 20;
 	size_t i;
 
 	if (n == 0)
 		return;
 	printf("\nPENDING: not yet written to the directory (retried "
 	       "whenever it answers)\n");
-	printf("%-20s %-20s %-6s %s\n", "USER", "SINCE (UTC)", "TRIES",
-	    "LAST ERROR");
+	printf("%-20s %-*s %-6s %s\n", "USER", w,
+	    local ? "SINCE (local)" : "SINCE (UTC)", "TRIES", "LAST ERROR");
 	for (i = 0; i < n; i++) {
-		if (pg_utc(v[i].since, PG_TIME_ISO, since, sizeof(since)) !=
-		    PG_OK)
+		if (local)
+			cli_time_local_t(v[i].since, since, sizeof(since));
+		else if (pg_utc(v[i].since, PG_TIME_ISO, since,
+		             sizeof(since)) != PG_OK)
 			snprintf(since, sizeof(since), "@%lld",
 			    (long long)v[i].since);
-		printf("%-20s %-20s %-6u %s\n",
-		    cli_escape(v[i].user, u, sizeof(u), CLI_ESC_BACKSLASH),
+		printf("%-20s %-*s %-6u %s\n",
+		    cli_escape(v[i].user, u, sizeof(u), CLI_ESC_BACKSLASH), w,
 		    since, v[i].tries,
 		    cli_escape(v[i].error, e, sizeof(e), CLI_ESC_BACKSLASH));
 	}

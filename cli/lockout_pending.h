@@ -8,6 +8,7 @@
 #ifndef PG_CLI_LOCKOUT_PENDING_H
 #define PG_CLI_LOCKOUT_PENDING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/config/config.h"
@@ -28,8 +29,11 @@ int cli_pending_sync(const struct pg_config *cfg, struct lockout_store *st,
 size_t cli_pending_mark_cache(const char *progname, const struct pg_config *cfg,
     char *const *users, size_t n);
 
-/* Prints the queue V (N) after the table, on stdout; nothing if empty. */
-void cli_pending_print(const struct lockout_pending *v, size_t n);
+/*
+ * Prints the queue V (N) after the table, on stdout; nothing if empty.
+ * LOCAL: times in the local time zone, else UTC.
+ */
+void cli_pending_print(const struct lockout_pending *v, size_t n, bool local);
 
 /* The queue entry of USER in V (N), or NULL. */
 const struct lockout_pending *cli_pending_find(

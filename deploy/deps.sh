@@ -14,7 +14,8 @@ test="libcmocka-dev slapd ldap-utils libpam-wrapper libpamtest0-dev pamtester
 oathtool openssl openssh-server openssh-client valgrind clang-format util-linux
 debootstrap systemd-container debhelper lintian dpkg-dev
 procps psmisc man-db groff-base rsync libjpeg-turbo-progs file logrotate
-time libxml2-utils rsyslog rsyslog-relp rsyslog-gnutls zbar-tools"
+time libxml2-utils rsyslog rsyslog-relp rsyslog-gnutls zbar-tools
+bash-completion"
 
 want=$build
 [ "${1:-}" = "--test" ] && want="$build $test"

@@ -87,6 +87,7 @@ set_paths() {
 	SBIN=$root$prefix/sbin
 	MAN=$root$prefix/share/man
 	SHARE=$root$prefix/share/photoguard
+	COMPLETIONS=$root$prefix/share/bash-completion/completions
 	PAMDIR=$root$pamdir
 	ETC=$root/etc/photoguard
 	RSYSLOGD=$root/etc/rsyslog.d
@@ -113,6 +114,7 @@ shipped_files() {
 	echo "deploy/ldap/photoguard.schema.md $SHARE/ldap/photoguard.schema.md 644"
 	echo "deploy/ldap/clinic-sample.ldif $SHARE/ldap/clinic-sample.ldif 644"
 	echo "deploy/ldap/syncprov.ldif $SHARE/ldap/syncprov.ldif 644"
+	echo "deploy/bash-completion/photoguard $COMPLETIONS/photoguard 644"
 }
 
 # The logrotate snippet as installed: it calls the installed tool, and

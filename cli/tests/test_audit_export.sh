@@ -209,9 +209,9 @@ like "...naming it" "$err" "unknown format 'csv' \(the one format is atna\)"
 err=$("$pg" audit export --log "$log" 2>&1); rc=$?
 is "no --format is a usage error" "$rc" 2
 like "...saying to give it" "$err" "give --format atna"
-err=$(exp --since yesterday 2>&1 >"$dir/x.xml"); rc=$?
+err=$(exp --since tomorrowish 2>&1 >"$dir/x.xml"); rc=$?
 is "a bad --since is a usage error" "$rc" 2
-like "...saying so" "$err" "bad time in --since/--until"
+like "...saying so" "$err" "bad time for --since: 'tomorrowish': not a time"
 is "...and writes no message" "$(wc -c <"$dir/x.xml")" 0
 err=$(exp --until 2026-1-01 --out "$dir/u2.xml" 2>&1); rc=$?
 is "a bad --until with --out: usage error" "$rc" 2

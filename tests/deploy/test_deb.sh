@@ -53,6 +53,7 @@ for f in ./usr/sbin/photoguard ./usr/sbin/photoguard-gateway \
     ./etc/logrotate.d/photoguard ./usr/share/man/man8/photoguard.8.gz \
     ./usr/share/photoguard/pam.d/photoguard-sshd \
     ./usr/share/photoguard/ldap/photoguard-schema.ldif \
+    ./usr/share/bash-completion/completions/photoguard \
     ./lib/x86_64-linux-gnu/security/pam_photoguard.so \
     ./usr/share/pam-configs/photoguard; do
 	[ "$(dpkg-architecture -qDEB_HOST_MULTIARCH)" = x86_64-linux-gnu ] ||

@@ -102,6 +102,8 @@ else
 	not_ok "logrotate is installed (deploy/deps.sh --test installs it)"
 fi
 is "the sshd snippet" "$(mode /usr/local/share/photoguard/sshd_config.d/photoguard.conf)" 644
+is "the bash completion, where bash-completion looks under the prefix" \
+    "$(mode /usr/local/share/bash-completion/completions/photoguard)" 644
 nman=$(ls "$src"/docs/*.[1-8] 2>/dev/null | wc -l)
 is "every man page of docs/ installed" "$(ls "$r"/usr/local/share/man/man*/ 2>/dev/null | grep -c '\.[1-8]$')" "$nman"
 unit=$r/etc/systemd/system/photoguard-gateway.service
@@ -181,6 +183,7 @@ is "the tool is gone" "$(gone /usr/local/sbin/photoguard)" gone
 is "the PAM module is gone" "$(gone "$pamdir/pam_photoguard.so")" gone
 is "the man pages are gone" "$(ls "$r"/usr/local/share/man/man*/ 2>/dev/null | grep -c '\.[1-8]$')" 0
 is "the shared snippets are gone" "$(gone /usr/local/share/photoguard)" gone
+is "the bash completion is gone" "$(gone /usr/local/share/bash-completion/completions/photoguard)" gone
 is "the unedited policy is gone" "$(gone /etc/photoguard/clinic.policy)" gone
 is "the logrotate snippet is gone" "$(gone /etc/logrotate.d/photoguard)" gone
 is "the .dist is gone" "$(gone /etc/photoguard/photoguard.conf.dist)" gone

@@ -42,6 +42,16 @@ is "json: two entries" "$(printf '%s' "$json" | python3 -c 'import json,sys; pri
 is "json: user round-trips" "$(printf '%s' "$json" | python3 -c 'import json,sys; print(repr(json.load(sys.stdin)[0]["user"]))')" "'mal\\nlory'"
 is "json: since and rule" "$(printf '%s' "$json" | python3 -c 'import json,sys; e=json.load(sys.stdin)[1]; print(e["since"], e["since_epoch"], e["rule"], e["host"])')" "2027-01-15T08:00:00Z 1800000000 limit.nurse img01"
 
+# --local: the same instants in TZ (UTC+1 in winter, +2 in summer here).
+out=$(TZ=CET-1CEST,M3.5.0,M10.5.0/3 "$pg" lockouts --local --dir "$s"); rc=$?
+is "lockouts --local exits 0" "$rc" 0
+like "--local: the header says so" "$out" '^USER +SINCE \(local\) +BY'
+like "--local: alice in local winter time with its offset" "$out" 'alice +2027-01-15T09:00:00\+01:00 +gateway +img01'
+like "--local: a November date, still winter" "$out" 'lory +2023-11-14T23:13:20\+01:00 +pam'
+err=$("$pg" lockouts --local --json --dir "$s" 2>&1); rc=$?
+is "--local with --json is a usage error" "$rc" 2
+like "...saying JSON stays UTC" "$err" 'json stays UTC'
+
 # unlock is audited: it needs the audit log of the configuration.
 "$pg" audit keygen "$d/audit.key" >/dev/null
 printf '[lockout]\ndir = %s\n[audit]\nlog = %s\nkey = %s\n' \
