@@ -60,6 +60,7 @@ struct pg_config {
 	char *dir_user_base;        /* default: base_dn */
 	char *dir_user_filter;      /* default: (objectClass=posixAccount) */
 	char *dir_user_attr;        /* default: uid */
+	int dir_group_nesting;      /* levels of nested groups */
 	char *dir_group_base;       /* default: base_dn */
 	char *dir_group_filter;     /* default: groupOfNames/posixGroup */
 	char *dir_care_team_base;   /* default: base_dn */
@@ -104,7 +105,7 @@ struct pg_config {
 	int totp_max_failures;
 	int totp_max_consecutive_failures;
 	int totp_failure_window_s;
-	char *totp_issuer; /* otpauth issuer and label prefix */
+	char *totp_issuer;     /* otpauth issuer and label prefix */
 	bool totp_self_enroll; /* offered after a scratch-code login */
 	int totp_token_ttl_s;
 	char *totp_ticket_dir;

@@ -15,11 +15,14 @@
 #include "base/base.h"
 #include "core/state/state.h"
 
-#define DEF_USER_FILTER  "(objectClass=posixAccount)"
-#define DEF_USER_ATTR    "uid"
-#define DEF_GROUP_FILTER "(|(objectClass=groupOfNames)(objectClass=posixGroup))"
-#define DEF_CARE_FILTER  "(objectClass=groupOfNames)"
-#define DEF_CARE_ATTR    "cn"
+#define DEF_USER_FILTER "(objectClass=posixAccount)"
+#define DEF_USER_ATTR   "uid"
+#define DEF_GROUP_FILTER                                                       \
+	"(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)"         \
+	"(objectClass=posixGroup))"
+#define DEF_CARE_FILTER                                                        \
+	"(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))"
+#define DEF_CARE_ATTR "cn"
 
 /*
  * Parses DN and writes its LDAPv3 string form to *OUT.  With RDN_VALUE
@@ -199,6 +202,7 @@ setup_names(struct dir_ldap *l, const struct pg_config *cfg)
 	T(copy_attr(cfg->dir_care_team_attr, DEF_CARE_ATTR, &l->care_attr));
 	if (cfg->dir_lockout_attr != NULL)
 		T(copy_attr(cfg->dir_lockout_attr, NULL, &l->lock_attr));
+	l->nesting = cfg->dir_group_nesting;
 	if (cfg->dir_bind_dn != NULL)
 		T(norm_dn(cfg->dir_bind_dn, NULL, &l->bind_dn));
 	T(copy_str(cfg->dir_uri, &l->uri));
@@ -298,6 +302,7 @@ dir_ldap_dup(const struct dir_ldap *l, struct dir_ldap **out)
 	c->verify = l->verify;
 	c->net_ms = l->net_ms;
 	c->op_ms = l->op_ms;
+	c->nesting = l->nesting;
 #define C(f)                                                                   \
 	do {                                                                   \
 		if (rc == PG_OK)                                               \

@@ -38,6 +38,7 @@ struct dir_ldap {
 	char *group_base, *group_filter;
 	char *care_base, *care_filter, *care_attr;
 	char *lock_attr; /* NULL: no lockout attribute */
+	int nesting;     /* [directory] group_nesting */
 	int net_ms, op_ms;
 	bool keepalive; /* TCP keepalive: a watch's long-lived connection */
 	/* Connected to a provider after the first: since when (monotonic

@@ -1,8 +1,10 @@
 /*
  * dir_ldap_search.c - the LDAP backend's lookups: the user entry (exactly
  * one, whose naming attribute equals the name byte for byte), its groups
- * (groupOfNames member = DN, posixGroup memberUid = name), its care teams
- * (member = DN), and writing the lockout attribute.  Every value put in a
+ * (groupOfNames member = DN, groupOfUniqueNames uniqueMember = DN,
+ * posixGroup memberUid = name, and the groups those groups are members
+ * of, [directory] group_nesting levels up), its care teams (member or
+ * uniqueMember = DN), and writing the lockout attribute.  Every value put in a
  * filter is escaped with ldap_bv2escaped_filter_value (RFC 4515).
  */
 #include <stdint.h>
@@ -22,6 +24,7 @@ struct lookup {
 	char *dn;
 	bool locked;
 	struct dir_strv groups;
+	struct dir_strv gdns; /* DNs of the groups found last: nesting */
 	struct dir_strv patients;
 	size_t bytes;     /* of values read, against DIR_ANSWER_MAX */
 	bool down;        /* the server went away: worth one reconnect */
@@ -35,6 +38,7 @@ lk_free(struct lookup *lk)
 	ldap_memfree(lk->dn);
 	lk->dn = NULL;
 	dir_strv_free(&lk->groups);
+	dir_strv_free(&lk->gdns);
 	dir_strv_free(&lk->patients);
 	dir_strv_free(&lk->lusers);
 	dir_strv_free(&lk->lsince);
@@ -66,6 +70,50 @@ out:
 	ber_memfree(esc.bv_val);
 	ber_memfree(esc2.bv_val);
 	return k >= 0 && (size_t)k < len ? PG_OK : PG_ERR_TOOBIG;
+}
+
+/*
+ * BASE ANDed with membership of any of the N DNs in DNS (member or
+ * uniqueMember) or, if NAME is not NULL, of the login name (memberUid):
+ * "(&BASE(|(member=D)(uniqueMember=D)...(memberUid=NAME)))", every value
+ * escaped.  PG_ERR_TOOBIG when it does not fit LEN.
+ */
+static int
+member_filter(char *buf, size_t len, const char *base, char *const *dns,
+    size_t n, const char *name)
+{
+	struct berval bv, esc;
+	size_t i, off;
+	int k;
+
+	k = snprintf(buf, len, "(&%s(|", base);
+	if (k < 0 || (size_t)k >= len)
+		return PG_ERR_TOOBIG;
+	off = (size_t)k;
+	for (i = 0; i <= n; i++) {
+		const char *v = i < n ? dns[i] : name;
+
+		if (v == NULL)
+			break;
+		bv.bv_len = strlen(v);
+		bv.bv_val = (char *)(uintptr_t)v;
+		esc.bv_val = NULL;
+		if (ldap_bv2escaped_filter_value(&bv, &esc) != 0)
+			return PG_ERR_NOMEM;
+		if (i < n)
+			k = snprintf(buf + off, len - off,
+			    "(member=%s)(uniqueMember=%s)", esc.bv_val,
+			    esc.bv_val);
+		else
+			k = snprintf(
+			    buf + off, len - off, "(memberUid=%s)", esc.bv_val);
+		ber_memfree(esc.bv_val);
+		if (k < 0 || (size_t)k >= len - off)
+			return PG_ERR_TOOBIG;
+		off += (size_t)k;
+	}
+	k = snprintf(buf + off, len - off, "))");
+	return k >= 0 && (size_t)k < len - off ? PG_OK : PG_ERR_TOOBIG;
 }
 
 /* Maps the outcome LRC of a search WHAT to PG_ERR_*, with the message. */
@@ -267,6 +315,16 @@ out:
 	return rc;
 }
 
+/* Says which group has an unusable name, its DN escaped for the log. */
+static void
+bad_group(const char *dn, char *err, size_t errlen)
+{
+	char esc[256];
+
+	(void)pg_escape(dn, esc, sizeof(esc), 0);
+	snprintf(err, errlen, "group %s: name is not a valid cn RDN", esc);
+}
+
 /* Adds the groups of the answer RES to the lookup. */
 static int
 add_groups(struct dir_ldap *l, struct lookup *lk, LDAPMessage *res, char *err,
@@ -280,11 +338,11 @@ add_groups(struct dir_ldap *l, struct lookup *lk, LDAPMessage *res, char *err,
 	     e = ldap_next_entry(l->ld, e)) {
 		dn = ldap_get_dn(l->ld, e);
 		rc = dn ? group_name(dn, &lk->groups, lk) : PG_ERR_NOMEM;
+		/* Kept to look for the groups this one is a member of. */
+		if (rc == PG_OK && l->nesting > 0)
+			rc = dir_strv_push(&lk->gdns, dn, strlen(dn));
 		if (rc == PG_ERR_DIR_BADANSWER)
-			snprintf(err, errlen,
-			    "group %.200s: name is not a "
-			    "valid cn RDN",
-			    dn);
+			bad_group(dn, err, errlen);
 		if (rc == PG_ERR_TOOBIG) {
 			snprintf(
 			    err, errlen, "more than %d groups", DIR_MAX_GROUPS);
@@ -350,11 +408,11 @@ find_memberships(
 	LDAPMessage *res = NULL;
 	int gid = -1, cid = -1, rc;
 
-	rc = dir_ldap_filter(gfilter, sizeof(gfilter), l->group_filter,
-	    "member", lk->dn, "memberUid", lk->name);
+	rc = member_filter(
+	    gfilter, sizeof(gfilter), l->group_filter, &lk->dn, 1, lk->name);
 	if (rc == PG_OK)
-		rc = dir_ldap_filter(cfilter, sizeof(cfilter), l->care_filter,
-		    "member", lk->dn, NULL, NULL);
+		rc = member_filter(
+		    cfilter, sizeof(cfilter), l->care_filter, &lk->dn, 1, NULL);
 	if (rc == PG_OK)
 		rc = search_send(l, lk, "group search", l->group_base, gfilter,
 		    gattrs, DIR_MAX_GROUPS + 1, &gid, err, errlen);
@@ -384,6 +442,111 @@ find_memberships(
 	return rc;
 }
 
+/* Whether DN is one of SV's. */
+static bool
+has(const struct dir_strv *sv, const char *dn)
+{
+	size_t i;
+
+	for (i = 0; i < sv->n; i++)
+		if (strcmp(sv->v[i], dn) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * One nesting level: the groups whose member or uniqueMember is one of
+ * the groups in LK->gdns, which then hold the groups found new (not in
+ * SEEN, the DNs of every group found so far: a cycle ends here).  The
+ * DNs are asked in batches that fit one filter.
+ */
+static int
+nest_once(struct dir_ldap *l, struct lookup *lk, struct dir_strv *seen,
+    char *filter, size_t flen, char *err, size_t errlen)
+{
+	static char no_attrs[] = LDAP_NO_ATTRS;
+	char *attrs[] = { no_attrs, NULL };
+	struct dir_strv next = { NULL, 0, 0, DIR_MAX_GROUPS + 1 };
+	LDAPMessage *res = NULL, *e;
+	size_t i = 0, n;
+	char *dn;
+	int rc = PG_OK;
+
+	while (rc == PG_OK && i < lk->gdns.n) {
+		/* As many DNs as fit, at least one. */
+		for (n = 1; i + n <= lk->gdns.n; n++)
+			if (member_filter(filter, flen, l->group_filter,
+			        lk->gdns.v + i, n, NULL) != PG_OK)
+				break;
+		if (--n == 0) {
+			snprintf(
+			    err, errlen, "group DN too long to search for");
+			rc = PG_ERR_DIR_BADANSWER;
+			break;
+		}
+		(void)member_filter(
+		    filter, flen, l->group_filter, lk->gdns.v + i, n, NULL);
+		i += n;
+		rc = search(l, lk, "nested group search", l->group_base, filter,
+		    attrs, DIR_MAX_GROUPS + 1, &res, err, errlen);
+		for (e = rc == PG_OK ? ldap_first_entry(l->ld, res) : NULL;
+		     e != NULL && rc == PG_OK; e = ldap_next_entry(l->ld, e)) {
+			if ((dn = ldap_get_dn(l->ld, e)) == NULL) {
+				rc = PG_ERR_NOMEM;
+				break;
+			}
+			if (!has(seen, dn) &&
+			    (rc = dir_strv_push(seen, dn, strlen(dn))) ==
+			        PG_OK &&
+			    (rc = dir_strv_push(&next, dn, strlen(dn))) ==
+			        PG_OK)
+				rc = group_name(dn, &lk->groups, lk);
+			if (rc == PG_ERR_DIR_BADANSWER)
+				bad_group(dn, err, errlen);
+			ldap_memfree(dn);
+		}
+		ldap_msgfree(res);
+		res = NULL;
+	}
+	if (rc == PG_ERR_TOOBIG) {
+		snprintf(err, errlen, "more than %d groups", DIR_MAX_GROUPS);
+		rc = PG_ERR_DIR_BADANSWER;
+	}
+	dir_strv_free(&lk->gdns);
+	lk->gdns = next;
+	if (rc != PG_OK)
+		dir_strv_free(&lk->gdns);
+	return rc;
+}
+
+/*
+ * The groups the user's groups are members of, up to l->nesting levels:
+ * a role given to a group counts for the members of its member groups,
+ * as in Active Directory or FreeIPA.  Each level costs one round trip.
+ */
+static int
+find_nested(struct dir_ldap *l, struct lookup *lk, char *err, size_t errlen)
+{
+	struct dir_strv seen = { NULL, 0, 0, 2 * DIR_MAX_GROUPS + 1 };
+	char *filter = NULL;
+	size_t flen = 4 * DIR_FILTER_MAX;
+	int depth, rc = PG_OK;
+	size_t i;
+
+	if (l->nesting <= 0 || lk->gdns.n == 0)
+		return PG_OK;
+	if ((filter = malloc(flen)) == NULL)
+		return PG_ERR_NOMEM;
+	for (i = 0; i < lk->gdns.n && rc == PG_OK; i++)
+		rc = dir_strv_push(&seen, lk->gdns.v[i], strlen(lk->gdns.v[i]));
+	for (depth = 0; rc == PG_OK && depth < l->nesting && lk->gdns.n > 0;
+	     depth++)
+		rc = nest_once(l, lk, &seen, filter, flen, err, errlen);
+	dir_strv_free(&seen);
+	free(filter);
+	return rc;
+}
+
 static int
 lookup_once(struct dir_ldap *l, struct lookup *lk, char *err, size_t errlen)
 {
@@ -395,6 +558,8 @@ lookup_once(struct dir_ldap *l, struct lookup *lk, char *err, size_t errlen)
 		rc = find_user(l, lk, err, errlen);
 	if (rc == PG_OK)
 		rc = find_memberships(l, lk, err, errlen);
+	if (rc == PG_OK)
+		rc = find_nested(l, lk, err, errlen);
 	return rc;
 }
 
@@ -457,6 +622,7 @@ dir_ldap_lookup(struct dir_ldap *l, const char *name, struct dir_user **out,
 	*out = NULL;
 	lk.name = name;
 	lk.groups.max = DIR_MAX_GROUPS;
+	lk.gdns.max = DIR_MAX_GROUPS + 1;
 	lk.patients.max = DIR_MAX_PATIENTS;
 	pthread_mutex_lock(&l->lock);
 	dir_sigpipe_block(&sp);

@@ -313,6 +313,7 @@ static const struct option opts[] = {
 	{ "care-file", required_argument, NULL, 'f' },
 	{ "net-timeout-ms", required_argument, NULL, 9 },
 	{ "timeout-ms", required_argument, NULL, 10 },
+	{ "group-nesting", required_argument, NULL, 11 },
 	{ "ttl", required_argument, NULL, 't' },
 	{ "script", no_argument, NULL, 's' },
 	{ NULL, 0, NULL, 0 },
@@ -392,6 +393,9 @@ parse_opts(int argc, char **argv, struct pg_config *c, int *scr)
 			break;
 		case 't':
 			c->dir_cache_ttl_s = (int)strtol(optarg, NULL, 10);
+			break;
+		case 11:
+			c->dir_group_nesting = (int)strtol(optarg, NULL, 10);
 			break;
 		case 's':
 			*scr = 1;

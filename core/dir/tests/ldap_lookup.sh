@@ -194,5 +194,58 @@ for ttl in 0 60; do
 	    "$(field threads "$out")" "3600 lookups, 0 differed"
 done
 
+# groupOfUniqueNames, and groups within groups (as AD and FreeIPA nest
+# them): a role given to a group counts for its member groups' members,
+# [directory] group_nesting levels up, a cycle ends, deeper levels do not
+# count.
+B=$SLAPD_BASE_DN
+person() { # UID: a user entry
+	printf 'dn: uid=%s,ou=people,%s\nobjectClass: inetOrgPerson\n' "$1" "$B"
+	printf 'objectClass: posixAccount\nuid: %s\ncn: %s\nsn: %s\n' "$1" "$1" "$1"
+	printf 'uidNumber: %d\ngidNumber: 3000\nhomeDirectory: /h\n\n' $((2400 + RANDOM % 500))
+}
+group() { # CLASS CN MEMBER-ATTR MEMBER-DN...: a group entry
+	local class=$1 cn=$2 attr=$3 m
+	shift 3
+	printf 'dn: cn=%s,ou=groups,%s\nobjectClass: %s\ncn: %s\n' "$cn" "$B" "$class" "$cn"
+	for m in "$@"; do printf '%s: %s\n' "$attr" "$m"; done
+	echo
+}
+g() { echo "cn=$1,ou=groups,$B"; }
+u() { echo "uid=$1,ou=people,$B"; }
+{
+	person uniq; person nest; person deep
+	group groupOfUniqueNames radiologists uniqueMember "$(u uniq)"
+	group groupOfNames ward-a member "$(u nest)"
+	group groupOfNames ward-staff member "$(g ward-a)"
+	group groupOfUniqueNames all-staff uniqueMember "$(g ward-staff)"
+	group groupOfNames ring-2 member "$(u nest)"
+	group groupOfNames ring-1 member "$(g ring-2)"
+	printf 'dn: %s\nchangetype: modify\nadd: member\nmember: %s\n\n' "$(g ring-2)" "$(g ring-1)"
+	group groupOfNames lvl1 member "$(u deep)"
+	for i in 2 3 4 5 6; do group groupOfNames "lvl$i" member "$(g "lvl$((i - 1))")"; done
+	printf 'dn: cn=U-1,ou=careteams,%s\nobjectClass: groupOfUniqueNames\ncn: U-1\nuniqueMember: %s\n\n' "$B" "$(u uniq)"
+} >"$WORK/nest.ldif"
+slapd_modify "$WORK/nest.ldif"
+out=$(dl $T lookup uniq)
+is "uniq: a groupOfUniqueNames role (uniqueMember)" "$(field groups "$out")" "radiologists"
+is "...and a groupOfUniqueNames care team" "$(field patients "$out")" "U-1"
+is "nest, no nesting asked: direct groups only" \
+    "$(field groups "$(dl $T --group-nesting 0 lookup nest)")" "ring-2 ward-a"
+out=$(dl $T --group-nesting 4 lookup nest)
+is "nest, 4 levels: member groups' roles, across member and uniqueMember, a cycle ended" \
+    "$(field groups "$out")" "all-staff ring-1 ring-2 ward-a ward-staff"
+is "...looked up without error" "$(field result "$out")" ok
+is "deep, 4 levels: lvl1 and the four above it, not lvl6" \
+    "$(field groups "$(dl $T --group-nesting 4 lookup deep)")" "lvl1 lvl2 lvl3 lvl4 lvl5"
+is "deep, 1 level: lvl1 and lvl2" \
+    "$(field groups "$(dl $T --group-nesting 1 lookup deep)")" "lvl1 lvl2"
+# A group whose cn is not a usable name, found by nesting, is a bad answer.
+printf 'dn: cn=bad\\0Aname,ou=groups,%s\nobjectClass: groupOfNames\ncn: bad\\0Aname\nmember: %s\n\n' "$B" "$(g lvl6)" >"$WORK/badnest.ldif"
+slapd_modify "$WORK/badnest.ldif"
+out=$(dl $T --group-nesting 8 lookup deep)
+is "a nested group with an unusable name: PG_ERR_DIR_BADANSWER" "$(field result "$out")" badanswer
+like "...saying which" "$(field error "$out")" "name is not a valid cn RDN"
+
 sanitizer_clean
 done_testing
