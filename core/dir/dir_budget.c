@@ -82,6 +82,18 @@ fail_op(
 }
 
 /* USER's entry (exactly one, named byte for byte), its leases parsed. */
+/* Whether the lockout attribute's values V lock, as the directory means. */
+static bool
+locked_entry(const struct dir_ldap *l, struct berval **v)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && v[i] != NULL; i++)
+		if (dir_ldap_value_locks(l, v[i]->bv_val, v[i]->bv_len))
+			return true;
+	return false;
+}
+
 static int
 entry_read(struct dir_ldap *l, struct db_req *q, struct db_entry *e, bool *down)
 {
@@ -376,7 +388,9 @@ write_mods(struct dir_ldap *l, const struct db_entry *e, struct db_mods *m,
 #undef MOD
 	mods[n] = NULL;
 	if (assert_unlocked && l->lock_attr != NULL) {
-		snprintf(filter, sizeof(filter), "(!(%s=*))", l->lock_attr);
+		if (dir_ldap_lock_filter(l, false, filter, sizeof(filter)) !=
+		    PG_OK)
+			return LDAP_PARAM_ERROR;
 		lrc = ldap_create_assertion_control(l->ld, filter, 1, &ctrl);
 		if (lrc != LDAP_SUCCESS)
 			return lrc;
@@ -431,7 +445,7 @@ once(struct dir_ldap *l, struct db_req *q, bool *down)
 	for (t = 0; t < DB_TRIES; t++) {
 		if ((rc = entry_read(l, q, &e, down)) != PG_OK)
 			break;
-		if (e.lock != NULL && !q->clear) {
+		if (locked_entry(l, e.lock) && !q->clear) {
 			snprintf(q->why, q->whylen,
 			    "the directory marks the account locked");
 			rc = PG_ERR_ACCT_LOCKED;

@@ -203,6 +203,7 @@ setup_names(struct dir_ldap *l, const struct pg_config *cfg)
 	if (cfg->dir_lockout_attr != NULL)
 		T(copy_attr(cfg->dir_lockout_attr, NULL, &l->lock_attr));
 	l->nesting = cfg->dir_group_nesting;
+	l->lock_kind = (int)dir_ldap_lock_kind(l->lock_attr);
 	if (cfg->dir_bind_dn != NULL)
 		T(norm_dn(cfg->dir_bind_dn, NULL, &l->bind_dn));
 	T(copy_str(cfg->dir_uri, &l->uri));
@@ -303,6 +304,7 @@ dir_ldap_dup(const struct dir_ldap *l, struct dir_ldap **out)
 	c->net_ms = l->net_ms;
 	c->op_ms = l->op_ms;
 	c->nesting = l->nesting;
+	c->lock_kind = l->lock_kind;
 #define C(f)                                                                   \
 	do {                                                                   \
 		if (rc == PG_OK)                                               \

@@ -39,6 +39,7 @@ struct dir_ldap {
 	char *care_base, *care_filter, *care_attr;
 	char *lock_attr; /* NULL: no lockout attribute */
 	int nesting;     /* [directory] group_nesting */
+	int lock_kind;   /* enum dir_lock_kind of lock_attr */
 	int net_ms, op_ms;
 	bool keepalive; /* TCP keepalive: a watch's long-lived connection */
 	/* Connected to a provider after the first: since when (monotonic
@@ -81,6 +82,32 @@ int dir_ldap_connect(struct dir_ldap *l, char *err, size_t errlen);
 typedef int (*dir_ldap_fn)(struct dir_ldap *l, void *arg, bool *down);
 int dir_ldap_run(
     struct dir_ldap *l, dir_ldap_fn fn, void *arg, char *why, size_t whylen);
+/*
+ * What the lockout attribute means (dir_ldap_lock.c): there at all
+ * (pwdAccountLockedTime), TRUE (nsAccountLock: 389, FreeIPA), or above 0
+ * (lockoutTime: Active Directory).
+ */
+enum dir_lock_kind {
+	DIR_LOCK_PRESENCE = 0,
+	DIR_LOCK_BOOL = 1,
+	DIR_LOCK_COUNT = 2,
+};
+enum dir_lock_kind dir_ldap_lock_kind(const char *attr);
+/* The filter of L's locked (LOCKED) or unlocked entries, into BUF. */
+int dir_ldap_lock_filter(
+    const struct dir_ldap *l, bool locked, char *buf, size_t len);
+/* Whether the value V (LEN bytes) of L's lockout attribute locks. */
+bool dir_ldap_value_locks(const struct dir_ldap *l, const char *v, size_t len);
+/* V as a GeneralizedTime where it is another time (a FILETIME), else V. */
+void dir_ldap_lock_when(const struct dir_ldap *l, const char *v, size_t len,
+    char *out, size_t outlen);
+/*
+ * The modification that locks (LOCKED) or unlocks at NOW: *OP is
+ * LDAP_MOD_REPLACE with the value in BUF, or LDAP_MOD_DELETE.
+ */
+int dir_ldap_lock_value(const struct dir_ldap *l, bool locked, time_t now,
+    char *buf, size_t len, int *op);
+
 /* Drops the connection; call with the lock held. */
 void dir_ldap_disconnect(struct dir_ldap *l);
 /*

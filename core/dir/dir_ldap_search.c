@@ -240,9 +240,12 @@ check_user(struct dir_ldap *l, struct lookup *lk, LDAPMessage *e, char *err,
 	if (l->lock_attr != NULL) {
 		v = ldap_get_values_len(l->ld, e, l->lock_attr);
 		for (i = 0; v != NULL && v[i] != NULL; i++) {
-			if (v[i]->bv_len == 0 || v[i]->bv_len > 64)
+			if (v[i]->bv_len == 0 || v[i]->bv_len > 64) {
 				rc = PG_ERR_DIR_BADANSWER;
-			lk->locked = true;
+				lk->locked = true;
+			} else if (dir_ldap_value_locks(
+			               l, v[i]->bv_val, v[i]->bv_len))
+				lk->locked = true;
 		}
 		ldap_value_free_len(v);
 	}
@@ -642,20 +645,21 @@ set_locked_once(struct dir_ldap *l, struct lookup *lk, char *err, size_t errlen)
 	char when[32];
 	char *vals[] = { when, NULL };
 	LDAPMod mod = { 0 }, *mods[] = { &mod, NULL };
-	int rc, lrc;
+	int rc, lrc, op;
 
 	rc = dir_ldap_connect(l, err, errlen);
 	if (rc == PG_OK)
 		rc = find_user(l, lk, err, errlen);
 	if (rc != PG_OK)
 		return rc;
-	if (pg_utc(time(NULL), PG_TIME_LDAP, when, sizeof(when)) != PG_OK)
+	if (dir_ldap_lock_value(l, lk->want_locked, time(NULL), when,
+	        sizeof(when), &op) != PG_OK)
 		return PG_ERR_INTERNAL;
 	mod.mod_type = l->lock_attr;
-	mod.mod_op = lk->want_locked ? LDAP_MOD_REPLACE : LDAP_MOD_DELETE;
-	mod.mod_values = lk->want_locked ? vals : NULL;
+	mod.mod_op = op;
+	mod.mod_values = op == LDAP_MOD_REPLACE ? vals : NULL;
 	lrc = ldap_modify_ext_s(l->ld, lk->dn, mods, NULL, NULL);
-	if (lrc == LDAP_NO_SUCH_ATTRIBUTE && !lk->want_locked)
+	if (lrc == LDAP_NO_SUCH_ATTRIBUTE && op == LDAP_MOD_DELETE)
 		return PG_OK; /* not locked: nothing to remove */
 	if (lrc == LDAP_SUCCESS)
 		return PG_OK;
@@ -694,6 +698,7 @@ add_locked(struct dir_ldap *l, struct lookup *lk, LDAPMessage *e)
 {
 	struct berval **u = ldap_get_values_len(l->ld, e, l->user_attr);
 	struct berval **t = ldap_get_values_len(l->ld, e, l->lock_attr);
+	char when[65];
 	int rc = PG_ERR_DIR_BADANSWER;
 
 	if (u == NULL || u[0] == NULL || t == NULL || t[0] == NULL ||
@@ -701,9 +706,10 @@ add_locked(struct dir_ldap *l, struct lookup *lk, LDAPMessage *e)
 	    !printable(t[0]->bv_val, t[0]->bv_len, 64) ||
 	    !account(lk, u[0]->bv_len + t[0]->bv_len))
 		goto out;
+	dir_ldap_lock_when(l, t[0]->bv_val, t[0]->bv_len, when, sizeof(when));
 	rc = dir_strv_push(&lk->lusers, u[0]->bv_val, u[0]->bv_len);
 	if (rc == PG_OK)
-		rc = dir_strv_push(&lk->lsince, t[0]->bv_val, t[0]->bv_len);
+		rc = dir_strv_push(&lk->lsince, when, strlen(when));
 out:
 	ldap_value_free_len(u);
 	ldap_value_free_len(t);
@@ -714,7 +720,7 @@ static int
 list_locked_once(
     struct dir_ldap *l, struct lookup *lk, char *err, size_t errlen)
 {
-	char filter[DIR_FILTER_MAX];
+	char filter[DIR_FILTER_MAX], locked[DIR_FILTER_MAX / 2];
 	char *attrs[] = { l->user_attr, l->lock_attr, NULL };
 	LDAPMessage *res = NULL, *e;
 	int rc, k;
@@ -722,8 +728,9 @@ list_locked_once(
 	rc = dir_ldap_connect(l, err, errlen);
 	if (rc != PG_OK)
 		return rc;
-	k = snprintf(filter, sizeof(filter), "(&%s(%s=*))", l->user_filter,
-	    l->lock_attr);
+	if (dir_ldap_lock_filter(l, true, locked, sizeof(locked)) != PG_OK)
+		return PG_ERR_TOOBIG;
+	k = snprintf(filter, sizeof(filter), "(&%s%s)", l->user_filter, locked);
 	if (k < 0 || (size_t)k >= sizeof(filter))
 		return PG_ERR_TOOBIG;
 	rc = search(l, lk, "locked users search", l->user_base, filter, attrs,

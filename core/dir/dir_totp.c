@@ -124,12 +124,11 @@ dt_modify(
 {
 	char filter[128];
 	LDAPControl *ctrl = NULL, *ctrls[2] = { NULL, NULL };
-	int lrc, k;
+	int lrc;
 
 	if (assert_unlocked && s->l->lock_attr != NULL) {
-		k = snprintf(
-		    filter, sizeof(filter), "(!(%s=*))", s->l->lock_attr);
-		if (k < 0 || (size_t)k >= sizeof(filter))
+		if (dir_ldap_lock_filter(s->l, false, filter, sizeof(filter)) !=
+		    PG_OK)
 			return LDAP_PARAM_ERROR;
 		lrc = ldap_create_assertion_control(s->l->ld, filter, 1, &ctrl);
 		if (lrc != LDAP_SUCCESS)

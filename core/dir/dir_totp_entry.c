@@ -114,7 +114,9 @@ user_attr(struct dir_ldap *l, struct dt_token *t, const char *user,
 			    memcmp(v[i].bv_val, user, n) == 0)
 				*exact = true;
 	} else if (l->lock_attr != NULL && is(a, l->lock_attr)) {
-		t->locked = v != NULL && v[0].bv_val != NULL;
+		for (i = 0; v != NULL && v[i].bv_val != NULL; i++)
+			if (dir_ldap_value_locks(l, v[i].bv_val, v[i].bv_len))
+				t->locked = true;
 	} else if (is(a, "objectClass")) {
 		for (i = 0; v != NULL && v[i].bv_val != NULL; i++) {
 			t->oc_user |= is(&v[i], DT_OC_USER);

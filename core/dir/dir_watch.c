@@ -333,6 +333,7 @@ entry_in(struct dir_watch *w, LDAPMessage *e, const struct berval *uuid,
     bool has_attrs)
 {
 	char user[DIR_NAME_MAX + 1], value[LOCK_VAL_MAX + 1] = "";
+	char when[LOCK_VAL_MAX + 1] = "";
 	struct known *k;
 	int rc;
 
@@ -340,8 +341,10 @@ entry_in(struct dir_watch *w, LDAPMessage *e, const struct berval *uuid,
 		if (!first_value(
 		        w->l->ld, e, w->l->user_attr, user, sizeof(user)))
 			return PG_OK; /* no name we could ever look up */
-		(void)first_value(
-		    w->l->ld, e, w->l->lock_attr, value, sizeof(value));
+		if (first_value(
+		        w->l->ld, e, w->l->lock_attr, when, sizeof(when)))
+			dir_ldap_lock_when(
+			    w->l, when, strlen(when), value, sizeof(value));
 		/* Renamed (a new uid on the same entry): the old name
 		 * leaves the set. */
 		k = find_known(w, uuid);
@@ -530,8 +533,11 @@ sync_setup(struct dir_watch *w, ldap_sync_t *ls, char *filter, size_t len,
 {
 	int k;
 
-	k = snprintf(
-	    filter, len, "(&%s(%s=*))", w->l->user_filter, w->l->lock_attr);
+	char locked[DIR_FILTER_MAX / 2];
+
+	if (dir_ldap_lock_filter(w->l, true, locked, sizeof(locked)) != PG_OK)
+		return PG_ERR_TOOBIG;
+	k = snprintf(filter, len, "(&%s%s)", w->l->user_filter, locked);
 	if (k < 0 || (size_t)k >= len)
 		return PG_ERR_TOOBIG;
 	attrs[0] = w->l->user_attr;

@@ -51,6 +51,8 @@
 #                      photoguard's schema addition (deploy/ldap/
 #                      photoguard-schema.ldif); the otp overlay itself is
 #                      not put on the database, so binds are unchanged
+#   SLAPD_SCHEMAS      more schema LDIF files to include (space-separated
+#                      absolute paths), e.g. another directory's attributes
 #   SLAPD_ACCESS       olcAccess values (one a line, without {N}) put before
 #                      the default ones, e.g. from deploy/ldap/photoguard-acl.ldif
 #
@@ -154,6 +156,9 @@ CFG
 	if [ "${SLAPD_OTP:-0}" != 0 ]; then
 		printf '\ninclude: file://%s\n' "$SLAPD_PG_SCHEMA"
 	fi
+	for f in ${SLAPD_SCHEMAS:-}; do
+		printf '\ninclude: file://%s\n' "$f"
+	done
 	cat <<CFG
 
 dn: olcDatabase={-1}frontend,cn=config

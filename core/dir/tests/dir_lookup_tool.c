@@ -247,6 +247,16 @@ run(struct dir *d, const char *cmd, const char *arg)
 		rc = dir_set_locked(d, arg, strlen(arg), cmd[0] == 'l');
 		print_result(d, rc, now_ms() - t0);
 		printf(".\n");
+	} else if (strcmp(cmd, "listlocked") == 0) {
+		char **users = NULL, **since = NULL;
+		size_t i, n = 0;
+
+		rc = dir_list_locked(d, &users, &since, &n);
+		printf("result: %s\nlocked-users:", code_name(rc));
+		for (i = 0; rc == PG_OK && i < n; i++)
+			printf(" %s@%s", users[i], since[i]);
+		printf("\n.\n");
+		dir_locked_free(users, since);
 	} else if (strcmp(cmd, "threads") == 0) {
 		return do_threads(d, arg);
 	} else if (strcmp(cmd, "flush") == 0) {
