@@ -14,6 +14,7 @@
 
 #define DIR_DN_MAX       1024 /* longest DN accepted from config or server */
 #define DIR_FILTER_MAX   4096 /* longest search filter built */
+#define DIR_PAGE_SIZE    500  /* entries a page, for long answers */
 #define DIR_ANSWER_MAX   (16 * 1024 * 1024) /* bytes of values per lookup */
 #define DIR_PASSWORD_MAX 4096
 /*

@@ -28,6 +28,7 @@ struct lookup {
 	struct dir_strv patients;
 	size_t bytes;     /* of values read, against DIR_ANSWER_MAX */
 	bool down;        /* the server went away: worth one reconnect */
+	int last_lrc;     /* the LDAP code of the last failed search */
 	bool want_locked; /* dir_set_locked(): lock or unlock */
 	struct dir_strv lusers, lsince; /* dir_list_locked(): the answer */
 };
@@ -123,24 +124,48 @@ search_err(struct dir_ldap *l, struct lookup *lk, int lrc, const char *what,
 {
 	if (lrc == LDAP_SERVER_DOWN)
 		lk->down = true;
+	lk->last_lrc = lrc;
 	dir_ldap_errmsg(l, lrc, what, err, errlen);
 	if (lrc == LDAP_SIZELIMIT_EXCEEDED || lrc == LDAP_ADMINLIMIT_EXCEEDED)
 		return PG_ERR_DIR_BADANSWER;
 	return dir_ldap_map(lrc);
 }
 
-/* Sends a search without waiting for it; *MSGID names it. */
+/*
+ * A search whose answer may be long, asked for in pages (RFC 2696), as
+ * Active Directory requires past 1,000 entries (MaxPageSize) and a slapd
+ * with a paged-results limit allows: each page is an answer of its own.
+ */
+struct pq {
+	const char *what, *base, *filter;
+	char **attrs;
+	int limit; /* entries in all, at most */
+	int msgid; /* the page asked for; -1: none */
+};
+
+/*
+ * Sends a search without waiting for it; *MSGID names it.  With PAGED,
+ * it asks for the page after COOKIE (NULL or empty: the first).
+ */
 static int
 search_send(struct dir_ldap *l, struct lookup *lk, const char *what,
     const char *base, const char *filter, char **attrs, int limit, int *msgid,
-    char *err, size_t errlen)
+    bool paged, struct berval *cookie, char *err, size_t errlen)
 {
 	struct timeval tv = { l->op_ms / 1000, (l->op_ms % 1000) * 1000 };
+	LDAPControl *ctrl = NULL, *ctrls[2] = { NULL, NULL };
 	int lrc;
 
 	*msgid = -1;
+	/* Not critical: a server without paging answers in one piece. */
+	if (paged &&
+	    (lrc = ldap_create_page_control(
+	         l->ld, DIR_PAGE_SIZE, cookie, 0, &ctrl)) != LDAP_SUCCESS)
+		return search_err(l, lk, lrc, what, err, errlen);
+	ctrls[0] = ctrl;
 	lrc = ldap_search_ext(l->ld, base, LDAP_SCOPE_SUBTREE, filter, attrs, 0,
-	    NULL, NULL, &tv, limit, msgid);
+	    paged ? ctrls : NULL, NULL, &tv, limit, msgid);
+	ldap_control_free(ctrl);
 	if (lrc == LDAP_SUCCESS)
 		return PG_OK;
 	*msgid = -1;
@@ -154,9 +179,11 @@ search_send(struct dir_ldap *l, struct lookup *lk, const char *what,
  */
 static int
 search_wait(struct dir_ldap *l, struct lookup *lk, const char *what, int msgid,
-    LDAPMessage **res, char *err, size_t errlen)
+    LDAPMessage **res, struct berval *cookie, char *err, size_t errlen)
 {
 	struct timeval tv = { l->op_ms / 1000, (l->op_ms % 1000) * 1000 };
+	LDAPControl **sctrls = NULL, *pc;
+	ber_int_t count;
 	int lrc = LDAP_OTHER, prc, type;
 
 	*res = NULL;
@@ -169,11 +196,24 @@ search_wait(struct dir_ldap *l, struct lookup *lk, const char *what, int msgid,
 		if (type <= 0 && lrc == LDAP_SUCCESS)
 			lrc = LDAP_OTHER; /* no answer is never an empty one */
 	} else if ((prc = ldap_parse_result(l->ld, *res, &lrc, NULL, NULL, NULL,
-	                NULL, 0)) != LDAP_SUCCESS) {
+	                cookie != NULL ? &sctrls : NULL, 0)) != LDAP_SUCCESS) {
 		lrc = prc;
 	}
+	/* The cookie of the next page; none (empty) after the last. */
+	if (lrc == LDAP_SUCCESS && sctrls != NULL &&
+	    (pc = ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, sctrls, NULL)) !=
+	        NULL &&
+	    ldap_parse_pageresponse_control(l->ld, pc, &count, cookie) !=
+	        LDAP_SUCCESS)
+		lrc = LDAP_DECODING_ERROR;
+	ldap_controls_free(sctrls);
 	if (lrc == LDAP_SUCCESS)
 		return PG_OK;
+	if (cookie != NULL) {
+		ber_memfree(cookie->bv_val);
+		cookie->bv_val = NULL;
+		cookie->bv_len = 0;
+	}
 	ldap_msgfree(*res);
 	*res = NULL;
 	return search_err(l, lk, lrc, what, err, errlen);
@@ -187,10 +227,63 @@ search(struct dir_ldap *l, struct lookup *lk, const char *what,
 	int msgid, rc;
 
 	*res = NULL;
-	rc = search_send(
-	    l, lk, what, base, filter, attrs, limit, &msgid, err, errlen);
+	rc = search_send(l, lk, what, base, filter, attrs, limit, &msgid, false,
+	    NULL, err, errlen);
 	if (rc == PG_OK)
-		rc = search_wait(l, lk, what, msgid, res, err, errlen);
+		rc = search_wait(l, lk, what, msgid, res, NULL, err, errlen);
+	return rc;
+}
+
+/* Sends the first page of Q. */
+static int
+pq_send(struct dir_ldap *l, struct lookup *lk, struct pq *q, char *err,
+    size_t errlen)
+{
+	return search_send(l, lk, q->what, q->base, q->filter, q->attrs,
+	    q->limit, &q->msgid, true, NULL, err, errlen);
+}
+
+/* What the pages of a search are handed to, one answer at a time. */
+typedef int (*page_fn)(struct dir_ldap *l, struct lookup *lk, LDAPMessage *res,
+    void *arg, char *err, size_t errlen);
+
+/*
+ * Reads the pages of Q (its first sent by pq_send()), handing each to
+ * FN, and asks for the next while the server has one.  A server that
+ * pages on past Q's limit gets an error, not an endless loop.  Q's msgid
+ * is -1 after, unless a page is still owed (abandon it).
+ */
+static int
+pq_read(struct dir_ldap *l, struct lookup *lk, struct pq *q, page_fn fn,
+    void *arg, char *err, size_t errlen)
+{
+	struct berval cookie = { 0, NULL };
+	LDAPMessage *res = NULL;
+	int pages, rc = PG_OK;
+
+	for (pages = 1; rc == PG_OK; pages++) {
+		rc = search_wait(
+		    l, lk, q->what, q->msgid, &res, &cookie, err, errlen);
+		q->msgid = -1;
+		if (rc == PG_OK)
+			rc = fn(l, lk, res, arg, err, errlen);
+		ldap_msgfree(res);
+		res = NULL;
+		if (rc != PG_OK || cookie.bv_val == NULL || cookie.bv_len == 0)
+			break;
+		if (pages > q->limit / DIR_PAGE_SIZE + 1) {
+			snprintf(err, errlen, "%s: pages past %d entries",
+			    q->what, q->limit);
+			rc = PG_ERR_DIR_BADANSWER;
+			break;
+		}
+		rc = search_send(l, lk, q->what, q->base, q->filter, q->attrs,
+		    q->limit, &q->msgid, true, &cookie, err, errlen);
+		ber_memfree(cookie.bv_val);
+		cookie.bv_val = NULL;
+		cookie.bv_len = 0;
+	}
+	ber_memfree(cookie.bv_val);
 	return rc;
 }
 
@@ -330,13 +423,14 @@ bad_group(const char *dn, char *err, size_t errlen)
 
 /* Adds the groups of the answer RES to the lookup. */
 static int
-add_groups(struct dir_ldap *l, struct lookup *lk, LDAPMessage *res, char *err,
-    size_t errlen)
+add_groups(struct dir_ldap *l, struct lookup *lk, LDAPMessage *res, void *arg,
+    char *err, size_t errlen)
 {
 	LDAPMessage *e;
 	char *dn;
 	int rc = PG_OK;
 
+	(void)arg;
 	for (e = ldap_first_entry(l->ld, res); e != NULL && rc == PG_OK;
 	     e = ldap_next_entry(l->ld, e)) {
 		dn = ldap_get_dn(l->ld, e);
@@ -377,12 +471,13 @@ out:
 
 /* Adds the care teams of the answer RES to the lookup. */
 static int
-add_patients(struct dir_ldap *l, struct lookup *lk, LDAPMessage *res, char *err,
-    size_t errlen)
+add_patients(struct dir_ldap *l, struct lookup *lk, LDAPMessage *res, void *arg,
+    char *err, size_t errlen)
 {
 	LDAPMessage *e;
 	int rc = PG_OK;
 
+	(void)arg;
 	for (e = ldap_first_entry(l->ld, res); e != NULL && rc == PG_OK;
 	     e = ldap_next_entry(l->ld, e)) {
 		rc = add_patient(l, lk, e);
@@ -408,40 +503,56 @@ find_memberships(
 	static char no_attrs[] = LDAP_NO_ATTRS;
 	char *gattrs[] = { no_attrs, NULL };
 	char *cattrs[] = { l->care_attr, NULL };
+	struct pq g = { "group search", l->group_base, gfilter, gattrs,
+		DIR_MAX_GROUPS + 1, -1 };
 	LDAPMessage *res = NULL;
-	int gid = -1, cid = -1, rc;
+	struct pq c = { "care-team search", l->care_base, cfilter, cattrs,
+		DIR_MAX_PATIENTS + 1, -1 };
+	bool more = false;
+	int rc;
 
 	rc = member_filter(
 	    gfilter, sizeof(gfilter), l->group_filter, &lk->dn, 1, lk->name);
 	if (rc == PG_OK)
 		rc = member_filter(
 		    cfilter, sizeof(cfilter), l->care_filter, &lk->dn, 1, NULL);
+	/*
+	 * slapd pages one search a connection at a time, and may start the
+	 * two in either order: the groups (rarely past a server's limit) are
+	 * asked unpaged beside the paged care teams, and only past that limit
+	 * asked again, alone and paged, once the care teams are read.
+	 */
 	if (rc == PG_OK)
-		rc = search_send(l, lk, "group search", l->group_base, gfilter,
-		    gattrs, DIR_MAX_GROUPS + 1, &gid, err, errlen);
+		rc = search_send(l, lk, g.what, g.base, g.filter, g.attrs,
+		    g.limit, &g.msgid, false, NULL, err, errlen);
 	if (rc == PG_OK)
-		rc = search_send(l, lk, "care-team search", l->care_base,
-		    cfilter, cattrs, DIR_MAX_PATIENTS + 1, &cid, err, errlen);
-	if (rc == PG_OK) {
-		rc = search_wait(l, lk, "group search", gid, &res, err, errlen);
-		gid = -1;
-	}
-	if (rc == PG_OK)
-		rc = add_groups(l, lk, res, err, errlen);
-	ldap_msgfree(res);
-	res = NULL;
+		rc = pq_send(l, lk, &c, err, errlen);
 	if (rc == PG_OK) {
 		rc = search_wait(
-		    l, lk, "care-team search", cid, &res, err, errlen);
-		cid = -1;
+		    l, lk, g.what, g.msgid, &res, NULL, err, errlen);
+		g.msgid = -1;
+		if (rc == PG_ERR_DIR_BADANSWER &&
+		    (lk->last_lrc == LDAP_SIZELIMIT_EXCEEDED ||
+		        lk->last_lrc == LDAP_ADMINLIMIT_EXCEEDED)) {
+			more = true;
+			rc = PG_OK;
+		} else if (rc == PG_OK)
+			rc = add_groups(l, lk, res, NULL, err, errlen);
+		ldap_msgfree(res);
 	}
 	if (rc == PG_OK)
-		rc = add_patients(l, lk, res, err, errlen);
-	ldap_msgfree(res);
-	if (gid >= 0)
-		(void)ldap_abandon_ext(l->ld, gid, NULL, NULL);
-	if (cid >= 0)
-		(void)ldap_abandon_ext(l->ld, cid, NULL, NULL);
+		rc = pq_read(l, lk, &c, add_patients, NULL, err, errlen);
+	if (rc == PG_OK && more) {
+		dir_strv_free(&lk->groups);
+		dir_strv_free(&lk->gdns);
+		rc = pq_send(l, lk, &g, err, errlen);
+		if (rc == PG_OK)
+			rc = pq_read(l, lk, &g, add_groups, NULL, err, errlen);
+	}
+	if (g.msgid >= 0)
+		(void)ldap_abandon_ext(l->ld, g.msgid, NULL, NULL);
+	if (c.msgid >= 0)
+		(void)ldap_abandon_ext(l->ld, c.msgid, NULL, NULL);
 	return rc;
 }
 
@@ -463,6 +574,35 @@ has(const struct dir_strv *sv, const char *dn)
  * SEEN, the DNs of every group found so far: a cycle ends here).  The
  * DNs are asked in batches that fit one filter.
  */
+/* The groups of one nesting level: those new go to SEEN and NEXT. */
+struct nest {
+	struct dir_strv *seen, *next;
+};
+
+static int
+add_nested(struct dir_ldap *l, struct lookup *lk, LDAPMessage *res, void *arg,
+    char *err, size_t errlen)
+{
+	struct nest *ns = arg;
+	LDAPMessage *e;
+	char *dn;
+	int rc = PG_OK;
+
+	for (e = ldap_first_entry(l->ld, res); e != NULL && rc == PG_OK;
+	     e = ldap_next_entry(l->ld, e)) {
+		if ((dn = ldap_get_dn(l->ld, e)) == NULL)
+			return PG_ERR_NOMEM;
+		if (!has(ns->seen, dn) &&
+		    (rc = dir_strv_push(ns->seen, dn, strlen(dn))) == PG_OK &&
+		    (rc = dir_strv_push(ns->next, dn, strlen(dn))) == PG_OK)
+			rc = group_name(dn, &lk->groups, lk);
+		if (rc == PG_ERR_DIR_BADANSWER)
+			bad_group(dn, err, errlen);
+		ldap_memfree(dn);
+	}
+	return rc;
+}
+
 static int
 nest_once(struct dir_ldap *l, struct lookup *lk, struct dir_strv *seen,
     char *filter, size_t flen, char *err, size_t errlen)
@@ -470,9 +610,10 @@ nest_once(struct dir_ldap *l, struct lookup *lk, struct dir_strv *seen,
 	static char no_attrs[] = LDAP_NO_ATTRS;
 	char *attrs[] = { no_attrs, NULL };
 	struct dir_strv next = { NULL, 0, 0, DIR_MAX_GROUPS + 1 };
-	LDAPMessage *res = NULL, *e;
+	struct nest ns = { seen, &next };
+	struct pq q = { "nested group search", l->group_base, filter, attrs,
+		DIR_MAX_GROUPS + 1, -1 };
 	size_t i = 0, n;
-	char *dn;
 	int rc = PG_OK;
 
 	while (rc == PG_OK && i < lk->gdns.n) {
@@ -490,26 +631,12 @@ nest_once(struct dir_ldap *l, struct lookup *lk, struct dir_strv *seen,
 		(void)member_filter(
 		    filter, flen, l->group_filter, lk->gdns.v + i, n, NULL);
 		i += n;
-		rc = search(l, lk, "nested group search", l->group_base, filter,
-		    attrs, DIR_MAX_GROUPS + 1, &res, err, errlen);
-		for (e = rc == PG_OK ? ldap_first_entry(l->ld, res) : NULL;
-		     e != NULL && rc == PG_OK; e = ldap_next_entry(l->ld, e)) {
-			if ((dn = ldap_get_dn(l->ld, e)) == NULL) {
-				rc = PG_ERR_NOMEM;
-				break;
-			}
-			if (!has(seen, dn) &&
-			    (rc = dir_strv_push(seen, dn, strlen(dn))) ==
-			        PG_OK &&
-			    (rc = dir_strv_push(&next, dn, strlen(dn))) ==
-			        PG_OK)
-				rc = group_name(dn, &lk->groups, lk);
-			if (rc == PG_ERR_DIR_BADANSWER)
-				bad_group(dn, err, errlen);
-			ldap_memfree(dn);
-		}
-		ldap_msgfree(res);
-		res = NULL;
+		rc = pq_send(l, lk, &q, err, errlen);
+		if (rc == PG_OK)
+			rc = pq_read(l, lk, &q, add_nested, &ns, err, errlen);
+		if (q.msgid >= 0)
+			(void)ldap_abandon_ext(l->ld, q.msgid, NULL, NULL);
+		q.msgid = -1;
 	}
 	if (rc == PG_ERR_TOOBIG) {
 		snprintf(err, errlen, "more than %d groups", DIR_MAX_GROUPS);
@@ -716,13 +843,32 @@ out:
 	return rc;
 }
 
+/* The locked entries of one page. */
+static int
+add_locked_page(struct dir_ldap *l, struct lookup *lk, LDAPMessage *res,
+    void *arg, char *err, size_t errlen)
+{
+	LDAPMessage *e;
+	int rc = PG_OK;
+
+	(void)arg;
+	for (e = ldap_first_entry(l->ld, res); e != NULL && rc == PG_OK;
+	     e = ldap_next_entry(l->ld, e))
+		if ((rc = add_locked(l, lk, e)) == PG_ERR_DIR_BADANSWER)
+			snprintf(err, errlen,
+			    "a locked entry without a valid %s or %s",
+			    l->user_attr, l->lock_attr);
+	return rc;
+}
+
 static int
 list_locked_once(
     struct dir_ldap *l, struct lookup *lk, char *err, size_t errlen)
 {
 	char filter[DIR_FILTER_MAX], locked[DIR_FILTER_MAX / 2];
 	char *attrs[] = { l->user_attr, l->lock_attr, NULL };
-	LDAPMessage *res = NULL, *e;
+	struct pq q = { "locked users search", l->user_base, filter, attrs,
+		DIR_LOCKED_MAX, -1 };
 	int rc, k;
 
 	rc = dir_ldap_connect(l, err, errlen);
@@ -733,18 +879,17 @@ list_locked_once(
 	k = snprintf(filter, sizeof(filter), "(&%s%s)", l->user_filter, locked);
 	if (k < 0 || (size_t)k >= sizeof(filter))
 		return PG_ERR_TOOBIG;
-	rc = search(l, lk, "locked users search", l->user_base, filter, attrs,
-	    DIR_LOCKED_MAX, &res, err, errlen);
-	if (rc == PG_ERR_DIR_BADANSWER)
+	rc = pq_send(l, lk, &q, err, errlen);
+	if (rc == PG_OK)
+		rc = pq_read(l, lk, &q, add_locked_page, NULL, err, errlen);
+	if (q.msgid >= 0)
+		(void)ldap_abandon_ext(l->ld, q.msgid, NULL, NULL);
+	if (rc == PG_ERR_TOOBIG ||
+	    (rc == PG_ERR_DIR_BADANSWER && lk->lusers.n >= DIR_LOCKED_MAX)) {
 		snprintf(
 		    err, errlen, "more than %d locked users", DIR_LOCKED_MAX);
-	for (e = rc == PG_OK ? ldap_first_entry(l->ld, res) : NULL;
-	     e != NULL && rc == PG_OK; e = ldap_next_entry(l->ld, e))
-		if ((rc = add_locked(l, lk, e)) == PG_ERR_DIR_BADANSWER)
-			snprintf(err, errlen,
-			    "a locked entry without a valid %s or %s",
-			    l->user_attr, l->lock_attr);
-	ldap_msgfree(res);
+		rc = PG_ERR_DIR_BADANSWER;
+	}
 	return rc;
 }
 

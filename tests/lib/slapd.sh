@@ -51,6 +51,10 @@
 #                      photoguard's schema addition (deploy/ldap/
 #                      photoguard-schema.ldif); the otp overlay itself is
 #                      not put on the database, so binds are unchanged
+#   SLAPD_SIZELIMIT    olcSizeLimit of everyone but the admin (default
+#                      unlimited), e.g. as Active Directory pages:
+#                      "size.soft=1000 size.hard=1000 size.pr=1000
+#                      size.prtotal=unlimited"
 #   SLAPD_SCHEMAS      more schema LDIF files to include (space-separated
 #                      absolute paths), e.g. another directory's attributes
 #   SLAPD_ACCESS       olcAccess values (one a line, without {N}) put before
@@ -165,7 +169,7 @@ dn: olcDatabase={-1}frontend,cn=config
 objectClass: olcDatabaseConfig
 objectClass: olcFrontendConfig
 olcDatabase: {-1}frontend
-olcSizeLimit: unlimited
+olcSizeLimit: ${SLAPD_SIZELIMIT:-unlimited}
 
 dn: olcDatabase={0}config,cn=config
 objectClass: olcDatabaseConfig
@@ -192,7 +196,7 @@ olcDbIndex: uid eq
 olcDbIndex: cn eq
 olcDbIndex: member eq
 olcDbIndex: memberUid eq
-olcSizeLimit: unlimited
+olcSizeLimit: ${SLAPD_SIZELIMIT:-unlimited}
 CFG
 	if [ -n "${_SLAPD_PEER_URI:-}" ]; then
 		# The peer as its rootdn (reads everything, limits do not
