@@ -111,6 +111,10 @@ shipped_files() {
 		echo "${f#"$top"/} $SHARE/${d##*/}/${f##*/} 644"
 	done
 	echo "policy/examples/clinic.policy $SHARE/examples/clinic.policy 644"
+	for f in "$top"/deploy/hooks/*; do
+		[ -f "$f" ] || continue
+		echo "${f#"$top"/} $SHARE/examples/hooks/${f##*/} 755"
+	done
 	echo "deploy/ldap/photoguard.schema.md $SHARE/ldap/photoguard.schema.md 644"
 	echo "deploy/ldap/clinic-sample.ldif $SHARE/ldap/clinic-sample.ldif 644"
 	echo "deploy/ldap/syncprov.ldif $SHARE/ldap/syncprov.ldif 644"

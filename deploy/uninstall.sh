@@ -88,7 +88,8 @@ remove_shipped() {
 	shipped_files | while read -r src dest mode; do
 		remove "$dest"
 	done
-	for d in "$SHARE/pam.d" "$SHARE/sshd_config.d" "$SHARE/examples" \
+	for d in "$SHARE/pam.d" "$SHARE/sshd_config.d" \
+	    "$SHARE/examples/hooks" "$SHARE/examples" \
 	    "$SHARE/ldap" "$SHARE/rsyslog" "$SHARE"; do
 		remove_dir "$d"
 	done

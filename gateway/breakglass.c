@@ -5,8 +5,8 @@
  * required.  A grant only adds the patient to the facts of the caller's
  * requests (policy_request.breakglass_patients); rules with the
  * `breakglass` condition say what it opens.  Every grant and refusal is
- * audited; a grant also alerts syslog.  Grants live in the gateway's
- * memory: a restart ends them (fail closed).
+ * audited; a grant also alerts syslog and runs the lockout hook.  Grants live
+ * in the gateway's memory: a restart ends them (fail closed).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -17,6 +17,7 @@
 #include "core/dir/dir.h"
 #include "base/base.h"
 #include "core/ctl/ctl.h"
+#include "core/lockout/lockout.h"
 #include "gateway/control.h"
 #include "gateway/start.h"
 #include "gateway/views.h"
@@ -48,6 +49,25 @@ audit_bg(struct gw *g, struct gw_user *u, pid_t pid, const char *patient,
 	rq.user = u->name;
 	rq.patient = patient;
 	return gw_audit(g, &rq, "breakglass.grant", decision, rule, reason, -1);
+}
+
+/* The hook hears of a grant as of a lockout: at once, by mail or pager. */
+static void
+hook_bg(struct gw *g, const struct gw_user *u, const char *patient,
+    const char *rule, const char *reason, unsigned duration)
+{
+	struct lockout_hook_env e;
+	char secs[16];
+
+	snprintf(secs, sizeof(secs), "%u", duration);
+	lockout_hook_env_init(&e, "breakglass", "gateway");
+	lockout_hook_env_set(&e, "PHOTOGUARD_USER", u->name);
+	lockout_hook_env_set(&e, "PHOTOGUARD_PATIENT", patient);
+	lockout_hook_env_set(&e, "PHOTOGUARD_RULE", rule);
+	lockout_hook_env_set(
+	    &e, "PHOTOGUARD_REASON", reason[0] ? reason : "(no reason given)");
+	lockout_hook_env_set(&e, "PHOTOGUARD_DURATION", secs);
+	gw_run_hook(g, &e);
 }
 
 /* Grants taken within PERIOD seconds before NOW. */
@@ -126,6 +146,7 @@ decide(struct gw_call *c, const char *patient, const char *reason, FILE *f)
 	syslog(LOG_AUTHPRIV | LOG_ALERT,
 	    "photoguard-gateway: BREAK-GLASS by %s for patient %s for %us",
 	    u->name, patient, bg.duration);
+	hook_bg(c->g, u, patient, rule, reason, bg.duration);
 	ctl_reply_ok(f);
 	fprintf(f, "granted %s access to %s for %u seconds (%s)\n", u->name,
 	    patient, bg.duration, rule);

@@ -233,6 +233,13 @@ void gw_lock_copy(
  */
 void gw_unlock_copy(struct gw *g, const char *user, bool live);
 
+struct lockout_hook_env;
+/*
+ * Runs [lockout] hook, if set, with E (lockout_hook_run(): detached,
+ * time-bounded); a hook that is refused or cannot start is logged.
+ */
+void gw_run_hook(struct gw *g, const struct lockout_hook_env *e);
+
 /* Lock workers still running (waited for at exit). */
 extern atomic_int gw_lock_workers;
 

@@ -7,11 +7,9 @@
  */
 #include <errno.h>
 #include <pwd.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,14 +23,12 @@
 #include "gateway/start.h"
 #include "gateway/views.h"
 
-#define ENV_MAX    11
 #define PW_BUF_MAX 16384
-#define ENV_LEN    600
 
 struct lock_job {
 	struct gw *g;
 	char user[GW_USER_MAX];
-	char env[ENV_MAX][ENV_LEN];
+	struct lockout_hook_env env;
 };
 
 atomic_int gw_lock_workers;
@@ -49,38 +45,24 @@ plain(const char *s, char *buf, size_t len)
 	return buf;
 }
 
-static void
-run_hook(struct lock_job *j)
+void
+gw_run_hook(struct gw *g, const struct lockout_hook_env *e)
 {
-	const char *hook = j->g->cfg->lockout_hook;
-	char *argv[2], *envp[ENV_MAX + 1];
-	pid_t pid, w;
-	int st = 0, i;
+	struct lockout_hook_opts o = { 0 };
+	char why[512];
 
-	if (hook == NULL)
+	if (g->cfg->lockout_hook == NULL)
 		return;
-	argv[0] = (char *)(uintptr_t)hook;
-	argv[1] = NULL;
-	for (i = 0; i < ENV_MAX; i++)
-		envp[i] = j->env[i][0] ? j->env[i] : NULL;
-	envp[ENV_MAX] = NULL;
-	if ((errno = posix_spawn(&pid, hook, NULL, NULL, argv, envp)) != 0) {
-		syslog(LOG_AUTHPRIV | LOG_ALERT,
-		    "photoguard-gateway: lockout hook %s: %s", hook,
-		    strerror(errno));
-		return;
-	}
-	while ((w = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
-		;
-	if (w < 0)
+	/* The worker is the service user already. */
+	o.timeout_s = (unsigned)g->cfg->lockout_hook_timeout_s;
+	o.uid = (uid_t)-1;
+	o.gid = (gid_t)-1;
+	o.ident = "photoguard-gateway";
+	if (lockout_hook_run(g->cfg->lockout_hook, e, &o, why, sizeof(why)) !=
+	    0)
 		syslog(LOG_AUTHPRIV | LOG_ERR,
-		    "photoguard-gateway: lockout hook %s: waitpid: %s", hook,
-		    strerror(errno));
-	else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		syslog(LOG_AUTHPRIV | LOG_ERR,
-		    "photoguard-gateway: lockout hook %s failed "
-		    "(status %d)",
-		    hook, st);
+		    "photoguard-gateway: lockout hook %s not run: %s",
+		    g->cfg->lockout_hook, why);
 }
 
 static void *
@@ -103,7 +85,7 @@ lock_worker(void *arg)
 			    j->user, pg_strerror(r),
 			    q == 0 ? "queued for retry" : "NOT queued");
 	}
-	run_hook(j);
+	gw_run_hook(j->g, &j->env);
 	free(j);
 	atomic_fetch_sub(&gw_lock_workers, 1);
 	return NULL;
@@ -114,21 +96,18 @@ job_env(struct lock_job *j, const char *rule, const char *reason,
     unsigned long long files, unsigned long long bytes,
     unsigned long long patients)
 {
-	char host[256] = "";
-	char ts[32] = "";
+	char n[3][24];
 
-	gethostname(host, sizeof(host) - 1);
-	(void)pg_utc(time(NULL), PG_TIME_ISO, ts, sizeof(ts));
-	snprintf(j->env[0], ENV_LEN, "PHOTOGUARD_USER=%s", j->user);
-	snprintf(j->env[1], ENV_LEN, "PHOTOGUARD_RULE=%s", rule);
-	snprintf(j->env[2], ENV_LEN, "PHOTOGUARD_REASON=%s", reason);
-	snprintf(j->env[3], ENV_LEN, "PHOTOGUARD_FILES=%llu", files);
-	snprintf(j->env[4], ENV_LEN, "PHOTOGUARD_BYTES=%llu", bytes);
-	snprintf(j->env[5], ENV_LEN, "PHOTOGUARD_PATIENTS=%llu", patients);
-	snprintf(j->env[6], ENV_LEN, "PHOTOGUARD_TIME=%s", ts);
-	snprintf(j->env[7], ENV_LEN, "PHOTOGUARD_HOST=%s", host);
-	snprintf(j->env[8], ENV_LEN, "PATH=/usr/sbin:/usr/bin:/sbin:/bin");
-	snprintf(j->env[9], ENV_LEN, "PHOTOGUARD_EVENT=lockout");
+	snprintf(n[0], sizeof(n[0]), "%llu", files);
+	snprintf(n[1], sizeof(n[1]), "%llu", bytes);
+	snprintf(n[2], sizeof(n[2]), "%llu", patients);
+	lockout_hook_env_init(&j->env, "lockout", "gateway");
+	lockout_hook_env_set(&j->env, "PHOTOGUARD_USER", j->user);
+	lockout_hook_env_set(&j->env, "PHOTOGUARD_RULE", rule);
+	lockout_hook_env_set(&j->env, "PHOTOGUARD_REASON", reason);
+	lockout_hook_env_set(&j->env, "PHOTOGUARD_FILES", n[0]);
+	lockout_hook_env_set(&j->env, "PHOTOGUARD_BYTES", n[1]);
+	lockout_hook_env_set(&j->env, "PHOTOGUARD_PATIENTS", n[2]);
 }
 
 static void
@@ -169,7 +148,7 @@ void
 gw_audit_failed(struct gw *g, int err)
 {
 	struct lock_job *j;
-	char ts[32] = "", host[256] = "";
+	char why[256];
 
 	if (err == 0) {
 		atomic_store(&audit_failing, false);
@@ -184,15 +163,10 @@ gw_audit_failed(struct gw *g, int err)
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		return;
 	j->g = g; /* j->user stays empty: no directory lockout */
-	gethostname(host, sizeof(host) - 1);
-	(void)pg_utc(time(NULL), PG_TIME_ISO, ts, sizeof(ts));
-	snprintf(j->env[0], ENV_LEN, "PHOTOGUARD_EVENT=audit.failure");
-	snprintf(j->env[1], ENV_LEN,
-	    "PHOTOGUARD_REASON=the audit log refuses records: %s",
+	snprintf(why, sizeof(why), "the audit log refuses records: %s",
 	    pg_strerror(err));
-	snprintf(j->env[2], ENV_LEN, "PHOTOGUARD_TIME=%s", ts);
-	snprintf(j->env[3], ENV_LEN, "PHOTOGUARD_HOST=%s", host);
-	snprintf(j->env[4], ENV_LEN, "PATH=/usr/sbin:/usr/bin:/sbin:/bin");
+	lockout_hook_env_init(&j->env, "audit.failure", "gateway");
+	lockout_hook_env_set(&j->env, "PHOTOGUARD_REASON", why);
 	spawn_worker(j);
 }
 

@@ -130,6 +130,7 @@ lock_out(struct pgpam_ctx *c, struct lockout_store *ls, const char *rule,
 	r = pgpam_audit(c, "lockout.lock", "deny", rule, c->reason);
 	pam_syslog(c->pamh, LOG_ALERT, "lockout rule=%s reason=%s%s", rule, why,
 	    r == PG_OK ? "" : " (audit record NOT written)");
+	pgpam_hook_lockout(c, rule, why, n);
 }
 
 /*

@@ -17,6 +17,14 @@
 int pgpam_auth(struct pgpam_ctx *c);
 
 /*
+ * Runs [lockout] hook (pam_hook.c) for the lockout of C's user that RULE
+ * decided (WHY, after FAILURES wrong codes): detached, as the [store]
+ * user, time-bounded; refusal or failure to start is logged only.
+ */
+void pgpam_hook_lockout(
+    struct pgpam_ctx *c, const char *rule, const char *why, unsigned failures);
+
+/*
  * Lockout, directory and login rules: returns the PAM code of `account`
  * and leaves the outcome in C for pgpam_finish().
  */

@@ -92,6 +92,7 @@ struct pg_config {
 	/* [lockout] */
 	char *lockout_dir;
 	char *lockout_hook; /* NULL: none */
+	int lockout_hook_timeout_s;
 	enum pg_budget lockout_budget;
 	int lockout_lease_s;
 

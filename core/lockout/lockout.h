@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "core/dir/dir.h"
@@ -308,5 +309,67 @@ int lockout_sync_unlock(
  */
 int lockout_check_dir(struct lockout_store *st, struct dir *d, const char *user,
     struct lockout_entry *out, bool *lifted);
+
+/* --- the lockout hook (hook.c) ------------------------------------------ */
+/*
+ * [lockout] hook runs for every event an admin should hear of at once:
+ * a lockout (gateway or PAM module), a break-glass grant, an audit log
+ * that refuses records.  It gets no arguments, no descriptor but
+ * /dev/null, and only the environment built here.
+ */
+#define LOCKOUT_HOOK_ENV_MAX 16  /* variables, PATH included */
+#define LOCKOUT_HOOK_VAR_MAX 600 /* one NAME=value, with its NUL */
+
+struct lockout_hook_env {
+	char var[LOCKOUT_HOOK_ENV_MAX][LOCKOUT_HOOK_VAR_MAX];
+	size_t n;
+};
+
+/*
+ * Starts E with PHOTOGUARD_EVENT=EVENT, PHOTOGUARD_COMPONENT=COMPONENT
+ * ("gateway", "pam"), PHOTOGUARD_TIME (now, UTC, ISO 8601),
+ * PHOTOGUARD_HOST and a fixed PATH.
+ */
+void lockout_hook_env_init(
+    struct lockout_hook_env *e, const char *event, const char *component);
+
+/*
+ * Adds NAME=VALUE to E (a NULL VALUE adds nothing).  Control characters
+ * in VALUE become '?' and a value too long is cut, so that a name or a
+ * reason cannot add lines to what a hook prints.
+ */
+void lockout_hook_env_set(
+    struct lockout_hook_env *e, const char *name, const char *value);
+
+/*
+ * The one rule a hook must pass before it runs: an absolute path to a
+ * regular file (not a symlink) owned by root, executable by its owner,
+ * writable by root only, in directories owned by root that nobody else
+ * may write (or sticky ones, such as /tmp, where only root may replace
+ * root's entries).
+ * Returns 0, or PG_ERR_PERM / PG_ERR_SYMLINK / PG_ERR_IO / PG_ERR_INVAL
+ * with what is wrong in WHY (LEN bytes).
+ */
+int lockout_hook_check(const char *path, char *why, size_t len);
+
+struct lockout_hook_opts {
+	unsigned timeout_s; /* killed (with its process group) after this */
+	uid_t uid;          /* run as UID/GID; (uid_t)-1: as the caller */
+	gid_t gid;
+	const char *ident; /* syslog tag of the supervisor's lines */
+};
+
+/*
+ * Checks PATH (lockout_hook_check()) and runs it detached: the caller
+ * waits only for a short-lived child; a grandchild, reparented to init,
+ * starts the hook in a session of its own, kills it at the timeout and
+ * sends a syslog line (authpriv.err, tag O->ident) when it fails, times
+ * out or cannot start.  No signal disposition of the caller is touched
+ * and only the caller's own child is waited for.  Safe in a threaded
+ * process: the children only make async-signal-safe calls.  Returns 0
+ * once started, or a PG_ERR_* with the reason in WHY (LEN bytes).
+ */
+int lockout_hook_run(const char *path, const struct lockout_hook_env *e,
+    const struct lockout_hook_opts *o, char *why, size_t len);
 
 #endif /* PG_LOCKOUT_H */

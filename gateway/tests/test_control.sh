@@ -63,6 +63,16 @@ like "...because a reason is required" "$out" "reason is required"
 out=$(as gwoncall "$PG_CLI" breakglass --patient P000004 --reason "ER trauma, patient unconscious" 2>&1); rc=$?
 is "break-glass with a reason: granted" "$rc" 0
 like "...for the policy's hour" "$out" "P000004 for 3600 seconds"
+for i in $(seq 1 50); do grep -qs PHOTOGUARD_PATIENT= "$tmp/out/hook.gwoncall" && break; sleep 0.1; done
+hk=$(cat "$tmp/out/hook.gwoncall" 2>/dev/null)
+like "...the hook runs for it: PHOTOGUARD_EVENT" "$hk" "PHOTOGUARD_EVENT=breakglass"
+like "...PHOTOGUARD_PATIENT" "$hk" "PHOTOGUARD_PATIENT=P000004"
+like "...PHOTOGUARD_REASON" "$hk" "PHOTOGUARD_REASON=ER trauma, patient unconscious"
+like "...PHOTOGUARD_RULE: the policy's line" "$hk" "PHOTOGUARD_RULE=.*:[0-9]+"
+like "...PHOTOGUARD_DURATION" "$hk" "PHOTOGUARD_DURATION=3600"
+like "...PHOTOGUARD_COMPONENT" "$hk" "PHOTOGUARD_COMPONENT=gateway"
+like "...as the service user" "$hk" "uid=$(id -u gwstore)"
+rm -f "$tmp/out/hook.gwoncall"
 is "the grant opens that patient" "$(as gwoncall head -1 "$m/$f4" 2>&1)" "PHOTO $f4"
 out=$(as gwoncall cat "$m/patients/P000005/2026-01-10-preop/IMG_0001.jpg" 2>&1)
 like "...and no other" "$out" "No such file or directory"
@@ -85,6 +95,8 @@ for l in open(sys.argv[1]):
 print(n)
 PY
 )" -eq 1
+sleep 0.5
+check "...refused grants run no hook" test ! -e "$tmp/out/hook.gwsurg"
 check "refused grants audited" test "$(audit_count breakglass.grant deny gwoncall)" -ge 2
 
 # --- status --------------------------------------------------------------

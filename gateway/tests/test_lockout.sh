@@ -163,9 +163,10 @@ fi
 for i in $(seq 1 100); do [ -e "$tmp/out/hookenv" ] && break; sleep 0.1; done
 is "the hook gets exactly the documented variables" \
     "$(cut -d= -f1 "$tmp/out/hookenv" 2>/dev/null | sort | tr '\n' ' ')" \
-    "PATH PHOTOGUARD_BYTES PHOTOGUARD_EVENT PHOTOGUARD_FILES PHOTOGUARD_HOST PHOTOGUARD_PATIENTS PHOTOGUARD_REASON PHOTOGUARD_RULE PHOTOGUARD_TIME PHOTOGUARD_USER "
+    "PATH PHOTOGUARD_BYTES PHOTOGUARD_COMPONENT PHOTOGUARD_EVENT PHOTOGUARD_FILES PHOTOGUARD_HOST PHOTOGUARD_PATIENTS PHOTOGUARD_REASON PHOTOGUARD_RULE PHOTOGUARD_TIME PHOTOGUARD_USER "
 hookvar() { sed -n "s/^$1=//p" "$tmp/out/hookenv" 2>/dev/null; }
 is "...PHOTOGUARD_EVENT" "$(hookvar PHOTOGUARD_EVENT)" lockout
+is "...PHOTOGUARD_COMPONENT" "$(hookvar PHOTOGUARD_COMPONENT)" gateway
 is "...PHOTOGUARD_USER" "$(hookvar PHOTOGUARD_USER)" gwbulk
 is "...PHOTOGUARD_RULE: the store's rule" "$(hookvar PHOTOGUARD_RULE)" "$RULE"
 is "...PHOTOGUARD_REASON: the store's reason" "$(hookvar PHOTOGUARD_REASON)" "$REASON"

@@ -88,6 +88,8 @@ is "the audit signing key, 0600" "$(mode /etc/photoguard/audit.key)" 600
 is "its public key, 0644" "$(mode /etc/photoguard/audit.key.pub)" 644
 is "the TOTP host key, 0600" "$(mode /etc/photoguard/totp.key)" 600
 is "the PAM snippets" "$(ls "$r/usr/local/share/photoguard/pam.d" | tr '\n' ' ')" "photoguard-login photoguard-sshd photoguard-sudo "
+is "the example lockout hooks, 0755" \
+    "$(mode /usr/local/share/photoguard/examples/hooks/mail-alert) $(mode /usr/local/share/photoguard/examples/hooks/webhook-alert)" "755 755"
 is "the logrotate snippet, 0644" "$(mode /etc/logrotate.d/photoguard)" 644
 like "...whose postrotate step calls the installed tool to continue the chain" "$(cat "$r/etc/logrotate.d/photoguard")" \
 	"/usr/local/sbin/photoguard audit rotate --renamed \"\\\$1.1\" --log \"\\\$1\""

@@ -100,6 +100,7 @@ test_totp_store_directory(void **state)
 	assert_int_equal(c->totp_store, PG_TOTP_DIRECTORY);
 	assert_int_equal(c->lockout_budget, PG_BUDGET_LOCAL);
 	assert_int_equal(c->lockout_lease_s, 30);
+	assert_int_equal(c->lockout_hook_timeout_s, 30);
 	pg_config_free(c);
 	if (pg_config_parse("d.conf",
 	        "[directory]\nbackend=ldap\nuri=ldap://dir.clinic.example\n"
@@ -290,6 +291,12 @@ static const struct bad bad[] = {
 	  "base_dn=dc=x\nbind_dn=cn=pg\nbind_password_file=/pw\n"
 	  "[lockout]\nbudget = directory\n",
 	    "b.conf:8: [lockout] budget: needs [directory] lockout_attribute (a lock on bulk reads must reach every server)" },
+	{ "[lockout]\nhook_timeout = 0s\n",
+	    "b.conf:2: [lockout] hook_timeout: value out of range (see `photoguard config keys`)" },
+	{ "[lockout]\nhook_timeout = 11m\n",
+	    "b.conf:2: [lockout] hook_timeout: value out of range (see `photoguard config keys`)" },
+	{ "[lockout]\nhook = hook.sh\n",
+	    "b.conf:2: [lockout] hook: must be an absolute path" },
 	{ "[lockout]\nlease = 0s\n",
 	    "b.conf:2: [lockout] lease: value out of range (see `photoguard config keys`)" },
 	{ "[lockout]\nlease = 11m\n",
