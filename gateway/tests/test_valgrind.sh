@@ -14,6 +14,11 @@ if ! command -v valgrind >/dev/null; then
 fi
 
 gw_setup_or_bail
+# No lockout hook here: its runner forks from the threaded gateway and the
+# forked processes end with _exit(), so valgrind would count the parent's
+# other threads' memory as lost in them.  The hook has its own tests
+# (gateway-lockout, gateway-control, pam_hook).
+sed -i '/^hook = /d' "$tmp/etc/pg.conf"
 vg=$tmp/vg
 mkdir -p "$vg"
 chmod 0777 "$vg"
