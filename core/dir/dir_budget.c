@@ -81,7 +81,6 @@ fail_op(
 	return dir_ldap_map(lrc);
 }
 
-/* USER's entry (exactly one, named byte for byte), its leases parsed. */
 /* Whether the lockout attribute's values V lock, as the directory means. */
 static bool
 locked_entry(const struct dir_ldap *l, struct berval **v)
@@ -94,6 +93,7 @@ locked_entry(const struct dir_ldap *l, struct berval **v)
 	return false;
 }
 
+/* USER's entry (exactly one, named byte for byte), its leases parsed. */
 static int
 entry_read(struct dir_ldap *l, struct db_req *q, struct db_entry *e, bool *down)
 {
