@@ -14,10 +14,8 @@
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
-#include <sodium.h>
-
-#include "core/dir/dir.h"
 #include "base/base.h"
+#include "core/dir/dir.h"
 #include "core/lockout/lockout.h"
 #include "core/totp/totp.h"
 #include "pam_module/pam_auth.h"
@@ -42,15 +40,6 @@ ask_code(pam_handle_t *pamh, char **code)
 		return r != PAM_SUCCESS ? r : PAM_CONV_ERR;
 	*code = resp;
 	return PAM_SUCCESS;
-}
-
-static void
-drop_code(char *code)
-{
-	if (code != NULL) {
-		sodium_memzero(code, strnlen(code, CODE_MAX + 1));
-		free(code);
-	}
 }
 
 /*
@@ -246,7 +235,7 @@ refuse_dir_locked(struct pgpam_ctx *c)
 	char *code = NULL;
 
 	if (ask_code(c->pamh, &code) == PAM_SUCCESS)
-		drop_code(code);
+		pgpam_drop_answer(code);
 	(void)mfa_ticket_remove(c->cfg->totp_ticket_dir, c->user);
 	return pgpam_set(c, "deny", PAM_AUTH_ERR, RULE_DIR,
 	    "account locked in the directory (code not checked)");
@@ -318,7 +307,7 @@ offer_enrollment(struct pgpam_ctx *c, struct totp_store *st)
 	if (strcmp(resp, "y") == 0 || strcmp(resp, "Y") == 0 ||
 	    strcmp(resp, "yes") == 0)
 		(void)pgpam_self_enroll(c, st, "a scratch code");
-	free(resp);
+	pgpam_drop_answer(resp);
 }
 
 static int
@@ -348,11 +337,11 @@ check(struct pgpam_ctx *c, struct totp_store *st, struct lockout_store *ls)
 		return pgpam_set(c, "error", r, NULL, "conversation failed");
 	now = time(NULL);
 	if ((r = count_attempt(c, st, ls, now, &a)) != PAM_SUCCESS) {
-		drop_code(code);
+		pgpam_drop_answer(code);
 		return r;
 	}
 	if (strnlen(code, CODE_MAX + 1) > CODE_MAX) {
-		drop_code(code);
+		pgpam_drop_answer(code);
 		pgpam_set(c, "deny", PAM_AUTH_ERR, NULL, "answer too long");
 		return count_failure(c, ls, &a, PAM_AUTH_ERR);
 	}
@@ -366,11 +355,11 @@ check(struct pgpam_ctx *c, struct totp_store *st, struct lockout_store *ls)
 		pgpam_prefetch_start(c);
 	if (tokens && totp_token_format_ok(code)) {
 		r = by_token(c, st, ls, &a, code, now);
-		drop_code(code);
+		pgpam_drop_answer(code);
 		return r;
 	}
 	r = totp_store_check(st, c->user, code, now, c->cfg->totp_window, &how);
-	drop_code(code);
+	pgpam_drop_answer(code);
 	if (r != PG_OK)
 		return refuse(c, st, ls, &a, r);
 	/* The login stands on the scratch code; the offer comes after. */
@@ -388,7 +377,7 @@ refuse_locked(struct pgpam_ctx *c, const struct lockout_entry *e)
 	char *code = NULL, text[PGPAM_REASON_MAX];
 
 	if (ask_code(c->pamh, &code) == PAM_SUCCESS)
-		drop_code(code);
+		pgpam_drop_answer(code);
 	(void)mfa_ticket_remove(c->cfg->totp_ticket_dir, c->user);
 	pgpam_lockout_text(e, text, sizeof(text));
 	return pgpam_set(

@@ -5,12 +5,15 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
+
+#include <sodium.h>
 
 #include "base/base.h"
 #include "core/state/state.h"
@@ -193,4 +196,13 @@ pgpam_finish(struct pgpam_ctx *c, int rc)
 	pgpam_config_free(c->cfg);
 	c->cfg = NULL;
 	return rc;
+}
+
+void
+pgpam_drop_answer(char *answer)
+{
+	if (answer != NULL) {
+		sodium_memzero(answer, strlen(answer));
+		free(answer);
+	}
 }

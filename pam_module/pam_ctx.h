@@ -76,4 +76,10 @@ int pgpam_audit(struct pgpam_ctx *c, const char *event, const char *decision,
  */
 int pgpam_finish(struct pgpam_ctx *c, int rc);
 
+/*
+ * Wipes and frees an answer the conversation returned (a code, a token):
+ * all of it, however long the user made it.  NULL is a no-op.
+ */
+void pgpam_drop_answer(char *answer);
+
 #endif /* PG_PAM_CTX_H */

@@ -25,15 +25,6 @@
 #define ANSWER_MAX 64
 #define MSG_MAX    16384
 
-static void
-drop(char *s)
-{
-	if (s != NULL) {
-		sodium_memzero(s, strnlen(s, ANSWER_MAX + 1));
-		free(s);
-	}
-}
-
 /* The new secret as the user sees it, in one message. */
 static int
 show(struct pgpam_ctx *c, const struct totp_enrollment *e)
@@ -96,7 +87,7 @@ confirm(struct pgpam_ctx *c, struct totp_store *st, char *why, size_t len)
 		else
 			r = totp_store_confirm(
 			    st, c->user, code, time(NULL), c->cfg->totp_window);
-		drop(code);
+		pgpam_drop_answer(code);
 		code = NULL;
 		if (r == PG_ERR_BADCODE && i + 1 < TRIES)
 			(void)pam_error(c->pamh, "That code does not match.");
