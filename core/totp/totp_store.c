@@ -747,6 +747,9 @@ totp_store_failures_reset(struct totp_store *st, const char *user)
 	return st->ops->fail_reset(st->impl, user);
 }
 
+/* A token's characters: base32's, in lower case. */
+static const char token_alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
+
 /* The token file of USER, and its lock (the user's). */
 static int
 token_names(struct totp_store *st, const char *user, struct names *n, char *tok,
@@ -766,7 +769,6 @@ token_names(struct totp_store *st, const char *user, struct names *n, char *tok,
 static int
 token_norm(const char *answer, char norm[TOTP_TOKEN_CHARS + 1])
 {
-	static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
 	size_t n = 0;
 	const char *p;
 
@@ -775,7 +777,7 @@ token_norm(const char *answer, char norm[TOTP_TOKEN_CHARS + 1])
 
 		if (c == '-' || c == ' ')
 			continue;
-		if (n == TOTP_TOKEN_CHARS || strchr(alphabet, c) == NULL)
+		if (n == TOTP_TOKEN_CHARS || strchr(token_alphabet, c) == NULL)
 			return PG_ERR_PARSE;
 		norm[n++] = c;
 	}
@@ -818,7 +820,6 @@ int
 totp_token_issue(struct totp_store *st, const char *user, time_t now, int ttl_s,
     char out[TOTP_TOKEN_TEXT])
 {
-	static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
 	char norm[TOTP_TOKEN_CHARS + 1], tok[TOTP_FILENAME_MAX], line[128];
 	char hex[65];
 	uint8_t hash[32];
@@ -835,7 +836,7 @@ totp_token_issue(struct totp_store *st, const char *user, time_t now, int ttl_s,
 	if ((r = token_names(st, user, &n, tok, sizeof(tok))) != PG_OK)
 		return r;
 	for (i = 0; i < TOTP_TOKEN_CHARS; i++)
-		norm[i] = alphabet[randombytes_uniform(32)];
+		norm[i] = token_alphabet[randombytes_uniform(32)];
 	norm[TOTP_TOKEN_CHARS] = '\0';
 	if ((r = token_hash(st, user, norm, hash)) != PG_OK)
 		goto out;

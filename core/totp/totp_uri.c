@@ -12,10 +12,9 @@
 #include <sodium.h>
 
 #include "base/base.h"
+#include "core/config/config.h"
 #include "core/state/state.h"
 #include "core/totp/totp.h"
-
-#define ISSUER_MAX 64 /* [totp] issuer's limit, checked by the config */
 
 int
 totp_qr_mode_parse(const char *s, enum totp_qr_mode *m)
@@ -36,7 +35,7 @@ int
 totp_uri(const char *issuer, const char *user, const struct totp_enrollment *e,
     char *out, size_t outlen)
 {
-	char euser[3 * TOTP_USER_MAX + 1], eiss[3 * ISSUER_MAX + 1];
+	char euser[3 * TOTP_USER_MAX + 1], eiss[3 * PG_ISSUER_MAX + 1];
 	int n, r;
 
 	/* RFC 3986's unreserved characters stay; the rest is %XX. */
