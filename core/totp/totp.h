@@ -199,6 +199,14 @@ int totp_store_status(
  * code behind them.  The operations keep the contracts of the functions
  * they stand for; fail_add and fail_reset count wrong codes where every
  * server sees them (totp_store_failures_add()).  free wipes and frees IMPL.
+ *
+ * The token operations are optional (NULL: the store keeps no enrollment
+ * tokens); they keep one token record per user, text of at most
+ * TOTP_TOKEN_RECORD_MAX bytes with its NUL, which core/totp makes and
+ * checks.  token_put replaces the user's record with VALUE; token_get
+ * copies it into BUF (PG_ERR_NOTFOUND: none; PG_ERR_CORRUPT: more than
+ * one); token_take removes exactly VALUE, once: PG_ERR_REPLAY when it is
+ * gone already (spent by another server).
  */
 struct totp_store_ops {
 	int (*enroll)(void *impl, const char *user, int reset, time_t now,
@@ -213,6 +221,9 @@ struct totp_store_ops {
 	int (*fail_reset)(void *impl, const char *user);
 	const char *(*why)(const void *impl);
 	void (*free)(void *impl);
+	int (*token_put)(void *impl, const char *user, const char *value);
+	int (*token_get)(void *impl, const char *user, char *buf, size_t len);
+	int (*token_take)(void *impl, const char *user, const char *value);
 };
 
 /*
@@ -362,16 +373,23 @@ int mfa_ticket_remove(const char *dir, const char *user);
  * One-time enrollment tokens: an admin hands one to a user who has no
  * working authenticator, and the user types it at the code prompt to
  * enroll a new one there (pam_photoguard).  80 random bits shown as
- * xxxx-xxxx-xxxx-xxxx (base32, lower case); the files store keeps only a
- * keyed hash (BLAKE2b under the host key) and the expiry, in USER.token.
+ * xxxx-xxxx-xxxx-xxxx (base32, lower case); a store keeps only a hash
+ * bound to the user and the expiry, "pgtoken1 EXPIRES HEX": the files
+ * store in USER.token, its hash keyed by the host key; the directory
+ * store as a value of the user entry (unkeyed: its servers share no key),
+ * where spending it is one delete that only one server wins.
  */
-#define TOTP_TOKEN_CHARS 16
-#define TOTP_TOKEN_TEXT  (TOTP_TOKEN_CHARS + 4) /* dashes and NUL */
+#define TOTP_TOKEN_CHARS      16
+#define TOTP_TOKEN_TEXT       (TOTP_TOKEN_CHARS + 4) /* dashes and NUL */
+#define TOTP_TOKEN_RECORD_MAX 96 /* "pgtoken1 EXPIRES HEX" and NUL */
+
+/* True if ST keeps enrollment tokens (the files store; the directory). */
+bool totp_store_keeps_tokens(const struct totp_store *st);
 
 /*
  * Issues a token for USER valid TTL_S seconds from NOW, replacing any
- * earlier one; the token goes to OUT.  PG_ERR_INVAL for a store made by
- * wrap (the directory store keeps no tokens), else PG_OK or a write error.
+ * earlier one; the token goes to OUT.  PG_ERR_INVAL for a store that
+ * keeps none (totp_store_keeps_tokens()), else PG_OK or a write error.
  */
 int totp_token_issue(struct totp_store *st, const char *user, time_t now,
     int ttl_s, char out[TOTP_TOKEN_TEXT]);
@@ -383,8 +401,9 @@ int totp_token_format_ok(const char *answer);
  * Spends USER's token if ANSWER is it and it has not expired at NOW; an
  * expired token is removed.  Compared in constant time.  Returns PG_OK
  * (removed: it works once), PG_ERR_NOTFOUND (no token), PG_ERR_BADCODE
- * (another answer, or expired), PG_ERR_INVAL (a store made by wrap), or
- * a read error (PG_ERR_CORRUPT, PG_ERR_PERM...).
+ * (another answer, expired, or spent by another server first),
+ * PG_ERR_INVAL (a store that keeps none), or a read error
+ * (PG_ERR_CORRUPT, PG_ERR_PERM...).
  */
 int totp_token_use(
     struct totp_store *st, const char *user, const char *answer, time_t now);

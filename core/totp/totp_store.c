@@ -796,14 +796,21 @@ totp_token_format_ok(const char *answer)
 	return ok;
 }
 
-/* The keyed hash a token file keeps: binds the token to USER. */
+/*
+ * The hash a token record keeps, binding the token to USER: keyed by the
+ * host key in the files store; unkeyed in a store made by wrap, whose
+ * servers share no key (80 random bits are past guessing either way, and
+ * the directory shows the value to the bind DN only).
+ */
 static int
 token_hash(const struct totp_store *st, const char *user, const char *norm,
     uint8_t out[32])
 {
 	crypto_generichash_state h;
+	const uint8_t *key = st->ops == NULL ? st->key : NULL;
+	size_t keylen = st->ops == NULL ? TOTP_HOSTKEY_BYTES : 0;
 
-	if (crypto_generichash_init(&h, st->key, TOTP_HOSTKEY_BYTES, 32) != 0 ||
+	if (crypto_generichash_init(&h, key, keylen, 32) != 0 ||
 	    crypto_generichash_update(&h, (const uint8_t *)"pgtoken1", 9) !=
 	        0 ||
 	    crypto_generichash_update(
@@ -814,6 +821,36 @@ token_hash(const struct totp_store *st, const char *user, const char *norm,
 		return PG_ERR_CRYPTO;
 	sodium_memzero(&h, sizeof(h));
 	return PG_OK;
+}
+
+/* Parses a token record, "pgtoken1 EXPIRES HEX" (a newline may follow). */
+static int
+token_parse(const char *rec, int64_t *expires, uint8_t hash[32])
+{
+	char hex[65], end[2];
+	long long exp;
+	size_t bin = 0;
+	int n;
+
+	n = sscanf(rec, "pgtoken1 %lld %64[0-9a-f]%1[^\n]", &exp, hex, end);
+	if (n != 2 || strlen(hex) != 64 ||
+	    sodium_hex2bin(hash, 32, hex, 64, NULL, &bin, NULL) != 0 ||
+	    bin != 32 || exp < 0)
+		return PG_ERR_CORRUPT;
+	*expires = exp;
+	return PG_OK;
+}
+
+/* A wrap store's token record of USER into BUF.  Errors set the why. */
+static int
+token_get_wrapped(
+    struct totp_store *st, const char *user, char *buf, size_t len)
+{
+	if (st->ops->token_get == NULL) {
+		set_why(st, "this TOTP store keeps no enrollment tokens");
+		return PG_ERR_INVAL;
+	}
+	return st->ops->token_get(st->impl, user, buf, len);
 }
 
 int
@@ -828,12 +865,14 @@ totp_token_issue(struct totp_store *st, const char *user, time_t now, int ttl_s,
 
 	if ((r = check_user(st, user)) != PG_OK)
 		return r;
-	if (st->ops != NULL || now < 0 || ttl_s <= 0) {
-		set_why(
-		    st, "enrollment tokens are kept by the files store only");
+	if (now < 0 || ttl_s <= 0)
+		return PG_ERR_INVAL;
+	if (st->ops != NULL && st->ops->token_put == NULL) {
+		set_why(st, "this TOTP store keeps no enrollment tokens");
 		return PG_ERR_INVAL;
 	}
-	if ((r = token_names(st, user, &n, tok, sizeof(tok))) != PG_OK)
+	if (st->ops == NULL &&
+	    (r = token_names(st, user, &n, tok, sizeof(tok))) != PG_OK)
 		return r;
 	for (i = 0; i < TOTP_TOKEN_CHARS; i++)
 		norm[i] = token_alphabet[randombytes_uniform(32)];
@@ -843,16 +882,21 @@ totp_token_issue(struct totp_store *st, const char *user, time_t now, int ttl_s,
 	sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
 	len = snprintf(line, sizeof(line), "pgtoken1 %lld %s\n",
 	    (long long)now + ttl_s, hex);
-	if ((lock = lock_user(st, &n, 0)) < 0) {
+	if (st->ops != NULL) {
+		line[len - 1] = '\0'; /* a value, not a line */
+		r = st->ops->token_put(st->impl, user, line);
+	} else if ((lock = lock_user(st, &n, 0)) < 0) {
 		r = lock;
-		goto out;
+	} else {
+		r = pg_write_file_atomic(
+		    st->dirfd, tok, line, (size_t)len, 0600);
+		close(lock);
+		if (r != PG_OK)
+			set_why(
+			    st, "%s: cannot write: %s", tok, pg_strerror(r));
 	}
-	r = pg_write_file_atomic(st->dirfd, tok, line, (size_t)len, 0600);
-	close(lock);
-	if (r != PG_OK) {
-		set_why(st, "%s: cannot write: %s", tok, pg_strerror(r));
+	if (r != PG_OK)
 		goto out;
-	}
 	for (i = 0; i < 4; i++) {
 		memcpy(out + i * 5, norm + i * 4, 4);
 		out[i * 5 + 4] = i < 3 ? '-' : '\0';
@@ -868,9 +912,8 @@ static int
 token_read(
     struct totp_store *st, const char *tok, int64_t *expires, uint8_t hash[32])
 {
-	char *buf = NULL, hex[65];
-	long long exp;
-	size_t len = 0, bin = 0;
+	char *buf = NULL;
+	size_t len = 0;
 	int r;
 
 	r = pg_read_file_at(
@@ -882,41 +925,111 @@ token_read(
 			read_err(st, tok, r);
 		return r;
 	}
-	if (sscanf(buf, "pgtoken1 %lld %64[0-9a-f]\n", &exp, hex) != 2 ||
-	    strlen(hex) != 64 ||
-	    sodium_hex2bin(hash, 32, hex, 64, NULL, &bin, NULL) != 0 ||
-	    bin != 32 || exp < 0) {
+	if ((r = token_parse(buf, expires, hash)) != PG_OK)
 		set_why(st, "%s: not an enrollment token file", tok);
-		r = PG_ERR_CORRUPT;
-	} else
-		*expires = exp;
 	pg_free_secret(buf);
+	return r;
+}
+
+/* A wrap store's token of USER: its record REC, expiry and hash. */
+static int
+token_read_wrapped(struct totp_store *st, const char *user, char *rec,
+    size_t len, int64_t *expires, uint8_t hash[32])
+{
+	int r;
+
+	if ((r = token_get_wrapped(st, user, rec, len)) != PG_OK)
+		return r;
+	if ((r = token_parse(rec, expires, hash)) != PG_OK)
+		set_why(st, "the stored enrollment token does not parse");
 	return r;
 }
 
 int
 totp_token_expiry(struct totp_store *st, const char *user, int64_t *expires)
 {
-	char tok[TOTP_FILENAME_MAX];
+	char tok[TOTP_FILENAME_MAX], rec[TOTP_TOKEN_RECORD_MAX];
 	uint8_t hash[32];
 	struct names n;
 	int r;
 
 	if ((r = check_user(st, user)) != PG_OK)
 		return r;
-	if (st->ops != NULL)
-		return PG_ERR_NOTFOUND;
+	if (st->ops != NULL) {
+		if (st->ops->token_get == NULL)
+			return PG_ERR_NOTFOUND;
+		return token_read_wrapped(
+		    st, user, rec, sizeof(rec), expires, hash);
+	}
 	if ((r = token_names(st, user, &n, tok, sizeof(tok))) != PG_OK)
 		return r;
 	return token_read(st, tok, expires, hash);
+}
+
+/* Is ANSWER the token whose hash is WANT?  In constant time. */
+static bool
+token_matches(struct totp_store *st, const char *user, const char *answer,
+    const uint8_t want[32])
+{
+	char norm[TOTP_TOKEN_CHARS + 1];
+	uint8_t got[32];
+	bool ok = token_norm(answer, norm) == PG_OK &&
+	    token_hash(st, user, norm, got) == PG_OK &&
+	    sodium_memcmp(got, want, 32) == 0;
+
+	sodium_memzero(norm, sizeof(norm));
+	sodium_memzero(got, sizeof(got));
+	return ok;
+}
+
+/*
+ * A wrap store's token: spent by removing exactly its record, which of
+ * servers racing with one token only one achieves.
+ */
+static int
+token_use_wrapped(
+    struct totp_store *st, const char *user, const char *answer, time_t now)
+{
+	char rec[TOTP_TOKEN_RECORD_MAX];
+	uint8_t want[32];
+	int64_t expires = 0;
+	int r;
+
+	if (st->ops->token_take == NULL)
+		return PG_ERR_INVAL;
+	r = token_read_wrapped(st, user, rec, sizeof(rec), &expires, want);
+	if (r != PG_OK)
+		goto out;
+	if (!token_matches(st, user, answer, want)) {
+		set_why(st, "not the enrollment token");
+		r = PG_ERR_BADCODE;
+		goto out;
+	}
+	if ((int64_t)now >= expires) {
+		(void)st->ops->token_take(st->impl, user, rec);
+		set_why(st, "the enrollment token expired");
+		r = PG_ERR_BADCODE;
+		goto out;
+	}
+	r = st->ops->token_take(st->impl, user, rec);
+	if (r == PG_ERR_REPLAY) {
+		set_why(st,
+		    "the enrollment token was spent on another "
+		    "server first");
+		r = PG_ERR_BADCODE;
+	}
+out:
+	sodium_memzero(rec, sizeof(rec));
+	sodium_memzero(want, sizeof(want));
+	return r;
 }
 
 int
 totp_token_use(
     struct totp_store *st, const char *user, const char *answer, time_t now)
 {
-	char norm[TOTP_TOKEN_CHARS + 1], tok[TOTP_FILENAME_MAX];
-	uint8_t want[32], got[32];
+	char tok[TOTP_FILENAME_MAX];
+	uint8_t want[32];
 	struct names n;
 	struct stat sb;
 	int64_t expires = 0;
@@ -925,7 +1038,7 @@ totp_token_use(
 	if ((r = check_user(st, user)) != PG_OK)
 		return r;
 	if (st->ops != NULL)
-		return PG_ERR_INVAL;
+		return token_use_wrapped(st, user, answer, now);
 	if ((r = token_names(st, user, &n, tok, sizeof(tok))) != PG_OK)
 		return r;
 	/* No token: no lock file made for a name typed at a prompt. */
@@ -938,9 +1051,7 @@ totp_token_use(
 		return lock;
 	if ((r = token_read(st, tok, &expires, want)) != PG_OK)
 		goto out;
-	if (token_norm(answer, norm) != PG_OK ||
-	    token_hash(st, user, norm, got) != PG_OK ||
-	    sodium_memcmp(got, want, sizeof(want)) != 0) {
+	if (!token_matches(st, user, answer, want)) {
 		set_why(st, "%s: not the enrollment token", tok);
 		r = PG_ERR_BADCODE;
 		goto out;
@@ -957,8 +1068,13 @@ totp_token_use(
 		r = PG_ERR_IO;
 	}
 out:
-	sodium_memzero(norm, sizeof(norm));
-	sodium_memzero(got, sizeof(got));
+	sodium_memzero(want, sizeof(want));
 	close(lock);
 	return r;
+}
+
+bool
+totp_store_keeps_tokens(const struct totp_store *st)
+{
+	return st != NULL && (st->ops == NULL || st->ops->token_get != NULL);
 }

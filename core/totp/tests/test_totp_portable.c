@@ -4,6 +4,7 @@
  * refused when damaged or costly), and a store made of operations
  * (totp_store_wrap) that every totp_store_* call reaches.
  */
+#include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -280,7 +281,138 @@ f_free(void *impl)
 }
 
 static const struct totp_store_ops fake_ops = { f_enroll, f_confirm, f_check,
-	f_status, f_fail_add, f_fail_reset, f_why, f_free };
+	f_status, f_fail_add, f_fail_reset, f_why, f_free, NULL, NULL, NULL };
+
+/* A store that keeps one token record in memory, as the directory does. */
+struct tok_fake {
+	struct fake f;
+	char rec[TOTP_TOKEN_RECORD_MAX];
+	int get_ret;  /* PG_OK: what rec holds */
+	int take_ret; /* PG_OK: remove rec */
+	int puts, takes;
+};
+
+static int
+f_token_put(void *impl, const char *user, const char *value)
+{
+	struct tok_fake *t = impl;
+
+	(void)user;
+	t->puts++;
+	if (strlen(value) >= sizeof(t->rec))
+		return PG_ERR_TOOBIG;
+	strcpy(t->rec, value);
+	return PG_OK;
+}
+
+static int
+f_token_get(void *impl, const char *user, char *buf, size_t len)
+{
+	struct tok_fake *t = impl;
+
+	(void)user;
+	if (t->get_ret != PG_OK)
+		return t->get_ret;
+	if (t->rec[0] == '\0')
+		return PG_ERR_NOTFOUND;
+	snprintf(buf, len, "%s", t->rec);
+	return PG_OK;
+}
+
+static int
+f_token_take(void *impl, const char *user, const char *value)
+{
+	struct tok_fake *t = impl;
+
+	(void)user;
+	t->takes++;
+	if (t->take_ret != PG_OK)
+		return t->take_ret;
+	if (strcmp(value, t->rec) != 0)
+		return PG_ERR_REPLAY;
+	t->rec[0] = '\0';
+	return PG_OK;
+}
+
+static const struct totp_store_ops tok_ops = { f_enroll, f_confirm, f_check,
+	f_status, f_fail_add, f_fail_reset, f_why, f_free, f_token_put,
+	f_token_get, f_token_take };
+
+/* Enrollment tokens through a store made by wrap. */
+static void
+t_wrap_token(void **state)
+{
+	struct tok_fake t;
+	struct totp_store *st = NULL, *plain = NULL;
+	char tok[TOTP_TOKEN_TEXT], other[TOTP_TOKEN_TEXT];
+	int64_t exp = 0;
+
+	(void)state;
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(totp_store_wrap(&fake_ops, &t.f, &plain), PG_OK);
+	assert_false(totp_store_keeps_tokens(plain));
+	assert_int_equal(
+	    totp_token_issue(plain, "u", 100, 60, tok), PG_ERR_INVAL);
+	assert_int_equal(totp_token_use(plain, "u", "aaaa-aaaa-aaaa-aaaa", 100),
+	    PG_ERR_INVAL);
+	assert_int_equal(totp_token_expiry(plain, "u", &exp), PG_ERR_NOTFOUND);
+	totp_store_free(plain);
+
+	assert_int_equal(totp_store_wrap(&tok_ops, &t.f, &st), PG_OK);
+	assert_true(totp_store_keeps_tokens(st));
+	assert_int_equal(totp_token_expiry(st, "u", &exp), PG_ERR_NOTFOUND);
+	assert_int_equal(totp_token_issue(st, "u", 100, 60, tok), PG_OK);
+	assert_true(totp_token_format_ok(tok));
+	/* What the store keeps: the expiry and a hash, never the token. */
+	assert_int_equal(strncmp(t.rec, "pgtoken1 160 ", 13), 0);
+	assert_int_equal(strlen(t.rec), 13 + 64);
+	assert_null(strstr(t.rec, tok));
+	assert_int_equal(totp_token_expiry(st, "u", &exp), PG_OK);
+	assert_int_equal(exp, 160);
+	/* Bound to the user: the same token is no one else's. */
+	assert_int_equal(totp_token_use(st, "v", tok, 110), PG_ERR_BADCODE);
+	/* Another token, however well formed, is refused and spends nothing. */
+	snprintf(other, sizeof(other), "%s", tok);
+	other[0] = other[0] == 'a' ? 'b' : 'a';
+	assert_int_equal(totp_token_use(st, "u", other, 110), PG_ERR_BADCODE);
+	assert_int_equal(t.takes, 0);
+	/* Another server spent it first: refused. */
+	t.take_ret = PG_ERR_REPLAY;
+	assert_int_equal(totp_token_use(st, "u", tok, 110), PG_ERR_BADCODE);
+	assert_non_null(strstr(totp_store_why(st), "another server"));
+	/* The directory down: its error, not a login. */
+	t.take_ret = PG_ERR_DIR_UNAVAIL;
+	assert_int_equal(totp_token_use(st, "u", tok, 110), PG_ERR_DIR_UNAVAIL);
+	t.take_ret = PG_OK;
+	/* Upper case and spaces are the same token; it works once. */
+	{
+		char up[TOTP_TOKEN_TEXT];
+		size_t i;
+
+		for (i = 0; tok[i] != '\0'; i++)
+			up[i] = tok[i] == '-'
+			    ? ' '
+			    : (char)toupper((unsigned char)tok[i]);
+		up[i] = '\0';
+		assert_int_equal(totp_token_use(st, "u", up, 110), PG_OK);
+	}
+	assert_int_equal(totp_token_use(st, "u", tok, 110), PG_ERR_NOTFOUND);
+	/* Expired: refused and removed. */
+	assert_int_equal(totp_token_issue(st, "u", 100, 60, tok), PG_OK);
+	assert_int_equal(totp_token_use(st, "u", tok, 160), PG_ERR_BADCODE);
+	assert_string_equal(t.rec, "");
+	/* A record that does not parse, or two of them: corrupt, refused. */
+	snprintf(t.rec, sizeof(t.rec), "pgtoken1 999 %s", "12ab");
+	assert_int_equal(totp_token_use(st, "u", tok, 110), PG_ERR_CORRUPT);
+	snprintf(t.rec, sizeof(t.rec), "pgtoken1 -5 %064d", 0);
+	assert_int_equal(totp_token_use(st, "u", tok, 110), PG_ERR_CORRUPT);
+	snprintf(t.rec, sizeof(t.rec), "pgtoken1 999 %064dz", 0);
+	assert_int_equal(totp_token_expiry(st, "u", &exp), PG_ERR_CORRUPT);
+	t.get_ret = PG_ERR_CORRUPT;
+	assert_int_equal(totp_token_use(st, "u", tok, 110), PG_ERR_CORRUPT);
+	assert_int_equal(t.takes, 4);
+	totp_store_free(st);
+}
 
 static void
 t_wrap(void **state)
@@ -426,6 +558,7 @@ main(void)
 		cmocka_unit_test(t_value_corrupt),
 		cmocka_unit_test(t_wrap),
 		cmocka_unit_test(t_wrap_user),
+		cmocka_unit_test(t_wrap_token),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
