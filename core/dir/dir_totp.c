@@ -390,6 +390,9 @@ static const struct totp_store_ops ops = {
 	.fail_reset = dir_totp_fail_reset,
 	.why = op_why,
 	.free = op_free,
+	.token_put = dir_totp_token_put,
+	.token_get = dir_totp_token_get,
+	.token_take = dir_totp_token_take,
 };
 
 int

@@ -82,10 +82,47 @@ keep(struct dt_token *t, BerVarray v, struct berval **arr, size_t *n)
 	return PG_OK;
 }
 
+/* Is V an enrollment token's record rather than a scratch code? */
+static bool
+is_enroll_token(const struct berval *v)
+{
+	return v->bv_len >= sizeof(DT_TOKEN_PREFIX) - 1 &&
+	    memcmp(v->bv_val, DT_TOKEN_PREFIX, sizeof(DT_TOKEN_PREFIX) - 1) ==
+	    0;
+}
+
+/*
+ * pgTOTPScratchCode holds the scratch codes and, in the user's entry, an
+ * enrollment token's record: the codes are put first and counted in
+ * NSCRATCH, the records after them (T's etok, from USER_ENTRY only; a
+ * record in another entry is no one's).
+ */
+static void
+split_scratch(struct dt_token *t, bool user_entry)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < t->nscratch; i++)
+		if (!is_enroll_token(&t->scratch[i])) {
+			struct berval x = t->scratch[k];
+
+			t->scratch[k++] = t->scratch[i];
+			t->scratch[i] = x;
+		}
+	if (user_entry) {
+		t->etok = k < t->nscratch ? &t->scratch[k] : NULL;
+		t->netok = t->nscratch - k;
+	}
+	t->nscratch = k;
+}
+
 /* The token's own attributes, from whichever entry holds them. */
 static int
-token_attr(struct dt_token *t, const struct berval *a, BerVarray v, bool *used)
+token_attr(struct dt_token *t, const struct berval *a, BerVarray v,
+    bool user_entry, bool *used)
 {
+	int r;
+
 	*used = true;
 	if (is(a, DT_AT_SECRET))
 		return one(v, &t->secret);
@@ -95,8 +132,11 @@ token_attr(struct dt_token *t, const struct berval *a, BerVarray v, bool *used)
 		return one(v, &t->secret_time);
 	if (is(a, DT_AT_LASTLOGIN))
 		return one(v, &t->last_login);
-	if (is(a, DT_AT_SCRATCH))
-		return keep(t, v, &t->scratch, &t->nscratch);
+	if (is(a, DT_AT_SCRATCH)) {
+		if ((r = keep(t, v, &t->scratch, &t->nscratch)) == PG_OK)
+			split_scratch(t, user_entry);
+		return r;
+	}
 	*used = false;
 	return PG_OK;
 }
@@ -168,7 +208,7 @@ walk(struct dir_ldap *l, LDAPMessage *e, struct dt_token *t, const char *user,
 		used = false;
 		nkeep = t->nkeep;
 		if (token)
-			rc = token_attr(t, &a, v, &used);
+			rc = token_attr(t, &a, v, user != NULL, &used);
 		if (rc == PG_OK && !used && user != NULL)
 			rc = user_attr(l, t, user, &a, v, exact);
 		if (t->nkeep == nkeep) /* not kept by keep() */

@@ -26,6 +26,8 @@
 #define DT_AT_LASTLOGIN "oathLastLogin"
 #define DT_AT_SCRATCH   "pgTOTPScratchCode"
 #define DT_AT_FAILURE   "pgTOTPFailure"
+/* An enrollment token's record, kept as a pgTOTPScratchCode value. */
+#define DT_TOKEN_PREFIX "pgtoken1 "
 
 /* A string literal where libldap's API wants char * (never written). */
 #define DT_S(lit) ((char *)(uintptr_t)(lit))
@@ -48,8 +50,10 @@ struct dt_token {
 	struct berval secret;             /* bv_val NULL: none read */
 	struct berval step;               /* bv_val NULL: none */
 	struct berval secret_time, last_login;
-	struct berval *scratch; /* NULL-terminated array, or NULL */
+	struct berval *scratch; /* the codes of pgTOTPScratchCode, or NULL */
 	size_t nscratch;
+	struct berval *etok; /* enrollment token records (the user entry's) */
+	size_t netok;
 	struct berval *fail; /* pgTOTPFailure values, of the user's entry */
 	size_t nfail;
 	BerVarray keep[8]; /* arrays to ber_memfree() */
@@ -120,6 +124,9 @@ struct op {
 	size_t nscratch;
 	int window_s; /* failures: the counting window */
 	unsigned n, run;
+	const char *value; /* token_put, token_take: the record */
+	char *buf;         /* token_get: the record, BUFLEN bytes */
+	size_t buflen;
 };
 
 typedef int (*dt_fn)(struct dir_totp *s, struct op *o, bool *down);
@@ -167,5 +174,9 @@ int dir_totp_confirm(
 int dir_totp_fail_add(void *impl, const char *user, time_t now, int window_s,
     unsigned *n, unsigned *run);
 int dir_totp_fail_reset(void *impl, const char *user);
+/* ...and enrollment tokens (totp.h's token ops). */
+int dir_totp_token_put(void *impl, const char *user, const char *value);
+int dir_totp_token_get(void *impl, const char *user, char *buf, size_t len);
+int dir_totp_token_take(void *impl, const char *user, const char *value);
 
 #endif /* PG_DIR_TOTP_INT_H */

@@ -12,6 +12,12 @@
  * control write it.  An add of a unique value needs no read-modify-write,
  * so racing servers never lose a count; each counts after its add and so
  * sees at least its own failure and every one before it.
+ *
+ * An enrollment token's record ("pgtoken1 EXPIRES HEX", made and checked
+ * by core/totp) is a pgTOTPScratchCode value of the user's entry: the
+ * attribute the bind DN alone may read and write, which needs no schema
+ * of its own, and whose values are spent the way scratch codes are, by a
+ * delete of exactly the value that only one server wins.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -317,4 +323,156 @@ dir_totp_fail_reset(void *impl, const char *user)
 	struct op o = { .user = user };
 
 	return dt_run(impl, do_fail_reset, &o);
+}
+
+static int
+do_token_put(struct dir_totp *s, struct op *o, bool *down)
+{
+	struct berval ocb = dt_bv(DT_OC_STATE), vb = dt_bv(o->value);
+	struct berval *ocp[] = { &ocb, NULL }, *vp[] = { &vb, NULL };
+	struct berval *oldp[TOTP_SCRATCH_VALUES_MAX + 1];
+	LDAPMod m[3], *mods[4];
+	struct dt_token t;
+	size_t i, n = 0;
+	int r;
+
+	memset(m, 0, sizeof(m));
+	r = dt_token_read(s->l, o->user, &t, down, s->why, sizeof(s->why));
+	if (r == PG_OK && t.netok > TOTP_SCRATCH_VALUES_MAX) {
+		snprintf(s->why, sizeof(s->why),
+		    "over %d enrollment token values", TOTP_SCRATCH_VALUES_MAX);
+		r = PG_ERR_CORRUPT;
+	}
+	if (r != PG_OK)
+		goto out;
+	if (!t.oc_state) {
+		dt_mod(&m[n], LDAP_MOD_ADD, "objectClass", ocp);
+		mods[n] = &m[n];
+		n++;
+	}
+	if (t.netok > 0) { /* the earlier token, replaced */
+		for (i = 0; i < t.netok; i++)
+			oldp[i] = &t.etok[i];
+		oldp[i] = NULL;
+		dt_mod(&m[n], LDAP_MOD_DELETE, DT_AT_SCRATCH, oldp);
+		mods[n] = &m[n];
+		n++;
+	}
+	dt_mod(&m[n], LDAP_MOD_ADD, DT_AT_SCRATCH, vp);
+	mods[n] = &m[n];
+	mods[++n] = NULL;
+	r = dt_once_result(s, dt_modify(s, t.user_dn, mods, false),
+	    "another enrollment token was issued for this user meanwhile",
+	    down);
+out:
+	dt_token_free(&t);
+	return r;
+}
+
+int
+dir_totp_token_put(void *impl, const char *user, const char *value)
+{
+	struct op o = { .user = user, .value = value };
+
+	return dt_run(impl, do_token_put, &o);
+}
+
+static int
+do_token_get(struct dir_totp *s, struct op *o, bool *down)
+{
+	struct dt_token t;
+	int r;
+
+	r = dt_token_read(s->l, o->user, &t, down, s->why, sizeof(s->why));
+	if (r != PG_OK)
+		goto out;
+	if (t.netok == 0) {
+		snprintf(s->why, sizeof(s->why), "no enrollment token");
+		r = PG_ERR_NOTFOUND;
+	} else if (t.netok > 1) {
+		snprintf(s->why, sizeof(s->why),
+		    "%zu enrollment tokens in the user's entry: issue a new "
+		    "one",
+		    t.netok);
+		r = PG_ERR_CORRUPT;
+	} else if (t.etok[0].bv_len >= o->buflen ||
+	    memchr(t.etok[0].bv_val, 0, t.etok[0].bv_len) != NULL) {
+		snprintf(s->why, sizeof(s->why),
+		    "the enrollment token value is not a token record");
+		r = PG_ERR_CORRUPT;
+	} else {
+		memcpy(o->buf, t.etok[0].bv_val, t.etok[0].bv_len);
+		o->buf[t.etok[0].bv_len] = '\0';
+	}
+out:
+	dt_token_free(&t);
+	return r;
+}
+
+int
+dir_totp_token_get(void *impl, const char *user, char *buf, size_t len)
+{
+	struct op o = { .user = user, .buf = buf, .buflen = len };
+
+	if (len == 0)
+		return PG_ERR_INVAL;
+	buf[0] = '\0';
+	return dt_run(impl, do_token_get, &o);
+}
+
+/* Spent only once its removal has reached another provider, as a code. */
+static int
+confirm_gone(struct dir_totp *s, const char *dn, const char *value)
+{
+	char f[3 * TOTP_TOKEN_RECORD_MAX + 32];
+	struct berval bv = dt_bv(value), esc = { 0, NULL };
+	int n;
+
+	if (ldap_bv2escaped_filter_value(&bv, &esc) != 0)
+		return PG_ERR_NOMEM;
+	n = snprintf(f, sizeof(f), "(!(%s=%s))", DT_AT_SCRATCH, esc.bv_val);
+	ber_memfree(esc.bv_val);
+	if (n < 0 || (size_t)n >= sizeof(f))
+		return PG_ERR_TOOBIG;
+	return dir_ldap_confirm(s->l, dn, f, s->why, sizeof(s->why));
+}
+
+static int
+do_token_take(struct dir_totp *s, struct op *o, bool *down)
+{
+	struct berval vb = dt_bv(o->value), *vp[] = { &vb, NULL };
+	LDAPMod del = { 0 }, *mods[] = { &del, NULL };
+	const char *lost = "the enrollment token was spent on another server "
+	                   "first";
+	struct dt_token t;
+	size_t i;
+	int r;
+
+	r = dt_token_read(s->l, o->user, &t, down, s->why, sizeof(s->why));
+	if (r != PG_OK)
+		goto out;
+	for (i = 0; i < t.netok; i++)
+		if (t.etok[i].bv_len == vb.bv_len &&
+		    memcmp(t.etok[i].bv_val, vb.bv_val, vb.bv_len) == 0)
+			break;
+	if (i == t.netok) {
+		snprintf(s->why, sizeof(s->why), "%s", lost);
+		r = PG_ERR_REPLAY;
+		goto out;
+	}
+	dt_mod(&del, LDAP_MOD_DELETE, DT_AT_SCRATCH, vp);
+	r = dt_once_result(s, dt_modify(s, t.user_dn, mods, true), lost, down);
+	if (r == PG_OK)
+		r = confirm_gone(s, t.user_dn, o->value);
+out:
+	dt_token_free(&t);
+	return r;
+}
+
+int
+dir_totp_token_take(void *impl, const char *user, const char *value)
+{
+	struct op o = { .user = user, .value = value };
+
+	return dt_run(impl, do_token_take, &o);
 }
