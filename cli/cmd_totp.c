@@ -95,9 +95,9 @@ static const char enroll_usage[] =
     "for a terminal without colours; none leaves the QR code out.\n"
     "--issuer NAME is the name the app shows (default: [totp] issuer).\n"
     "--token: a one-time enrollment token instead, valid [totp] token_ttl\n"
-    "(files store only): USER types it at the code prompt of a login and\n"
-    "enrolls a new authenticator there (pam_photoguard(8)); a new token\n"
-    "replaces the last one.\n";
+    "(on every server with the directory store): USER types it at the\n"
+    "code prompt of a login and enrolls a new authenticator there\n"
+    "(pam_photoguard(8)); a new token replaces the last one.\n";
 
 static const char totp_usage[] =
     "Usage: photoguard totp status USER [--json] [--secret-dir DIR]\n"
@@ -443,15 +443,7 @@ token_audited(
 		return CLI_EXIT_ERROR;
 	}
 	rc = CLI_EXIT_ERROR;
-	if (a->dir_cfg != NULL) {
-		fprintf(stderr,
-		    "photoguard: enrollment tokens are kept by the files "
-		    "store only ([totp] store = directory); use photoguard "
-		    "enroll %s --reset\n",
-		    a->user);
-		snprintf(why, sizeof(why),
-		    "no token: the directory store keeps none");
-	} else if (open_store(a, 1, &st) != 0) {
+	if (open_store(a, 1, &st) != 0) {
 		snprintf(why, sizeof(why), "the TOTP store cannot be opened");
 	} else {
 		time_t now = time(NULL);

@@ -318,7 +318,7 @@ check(struct pgpam_ctx *c, struct totp_store *st, struct lockout_store *ls)
 	enum totp_method how = TOTP_BY_NONE;
 	char *code = NULL;
 	int64_t token_until;
-	bool tokens = !totp_store_counts_failures(st); /* the files store */
+	bool tokens = totp_store_keeps_tokens(st);
 	time_t now;
 	int r;
 

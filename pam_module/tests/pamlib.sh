@@ -274,7 +274,7 @@ acct() { pam_run "$T/$1/svc" sshd "$2" "" acct_mgmt; }
 line() { grep -a "auth user=" "$T/out" | tail -1; }
 cli() { local s=$1; shift; "$CLI" --config "$T/$s.conf" "$@"; }
 attr() { # USER ATTR: the values of ATTR in USER's entry, as the admin sees them
-	slapd_search -b "uid=$1,ou=people,$BASE" -s base "$2" |
+	slapd_search -o ldif-wrap=no -b "uid=$1,ou=people,$BASE" -s base "$2" |
 		sed -n "s/^$2:: *//p; s/^$2: *//p"
 }
 nvals() { attr "$1" "$2" | grep -c .; }

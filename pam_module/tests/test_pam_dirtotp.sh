@@ -6,7 +6,8 @@
 # Enrolled once with the CLI on one server, a user logs in on the others;
 # one code (and one scratch code) raced on the three is accepted once;
 # wrong codes count clinic-wide and lock in the directory, and a locked
-# user's code is never checked on any server; secrets no other identity
+# user's code is never checked on any server; an enrollment token issued
+# on one server enrolls an app on another, once, even raced; secrets no other identity
 # may read; a directory away, a corrupt secret and bad input refused.
 . "$PG_SOURCE_ROOT/tests/lib/tap.sh"
 . "$PG_SOURCE_ROOT/tests/lib/slapd.sh"
@@ -208,6 +209,110 @@ login C cwu "$W"
 like "seven old failures and an eighth wrong code: locked by the consecutive rule" \
 	"$(line)" 'failure 1 of 5; 8 consecutive failures; account locked'
 cli A unlock cwu >/dev/null 2>&1
+
+# --- enrollment tokens: one for the clinic, spent once --------------------
+# dtoken SERVER USER: `enroll --token` there; sets TOKEN.
+dtoken() {
+	cli "$1" enroll "$2" --token --secret-to-pipe >"$T/token.out" 2>&1
+	local rc=$?
+	TOKEN=$(grep -oE '^  [a-z2-7]{4}(-[a-z2-7]{4}){3}$' "$T/token.out" | tr -d ' ')
+	return $rc
+}
+# dconverse SERVER USER ANSWER [converse.py options]: a login on a
+# pseudo-terminal that goes through a self-service enrollment.
+dconverse() {
+	local s=$1 user=$2 answer=$3
+	shift 3
+	pwrap_sweep
+	env LD_PRELOAD="$PWRAP" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/$s/svc" \
+		PAM_WRAPPER_DEBUGLEVEL=2 python3 "$PG_SOURCE_ROOT/pam_module/tests/converse.py" \
+		"$@" "$answer" -- pamtester -v sshd "$user" authenticate >"$T/out" 2>&1
+	local rc=$?
+	cat "$T/out" >>"$T/all.out"
+	return $rc
+}
+ntok() { attr "$1" pgTOTPScratchCode | grep -c '^pgtoken1 '; }
+CWU_SECRET=$SECRET
+dtoken A hpatel
+is "enroll --token with the directory store on server A: exit 0" $? 0
+like "...prints a token" "$TOKEN" '^[a-z2-7]{4}(-[a-z2-7]{4}){3}$'
+is "...one pgtoken1 value in hpatel's entry" "$(ntok hpatel)" 1
+like "...an expiry and a hash" "$(attr hpatel pgTOTPScratchCode)" '^pgtoken1 [0-9]{10} [0-9a-f]{64}$'
+check "...never the token itself" test -z "$(attr hpatel pgTOTPScratchCode | grep -iF "${TOKEN//-/}")"
+like "totp status on server C shows the token's expiry" "$(cli C totp status hpatel)" 'enrollment token valid until'
+first=$TOKEN
+dtoken B hpatel
+is "a second token, from server B, replaces the first" "$(ntok hpatel)" 1
+dconverse C hpatel "$first"
+is "the replaced token on server C: refused" $? 1
+like "...as not the token" "$(line)" 'outcome=deny .*not the enrollment token'
+dconverse C hpatel "$TOKEN" --app right
+is "hpatel logs in on server C with the token from B and enrolls an app" $? 0
+like "...logged as such" "$(line)" 'outcome=success.*enrollment token accepted, new authenticator enrolled'
+SECRET=$(grep -ao 'secret=[A-Z2-7]*' "$T/out" | tail -1 | cut -d= -f2)
+is "...the token's value is gone" "$(ntok hpatel)" 0
+is "...the new secret is in the directory" "$(nvals hpatel oathSecret)" 1
+is "...with ten scratch codes" "$(nvals hpatel pgTOTPScratchCode)" 10
+dconverse A hpatel "$TOKEN"
+is "the spent token on server A: refused" $? 1
+forget_failures hpatel
+login A hpatel "$(next_code hpatel)"
+is "hpatel logs in on server A with the new app's code" $? 0
+
+dir_enroll A ioconnor
+OLD=$SECRET
+dtoken B ioconnor
+like "an enrolled user's token leaves the scratch count alone" "$(cli C totp status ioconnor)" 'scratch codes left: 10'
+old_secret=$(attr ioconnor oathSecret)
+dconverse C ioconnor "$TOKEN" --app right
+is "a user who lost the phone enrolls a new app with a token on C" $? 0
+SECRET=$(grep -ao 'secret=[A-Z2-7]*' "$T/out" | tail -1 | cut -d= -f2)
+check "...the secret in the directory is replaced" test "$(attr ioconnor oathSecret)" != "$old_secret"
+login A ioconnor "$(next_code ioconnor)"
+is "...the new app's code works on A" $? 0
+SECRET=$OLD
+login B ioconnor "$(next_code ioconnor)"
+is "...the lost phone's code does not" $? 1
+forget_failures ioconnor
+
+for round in 1 2 3; do
+	dtoken A jberg
+	forget_failures jberg
+	race "$TOKEN" jberg "$T/trace$round"
+	is "race $round: one token typed on A, B and C at once: spent once" \
+		"$(grep -la 'outcome=deny .*enrollment token spent' "$T/trace$round"/*.out | wc -l)" 1
+	is "...the two others refused it" \
+		"$(grep -la 'outcome=deny .*\(spent on another server first\|no enrollment token\)' "$T/trace$round"/*.out | wc -l)" 2
+	is "...its value is gone" "$(ntok jberg)" 0
+done
+forget_failures jberg
+
+dtoken A kmueller
+printf '%s\n' "dn: uid=kmueller,ou=people,$BASE" "changetype: modify" \
+	"replace: pwdAccountLockedTime" "pwdAccountLockedTime: 000001010000Z" | admin >/dev/null
+dconverse B kmueller "$TOKEN" --app right
+is "a user the directory marks locked: the token refused" $? 1
+like "...unchecked" "$(line)" 'locked in the directory \(code not checked\)'
+is "...and not spent" "$(ntok kmueller)" 1
+printf '%s\n' "dn: uid=kmueller,ou=people,$BASE" "changetype: modify" \
+	"delete: pwdAccountLockedTime" | admin >/dev/null
+
+dtoken A lrossi
+printf '%s\n' "dn: uid=lrossi,ou=people,$BASE" "changetype: modify" \
+	"add: pgTOTPScratchCode" "pgTOTPScratchCode: pgtoken1 99999999999 $(printf '%064d' 7)" | admin >/dev/null
+dconverse B lrossi "$TOKEN"
+is "two token values in the entry: refused" $? 1
+like "...saying why" "$(line)" 'outcome=(deny|error) .*2 enrollment tokens'
+printf '%s\n' "dn: uid=lrossi,ou=people,$BASE" "changetype: modify" \
+	"replace: pgTOTPScratchCode" "pgTOTPScratchCode: pgtoken1 garbage" | admin >/dev/null
+dconverse B lrossi "$TOKEN"
+is "a token value that does not parse: refused" $? 1
+like "...saying why" "$(line)" 'outcome=(deny|error) .*enrollment token does not parse'
+dtoken C lrossi
+is "a new token replaces the damaged one" "$(attr lrossi pgTOTPScratchCode | grep -c '^pgtoken1 [0-9]')" 1
+dtoken A nobody
+is "a token for a user the directory does not know: refused" $? 3
+SECRET=$CWU_SECRET
 
 # --- bad input --------------------------------------------------------------
 login A cwu "$(printf '%070d' 1)"
