@@ -164,6 +164,19 @@ else
 fi
 diag "gwnurse, limit bytes 300000/10min, 12 readers: served $(jv "$r" served) files, $(jv "$r" bytes) bytes"
 check "bytes served across the clinic: at most 300000 ($(jv "$r" bytes))" le "$(jv "$r" bytes)" 300000
+if [ "$(jv "$r" bytes)" -gt 300000 ]; then
+	# What an overshoot is made of: every lease the surviving
+	# provider holds, and each server's allowed opens with their times.
+	leases gwnurse | sed 's/^/# lease: /'
+	for a in "$tmp"/audit*/audit.jsonl; do
+		grep -F '"actor":"gwnurse","event":"gateway.open"' "$a" | grep -F '"decision":"allow"' |
+		    python3 -c 'import json,sys
+for l in sys.stdin:
+    r = json.loads(l)
+    print("# open:", sys.argv[1], r.get("time"), r.get("host"), r.get("bytes"), r.get("object"))' "${a%/audit.jsonl}"
+	done
+	grep -ih 'budget\|lease\|replicat\|provider' "$tmp"/gateway*.log | tail -40 | sed 's/^/# log: /'
+fi
 # With provider 1 killed, a slice it granted but had not passed on is
 # refused after DIR_CONFIRM_MS rather than spent (nobody would count
 # it): fewer files may be served then.
