@@ -126,10 +126,11 @@ int dir_ldap_filter(char *buf, size_t len, const char *base, const char *attr,
  * replication is asynchronous (syncrepl): a provider that dies between
  * acknowledging a write and sending it on would otherwise take it with
  * it, and a code or a slice of a budget could be spent twice.  Returns
- * PG_OK when seen, or when no other provider answers (then there is no
- * second copy to lose the write to; not asked again for
- * DIR_PEER_RETRY_MS); PG_ERR_TIMEOUT when one answers but has not got it
- * within DIR_CONFIRM_MS.  Call connected, with L's lock held.
+ * PG_OK when seen, or when no other provider answered for all of
+ * DIR_CONFIRM_MS (then there is no second copy to lose the write to; not
+ * asked again for DIR_PEER_RETRY_MS: a provider down costs one wait that
+ * long); PG_ERR_TIMEOUT when one answers but has not got it within
+ * DIR_CONFIRM_MS.  Call connected, with L's lock held.
  */
 #define DIR_CONFIRM_MS    2000
 #define DIR_PEER_RETRY_MS 10000

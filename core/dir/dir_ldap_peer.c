@@ -16,7 +16,8 @@
 #include "base/base.h"
 #include "core/dir/dir_ldap_int.h"
 
-#define POLL_MS 5
+#define POLL_MS      5
+#define RECONNECT_MS 100
 
 void
 dir_ldap_peer_free(struct dir_ldap *l)
@@ -107,6 +108,8 @@ dir_ldap_confirm(struct dir_ldap *l, const char *dn, const char *filter,
 	LDAPMessage *res = NULL;
 	int found;
 	struct timespec pause = { 0, POLL_MS * 1000000L };
+	struct timespec again = { 0, RECONNECT_MS * 1000000L };
+	bool answered = false;
 	struct dir_ldap *p;
 	char perr[DIR_ERR_MAX];
 	int64_t start = dir_mono_ms();
@@ -120,18 +123,27 @@ dir_ldap_confirm(struct dir_ldap *l, const char *dn, const char *filter,
 		return PG_OK;
 	for (;;) {
 		if (dir_mono_ms() - start >= DIR_CONFIRM_MS) {
+			if (!answered) {
+				/* Nobody else answered all along: no second
+				 * copy to lose the write to. */
+				l->peer_down_until_ms =
+				    dir_mono_ms() + DIR_PEER_RETRY_MS;
+				return PG_OK;
+			}
 			snprintf(err, errlen,
 			    "the write has not reached the other provider "
 			    "(%s) within %d ms: replication is not working",
 			    p->uri, DIR_CONFIRM_MS);
 			return PG_ERR_TIMEOUT;
 		}
+		/* A peer that does not answer once may only be slow (a busy
+		 * server is still the one that takes over): asked again
+		 * until the time is up. */
 		if (dir_ldap_connect(p, perr, sizeof(perr)) != PG_OK) {
-			/* Nobody else answers: no second copy to lose. */
-			l->peer_down_until_ms =
-			    dir_mono_ms() + DIR_PEER_RETRY_MS;
-			return PG_OK;
+			nanosleep(&again, NULL);
+			continue;
 		}
+		answered = true;
 		{
 			struct timeval tv = { p->op_ms / 1000,
 				(p->op_ms % 1000) * 1000 };
