@@ -320,3 +320,28 @@ forget_failures() {
 	printf '%s\n' "dn: uid=$1,ou=people,$BASE" "changetype: modify" \
 		"replace: pgTOTPFailure" | admin >/dev/null
 }
+
+# pam_token COMMAND...: runs COMMAND (a `photoguard ... enroll USER`)
+# with --token; sets TOKEN to the token it printed, returns its status.
+pam_token() {
+	"$@" --token --secret-to-pipe >"$T/token.out" 2>&1
+	local rc=$?
+	TOKEN=$(grep -oE '^  [a-z2-7]{4}(-[a-z2-7]{4}){3}$' "$T/token.out" | tr -d ' ')
+	return $rc
+}
+
+# pam_converse SERVICE_DIR SERVICE USER ANSWER [converse.py options]: one
+# login on a pseudo-terminal that may go through a self-service
+# enrollment (converse.py); output in $T/out, exit status returned.
+pam_converse() {
+	local dir=$1 svc=$2 user=$3 answer=$4 rc
+	shift 4
+	pwrap_sweep
+	env LD_PRELOAD="$PWRAP" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$dir" \
+		PAM_WRAPPER_DEBUGLEVEL=2 \
+		python3 "$PG_SOURCE_ROOT/pam_module/tests/converse.py" "$@" "$answer" \
+		-- pamtester -v "$svc" "$user" authenticate >"$T/out" 2>&1
+	rc=$?
+	cat "$T/out" >>"$T/all.out"
+	return $rc
+}

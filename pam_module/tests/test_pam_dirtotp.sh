@@ -212,24 +212,13 @@ cli A unlock cwu >/dev/null 2>&1
 
 # --- enrollment tokens: one for the clinic, spent once --------------------
 # dtoken SERVER USER: `enroll --token` there; sets TOKEN.
-dtoken() {
-	cli "$1" enroll "$2" --token --secret-to-pipe >"$T/token.out" 2>&1
-	local rc=$?
-	TOKEN=$(grep -oE '^  [a-z2-7]{4}(-[a-z2-7]{4}){3}$' "$T/token.out" | tr -d ' ')
-	return $rc
-}
+dtoken() { pam_token cli "$1" enroll "$2"; }
 # dconverse SERVER USER ANSWER [converse.py options]: a login on a
 # pseudo-terminal that goes through a self-service enrollment.
 dconverse() {
-	local s=$1 user=$2 answer=$3
-	shift 3
-	pwrap_sweep
-	env LD_PRELOAD="$PWRAP" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/$s/svc" \
-		PAM_WRAPPER_DEBUGLEVEL=2 python3 "$PG_SOURCE_ROOT/pam_module/tests/converse.py" \
-		"$@" "$answer" -- pamtester -v sshd "$user" authenticate >"$T/out" 2>&1
-	local rc=$?
-	cat "$T/out" >>"$T/all.out"
-	return $rc
+	local s=$1
+	shift
+	pam_converse "$T/$s/svc" sshd "$@"
 }
 ntok() { attr "$1" pgTOTPScratchCode | grep -c '^pgtoken1 '; }
 CWU_SECRET=$SECRET

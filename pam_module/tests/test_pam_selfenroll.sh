@@ -9,7 +9,6 @@
 . "$PG_SOURCE_ROOT/tests/lib/tap.sh"
 . "$PG_SOURCE_ROOT/pam_module/tests/pamlib.sh"
 pam_setup || { done_testing; exit $?; }
-CONVERSE=$PG_SOURCE_ROOT/pam_module/tests/converse.py
 RENDER=$PG_SOURCE_ROOT/cli/tests/term_render.py
 
 T=$(mktemp -d /tmp/pg-pamse-XXXXXX)
@@ -45,26 +44,10 @@ svc pg_badqr "auth required $MOD qr=sepia config=$T/plain.conf"
 
 cli() { "$CLI" --config "$T/plain.conf" "$@"; }
 # token USER: issues a token (the admin's `enroll --token`); sets TOKEN.
-token() {
-	cli enroll "$1" --token --secret-to-pipe >"$T/token.out" 2>&1
-	local rc=$?
-	TOKEN=$(grep -oE '^  [a-z2-7]{4}(-[a-z2-7]{4}){3}$' "$T/token.out" | tr -d ' ')
-	return $rc
-}
+token() { pam_token cli enroll "$1"; }
 # converse SERVICE USER ANSWER [converse.py options]: one login on a
 # pseudo-terminal; output in $T/out, exit status returned.
-converse() {
-	local svc=$1 user=$2 answer=$3
-	shift 3
-	pwrap_sweep
-	env LD_PRELOAD="$PWRAP" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$SVC" \
-		PAM_WRAPPER_DEBUGLEVEL=2 \
-		python3 "$CONVERSE" "$@" "$answer" -- pamtester -v "$svc" "$user" authenticate \
-		>"$T/out" 2>&1
-	local rc=$?
-	cat "$T/out" >>"$T/all.out"
-	return $rc
-}
+converse() { pam_converse "$SVC" "$@"; }
 line() { grep -a 'auth user=' "$T/out" | tail -1; }
 secret_in() { grep -o 'secret=[A-Z2-7]*' "$1" | tail -1 | cut -d= -f2; }
 # next_code SECRET: the code of the next time step (within the window,
