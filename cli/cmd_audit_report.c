@@ -6,29 +6,40 @@
  * rests on a log that does not verify says so at the top and exits 1.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "cli/audit_hosts.h"
 #include "cli/audit_report.h"
+#include "cli/audit_report_html.h"
 #include "cli/cmd_audit.h"
 #include "cli/timearg.h"
 #include "cli/util.h"
 #include "core/audit/audit.h"
+#include "core/state/state.h"
 #include "base/base.h"
 
 #define WARN_MAX 768
 #define CELL_MAX 1024
 
-enum report_format { FMT_TABLE, FMT_CSV, FMT_JSON };
+enum report_format { FMT_TABLE, FMT_CSV, FMT_JSON, FMT_HTML, FMT_PDF };
+
+#define PDF_WAIT_S 120 /* chromium's time to print the report */
 
 struct report_args {
 	const char *log, *user, *since, *until;
+	const char *out; /* --out FILE (--html, --pdf) */
 	struct cli_keys keys;
 	char **files; /* several hosts' logs, or NULL: the log */
 	size_t nfiles;
@@ -61,6 +72,12 @@ struct report_state {
 	long long from_seq;     /* --from-seq */
 	long long after;        /* records appended after the check: left out */
 	struct report *rep;
+	/* --html, --pdf: the allowed opens' times and the lockouts */
+	bool timeline;
+	time_t *opens;
+	size_t nopens, capopens;
+	struct html_lockout *locks;
+	size_t nlocks, caplocks;
 };
 
 static int
@@ -69,7 +86,9 @@ report_usage(FILE *f)
 	fputs(
 	    "Usage: photoguard audit report (--user U | --all-users) "
 	    "[--since T] [--until T]\n"
-	    "                               [--csv | --json | --local] "
+	    "                               [--csv | --json | --local | "
+	    "--html [--out FILE] |\n"
+	    "                               --pdf --out FILE] "
 	    "[--key PUB | --key HOST=PUB...]\n"
 	    "                               [--keys DIR] [--log FILE | "
 	    "FILE...]\n"
@@ -85,6 +104,12 @@ report_usage(FILE *f)
 	    "  --keys DIR  public keys named HOST.pub\n"
 	    "  --local     the table's times in local time (TZ), with their\n"
 	    "              offset; the default, --csv and --json are UTC\n"
+	    "  --html      one self-contained HTML page for lawyers and\n"
+	    "              regulators: verification banner, lockouts, a\n"
+	    "              timeline of the opens, the patients\n"
+	    "  --pdf       the same page as PDF in --out FILE (needs\n"
+	    "              chromium)\n"
+	    "  --out FILE  write there (mode 0600) instead of stdout\n"
 	    "  --from-seq N  accept logs whose oldest files were removed\n"
 	    "              (retention) if they start at seq N or before\n",
 	    f);
@@ -102,7 +127,9 @@ parse_report_args(int argc, char **argv, struct report_args *a)
 		{ "key", 1, NULL, 'k' }, { "keys", 1, NULL, 'K' },
 		{ "csv", 0, NULL, 'c' }, { "json", 0, NULL, 'j' },
 		{ "local", 0, NULL, 'L' }, { "from-seq", 1, NULL, 'F' },
-		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+		{ "html", 0, NULL, 'H' }, { "pdf", 0, NULL, 'P' },
+		{ "out", 1, NULL, 'o' }, { "help", 0, NULL, 'h' },
+		{ NULL, 0, NULL, 0 } };
 	int c, nfmt = 0;
 
 	optind = 1;
@@ -151,6 +178,17 @@ parse_report_args(int argc, char **argv, struct report_args *a)
 			a->local = 1;
 			nfmt++;
 			break;
+		case 'H':
+			a->fmt = FMT_HTML;
+			nfmt++;
+			break;
+		case 'P':
+			a->fmt = FMT_PDF;
+			nfmt++;
+			break;
+		case 'o':
+			a->out = optarg;
+			break;
 		case 'h':
 			return report_usage(stdout);
 		default:
@@ -163,7 +201,14 @@ parse_report_args(int argc, char **argv, struct report_args *a)
 	    (a->user == NULL) == (a->all_users == 0)) {
 		fputs("photoguard: audit report: give --user U or "
 		      "--all-users, and at most one of --csv, --json, "
-		      "--local\n",
+		      "--local, --html, --pdf\n",
+		    stderr);
+		return report_usage(stderr);
+	}
+	if ((a->out != NULL && a->fmt != FMT_HTML && a->fmt != FMT_PDF) ||
+	    (a->fmt == FMT_PDF && a->out == NULL)) {
+		fputs("photoguard: audit report: --out goes with --html or "
+		      "--pdf, and --pdf needs --out FILE\n",
 		    stderr);
 		return report_usage(stderr);
 	}
@@ -279,16 +324,71 @@ check_logs(const struct cli_ctx *ctx, const struct report_args *a,
 	return PG_OK;
 }
 
+/* Keeps what the timeline needs of REC: an allowed open, a lockout. */
+static int
+add_timeline(struct report_state *s, const struct audit_record *rec)
+{
+	struct html_lockout *l;
+
+	if (strcmp(rec->event, "gateway.open") == 0 && rec->decision != NULL &&
+	    strcmp(rec->decision, "allow") == 0) {
+		time_t t = report_html_time(rec->time), *n;
+		size_t nc;
+
+		if (t == (time_t)-1)
+			return PG_OK;
+		if (s->nopens == s->capopens) {
+			nc = s->capopens ? s->capopens * 2 : 1024;
+			if (nc > (size_t)REPORT_MAX_ROWS * 16)
+				return PG_ERR_TOOBIG;
+			if ((n = realloc(s->opens, nc * sizeof(*n))) == NULL)
+				return PG_ERR_NOMEM;
+			s->opens = n;
+			s->capopens = nc;
+		}
+		s->opens[s->nopens++] = t;
+		return PG_OK;
+	}
+	if (strcmp(rec->event, "lockout.lock") != 0)
+		return PG_OK;
+	if (s->nlocks == s->caplocks) {
+		size_t nc = s->caplocks ? s->caplocks * 2 : 8;
+
+		if (nc > 4096)
+			return PG_ERR_TOOBIG;
+		if ((l = realloc(s->locks, nc * sizeof(*l))) == NULL)
+			return PG_ERR_NOMEM;
+		s->locks = l;
+		s->caplocks = nc;
+	}
+	l = &s->locks[s->nlocks++];
+	memset(l, 0, sizeof(*l));
+	snprintf(l->time, sizeof(l->time), "%s", rec->time);
+	l->host = strdup(rec->host != NULL ? rec->host : "");
+	l->actor = strdup(rec->actor != NULL ? rec->actor : "");
+	l->rule = strdup(rec->rule != NULL ? rec->rule : "");
+	l->reason = strdup(rec->reason != NULL ? rec->reason : "");
+	if (l->host == NULL || l->actor == NULL || l->rule == NULL ||
+	    l->reason == NULL)
+		return PG_ERR_NOMEM;
+	return PG_OK;
+}
+
 static int
 add_record(const struct audit_record *rec, void *arg)
 {
 	struct report_state *s = arg;
+	int r;
 
 	/* Verified: leave out what was appended after the check. */
 	if (s->verified && rec->seq > s->cur_last) {
 		s->after++;
 		return 0;
 	}
+	if (s->timeline && (r = add_timeline(s, rec)) != PG_OK)
+		return r;
+	if (strncmp(rec->event, "gateway.", 8) != 0)
+		return 0;
 	return report_add(s->rep, rec);
 }
 
@@ -528,9 +628,193 @@ print_table(const struct report_args *a, const struct audit_paths *p,
 		printf("\n%s\n", s->warning);
 }
 
+/* The page for --html and --pdf, written to F. */
 static int
-print_report(const struct report_args *a, const struct audit_paths *p,
-    struct report_state *s)
+write_html(FILE *f, const struct report_args *a, const struct audit_paths *p,
+    const struct report_state *s, const struct report_row *rows, size_t n,
+    const struct report_totals *t)
+{
+	struct html_chain *hc;
+	struct html_report h;
+	char now[40];
+	size_t i;
+	int r;
+
+	if ((hc = calloc(s->nch, sizeof(*hc))) == NULL)
+		return PG_ERR_NOMEM;
+	for (i = 0; i < s->nch; i++) {
+		const struct audit_verify_result *v = &s->ch[i].res;
+
+		hc[i].host = s->ch[i].host;
+		hc[i].ok = v->ok;
+		hc[i].signatures_checked = v->signatures_checked;
+		hc[i].records = v->records;
+		hc[i].first_seq = v->first_seq;
+		hc[i].last_seq = v->last_seq;
+		hc[i].bad_seq = v->bad_seq;
+		hc[i].problem = v->message;
+	}
+	(void)pg_utc(time(NULL), PG_TIME_TEXT, now, sizeof(now));
+	memset(&h, 0, sizeof(h));
+	h.user = a->user;
+	h.since = a->since;
+	h.until = a->until;
+	h.log = a->nfiles == 0 ? p->log : NULL;
+	h.generated = now;
+	h.verified = s->verified;
+	h.warning = s->warning;
+	h.ch = hc;
+	h.nch = s->nch;
+	h.rows = rows;
+	h.nrows = n;
+	h.totals = t;
+	h.opens = s->opens;
+	h.nopens = s->nopens;
+	h.locks = s->locks;
+	h.nlocks = s->nlocks;
+	h.after = s->after;
+	r = report_html_write(f, &h);
+	free(hc);
+	return r;
+}
+
+/* Runs chromium to print HTML (a file) as PDF into PDF; 0 or PG_ERR_*. */
+static int
+print_pdf(const char *prog, const char *dir, const char *html, const char *pdf)
+{
+	static const char *const names[] = { "chromium", "chromium-browser",
+		"google-chrome", NULL };
+	char url[PATH_MAX_CLI + 8], out[PATH_MAX_CLI + 64],
+	    prof[PATH_MAX_CLI + 20];
+	int status, i, fd;
+	pid_t pid;
+
+	snprintf(url, sizeof(url), "file://%s", html);
+	snprintf(out, sizeof(out), "--print-to-pdf=%s", pdf);
+	snprintf(prof, sizeof(prof), "--user-data-dir=%s/profile", dir);
+	if ((pid = fork()) < 0)
+		return PG_ERR_IO;
+	if (pid == 0) {
+		/* The page has no script and loads nothing; chromium's own
+		 * sandbox needs a user namespace root does not get. */
+		if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+			(void)dup2(fd, 0);
+			(void)dup2(fd, 1);
+			(void)dup2(fd, 2);
+		}
+		(void)setenv("HOME", dir, 1);
+		for (i = 0; names[i] != NULL; i++)
+			execlp(names[i], names[i], "--headless", "--no-sandbox",
+			    "--disable-gpu", "--disable-extensions",
+			    "--no-first-run", "--no-pdf-header-footer", prof,
+			    out, url, (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; i < PDF_WAIT_S * 10; i++) {
+		pid_t w = waitpid(pid, &status, WNOHANG);
+
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR)
+			return PG_ERR_IO;
+		usleep(100000);
+	}
+	if (i == PDF_WAIT_S * 10) {
+		(void)kill(pid, SIGKILL);
+		(void)waitpid(pid, &status, 0);
+		fprintf(stderr,
+		    "%s: audit report: chromium did not print the PDF "
+		    "within %d s\n",
+		    prog, PDF_WAIT_S);
+		return PG_ERR_TIMEOUT;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+		fprintf(stderr,
+		    "%s: audit report: --pdf needs chromium (apt install "
+		    "chromium); --html writes the same report as HTML\n",
+		    prog);
+		return PG_ERR_NOTFOUND;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
+	    access(pdf, F_OK) != 0) {
+		fprintf(stderr,
+		    "%s: audit report: chromium failed to print "
+		    "the PDF\n",
+		    prog);
+		return PG_ERR_IO;
+	}
+	return PG_OK;
+}
+
+static int
+rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb, (void)ftw;
+	return type == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+/*
+ * --html (to stdout or --out) and --pdf: the file is written beside its
+ * name and renamed over it only when whole, mode 0600 (it names patients).
+ */
+static int
+print_page(const char *prog, const struct report_args *a,
+    const struct audit_paths *p, const struct report_state *s,
+    const struct report_row *rows, size_t n, const struct report_totals *t)
+{
+	char dir[] = "/tmp/photoguard-report.XXXXXX";
+	char html[PATH_MAX_CLI], tmp[PATH_MAX_CLI + 16];
+	FILE *f;
+	int fd, r;
+
+	if (a->out == NULL)
+		return write_html(stdout, a, p, s, rows, n, t);
+	if (strlen(a->out) + 24 > sizeof(tmp)) {
+		fprintf(
+		    stderr, "%s: audit report: --out: name too long\n", prog);
+		return PG_ERR_INTERNAL;
+	}
+	if (mkdtemp(dir) == NULL)
+		return PG_ERR_IO;
+	snprintf(html, sizeof(html), "%s/report.html", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", a->out, (long)getpid());
+	if ((fd = open(a->fmt == FMT_PDF ? html : tmp,
+	         O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) <
+	        0 ||
+	    (f = fdopen(fd, "w")) == NULL) {
+		fprintf(stderr, "%s: audit report: %s: %s\n", prog,
+		    a->fmt == FMT_PDF ? html : tmp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		r = PG_ERR_IO;
+		goto out;
+	}
+	r = write_html(f, a, p, s, rows, n, t);
+	if (fsync(fileno(f)) != 0 && r == PG_OK)
+		r = PG_ERR_IO;
+	if (fclose(f) != 0 && r == PG_OK)
+		r = PG_ERR_IO;
+	if (r == PG_OK && a->fmt == FMT_PDF) {
+		r = print_pdf(prog, dir, html, tmp);
+		if (r == PG_OK && chmod(tmp, 0600) != 0)
+			r = PG_ERR_IO;
+	}
+	if (r == PG_OK && rename(tmp, a->out) != 0) {
+		fprintf(stderr, "%s: audit report: %s: %s\n", prog, a->out,
+		    strerror(errno));
+		r = PG_ERR_IO;
+	}
+	if (r != PG_OK)
+		(void)unlink(tmp);
+out:
+	/* The page and chromium's profile go with the directory. */
+	(void)nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return r == PG_OK ? PG_OK : PG_ERR_INTERNAL;
+}
+
+static int
+print_report(const char *prog, const struct report_args *a,
+    const struct audit_paths *p, struct report_state *s)
 {
 	const struct report_row *rows;
 	struct report_totals t;
@@ -541,6 +825,8 @@ print_report(const struct report_args *a, const struct audit_paths *p,
 		return r;
 	if (a->fmt == FMT_JSON)
 		return print_json(a, p, s, rows, n, &t);
+	if (a->fmt == FMT_HTML || a->fmt == FMT_PDF)
+		return print_page(prog, a, p, s, rows, n, &t);
 	if (a->fmt == FMT_CSV)
 		print_csv(s, rows, n);
 	else
@@ -570,7 +856,9 @@ cli_audit_report(const struct cli_ctx *ctx, int argc, char **argv)
 	s.from_seq = a.from_seq;
 	memset(&f, 0, sizeof(f));
 	f.actor = a.user;
-	f.event = "gateway.";
+	/* The page's timeline shows the lockouts too. */
+	s.timeline = a.fmt == FMT_HTML || a.fmt == FMT_PDF;
+	f.event = s.timeline ? NULL : "gateway.";
 	f.since = a.since;
 	f.until = a.until;
 	if (a.nfiles > 0 && a.keys.def == NULL) {
@@ -588,8 +876,16 @@ cli_audit_report(const struct cli_ctx *ctx, int argc, char **argv)
 	else if (r != PG_ERR_NOMEM)
 		r = PG_ERR_INTERNAL; /* said on stderr already */
 	if (r == PG_OK)
-		r = print_report(&a, &p, &s);
+		r = print_report(ctx->progname, &a, &p, &s);
 	report_free(s.rep);
+	free(s.opens);
+	for (size_t i = 0; i < s.nlocks; i++) {
+		free(s.locks[i].host);
+		free(s.locks[i].actor);
+		free(s.locks[i].rule);
+		free(s.locks[i].reason);
+	}
+	free(s.locks);
 	free(s.ch);
 	cli_chains_free(s.groups, s.ngroups);
 	cli_keys_free(&a.keys);
