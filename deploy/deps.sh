@@ -15,7 +15,7 @@ oathtool openssl openssh-server openssh-client valgrind clang-format util-linux
 debootstrap systemd-container debhelper lintian dpkg-dev
 procps psmisc man-db groff-base rsync libjpeg-turbo-progs file logrotate
 time libxml2-utils rsyslog rsyslog-relp rsyslog-gnutls zbar-tools
-bash-completion"
+bash-completion chromium tesseract-ocr poppler-utils"
 
 want=$build
 [ "${1:-}" = "--test" ] && want="$build $test"

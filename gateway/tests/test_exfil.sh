@@ -314,5 +314,17 @@ t = rep["totals"]
 print(rep["verified"], t["files"] == files, t["bytes"] == bytes_, t["patients"] <= 6)
 PY
 )" "True True True True"
+# The same as the page a clinic hands on: the real lockout on it.
+"$PG_CLI" audit report --user gwbulk --html --out "$o/report.html" 2>/dev/null
+is "audit report --html on the gateway's log: exit 0" $? 0
+check "...verified, with the gateway's lockouts in the table and on the timeline" \
+    python3 - "$o/report.html" "$o/report.json" <<'PY'
+import json, re, sys
+page = open(sys.argv[1]).read()
+rep = json.load(open(sys.argv[2]))
+rows = len(re.findall(r"<tr><td>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d</td><td>gwbulk</td>", page))
+sys.exit(not ("Audit log verified" in page and rows >= 1 and "LOCKOUT</text>" in page
+              and all(r["patient"] in page for r in rep["rows"])))
+PY
 [ -n "${PAM:-}" ] && pam_no_sanitizer_reports "$T/all.out"
 gw_done
