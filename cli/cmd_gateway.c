@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -128,6 +129,58 @@ cli_gateway_tell(const struct pg_config *cfg, const char *req)
 	        &n) == CTL_REPLY_OK
 	    ? 1
 	    : -1;
+	close(fd);
+	return r;
+}
+
+int
+cli_gateway_query(const struct pg_config *cfg, const char *req, char **body)
+{
+	long long deadline = now_ms() + CTL_CLIENT_MS;
+	struct pollfd p;
+	char head[CTL_VERDICT_MAX], *buf = NULL, *nb;
+	size_t hn, at, len = 0, cap = 0;
+	ssize_t n;
+	int fd, pr, r = -1;
+
+	*body = NULL;
+	if ((fd = connect_send(cfg, req)) < 0)
+		return errno == ENOENT || errno == ECONNREFUSED ||
+		        errno == EINVAL
+		    ? 0
+		    : -1;
+	if (read_verdict(fd, deadline, head, &hn, &at, &pr, &n) != CTL_REPLY_OK)
+		goto out;
+	p.fd = fd;
+	p.events = POLLIN;
+	for (;;) {
+		if (cap - len < 4096 + (hn - at) + 1) {
+			cap = cap ? cap * 2 : 16384;
+			if (cap > (16u << 20) ||
+			    (nb = realloc(buf, cap)) == NULL)
+				goto out;
+			buf = nb;
+		}
+		if (hn >
+		    at) { /* the body's first bytes came with the verdict */
+			memcpy(buf, head + at, hn - at);
+			len = hn - at;
+			at = hn;
+		}
+		if (poll(&p, 1, left_ms(deadline)) <= 0)
+			goto out; /* no end within the time: no answer */
+		if ((n = read(fd, buf + len, cap - len - 1)) < 0)
+			goto out;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	*body = buf;
+	buf = NULL;
+	r = 1;
+out:
+	free(buf);
 	close(fd);
 	return r;
 }

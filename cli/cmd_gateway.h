@@ -15,6 +15,17 @@ struct pg_config;
  */
 int cli_gateway_tell(const struct pg_config *cfg, const char *req);
 
+/*
+ * Sends REQ to the running gateway of CFG; on "ok" its body in *BODY
+ * (NUL-terminated, free()).  1 if it answered "ok", 0 if no gateway runs
+ * there, -1 if it refused, did not answer in time or out of memory.
+ */
+int cli_gateway_query(
+    const struct pg_config *cfg, const char *req, char **body);
+
+/* `metrics [--textfile FILE]`: node_exporter's textfile figures. */
+int cmd_metrics(const struct cli_ctx *ctx, int argc, char **argv);
+
 /* `status`: the gateway's view (see --help).  Exit CLI_EXIT_OK,
  * CLI_EXIT_FAIL (refused), CLI_EXIT_USAGE or CLI_EXIT_ERROR (no gateway). */
 int cmd_status(const struct cli_ctx *ctx, int argc, char **argv);

@@ -28,6 +28,7 @@ static const struct {
 	{ "status", cmd_status,
 	    "The running gateway: usage, limits, lockouts" },
 	{ "breakglass", cmd_breakglass, "Emergency access to one patient" },
+	{ "metrics", cmd_metrics, "Figures for node_exporter's textfile" },
 	{ "view", cmd_view, "Run a command in a user's own view (root)" },
 };
 

@@ -205,6 +205,12 @@ status_json(struct gw *g, uid_t uid, FILE *f)
 		        json_pack("{s:o,s:I}", "file",
 		            jstr(g->cfg->policy_file), "version",
 		            (json_int_t)g->policy_gen)) |
+		    json_object_set_new(o, "counters",
+		        json_pack("{s:I,s:I,s:I}", "opens_allowed",
+		            (json_int_t)atomic_load(&g->opens_allowed),
+		            "opens_denied",
+		            (json_int_t)atomic_load(&g->opens_denied),
+		            "started", (json_int_t)g->started)) |
 		    json_object_set_new(o, "directory_watch",
 		        json_pack("{s:s,s:o}", "state",
 		            gw_watch_state_name(gw_dirsync_state(NULL, 0)),

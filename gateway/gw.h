@@ -134,6 +134,9 @@ struct gw {
 	struct gw_held *held;
 	atomic_uint nheld; /* entries in held */
 	bool dropper;      /* the dropper thread runs */
+
+	/* Opens decided (gateway.open records), for `photoguard metrics`. */
+	atomic_ullong opens_allowed, opens_denied;
 };
 
 extern struct gw *gw_global; /* the one gateway of this process */

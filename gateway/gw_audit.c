@@ -69,6 +69,15 @@ gw_audit(struct gw *g, const struct gw_req *r, const char *event,
 	ev.uid = (long)r->uid;
 	ev.pid = r->pid > 0 ? (long)r->pid : -1;
 	ev.bytes = bytes;
+	/* Opens decided, for `photoguard metrics`: a limit's refusal is a
+	 * refused open too. */
+	if (strcmp(event, "gateway.open") == 0 && decision != NULL &&
+	    strcmp(decision, "allow") == 0)
+		atomic_fetch_add(&g->opens_allowed, 1);
+	else if (strcmp(event, "gateway.open") == 0 ||
+	    (strcmp(event, "gateway.limit") == 0 && decision != NULL &&
+	        strcmp(decision, "deny") == 0))
+		atomic_fetch_add(&g->opens_denied, 1);
 	rc = audit_write(g->audit, &ev);
 	gw_audit_failed(g, rc);
 	return rc;
