@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "cli/atna.h"
+#include "cli/util.h"
 #include "base/base.h"
 
 struct code {
@@ -138,100 +139,6 @@ map_of(const char *event)
 	return &map_other;
 }
 
-/*
- * Length of the UTF-8 sequence at P if it is one character XML 1.0 can
- * carry (tab, LF, CR, U+0020..U+D7FF, U+E000..U+FFFD, U+10000..U+10FFFF,
- * shortest form), else 0.
- */
-static size_t
-xml_char_len(const unsigned char *p)
-{
-	unsigned long cp;
-	size_t n, i;
-
-	if (p[0] < 0x80)
-		return p[0] >= 0x20 || p[0] == '\t' || p[0] == '\n' ||
-		        p[0] == '\r'
-		    ? 1
-		    : 0;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		n = 2;
-		cp = p[0] & 0x1f;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		n = 3;
-		cp = p[0] & 0x0f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		n = 4;
-		cp = p[0] & 0x07;
-	} else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0; /* also stops at the terminating NUL */
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe ||
-	    cp == 0xffff)
-		return 0;
-	return n;
-}
-
-/*
- * Writes S as attribute value or element text.  Markup characters become
- * entities; tab, LF and CR character references, so that they survive
- * attribute normalisation and a message stays on one line.  What XML
- * cannot carry at all (control characters, bytes that are not UTF-8)
- * becomes \xNN per byte, as the log itself writes such bytes.
- */
-static void
-xml_str(FILE *f, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n;
-
-	while (*p != '\0') {
-		if ((n = xml_char_len(p)) == 0) {
-			fprintf(f, "\\x%02x", *p++);
-			continue;
-		}
-		if (n > 1) {
-			fwrite(p, 1, n, f);
-			p += n;
-			continue;
-		}
-		switch (*p) {
-		case '&':
-			fputs("&amp;", f);
-			break;
-		case '<':
-			fputs("&lt;", f);
-			break;
-		case '>':
-			fputs("&gt;", f);
-			break;
-		case '"':
-			fputs("&quot;", f);
-			break;
-		case '\'':
-			fputs("&apos;", f);
-			break;
-		case '\t':
-			fputs("&#9;", f);
-			break;
-		case '\n':
-			fputs("&#10;", f);
-			break;
-		case '\r':
-			fputs("&#13;", f);
-			break;
-		default:
-			putc(*p, f);
-		}
-		p++;
-	}
-}
-
 /* NAME="VALUE" with a leading space, VALUE escaped; nothing if NULL. */
 static void
 attr(FILE *f, const char *name, const char *value)
@@ -239,7 +146,7 @@ attr(FILE *f, const char *name, const char *value)
 	if (value == NULL)
 		return;
 	fprintf(f, " %s=\"", name);
-	xml_str(f, value);
+	cli_markup(f, value);
 	putc('"', f);
 }
 
@@ -305,7 +212,7 @@ object_begin(FILE *f, const char *id, const char *type, const char *role,
 	/* The schema wants a name or a query; photoguard knows no
 	 * patient's or user's name, so the identifier stands for it. */
 	fputs("<ParticipantObjectName>", f);
-	xml_str(f, name);
+	cli_markup(f, name);
 	fputs("</ParticipantObjectName>", f);
 }
 
@@ -387,14 +294,14 @@ event_identification(FILE *f, const struct audit_record *rec,
 	 * is lost (pam.auth and pam.session.open are both a Login). */
 	coded(f, "EventTypeCode", rec->event, "photoguard", rec->event);
 	fputs("<EventOutcomeDescription>", f);
-	xml_str(f, rec->decision);
+	cli_markup(f, rec->decision);
 	if (rec->reason != NULL) {
 		fputs(": ", f);
-		xml_str(f, rec->reason);
+		cli_markup(f, rec->reason);
 	}
 	if (rec->rule != NULL) {
 		fputs(" (rule ", f);
-		xml_str(f, rec->rule);
+		cli_markup(f, rec->rule);
 		putc(')', f);
 	}
 	fputs("</EventOutcomeDescription></EventIdentification>", f);
@@ -566,7 +473,7 @@ atna_write_unverified(FILE *f, const struct atna_local *who, const char *log,
 	code_el(f, "EventID", m.id);
 	coded(f, "EventTypeCode", m.event, "photoguard", m.event);
 	fputs("<EventOutcomeDescription>exported although the audit log ", f);
-	xml_str(f, verdict);
+	cli_markup(f, verdict);
 	fputs("</EventOutcomeDescription></EventIdentification>", f);
 	fputs("<ActiveParticipant", f);
 	attr(f, "UserID", who->user);

@@ -13,14 +13,14 @@
 
 #include "base/base.h"
 #include "cli/audit_report_html.h"
+#include "cli/util.h"
 
-#define BUCKETS  60
-#define CHART_W  900
-#define CHART_H  220
-#define PLOT_L   50   /* left margin: the count axis */
-#define PLOT_B   40   /* bottom margin: the time axis */
-#define PLOT_T   34   /* top margin: the lockout's label */
-#define TEXT_CUT 1024 /* characters of one log string shown at most */
+#define BUCKETS 60
+#define CHART_W 900
+#define CHART_H 220
+#define PLOT_L  50 /* left margin: the count axis */
+#define PLOT_B  40 /* bottom margin: the time axis */
+#define PLOT_T  34 /* top margin: the lockout's label */
 
 time_t
 report_html_time(const char *t)
@@ -39,40 +39,12 @@ report_html_time(const char *t)
 	return timegm(&tm);
 }
 
-/* S as HTML text: & < > " ' escaped, control bytes dropped. */
+/* S as HTML text (cli_markup()); NULL writes nothing. */
 static void
 esc(FILE *f, const char *s)
 {
-	size_t i;
-
-	if (s == NULL)
-		return;
-	for (i = 0; s[i] != '\0' && i < TEXT_CUT; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		switch (c) {
-		case '&':
-			fputs("&amp;", f);
-			break;
-		case '<':
-			fputs("&lt;", f);
-			break;
-		case '>':
-			fputs("&gt;", f);
-			break;
-		case '"':
-			fputs("&quot;", f);
-			break;
-		case '\'':
-			fputs("&#39;", f);
-			break;
-		default:
-			if (c >= 0x20 && c != 0x7f)
-				fputc(c, f);
-		}
-	}
-	if (s[i] != '\0')
-		fputs("&hellip;", f);
+	if (s != NULL)
+		cli_markup(f, s);
 }
 
 static const char style[] =

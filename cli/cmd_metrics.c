@@ -85,47 +85,43 @@ gateway_status(const struct pg_config *cfg)
 	return j;
 }
 
+/* One series per user and limit: the limit's member FIELD as NAME. */
+static void
+per_limit(
+    FILE *f, json_t *us, const char *name, const char *field, const char *help)
+{
+	json_t *u, *l;
+	size_t i, k;
+
+	head(f, name, "gauge", help);
+	json_array_foreach(us, i, u)
+	{
+		json_array_foreach(json_object_get(u, "limits"), k, l)
+		{
+			fprintf(f, "%s{user=\"", name);
+			label(f, str(u, "user"));
+			fprintf(f,
+			    "\",kind=\"%s\",metric=\"%s\",window_seconds="
+			    "\"%lld\"} %lld\n",
+			    str(l, "kind"), str(l, "metric"),
+			    json_integer_value(
+			        json_object_get(l, "window_seconds")),
+			    json_integer_value(json_object_get(l, field)));
+		}
+	}
+}
+
 /* Per user and limit: used and max; per user: locked, files open. */
 static void
 users(FILE *f, json_t *st)
 {
-	json_t *us = json_object_get(st, "users"), *u, *l;
-	size_t i, k;
+	json_t *us = json_object_get(st, "users"), *u;
+	size_t i;
 
-	head(f, "photoguard_user_usage", "gauge",
+	per_limit(f, us, "photoguard_user_usage", "used",
 	    "What the user used of a limit in its window.");
-	json_array_foreach(us, i, u)
-	{
-		json_array_foreach(json_object_get(u, "limits"), k, l)
-		{
-			fputs("photoguard_user_usage{user=\"", f);
-			label(f, str(u, "user"));
-			fprintf(f,
-			    "\",kind=\"%s\",metric=\"%s\","
-			    "window_seconds=\"%lld\"} %lld\n",
-			    str(l, "kind"), str(l, "metric"),
-			    json_integer_value(
-			        json_object_get(l, "window_seconds")),
-			    json_integer_value(json_object_get(l, "used")));
-		}
-	}
-	head(f, "photoguard_user_limit", "gauge",
+	per_limit(f, us, "photoguard_user_limit", "max",
 	    "The limit (or lockout threshold) of the user's roles.");
-	json_array_foreach(us, i, u)
-	{
-		json_array_foreach(json_object_get(u, "limits"), k, l)
-		{
-			fputs("photoguard_user_limit{user=\"", f);
-			label(f, str(u, "user"));
-			fprintf(f,
-			    "\",kind=\"%s\",metric=\"%s\","
-			    "window_seconds=\"%lld\"} %lld\n",
-			    str(l, "kind"), str(l, "metric"),
-			    json_integer_value(
-			        json_object_get(l, "window_seconds")),
-			    json_integer_value(json_object_get(l, "max")));
-		}
-	}
 	head(f, "photoguard_user_locked", "gauge",
 	    "1 when the gateway holds the user locked out.");
 	json_array_foreach(us, i, u)

@@ -44,4 +44,11 @@ void cli_json_string(FILE *f, const char *s);
  */
 const char *cli_escape(const char *s, char *buf, size_t len, unsigned flags);
 
+/*
+ * Writes S as XML or HTML text or attribute value: markup characters as
+ * entities, tab, LF and CR as character references, what the markup
+ * cannot carry (control characters, bytes that are not UTF-8) as \xNN.
+ */
+void cli_markup(FILE *f, const char *s);
+
 #endif /* PG_CLI_UTIL_H */
