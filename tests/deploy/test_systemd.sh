@@ -142,6 +142,20 @@ like "...the new gateway cleared the dead mount" "$j" "cleared the dead mount of
 is "...and serves again" "$(as_staff drsmith cat "$photo")" "PHOTO P000001"
 is "...with one mount on /srv/photos" "$(ct grep -c ' /srv/photos ' /proc/1/mountinfo)" 1
 
+# --- the metrics for node_exporter, as the shipped timer runs them
+is "photoguard-metrics.timer is installed, not enabled" \
+    "$(ct systemctl is-enabled photoguard-metrics.timer 2>&1)" disabled
+ct mkdir -p /var/lib/prometheus/node-exporter
+ct chown nobody:nogroup /var/lib/prometheus/node-exporter
+out=$(ct timeout 60 systemctl start photoguard-metrics.service 2>&1); rc=$?
+is "photoguard-metrics.service runs (into a directory another user owns)" "$rc" 0
+[ "$rc" = 0 ] ||
+    ct journalctl -b -u photoguard-metrics.service --no-pager -o cat | tail -n 10 | sed 's/^/# /'
+prom=$(ct cat /var/lib/prometheus/node-exporter/photoguard.prom 2>&1)
+like "...it wrote the textfile: the gateway up" "$prom" "photoguard_gateway_up 1"
+like "...with the staff the gateway has seen (no limit in this policy)" "$prom" 'photoguard_user_locked\{user="drsmith"\} 0'
+like "...and every part read" "$prom" "photoguard_metrics_errors 0"
+
 # --- stop
 out=$(ct timeout 60 systemctl stop "$unit" 2>&1); rc=$?
 is "systemctl stop exits 0" "$rc" 0
