@@ -14,6 +14,8 @@
 #   rsyslog_stop_all            stop every instance started here
 # Every instance is named collector.example / NAME in its certificate.
 
+. "$(dirname "${BASH_SOURCE[0]}")/port.sh"
+
 rsyslog_pids=()
 rsyslog_src=${PG_SOURCE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 
@@ -25,15 +27,7 @@ rsyslog_available() {
 }
 
 rsyslog_free_port() {
-	local port i
-	for i in $(seq 1 200); do
-		port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-		if ! ss -Htln "sport = :$port" 2>/dev/null | grep -q .; then
-			echo "$port"
-			return 0
-		fi
-	done
-	return 1
+	free_port
 }
 
 rsyslog_certs() {

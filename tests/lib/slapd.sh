@@ -72,21 +72,14 @@
 
 SLAPD_BIN=${SLAPD_BIN:-/usr/sbin/slapd}
 SLAPD_SCHEMA_DIR=${SLAPD_SCHEMA_DIR:-/etc/ldap/schema}
+. "$(dirname "${BASH_SOURCE[0]}")/port.sh"
 SLAPD_MODULE_DIR=${SLAPD_MODULE_DIR:-/usr/lib/ldap}
 SLAPD_PG_SCHEMA=${SLAPD_PG_SCHEMA:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/deploy/ldap/photoguard-schema.ldif}
 SLAPD_PID=
 SLAPD_OWN_DIR=0
 
 slapd_free_port() {
-	local port i
-	for i in $(seq 1 200); do
-		port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-		if ! ss -Htln "sport = :$port" 2>/dev/null | grep -q .; then
-			echo "$port"
-			return 0
-		fi
-	done
-	return 1
+	free_port
 }
 
 # slapd_gen_certs DIR: a test CA, a server certificate for 127.0.0.1 and
@@ -483,8 +476,46 @@ _slapd_pair_one() {
 	return $rc
 }
 
+# Chooses the four ports of the pair, all different.
+_slapd_pair_ports() {
+	local n p
+	for n in 1 2; do
+		for p in 1 2 3 4 5 6 7 8 9 10; do
+			_SLAPD_PAIR_PORT[$n]=$(slapd_free_port) || return 1
+			_SLAPD_PAIR_LPORT[$n]=$(slapd_free_port) || return 1
+			[ "${_SLAPD_PAIR_PORT[$n]}" != "${_SLAPD_PAIR_LPORT[$n]}" ] &&
+			    [ "$n" = 1 -o "${_SLAPD_PAIR_PORT[2]}" != "${_SLAPD_PAIR_PORT[1]}" -a \
+			    "${_SLAPD_PAIR_PORT[2]}" != "${_SLAPD_PAIR_LPORT[1]}" -a \
+			    "${_SLAPD_PAIR_LPORT[2]}" != "${_SLAPD_PAIR_PORT[1]}" -a \
+			    "${_SLAPD_PAIR_LPORT[2]}" != "${_SLAPD_PAIR_LPORT[1]}" ] && break
+		done
+	done
+}
+
+# Starts provider 1 with LDIF, then provider 2 from provider 1's data.
+_slapd_pair_both() {
+	local ldif=$1
+	_slapd_pair_one 1 "$ldif" 2 || return 1
+	# Provider 2 starts from provider 1's data as slapcat writes it
+	# (entryUUID, entryCSN and contextCSN kept), as an admin seeds a new
+	# provider: nothing to replicate at the start, nothing told twice.
+	if ! slapcat -n1 -F "$_SLAPD_PAIR_TOP/p1/slapd.d" \
+	    -l "$_SLAPD_PAIR_TOP/p2.ldif" >"$_SLAPD_PAIR_TOP/slapcat.log" 2>&1; then
+		echo "slapd_pair_start: slapcat of provider 1 failed:" >&2
+		cat "$_SLAPD_PAIR_TOP/slapcat.log" >&2
+		return 1
+	fi
+	if [ "${SLAPD_TLS:-1}" != 0 ]; then
+		# One CA for both, so that SLAPD_CA holds for either.
+		mkdir -p "$_SLAPD_PAIR_TOP/p2/tls" &&
+		    cp -p "$_SLAPD_PAIR_TOP/p1/tls/"* "$_SLAPD_PAIR_TOP/p2/tls/" ||
+		    return 1
+	fi
+	_slapd_pair_one 2 "$_SLAPD_PAIR_TOP/p2.ldif" 1
+}
+
 slapd_pair_start() {
-	local d=${1:-} ldif=${2:-} n p
+	local d=${1:-} ldif=${2:-} try
 	if [ -n "${_SLAPD_PAIR_PID[1]:-}${_SLAPD_PAIR_PID[2]:-}" ] ||
 	    [ -n "$SLAPD_PID" ]; then
 		echo "slapd_pair_start: a slapd of ours is running" >&2
@@ -499,35 +530,20 @@ slapd_pair_start() {
 	# Both must share the admin password: each binds to the other as it.
 	SLAPD_ADMIN_PW=${SLAPD_ADMIN_PW:-admin-$RANDOM$RANDOM}
 	export SLAPD_ADMIN_PW
-	for n in 1 2; do
-		for p in 1 2 3 4 5 6 7 8 9 10; do
-			_SLAPD_PAIR_PORT[$n]=$(slapd_free_port) || return 1
-			_SLAPD_PAIR_LPORT[$n]=$(slapd_free_port) || return 1
-			[ "${_SLAPD_PAIR_PORT[$n]}" != "${_SLAPD_PAIR_LPORT[$n]}" ] &&
-			    [ "$n" = 1 -o "${_SLAPD_PAIR_PORT[2]}" != "${_SLAPD_PAIR_PORT[1]}" -a \
-			    "${_SLAPD_PAIR_PORT[2]}" != "${_SLAPD_PAIR_LPORT[1]}" -a \
-			    "${_SLAPD_PAIR_LPORT[2]}" != "${_SLAPD_PAIR_PORT[1]}" -a \
-			    "${_SLAPD_PAIR_LPORT[2]}" != "${_SLAPD_PAIR_LPORT[1]}" ] && break
-		done
+	# A port can still be taken between the choice and slapd's bind (by
+	# a parallel test); each provider names the other's port, so both
+	# are chosen again and both started again.
+	for try in 1 2 3; do
+		_slapd_pair_ports || return 1
+		_slapd_pair_both "$ldif" && break
+		slapd_pair_kill 1 TERM
+		slapd_pair_kill 2 TERM
+		if [ "$try" = 3 ]; then
+			slapd_pair_stop
+			return 1
+		fi
+		echo "slapd_pair_start: try $try failed, new ports" >&2
 	done
-	_slapd_pair_one 1 "$ldif" 2 || { slapd_pair_stop; return 1; }
-	# Provider 2 starts from provider 1's data as slapcat writes it
-	# (entryUUID, entryCSN and contextCSN kept), as an admin seeds a new
-	# provider: nothing to replicate at the start, nothing told twice.
-	if ! slapcat -n1 -F "$_SLAPD_PAIR_TOP/p1/slapd.d" \
-	    -l "$_SLAPD_PAIR_TOP/p2.ldif" >"$_SLAPD_PAIR_TOP/slapcat.log" 2>&1; then
-		echo "slapd_pair_start: slapcat of provider 1 failed:" >&2
-		cat "$_SLAPD_PAIR_TOP/slapcat.log" >&2
-		slapd_pair_stop
-		return 1
-	fi
-	if [ "${SLAPD_TLS:-1}" != 0 ]; then
-		# One CA for both, so that SLAPD_CA holds for either.
-		mkdir -p "$_SLAPD_PAIR_TOP/p2/tls" &&
-		    cp -p "$_SLAPD_PAIR_TOP/p1/tls/"* "$_SLAPD_PAIR_TOP/p2/tls/" ||
-		    { slapd_pair_stop; return 1; }
-	fi
-	_slapd_pair_one 2 "$_SLAPD_PAIR_TOP/p2.ldif" 1 || { slapd_pair_stop; return 1; }
 	trap slapd_pair_stop EXIT
 	_slapd_pair_export
 	slapd_pair_use 1
