@@ -100,10 +100,11 @@ per_limit(
 		{
 			fprintf(f, "%s{user=\"", name);
 			label(f, str(u, "user"));
-			fprintf(f,
-			    "\",kind=\"%s\",metric=\"%s\",window_seconds="
-			    "\"%lld\"} %lld\n",
-			    str(l, "kind"), str(l, "metric"),
+			fputs("\",kind=\"", f);
+			label(f, str(l, "kind"));
+			fputs("\",metric=\"", f);
+			label(f, str(l, "metric"));
+			fprintf(f, "\",window_seconds=\"%lld\"} %lld\n",
 			    json_integer_value(
 			        json_object_get(l, "window_seconds")),
 			    json_integer_value(json_object_get(l, field)));
@@ -111,35 +112,39 @@ per_limit(
 	}
 }
 
+/* One series per user: the user's member FIELD (true is 1) as NAME. */
+static void
+per_user(
+    FILE *f, json_t *us, const char *name, const char *field, const char *help)
+{
+	json_t *u, *v;
+	size_t i;
+
+	head(f, name, "gauge", help);
+	json_array_foreach(us, i, u)
+	{
+		v = json_object_get(u, field);
+		fprintf(f, "%s{user=\"", name);
+		label(f, str(u, "user"));
+		fprintf(f, "\"} %lld\n",
+		    json_is_true(v) ? 1LL : json_integer_value(v));
+	}
+}
+
 /* Per user and limit: used and max; per user: locked, files open. */
 static void
 users(FILE *f, json_t *st)
 {
-	json_t *us = json_object_get(st, "users"), *u;
-	size_t i;
+	json_t *us = json_object_get(st, "users");
 
 	per_limit(f, us, "photoguard_user_usage", "used",
 	    "What the user used of a limit in its window.");
 	per_limit(f, us, "photoguard_user_limit", "max",
 	    "The limit (or lockout threshold) of the user's roles.");
-	head(f, "photoguard_user_locked", "gauge",
+	per_user(f, us, "photoguard_user_locked", "locked",
 	    "1 when the gateway holds the user locked out.");
-	json_array_foreach(us, i, u)
-	{
-		fputs("photoguard_user_locked{user=\"", f);
-		label(f, str(u, "user"));
-		fprintf(f, "\"} %d\n",
-		    json_is_true(json_object_get(u, "locked")) ? 1 : 0);
-	}
-	head(f, "photoguard_user_open_files", "gauge",
+	per_user(f, us, "photoguard_user_open_files", "open",
 	    "Files the user holds open through the gateway.");
-	json_array_foreach(us, i, u)
-	{
-		fputs("photoguard_user_open_files{user=\"", f);
-		label(f, str(u, "user"));
-		fprintf(f, "\"} %lld\n",
-		    json_integer_value(json_object_get(u, "open")));
-	}
 }
 
 static void
@@ -284,13 +289,58 @@ write_metrics(FILE *f, const struct pg_config *cfg)
 	    "Parts of this run that could not be read (the lockout store, "
 	    "the audit log).");
 	fprintf(f, "photoguard_metrics_errors %d\n", errors);
-	head(f, "photoguard_metrics_time_seconds", "gauge",
+	head(f, "photoguard_metrics_last_run_timestamp_seconds", "gauge",
 	    "When these figures were taken (Unix time).");
-	fprintf(f, "photoguard_metrics_time_seconds %lld\n", (long long)now);
+	fprintf(f, "photoguard_metrics_last_run_timestamp_seconds %lld\n",
+	    (long long)now);
 	return errors;
 }
 
-/* FILE replaced whole: written beside it, synced, renamed. */
+/* The directory holding PATH synced, so that a rename survives a crash. */
+static int
+sync_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[NAME_MAX_M];
+	int fd, rc;
+
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/*
+ * The old textfile removed, if it is one of ours (it starts as every
+ * run's output does): a mistyped --textfile never costs another file.
+ */
+static void
+drop_old(const char *path)
+{
+	static const char ours[] = "# HELP photoguard_gateway_up ";
+	char buf[sizeof(ours) - 1];
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return;
+	if (read(fd, buf, sizeof(buf)) == (ssize_t)sizeof(buf) &&
+	    memcmp(buf, ours, sizeof(buf)) == 0)
+		(void)unlink(path);
+	close(fd);
+}
+
+/*
+ * FILE replaced whole: written beside it, synced, renamed.  When that
+ * fails the old FILE goes too: figures from an earlier run (gateway_up 1)
+ * must not stand for now, and a missing file is what alerts fire on.
+ */
 static int
 write_textfile(const char *prog, const struct pg_config *cfg, const char *path,
     int *errors)
@@ -315,6 +365,7 @@ write_textfile(const char *prog, const struct pg_config *cfg, const char *path,
 			close(fd);
 			(void)unlink(tmp);
 		}
+		drop_old(path);
 		return -1;
 	}
 	*errors = write_metrics(f, cfg);
@@ -324,6 +375,12 @@ write_textfile(const char *prog, const struct pg_config *cfg, const char *path,
 		fprintf(stderr, "%s: metrics: %s: %s\n", prog, path,
 		    strerror(errno));
 		(void)unlink(tmp);
+		drop_old(path);
+		return -1;
+	}
+	if (sync_dir(path) != 0) {
+		fprintf(stderr, "%s: metrics: %s: sync of its directory: %s\n",
+		    prog, path, strerror(errno));
 		return -1;
 	}
 	return 0;
