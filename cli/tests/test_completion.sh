@@ -59,6 +59,9 @@ like "photoguard unlock <TAB>: users from passwd" "$(comp unlock ro)" "^root$"
 like "photoguard audit query --user <TAB>: users" "$(comp audit query --user ro)" "^root$"
 is "photoguard lockouts --dir <TAB>: directories only" \
 	"$(words "$(cd "$PG_SOURCE_ROOT" && comp lockouts --dir deploy/bash-)")" "deploy/bash-completion"
+is "photoguard metrics --textfile <TAB>: files" \
+	"$(words "$(cd "$PG_SOURCE_ROOT" && comp metrics --textfile deploy/bash-completion/ph)")" \
+	"deploy/bash-completion/photoguard"
 is "photoguard status --<TAB>" "$(words "$(comp status --)")" "--help --json"
 is "a verb with no options: only --help" "$(words "$(comp audit keygen --)")" "--help"
 is "an unknown verb offers nothing" "$(comp nosuchverb --)" "--help"
