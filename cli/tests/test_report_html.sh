@@ -21,7 +21,7 @@ for tool in chromium tesseract pdftotext; do
 done
 
 "$pg" audit keygen "$dir/audit.key" >/dev/null || die "audit keygen"
-evil='P<script>alert(1)</script>&"x'
+evil="P<script>alert(1)</script>&\"x'y"
 {
 	for i in $(seq 1 12); do
 		for p in P000101 P000102 P000103; do
@@ -52,7 +52,7 @@ check "...and no temporary file is left beside it" test -z "$(ls "$dir" | grep '
 html=$(cat "$dir/r.html")
 like "...one self-contained page: no script, nothing loaded" \
 	"$(grep -ciE '<script|src=|href=|@import|url\(' "$dir/r.html")" '^0$'
-like "...names written as markup stay text" "$html" 'P&lt;script&gt;alert\(1\)&lt;/script&gt;&amp;&quot;x'
+like "...names written as markup stay text" "$html" 'P&lt;script&gt;alert\(1\)&lt;/script&gt;&amp;&quot;x&apos;y'
 like "...another user's patient is not in it" "$(grep -c P000999 "$dir/r.html")" '^0$'
 like "...the table counts each patient's files" "$html" 'P000102</td><td>[^<]*</td><td class="n">12</td><td class="n">240000</td>'
 like "...the timeline marks the lockout" "$html" '<line [^>]*stroke="#b00020"'
