@@ -112,6 +112,20 @@ pgpam_note(struct pgpam_ctx *c, const char *fmt, ...)
 	va_end(ap);
 }
 
+void
+pgpam_syslog(struct pgpam_ctx *c, int prio, const char *fmt, ...)
+{
+	char raw[1024], safe[4 * sizeof(raw)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(raw, sizeof(raw), fmt, ap);
+	va_end(ap);
+	pg_escape(
+	    raw, safe, sizeof(safe), PG_ESC_KEEP_SPACE | PG_ESC_KEEP_UTF8);
+	pam_syslog(c->pamh, prio, "%s", safe);
+}
+
 int
 pgpam_audit(struct pgpam_ctx *c, const char *event, const char *decision,
     const char *rule, const char *reason)

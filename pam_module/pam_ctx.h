@@ -60,6 +60,14 @@ void pgpam_note(struct pgpam_ctx *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /*
+ * pam_syslog() of the formatted text with control characters and other
+ * bytes a log reader could be fooled by escaped: for text that carries
+ * what a server or a file said.
+ */
+void pgpam_syslog(struct pgpam_ctx *c, int prio, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*
  * Writes one extra audit record EVENT (decision DECISION) for the user,
  * e.g. "lockout.lock".  Returns PG_OK or PG_ERR_*.
  */

@@ -130,8 +130,7 @@ pgpam_self_enroll(struct pgpam_ctx *c, struct totp_store *st, const char *via)
 	        reason) != PG_OK)
 		pam_syslog(c->pamh, LOG_ERR,
 		    "audit record of a self-service enrollment NOT written");
-	pam_syslog(
-	    c->pamh, r == PG_OK ? LOG_NOTICE : LOG_WARNING, "%s", reason);
+	pgpam_syslog(c, r == PG_OK ? LOG_NOTICE : LOG_WARNING, "%s", reason);
 	pgpam_note(c, "%s", reason);
 	return r;
 }
