@@ -71,7 +71,16 @@ lock_worker(void *arg)
 	struct lock_job *j = arg;
 	int r, q = -1;
 
-	if (j->user[0] != '\0' && dir_can_lock(j->g->dir)) {
+	if (j->user[0] != '\0' && dir_can_lock(j->g->dir) &&
+	    !dir_can_set_lock(j->g->dir)) {
+		/* Active Directory's lockoutTime: a client may only clear
+		 * it, so a queued write would alert for ever. */
+		syslog(LOG_AUTHPRIV | LOG_ALERT,
+		    "photoguard-gateway: lockout of %s held on this server "
+		    "only: the directory's %s takes no lock from a client; "
+		    "lock the account in the directory",
+		    j->user, j->g->cfg->dir_lockout_attr);
+	} else if (j->user[0] != '\0' && dir_can_lock(j->g->dir)) {
 		r = dir_set_locked(j->g->dir, j->user, strlen(j->user), true);
 		/* Queued: retried by dirsync.c and by whoever reaches the
 		 * directory next, alerted until it lands. */

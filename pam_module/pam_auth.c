@@ -46,6 +46,8 @@ ask_code(pam_handle_t *pamh, char **code)
  * Sets the directory's lockout attribute when one is configured; a write
  * that fails is queued in the lockout store (lockout_pending.h) and
  * retried by whoever reaches the directory next, with an alert meanwhile.
+ * A directory that takes no lock from a client (Active Directory's
+ * lockoutTime) is not asked: queued, it would alert for ever.
  */
 static void
 lock_in_directory(struct pgpam_ctx *c, struct lockout_store *ls)
@@ -56,7 +58,18 @@ lock_in_directory(struct pgpam_ctx *c, struct lockout_store *ls)
 
 	if (c->cfg->dir_lockout_attr == NULL)
 		return;
-	if ((r = dir_open(c->cfg, &d)) == PG_OK && !dir_can_lock(d)) {
+	if ((r = dir_open(c->cfg, &d)) == PG_OK && !dir_can_set_lock(d)) {
+		if (dir_can_lock(d)) {
+			pgpam_note(c,
+			    "locked on this server only (%s takes no "
+			    "lock from a client)",
+			    c->cfg->dir_lockout_attr);
+			pgpam_syslog(c, LOG_ALERT,
+			    "ALERT: lockout held on this server only: the "
+			    "directory's %s takes no lock from a client; lock "
+			    "the account in the directory",
+			    c->cfg->dir_lockout_attr);
+		}
 		dir_free(d);
 		return;
 	}
@@ -75,7 +88,7 @@ lock_in_directory(struct pgpam_ctx *c, struct lockout_store *ls)
 	r = lockout_pending_add(ls, c->user, time(NULL), err);
 	pgpam_note(c, "directory lockout attribute not set: %s; %s", err,
 	    r == PG_OK ? "queued for retry" : "NOT queued");
-	pam_syslog(c->pamh, LOG_ALERT,
+	pgpam_syslog(c, LOG_ALERT,
 	    "ALERT: directory lockout pending (not written: %s)%s", err,
 	    r == PG_OK ? "; queued, retried when the directory answers"
 	               : "; NOT queued");
@@ -117,7 +130,7 @@ lock_out(struct pgpam_ctx *c, struct lockout_store *ls, const char *rule,
 	pgpam_note(c, "account locked (%s)", why);
 	lock_in_directory(c, ls);
 	r = pgpam_audit(c, "lockout.lock", "deny", rule, c->reason);
-	pam_syslog(c->pamh, LOG_ALERT, "lockout rule=%s reason=%s%s", rule, why,
+	pgpam_syslog(c, LOG_ALERT, "lockout rule=%s reason=%s%s", rule, why,
 	    r == PG_OK ? "" : " (audit record NOT written)");
 	pgpam_hook_lockout(c, rule, why, n);
 }

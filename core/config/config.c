@@ -93,7 +93,7 @@ static const struct key keys[] = {
 	K("directory", "care_team_attr", T_STRING, dir_care_team_attr, "cn", 0, 0,
 	  "Attribute of a care-team group that holds the patient id."),
 	KP("directory", "lockout_attribute", T_STRING, dir_lockout_attr, "none",
-	  "User attribute that marks a locked account on every server, read and written with its directory's meaning: pwdAccountLockedTime (OpenLDAP ppolicy: locked while present), nsAccountLock (389 Directory Server, FreeIPA: locked when TRUE; an unlock removes it), lockoutTime (Active Directory: locked above 0, a FILETIME; an unlock writes 0; Active Directory refuses a lock written by a client, so photoguard's own lockouts stay local and queued, with an alert); any other attribute locks while present."),
+	  "User attribute that marks a locked account on every server, read and written with its directory's meaning: pwdAccountLockedTime (OpenLDAP ppolicy: locked while present), nsAccountLock (389 Directory Server, FreeIPA: locked when TRUE; an unlock removes it), lockoutTime (Active Directory: locked above 0, a FILETIME; an unlock writes 0; Active Directory refuses a lock written by a client, so photoguard's own lockouts hold on their server only, with an alert to lock the account in Active Directory); any other attribute locks while present."),
 	K("directory", "care_team_file", T_PATH, dir_care_team_file, "/etc/photoguard/care-teams", 0, 0,
 	  "Care-team file for backend = local: lines 'PATIENT: user user ...'; root's, mode 0600, or 0640 of the [store] user's group."),
 	K("directory", "network_timeout", T_MS, dir_network_timeout_ms, "3s", 100, 60000,

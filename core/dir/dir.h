@@ -99,6 +99,12 @@ void dir_locked_free(char **users, char **since);
 
 /* True when dir_set_locked() can work: LDAP with a lockout attribute. */
 bool dir_can_lock(const struct dir *d);
+/*
+ * True when it can lock too: not with Active Directory's lockoutTime,
+ * which a client may only clear (0).  There the directory's locks are
+ * read and lifted, and photoguard's own hold on its server only.
+ */
+bool dir_can_set_lock(const struct dir *d);
 
 /*
  * Watching the directory's lockouts as they happen (dir_watch.c): a

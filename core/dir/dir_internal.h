@@ -101,6 +101,7 @@ int dir_ldap_lookup(struct dir_ldap *l, const char *name, struct dir_user **out,
 int dir_ldap_set_locked(struct dir_ldap *l, const char *name, bool locked,
     char *err, size_t errlen);
 bool dir_ldap_can_lock(const struct dir_ldap *l);
+bool dir_ldap_can_set_lock(const struct dir_ldap *l);
 /* A second backend with L's settings and no connection (a watch's own). */
 int dir_ldap_dup(const struct dir_ldap *l, struct dir_ldap **out);
 /*

@@ -337,3 +337,9 @@ dir_ldap_can_lock(const struct dir_ldap *l)
 {
 	return l != NULL && l->lock_attr != NULL;
 }
+
+bool
+dir_ldap_can_set_lock(const struct dir_ldap *l)
+{
+	return dir_ldap_can_lock(l) && l->lock_kind != DIR_LOCK_COUNT;
+}

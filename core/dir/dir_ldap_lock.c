@@ -7,6 +7,7 @@
  * and write of the attribute goes through here, so that a FALSE or a 0
  * never reads as a lockout, nor an unlock leaves one behind.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,8 +59,10 @@ integer(const char *v, size_t len, long long *out)
 		return false;
 	memcpy(buf, v, len);
 	buf[len] = '\0';
+	errno = 0;
 	*out = strtoll(buf, &end, 10);
-	return *end == '\0' &&
+	/* Out of range is no number: LLONG_MIN would read as unlocked. */
+	return *end == '\0' && errno == 0 &&
 	    (buf[0] == '-' || (buf[0] >= '0' && buf[0] <= '9'));
 }
 

@@ -808,6 +808,13 @@ dir_ldap_set_locked(
 		snprintf(err, errlen, "no lockout attribute configured");
 		return PG_ERR_CONFIG;
 	}
+	if (locked && !dir_ldap_can_set_lock(l)) {
+		snprintf(err, errlen,
+		    "%s takes no lock from a client (Active Directory lets "
+		    "a client write 0 only): lock the account in the directory",
+		    l->lock_attr);
+		return PG_ERR_CONFIG;
+	}
 	lk.name = name;
 	pthread_mutex_lock(&l->lock);
 	lk.want_locked = locked;

@@ -240,6 +240,12 @@ dir_can_lock(const struct dir *d)
 	return d != NULL && dir_ldap_can_lock(d->ldap);
 }
 
+bool
+dir_can_set_lock(const struct dir *d)
+{
+	return d != NULL && dir_ldap_can_set_lock(d->ldap);
+}
+
 void
 dir_flush_cache(struct dir *d)
 {

@@ -219,6 +219,10 @@ retry_one(struct lockout_store *st, struct dir *d, time_t now,
 		return drop(st, p->user);
 	if (d == NULL)
 		return 1;
+	/* Queued under a lockout attribute since changed to one no client
+	 * may set (lockoutTime): it can never land; the lock stays here. */
+	if (dir_can_lock(d) && !dir_can_set_lock(d))
+		return drop(st, p->user);
 	r = dir_set_locked(d, p->user, strlen(p->user), true);
 	if (r == PG_OK)
 		return drop(st, p->user);

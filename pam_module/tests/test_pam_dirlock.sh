@@ -10,6 +10,9 @@
 . "$PG_SOURCE_ROOT/tests/lib/tap.sh"
 . "$PG_SOURCE_ROOT/tests/lib/slapd.sh"
 . "$PG_SOURCE_ROOT/pam_module/tests/pamlib.sh"
+# Active Directory's lockoutTime, for the last part.
+SLAPD_SCHEMAS="$PG_SOURCE_ROOT/tests/lib/interop-schema.ldif"
+SLAPD_ACCESS='to attrs=lockoutTime by dn.exact="cn=photoguard,ou=services,dc=clinic,dc=example" write by * read'
 
 pam_setup || { done_testing; exit $?; }
 T=$(mktemp -d /tmp/pg-pamdl-XXXXXX)
@@ -173,6 +176,45 @@ slapd_pause
 acct hpatel
 is "directory away after that: hpatel refused" $? 1
 slapd_resume
+
+# --- Active Directory's lockoutTime: no lock from a client ------------------
+# Active Directory lets a client write lockoutTime 0 only: a lockout here
+# holds on this server, alerted so that an admin locks the account in the
+# directory, and nothing is queued that could never land.
+sed 's/^lockout_attribute = .*/lockout_attribute = lockoutTime/' "$T/pg.conf" >"$T/ad.conf"
+mkdir -p "$T/ad"
+printf '%s\n' "auth required $MOD config=$T/ad.conf host=imaging-01" \
+	"account required $MOD config=$T/ad.conf host=imaging-01" >"$T/ad/sshd"
+adattr() { # USER: USER's lockoutTime values
+	slapd_search -b "uid=$1,ou=people,$SLAPD_BASE_DN" -s base lockoutTime |
+		sed -n 's/^lockoutTime: //p'
+}
+pam_enroll ioconnor
+W=$(pam_wrong)
+pam_run "$T/ad" sshd ioconnor "$W"
+pam_run "$T/ad" sshd ioconnor "$W"
+like "lockoutTime: ioconnor locked on this server only" "$(line auth)" \
+	'account locked.*locked on this server only \(lockoutTime takes no lock from a client\)'
+like "...with an alert to lock the account in the directory" "$(cat "$T/out")" \
+	'ALERT: lockout held on this server only: the directory.s lockoutTime takes no lock from a client'
+is "...nothing queued that could never land" "$(pending)" 0
+is "...nothing written to the directory" "$(adattr ioconnor)" ""
+pam_fresh_step 5
+pam_run "$T/ad" sshd ioconnor "$(pam_code)"
+is "...the right code is refused while locked here" $? 1
+# Locked by the directory's own policy: refused on this server too; an
+# unlock writes the 0 a client may write.
+printf '%s\n' "dn: uid=asmith,ou=people,$SLAPD_BASE_DN" "changetype: modify" \
+	"add: objectClass" "objectClass: pgInteropAccount" "-" \
+	"replace: lockoutTime" "lockoutTime: 134090928000000000" | slapd_modify >/dev/null
+pam_run "$T/ad" sshd asmith "" acct_mgmt
+is "asmith, lockoutTime above 0 in the directory: refused" $? 1
+like "...by the directory's lockout" "$(line account)" 'rule=directory.lockout'
+"$CLI" --config "$T/ad.conf" unlock asmith >"$T/unlock.out" 2>&1
+is "photoguard unlock asmith: exit 0" $? 0
+is "...lockoutTime written 0" "$(adattr asmith)" 0
+pam_run "$T/ad" sshd asmith "" acct_mgmt
+is "...and asmith's account phase is allowed" $? 0
 
 pam_no_sanitizer_reports "$T/all.out"
 done_testing
