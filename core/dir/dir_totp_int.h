@@ -100,6 +100,8 @@ void dt_count_failures(const struct berval *v, size_t n, time_t now,
 
 /* --- the store (dir_totp.c, dir_totp_write.c) ------------------------- */
 
+#define DT_FP_BYTES 32
+
 struct dir_totp {
 	struct dir_ldap *l;
 	int digits, step_s;
@@ -108,6 +110,9 @@ struct dir_totp {
 	struct totp_enrollment *pending;
 	char *pending_user;
 	int pending_reset;
+	/* The secret the user had then (dt_secret_fp()): a confirmation
+	 * replaces that one only, never one written meanwhile. */
+	uint8_t pending_fp[DT_FP_BYTES];
 };
 
 /* One operation's arguments and results. */

@@ -32,6 +32,27 @@
 
 #define FAIL_TRIES 3
 
+/* A digest of the token's secret and when it was written, or of none. */
+static void
+secret_fp(const struct dt_token *t, uint8_t fp[DT_FP_BYTES])
+{
+	crypto_generichash_state h;
+	uint8_t tag = t->secret.bv_val != NULL;
+
+	crypto_generichash_init(&h, NULL, 0, DT_FP_BYTES);
+	crypto_generichash_update(&h, &tag, 1);
+	if (tag) {
+		crypto_generichash_update(
+		    &h, (const uint8_t *)t->secret.bv_val, t->secret.bv_len);
+		if (t->secret_time.bv_val != NULL)
+			crypto_generichash_update(&h,
+			    (const uint8_t *)t->secret_time.bv_val,
+			    t->secret_time.bv_len);
+	}
+	crypto_generichash_final(&h, fp, DT_FP_BYTES);
+	sodium_memzero(&h, sizeof(h));
+}
+
 static int
 do_probe(struct dir_totp *s, struct op *o, bool *down)
 {
@@ -40,6 +61,8 @@ do_probe(struct dir_totp *s, struct op *o, bool *down)
 	int r;
 
 	r = dt_token_read(s->l, o->user, &t, down, s->why, sizeof(s->why));
+	if (r == PG_OK)
+		secret_fp(&t, s->pending_fp);
 	if (r == PG_OK) {
 		r = dt_validate(s, &t, &last);
 		if (r == PG_ERR_NOTFOUND || (r != PG_OK && o->reset))
@@ -153,12 +176,15 @@ write_token(
 	MOD(LDAP_MOD_REPLACE, DT_AT_SCRATCH, scp);
 #undef MOD
 	mods[n] = NULL;
-	return dt_modify(s, t->token_dn, mods, false);
+	/* A user's own enrollment (PAM): never while the directory holds
+	 * the account locked. */
+	return dt_modify(s, t->token_dn, mods, o->reset == TOTP_ENROLL_STAGED);
 }
 
 static int
 do_write(struct dir_totp *s, struct op *o, bool *down)
 {
+	uint8_t fp[DT_FP_BYTES];
 	struct dt_token t;
 	int64_t last;
 	bool exists;
@@ -167,6 +193,21 @@ do_write(struct dir_totp *s, struct op *o, bool *down)
 	r = dt_token_read(s->l, o->user, &t, down, s->why, sizeof(s->why));
 	if (r != PG_OK)
 		goto out;
+	secret_fp(&t, fp);
+	if (sodium_memcmp(fp, s->pending_fp, sizeof(fp)) != 0) {
+		snprintf(s->why, sizeof(s->why),
+		    "the secret was replaced since this enrollment began (an "
+		    "admin's reset?); kept");
+		r = PG_ERR_EXISTS;
+		goto out;
+	}
+	if (o->reset == TOTP_ENROLL_STAGED && t.locked) {
+		snprintf(s->why, sizeof(s->why),
+		    "the directory locked the account since this enrollment "
+		    "began");
+		r = PG_ERR_ACCT_LOCKED;
+		goto out;
+	}
 	r = dt_validate(s, &t, &last);
 	exists = r != PG_ERR_NOTFOUND;
 	if (exists && !o->reset) {

@@ -36,6 +36,8 @@ struct totp_store {
 	/* An enrollment TOTP_ENROLL_STAGED keeps until it is confirmed. */
 	struct totp_record *staged;
 	char staged_user[TOTP_USER_MAX + 1];
+	/* What the user had when it was staged (record_fp()). */
+	uint8_t staged_fp[crypto_generichash_BYTES];
 };
 
 /* The file names of one user. */
@@ -423,12 +425,45 @@ fill_enrollment(struct totp_record *rec, struct totp_enrollment *e, time_t now,
 }
 
 /*
- * A fresh enrollment kept in ST only: the record on disk is replaced at
- * its confirmation (totp_store_confirm()).
+ * A digest of the secret USER has now (or of none), so that a confirmation
+ * can tell whether someone replaced it meanwhile.
  */
 static int
-stage(struct totp_store *st, const char *user, time_t now, int digits,
-    int step_s, struct totp_enrollment **out)
+record_fp(struct totp_store *st, const char *user, const struct names *n,
+    uint8_t fp[crypto_generichash_BYTES])
+{
+	crypto_generichash_state h;
+	struct totp_record *rec = NULL;
+	uint8_t tag;
+	int r;
+
+	r = load(st, user, n, &rec);
+	if (r != PG_OK && r != PG_ERR_NOTFOUND)
+		return r;
+	tag = rec != NULL;
+	crypto_generichash_init(&h, NULL, 0, crypto_generichash_BYTES);
+	crypto_generichash_update(&h, &tag, 1);
+	if (rec != NULL) {
+		crypto_generichash_update(&h, &rec->secret_len, 1);
+		crypto_generichash_update(&h, rec->secret, rec->secret_len);
+		crypto_generichash_update(&h,
+		    (const uint8_t *)&rec->enrolled_at,
+		    sizeof(rec->enrolled_at));
+	}
+	crypto_generichash_final(&h, fp, crypto_generichash_BYTES);
+	sodium_memzero(&h, sizeof(h));
+	free_record(rec);
+	return PG_OK;
+}
+
+/*
+ * A fresh enrollment kept in ST only: the record on disk is replaced at
+ * its confirmation (totp_store_confirm()), if it is still the one USER
+ * had now.
+ */
+static int
+stage(struct totp_store *st, const char *user, const struct names *n,
+    time_t now, int digits, int step_s, struct totp_enrollment **out)
 {
 	struct totp_record *rec = sodium_malloc(sizeof(*rec));
 	struct totp_enrollment *e = sodium_malloc(sizeof(*e));
@@ -438,6 +473,8 @@ stage(struct totp_store *st, const char *user, time_t now, int digits,
 		r = PG_ERR_NOMEM;
 		goto fail;
 	}
+	if ((r = record_fp(st, user, n, st->staged_fp)) != PG_OK)
+		goto fail;
 	if ((r = fill_enrollment(rec, e, now, digits, step_s)) != PG_OK)
 		goto fail;
 	if (st->staged != NULL)
@@ -473,7 +510,7 @@ totp_store_enroll(struct totp_store *st, const char *user, int reset,
 	if ((r = make_names(st, user, &n)) != PG_OK)
 		return r;
 	if (reset == TOTP_ENROLL_STAGED)
-		return stage(st, user, now, digits, step_s, out);
+		return stage(st, user, &n, now, digits, step_s, out);
 	if ((lock = lock_user(st, &n, 0)) < 0)
 		return lock;
 	r = load(st, user, &n, &old);
@@ -560,13 +597,16 @@ load_locked(struct totp_store *st, const char *user, struct names *n, int *lock,
 
 /*
  * Confirms the staged enrollment of USER: on a good first code it
- * replaces whatever record USER had, under the user's lock.  A wrong code
- * leaves the staged one for another try on this handle.
+ * replaces the record USER had when it was staged, under the user's lock.
+ * A record replaced meanwhile (an admin's reset) is kept and the staged
+ * one dropped.  A wrong code leaves the staged one for another try on
+ * this handle.
  */
 static int
 confirm_staged(struct totp_store *st, const char *user, const char *code,
     time_t now, int window)
 {
+	uint8_t fp[crypto_generichash_BYTES];
 	struct names n;
 	int lock, r;
 
@@ -576,8 +616,17 @@ confirm_staged(struct totp_store *st, const char *user, const char *code,
 		return r;
 	if ((lock = lock_user(st, &n, 0)) < 0)
 		return lock;
+	if ((r = record_fp(st, user, &n, fp)) == PG_OK &&
+	    sodium_memcmp(fp, st->staged_fp, sizeof(fp)) != 0) {
+		set_why(st,
+		    "%s: replaced since this enrollment began (an "
+		    "admin's reset?); kept",
+		    n.rec);
+		r = PG_ERR_EXISTS;
+	}
 	st->staged->state = TOTP_STATE_ACTIVE;
-	r = save(st, user, &n, st->staged);
+	if (r == PG_OK)
+		r = save(st, user, &n, st->staged);
 	close(lock);
 	sodium_free(st->staged);
 	st->staged = NULL;
