@@ -299,7 +299,7 @@ by_token(struct pgpam_ctx *c, struct totp_store *st, struct lockout_store *ls,
 	if (r != PG_OK)
 		return refuse(c, st, ls, a, r);
 	pgpam_note(c, "enrollment token spent");
-	if (pgpam_self_enroll(c, st, "an enrollment token") != PG_OK)
+	if (pgpam_self_enroll(c, st, ls, "an enrollment token") != PG_OK)
 		return pgpam_set(c, "deny", PAM_AUTH_ERR, NULL,
 		    "enrollment token spent, but no new authenticator was "
 		    "confirmed: a new token is needed");
@@ -308,7 +308,8 @@ by_token(struct pgpam_ctx *c, struct totp_store *st, struct lockout_store *ls,
 
 /* After a scratch code, with [totp] self_enroll: offers a new app. */
 static void
-offer_enrollment(struct pgpam_ctx *c, struct totp_store *st)
+offer_enrollment(
+    struct pgpam_ctx *c, struct totp_store *st, struct lockout_store *ls)
 {
 	char *resp = NULL;
 
@@ -319,7 +320,7 @@ offer_enrollment(struct pgpam_ctx *c, struct totp_store *st)
 		return;
 	if (strcmp(resp, "y") == 0 || strcmp(resp, "Y") == 0 ||
 	    strcmp(resp, "yes") == 0)
-		(void)pgpam_self_enroll(c, st, "a scratch code");
+		(void)pgpam_self_enroll(c, st, ls, "a scratch code");
 	pgpam_drop_answer(resp);
 }
 
@@ -379,7 +380,7 @@ check(struct pgpam_ctx *c, struct totp_store *st, struct lockout_store *ls)
 	r = accept(c, st, ls, now, how);
 	if (r == PAM_SUCCESS && how == TOTP_BY_SCRATCH &&
 	    c->cfg->totp_self_enroll)
-		offer_enrollment(c, st);
+		offer_enrollment(c, st, ls);
 	return r;
 }
 

@@ -23,6 +23,9 @@ int pgpam_auth(struct pgpam_ctx *c);
  */
 void pgpam_hook_lockout(
     struct pgpam_ctx *c, const char *rule, const char *why, unsigned failures);
+/* The same for another EVENT (e.g. "enroll"); RULE may be NULL. */
+void pgpam_hook_event(struct pgpam_ctx *c, const char *event, const char *rule,
+    const char *why, unsigned failures);
 
 /*
  * Lockout, directory and login rules: returns the PAM code of `account`
@@ -44,12 +47,15 @@ int pgpam_lockout_check(
  * Self-service enrollment (pam_enroll.c): shows C's user a new secret in
  * the conversation and asks for its first code (three tries); on a good
  * one the new secret replaces the old in ST.  VIA says what let the user
- * in ("an enrollment token", "a scratch code").  Audited (pam.enroll) and
- * noted in C's reason.  Returns PG_OK when enrolled, else PG_ERR_*.
+ * in ("an enrollment token", "a scratch code").  Refused when LS holds
+ * the user locked by the time of the first code.  Audited (pam.enroll),
+ * alerted and handed to the lockout hook (event enroll) whether or not
+ * it succeeds: a stolen scratch code must not swap a phone silently.
+ * Noted in C's reason.  Returns PG_OK when enrolled, else PG_ERR_*.
  */
 struct totp_store;
-int pgpam_self_enroll(
-    struct pgpam_ctx *c, struct totp_store *st, const char *via);
+int pgpam_self_enroll(struct pgpam_ctx *c, struct totp_store *st,
+    struct lockout_store *ls, const char *via);
 
 /* "locked out since TIME by COMPONENT: REASON" for E into BUF. */
 void pgpam_lockout_text(const struct lockout_entry *e, char *buf, size_t len);

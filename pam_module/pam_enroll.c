@@ -66,9 +66,14 @@ out:
 	return r;
 }
 
-/* Asks for first codes until one confirms the staged secret. */
+/*
+ * Asks for first codes until one confirms the staged secret.  The
+ * conversation can be held open for long: each code is taken only while
+ * the lockout store still lets the user in.
+ */
 static int
-confirm(struct pgpam_ctx *c, struct totp_store *st, char *why, size_t len)
+confirm(struct pgpam_ctx *c, struct totp_store *st, struct lockout_store *ls,
+    char *why, size_t len)
 {
 	char *code = NULL;
 	int i, r = PG_ERR_BADCODE;
@@ -81,6 +86,11 @@ confirm(struct pgpam_ctx *c, struct totp_store *st, char *why, size_t len)
 		    code == NULL) {
 			snprintf(why, len, "the conversation ended");
 			return PG_ERR_IO;
+		}
+		if (lockout_check(ls, c->user, NULL) != 0) {
+			pgpam_drop_answer(code);
+			snprintf(why, len, "the account was locked meanwhile");
+			return PG_ERR_ACCT_LOCKED;
 		}
 		if (strnlen(code, ANSWER_MAX + 1) > ANSWER_MAX)
 			r = PG_ERR_BADCODE;
@@ -99,7 +109,8 @@ confirm(struct pgpam_ctx *c, struct totp_store *st, char *why, size_t len)
 }
 
 int
-pgpam_self_enroll(struct pgpam_ctx *c, struct totp_store *st, const char *via)
+pgpam_self_enroll(struct pgpam_ctx *c, struct totp_store *st,
+    struct lockout_store *ls, const char *via)
 {
 	const struct pg_config *cfg = c->cfg;
 	struct totp_enrollment *e = NULL;
@@ -116,7 +127,7 @@ pgpam_self_enroll(struct pgpam_ctx *c, struct totp_store *st, const char *via)
 		    pg_strerror(r));
 	totp_enrollment_free(e);
 	if (r == PG_OK)
-		r = confirm(c, st, why, sizeof(why));
+		r = confirm(c, st, ls, why, sizeof(why));
 	if (r == PG_OK)
 		snprintf(reason, sizeof(reason),
 		    "new authenticator enrolled after %s", via);
@@ -130,7 +141,10 @@ pgpam_self_enroll(struct pgpam_ctx *c, struct totp_store *st, const char *via)
 	        reason) != PG_OK)
 		pam_syslog(c->pamh, LOG_ERR,
 		    "audit record of a self-service enrollment NOT written");
-	pgpam_syslog(c, r == PG_OK ? LOG_NOTICE : LOG_WARNING, "%s", reason);
+	/* Whoever holds a scratch code or a token can swap the phone:
+	 * the clinic hears of every try, and the user's old app stops. */
+	pgpam_syslog(c, LOG_ALERT, "ALERT: %s", reason);
+	pgpam_hook_event(c, "enroll", NULL, reason, 0);
 	pgpam_note(c, "%s", reason);
 	return r;
 }

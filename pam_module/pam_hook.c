@@ -1,10 +1,12 @@
 /*
  * pam_hook.c - runs [lockout] hook when the PAM module has locked an
- * account.  The login never waits for it and never depends on it: the
- * lockout is in the store before the hook is even looked at.
+ * account, and when a user enrolled a new app themselves.  The login never
+ * waits for it and never depends on it: the lockout is in the store before the
+ * hook is even looked at.
  */
 #include <pwd.h>
 #include <stdio.h>
+#include <string.h>
 #include <syslog.h>
 
 #include <security/pam_ext.h>
@@ -18,6 +20,13 @@
 void
 pgpam_hook_lockout(
     struct pgpam_ctx *c, const char *rule, const char *why, unsigned failures)
+{
+	pgpam_hook_event(c, "lockout", rule, why, failures);
+}
+
+void
+pgpam_hook_event(struct pgpam_ctx *c, const char *event, const char *rule,
+    const char *why, unsigned failures)
 {
 	struct lockout_hook_opts o = { 0 };
 	struct lockout_hook_env e;
@@ -35,11 +44,13 @@ pgpam_hook_lockout(
 		return;
 	}
 	snprintf(n, sizeof(n), "%u", failures);
-	lockout_hook_env_init(&e, "lockout", "pam");
+	lockout_hook_env_init(&e, event, "pam");
 	lockout_hook_env_set(&e, "PHOTOGUARD_USER", c->user);
-	lockout_hook_env_set(&e, "PHOTOGUARD_RULE", rule);
+	if (rule != NULL)
+		lockout_hook_env_set(&e, "PHOTOGUARD_RULE", rule);
 	lockout_hook_env_set(&e, "PHOTOGUARD_REASON", why);
-	lockout_hook_env_set(&e, "PHOTOGUARD_FAILURES", n);
+	if (strcmp(event, "lockout") == 0)
+		lockout_hook_env_set(&e, "PHOTOGUARD_FAILURES", n);
 	lockout_hook_env_set(&e, "PHOTOGUARD_SERVICE", c->service);
 	lockout_hook_env_set(&e, "PHOTOGUARD_RHOST", c->rhost);
 	o.timeout_s = (unsigned)c->cfg->lockout_hook_timeout_s;

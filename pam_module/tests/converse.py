@@ -3,13 +3,15 @@
 answer a self-service enrollment as a person with a phone would.
 
     converse.py [--offer y|n] [--app right|wrong|wrong-right|quit]
-                ANSWER -- COMMAND...
+                [--before-app SHELL-COMMAND] ANSWER -- COMMAND...
 
 "Verification code:" is answered with ANSWER (a token or a scratch code);
 the offer to enroll with --offer (default y); "Verification code from the
 new app:" with the code oathtool computes from the secret the conversation
 showed (right), a code that is not it (wrong, every time), a wrong one and
-then the right one (wrong-right), or end of input (quit).  Prints all the
+then the right one (wrong-right), or end of input (quit); --before-app
+runs a command first (what happens elsewhere while the user reaches for
+the phone).  Prints all the
 client printed and exits with its status (124 after the time limit).
 """
 import os
@@ -36,12 +38,15 @@ def app_code(out, wrong):
 
 def main():
     args = sys.argv[1:]
-    offer, app = "y", "right"
-    while args[:1] in (["--offer"], ["--app"]) and len(args) > 1:
+    offer, app, before = "y", "right", None
+    while args[:1] in (["--offer"], ["--app"], ["--before-app"]) and \
+            len(args) > 1:
         if args[0] == "--offer":
             offer = args[1]
-        else:
+        elif args[0] == "--app":
             app = args[1]
+        else:
+            before = args[1]
         args = args[2:]
     if len(args) < 3 or args[1] != "--":
         sys.stderr.write(__doc__)
@@ -75,6 +80,8 @@ def main():
         n = out.count(b"Verification code from the new app: ")
         while n > seen["app"]:
             seen["app"] += 1
+            if before is not None and seen["app"] == 1:
+                subprocess.run(["sh", "-c", before], check=False)
             if app == "quit":
                 os.write(fd, b"\x04")
                 continue

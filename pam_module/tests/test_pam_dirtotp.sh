@@ -286,6 +286,33 @@ is "...and not spent" "$(ntok kmueller)" 1
 printf '%s\n' "dn: uid=kmueller,ou=people,$BASE" "changetype: modify" \
 	"delete: pwdAccountLockedTime" | admin >/dev/null
 
+# What changes while the new app's first code is awaited (the user holds
+# the conversation open): the directory locks the account, or another
+# server writes a new secret (an admin's re-enrollment).
+printf '%s\n' "dn: uid=mdubois,ou=people,$BASE" "changetype: modify" \
+	"replace: pwdAccountLockedTime" "pwdAccountLockedTime: 000001010000Z" >"$T/lock-mdubois.ldif"
+dtoken A mdubois
+dconverse B mdubois "$TOKEN" --app right --before-app \
+	"ldapmodify -x -H '$SLAPD_URI' -D '$SLAPD_ADMIN_DN' -w '$SLAPD_ADMIN_PW' -f '$T/lock-mdubois.ldif' >/dev/null"
+is "locked in the directory while the first code was awaited: refused" $? 1
+like "...the enrollment refused, saying why" "$(cat "$T/out")" 'ALERT: self-service enrollment after an enrollment token not done: .*locked'
+is "...no secret written" "$(nvals mdubois oathSecret)" 0
+printf '%s\n' "dn: uid=mdubois,ou=people,$BASE" "changetype: modify" \
+	"delete: pwdAccountLockedTime" | admin >/dev/null
+dir_enroll A nsato
+NSATO=$SECRET
+planted=$(head -c 20 /dev/urandom | base64)
+printf '%s\n' "dn: uid=nsato,ou=people,$BASE" "changetype: modify" \
+	"replace: oathSecret" "oathSecret:: $planted" >"$T/reset-nsato.ldif"
+dtoken B nsato
+dconverse C nsato "$TOKEN" --app right --before-app \
+	"ldapmodify -x -H '$SLAPD_URI' -D '$SLAPD_ADMIN_DN' -w '$SLAPD_ADMIN_PW' -f '$T/reset-nsato.ldif' >/dev/null"
+is "a new secret written elsewhere while the first code was awaited: refused" $? 1
+like "...the enrollment refused, saying why" "$(cat "$T/out")" 'ALERT: self-service enrollment after an enrollment token not done: .*replaced since this enrollment began'
+is "...the secret written meanwhile is kept" \
+	"$(slapd_search -o ldif-wrap=no -b "uid=nsato,ou=people,$BASE" -s base oathSecret | sed -n 's/^oathSecret:: //p')" "$planted"
+SECRET=$CWU_SECRET
+
 dtoken A lrossi
 printf '%s\n' "dn: uid=lrossi,ou=people,$BASE" "changetype: modify" \
 	"add: pgTOTPScratchCode" "pgTOTPScratchCode: pgtoken1 99999999999 $(printf '%064d' 7)" | admin >/dev/null

@@ -46,7 +46,9 @@ trap cleanup EXIT
 mount -t tmpfs -o mode=0755 none /dev &&
 	mknod -m 666 /dev/null c 1 3 && mknod -m 666 /dev/zero c 1 5 &&
 	mknod -m 666 /dev/random c 1 8 && mknod -m 666 /dev/urandom c 1 9 &&
-	ln -s /proc/self/fd /dev/fd && mkdir -m 1777 /dev/shm
+	ln -s /proc/self/fd /dev/fd && mkdir -m 1777 /dev/shm &&
+	mkdir /dev/pts && mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts &&
+	ln -s pts/ptmx /dev/ptmx
 check "a private /dev in the mount namespace" test -c /dev/null
 cat >"$T/sink.py" <<'PY'
 import os, socket, sys
@@ -233,6 +235,25 @@ mkhook link && mv "$T/link/hook" "$T/link/real" && ln -s real "$T/link/hook"
 unsafe link hkjon "$T/link/hook is a symlink"
 mkdir -m 755 "$T/gone"
 unsafe gone hkkim "$T/gone/hook: No such file or directory"
+
+# --- a self-service enrollment runs it too (event enroll) -------------------
+# Whoever holds a scratch code can swap the phone: the clinic hears of it.
+conf enr "$T/hooks/record"
+sed -i 's/^\[totp\]$/[totp]\nself_enroll = yes/' "$T/enr.conf"
+pam_enroll hkenr
+mapfile -t SCR < <(grep -oE '^  [a-z0-9]{5}-[a-z0-9]{5}$' "$T/enroll.out" | tr -d ' ')
+pam_converse "$T/enr" sshd hkenr "${SCR[0]}" --offer y --app right
+is "a scratch-code login that enrolls a new app: allowed" $? 0
+NEW=$(grep -ao 'secret=[A-Z2-7]*' "$T/out" | tail -1 | cut -d= -f2)
+waitfor "$T/hk/rec.hkenr.*.env"
+R=$(cat "$T"/hk/rec.hkenr.*.env 2>/dev/null)
+is "...the hook ran, PHOTOGUARD_EVENT enroll" "$(hv PHOTOGUARD_EVENT)" enroll
+is "...PHOTOGUARD_REASON" "$(hv PHOTOGUARD_REASON)" "new authenticator enrolled after a scratch code"
+is "...no rule or failure count (not a lockout)" \
+    "$(printf '%s\n' "$R" | grep -cE '^PHOTOGUARD_(RULE|FAILURES)=')" 0
+check "...nothing of the new secret or the scratch code in what it was given" \
+    sh -c "! grep -qiE '${NEW:-x}|${SCR[0]:-x}' '$T'/hk/rec.hkenr.*"
+check "...an ALERT line" grep -aq 'ALERT: new authenticator enrolled after a scratch code' "$T/out"
 
 pam_no_sanitizer_reports "$T/all.out"
 done_testing

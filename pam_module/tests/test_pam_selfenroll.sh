@@ -181,6 +181,8 @@ converse pg_self gil "${SCR[2]}" --offer y --app right
 is "offer taken: the login passes" $? 0
 like "...logged with the enrollment" "$(line)" 'scratch code accepted.*new authenticator enrolled after a scratch code'
 NEWGIL=$(secret_in "$T/out")
+mapfile -t SCR2 < <(grep -oE '^  [a-z0-9]{5}-[a-z0-9]{5}$' "$T/out" | tr -d ' ')
+like "...and the enrollment raised an alert" "$(cat "$T/out")" 'ALERT: new authenticator enrolled after a scratch code'
 pam_run "$SVC" pg gil "$(oathtool --totp -b "$GIL" -N "@$(($(date +%s) + 60))")"
 is "...the old app no longer works" $? 1
 pam_run "$SVC" pg gil "$(next_code "$NEWGIL")"
@@ -189,6 +191,33 @@ converse pg gil "${SCR[3]}"
 is "...and the old scratch codes are gone" $? 1
 converse pg_self gil "x$(printf 'a%.0s' $(seq 80))" --offer y
 is "an overlong answer is refused" $? 1
+
+# --- what changes while the new app's first code is awaited ----------------
+# An admin resets gil meanwhile: the admin's record stays, the one the
+# conversation showed never lands.
+converse pg_self gil "${SCR2[0]}" --offer y --app right --before-app \
+	"'$CLI' enroll gil --secret-to-pipe --reset --secret-dir '$SEC' --host-key '$KEY' --confirm-code 000000 >'$T/reset.out' 2>&1"
+is "an admin's reset while the first code was awaited: the scratch login passes" $? 0
+like "...the self-enrollment refused, saying why" "$(line)" \
+	'self-service enrollment after a scratch code not done: .*replaced since this enrollment began'
+check "...the admin's reset happened" grep -q 'secret=' "$T/reset.out"
+is "...and its record is kept (pending its first code)" "$(state gil)" pending
+like "...alerted all the same" "$(cat "$T/out")" 'ALERT: self-service enrollment after a scratch code not done'
+SELFGIL=$(secret_in "$T/out")
+pam_run "$SVC" pg gil "$(next_code "$SELFGIL")"
+is "...the secret the conversation showed does not log in" $? 1
+
+# The account is locked (bulk reading on the gateway) meanwhile: refused.
+pam_enroll hank
+mapfile -t SCRK < <(grep -oE '^  [a-z0-9]{5}-[a-z0-9]{5}$' "$T/enroll.out" | tr -d ' ')
+HANK=$SECRET
+converse pg_self hank "${SCRK[0]}" --offer y --app right --before-app \
+	"'$PG_BUILD_ROOT/core/lockout/tests/cli_driver' seed '$T/lockout' hank $(date +%s) gateway imaging-01 bulk.files 'bulk access'"
+like "hank locked while the first code was awaited: the enrollment is refused" "$(line)" \
+	'self-service enrollment after a scratch code not done: .*locked meanwhile'
+cli unlock hank >/dev/null 2>&1
+pam_run "$SVC" pg hank "$(next_code "$HANK")"
+is "...and, unlocked, hank's old app still works" $? 0
 
 # --- nothing secret in the audit log ----------------------------------------
 leaks=""
