@@ -342,11 +342,18 @@ check(struct pgpam_ctx *c, struct totp_store *st, struct lockout_store *ls)
 	if (s.locked)
 		return refuse_dir_locked(c);
 	/* nullok passes a user with no secret, but not one an admin gave
-	 * an enrollment token: that user is asked for it. */
-	if (s.state == TOTP_STATE_NONE && c->opts.nullok &&
-	    !(tokens && totp_token_expiry(st, c->user, &token_until) == PG_OK))
-		return pgpam_set(c, "ignore", PAM_IGNORE, NULL,
-		    "no secret enrolled (nullok)");
+	 * an enrollment token that is still good: that user is asked for
+	 * it.  A token that cannot be read is asked for too, and refused
+	 * with the reason: it never waves the user through. */
+	if (s.state == TOTP_STATE_NONE && c->opts.nullok) {
+		r = tokens ? totp_token_expiry(st, c->user, &token_until)
+		           : PG_ERR_NOTFOUND;
+		if (r == PG_ERR_NOTFOUND ||
+		    (r == PG_OK && token_until <= (int64_t)time(NULL)))
+			return pgpam_set(c, "ignore", PAM_IGNORE, NULL,
+			    "no secret enrolled (nullok)%s",
+			    r == PG_OK ? "; its enrollment token expired" : "");
+	}
 	if ((r = ask_code(c->pamh, &code)) != PAM_SUCCESS)
 		return pgpam_set(c, "error", r, NULL, "conversation failed");
 	now = time(NULL);

@@ -420,7 +420,7 @@ int totp_token_expiry(
  * of E for USER under ISSUER (label ISSUER:USER, both percent-encoded)
  * into OUT: PG_OK, PG_ERR_TOOBIG, PG_ERR_INVAL.
  */
-#define TOTP_URI_MAX 512
+#define TOTP_URI_MAX 1024
 int totp_uri(const char *issuer, const char *user,
     const struct totp_enrollment *e, char *out, size_t outlen);
 

@@ -31,6 +31,18 @@ totp_qr_mode_parse(const char *s, enum totp_qr_mode *m)
 	return PG_ERR_INVAL;
 }
 
+/*
+ * The longest URI: the issuer percent-encoded twice (label and
+ * parameter), every byte of it and of the user as %XX.  A URI that does
+ * not fit must not be found out after a token was spent on it.
+ */
+#define URI_LONGEST                                                            \
+	(sizeof("otpauth://totp/:?secret=&issuer=&algorithm=SHA1&digits="      \
+	        "&period=") +                                                  \
+	    2 * 3 * PG_ISSUER_MAX + 3 * TOTP_USER_MAX +                        \
+	    sizeof(((struct totp_enrollment *)0)->secret_b32) + 2 + 10)
+_Static_assert(URI_LONGEST <= TOTP_URI_MAX, "TOTP_URI_MAX too small");
+
 int
 totp_uri(const char *issuer, const char *user, const struct totp_enrollment *e,
     char *out, size_t outlen)

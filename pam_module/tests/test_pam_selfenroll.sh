@@ -153,6 +153,19 @@ token dora
 converse pg_nullok dora "$TOKEN" --app right
 is "nullok: a user with a token is asked for it and enrolls" $? 0
 is "...dora is active" "$(state dora)" active
+# A token left to expire: nullok passes the user as before the token,
+# never asking for a token that can only be refused.
+token fred
+sed -i "s/^pgtoken1 [0-9]* /pgtoken1 $(($(date +%s) - 60)) /" "$SEC/fred.token"
+check "...(the token file now says it expired a minute ago)" \
+	grep -q "^pgtoken1 $(($(date +%s) - 60))\|^pgtoken1 $(($(date +%s) - 61)) " "$SEC/fred.token"
+pam_run "$SVC" pg_nullok fred 123456
+is "nullok: a user whose token expired passes (ignore)" $? 0
+like "...saying so" "$(line)" 'no secret enrolled \(nullok\); its enrollment token expired'
+printf 'pgtoken1 garbage\n' >"$SEC/fred.token"
+pam_run "$SVC" pg_nullok fred 123456
+is "nullok: a token that does not parse is not waved through" $? 1
+rm -f "$SEC/fred.token"
 token hal
 converse pg hal "$(echo "$TOKEN" | tr 'a-z-' 'A-Z ')" --app right
 is "a token typed in capitals with spaces works too" $? 0

@@ -1,7 +1,8 @@
 /*
  * test_totp.c - the TOTP check against the published vectors (RFC 6238
  * Appendix B, SHA1; RFC 4226 Appendix D), its window, replay and clock
- * handling, code format validation, base32 and file name encoding.
+ * handling, code format validation, base32 and file name encoding, and
+ * the otpauth URI at its longest.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include <cmocka.h>
 
 #include "base/base.h"
+#include "core/config/config.h"
 #include "core/totp/totp.h"
 
 static const uint8_t rfc_seed[] = "12345678901234567890";
@@ -221,6 +223,34 @@ base32_rfc4648(void **state)
 	    totp_base32_encode(rfc_seed, SEED_LEN, out, 32), PG_ERR_TOOBIG);
 }
 
+/*
+ * The longest issuer and user, every byte percent-encoded: the URI still
+ * fits TOTP_URI_MAX (a token spent before a URI that does not fit would
+ * be lost), and a buffer one byte short is refused and wiped.
+ */
+static void
+uri_longest(void **state)
+{
+	char issuer[PG_ISSUER_MAX + 1], user[TOTP_USER_MAX + 1];
+	char uri[TOTP_URI_MAX];
+	struct totp_enrollment *e = NULL;
+	size_t len;
+
+	(void)state;
+	memset(issuer, '@', PG_ISSUER_MAX);
+	issuer[PG_ISSUER_MAX] = '\0';
+	memset(user, '@', TOTP_USER_MAX);
+	user[TOTP_USER_MAX] = '\0';
+	assert_int_equal(totp_enrollment_new(8, 60, &e), PG_OK);
+	assert_int_equal(totp_uri(issuer, user, e, uri, sizeof(uri)), PG_OK);
+	len = strlen(uri);
+	assert_true(len > 2 * 3 * PG_ISSUER_MAX + 3 * TOTP_USER_MAX);
+	assert_non_null(strstr(uri, "otpauth://totp/%40%40"));
+	assert_int_equal(totp_uri(issuer, user, e, uri, len), PG_ERR_TOOBIG);
+	assert_int_equal(uri[0], '\0');
+	totp_enrollment_free(e);
+}
+
 int
 main(void)
 {
@@ -232,6 +262,7 @@ main(void)
 		cmocka_unit_test(code_format),
 		cmocka_unit_test(bad_parameters),
 		cmocka_unit_test(base32_rfc4648),
+		cmocka_unit_test(uri_longest),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
