@@ -73,6 +73,15 @@ dark(const QRcode *q, int x, int y)
 	return q->data[y * q->width + x] & 1;
 }
 
+/* The symbol's modules encode the secret: wiped before libqrencode frees
+ * them (its working buffers it frees itself, unwiped). */
+static void
+qr_drop(QRcode *q)
+{
+	sodium_memzero(q->data, (size_t)q->width * (size_t)q->width);
+	QRcode_free(q);
+}
+
 int
 totp_qr_text(
     const char *text, enum totp_qr_mode mode, const char *colors, char **out)
@@ -101,7 +110,7 @@ totp_qr_text(
 	    1;
 	if ((buf = p = sodium_malloc(cap)) == NULL) {
 		sodium_memzero(q->data, (size_t)q->width * (size_t)q->width);
-		QRcode_free(q);
+		qr_drop(q);
 		return PG_ERR_NOMEM;
 	}
 	for (y = -quiet; y < q->width + quiet; y += 2) {
@@ -123,7 +132,7 @@ totp_qr_text(
 	}
 	*p = '\0';
 	sodium_memzero(q->data, (size_t)q->width * (size_t)q->width);
-	QRcode_free(q);
+	qr_drop(q);
 	*out = buf;
 	return PG_OK;
 }
