@@ -243,6 +243,45 @@ pq_send(struct dir_ldap *l, struct lookup *lk, struct pq *q, char *err,
 	    q->limit, &q->msgid, true, NULL, err, errlen);
 }
 
+/*
+ * Ends a paged search left before its last page: a request for 0 entries
+ * with its cookie (RFC 2696, section 3), so that the server drops what it
+ * keeps for it.  slapd pages one search a connection at a time, and the
+ * connection is kept for the next lookup.  Best effort: errors are the
+ * next search's to meet.
+ */
+static void
+pq_end(struct dir_ldap *l, struct pq *q, struct berval *cookie)
+{
+	struct timeval tv = { l->op_ms / 1000, (l->op_ms % 1000) * 1000 };
+	LDAPControl *ctrl = NULL, *ctrls[2] = { NULL, NULL };
+	LDAPMessage *res = NULL;
+	struct berval value = { 0, NULL };
+	BerElement *ber;
+	int msgid;
+
+	/* libldap refuses a page size of 0: the value is encoded here,
+	 * realSearchControlValue ::= SEQUENCE { size INTEGER, cookie }. */
+	if (l->ld == NULL || (ber = ber_alloc_t(LBER_USE_DER)) == NULL)
+		return;
+	if (ber_printf(ber, "{iO}", (ber_int_t)0, cookie) == -1 ||
+	    ber_flatten2(ber, &value, 0) == -1 ||
+	    ldap_control_create(LDAP_CONTROL_PAGEDRESULTS, 0, &value, 1,
+	        &ctrl) != LDAP_SUCCESS) {
+		ber_free(ber, 1);
+		return;
+	}
+	ber_free(ber, 1);
+	ctrls[0] = ctrl;
+	if (ldap_search_ext(l->ld, q->base, LDAP_SCOPE_SUBTREE, q->filter,
+	        q->attrs, 0, ctrls, NULL, &tv, 1, &msgid) == LDAP_SUCCESS) {
+		if (ldap_result(l->ld, msgid, LDAP_MSG_ALL, &tv, &res) <= 0)
+			(void)ldap_abandon_ext(l->ld, msgid, NULL, NULL);
+		ldap_msgfree(res);
+	}
+	ldap_control_free(ctrl);
+}
+
 /* What the pages of a search are handed to, one answer at a time. */
 typedef int (*page_fn)(struct dir_ldap *l, struct lookup *lk, LDAPMessage *res,
     void *arg, char *err, size_t errlen);
@@ -283,6 +322,9 @@ pq_read(struct dir_ldap *l, struct lookup *lk, struct pq *q, page_fn fn,
 		cookie.bv_val = NULL;
 		cookie.bv_len = 0;
 	}
+	/* Left with pages to come (a page refused, the limit passed). */
+	if (rc != PG_OK && cookie.bv_val != NULL && cookie.bv_len > 0)
+		pq_end(l, q, &cookie);
 	ber_memfree(cookie.bv_val);
 	return rc;
 }

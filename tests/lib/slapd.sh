@@ -59,6 +59,8 @@
 #                      absolute paths), e.g. another directory's attributes
 #   SLAPD_ACCESS       olcAccess values (one a line, without {N}) put before
 #                      the default ones, e.g. from deploy/ldap/photoguard-acl.ldif
+#   SLAPD_DEBUG        slapd's -d level into $SLAPD_DIR/slapd.log (0), e.g.
+#                      stats to see each operation
 #
 # Exported after slapd_start:
 #   SLAPD_URI (ldap://127.0.0.1:PORT)  SLAPD_LDAPS_URI (ldaps://127.0.0.1:PORT2)
@@ -332,7 +334,7 @@ _slapd_launch() {
 	fi
 	# Not fd 9: a slapd left behind must not hold the gateway
 	# tests' lock (gateway/tests/lib.sh) for every later run.
-	"$SLAPD_BIN" -d 0 -h "$listen" -F "$SLAPD_DIR/slapd.d" \
+	"$SLAPD_BIN" -d "${SLAPD_DEBUG:-0}" -h "$listen" -F "$SLAPD_DIR/slapd.d" \
 	    >>"$SLAPD_DIR/slapd.log" 2>&1 9>&- &
 	SLAPD_PID=$!
 	export SLAPD_PID
