@@ -634,7 +634,11 @@ add_nested(struct dir_ldap *l, struct lookup *lk, LDAPMessage *res, void *arg,
 	     e = ldap_next_entry(l->ld, e)) {
 		if ((dn = ldap_get_dn(l->ld, e)) == NULL)
 			return PG_ERR_NOMEM;
-		if (!has(ns->seen, dn) &&
+		/* The DNs kept to search on count against the answer's
+		 * bytes, as the names taken from them do. */
+		if (strlen(dn) > DIR_DN_MAX || !account(lk, strlen(dn)))
+			rc = PG_ERR_DIR_BADANSWER;
+		else if (!has(ns->seen, dn) &&
 		    (rc = dir_strv_push(ns->seen, dn, strlen(dn))) == PG_OK &&
 		    (rc = dir_strv_push(ns->next, dn, strlen(dn))) == PG_OK)
 			rc = group_name(dn, &lk->groups, lk);
