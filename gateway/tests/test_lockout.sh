@@ -8,7 +8,9 @@
 # auth with a right code).  `photoguard unlock gwbulk` must lift all of it:
 # the store, the directory, PAM and the gateway.  A directory lockout the
 # PAM module could not write (slapd paused) is written by the running
-# gateway's retry once slapd is back.
+# gateway's retry once slapd is back.  With Active Directory's lockoutTime,
+# which takes no lock from a client, the lockout holds on the gateway's
+# server with an alert saying so, and nothing is queued.
 #
 # The syslog daemon is a stand-in: the test runs in a private mount
 # namespace whose /dev is a tmpfs holding its socket, so the host's
@@ -22,6 +24,8 @@ if [ -z "${GW_LOCKOUT_NS:-}" ]; then
 		GW_LOCKOUT_NS=yes exec unshare -m -- "$0" "$@"
 	fi
 fi
+# lockoutTime (Active Directory's lockout attribute) for the last part.
+export SLAPD_SCHEMAS="$PG_SOURCE_ROOT/tests/lib/interop-schema.ldif"
 . "$PG_SOURCE_ROOT/gateway/tests/lib.sh"
 
 # ns_dev: a tmpfs /dev with the nodes the test needs, so /dev/log can be
@@ -305,6 +309,27 @@ if [ -n "$PAM" ]; then
 else
 	skip "the gateway's retry of a queued directory lockout" "pamtester, oathtool or pam_wrapper missing (see above)"
 fi
+
+# --- Active Directory's lockoutTime: held here, alerted, not queued -----------
+gw_stop
+sed -i "s/^lockout_attribute = .*/lockout_attribute = lockoutTime/" "$tmp/etc/pg.conf"
+gw_start_or_bail "the gateway mounts with lockout_attribute = lockoutTime"
+gw_mfa_issue gwbulk
+as gwbulk cp -r "$m/patients" "$o/cp-ad" 2>/dev/null
+"$PG_CLI" lockouts --json >"$o/lockouts.json" 2>&1
+check "lockoutTime: gwbulk's cp -r locks the account in the store" test -n "$(field rule)"
+if [ "$SYSLOG" = yes ]; then
+	for i in $(seq 1 100); do grep -q 'held on this server only' "$tmp/syslog" 2>/dev/null && break; sleep 0.05; done
+	like "...with an alert to lock it in the directory (authpriv.alert)" \
+	    "$(grep 'held on this server only' "$tmp/syslog")" \
+	    "^<81>.*photoguard-gateway: lockout of gwbulk held on this server only: the directory's lockoutTime takes no lock from a client; lock the account in the directory"
+	is "...and no failed directory write alerted" "$(grep -c 'could not set the directory lockout' "$tmp/syslog")" 0
+else
+	skip "the alert of a lockout lockoutTime cannot carry" "no private mount namespace for a stand-in /dev/log"
+fi
+is "...nothing queued that could never land" "$(find "$tmp/lockout" -name 'p-*' | wc -l)" 0
+is "...and nothing written to the directory" \
+    "$(slapd_search -b "uid=gwbulk,ou=people,$SLAPD_BASE_DN" -s base lockoutTime | grep -c '^lockoutTime:')" 0
 
 gw_stop
 out=$("$PG_CLI" audit verify 2>&1)
