@@ -110,7 +110,7 @@ struct dir_totp {
 	struct totp_enrollment *pending;
 	char *pending_user;
 	int pending_reset;
-	/* The secret the user had then (dt_secret_fp()): a confirmation
+	/* The secret the user had then (secret_fp()): a confirmation
 	 * replaces that one only, never one written meanwhile. */
 	uint8_t pending_fp[DT_FP_BYTES];
 };
