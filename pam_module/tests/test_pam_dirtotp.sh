@@ -289,26 +289,30 @@ printf '%s\n' "dn: uid=kmueller,ou=people,$BASE" "changetype: modify" \
 # What changes while the new app's first code is awaited (the user holds
 # the conversation open): the directory locks the account, or another
 # server writes a new secret (an admin's re-enrollment).
+# meanwhile ISSUER LOGIN USER LDIF: a token from ISSUER typed on LOGIN,
+# LDIF applied by the admin before the first code; says why it failed.
+meanwhile() {
+	dtoken "$1" "$3"
+	dconverse "$2" "$3" "$TOKEN" --app right --before-app \
+		"ldapmodify -x -H '$SLAPD_URI' -D '$SLAPD_ADMIN_DN' -w '$SLAPD_ADMIN_PW' -f '$4' >/dev/null"
+	RC=$?
+	WHY=$(grep -ao 'ALERT: self-service enrollment after an enrollment token not done: .*' "$T/out")
+}
 printf '%s\n' "dn: uid=mdubois,ou=people,$BASE" "changetype: modify" \
 	"replace: pwdAccountLockedTime" "pwdAccountLockedTime: 000001010000Z" >"$T/lock-mdubois.ldif"
-dtoken A mdubois
-dconverse B mdubois "$TOKEN" --app right --before-app \
-	"ldapmodify -x -H '$SLAPD_URI' -D '$SLAPD_ADMIN_DN' -w '$SLAPD_ADMIN_PW' -f '$T/lock-mdubois.ldif' >/dev/null"
-is "locked in the directory while the first code was awaited: refused" $? 1
-like "...the enrollment refused, saying why" "$(cat "$T/out")" 'ALERT: self-service enrollment after an enrollment token not done: .*locked'
+meanwhile A B mdubois "$T/lock-mdubois.ldif"
+is "locked in the directory while the first code was awaited: refused" "$RC" 1
+like "...the enrollment refused, saying why" "$WHY" 'locked'
 is "...no secret written" "$(nvals mdubois oathSecret)" 0
 printf '%s\n' "dn: uid=mdubois,ou=people,$BASE" "changetype: modify" \
 	"delete: pwdAccountLockedTime" | admin >/dev/null
 dir_enroll A nsato
-NSATO=$SECRET
 planted=$(head -c 20 /dev/urandom | base64)
 printf '%s\n' "dn: uid=nsato,ou=people,$BASE" "changetype: modify" \
 	"replace: oathSecret" "oathSecret:: $planted" >"$T/reset-nsato.ldif"
-dtoken B nsato
-dconverse C nsato "$TOKEN" --app right --before-app \
-	"ldapmodify -x -H '$SLAPD_URI' -D '$SLAPD_ADMIN_DN' -w '$SLAPD_ADMIN_PW' -f '$T/reset-nsato.ldif' >/dev/null"
-is "a new secret written elsewhere while the first code was awaited: refused" $? 1
-like "...the enrollment refused, saying why" "$(cat "$T/out")" 'ALERT: self-service enrollment after an enrollment token not done: .*replaced since this enrollment began'
+meanwhile B C nsato "$T/reset-nsato.ldif"
+is "a new secret written elsewhere while the first code was awaited: refused" "$RC" 1
+like "...the enrollment refused, saying why" "$WHY" 'replaced since this enrollment began'
 is "...the secret written meanwhile is kept" \
 	"$(slapd_search -o ldif-wrap=no -b "uid=nsato,ou=people,$BASE" -s base oathSecret | sed -n 's/^oathSecret:: //p')" "$planted"
 SECRET=$CWU_SECRET
