@@ -54,6 +54,15 @@ print(n, bad)
 PY
 read -r n bad < <(as gwwide /usr/bin/python3 "$tmp/out/readall.py" "$m/patients")
 is "every file opened and read ($n), none refused" "$bad" 0
+if [ "$bad" != 0 ]; then
+	# What the gateway said about the refusals, to tell a flake from a bug.
+	grep -aiE 'alert|refus|error|fail|timed out' "$tmp/gateway.log" | head -5 |
+		cut -c1-400 | sed 's/^/# gateway: /'
+	grep -ac '"decision":"allow"' "$tmp/audit/audit.jsonl" 2>/dev/null |
+		sed 's/^/# allowed opens audited: /'
+	grep -av '"decision":"allow"' "$tmp/audit/audit.jsonl" 2>/dev/null |
+		grep -av 'audit.checkpoint' | head -3 | cut -c1-400 | sed 's/^/# audit: /'
+fi
 check "...all of them" test "$n" -ge "$N"
 fds=$(ls "/proc/$gpid/fd" | wc -l)
 rss=$(awk '/VmHWM/ {print $2}' "/proc/$gpid/status")
