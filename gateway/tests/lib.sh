@@ -224,7 +224,9 @@ gw_setup() {
 	chown gwstore:gwstore "$tmp/store"
 	chmod 0700 "$tmp/store"
 	gw_store
-	printf '#!/bin/sh\n{ env | grep ^PHOTOGUARD_ | sort; echo "uid=$(id -u)"; } > %s/out/hook.$PHOTOGUARD_USER\n' "$tmp" >"$tmp/etc/hook.sh"
+	# Written aside and renamed, so that a test that sees the file sees
+	# all of it, never a run that is still writing.
+	printf '#!/bin/sh\nf=%s/out/hook.$PHOTOGUARD_USER\n{ env | grep ^PHOTOGUARD_ | sort; echo "uid=$(id -u)"; } >"$f.$$" && mv -f "$f.$$" "$f"\n' "$tmp" >"$tmp/etc/hook.sh"
 	chmod 0755 "$tmp/etc/hook.sh"
 	gw_write_conf "${SLAPD_PAIR_URIS:-$SLAPD_URI}"
 	export PHOTOGUARD_CONFIG=$tmp/etc/pg.conf

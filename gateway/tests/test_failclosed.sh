@@ -60,6 +60,10 @@ if chattr +i "$tmp/audit/audit.jsonl" 2>/dev/null; then
 	check "audit log unwritable: the open is refused" test "$rc" -ne 0
 	like "...with a clear log line" "$(cat "$tmp/gateway.log")" "audit log unwritable"
 	chattr -i "$tmp/audit/audit.jsonl"
+	for i in $(seq 1 50); do [ -s "$tmp/out/hook." ] && break; sleep 0.1; done
+	like "...and the hook hears of it" "$(cat "$tmp/out/hook." 2>/dev/null)" "PHOTOGUARD_EVENT=audit.failure"
+	# The next outage must run the hook again, not find this run's file.
+	rm -f "$tmp/out/hook."
 	is "audit log writable again: served again" "$(as gwsurg head -1 "$m/$f" 2>&1)" "PHOTO $f"
 else
 	skip "audit log unwritable" "chattr +i is not supported on $tmp (needs ext4/xfs and CAP_LINUX_IMMUTABLE)"
