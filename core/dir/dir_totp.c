@@ -367,6 +367,7 @@ dt_drop_pending(struct dir_totp *s)
 	free(s->pending_user);
 	s->pending = NULL;
 	s->pending_user = NULL;
+	sodium_memzero(s->pending_fp, sizeof(s->pending_fp));
 }
 
 static void

@@ -191,6 +191,7 @@ totp_store_free(struct totp_store *st)
 	if (st->staged != NULL)
 		sodium_free(st->staged);
 	pg_free_secret((char *)st->key);
+	sodium_memzero(st->staged_fp, sizeof(st->staged_fp));
 	free(st);
 }
 

@@ -109,7 +109,6 @@ totp_qr_text(
 	            (on != NULL ? strlen(on) + sizeof(reset) : 0) + 1) +
 	    1;
 	if ((buf = p = sodium_malloc(cap)) == NULL) {
-		sodium_memzero(q->data, (size_t)q->width * (size_t)q->width);
 		qr_drop(q);
 		return PG_ERR_NOMEM;
 	}
@@ -131,7 +130,6 @@ totp_qr_text(
 		*p++ = '\n';
 	}
 	*p = '\0';
-	sodium_memzero(q->data, (size_t)q->width * (size_t)q->width);
 	qr_drop(q);
 	*out = buf;
 	return PG_OK;
