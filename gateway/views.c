@@ -17,21 +17,24 @@
  * a second, so a lockout from another server or a directory change ends
  * or refreshes a view whose user sends no request at all.
  *
- * A view is served by GW_VIEW_THREADS threads of its own, polling the
+ * A view is served by GW_VIEW_THREADS threads of its own, waiting on the
  * connection and an eventfd that tells them to stop: libfuse's own loop
- * could not be stopped without a request arriving.
+ * could not be stopped without a request arriving.  Each thread waits in
+ * an epoll of its own holding the connection with EPOLLEXCLUSIVE, so a
+ * request wakes one waiting thread, not all of them (which then met
+ * EAGAIN but for one, on a machine with few cores to spare).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <fuse.h>
 #include <fuse_lowlevel.h>
 #include <linux/fuse.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -308,42 +311,68 @@ view_shrink(struct gw_view *v)
 	return yes;
 }
 
+/* An epoll for one of V's threads: the connection (exclusive), the stop
+ * eventfd (every thread sees it).  -1 on failure. */
+static int
+serve_epoll(struct gw_view *v)
+{
+	struct epoll_event conn = { .events = EPOLLIN | EPOLLEXCLUSIVE,
+		.data.fd = v->fd };
+	struct epoll_event stop = { .events = EPOLLIN, .data.fd = v->stopfd };
+	int ep;
+
+	if ((ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		return -1;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, v->fd, &conn) != 0 ||
+	    epoll_ctl(ep, EPOLL_CTL_ADD, v->stopfd, &stop) != 0) {
+		close(ep);
+		return -1;
+	}
+	return ep;
+}
+
 static void *
 serve_main(void *arg)
 {
 	struct gw_view *v = arg;
+	struct epoll_event ev[2];
 	struct fuse_buf buf;
-	struct pollfd p[2];
-	bool last;
-	int r;
+	bool last, stop, gone;
+	int ep, i, r;
 
 	serving_view = v;
 	memset(&buf, 0, sizeof(buf));
-	p[0].fd = v->fd;
-	p[0].events = POLLIN;
-	p[1].fd = v->stopfd;
-	p[1].events = POLLIN;
-	/* Idle from here until a request is taken: a thread that poll woke
-	 * for a request another one took stays idle, so the one that took
-	 * it sees it is not alone. */
+	if ((ep = serve_epoll(v)) < 0)
+		gw_log(LOG_ERR, "view of uid %lu: a serving thread ends: %s",
+		    (unsigned long)v->uid, strerror(errno));
+	/* Idle from here until a request is taken: a thread woken for a
+	 * request another one took stays idle, so the one that took it
+	 * sees it is not alone. */
 	atomic_fetch_add(&v->idle, 1);
-	while (!fuse_session_exited(v->se)) {
-		if ((r = poll(p, 2, GW_VIEW_IDLE_MS)) < 0) {
+	while (ep >= 0 && !fuse_session_exited(v->se)) {
+		if ((r = epoll_wait(ep, ev, 2, GW_VIEW_IDLE_MS)) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
 		if (r == 0) {
 			if (view_shrink(v)) {
+				close(ep);
 				free(buf.mem);
 				return NULL;
 			}
 			continue;
 		}
-		if (p[1].revents != 0)
-			break;
-		/* The mount is gone (the login's last process ended). */
-		if (p[0].revents & (POLLERR | POLLHUP | POLLNVAL))
+		stop = gone = false;
+		for (i = 0; i < r; i++) {
+			if (ev[i].data.fd == v->stopfd)
+				stop = true;
+			/* The mount is gone (the login's last process ended).
+			 */
+			else if (ev[i].events & (EPOLLERR | EPOLLHUP))
+				gone = true;
+		}
+		if (stop || gone)
 			break;
 		r = fuse_session_receive_buf(v->se, &buf);
 		if (r == -EAGAIN || r == -EINTR)
@@ -355,6 +384,8 @@ serve_main(void *arg)
 		fuse_session_process_buf(v->se, &buf);
 		atomic_fetch_add(&v->idle, 1);
 	}
+	if (ep >= 0)
+		close(ep);
 	atomic_fetch_sub(&v->idle, 1);
 	free(buf.mem);
 	/* After the unlock V may be freed (view_end()): not touched again. */
