@@ -319,6 +319,17 @@ wait_views() {
 	return 1
 }
 
+# hook_of USER: what the test hook wrote for USER (empty: none), once
+# it has run (at most 5 s; the hook renames a whole file into place).
+hook_of() {
+	local i
+	for i in $(seq 1 50); do
+		[ -s "$tmp/out/hook.$1" ] && break
+		sleep 0.1
+	done
+	cat "$tmp/out/hook.$1" 2>/dev/null
+}
+
 # as USER CMD...: run CMD as USER, no supplementary groups.
 as() {
 	local u=$1

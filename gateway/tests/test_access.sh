@@ -170,11 +170,11 @@ check "opening a decoy photo is refused" test "$rc" -ne 0
 like "...and locks the account in the lockout store" "$("$PG_CLI" lockouts 2>&1)" "gwwide.*decoy"
 out=$(as gwwide cat "$m/patients/P000001/$pre/IMG_0001.jpg" 2>&1); rc=$?
 check "...so the next read of a real photo is refused too" test "$rc" -ne 0
-for i in $(seq 1 50); do [ -s "$tmp/out/hook.gwwide" ] && break; sleep 0.1; done
-like "the lockout hook ran with the user" "$(cat "$tmp/out/hook.gwwide" 2>&1)" "PHOTOGUARD_USER=gwwide"
-like "...the rule" "$(cat "$tmp/out/hook.gwwide" 2>&1)" "PHOTOGUARD_RULE=.*test.policy"
-like "...and the time" "$(cat "$tmp/out/hook.gwwide" 2>&1)" "PHOTOGUARD_TIME=20[0-9-]+T"
-like "...as the service user, not root" "$(cat "$tmp/out/hook.gwwide" 2>&1)" "uid=$(id -u gwstore)"
+hk=$(hook_of gwwide)
+like "the lockout hook ran with the user" "$hk" "PHOTOGUARD_USER=gwwide"
+like "...the rule" "$hk" "PHOTOGUARD_RULE=.*test.policy"
+like "...and the time" "$hk" "PHOTOGUARD_TIME=20[0-9-]+T"
+like "...as the service user, not root" "$hk" "uid=$(id -u gwstore)"
 check "lockout.lock audited" test "$(audit_count lockout.lock deny gwwide)" -eq 1
 "$PG_CLI" unlock gwwide >/dev/null 2>&1; rc=$?
 is "photoguard unlock lifts it" "$rc" 0

@@ -60,8 +60,7 @@ if chattr +i "$tmp/audit/audit.jsonl" 2>/dev/null; then
 	check "audit log unwritable: the open is refused" test "$rc" -ne 0
 	like "...with a clear log line" "$(cat "$tmp/gateway.log")" "audit log unwritable"
 	chattr -i "$tmp/audit/audit.jsonl"
-	for i in $(seq 1 50); do [ -s "$tmp/out/hook." ] && break; sleep 0.1; done
-	like "...and the hook hears of it" "$(cat "$tmp/out/hook." 2>/dev/null)" "PHOTOGUARD_EVENT=audit.failure"
+	like "...and the hook hears of it" "$(hook_of "")" "PHOTOGUARD_EVENT=audit.failure"
 	# The next outage must run the hook again, not find this run's file.
 	rm -f "$tmp/out/hook."
 	is "audit log writable again: served again" "$(as gwsurg head -1 "$m/$f" 2>&1)" "PHOTO $f"
@@ -82,11 +81,11 @@ like "...as EACCES" "$out" "Permission denied"
 check "...and no head was made up" test ! -e "$A.head"
 # One alert per outage, to syslog and to the hook (with no user: none is
 # to blame), not one per refused open.
-for i in $(seq 1 50); do [ -s "$tmp/out/hook." ] && break; sleep 0.1; done
+hk=$(hook_of "")
 is "...the hook runs for the audit failure, without a user" \
-    "$(grep -E '^PHOTOGUARD_(EVENT|USER)=' "$tmp/out/hook." 2>/dev/null | tr '\n' ' ')" \
+    "$(printf '%s\n' "$hk" | grep -E '^PHOTOGUARD_(EVENT|USER)=' | tr '\n' ' ')" \
     "PHOTOGUARD_EVENT=audit.failure "
-like "...with the reason" "$(cat "$tmp/out/hook." 2>/dev/null)" "PHOTOGUARD_REASON=the audit log refuses records: "
+like "...with the reason" "$hk" "PHOTOGUARD_REASON=the audit log refuses records: "
 outages=2
 grep -q "audit log unwritable" "$tmp/gateway.log" || outages=1
 is "...and one LOG_ALERT per outage ($outages), not one per refused open" \
