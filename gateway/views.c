@@ -337,7 +337,7 @@ serve_main(void *arg)
 	struct gw_view *v = arg;
 	struct epoll_event ev[2];
 	struct fuse_buf buf;
-	bool last, stop, gone;
+	bool last, end;
 	int ep, i, r;
 
 	serving_view = v;
@@ -363,16 +363,13 @@ serve_main(void *arg)
 			}
 			continue;
 		}
-		stop = gone = false;
-		for (i = 0; i < r; i++) {
-			if (ev[i].data.fd == v->stopfd)
-				stop = true;
-			/* The mount is gone (the login's last process ended).
-			 */
-			else if (ev[i].events & (EPOLLERR | EPOLLHUP))
-				gone = true;
-		}
-		if (stop || gone)
+		/* Told to stop, or the mount is gone (the login's last
+		 * process ended). */
+		end = false;
+		for (i = 0; i < r; i++)
+			end |= ev[i].data.fd == v->stopfd ||
+			    (ev[i].events & (EPOLLERR | EPOLLHUP)) != 0;
+		if (end)
 			break;
 		r = fuse_session_receive_buf(v->se, &buf);
 		if (r == -EAGAIN || r == -EINTR)
