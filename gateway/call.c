@@ -68,10 +68,24 @@ begin(struct gw_call *c, struct gw *g, uid_t uid, pid_t pid, bool lock_check)
 	return 0;
 }
 
+static __thread struct fuse_context *req_context;
+
+struct fuse_context *
+gw_req_context(void)
+{
+	return req_context != NULL ? req_context : fuse_get_context();
+}
+
+void
+gw_req_context_set(struct fuse_context *c)
+{
+	req_context = c;
+}
+
 int
 gw_call_begin(struct gw_call *c, struct gw *g, bool lock_check)
 {
-	struct fuse_context *fc = fuse_get_context();
+	struct fuse_context *fc = gw_req_context();
 	uid_t vu;
 
 	/* The kernel admits only a view's user; a view never serves

@@ -281,6 +281,12 @@ struct gw_call {
 	char why[512];
 };
 
+/* The caller of the FUSE request this thread serves: the high-level
+ * library's context on the shared mount; a view's requests (view_ll.c)
+ * set theirs for the time they are answered (NULL: unset). */
+struct fuse_context *gw_req_context(void);
+void gw_req_context_set(struct fuse_context *c);
+
 /*
  * Starts a request from the FUSE context: the policy in force, the
  * caller's state, fresh identity; with LOCK_CHECK also the lockout store.

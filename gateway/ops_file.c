@@ -180,8 +180,8 @@ handle_new(struct gw_call *c, const char *rel, struct backing_file *bf,
 	h->magic = GW_HANDLE_FILE;
 	h->bf = bf;
 	h->u = c->u;
-	h->conn = fuse_get_context() != NULL ? fuse_get_context()->private_data
-	                                     : NULL;
+	h->conn =
+	    gw_req_context() != NULL ? gw_req_context()->private_data : NULL;
 	h->charged = charged;
 	h->pid = c->pid;
 	gw_comm_of(h->pid, h->comm, sizeof(h->comm));
@@ -553,29 +553,6 @@ gw_op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->ac_attr_timeout_set = 1;
 	cfg->ac_attr_timeout = 0;
 	return gw_global;
-}
-
-void *
-gw_op_init_view(struct fuse_conn_info *conn, struct fuse_config *cfg)
-{
-	struct gw *g = gw_global;
-	double ttl = (double)g->cfg->store_view_ttl_s;
-
-	(void)gw_op_init(conn, cfg);
-	/* Only the view's user is admitted (user_id, no allow_other), so
-	 * the kernel may keep names, attributes (missing ones too) and
-	 * listings: views.c drops them when what the user may see
-	 * changes, and they last at most view_ttl otherwise.  File pages
-	 * are kept as on the shared mount (auto_cache). */
-	cfg->entry_timeout = ttl;
-	cfg->attr_timeout = ttl;
-	cfg->negative_timeout = ttl;
-	/* No readdirplus: it gave the library a node for every entry
-	 * listed, held as long as the kernel keeps the name (a find(1)
-	 * over 10,000 photos in 100 views held 200 MiB).  A name is
-	 * looked up, and then cached, when it is used. */
-	conn->want &= ~(FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
-	return fuse_get_context()->private_data;
 }
 
 const struct fuse_operations gw_operations = {

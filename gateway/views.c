@@ -2,8 +2,8 @@
  * views.c - per-user views.  A login's session process mounts a FUSE
  * connection for its user only (core/ctl/ctl_view.c) and passes it here
  * over the control socket; this process serves it with the same
- * operations as the shared mount, but with the kernel's caches on
- * (gw_op_init_view()), because nobody else's answers can land in them.
+ * operations as the shared mount, on the low-level API (view_ll.c) with
+ * the kernel's caches on, because nobody else's answers can land in them.
  * Every open still reaches the gateway and is decided, charged and
  * audited: the kernel never caches an open.
  *
@@ -56,7 +56,7 @@
 
 struct gw_view {
 	uid_t uid;
-	struct fuse *f;
+	struct gw_vnodes *nodes; /* the names the kernel holds */
 	struct fuse_session *se;
 	int fd;     /* the connection (the session's) */
 	int stopfd; /* eventfd: the serving threads stop */
@@ -83,19 +83,6 @@ static size_t nviews;                 /* views_mu */
 static bool views_stop, views_kicked; /* views_mu */
 static bool views_running;
 static pthread_t views_thread;
-static struct fuse_operations view_ops;
-
-/* The unique of the OPENDIR request this thread is serving, if its
- * listing may be cached, or 0; and the view this thread serves.
- * libfuse 3.14's high-level API drops an opendir's cache_readdir and
- * keep_cache (passed on from 3.16.1), so a view's connection reads and
- * writes through view_read()/view_writev(), which set them in the reply
- * to that request.  A listing is cached only once its directory is in
- * the view's set (dirs_add()): view_drop_listings() must find every
- * cached listing, also of a directory held open or as a working
- * directory past the drop of its name. */
-static __thread uint64_t opendir_unique;
-static __thread struct gw_view *serving_view;
 
 /* The slot of ID in the open-addressed table T of CAP slots (a power of
  * 2, never full): where it is, or the empty one where it would go. */
@@ -175,31 +162,19 @@ view_drop_listings(struct gw_view *v)
 	v->dirs_dropped = time(NULL);
 }
 
+/* The connection is handed over open, not mounted here: libfuse reads
+ * and writes it through these. */
 static ssize_t
 view_read(int fd, void *buf, size_t len, void *arg)
 {
-	const struct fuse_in_header *in = buf;
-	ssize_t n = read(fd, buf, len);
-
 	(void)arg;
-	opendir_unique = 0;
-	if (n >= (ssize_t)sizeof(*in) && in->opcode == FUSE_OPENDIR &&
-	    serving_view != NULL && dirs_add(serving_view, in->nodeid) == 0)
-		opendir_unique = in->unique;
-	return n;
+	return read(fd, buf, len);
 }
 
 static ssize_t
 view_writev(int fd, struct iovec *iov, int count, void *arg)
 {
-	const struct fuse_out_header *out = iov[0].iov_base;
-
 	(void)arg;
-	if (opendir_unique != 0 && count >= 2 &&
-	    iov[0].iov_len >= sizeof(*out) && out->unique == opendir_unique &&
-	    out->error == 0 && iov[1].iov_len >= sizeof(struct fuse_open_out))
-		((struct fuse_open_out *)iov[1].iov_base)->open_flags |=
-		    FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE;
 	return writev(fd, iov, count);
 }
 
@@ -208,10 +183,22 @@ static const struct fuse_custom_io view_io = {
 	.writev = view_writev,
 };
 
+struct gw_vnodes *
+gw_view_vnodes(struct gw_view *v)
+{
+	return v->nodes;
+}
+
+bool
+gw_view_cache_listing(struct gw_view *v, fuse_ino_t ino)
+{
+	return dirs_add(v, ino) == 0;
+}
+
 bool
 gw_view_of_request(uid_t *uid)
 {
-	struct fuse_context *fc = fuse_get_context();
+	struct fuse_context *fc = gw_req_context();
 
 	if (fc == NULL || fc->private_data == NULL ||
 	    fc->private_data == (void *)gw_global)
@@ -340,7 +327,6 @@ serve_main(void *arg)
 	bool last, end;
 	int ep, i, r;
 
-	serving_view = v;
 	memset(&buf, 0, sizeof(buf));
 	if ((ep = serve_epoll(v)) < 0)
 		gw_log(LOG_ERR, "view of uid %lu: a serving thread ends: %s",
@@ -434,7 +420,8 @@ view_end(struct gw_view *v)
 	gw_release_conn(v->uid, v);
 	/* Closes the connection; no unmount: the mount is the login's, in
 	 * its namespace, and goes with it. */
-	fuse_destroy(v->f);
+	fuse_session_destroy(v->se);
+	gw_vnodes_free(v->nodes);
 	close(v->stopfd);
 	free(v);
 }
@@ -514,12 +501,15 @@ views_abort(struct gw *g, struct gw_view **ending)
 {
 	char *paths[OPEN_PATHS_MAX];
 	struct gw_view *v;
+	fuse_ino_t ino;
 	size_t n, i;
 
 	for (v = *ending; v != NULL; v = v->next) {
 		n = open_paths(g, v->uid, paths);
 		for (i = 0; i < n; i++) {
-			(void)fuse_invalidate_path(v->f, paths[i]);
+			if ((ino = gw_vnodes_ino(v->nodes, paths[i])) != 0)
+				(void)fuse_lowlevel_notify_inval_inode(
+				    v->se, ino, 0, 0);
 			free(paths[i]);
 		}
 		view_inval(g, v);
@@ -665,8 +655,6 @@ int
 gw_views_start(struct gw *g)
 {
 	views_g = g;
-	view_ops = gw_operations;
-	view_ops.init = gw_op_init_view;
 	views_stop = false;
 	if (pthread_create(&views_thread, NULL, views_main, g) != 0) {
 		gw_log(LOG_ERR, "views: no thread");
@@ -716,17 +704,21 @@ view_add(struct gw *g, uid_t uid, int fd, char *why, size_t len)
 		snprintf(why, len, "%s", strerror(errno));
 		goto fail_v;
 	}
-	v->f = fuse_new(&args, &view_ops, sizeof(view_ops), v);
-	fuse_opt_free_args(&args);
-	if (v->f == NULL ||
-	    fuse_session_custom_io(fuse_get_session(v->f), &view_io, fd) != 0) {
-		snprintf(why, len, "libfuse refused the connection");
-		if (v->f != NULL)
-			fuse_destroy(v->f);
+	if ((v->nodes = gw_vnodes_new()) == NULL) {
+		snprintf(why, len, "out of memory");
 		goto fail_v;
 	}
-	/* From here the session owns FD (fuse_destroy() closes it). */
-	v->se = fuse_get_session(v->f);
+	v->se =
+	    fuse_session_new(&args, &gw_view_ll_ops, sizeof(gw_view_ll_ops), v);
+	fuse_opt_free_args(&args);
+	if (v->se == NULL || fuse_session_custom_io(v->se, &view_io, fd) != 0) {
+		snprintf(why, len, "libfuse refused the connection");
+		if (v->se != NULL)
+			fuse_session_destroy(v->se);
+		goto fail_v;
+	}
+	/* From here the session owns FD (fuse_session_destroy() closes
+	 * it). */
 	v->fd = fd;
 	atomic_init(&v->idle, 0);
 	if (view_grow(v) != 0) {
@@ -745,6 +737,7 @@ view_add(struct gw *g, uid_t uid, int fd, char *why, size_t len)
 		gw_views_kick(uid, GW_VIEW_ABORT);
 	return 0;
 fail_v:
+	gw_vnodes_free(v->nodes);
 	if (v->stopfd >= 0)
 		close(v->stopfd);
 	pthread_mutex_destroy(&v->thr_mu);

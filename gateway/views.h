@@ -10,6 +10,7 @@
 
 /* FUSE_USE_VERSION comes from gateway/meson.build. */
 #include <fuse.h>
+#include <fuse_lowlevel.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -57,8 +58,21 @@ size_t gw_view_threads(void);
  * a view; false on the shared mount. */
 bool gw_view_of_request(uid_t *uid);
 
-/* The init of a view's connection (ops_file.c): the shared settings,
- * then the caches on. */
-void *gw_op_init_view(struct fuse_conn_info *conn, struct fuse_config *cfg);
+/* A view's nodes: the names its kernel holds (view_ll.c). */
+struct gw_view;
+struct gw_vnodes;
+struct gw_vnodes *gw_vnodes_new(void);
+void gw_vnodes_free(struct gw_vnodes *vn);
+/* The inode number of PATH ("/a/b") if the kernel holds it, or 0. */
+fuse_ino_t gw_vnodes_ino(struct gw_vnodes *vn, const char *path);
+struct gw_vnodes *gw_view_vnodes(struct gw_view *v);
+
+/* May the listing of directory INO be cached in V?  Only once the views'
+ * thread can find it to drop it (views.c). */
+bool gw_view_cache_listing(struct gw_view *v, fuse_ino_t ino);
+
+/* A view's requests (view_ll.c), its struct gw_view the session's
+ * userdata. */
+extern const struct fuse_lowlevel_ops gw_view_ll_ops;
 
 #endif /* PG_GW_VIEWS_H */

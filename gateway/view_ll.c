@@ -1,0 +1,1035 @@
+/*
+ * view_ll.c - a view's requests, on libfuse's low-level API.
+ *
+ * A view's kernel keeps every name it looked up for as long as view_ttl,
+ * so each of those names is a node here until the kernel forgets it; with
+ * 100 views that is most of the gateway's memory.  The high-level library
+ * spent about 150 bytes on a node and two 64 KiB hash tables on every
+ * connection; a node here is its parent, its name, the kernel's count of
+ * it and what auto_cache compares, its inode number is its address, and
+ * one hash of (parent, name) that grows with the view is the whole table.
+ *
+ * Each request is answered by the same path-based operations as the
+ * shared mount (gw_operations), with the caller's context set for them
+ * (gw_req_context_set()): a view decides, charges and audits exactly as
+ * the shared mount does; only what the kernel may keep differs.
+ */
+#include <errno.h>
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "gateway/gw.h"
+#include "gateway/ops.h"
+#include "gateway/views.h"
+
+#define PATH_BUF    4096 /* POLICY_PATH_MAX: the operations take no longer */
+#define UNKNOWN_INO 0xffffffffu /* a listing's "." and ".." */
+
+struct vnode {
+	struct vnode *parent; /* NULL: the root */
+	struct vnode *hnext;  /* in the hash of names */
+	uint64_t nlookup;     /* the kernel's references */
+	uint32_t nchild;      /* nodes whose parent this is: they keep it */
+	bool hashed;          /* its name is in the hash */
+	bool cache_valid;     /* mtime and size are those of cached pages */
+	struct timespec mtime;
+	off_t size;
+	char name[];
+};
+
+struct gw_vnodes {
+	pthread_mutex_t mu;
+	struct vnode *root;
+	struct vnode **tab; /* chains by (parent, name); cap a power of 2 */
+	size_t cap, n;
+};
+
+/* An open directory: the operations' handle and the listing, read whole
+ * at the first READDIR (as the high-level library did) and served by
+ * offset from then on. */
+struct ll_dent {
+	uint64_t ino;
+	mode_t mode;
+	char *name;
+};
+
+struct ll_dir {
+	uint64_t fh; /* gw_op_opendir()'s */
+	struct ll_dent *ents;
+	size_t n, cap;
+	bool filled, nomem;
+};
+
+struct gw_vnodes *
+gw_vnodes_new(void)
+{
+	struct gw_vnodes *vn = calloc(1, sizeof(*vn));
+
+	if (vn == NULL)
+		return NULL;
+	vn->cap = 64;
+	if ((vn->root = calloc(1, sizeof(*vn->root) + 1)) == NULL ||
+	    (vn->tab = calloc(vn->cap, sizeof(*vn->tab))) == NULL) {
+		free(vn->root);
+		free(vn);
+		return NULL;
+	}
+	pthread_mutex_init(&vn->mu, NULL);
+	return vn;
+}
+
+void
+gw_vnodes_free(struct gw_vnodes *vn)
+{
+	struct vnode *n, *next;
+	size_t i;
+
+	if (vn == NULL)
+		return;
+	/* Every node but the root is in the hash: unlinked ones are
+	 * forgotten before the session ends, or lost with it. */
+	for (i = 0; i < vn->cap; i++)
+		for (n = vn->tab[i]; n != NULL; n = next) {
+			next = n->hnext;
+			free(n);
+		}
+	pthread_mutex_destroy(&vn->mu);
+	free(vn->tab);
+	free(vn->root);
+	free(vn);
+}
+
+static size_t
+name_hash(const struct vnode *parent, const char *name)
+{
+	uint64_t h = 1469598103934665603ull ^ (uint64_t)(uintptr_t)parent;
+
+	for (; *name != '\0'; name++) {
+		h ^= (unsigned char)*name;
+		h *= 1099511628211ull;
+	}
+	return (size_t)(h ^ (h >> 31));
+}
+
+static struct vnode *
+node_of(struct gw_vnodes *vn, fuse_ino_t ino)
+{
+	return ino == FUSE_ROOT_ID ? vn->root : (struct vnode *)(uintptr_t)ino;
+}
+
+static fuse_ino_t
+ino_of(struct gw_vnodes *vn, struct vnode *n)
+{
+	return n == vn->root ? FUSE_ROOT_ID : (fuse_ino_t)(uintptr_t)n;
+}
+
+/* With vn->mu held, as for every function on nodes below. */
+static struct vnode *
+find(struct gw_vnodes *vn, struct vnode *parent, const char *name)
+{
+	struct vnode *n;
+
+	for (n = vn->tab[name_hash(parent, name) & (vn->cap - 1)]; n != NULL;
+	     n = n->hnext)
+		if (n->parent == parent && strcmp(n->name, name) == 0)
+			return n;
+	return NULL;
+}
+
+static void
+hash_in(struct gw_vnodes *vn, struct vnode *n)
+{
+	struct vnode **t, *m, *next;
+	size_t i, k, cap;
+
+	/* Grown at one node per chain: a failed growth only lengthens
+	 * the chains. */
+	if (vn->n >= vn->cap &&
+	    (t = calloc(cap = 2 * vn->cap, sizeof(*t))) != NULL) {
+		for (i = 0; i < vn->cap; i++)
+			for (m = vn->tab[i]; m != NULL; m = next) {
+				next = m->hnext;
+				k = name_hash(m->parent, m->name) & (cap - 1);
+				m->hnext = t[k];
+				t[k] = m;
+			}
+		free(vn->tab);
+		vn->tab = t;
+		vn->cap = cap;
+	}
+	k = name_hash(n->parent, n->name) & (vn->cap - 1);
+	n->hnext = vn->tab[k];
+	vn->tab[k] = n;
+	n->hashed = true;
+	vn->n++;
+}
+
+static void
+hash_out(struct gw_vnodes *vn, struct vnode *n)
+{
+	struct vnode **p;
+
+	if (!n->hashed)
+		return;
+	for (p = &vn->tab[name_hash(n->parent, n->name) & (vn->cap - 1)];
+	     *p != NULL; p = &(*p)->hnext)
+		if (*p == n) {
+			*p = n->hnext;
+			break;
+		}
+	n->hashed = false;
+	vn->n--;
+}
+
+/* Drops K of the kernel's references to N; a node nobody holds goes,
+ * and with it each parent only it held. */
+static void
+unref(struct gw_vnodes *vn, struct vnode *n, uint64_t k)
+{
+	struct vnode *p;
+
+	if (n == vn->root)
+		return;
+	n->nlookup -= k < n->nlookup ? k : n->nlookup;
+	while (n != vn->root && n->nlookup == 0 && n->nchild == 0) {
+		p = n->parent;
+		hash_out(vn, n);
+		free(n);
+		p->nchild--;
+		n = p;
+	}
+}
+
+/* A name's attributes, as a lookup or getattr saw them: pages cached
+ * under another mtime or size are not kept at the next open. */
+static void
+saw(struct vnode *n, const struct stat *st)
+{
+	if (n->cache_valid &&
+	    (n->size != st->st_size || n->mtime.tv_sec != st->st_mtim.tv_sec ||
+	        n->mtime.tv_nsec != st->st_mtim.tv_nsec))
+		n->cache_valid = false;
+	n->mtime = st->st_mtim;
+	n->size = st->st_size;
+}
+
+/* One more reference to PARENT's NAME, made if new; its inode number, or
+ * 0 when memory is short. */
+static fuse_ino_t
+ref(struct gw_vnodes *vn, fuse_ino_t parent, const char *name,
+    const struct stat *st)
+{
+	struct vnode *p, *n;
+	size_t len = strlen(name);
+	fuse_ino_t ino = 0;
+
+	pthread_mutex_lock(&vn->mu);
+	p = node_of(vn, parent);
+	if ((n = find(vn, p, name)) == NULL) {
+		if ((n = calloc(1, sizeof(*n) + len + 1)) == NULL)
+			goto out;
+		memcpy(n->name, name, len + 1);
+		n->parent = p;
+		p->nchild++;
+		hash_in(vn, n);
+	}
+	n->nlookup++;
+	saw(n, st);
+	ino = ino_of(vn, n);
+out:
+	pthread_mutex_unlock(&vn->mu);
+	return ino;
+}
+
+/* The path of INO ("/" for the root), followed by "/NAME" if NAME: 0, or
+ * -ENOENT if INO lost its name, -ENAMETOOLONG. */
+static int
+path_of(struct gw_vnodes *vn, fuse_ino_t ino, const char *name, char *buf)
+{
+	size_t pos = PATH_BUF - 1, k;
+	struct vnode *n;
+	int r = 0;
+
+	buf[pos] = '\0';
+	pthread_mutex_lock(&vn->mu);
+	for (n = node_of(vn, ino); r == 0; n = n->parent) {
+		if (name != NULL) {
+			k = strlen(name);
+			if (k + 1 > pos) {
+				r = -ENAMETOOLONG;
+				break;
+			}
+			pos -= k;
+			memcpy(buf + pos, name, k);
+			buf[--pos] = '/';
+		}
+		if (n == vn->root)
+			break;
+		if (!n->hashed)
+			r = -ENOENT;
+		name = n->name;
+	}
+	pthread_mutex_unlock(&vn->mu);
+	if (r != 0)
+		return r;
+	if (pos == PATH_BUF - 1)
+		buf[--pos] = '/';
+	memmove(buf, buf + pos, PATH_BUF - pos);
+	return 0;
+}
+
+fuse_ino_t
+gw_vnodes_ino(struct gw_vnodes *vn, const char *path)
+{
+	char part[PATH_BUF];
+	struct vnode *n;
+	const char *s;
+	size_t k;
+
+	pthread_mutex_lock(&vn->mu);
+	n = vn->root;
+	for (s = path; n != NULL && *s != '\0'; s += k) {
+		while (*s == '/')
+			s++;
+		if ((k = strcspn(s, "/")) == 0)
+			break;
+		if (k >= sizeof(part)) {
+			n = NULL;
+			break;
+		}
+		memcpy(part, s, k);
+		part[k] = '\0';
+		n = find(vn, n, part);
+	}
+	pthread_mutex_unlock(&vn->mu);
+	return n != NULL ? ino_of(vn, n) : 0;
+}
+
+/* The request's caller, for the operations while REQ is answered. */
+static void
+enter(fuse_req_t req, struct fuse_context *c)
+{
+	const struct fuse_ctx *k = fuse_req_ctx(req);
+
+	memset(c, 0, sizeof(*c));
+	c->uid = k->uid;
+	c->gid = k->gid;
+	c->pid = k->pid;
+	c->umask = k->umask;
+	c->private_data = fuse_req_userdata(req);
+	gw_req_context_set(c);
+}
+
+static void
+leave(void)
+{
+	gw_req_context_set(NULL);
+}
+
+static struct gw_vnodes *
+vnodes(fuse_req_t req)
+{
+	return gw_view_vnodes(fuse_req_userdata(req));
+}
+
+static double
+ttl(void)
+{
+	return (double)gw_global->cfg->store_view_ttl_s;
+}
+
+static void
+ll_init(void *ud, struct fuse_conn_info *conn)
+{
+	(void)ud;
+	/* Whether cached pages are still the file's is checked at open
+	 * (auto_cache, ll_open()), not by a GETATTR before each read.  No
+	 * readdirplus: it would make a node of every name listed, held as
+	 * long as the kernel keeps the name; a name is looked up, and
+	 * then cached, when it is used. */
+	conn->want &= ~(FUSE_CAP_AUTO_INVAL_DATA | FUSE_CAP_READDIRPLUS |
+	    FUSE_CAP_READDIRPLUS_AUTO);
+}
+
+/* Answers REQ with the entry of PARENT's NAME, as a lookup: a name that
+ * is not there (or hidden) is cached as missing too. */
+static void
+reply_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct gw_vnodes *vn = vnodes(req);
+	struct fuse_entry_param e;
+	struct fuse_context c;
+	char path[PATH_BUF];
+	int r;
+
+	memset(&e, 0, sizeof(e));
+	if ((r = path_of(vn, parent, name, path)) == 0) {
+		enter(req, &c);
+		r = gw_op_getattr(path, &e.attr, NULL);
+		leave();
+	}
+	if (r == -ENOENT) {
+		e.entry_timeout = ttl();
+		fuse_reply_entry(req, &e);
+		return;
+	}
+	if (r != 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	if ((e.ino = ref(vn, parent, name, &e.attr)) == 0) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	e.attr_timeout = e.entry_timeout = ttl();
+	if (fuse_reply_entry(req, &e) == -ENOENT) { /* interrupted */
+		pthread_mutex_lock(&vn->mu);
+		unref(vn, node_of(vn, e.ino), 1);
+		pthread_mutex_unlock(&vn->mu);
+	}
+}
+
+static void
+ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	reply_lookup(req, parent, name);
+}
+
+static void
+ll_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct gw_vnodes *vn = vnodes(req);
+
+	pthread_mutex_lock(&vn->mu);
+	unref(vn, node_of(vn, ino), nlookup);
+	pthread_mutex_unlock(&vn->mu);
+	fuse_reply_none(req);
+}
+
+static void
+ll_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *fd)
+{
+	struct gw_vnodes *vn = vnodes(req);
+	size_t i;
+
+	pthread_mutex_lock(&vn->mu);
+	for (i = 0; i < count; i++)
+		unref(vn, node_of(vn, fd[i].ino), fd[i].nlookup);
+	pthread_mutex_unlock(&vn->mu);
+	fuse_reply_none(req);
+}
+
+/* INO's attributes into ST (with FI: of the open handle), noted for
+ * auto_cache. */
+static int
+getattr_of(
+    fuse_req_t req, fuse_ino_t ino, struct stat *st, struct fuse_file_info *fi)
+{
+	struct gw_vnodes *vn = vnodes(req);
+	struct fuse_context c;
+	char path[PATH_BUF];
+	int r;
+
+	r = path_of(vn, ino, NULL, path);
+	if (r != 0 && fi == NULL)
+		return r;
+	enter(req, &c);
+	r = gw_op_getattr(r == 0 ? path : NULL, st, fi);
+	leave();
+	if (r == 0) {
+		pthread_mutex_lock(&vn->mu);
+		saw(node_of(vn, ino), st);
+		pthread_mutex_unlock(&vn->mu);
+	}
+	return r;
+}
+
+static void
+ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct stat st;
+	int r;
+
+	memset(&st, 0, sizeof(st));
+	if ((r = getattr_of(req, ino, &st, fi)) != 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_attr(req, &st, ttl());
+}
+
+/* Every change is refused by the operations (and audited); they are
+ * asked all the same, so a view answers as the shared mount does. */
+static void
+ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+    struct fuse_file_info *fi)
+{
+	struct timespec tv[2];
+	struct fuse_context c;
+	char path[PATH_BUF];
+	const char *p;
+	int r;
+
+	r = path_of(vnodes(req), ino, NULL, path);
+	if (r != 0 && fi == NULL) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	p = r == 0 ? path : NULL;
+	r = 0;
+	enter(req, &c);
+	if (to_set & FUSE_SET_ATTR_MODE)
+		r = gw_op_chmod(p, attr->st_mode, fi);
+	if (r == 0 && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)))
+		r = gw_op_chown(p,
+		    (to_set & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1,
+		    (to_set & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1,
+		    fi);
+	if (r == 0 && (to_set & FUSE_SET_ATTR_SIZE))
+		r = gw_op_truncate(p, attr->st_size, fi);
+	if (r == 0 && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME))) {
+		tv[0] = attr->st_atim;
+		tv[1] = attr->st_mtim;
+		if (!(to_set & FUSE_SET_ATTR_ATIME))
+			tv[0].tv_nsec = UTIME_OMIT;
+		else if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+			tv[0].tv_nsec = UTIME_NOW;
+		if (!(to_set & FUSE_SET_ATTR_MTIME))
+			tv[1].tv_nsec = UTIME_OMIT;
+		else if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+			tv[1].tv_nsec = UTIME_NOW;
+		r = gw_op_utimens(p, tv, fi);
+	}
+	leave();
+	if (r != 0)
+		fuse_reply_err(req, -r);
+	else
+		ll_getattr(req, ino, fi);
+}
+
+static void
+ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fuse_file_info in;
+	struct fuse_context c;
+	char path[PATH_BUF];
+	struct ll_dir *d;
+	int r;
+
+	if ((r = path_of(vnodes(req), ino, NULL, path)) != 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	if ((d = calloc(1, sizeof(*d))) == NULL) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	memset(&in, 0, sizeof(in));
+	in.flags = fi->flags;
+	enter(req, &c);
+	r = gw_op_opendir(path, &in);
+	leave();
+	if (r != 0) {
+		free(d);
+		fuse_reply_err(req, -r);
+		return;
+	}
+	d->fh = in.fh;
+	fi->fh = (uint64_t)(uintptr_t)d;
+	/* Kept only once the views' thread can find it to drop it. */
+	if (gw_view_cache_listing(fuse_req_userdata(req), ino))
+		fi->cache_readdir = fi->keep_cache = 1;
+	if (fuse_reply_open(req, fi) == -ENOENT) { /* interrupted */
+		enter(req, &c);
+		(void)gw_op_releasedir(NULL, &in);
+		leave();
+		free(d);
+	}
+}
+
+static int
+fill(void *buf, const char *name, const struct stat *st, off_t off,
+    enum fuse_fill_dir_flags flags)
+{
+	struct ll_dir *d = buf;
+	struct ll_dent *e;
+	size_t cap;
+
+	(void)off;
+	(void)flags;
+	if (d->n == d->cap) {
+		cap = d->cap != 0 ? 2 * d->cap : 32;
+		if ((e = realloc(d->ents, cap * sizeof(*e))) == NULL) {
+			d->nomem = true;
+			return 1;
+		}
+		d->ents = e;
+		d->cap = cap;
+	}
+	e = &d->ents[d->n];
+	if ((e->name = strdup(name)) == NULL) {
+		d->nomem = true;
+		return 1;
+	}
+	e->ino = st != NULL ? (uint64_t)st->st_ino : UNKNOWN_INO;
+	e->mode = st != NULL ? st->st_mode : S_IFDIR;
+	d->n++;
+	return 0;
+}
+
+static void
+dir_empty(struct ll_dir *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		free(d->ents[i].name);
+	d->n = 0;
+	d->filled = d->nomem = false;
+}
+
+static void
+ll_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+    struct fuse_file_info *fi)
+{
+	struct ll_dir *d = (struct ll_dir *)(uintptr_t)fi->fh;
+	struct fuse_file_info in;
+	struct fuse_context c;
+	struct stat st;
+	size_t i, k, used = 0;
+	char *buf;
+	int r;
+
+	(void)ino;
+	/* Listed afresh at offset 0 (a rewinddir), decided anew. */
+	if (!d->filled || off == 0) {
+		dir_empty(d);
+		memset(&in, 0, sizeof(in));
+		in.fh = d->fh;
+		enter(req, &c);
+		r = gw_op_readdir(NULL, d, fill, 0, &in, 0);
+		leave();
+		if (r == 0 && d->nomem)
+			r = -ENOMEM;
+		if (r != 0) {
+			dir_empty(d);
+			fuse_reply_err(req, -r);
+			return;
+		}
+		d->filled = true;
+	}
+	if ((buf = malloc(size)) == NULL) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	memset(&st, 0, sizeof(st));
+	for (i = off > 0 ? (size_t)off : 0; i < d->n; i++) {
+		st.st_ino = d->ents[i].ino;
+		st.st_mode = d->ents[i].mode;
+		k = fuse_add_direntry(req, buf + used, size - used,
+		    d->ents[i].name, &st, (off_t)(i + 1));
+		if (k > size - used)
+			break;
+		used += k;
+	}
+	fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+static void
+ll_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct ll_dir *d = (struct ll_dir *)(uintptr_t)fi->fh;
+	struct fuse_file_info in;
+	struct fuse_context c;
+
+	(void)ino;
+	memset(&in, 0, sizeof(in));
+	in.fh = d->fh;
+	enter(req, &c);
+	(void)gw_op_releasedir(NULL, &in);
+	leave();
+	dir_empty(d);
+	free(d->ents);
+	free(d);
+	fuse_reply_err(req, 0);
+}
+
+static void
+ll_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct fuse_context c;
+	struct statvfs sv;
+	int r;
+
+	(void)ino;
+	memset(&sv, 0, sizeof(sv));
+	enter(req, &c);
+	r = gw_op_statfs("/", &sv);
+	leave();
+	if (r != 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_statfs(req, &sv);
+}
+
+/* An open the kernel will not hear of (interrupted): released here, so
+ * it is audited and its charge settled as any other. */
+static void
+undo_open(fuse_req_t req, const char *path, struct fuse_file_info *fi)
+{
+	struct fuse_context c;
+
+	enter(req, &c);
+	(void)gw_operations.release(path, fi);
+	leave();
+}
+
+static void
+ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct gw_vnodes *vn = vnodes(req);
+	struct fuse_context c;
+	char path[PATH_BUF];
+	struct vnode *n;
+	struct stat st;
+	int r;
+
+	if ((r = path_of(vn, ino, NULL, path)) != 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	enter(req, &c);
+	r = gw_operations.open(path, fi);
+	leave();
+	if (r != 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	/* auto_cache: the pages cached stay if the file the handle sees
+	 * has the size and mtime they were read under (close-to-open). */
+	memset(&st, 0, sizeof(st));
+	enter(req, &c);
+	r = gw_op_getattr(path, &st, fi);
+	leave();
+	pthread_mutex_lock(&vn->mu);
+	n = node_of(vn, ino);
+	if (r == 0) {
+		saw(n, &st);
+		fi->keep_cache = n->cache_valid;
+	}
+	n->cache_valid = r == 0;
+	pthread_mutex_unlock(&vn->mu);
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		undo_open(req, path, fi);
+}
+
+static void
+ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+    struct fuse_file_info *fi)
+{
+	struct gw_vnodes *vn = vnodes(req);
+	struct fuse_entry_param e;
+	struct fuse_context c;
+	char path[PATH_BUF];
+	int r;
+
+	if ((r = path_of(vn, parent, name, path)) != 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	enter(req, &c);
+	r = gw_operations.create(path, mode, fi);
+	leave();
+	if (r != 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	memset(&e, 0, sizeof(e));
+	enter(req, &c);
+	r = gw_op_getattr(path, &e.attr, fi);
+	leave();
+	if (r == 0 && (e.ino = ref(vn, parent, name, &e.attr)) == 0)
+		r = -ENOMEM;
+	if (r != 0) {
+		undo_open(req, path, fi);
+		fuse_reply_err(req, -r);
+		return;
+	}
+	e.attr_timeout = e.entry_timeout = ttl();
+	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
+		undo_open(req, path, fi);
+		pthread_mutex_lock(&vn->mu);
+		unref(vn, node_of(vn, e.ino), 1);
+		pthread_mutex_unlock(&vn->mu);
+	}
+}
+
+static void
+ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+    struct fuse_file_info *fi)
+{
+	struct fuse_context c;
+	char *buf;
+	int r;
+
+	(void)ino;
+	if ((buf = malloc(size)) == NULL) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	enter(req, &c);
+	r = gw_operations.read(NULL, buf, size, off, fi);
+	leave();
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_buf(req, buf, (size_t)r);
+	free(buf);
+}
+
+static void
+ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+    off_t off, struct fuse_file_info *fi)
+{
+	struct fuse_context c;
+	int r;
+
+	(void)ino;
+	enter(req, &c);
+	r = gw_operations.write(NULL, buf, size, off, fi);
+	leave();
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_write(req, (size_t)r);
+}
+
+static void
+ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fuse_context c;
+
+	(void)ino;
+	enter(req, &c);
+	(void)gw_operations.release(NULL, fi);
+	leave();
+	fuse_reply_err(req, 0);
+}
+
+static void
+ll_fsync(
+    fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	struct fuse_context c;
+	int r;
+
+	(void)ino;
+	enter(req, &c);
+	r = gw_operations.fsync(NULL, datasync, fi);
+	leave();
+	fuse_reply_err(req, -r);
+}
+
+/* The changes to what exists: asked of the operations, which refuse and
+ * audit each.  A name is made or removed here only if one succeeded. */
+static void
+ll_unlink_common(fuse_req_t req, fuse_ino_t parent, const char *name, bool dir)
+{
+	struct gw_vnodes *vn = vnodes(req);
+	struct fuse_context c;
+	char path[PATH_BUF];
+	struct vnode *n;
+	int r;
+
+	if ((r = path_of(vn, parent, name, path)) == 0) {
+		enter(req, &c);
+		r = dir ? gw_op_rmdir(path) : gw_op_unlink(path);
+		leave();
+	}
+	if (r == 0) {
+		pthread_mutex_lock(&vn->mu);
+		if ((n = find(vn, node_of(vn, parent), name)) != NULL)
+			hash_out(vn, n);
+		pthread_mutex_unlock(&vn->mu);
+	}
+	fuse_reply_err(req, -r);
+}
+
+static void
+ll_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	ll_unlink_common(req, parent, name, false);
+}
+
+static void
+ll_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	ll_unlink_common(req, parent, name, true);
+}
+
+/* After a change that made PARENT's NAME: its entry, or the error R. */
+static void
+made(fuse_req_t req, fuse_ino_t parent, const char *name, int r)
+{
+	if (r != 0)
+		fuse_reply_err(req, -r);
+	else
+		reply_lookup(req, parent, name);
+}
+
+static void
+ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	struct fuse_context c;
+	char path[PATH_BUF];
+	int r;
+
+	if ((r = path_of(vnodes(req), parent, name, path)) == 0) {
+		enter(req, &c);
+		r = gw_op_mkdir(path, mode);
+		leave();
+	}
+	made(req, parent, name, r);
+}
+
+static void
+ll_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+    dev_t rdev)
+{
+	struct fuse_context c;
+	char path[PATH_BUF];
+	int r;
+
+	if ((r = path_of(vnodes(req), parent, name, path)) == 0) {
+		enter(req, &c);
+		r = gw_op_mknod(path, mode, rdev);
+		leave();
+	}
+	made(req, parent, name, r);
+}
+
+static void
+ll_symlink(
+    fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	struct fuse_context c;
+	char path[PATH_BUF];
+	int r;
+
+	if ((r = path_of(vnodes(req), parent, name, path)) == 0) {
+		enter(req, &c);
+		r = gw_op_symlink(link, path);
+		leave();
+	}
+	made(req, parent, name, r);
+}
+
+static void
+ll_link(
+    fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	struct gw_vnodes *vn = vnodes(req);
+	char from[PATH_BUF], to[PATH_BUF];
+	struct fuse_context c;
+	int r;
+
+	if ((r = path_of(vn, ino, NULL, from)) == 0 &&
+	    (r = path_of(vn, newparent, newname, to)) == 0) {
+		enter(req, &c);
+		r = gw_op_link(from, to);
+		leave();
+	}
+	made(req, newparent, newname, r);
+}
+
+static void
+ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+    fuse_ino_t newparent, const char *newname, unsigned int flags)
+{
+	struct gw_vnodes *vn = vnodes(req);
+	char from[PATH_BUF], to[PATH_BUF];
+	struct fuse_context c;
+	struct vnode *n;
+	int r;
+
+	if ((r = path_of(vn, parent, name, from)) == 0 &&
+	    (r = path_of(vn, newparent, newname, to)) == 0) {
+		enter(req, &c);
+		r = gw_op_rename(from, to, flags);
+		leave();
+	}
+	/* Names changed: both are forgotten here, the kernel looks them
+	 * up again. */
+	if (r == 0) {
+		pthread_mutex_lock(&vn->mu);
+		if ((n = find(vn, node_of(vn, parent), name)) != NULL)
+			hash_out(vn, n);
+		if ((n = find(vn, node_of(vn, newparent), newname)) != NULL)
+			hash_out(vn, n);
+		pthread_mutex_unlock(&vn->mu);
+	}
+	fuse_reply_err(req, -r);
+}
+
+static void
+ll_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+    size_t size, int flags)
+{
+	struct fuse_context c;
+	char path[PATH_BUF];
+	int r;
+
+	if ((r = path_of(vnodes(req), ino, NULL, path)) == 0) {
+		enter(req, &c);
+		r = gw_op_setxattr(path, name, value, size, flags);
+		leave();
+	}
+	fuse_reply_err(req, -r);
+}
+
+static void
+ll_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	struct fuse_context c;
+	char path[PATH_BUF];
+	int r;
+
+	if ((r = path_of(vnodes(req), ino, NULL, path)) == 0) {
+		enter(req, &c);
+		r = gw_op_removexattr(path, name);
+		leave();
+	}
+	fuse_reply_err(req, -r);
+}
+
+const struct fuse_lowlevel_ops gw_view_ll_ops = {
+	.init = ll_init,
+	.lookup = ll_lookup,
+	.forget = ll_forget,
+	.forget_multi = ll_forget_multi,
+	.getattr = ll_getattr,
+	.setattr = ll_setattr,
+	.opendir = ll_opendir,
+	.readdir = ll_readdir,
+	.releasedir = ll_releasedir,
+	.statfs = ll_statfs,
+	.open = ll_open,
+	.create = ll_create,
+	.read = ll_read,
+	.write = ll_write,
+	.release = ll_release,
+	.fsync = ll_fsync,
+	.unlink = ll_unlink,
+	.rmdir = ll_rmdir,
+	.mkdir = ll_mkdir,
+	.mknod = ll_mknod,
+	.symlink = ll_symlink,
+	.link = ll_link,
+	.rename = ll_rename,
+	.setxattr = ll_setxattr,
+	.removexattr = ll_removexattr,
+};
