@@ -105,6 +105,20 @@ vt=
 for i in $(seq 1 80); do vt=$(status_of view_threads); [ "$vt" = 1 ] && break; sleep 0.1; done
 is "...and is back to one thread once idle ($((i / 10)).$((i % 10)) s)" "$vt" 1
 
+# --- file pages: kept at an open while the photo is unchanged; a photo
+# changed behind the gateway is read anew (the open compares the size
+# and mtime its handle sees with those the pages were read under) -------
+p1=patients/P000001/$pre/IMG_0001.jpg
+is "a photo read in the view is the store's" \
+    "$(inview "$S" gwsurg cat "$m/$p1" | md5sum)" "$(md5sum <"$s/$p1")"
+old=$(md5sum <"$s/$p1")
+sz=$(stat -c %s "$s/$p1")
+{ printf 'PHOTO rewritten\n'; head -c $((sz - 16)) /dev/urandom; } >"$s/$p1"
+touch -d '2026-03-01 10:00' "$s/$p1"
+is "...rewritten behind the gateway (same size), it is read anew" \
+    "$(inview "$S" gwsurg cat "$m/$p1" | md5sum)" "$(md5sum <"$s/$p1")"
+check "...not the pages cached before" test "$old" != "$(md5sum <"$s/$p1")"
+
 # --- the kernel caches; what changes what the user may see drops it -----
 # A name found missing stays missing in the view's cache (view_ttl): a
 # photo added behind the gateway is not seen there until something drops
