@@ -36,12 +36,14 @@ struct vnode {
 	uint32_t nchild;      /* nodes whose parent this is: they keep it */
 	bool hashed;          /* its name is in the hash */
 	bool cache_valid;     /* mtime and size are those of cached pages */
+	bool listed;          /* in the view's set of cached listings */
 	struct timespec mtime;
 	off_t size;
 	char name[];
 };
 
 struct gw_vnodes {
+	struct gw_view *owner;
 	pthread_mutex_t mu;
 	struct vnode *root;
 	struct vnode **tab; /* chains by (parent, name); cap a power of 2 */
@@ -65,12 +67,13 @@ struct ll_dir {
 };
 
 struct gw_vnodes *
-gw_vnodes_new(void)
+gw_vnodes_new(struct gw_view *owner)
 {
 	struct gw_vnodes *vn = calloc(1, sizeof(*vn));
 
 	if (vn == NULL)
 		return NULL;
+	vn->owner = owner;
 	vn->cap = 64;
 	if ((vn->root = calloc(1, sizeof(*vn->root) + 1)) == NULL ||
 	    (vn->tab = calloc(vn->cap, sizeof(*vn->tab))) == NULL) {
@@ -140,27 +143,38 @@ find(struct gw_vnodes *vn, struct vnode *parent, const char *name)
 	return NULL;
 }
 
+/* Moves the nodes to a table of CAP chains; on failure they stay where
+ * they are (the chains only get longer or emptier). */
+static void
+rehash(struct gw_vnodes *vn, size_t cap)
+{
+	struct vnode **t, *m, *next;
+	size_t i, k;
+
+	if ((t = calloc(cap, sizeof(*t))) == NULL)
+		return;
+	for (i = 0; i < vn->cap; i++)
+		for (m = vn->tab[i]; m != NULL; m = next) {
+			next = m->hnext;
+			k = name_hash(m->parent, m->name) & (cap - 1);
+			m->hnext = t[k];
+			t[k] = m;
+		}
+	free(vn->tab);
+	vn->tab = t;
+	vn->cap = cap;
+}
+
+/* The table keeps about one node per chain: it doubles as names come
+ * and halves as the kernel forgets them (a walk of 200,000 names would
+ * otherwise hold 2 MiB of chains until the view ends). */
 static void
 hash_in(struct gw_vnodes *vn, struct vnode *n)
 {
-	struct vnode **t, *m, *next;
-	size_t i, k, cap;
+	size_t k;
 
-	/* Grown at one node per chain: a failed growth only lengthens
-	 * the chains. */
-	if (vn->n >= vn->cap &&
-	    (t = calloc(cap = 2 * vn->cap, sizeof(*t))) != NULL) {
-		for (i = 0; i < vn->cap; i++)
-			for (m = vn->tab[i]; m != NULL; m = next) {
-				next = m->hnext;
-				k = name_hash(m->parent, m->name) & (cap - 1);
-				m->hnext = t[k];
-				t[k] = m;
-			}
-		free(vn->tab);
-		vn->tab = t;
-		vn->cap = cap;
-	}
+	if (vn->n >= vn->cap)
+		rehash(vn, 2 * vn->cap);
 	k = name_hash(n->parent, n->name) & (vn->cap - 1);
 	n->hnext = vn->tab[k];
 	vn->tab[k] = n;
@@ -183,6 +197,8 @@ hash_out(struct gw_vnodes *vn, struct vnode *n)
 		}
 	n->hashed = false;
 	vn->n--;
+	if (vn->cap > 64 && vn->n < vn->cap / 4)
+		rehash(vn, vn->cap / 2);
 }
 
 /* Drops K of the kernel's references to N; a node nobody holds goes,
@@ -198,6 +214,8 @@ unref(struct gw_vnodes *vn, struct vnode *n, uint64_t k)
 	while (n != vn->root && n->nlookup == 0 && n->nchild == 0) {
 		p = n->parent;
 		hash_out(vn, n);
+		if (n->listed)
+			gw_view_listing_gone(vn->owner, ino_of(vn, n));
 		free(n);
 		p->nchild--;
 		n = p;
@@ -367,11 +385,14 @@ reply_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int r;
 
 	memset(&e, 0, sizeof(e));
-	if ((r = path_of(vn, parent, name, path)) == 0) {
-		enter(req, &c);
-		r = gw_op_getattr(path, &e.attr, NULL);
-		leave();
+	/* A parent that lost its name: ENOENT, not cached as missing. */
+	if ((r = path_of(vn, parent, name, path)) != 0) {
+		fuse_reply_err(req, -r);
+		return;
 	}
+	enter(req, &c);
+	r = gw_op_getattr(path, &e.attr, NULL);
+	leave();
 	if (r == -ENOENT) {
 		e.entry_timeout = ttl();
 		fuse_reply_entry(req, &e);
@@ -513,13 +534,14 @@ ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 static void
 ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct gw_vnodes *vn = vnodes(req);
 	struct fuse_file_info in;
 	struct fuse_context c;
 	char path[PATH_BUF];
 	struct ll_dir *d;
 	int r;
 
-	if ((r = path_of(vnodes(req), ino, NULL, path)) != 0) {
+	if ((r = path_of(vn, ino, NULL, path)) != 0) {
 		fuse_reply_err(req, -r);
 		return;
 	}
@@ -540,8 +562,12 @@ ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	d->fh = in.fh;
 	fi->fh = (uint64_t)(uintptr_t)d;
 	/* Kept only once the views' thread can find it to drop it. */
-	if (gw_view_cache_listing(fuse_req_userdata(req), ino))
+	if (gw_view_cache_listing(fuse_req_userdata(req), ino)) {
 		fi->cache_readdir = fi->keep_cache = 1;
+		pthread_mutex_lock(&vn->mu);
+		node_of(vn, ino)->listed = true;
+		pthread_mutex_unlock(&vn->mu);
+	}
 	if (fuse_reply_open(req, fi) == -ENOENT) { /* interrupted */
 		enter(req, &c);
 		(void)gw_op_releasedir(NULL, &in);

@@ -84,14 +84,22 @@ static bool views_stop, views_kicked; /* views_mu */
 static bool views_running;
 static pthread_t views_thread;
 
-/* The slot of ID in the open-addressed table T of CAP slots (a power of
- * 2, never full): where it is, or the empty one where it would go. */
+/* Where ID would sit in a table of CAP slots (a power of 2): node ids
+ * are addresses (view_ll.c), aligned, so they are mixed first. */
+static size_t
+dirs_home(uint64_t id, size_t cap)
+{
+	return (size_t)((id * 0x9e3779b97f4a7c15ull) >> 32) & (cap - 1);
+}
+
+/* The slot of ID in the open-addressed table T of CAP slots (never
+ * full): where it is, or the empty one where it would go. */
 static size_t
 dirs_slot(const uint64_t *t, size_t cap, uint64_t id)
 {
 	size_t i;
 
-	for (i = id & (cap - 1); t[i] != 0 && t[i] != id;
+	for (i = dirs_home(id, cap); t[i] != 0 && t[i] != id;
 	     i = (i + 1) & (cap - 1))
 		;
 	return i;
@@ -132,10 +140,38 @@ out:
 	return r;
 }
 
+/* The kernel forgot directory NODEID: off V's set, so that a node made
+ * later at the same address is not dropped as a listing.  The entries
+ * after it in its run move back to where a lookup finds them. */
+void
+gw_view_listing_gone(struct gw_view *v, uint64_t nodeid)
+{
+	size_t i, j, k, mask;
+
+	pthread_mutex_lock(&v->dirs_mu);
+	mask = v->dirs_cap - 1;
+	if (v->dirs_cap == 0 ||
+	    v->dirs[i = dirs_slot(v->dirs, v->dirs_cap, nodeid)] != nodeid)
+		goto out;
+	v->dirs[i] = 0;
+	v->ndirs--;
+	for (j = (i + 1) & mask; v->dirs[j] != 0; j = (j + 1) & mask) {
+		k = dirs_home(v->dirs[j], v->dirs_cap);
+		/* Stays if its home is cyclically in (i, j]. */
+		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+			continue;
+		v->dirs[i] = v->dirs[j];
+		v->dirs[j] = 0;
+		i = j;
+	}
+out:
+	pthread_mutex_unlock(&v->dirs_mu);
+}
+
 /* Drops the kernel's cached listing of every directory in V's set.  The
  * set is kept: a READDIR decided before a change may fill a listing
- * again after it (view_inval() runs twice), and a nodeid the kernel has
- * forgotten only answers ENOENT. */
+ * again after it (view_inval() runs twice); a directory the kernel
+ * forgets leaves it (gw_view_listing_gone()). */
 static void
 view_drop_listings(struct gw_view *v)
 {
@@ -704,7 +740,7 @@ view_add(struct gw *g, uid_t uid, int fd, char *why, size_t len)
 		snprintf(why, len, "%s", strerror(errno));
 		goto fail_v;
 	}
-	if ((v->nodes = gw_vnodes_new()) == NULL) {
+	if ((v->nodes = gw_vnodes_new(v)) == NULL) {
 		snprintf(why, len, "out of memory");
 		goto fail_v;
 	}

@@ -61,7 +61,7 @@ bool gw_view_of_request(uid_t *uid);
 /* A view's nodes: the names its kernel holds (view_ll.c). */
 struct gw_view;
 struct gw_vnodes;
-struct gw_vnodes *gw_vnodes_new(void);
+struct gw_vnodes *gw_vnodes_new(struct gw_view *owner);
 void gw_vnodes_free(struct gw_vnodes *vn);
 /* The inode number of PATH ("/a/b") if the kernel holds it, or 0. */
 fuse_ino_t gw_vnodes_ino(struct gw_vnodes *vn, const char *path);
@@ -70,6 +70,9 @@ struct gw_vnodes *gw_view_vnodes(struct gw_view *v);
 /* May the listing of directory INO be cached in V?  Only once the views'
  * thread can find it to drop it (views.c). */
 bool gw_view_cache_listing(struct gw_view *v, fuse_ino_t ino);
+/* The kernel forgot the directory INO whose listing V cached: its
+ * number may be another node's from now on. */
+void gw_view_listing_gone(struct gw_view *v, uint64_t ino);
 
 /* A view's requests (view_ll.c), its struct gw_view the session's
  * userdata. */
