@@ -48,6 +48,7 @@ struct gw_vnodes {
 	struct vnode *root;
 	struct vnode **tab; /* chains by (parent, name); cap a power of 2 */
 	size_t cap, n;
+	struct ll_dir *dirs; /* open directories: closed with the view */
 };
 
 /* An open directory: the operations' handle and the listing, read whole
@@ -64,7 +65,10 @@ struct ll_dir {
 	struct ll_dent *ents;
 	size_t n, cap;
 	bool filled, nomem;
+	struct ll_dir *prev, *next; /* the view's open ones (vn->mu) */
 };
+
+static void dir_close(struct ll_dir *d);
 
 struct gw_vnodes *
 gw_vnodes_new(struct gw_view *owner)
@@ -93,6 +97,13 @@ gw_vnodes_free(struct gw_vnodes *vn)
 
 	if (vn == NULL)
 		return;
+	/* A view that ends gets no RELEASEDIR for what is still open. */
+	while (vn->dirs != NULL) {
+		struct ll_dir *d = vn->dirs;
+
+		vn->dirs = d->next;
+		dir_close(d);
+	}
 	/* Every node but the root is in the hash: unlinked ones are
 	 * forgotten before the session ends, or lost with it. */
 	for (i = 0; i < vn->cap; i++)
@@ -532,6 +543,27 @@ ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 }
 
 static void
+dir_link(struct gw_vnodes *vn, struct ll_dir *d)
+{
+	d->prev = NULL;
+	d->next = vn->dirs;
+	if (vn->dirs != NULL)
+		vn->dirs->prev = d;
+	vn->dirs = d;
+}
+
+static void
+dir_unlink(struct gw_vnodes *vn, struct ll_dir *d)
+{
+	if (d->prev != NULL)
+		d->prev->next = d->next;
+	else
+		vn->dirs = d->next;
+	if (d->next != NULL)
+		d->next->prev = d->prev;
+}
+
+static void
 ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct gw_vnodes *vn = vnodes(req);
@@ -561,6 +593,9 @@ ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	d->fh = in.fh;
 	fi->fh = (uint64_t)(uintptr_t)d;
+	pthread_mutex_lock(&vn->mu);
+	dir_link(vn, d);
+	pthread_mutex_unlock(&vn->mu);
 	/* Kept only once the views' thread can find it to drop it. */
 	if (gw_view_cache_listing(fuse_req_userdata(req), ino)) {
 		fi->cache_readdir = fi->keep_cache = 1;
@@ -569,10 +604,10 @@ ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		pthread_mutex_unlock(&vn->mu);
 	}
 	if (fuse_reply_open(req, fi) == -ENOENT) { /* interrupted */
-		enter(req, &c);
-		(void)gw_op_releasedir(NULL, &in);
-		leave();
-		free(d);
+		pthread_mutex_lock(&vn->mu);
+		dir_unlink(vn, d);
+		pthread_mutex_unlock(&vn->mu);
+		dir_close(d);
 	}
 }
 
@@ -615,6 +650,20 @@ dir_empty(struct ll_dir *d)
 		free(d->ents[i].name);
 	d->n = 0;
 	d->filled = d->nomem = false;
+}
+
+/* Closes D, off every list: the operations' handle, then the listing. */
+static void
+dir_close(struct ll_dir *d)
+{
+	struct fuse_file_info in;
+
+	memset(&in, 0, sizeof(in));
+	in.fh = d->fh;
+	(void)gw_op_releasedir(NULL, &in);
+	dir_empty(d);
+	free(d->ents);
+	free(d);
 }
 
 static void
@@ -668,19 +717,14 @@ ll_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void
 ll_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct gw_vnodes *vn = vnodes(req);
 	struct ll_dir *d = (struct ll_dir *)(uintptr_t)fi->fh;
-	struct fuse_file_info in;
-	struct fuse_context c;
 
 	(void)ino;
-	memset(&in, 0, sizeof(in));
-	in.fh = d->fh;
-	enter(req, &c);
-	(void)gw_op_releasedir(NULL, &in);
-	leave();
-	dir_empty(d);
-	free(d->ents);
-	free(d);
+	pthread_mutex_lock(&vn->mu);
+	dir_unlink(vn, d);
+	pthread_mutex_unlock(&vn->mu);
+	dir_close(d);
 	fuse_reply_err(req, 0);
 }
 
