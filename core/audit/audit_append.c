@@ -186,7 +186,11 @@ audit_take_tail(struct audit_log *log, off_t *torn, unsigned char *torn_hash)
 {
 	int r = audit_read_tail(log, torn, torn_hash);
 
-	if (r == PG_OK && log->tail_closed && (r = audit_follow(log)) == PG_OK)
+	/* Followed while the next rotation held the new file, the file
+	 * found may be closed too: on to the one after it.  Each step is to
+	 * a higher seq (audit_follow()), so it ends. */
+	while (
+	    r == PG_OK && log->tail_closed && (r = audit_follow(log)) == PG_OK)
 		r = audit_read_tail(log, torn, torn_hash);
 	return r;
 }

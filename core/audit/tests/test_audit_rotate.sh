@@ -95,6 +95,22 @@ for i in 1 2 3 4 5 6 7 8 9 10; do
 done
 is "30 writers opening the log during 10 rotations all wrote" "$fails $(count_actor "$log" racer)" "0 30"
 verify "$log" >/dev/null; is "...and the 11 files verify as one chain" "$?" 0
+# Long-lived writers through rotations back to back: a writer that
+# follows a rotation while the next one holds the new file finds that
+# file closed too, and must follow on, never append after its close.
+bd=$dir/burst; mkdir "$bd"; blog=$bd/audit.jsonl
+write "$blog" 1 seed || die "writer"
+for j in 1 2 3; do AUDIT_WRITER_DELAY_MS=2 write "$blog" 200 "burst$j" & done
+fails=0
+for i in $(seq 30); do
+	"$pg" audit rotate --log "$blog" --key "$key" >/dev/null 2>&1 || fails=$((fails + 1))
+done
+for j in 1 2 3; do wait -n || fails=$((fails + 1)); done
+n=0; for j in 1 2 3; do n=$((n + $(count_actor "$blog" "burst$j"))); done
+is "3 writers through 30 rotations back to back: all rotated, all wrote" "$fails $n" "0 600"
+verify "$blog" >/dev/null 2>&1
+is "...and the 31 files verify as one chain" "$?" 0
+check "...no record after a file's close" test -z "$(for f in "$bd"/audit.jsonl-*; do tail -1 "$f" | grep -vq '"event":"audit.close"' && echo "$f"; done)"
 # One window at a time: memory does not grow with the number of files.
 for i in $(seq 20); do "$pg" audit rotate --log "$log" --key "$key" >/dev/null; write "$log" 1 racer; done
 /usr/bin/time -f %M -o "$dir/rss" "$pg" audit verify --key "$key.pub" "$log" >/dev/null
