@@ -88,10 +88,13 @@ check "...and the long-lived writer's records are spread over the rotated files"
 rd=$dir/race; mkdir "$rd"; log=$rd/audit.jsonl
 write "$log" 1 seed || die "writer"
 fails=0
+# Each writer is waited for by its pid: `wait -n` may answer for a job
+# that ended earlier and leave a writer running past the count.
 for i in 1 2 3 4 5 6 7 8 9 10; do
-	for j in 1 2 3; do write "$log" 1 racer & done
+	pids=()
+	for j in 1 2 3; do write "$log" 1 racer & pids+=($!); done
 	"$pg" audit rotate --log "$log" --key "$key" >/dev/null || fails=$((fails + 1))
-	for j in 1 2 3; do wait -n || fails=$((fails + 1)); done
+	for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
 done
 is "30 writers opening the log during 10 rotations all wrote" "$fails $(count_actor "$log" racer)" "0 30"
 verify "$log" >/dev/null; is "...and the 11 files verify as one chain" "$?" 0
@@ -100,12 +103,13 @@ verify "$log" >/dev/null; is "...and the 11 files verify as one chain" "$?" 0
 # file closed too, and must follow on, never append after its close.
 bd=$dir/burst; mkdir "$bd"; blog=$bd/audit.jsonl
 write "$blog" 1 seed || die "writer"
-for j in 1 2 3; do AUDIT_WRITER_DELAY_MS=2 write "$blog" 200 "burst$j" & done
+pids=()
+for j in 1 2 3; do AUDIT_WRITER_DELAY_MS=2 write "$blog" 200 "burst$j" & pids+=($!); done
 fails=0
 for i in $(seq 30); do
 	"$pg" audit rotate --log "$blog" --key "$key" >/dev/null 2>&1 || fails=$((fails + 1))
 done
-for j in 1 2 3; do wait -n || fails=$((fails + 1)); done
+for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
 n=0; for j in 1 2 3; do n=$((n + $(count_actor "$blog" "burst$j"))); done
 is "3 writers through 30 rotations back to back: all rotated, all wrote" "$fails $n" "0 600"
 verify "$blog" >/dev/null 2>&1
