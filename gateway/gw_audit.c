@@ -5,6 +5,7 @@
  * so a process or file name cannot forge a record.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,27 +14,58 @@
 #include "base/base.h"
 #include "gateway/gw.h"
 
+/* /proc/PID/comm descriptors of the processes that opened last, one slot
+ * per pid modulo COMM_SLOTS: a program reading many photos is named by
+ * one pread() per open instead of an open, a read and a close.  A kept
+ * descriptor cannot name another process: once its process is gone its
+ * reads fail (ESRCH), even if the pid is reused, and the slot is opened
+ * anew.  Each read is fresh, so a renamed process shows its new name. */
+#define COMM_SLOTS 32
+
+static struct {
+	pid_t pid; /* 0: the slot is empty */
+	int fd;
+} comm_slot[COMM_SLOTS];
+static pthread_mutex_t comm_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static ssize_t
+comm_read(pid_t pid, char *buf, size_t len)
+{
+	unsigned int i = (unsigned int)pid % COMM_SLOTS;
+	char p[64];
+	ssize_t n = -1;
+	int fd;
+
+	pthread_mutex_lock(&comm_mu);
+	if (comm_slot[i].pid == pid)
+		n = pread(comm_slot[i].fd, buf, len - 1, 0);
+	if (n <= 0) {
+		snprintf(p, sizeof(p), "/proc/%ld/comm", (long)pid);
+		fd = open(p, O_RDONLY | O_CLOEXEC);
+		if (comm_slot[i].pid != 0)
+			close(comm_slot[i].fd);
+		comm_slot[i].pid = fd < 0 ? 0 : pid;
+		comm_slot[i].fd = fd;
+		n = fd < 0 ? -1 : pread(fd, buf, len - 1, 0);
+	}
+	pthread_mutex_unlock(&comm_mu);
+	return n;
+}
+
 void
 gw_comm_of(pid_t pid, char *buf, size_t len)
 {
-	char p[64];
 	ssize_t n;
-	int fd;
 
 	buf[0] = '\0';
-	if (pid <= 0)
+	if (pid <= 0 || len < 2)
 		return;
-	snprintf(p, sizeof(p), "/proc/%ld/comm", (long)pid);
-	if ((fd = open(p, O_RDONLY | O_CLOEXEC)) < 0)
-		return;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n <= 0) {
+	if ((n = comm_read(pid, buf, len)) <= 0) {
 		buf[0] = '\0';
 		return;
 	}
 	buf[n] = '\0';
-	if (n > 0 && buf[n - 1] == '\n')
+	if (buf[n - 1] == '\n')
 		buf[n - 1] = '\0';
 }
 

@@ -144,6 +144,27 @@ for l in open(sys.argv[1]):
         break
 PY
 )" "P000001 2901 $(grep -n '^allow surgeon' "$tmp/etc/test.policy" | cut -d: -f1) True"
+# The process name is read at each open: one process renamed between two
+# opens is audited under each name in turn (the gateway keeps the
+# process's /proc/PID/comm open between opens).
+as gwsurg /usr/bin/python3 -c '
+import ctypes, sys
+libc = ctypes.CDLL(None)
+for name in (b"pgname-one", b"pgname-two"):
+    libc.prctl(15, name, 0, 0, 0)  # PR_SET_NAME
+    open(sys.argv[1], "rb").read()
+' "$m/patients/P000001/$pre/IMG_0002.jpg"
+is "a process renamed between two opens is audited under each name" \
+    "$(python3 - "$tmp/audit/audit.jsonl" <<'PY'
+import json, sys
+names = []
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    if r["event"] == "gateway.open" and r["actor"] == "gwsurg" and (r.get("process") or "").startswith("pgname-"):
+        names.append(r["process"])
+print(" ".join(names))
+PY
+)" "pgname-one pgname-two"
 check "hidden paths asked for are audited (nurse without MFA)" test "$(audit_count gateway.lookup deny gwnurse)" -ge 1
 check "refused changes audited" test "$(audit_count gateway.change deny gwsurg)" -ge 8
 # FUSE sends RELEASE after close() has returned: give the record a moment.
