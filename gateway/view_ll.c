@@ -28,6 +28,7 @@
 
 #define PATH_BUF    4096 /* POLICY_PATH_MAX: the operations take no longer */
 #define UNKNOWN_INO 0xffffffffu /* a listing's "." and ".." */
+#define PLUS_NODES  1024 /* nodes a view's listings may make (readdirplus) */
 
 struct vnode {
 	struct vnode *parent; /* NULL: the root */
@@ -376,12 +377,14 @@ ll_init(void *ud, struct fuse_conn_info *conn)
 {
 	(void)ud;
 	/* Whether cached pages are still the file's is checked at open
-	 * (auto_cache, ll_open()), not by a GETATTR before each read.  No
-	 * readdirplus: it would make a node of every name listed, held as
-	 * long as the kernel keeps the name; a name is looked up, and
-	 * then cached, when it is used. */
-	conn->want &= ~(FUSE_CAP_AUTO_INVAL_DATA | FUSE_CAP_READDIRPLUS |
-	    FUSE_CAP_READDIRPLUS_AUTO);
+	 * (auto_cache, ll_open()), not by a GETATTR before each read.
+	 * Every part of a listing is asked with attributes, not only the
+	 * first (the kernel's adaptive mode): a program that lists, then
+	 * stats (ls -l, sftp), would otherwise look up all but the first
+	 * few dozen names.  ll_readdirplus() bounds the nodes it makes. */
+	conn->want &= ~(FUSE_CAP_AUTO_INVAL_DATA | FUSE_CAP_READDIRPLUS_AUTO);
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS;
 }
 
 /* Answers REQ with the entry of PARENT's NAME, as a lookup: a name that
@@ -666,35 +669,47 @@ dir_close(struct ll_dir *d)
 	free(d);
 }
 
+/* Lists D into its entries at the first READDIR and again at offset 0
+ * (a rewinddir): decided anew each time.  0, or the error to answer. */
+static int
+dir_list(fuse_req_t req, struct ll_dir *d, off_t off)
+{
+	struct fuse_file_info in;
+	struct fuse_context c;
+	int r;
+
+	if (d->filled && off != 0)
+		return 0;
+	dir_empty(d);
+	memset(&in, 0, sizeof(in));
+	in.fh = d->fh;
+	enter(req, &c);
+	r = gw_op_readdir(NULL, d, fill, 0, &in, 0);
+	leave();
+	if (r == 0 && d->nomem)
+		r = -ENOMEM;
+	if (r != 0) {
+		dir_empty(d);
+		return -r;
+	}
+	d->filled = true;
+	return 0;
+}
+
 static void
 ll_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     struct fuse_file_info *fi)
 {
 	struct ll_dir *d = (struct ll_dir *)(uintptr_t)fi->fh;
-	struct fuse_file_info in;
-	struct fuse_context c;
 	struct stat st;
 	size_t i, k, used = 0;
 	char *buf;
 	int r;
 
 	(void)ino;
-	/* Listed afresh at offset 0 (a rewinddir), decided anew. */
-	if (!d->filled || off == 0) {
-		dir_empty(d);
-		memset(&in, 0, sizeof(in));
-		in.fh = d->fh;
-		enter(req, &c);
-		r = gw_op_readdir(NULL, d, fill, 0, &in, 0);
-		leave();
-		if (r == 0 && d->nomem)
-			r = -ENOMEM;
-		if (r != 0) {
-			dir_empty(d);
-			fuse_reply_err(req, -r);
-			return;
-		}
-		d->filled = true;
+	if ((r = dir_list(req, d, off)) != 0) {
+		fuse_reply_err(req, r);
+		return;
 	}
 	if ((buf = malloc(size)) == NULL) {
 		fuse_reply_err(req, ENOMEM);
@@ -711,6 +726,96 @@ ll_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		used += k;
 	}
 	fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+/* Whether a listing may still make nodes in VN (see ll_readdirplus()). */
+static bool
+plus_room(struct gw_vnodes *vn)
+{
+	bool room;
+
+	pthread_mutex_lock(&vn->mu);
+	room = vn->n < PLUS_NODES;
+	pthread_mutex_unlock(&vn->mu);
+	return room;
+}
+
+/* A listing with each entry's attributes, as a lookup of it would give
+ * them (decided for the caller, the same node, the same timeouts), so
+ * that `ls -l` of a patient's folder is one request, not one per photo.
+ * Each entry sent with a node is one more reference the kernel will
+ * forget.  A view makes nodes this way only while it holds fewer than
+ * PLUS_NODES: a find(1) over the whole store would otherwise keep a
+ * node of every photo in every view.  Past that, and for an entry whose
+ * attributes cannot be had, the name goes alone and is looked up when
+ * used. */
+static void
+ll_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+    struct fuse_file_info *fi)
+{
+	struct ll_dir *d = (struct ll_dir *)(uintptr_t)fi->fh;
+	struct gw_vnodes *vn = vnodes(req);
+	struct fuse_entry_param e;
+	struct fuse_context c;
+	char path[PATH_BUF];
+	fuse_ino_t *sent;
+	size_t i, k, nsent = 0, used = 0;
+	const char *name;
+	struct stat st;
+	char *buf;
+	int r;
+
+	if ((r = dir_list(req, d, off)) != 0) {
+		fuse_reply_err(req, r);
+		return;
+	}
+	/* An entry takes at least 160 bytes of the buffer. */
+	buf = malloc(size);
+	sent = calloc(size / 160 + 1, sizeof(*sent));
+	if (buf == NULL || sent == NULL) {
+		free(buf);
+		free(sent);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	for (i = off > 0 ? (size_t)off : 0; i < d->n; i++) {
+		name = d->ents[i].name;
+		memset(&e, 0, sizeof(e));
+		e.attr.st_ino = d->ents[i].ino;
+		e.attr.st_mode = d->ents[i].mode;
+		if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0 &&
+		    plus_room(vn) && path_of(vn, ino, name, path) == 0) {
+			memset(&st, 0, sizeof(st));
+			enter(req, &c);
+			r = gw_op_getattr(path, &st, NULL);
+			leave();
+			if (r == 0 && (e.ino = ref(vn, ino, name, &st)) != 0) {
+				e.attr = st;
+				e.attr_timeout = e.entry_timeout = ttl();
+			}
+		}
+		k = fuse_add_direntry_plus(
+		    req, buf + used, size - used, name, &e, (off_t)(i + 1));
+		if (k > size - used) {
+			if (e.ino != 0) {
+				pthread_mutex_lock(&vn->mu);
+				unref(vn, node_of(vn, e.ino), 1);
+				pthread_mutex_unlock(&vn->mu);
+			}
+			break;
+		}
+		used += k;
+		if (e.ino != 0)
+			sent[nsent++] = e.ino;
+	}
+	if (fuse_reply_buf(req, buf, used) == -ENOENT) { /* interrupted */
+		pthread_mutex_lock(&vn->mu);
+		for (i = 0; i < nsent; i++)
+			unref(vn, node_of(vn, sent[i]), 1);
+		pthread_mutex_unlock(&vn->mu);
+	}
+	free(sent);
 	free(buf);
 }
 
@@ -1085,6 +1190,7 @@ const struct fuse_lowlevel_ops gw_view_ll_ops = {
 	.setattr = ll_setattr,
 	.opendir = ll_opendir,
 	.readdir = ll_readdir,
+	.readdirplus = ll_readdirplus,
 	.releasedir = ll_releasedir,
 	.statfs = ll_statfs,
 	.open = ll_open,

@@ -119,6 +119,44 @@ is "...rewritten behind the gateway (same size), it is read anew" \
     "$(inview "$S" gwsurg cat "$m/$p1" | md5sum)" "$(md5sum <"$s/$p1")"
 check "...not the pages cached before" test "$old" != "$(md5sum <"$s/$p1")"
 
+# --- a listing brings each name's attributes (readdirplus), up to a bound
+# A folder listed in the view (names only: `ls -1` asks for no stat) is
+# answered with every photo's attributes, which the kernel then keeps:
+# a size changed behind the gateway afterwards is not seen in the view
+# until the cache is dropped (with names alone, the stat would look the
+# photo up and see it).  Once the view holds PLUS_NODES (1,024) nodes a
+# listing sends names alone, so the same stat sees the new size.
+# plus_folder NAME COUNT: a folder of P000001's with COUNT photos.
+plus_folder() {
+	local f=$s/patients/P000001/$1 k
+	mkdir -p "$f"
+	for k in $(seq 1 "$2"); do printf 'PHOTO %d\n' "$k" >"$f/IMG_$k.jpg"; done
+	chown -R gwstore:gwstore "$f"
+	chmod -R go-rwx "$f"
+}
+plus_folder plusA 3
+is "ls -l in the view shows each listed photo's size" \
+    "$(inview "$S" gwsurg ls -l "$m/patients/P000001/plusA" | awk 'NR > 1 { print $5 }' | tr '\n' ' ')" \
+    "$(ls -l "$s/patients/P000001/plusA" | awk 'NR > 1 { print $5 }' | tr '\n' ' ')"
+# 200 names take several requests: the last one listed (in the order the
+# kernel was sent them, `ls -U`) came with attributes too.
+plus_folder plusB 200
+last=$(inview "$S" gwsurg ls -U -1 "$m/patients/P000001/plusB" | tail -1)
+listed=$(stat -c %s "$s/patients/P000001/plusB/$last")
+printf 'grown behind the gateway\n' >>"$s/patients/P000001/plusB/$last"
+is "a photo's size comes with the folder's listing, to its last name ($last)" \
+    "$(inview "$S" gwsurg stat -c %s "$m/patients/P000001/plusB/$last")" "$listed"
+plus_folder plusC 1100
+is "the view looks up 1,100 photos of one folder" \
+    "$(inview "$S" gwsurg ls -l "$m/patients/P000001/plusC" | grep -c 'IMG_')" 1100
+plus_folder plusD 3
+inview "$S" gwsurg ls -1 "$m/patients/P000001/plusD" >/dev/null
+printf 'grown behind the gateway\n' >>"$s/patients/P000001/plusD/IMG_2.jpg"
+is "...then holding 1,024 nodes, a listing sends names alone (the stat looks up)" \
+    "$(inview "$S" gwsurg stat -c %s "$m/patients/P000001/plusD/IMG_2.jpg")" \
+    "$(stat -c %s "$s/patients/P000001/plusD/IMG_2.jpg")"
+rm -rf "$s/patients/P000001/plus"?
+
 # --- the kernel caches; what changes what the user may see drops it -----
 # A name found missing stays missing in the view's cache (view_ttl): a
 # photo added behind the gateway is not seen there until something drops
