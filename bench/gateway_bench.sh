@@ -13,14 +13,17 @@
 # shared mount (photoguard) and through a per-user view (photoguard-view:
 # each workload runs inside one `photoguard view`, which times itself, so
 # the view's setup is not counted); then the worker's RSS with BENCH_VIEWS
-# views live that served BENCH_SERVE files between them.  Prints seconds,
-# the ratio to native reads of the same run and the ratio to bindfs.
+# views live that served BENCH_SERVE files between them.  A warm figure is
+# the median of BENCH_REPEAT (3) runs after an unmeasured one, all in one
+# reader; a cold one is one run.  Prints seconds, the ratio to native
+# reads of the same run and the ratio to bindfs.
 #
 #   sudo bench/gateway_bench.sh [BUILD_DIR]
 # Knobs (defaults are the issue's): BENCH_BIG_MB=1024 BENCH_FILES=20000
 # BENCH_FILE_KB=200 BENCH_SERVE=200000 BENCH_DIR=/var/tmp
 # BENCH_PEERS="bindfs loggedfs passthrough_hp" (any of them, or "none")
 # BENCH_VIEWS=100 (views live at once, of BENCH_VIEW_USERS=10 users).
+# BENCH_REPEAT=3 (warm runs measured; the median is printed).
 # BENCH_SMALL=1: a quick run (16 MiB, 200 photos, 2,000 served) that checks
 # the bench itself.  BENCH_BREAK=config: the gateway gets a configuration
 # it must refuse; BENCH_BREAK=peer: bindfs a store that is not there;
@@ -48,6 +51,7 @@ SERVE=${BENCH_SERVE:-200000}
 PEERS=${BENCH_PEERS-bindfs loggedfs passthrough_hp}
 NVIEWS=${BENCH_VIEWS:-100}
 NVUSERS=${BENCH_VIEW_USERS:-10}
+REPEAT=${BENCH_REPEAT:-3}
 [ "$PEERS" = none ] && PEERS=
 PY=/usr/bin/python3
 
@@ -58,7 +62,7 @@ die() {
 [ "$(id -u)" = 0 ] || { echo "gateway_bench: run as root" >&2; exit 2; }
 [ -x "$GW" ] || { echo "gateway_bench: build first ($GW)" >&2; exit 2; }
 [ -x "$CLI" ] || { echo "gateway_bench: build first ($CLI)" >&2; exit 2; }
-for n in "$BIG_MB" "$NFILES" "$FILE_KB" "$SERVE" "$NVIEWS" "$NVUSERS"; do
+for n in "$BIG_MB" "$NFILES" "$FILE_KB" "$SERVE" "$NVIEWS" "$NVUSERS" "$REPEAT"; do
 	[[ "$n" =~ ^[1-9][0-9]*$ ]] ||
 	    { echo "gateway_bench: sizes must be positive integers: $n" >&2; exit 2; }
 done
@@ -353,47 +357,67 @@ def readall(p):
     with mu:
         nfiles += 1
         nbytes += k
-t = time.perf_counter()
-if mode == "big":
-    readall(os.path.join(root, "big", "big.bin"))
-elif mode == "seq":
-    for p in files():
-        readall(p)
-elif mode == "par":
-    ps = list(files())
-    def worker(k):
-        for p in ps[k::8]:
-            readall(p)
-    th = [threading.Thread(target=worker, args=(k,)) for k in range(8)]
-    [x.start() for x in th]
-    [x.join() for x in th]
-elif mode in ("findcat", "catper"):
-    # Whole programs reading the photos: find hands them to one cat at a
-    # time as many as fit (findcat), or one cat each (catper).  What was
-    # read is counted from the pipe.
-    ps = list(files())
+def once():
+    # One timed run of MODE: its seconds; the files and bytes read are
+    # counted in nfiles and nbytes.
+    global nfiles, nbytes
+    nfiles = nbytes = 0
     t = time.perf_counter()
-    if mode == "findcat":
-        cmds = [["find", os.path.join(root, "photos"), "-type", "f",
-                 "-exec", "cat", "{}", "+"]]
-    else:
-        cmds = [["cat", p] for p in ps]
-    for cmd in cmds:
-        with subprocess.Popen(cmd, stdout=subprocess.PIPE) as pr:
-            while True:
-                b = pr.stdout.read(1 << 20)
-                if not b:
-                    break
-                nbytes += len(b)
-        if pr.returncode != 0:
-            sys.exit("%s: exit %d" % (cmd[0], pr.returncode))
-    nfiles = len(ps)
-elif mode == "stat":
-    for d, ds, ns in os.walk(root):
-        for n in ns:
-            os.lstat(os.path.join(d, n))
-            nfiles += 1
-elif mode == "openlat":
+    if mode == "big":
+        readall(os.path.join(root, "big", "big.bin"))
+    elif mode == "seq":
+        for p in files():
+            readall(p)
+    elif mode == "par":
+        ps = list(files())
+        def worker(k):
+            for p in ps[k::8]:
+                readall(p)
+        th = [threading.Thread(target=worker, args=(k,)) for k in range(8)]
+        [x.start() for x in th]
+        [x.join() for x in th]
+    elif mode in ("findcat", "catper"):
+        # Whole programs reading the photos: find hands them to one cat at a
+        # time as many as fit (findcat), or one cat each (catper).  What was
+        # read is counted from the pipe.
+        ps = list(files())
+        t = time.perf_counter()
+        if mode == "findcat":
+            cmds = [["find", os.path.join(root, "photos"), "-type", "f",
+                     "-exec", "cat", "{}", "+"]]
+        else:
+            cmds = [["cat", p] for p in ps]
+        for cmd in cmds:
+            with subprocess.Popen(cmd, stdout=subprocess.PIPE) as pr:
+                while True:
+                    b = pr.stdout.read(1 << 20)
+                    if not b:
+                        break
+                    nbytes += len(b)
+            if pr.returncode != 0:
+                sys.exit("%s: exit %d" % (cmd[0], pr.returncode))
+        nfiles = len(ps)
+    elif mode == "stat":
+        for d, ds, ns in os.walk(root):
+            for n in ns:
+                os.lstat(os.path.join(d, n))
+                nfiles += 1
+    return time.perf_counter() - t
+if mode in ("big", "seq", "par", "findcat", "catper", "stat"):
+    # REPEAT runs (argument 3, default 1), after one unmeasured run if
+    # argument 4 is "warm": the median's seconds, once every run saw the
+    # same files and bytes.
+    runs = []
+    if sys.argv[4:5] == ["warm"]:
+        once()
+    for _ in range(int(sys.argv[3]) if len(sys.argv) > 3 else 1):
+        runs.append((once(), nfiles, nbytes))
+    if len({r[1:] for r in runs}) != 1:
+        sys.exit("the runs saw different files and bytes: %s" % runs)
+    runs.sort()
+    print("%.6f %d %d" % runs[len(runs) // 2])
+    sys.exit(0)
+if mode == "openlat":
     lat = []
     for p in files():
         t0 = time.perf_counter()
@@ -424,6 +448,7 @@ elif mode == "probe":
     print("%.1f %.1f" % (ts["hidden"][n // 2] * 1e6, ts["missing"][n // 2] * 1e6))
     sys.exit(0)
 elif mode == "serve":
+    t = time.perf_counter()
     want, ps = int(sys.argv[3]), list(files())
     while ps and nfiles < want:
         for p in ps:
@@ -433,19 +458,19 @@ elif mode == "serve":
 print("%.6f %d %d" % (time.perf_counter() - t, nfiles, nbytes))
 PY
 
-run() { # tool mode [arg]; a view runs the reader VPASS times (1), timing the last
+run() { # tool mode [arg...]; a view runs the reader VPASS times (1), timing the last
 	local r=${runner[$1]}
 	[ "$1" = photoguard-view ] && r="$r ${VPASS:-1}"
 	# shellcheck disable=SC2086
-	$r $PY "$w/work.py" "$2" "${root_of[$1]}" ${3:-} 2>"$w/err"
+	$r $PY "$w/work.py" "$2" "${root_of[$1]}" "${@:3}" 2>"$w/err"
 }
 cold() { sync; echo 3 >/proc/sys/vm/drop_caches; }
-# measure tool mode [arg]: seconds into $sec, after checking that the tool saw
+# measure tool mode [arg...]: seconds into $sec, after checking that the tool saw
 # what native reads saw (files and bytes: a hidden or short file would make
 # a fast and meaningless figure).
 measure() {
 	local out
-	out=$(run "$1" "$2" "${3:-}") || { sed 's/^/  /' "$w/err" >&2; die "$1: the $2 reader failed"; }
+	out=$(run "$1" "$2" "${@:3}") || { sed 's/^/  /' "$w/err" >&2; die "$1: the $2 reader failed"; }
 	read -r sec nf nb <<<"$out"
 	[[ "$sec" =~ ^[0-9]+\.[0-9]+$ ]] || die "$1: no time from the $2 reader: $out"
 	if [ "$1" = native ]; then
@@ -474,17 +499,14 @@ for wl in "big cold" "big warm" "seq cold" "seq warm" "par cold" "par warm" \
 	printf '%-26s' "$name $2"
 	declare -A got=()
 	for t in $order; do
-		# A view's caches live as long as the view: its warm-up runs
-		# in the same `photoguard view` as the measured run.
-		VPASS=1
+		# Warm: one unmeasured run, then the median of REPEAT, all in
+		# one reader (a view's caches live as long as the view).
 		if [ "$2" = cold ]; then
 			cold
-		elif [ "$t" = photoguard-view ]; then
-			VPASS=2
+			measure "$t" "$1" 1
 		else
-			run "$t" "$1" >/dev/null
+			measure "$t" "$1" "$REPEAT" warm
 		fi
-		measure "$t" "$1"
 		got[$t]=$sec
 		secs["$t $1 $2"]=$sec
 		if [ "$t" = native ]; then
