@@ -387,6 +387,42 @@ ll_init(void *ud, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_READDIRPLUS;
 }
 
+/* Drops the one reference to INO that a reply the kernel never got
+ * would have handed over. */
+static void
+unref_one(struct gw_vnodes *vn, fuse_ino_t ino)
+{
+	pthread_mutex_lock(&vn->mu);
+	unref(vn, node_of(vn, ino), 1);
+	pthread_mutex_unlock(&vn->mu);
+}
+
+/* PARENT's NAME at PATH as a lookup finds it for REQ's caller: its node
+ * (one more reference), attributes and timeouts into E.  0, or the
+ * error (-ENOENT: not there or hidden), E untouched. */
+static int
+entry_at(fuse_req_t req, fuse_ino_t parent, const char *name, const char *path,
+    struct fuse_entry_param *e)
+{
+	struct fuse_context c;
+	struct stat st;
+	fuse_ino_t ino;
+	int r;
+
+	memset(&st, 0, sizeof(st));
+	enter(req, &c);
+	r = gw_op_getattr(path, &st, NULL);
+	leave();
+	if (r != 0)
+		return r;
+	if ((ino = ref(vnodes(req), parent, name, &st)) == 0)
+		return -ENOMEM;
+	e->ino = ino;
+	e->attr = st;
+	e->attr_timeout = e->entry_timeout = ttl();
+	return 0;
+}
+
 /* Answers REQ with the entry of PARENT's NAME, as a lookup: a name that
  * is not there (or hidden) is cached as missing too. */
 static void
@@ -394,7 +430,6 @@ reply_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct gw_vnodes *vn = vnodes(req);
 	struct fuse_entry_param e;
-	struct fuse_context c;
 	char path[PATH_BUF];
 	int r;
 
@@ -404,9 +439,7 @@ reply_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, -r);
 		return;
 	}
-	enter(req, &c);
-	r = gw_op_getattr(path, &e.attr, NULL);
-	leave();
+	r = entry_at(req, parent, name, path, &e);
 	if (r == -ENOENT) {
 		e.entry_timeout = ttl();
 		fuse_reply_entry(req, &e);
@@ -416,16 +449,8 @@ reply_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, -r);
 		return;
 	}
-	if ((e.ino = ref(vn, parent, name, &e.attr)) == 0) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	e.attr_timeout = e.entry_timeout = ttl();
-	if (fuse_reply_entry(req, &e) == -ENOENT) { /* interrupted */
-		pthread_mutex_lock(&vn->mu);
-		unref(vn, node_of(vn, e.ino), 1);
-		pthread_mutex_unlock(&vn->mu);
-	}
+	if (fuse_reply_entry(req, &e) == -ENOENT) /* interrupted */
+		unref_one(vn, e.ino);
 }
 
 static void
@@ -757,12 +782,10 @@ ll_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct ll_dir *d = (struct ll_dir *)(uintptr_t)fi->fh;
 	struct gw_vnodes *vn = vnodes(req);
 	struct fuse_entry_param e;
-	struct fuse_context c;
 	char path[PATH_BUF];
 	fuse_ino_t *sent;
 	size_t i, k, nsent = 0, used = 0;
 	const char *name;
-	struct stat st;
 	char *buf;
 	int r;
 
@@ -785,36 +808,22 @@ ll_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		e.attr.st_ino = d->ents[i].ino;
 		e.attr.st_mode = d->ents[i].mode;
 		if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0 &&
-		    plus_room(vn) && path_of(vn, ino, name, path) == 0) {
-			memset(&st, 0, sizeof(st));
-			enter(req, &c);
-			r = gw_op_getattr(path, &st, NULL);
-			leave();
-			if (r == 0 && (e.ino = ref(vn, ino, name, &st)) != 0) {
-				e.attr = st;
-				e.attr_timeout = e.entry_timeout = ttl();
-			}
-		}
+		    plus_room(vn) && path_of(vn, ino, name, path) == 0)
+			(void)entry_at(req, ino, name, path, &e);
 		k = fuse_add_direntry_plus(
 		    req, buf + used, size - used, name, &e, (off_t)(i + 1));
 		if (k > size - used) {
-			if (e.ino != 0) {
-				pthread_mutex_lock(&vn->mu);
-				unref(vn, node_of(vn, e.ino), 1);
-				pthread_mutex_unlock(&vn->mu);
-			}
+			if (e.ino != 0)
+				unref_one(vn, e.ino);
 			break;
 		}
 		used += k;
 		if (e.ino != 0)
 			sent[nsent++] = e.ino;
 	}
-	if (fuse_reply_buf(req, buf, used) == -ENOENT) { /* interrupted */
-		pthread_mutex_lock(&vn->mu);
+	if (fuse_reply_buf(req, buf, used) == -ENOENT) /* interrupted */
 		for (i = 0; i < nsent; i++)
-			unref(vn, node_of(vn, sent[i]), 1);
-		pthread_mutex_unlock(&vn->mu);
-	}
+			unref_one(vn, sent[i]);
 	free(sent);
 	free(buf);
 }
@@ -937,9 +946,7 @@ ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	e.attr_timeout = e.entry_timeout = ttl();
 	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
 		undo_open(req, path, fi);
-		pthread_mutex_lock(&vn->mu);
-		unref(vn, node_of(vn, e.ino), 1);
-		pthread_mutex_unlock(&vn->mu);
+		unref_one(vn, e.ino);
 	}
 }
 
