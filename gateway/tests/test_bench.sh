@@ -63,6 +63,10 @@ T='[0-9]+\.[0-9]{2} (met|missed)'
 is "...the six targets, for photoguard and photoguard-view" \
     "$(grep -cE "^(photos warm, in a loop|find -exec cat \{\} \+|one cat per photo|8 parallel, warm|stat walk|large file, warm) +[0-9.]+ +$T +$T$" "$tmp/out")" 6
 like "...and the RSS target" "$(cat "$tmp/out")" "worker RSS, MiB +<=64 +[0-9]+\.[0-9] (met|missed)"
+# A verdict follows the share printed beside it: met at or above the
+# minimum, missed below (a share rounded up to the minimum is not met).
+is "...each verdict agrees with its printed share" "$(grep -E "^(photos warm|find -exec|one cat|8 parallel|stat walk|large file).* (met|missed)$" "$tmp/out" |
+    awk '{ m = $(NF - 4); for (i = NF - 3; i <= NF; i += 2) if (($i >= m) != ($(i + 1) == "met")) print "wrong: " $0 }')" ""
 sed 's/^/# /' "$tmp/out"
 
 bench BENCH_PEERS=none BENCH_BREAK=config
