@@ -89,7 +89,9 @@ struct gw_handle {
 	char *path;       /* relative to the store */
 	char patient[POLICY_ID_MAX];
 	char rule[POLICY_PATH_MAX + 16];
-	uint64_t charged;       /* bytes paid for at open */
+	uint64_t charged; /* bytes paid for at open */
+	off_t size;       /* the file's size and mtime at open */
+	struct timespec mtime;
 	_Atomic uint64_t bytes; /* bytes read or written */
 	bool writable;
 	bool held; /* counted in the gateway's held set (held.c); u->mu */

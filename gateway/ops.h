@@ -21,6 +21,11 @@ void gw_release_conn(uid_t uid, const void *conn);
 /* fstat of an open handle's file, presented as getattr presents it. */
 int gw_handle_fstat(struct gw_handle *h, struct stat *st);
 
+/* The size and mtime (only) H's file had when H was opened for reading,
+ * taken by the open's own fstat: a view judges its cached pages by them
+ * without a second fstat on every open. */
+int gw_handle_opened(struct gw_handle *h, struct stat *st);
+
 int gw_op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi);
 int gw_op_opendir(const char *path, struct fuse_file_info *fi);
 int gw_op_releasedir(const char *path, struct fuse_file_info *fi);

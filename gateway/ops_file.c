@@ -288,6 +288,8 @@ gw_op_open(const char *path, struct fuse_file_info *fi)
 	    NULL)
 		goto out;
 	bf = NULL; /* transferred */
+	h->size = st.st_size;
+	h->mtime = st.st_mtim;
 	/* A locked-out user holds it open: keep its pages out of the
 	 * cache (held.c). */
 	if (gw_held_by_locked(gw_global, rel))
@@ -514,6 +516,18 @@ gw_handle_fstat(struct gw_handle *h, struct stat *st)
 	if ((r = backing_fstat(h->bf, st)) == 0)
 		st->st_mode = S_IFREG | (h->writable ? 0644 : 0444);
 	return r;
+}
+
+int
+gw_handle_opened(struct gw_handle *h, struct stat *st)
+{
+	if (h->writable) /* changed by its own writes since */
+		return gw_handle_fstat(h, st);
+	if (atomic_load(&h->u->locked))
+		return -EACCES;
+	st->st_size = h->size;
+	st->st_mtim = h->mtime;
+	return 0;
 }
 
 static int

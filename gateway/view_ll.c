@@ -896,9 +896,7 @@ ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	/* auto_cache: the pages cached stay if the file the handle sees
 	 * has the size and mtime they were read under (close-to-open). */
 	memset(&st, 0, sizeof(st));
-	enter(req, &c);
-	r = gw_op_getattr(path, &st, fi);
-	leave();
+	r = gw_handle_opened((struct gw_handle *)(uintptr_t)fi->fh, &st);
 	pthread_mutex_lock(&vn->mu);
 	n = node_of(vn, ino);
 	if (r == 0) {
