@@ -57,8 +57,16 @@ is "closed port with ldaps: PG_ERR_DIR_UNAVAIL" "$(field result "$out")" \
 
 # The server goes away between two lookups and comes back on the same
 # port: the client reconnects once, without the caller noticing.
+# The old slapd closes its port before it unlinks its pid file on the
+# way out: wait until it has exited (gone, or a zombie of this shell),
+# else it would remove the pid file the new one has just written.
 cat >"$WORK/restart.sh" <<RESTART
 kill $SLAPD_PID
+for i in \$(seq 1 100); do
+	[ -d /proc/$SLAPD_PID ] || break
+	grep -q '^[^ ]* ([^)]*) Z' /proc/$SLAPD_PID/stat 2>/dev/null && break
+	sleep 0.1
+done
 for i in \$(seq 1 50); do
 	ss -Htln "sport = :$SLAPD_PORT" | grep -q . || break
 	sleep 0.1
