@@ -948,16 +948,73 @@ ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	}
 }
 
+/*
+ * READ replies are copied through a few kept buffers.  A fresh one per
+ * READ is, with malloc's mmap threshold at 128 KiB (main.c), an mmap(), a
+ * page fault per 4 KiB and an munmap(): a view's first read of a photo
+ * paid for them every time.  RBUF_N of them bound what they keep resident
+ * however many views are served; a READ finding none free allocates.
+ */
+#define RBUF_SIZE ((size_t)1 << 20) /* the kernel's largest READ here */
+#define RBUF_N    4
+
+static pthread_mutex_t rbuf_mu = PTHREAD_MUTEX_INITIALIZER;
+static char *rbuf_free[RBUF_N];
+static unsigned rbuf_nfree, rbuf_made;
+
+/* A buffer of SIZE bytes; *KEPT says whether it is one of the pool's. */
+static char *
+rbuf_get(size_t size, bool *kept)
+{
+	char *b = NULL;
+	bool make = false;
+
+	*kept = false;
+	if (size > RBUF_SIZE)
+		return malloc(size);
+	pthread_mutex_lock(&rbuf_mu);
+	if (rbuf_nfree > 0)
+		b = rbuf_free[--rbuf_nfree];
+	else if (rbuf_made < RBUF_N) {
+		rbuf_made++;
+		make = true;
+	}
+	pthread_mutex_unlock(&rbuf_mu);
+	if (make && (b = malloc(RBUF_SIZE)) == NULL) {
+		pthread_mutex_lock(&rbuf_mu);
+		rbuf_made--;
+		pthread_mutex_unlock(&rbuf_mu);
+	}
+	if (b != NULL) {
+		*kept = true;
+		return b;
+	}
+	return malloc(size);
+}
+
+static void
+rbuf_put(char *b, bool kept)
+{
+	if (!kept) {
+		free(b);
+		return;
+	}
+	pthread_mutex_lock(&rbuf_mu);
+	rbuf_free[rbuf_nfree++] = b;
+	pthread_mutex_unlock(&rbuf_mu);
+}
+
 static void
 ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     struct fuse_file_info *fi)
 {
 	struct fuse_context c;
 	char *buf;
+	bool kept;
 	int r;
 
 	(void)ino;
-	if ((buf = malloc(size)) == NULL) {
+	if ((buf = rbuf_get(size, &kept)) == NULL) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
@@ -968,7 +1025,7 @@ ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, -r);
 	else
 		fuse_reply_buf(req, buf, (size_t)r);
-	free(buf);
+	rbuf_put(buf, kept);
 }
 
 static void

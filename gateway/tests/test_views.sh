@@ -12,7 +12,7 @@
 
 gw_setup_or_bail
 pre=2026-01-10-preop
-for u in gwsurg gwoncall gwnurse gwbulk; do gw_mfa_issue $u; done
+for u in gwsurg gwoncall gwnurse gwbulk gwwide; do gw_mfa_issue $u; done
 gw_start_or_bail "gateway mounts on $m"
 
 # view USER: a view of USER's own held open by a sleeping process; its pid
@@ -365,6 +365,36 @@ is "after the refusals the gateway still serves the two views" "$(views_live)" 2
 kill "$S" "$O" 2>/dev/null
 check "the views end when their namespaces are gone" wait_views 0
 is "...each end on record" "$(grep '"event":"gateway.view"' "$tmp/audit/audit.jsonl" | grep -c "the login's last process is gone")" 2
+# --- reads of several MiB in parallel, each the store's bytes ------------
+# READ replies are copied through a few buffers the views share: six
+# photos of 3 MiB read at once in a fresh view (nothing cached, READs of
+# up to 1 MiB in flight on every thread of the view) must each come back
+# as the store has it; a buffer handed to two READs, or reused before its
+# reply went out, mixes them up.
+big=patients/P000006/2026-03-01-large
+for f in 1 2 3 4 5 6; do gw_photo "$s/$big/IMG_000$f.jpg" $((3 * 1048576 + f * 4099)); done
+chown -R gwstore:gwstore "$s/patients/P000006" && chmod -R go-rwx "$s/patients/P000006"
+want=$(cd "$s/$big" && md5sum IMG_000?.jpg)
+got=$("$PG_CLI" view --user gwwide -- /usr/bin/python3 -c '
+import hashlib, os, sys, threading
+out = {}
+def w(n):
+    h = hashlib.md5()
+    with open(os.path.join(sys.argv[1], n), "rb", buffering=0) as f:
+        while True:
+            b = f.read(1 << 20)
+            if not b:
+                break
+            h.update(b)
+    out[n] = h.hexdigest()
+ns = ["IMG_000%d.jpg" % i for i in range(1, 7)]
+t = [threading.Thread(target=w, args=(n,)) for n in ns]
+[x.start() for x in t]
+[x.join() for x in t]
+for n in ns:
+    print("%s  %s" % (out.get(n, "-"), n))' "$m/$big" 2>&1)
+is "six photos of 3 MiB read in parallel in a view: each the store's bytes" "$got" "$want"
+
 "$PG_CLI" audit verify >"$tmp/verify.out" 2>&1
 is "the audit log verifies" $? 0
 gw_stop
