@@ -65,7 +65,6 @@ struct piece {
 struct audit_rec {
 	json_t *val[AF_COUNT]; /* shared by every shape that has the field */
 	uint32_t have, null;   /* the record being built */
-	uint32_t ascii;        /* fields set by audit_rec_ascii() */
 	struct shape shape[SHAPES];
 	unsigned next; /* the slot the next new shape takes */
 	struct piece key[AF_COUNT], enc[AF_COUNT];
@@ -89,25 +88,28 @@ reserve(struct piece *p, size_t n)
 	return PG_OK;
 }
 
-/* Does S[0..LEN) need no escaping at all, whatever the flags? */
+/* Does jansson write S[0..LEN) as itself between quotes, with DUMP_FLAGS?
+ * It escapes the quote, the backslash and control characters, anything
+ * past ASCII (JSON_ENSURE_ASCII), and '/' only with JSON_ESCAPE_SLASH,
+ * which DUMP_FLAGS leaves out.  DEL is left to jansson too. */
 static bool
 plain_ascii(const char *s, size_t len)
 {
+	unsigned char c;
 	size_t i;
-	char c;
 
 	for (i = 0; i < len; i++) {
-		c = s[i];
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-		        (c >= 'A' && c <= 'Z') || c == '.' || c == ':' ||
-		        c == '+' || c == '-'))
+		c = (unsigned char)s[i];
+		if (c < 0x20 || c > 0x7e || c == '"' || c == '\\')
 			return false;
 	}
 	return true;
 }
 
 /* Writes what jansson writes for the integer or the plain ASCII string V
- * into P; 1 if V is neither (jansson must write it). */
+ * into P; 1 if V is neither (jansson must write it).  Most values of a
+ * record are plain (paths, names, rules, reasons): written here they skip
+ * a jansson dump, which the gateway would pay on every open and close. */
 static int
 encode_plain(struct piece *p, const json_t *v)
 {
@@ -258,9 +260,6 @@ set_string(struct audit_rec *rc, enum audit_field f, const char *s, size_t len)
 int
 audit_rec_ascii(struct audit_rec *rc, enum audit_field f, const char *s)
 {
-	/* Only a hint: a string with nothing to escape comes out the same
-	 * bytes whoever writes it. */
-	rc->ascii |= BIT(f);
 	return set_string(rc, f, s, strlen(s));
 }
 
@@ -367,8 +366,7 @@ audit_rec_dump(struct audit_rec *rc, char *buf, size_t size)
 			json_decref(key);
 		}
 		if (!(rc->null & BIT(f)) && !rc->enc[f].ok &&
-		    encode(&rc->enc[f], rc->val[f], "",
-		        (INTS | rc->ascii) & BIT(f)) != 0)
+		    encode(&rc->enc[f], rc->val[f], "", true) != 0)
 			return 0;
 		if (at > 1)
 			put(buf, size, &at, ",", 1);

@@ -503,7 +503,8 @@ test_dump_matches_jansson(void **state)
 					break;
 				}
 				if (how == 3)
-					random_string(s, sizeof(s) - 1, 0);
+					random_string(s, sizeof(s) - 1,
+					    (int)randombytes_uniform(2));
 				else
 					snprintf(s, sizeof(s), "same %d", f);
 				assert_int_equal(
@@ -533,6 +534,44 @@ test_dump_matches_jansson(void **state)
 	free(theirs);
 }
 
+/* The bytes either side of what the writer writes without jansson
+ * (printable ASCII but '"' and '\\'), alone and inside a path: each
+ * record is what jansson dumps whole, and a changed value is re-encoded. */
+static void
+test_dump_edges(void **state)
+{
+	static const char *const vals[] = { "photos/P000001/s1/IMG_0001.jpg",
+		"a b_c~d/e", "\x1f", " ", "~", "\x7f", "/", "\"", "\\", "x\"y",
+		"x\\y", "x\x7fy", "x\ty", "caf\xc3\xa9", "",
+		"photos/P000001/\"q\"", "bytes read" };
+	struct audit_rec *rc = audit_rec_new();
+	char mine[1024], theirs[1024];
+	size_t i, n, m;
+	json_t *o;
+
+	(void)state;
+	assert_non_null(rc);
+	for (i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		audit_rec_clear(rc);
+		assert_int_equal(
+		    audit_rec_int(rc, AF_SEQ, (long long)i), PG_OK);
+		assert_int_equal(
+		    audit_rec_text(rc, AF_OBJECT, vals[i], 256), PG_OK);
+		assert_int_equal(
+		    audit_rec_text(rc, AF_REASON,
+		        vals[sizeof(vals) / sizeof(vals[0]) - 1 - i], 256),
+		    PG_OK);
+		assert_non_null(o = audit_rec_json(rc));
+		m = json_dumpb(o, theirs, sizeof(theirs),
+		    JSON_COMPACT | JSON_ENSURE_ASCII);
+		n = audit_rec_dump(rc, mine, sizeof(mine));
+		assert_true(m > 0 && m < sizeof(theirs));
+		assert_int_equal(n, m);
+		assert_memory_equal(mine, theirs, n);
+	}
+	audit_rec_free(rc);
+}
+
 int
 main(void)
 {
@@ -544,6 +583,7 @@ main(void)
 		T(test_retry_bytes),
 		T(test_shapes_bytes),
 		T(test_dump_matches_jansson),
+		T(test_dump_edges),
 #undef T
 	};
 
