@@ -177,7 +177,7 @@ ckpt_if_due(struct audit_log *log)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	due = log->ckpt_since;
 	add_ms(&due, AUDIT_CKPT_MS);
-	return before(&now, &due) ? PG_OK : audit_append(log, NULL);
+	return before(&now, &due) ? PG_OK : audit_append(log, NULL, NULL);
 }
 
 /* A key another process moved to is taken (the old one wiped) and the
@@ -344,6 +344,8 @@ sync_if_due(struct audit_log *log, int was_dirty)
 void
 audit_free(struct audit_log *log)
 {
+	int i;
+
 	if (log == NULL)
 		return;
 	/* In a forked child the flusher does not exist and the mutex may
@@ -353,6 +355,12 @@ audit_free(struct audit_log *log)
 		if (log->have_cv)
 			pthread_cond_destroy(&log->cv);
 		pthread_mutex_destroy(&log->mu);
+		for (i = 0; i < AUDIT_SLOTS; i++)
+			pthread_mutex_destroy(&log->body[i].mu);
+	}
+	for (i = 0; i < AUDIT_SLOTS; i++) {
+		audit_rec_free(log->body[i].rec);
+		free(log->body[i].buf);
 	}
 	if (log->fd >= 0)
 		close(log->fd);
@@ -501,7 +509,7 @@ open_handle(const char *path, const char *keyfile,
     const struct audit_opts *opts, int raw, struct audit_log **out)
 {
 	struct audit_log *log;
-	int r;
+	int i, r;
 
 	*out = NULL;
 	if (path == NULL || opts == NULL)
@@ -512,6 +520,8 @@ open_handle(const char *path, const char *keyfile,
 	audit_key_init(&log->key);
 	log->owner = getpid();
 	pthread_mutex_init(&log->mu, NULL);
+	for (i = 0; i < AUDIT_SLOTS; i++)
+		pthread_mutex_init(&log->body[i].mu, NULL);
 	log->buf = malloc(AUDIT_TAIL_BUF);
 	log->rec = audit_rec_new();
 	if (log->buf == NULL || log->rec == NULL || sodium_init() < 0) {
@@ -601,6 +611,7 @@ audit_open_short(
 int
 audit_write(struct audit_log *log, const struct audit_event *ev)
 {
+	struct audit_body *b;
 	int r, was_dirty;
 
 	if (log == NULL || ev == NULL || ev->event == NULL ||
@@ -615,9 +626,17 @@ audit_write(struct audit_log *log, const struct audit_event *ev)
 	    strcmp(ev->decision, "error") != 0 &&
 	    strcmp(ev->decision, "info") != 0)
 		return PG_ERR_INVAL;
+	/* The record is encoded before the log's lock: only its seq,
+	 * time, chain and write() wait for other threads' records. */
+	if ((b = audit_body_take(log)) == NULL)
+		return PG_ERR_NOMEM;
+	if ((r = audit_body_make(log, b, ev, AUDIT_MAX_FIELD)) != PG_OK) {
+		audit_body_give(b);
+		return r;
+	}
 	pthread_mutex_lock(&log->mu);
 	was_dirty = log->dirty;
-	r = audit_append(log, ev);
+	r = audit_append(log, ev, b);
 	if (r == PG_OK)
 		r = sync_if_due(log, was_dirty);
 	/* Without a flusher the time-based checkpoint is taken here, and
@@ -626,6 +645,7 @@ audit_write(struct audit_log *log, const struct audit_event *ev)
 	    (r = ckpt_if_due(log)) == PG_OK && log->head_pending)
 		r = sync_now(log);
 	pthread_mutex_unlock(&log->mu);
+	audit_body_give(b);
 	return r;
 }
 
@@ -642,7 +662,7 @@ audit_close(struct audit_log *log)
 	}
 	pthread_mutex_lock(&log->mu);
 	if (audit_signs(log) && log->since_ckpt > 0)
-		r = audit_append(log, NULL);
+		r = audit_append(log, NULL, NULL);
 	pthread_mutex_unlock(&log->mu);
 	r2 = stop_flusher(log);
 	if (r == PG_OK)

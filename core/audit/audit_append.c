@@ -195,18 +195,14 @@ audit_take_tail(struct audit_log *log, off_t *torn, unsigned char *torn_hash)
 	return r;
 }
 
-/* Starts a record with the fields every record has, up to "reason". */
+/* Sets the fields every event has from "host" to "reason". */
 static int
-record_head(struct audit_log *log, const struct audit_event *ev,
-    const char *time, size_t cap)
+event_fields(const struct audit_log *log, struct audit_rec *rc,
+    const struct audit_event *ev, size_t cap)
 {
-	struct audit_rec *rc = log->rec;
 	int bad;
 
-	audit_rec_clear(rc);
-	bad = audit_rec_int(rc, AF_SEQ, log->tail_seq + 1);
-	bad |= audit_rec_ascii(rc, AF_TIME, time);
-	bad |= audit_rec_clean(rc, AF_HOST, log->host); /* sanitized at open */
+	bad = audit_rec_clean(rc, AF_HOST, log->host); /* sanitized at open */
 	bad |= audit_rec_text(
 	    rc, AF_ACTOR, ev->actor != NULL ? ev->actor : log->component, cap);
 	bad |= audit_rec_text(rc, AF_EVENT, ev->event, cap);
@@ -217,14 +213,29 @@ record_head(struct audit_log *log, const struct audit_event *ev,
 	return bad ? PG_ERR_NOMEM : PG_OK;
 }
 
+/* Starts a record in the handle's own builder with the fields every
+ * record has, up to "reason". */
 static int
-add_optional(struct audit_log *log, const struct audit_event *ev, size_t cap)
+record_head(struct audit_log *log, const struct audit_event *ev,
+    const char *time, size_t cap)
+{
+	struct audit_rec *rc = log->rec;
+	int bad;
+
+	audit_rec_clear(rc);
+	bad = audit_rec_int(rc, AF_SEQ, log->tail_seq + 1);
+	bad |= audit_rec_ascii(rc, AF_TIME, time);
+	bad |= event_fields(log, rc, ev, cap);
+	return bad ? PG_ERR_NOMEM : PG_OK;
+}
+
+static int
+add_optional(struct audit_rec *rc, const struct audit_event *ev, size_t cap)
 {
 	static const enum audit_field fields[] = { AF_PATIENT, AF_PROCESS,
 		AF_SERVICE, AF_RHOST, AF_TTY };
 	const char *vals[] = { ev->patient, ev->process, ev->service, ev->rhost,
 		ev->tty };
-	struct audit_rec *rc = log->rec;
 	size_t i;
 	int bad = 0;
 
@@ -238,6 +249,57 @@ add_optional(struct audit_log *log, const struct audit_event *ev, size_t cap)
 	if (ev->bytes >= 0)
 		bad |= audit_rec_int(rc, AF_BYTES, ev->bytes);
 	return bad ? PG_ERR_NOMEM : PG_OK;
+}
+
+struct audit_body *
+audit_body_take(struct audit_log *log)
+{
+	/* The slot this thread had last: its encodings of the values the
+	 * thread repeats (its actor, its process) are likely still there. */
+	static _Thread_local unsigned last;
+	struct audit_body *b = NULL;
+	unsigned i;
+
+	for (i = 0; i < AUDIT_SLOTS && b == NULL; i++)
+		if (pthread_mutex_trylock(
+		        &log->body[(last + i) % AUDIT_SLOTS].mu) == 0)
+			b = &log->body[(last + i) % AUDIT_SLOTS];
+	if (b == NULL) {
+		b = &log->body[last % AUDIT_SLOTS];
+		pthread_mutex_lock(&b->mu);
+	}
+	last = (unsigned)(b - log->body);
+	if (b->rec == NULL) {
+		b->buf = malloc(AUDIT_BODY_BUF);
+		b->rec = b->buf != NULL ? audit_rec_new() : NULL;
+		if (b->rec == NULL) {
+			free(b->buf);
+			b->buf = NULL;
+			pthread_mutex_unlock(&b->mu);
+			return NULL;
+		}
+	}
+	return b;
+}
+
+void
+audit_body_give(struct audit_body *b)
+{
+	pthread_mutex_unlock(&b->mu);
+}
+
+int
+audit_body_make(const struct audit_log *log, struct audit_body *b,
+    const struct audit_event *ev, size_t cap)
+{
+	audit_rec_clear(b->rec);
+	if (event_fields(log, b->rec, ev, cap) != PG_OK ||
+	    add_optional(b->rec, ev, cap) != PG_OK)
+		return PG_ERR_NOMEM;
+	b->cap = cap;
+	b->len = audit_rec_dump_body(
+	    b->rec, b->buf + AUDIT_PRE_ROOM, AUDIT_MAX_RECORD);
+	return b->len == 0 ? PG_ERR_NOMEM : PG_OK;
 }
 
 /*
@@ -267,38 +329,28 @@ to_syslog(struct audit_log *log, enum audit_fwd_kind kind, long long seq,
 		    r == PG_ERR_IO ? strerror(errno) : pg_strerror(r));
 }
 
-/* Adds "prev", writes the record as one line with one write(), and moves
- * the tail.  A partial write is cut off again so no fragment outlives the
- * lock. */
+/* Writes LINE/N and a newline (LINE[N] is writable) with one write(),
+ * and moves the tail.  A partial write is cut off again so no fragment
+ * outlives the lock. */
 static int
-emit(struct audit_log *log)
+put_line(struct audit_log *log, char *line, size_t n)
 {
-	char prev[AUDIT_HEX_BYTES];
-	size_t n;
 	ssize_t w;
 
-	audit_hex(log->tail_hash, AUDIT_HASH_BYTES, prev);
-	if (audit_rec_ascii(log->rec, AF_PREV, prev) != PG_OK)
-		return PG_ERR_NOMEM;
-	n = audit_rec_dump(log->rec, log->buf, AUDIT_MAX_RECORD - 1);
-	if (n == 0)
-		return PG_ERR_NOMEM;
-	if (n > AUDIT_MAX_RECORD - 1)
-		return PG_ERR_TOOBIG;
-	log->buf[n] = '\n';
+	line[n] = '\n';
 	do
-		w = write(log->fd, log->buf, n + 1);
+		w = write(log->fd, line, n + 1);
 	while (w < 0 && errno == EINTR);
 	if (w != (ssize_t)n + 1) {
 		if (w > 0 && ftruncate(log->fd, log->tail_off) != 0)
 			log->cached = 0;
 		return PG_ERR_IO;
 	}
-	audit_hash(log->buf, n, log->tail_hash);
+	audit_hash(line, n, log->tail_hash);
 	log->tail_off += (off_t)n + 1;
 	log->tail_seq++;
 	if (log->opts.syslog)
-		to_syslog(log, AUDIT_FWD_RECORD, log->tail_seq, log->buf, n);
+		to_syslog(log, AUDIT_FWD_RECORD, log->tail_seq, line, n);
 	if (log->opts.durability == PG_DURABLE_FSYNC) {
 		if (fdatasync(log->fd) != 0)
 			return PG_ERR_IO;
@@ -308,6 +360,39 @@ emit(struct audit_log *log)
 		pthread_cond_signal(&log->cv);
 	}
 	return PG_OK;
+}
+
+/* Adds "prev" to the handle's own builder and writes its record. */
+static int
+emit(struct audit_log *log)
+{
+	char prev[AUDIT_HEX_BYTES];
+	size_t n;
+
+	audit_hex(log->tail_hash, AUDIT_HASH_BYTES, prev);
+	if (audit_rec_ascii(log->rec, AF_PREV, prev) != PG_OK)
+		return PG_ERR_NOMEM;
+	n = audit_rec_dump(log->rec, log->buf, AUDIT_MAX_RECORD - 1);
+	if (n == 0)
+		return PG_ERR_NOMEM;
+	if (n > AUDIT_MAX_RECORD - 1)
+		return PG_ERR_TOOBIG;
+	return put_line(log, log->buf, n);
+}
+
+/* The bookkeeping after an event's record is written. */
+static void
+event_written(struct audit_log *log)
+{
+	log->last_seq = log->tail_seq;
+	log->tail_is_ckpt = 0;
+	/* The time-based checkpoint counts from the first record no
+	 * checkpoint covers yet. */
+	if (log->since_ckpt++ == 0) {
+		clock_gettime(CLOCK_MONOTONIC, &log->ckpt_since);
+		if (log->have_thread)
+			pthread_cond_signal(&log->cv);
+	}
 }
 
 int
@@ -321,23 +406,53 @@ audit_append_event(struct audit_log *log, const struct audit_event *ev)
 	for (tries = 0; tries < 2; tries++, cap = FIELD_SHORT) {
 		r = record_head(log, ev, now, cap);
 		if (r == PG_OK)
-			r = add_optional(log, ev, cap);
+			r = add_optional(log->rec, ev, cap);
 		if (r == PG_OK)
 			r = emit(log);
 		if (r != PG_ERR_TOOBIG)
 			break;
 	}
-	if (r == PG_OK) {
-		log->last_seq = log->tail_seq;
-		log->tail_is_ckpt = 0;
-		/* The time-based checkpoint counts from the first record
-		 * no checkpoint covers yet. */
-		if (log->since_ckpt++ == 0) {
-			clock_gettime(CLOCK_MONOTONIC, &log->ckpt_since);
-			if (log->have_thread)
-				pthread_cond_signal(&log->cv);
-		}
-	}
+	if (r == PG_OK)
+		event_written(log);
+	return r;
+}
+
+/*
+ * Writes EV from the body B made before the lock: the seq and time go in
+ * front of it and the chain after it, in the room B's buffer keeps for
+ * them, so the line is written where it was encoded.  The bytes are what
+ * audit_rec_dump() writes for the whole record (test audit_bytes).
+ */
+static int
+append_body(
+    struct audit_log *log, const struct audit_event *ev, struct audit_body *b)
+{
+	char now[AUDIT_TIME_LEN + 8], pre[AUDIT_PRE_ROOM], *line;
+	size_t n, plen;
+	int r;
+
+	audit_now(now, sizeof(now));
+	r = snprintf(pre, sizeof(pre), "{\"seq\":%lld,\"time\":\"%s\"",
+	    log->tail_seq + 1, now);
+	if (r < 0 || (size_t)r >= sizeof(pre))
+		return PG_ERR_INTERNAL;
+	plen = (size_t)r;
+	/* Over the maximum: made again with every field cut short, as
+	 * audit_append_event() does. */
+	if (b->len + plen + AUDIT_PREV_LEN > AUDIT_MAX_RECORD - 1 &&
+	    b->cap != FIELD_SHORT &&
+	    (r = audit_body_make(log, b, ev, FIELD_SHORT)) != PG_OK)
+		return r;
+	n = plen + b->len + AUDIT_PREV_LEN;
+	if (n > AUDIT_MAX_RECORD - 1)
+		return PG_ERR_TOOBIG;
+	line = b->buf + AUDIT_PRE_ROOM - plen;
+	memcpy(line, pre, plen);
+	memcpy(line + plen + b->len, ",\"prev\":\"", 9);
+	audit_hex(log->tail_hash, AUDIT_HASH_BYTES, line + plen + b->len + 9);
+	memcpy(line + n - 2, "\"}", 2);
+	if ((r = put_line(log, line, n)) == PG_OK)
+		event_written(log);
 	return r;
 }
 
@@ -496,7 +611,7 @@ audit_append_key(struct audit_log *log, const char *actor, const char *reason)
 	audit_hex(sig, sizeof(sig), sighex);
 	audit_hex(pk, sizeof(pk), pkhex);
 	if (record_head(log, &ev, now, AUDIT_MAX_FIELD) != PG_OK ||
-	    add_optional(log, &ev, AUDIT_MAX_FIELD) != PG_OK ||
+	    add_optional(log->rec, &ev, AUDIT_MAX_FIELD) != PG_OK ||
 	    audit_rec_ascii(log->rec, AF_KEY_ID, oldid) != PG_OK ||
 	    audit_rec_ascii(log->rec, AF_SIG, sighex) != PG_OK ||
 	    audit_rec_ascii(log->rec, AF_PK, pkhex) != PG_OK)
@@ -622,7 +737,8 @@ audit_repair_torn(struct audit_log *log, off_t len, const unsigned char *hash)
 }
 
 int
-audit_append(struct audit_log *log, const struct audit_event *ev)
+audit_append(struct audit_log *log, const struct audit_event *ev,
+    struct audit_body *body)
 {
 	unsigned char th[AUDIT_HASH_BYTES];
 	off_t torn = 0;
@@ -636,7 +752,8 @@ audit_append(struct audit_log *log, const struct audit_event *ev)
 	if (r == PG_OK && torn > 0)
 		r = audit_repair_torn(log, torn, th);
 	if (r == PG_OK && ev != NULL)
-		r = audit_append_event(log, ev);
+		r = body != NULL ? append_body(log, ev, body)
+		                 : audit_append_event(log, ev);
 	if (r == PG_OK && audit_signs(log) &&
 	    (ev == NULL ? !log->tail_is_ckpt && log->tail_seq > 0
 	                : log->opts.checkpoint_every > 0 &&

@@ -17,7 +17,30 @@
 /* Room to find the last line from anywhere: two maximal records. */
 #define AUDIT_TAIL_BUF (2 * AUDIT_MAX_RECORD + 1)
 
+/*
+ * An event's fields from "host" to "bytes", encoded before the log's lock
+ * is taken (audit_body_make()): threads writing to one log build their
+ * records side by side, and only the seq, time, chain and write() are
+ * serialised.  A slot's mutex is always taken before the log's.  The
+ * body reads the handle's host and component, which do not change once
+ * it is open (take_host() sets them on an admin verb's raw handle only).
+ */
+#define AUDIT_SLOTS    8
+#define AUDIT_PRE_ROOM 96 /* {"seq":N,"time":"T" ends at the body */
+#define AUDIT_PREV_LEN 75 /* ,"prev":"<64 hex>"} */
+#define AUDIT_BODY_BUF (AUDIT_PRE_ROOM + AUDIT_MAX_RECORD + AUDIT_PREV_LEN + 2)
+
+struct audit_body {
+	pthread_mutex_t mu;
+	struct audit_rec *rec; /* NULL until the slot is first used */
+	char *buf;             /* AUDIT_BODY_BUF */
+	size_t len;            /* of the body at buf + AUDIT_PRE_ROOM */
+	size_t cap;            /* the field cap it was made with */
+};
+
 struct audit_log {
+	struct audit_body body[AUDIT_SLOTS];
+
 	pthread_mutex_t mu; /* guards everything below */
 	pthread_cond_t cv;
 	pthread_t flusher;
@@ -71,8 +94,20 @@ struct audit_log {
 };
 
 /* Appends EV (NULL: a closing checkpoint, unless the tail is one) under
- * the file lock; called with mu held. */
-int audit_append(struct audit_log *log, const struct audit_event *ev);
+ * the file lock; called with mu held.  BODY: EV made by audit_body_make()
+ * (NULL: made here). */
+int audit_append(struct audit_log *log, const struct audit_event *ev,
+    struct audit_body *body);
+
+/* A body slot of LOG, locked, for this thread; NULL when out of memory.
+ * Give it back with audit_body_give() after the record is written. */
+struct audit_body *audit_body_take(struct audit_log *log);
+void audit_body_give(struct audit_body *body);
+
+/* Encodes EV's fields from "host" to "bytes", strings cut to CAP bytes,
+ * into BODY; no lock of the log is needed. */
+int audit_body_make(const struct audit_log *log, struct audit_body *body,
+    const struct audit_event *ev, size_t cap);
 
 /* Replaces the head file with SEQ/HASH/TIME, signed, unless it already
  * names a later seq; the log must be synced up to SEQ first. */

@@ -345,14 +345,15 @@ put(char *buf, size_t size, size_t *at, const char *p, size_t n)
 	*at += n;
 }
 
-size_t
-audit_rec_dump(struct audit_rec *rc, char *buf, size_t size)
+/* Writes each field set as "key":value, with a comma before every field
+ * (LEAD) or between fields only, into BUF[*AT..SIZE) as put() does. */
+static int
+dump_fields(struct audit_rec *rc, char *buf, size_t size, size_t *at, bool lead)
 {
 	json_t *key;
-	size_t at = 0;
+	bool first = !lead;
 	int f;
 
-	put(buf, size, &at, "{", 1);
 	for (f = 0; f < AF_COUNT; f++) {
 		if (!(rc->have & BIT(f)))
 			continue;
@@ -361,21 +362,43 @@ audit_rec_dump(struct audit_rec *rc, char *buf, size_t size)
 			if (key == NULL ||
 			    encode(&rc->key[f], key, ":", false) != 0) {
 				json_decref(key);
-				return 0;
+				return PG_ERR_NOMEM;
 			}
 			json_decref(key);
 		}
 		if (!(rc->null & BIT(f)) && !rc->enc[f].ok &&
 		    encode(&rc->enc[f], rc->val[f], "", true) != 0)
-			return 0;
-		if (at > 1)
-			put(buf, size, &at, ",", 1);
-		put(buf, size, &at, rc->key[f].p, rc->key[f].len);
+			return PG_ERR_NOMEM;
+		if (!first)
+			put(buf, size, at, ",", 1);
+		first = false;
+		put(buf, size, at, rc->key[f].p, rc->key[f].len);
 		if (rc->null & BIT(f))
-			put(buf, size, &at, "null", 4);
+			put(buf, size, at, "null", 4);
 		else
-			put(buf, size, &at, rc->enc[f].p, rc->enc[f].len);
+			put(buf, size, at, rc->enc[f].p, rc->enc[f].len);
 	}
+	return PG_OK;
+}
+
+size_t
+audit_rec_dump(struct audit_rec *rc, char *buf, size_t size)
+{
+	size_t at = 0;
+
+	put(buf, size, &at, "{", 1);
+	if (dump_fields(rc, buf, size, &at, false) != PG_OK)
+		return 0;
 	put(buf, size, &at, "}", 1);
+	return at;
+}
+
+size_t
+audit_rec_dump_body(struct audit_rec *rc, char *buf, size_t size)
+{
+	size_t at = 0;
+
+	if (dump_fields(rc, buf, size, &at, true) != PG_OK)
+		return 0;
 	return at;
 }

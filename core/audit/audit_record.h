@@ -72,6 +72,14 @@ int audit_rec_text(
  */
 size_t audit_rec_dump(struct audit_rec *rc, char *buf, size_t size);
 
+/*
+ * Writes the fields set as audit_rec_dump() does, but each after a comma
+ * and without the braces: the middle of a record whose first and last
+ * fields the writer adds under the log's lock.  Returns as
+ * audit_rec_dump(); 0 also when no field is set.
+ */
+size_t audit_rec_dump_body(struct audit_rec *rc, char *buf, size_t size);
+
 /* Returns the record holding the fields set since audit_rec_clear(), in
  * field order, or NULL.  RC owns it: it is valid until the next call and
  * changes with the next record. */

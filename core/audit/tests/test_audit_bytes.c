@@ -7,7 +7,8 @@
  * the log; a change here breaks every reader and verifier of existing
  * logs.  Also: the writer's own assembly of a record from the pieces
  * jansson encoded is what jansson writes for the whole object, for random
- * records of every shape and hostile contents.
+ * records of every shape and hostile contents, and so is the body a writer
+ * encodes before it takes the log's lock.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -528,6 +529,16 @@ test_dump_matches_jansson(void **state)
 		assert_int_equal(audit_rec_dump(rc, small, 16), m);
 		assert_memory_equal(small, theirs, m < 16 ? m : 16);
 		assert_int_equal(small[16], 'Z');
+		/* The body a writer encodes before the log's lock: the
+		 * same fields, each after a comma, without the braces. */
+		n = audit_rec_dump_body(rc, mine, AUDIT_MAX_RECORD);
+		if (m == 2) {
+			assert_int_equal(n, 0);
+			continue;
+		}
+		assert_int_equal(n, m - 1);
+		assert_int_equal(mine[0], ',');
+		assert_memory_equal(mine + 1, theirs + 1, m - 2);
 	}
 	audit_rec_free(rc);
 	free(mine);
