@@ -1,13 +1,15 @@
 /*
  * audit_bench.c - records per second the audit log sustains: batched
- * (group commit) and fsync-per-record, one writer and four writer
- * processes, signed checkpoints every 1000 records; beside it what a plain
- * unchained, unlocked write() of the same lines costs.  The log lives in
+ * (group commit) and fsync-per-record, one writer, four writer processes
+ * and four threads sharing one handle, signed checkpoints every 1000
+ * records; beside it what a plain unchained, unlocked write() of the same
+ * lines costs.  The log lives in
  * $PG_BENCH_DIR (default /var/tmp), on a real disk.  PG_BENCH_SYSLOG=SOCKET
  * also sends every record and head to that syslog socket, PG_BENCH_ONLY=
  * PREFIX runs only the runs whose name starts so, PG_BENCH_RECORDS=N sets
  * the batched runs' records (bench/audit_forward_bench.sh uses these).
  */
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +29,8 @@ struct run {
 	int procs;
 	long records; /* in total */
 	bool signer;  /* the key in a signer process, as the gateway has it */
+	int threads;  /* writing to one handle in each process, as the
+	               * gateway's do; 0: one */
 };
 
 static double
@@ -68,16 +72,37 @@ event(struct audit_event *ev, long i, char *obj, size_t objlen)
 	ev->bytes = 2345678;
 }
 
+struct thr {
+	struct audit_log *h;
+	long from, n;
+	int r;
+};
+
+static void *
+thread_writes(void *arg)
+{
+	struct thr *t = arg;
+	struct audit_event ev;
+	char obj[96];
+	long i;
+
+	t->r = PG_OK;
+	for (i = t->from; i < t->from + t->n && t->r == PG_OK; i++) {
+		event(&ev, i, obj, sizeof(obj));
+		t->r = audit_write(t->h, &ev);
+	}
+	return NULL;
+}
+
 static int
 writer(const char *log, const char *key, const struct run *rn, long n)
 {
 	enum pg_durability d = rn->durability;
 	struct audit_opts o;
-	struct audit_event ev;
 	struct audit_log *h;
-	char obj[96];
-	long i;
-	int r;
+	struct thr t[8];
+	pthread_t th[8];
+	int i, nt = rn->threads > 1 ? rn->threads : 1, r;
 
 	memset(&o, 0, sizeof(o));
 	o.component = "bench";
@@ -87,12 +112,30 @@ writer(const char *log, const char *key, const struct run *rn, long n)
 	o.syslog_socket = getenv("PG_BENCH_SYSLOG");
 	o.syslog = o.syslog_socket != NULL;
 	o.signer = rn->signer;
+	if (nt > 8)
+		return PG_ERR_INVAL;
 	if ((r = audit_open_path(log, key, &o, &h)) != PG_OK)
 		return r;
-	for (i = 0; i < n && r == PG_OK; i++) {
-		event(&ev, i, obj, sizeof(obj));
-		r = audit_write(h, &ev);
+	for (i = 0; i < nt; i++) {
+		t[i].h = h;
+		t[i].from = i * (n / nt);
+		t[i].n = n / nt;
+		if (i == 0) /* the caller's thread writes too */
+			continue;
+		if (pthread_create(&th[i], NULL, thread_writes, &t[i]) != 0) {
+			nt = i;
+			r = PG_ERR_NOMEM;
+		}
 	}
+	if (r == PG_OK)
+		thread_writes(&t[0]);
+	for (i = 1; i < nt; i++) {
+		pthread_join(th[i], NULL);
+		if (r == PG_OK)
+			r = t[i].r;
+	}
+	if (r == PG_OK)
+		r = t[0].r;
 	if (r == PG_OK)
 		return audit_close(h);
 	audit_free(h);
@@ -230,17 +273,19 @@ main(void)
 	long batched = nrec != NULL ? strtol(nrec, NULL, 10) : 400000;
 	char dir[512], key[600], cmd[600];
 	const struct run runs[] = {
-		{ "batched, 1 writer", PG_DURABLE_BATCH, 1, batched, false },
+		{ "batched, 1 writer", PG_DURABLE_BATCH, 1, batched, false, 0 },
 		{ "batched, 1 writer, signer", PG_DURABLE_BATCH, 1, batched,
-		    true },
+		    true, 0 },
 		{ "batched, 4 writer processes", PG_DURABLE_BATCH, 4, batched,
-		    false },
+		    false, 0 },
+		{ "batched, 4 threads, signer", PG_DURABLE_BATCH, 1, batched,
+		    true, 4 },
 		{ "fsync per record, 1 writer", PG_DURABLE_FSYNC, 1, 3000,
-		    false },
+		    false, 0 },
 		{ "fsync per record, 1 w, signer", PG_DURABLE_FSYNC, 1, 3000,
-		    true },
+		    true, 0 },
 		{ "fsync per record, 4 processes", PG_DURABLE_FSYNC, 4, 3000,
-		    false },
+		    false, 0 },
 	};
 	size_t i;
 	int bad = 0;
