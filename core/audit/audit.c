@@ -637,6 +637,7 @@ audit_write(struct audit_log *log, const struct audit_event *ev)
 	pthread_mutex_lock(&log->mu);
 	was_dirty = log->dirty;
 	r = audit_append(log, ev, b);
+	audit_body_give(b); /* the line is written (or refused) */
 	if (r == PG_OK)
 		r = sync_if_due(log, was_dirty);
 	/* Without a flusher the time-based checkpoint is taken here, and
@@ -645,7 +646,6 @@ audit_write(struct audit_log *log, const struct audit_event *ev)
 	    (r = ckpt_if_due(log)) == PG_OK && log->head_pending)
 		r = sync_now(log);
 	pthread_mutex_unlock(&log->mu);
-	audit_body_give(b);
 	return r;
 }
 

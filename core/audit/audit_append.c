@@ -1,9 +1,10 @@
 /*
- * audit_append.c - one append to the shared audit log, under its flock():
- * find the current tail (re-reading only what other processes added),
- * repair a torn tail, fill in the record (kept in jansson objects by
- * audit_record.c), write it with one write(), add a checkpoint and a new
- * head file when one is due.  The format: docs/audit-format.md.
+ * audit_append.c - one append to the shared audit log: an event's fields
+ * encoded before any lock (kept in jansson objects by audit_record.c),
+ * then under the log's flock(): find the current tail (re-reading only
+ * what other processes added), repair a torn tail, add the seq, time and
+ * chain, write the line with one write(), add a checkpoint and a new head
+ * file when one is due.  The format: docs/audit-format.md.
  */
 #include <errno.h>
 #include <stdio.h>

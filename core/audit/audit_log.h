@@ -23,7 +23,9 @@
  * records side by side, and only the seq, time, chain and write() are
  * serialised.  A slot's mutex is always taken before the log's.  The
  * body reads the handle's host and component, which do not change once
- * it is open (take_host() sets them on an admin verb's raw handle only).
+ * it is open (take_host() sets the host of an admin verb's raw handle,
+ * which writes no events through audit_write()).  A slot's builder keeps
+ * its encodings, so a handle holds up to AUDIT_SLOTS of them.
  */
 #define AUDIT_SLOTS    8
 #define AUDIT_PRE_ROOM 96 /* {"seq":N,"time":"T" ends at the body */
@@ -34,14 +36,16 @@ struct audit_body {
 	pthread_mutex_t mu;
 	struct audit_rec *rec; /* NULL until the slot is first used */
 	char *buf;             /* AUDIT_BODY_BUF */
-	size_t len;            /* of the body at buf + AUDIT_PRE_ROOM */
+	size_t len;            /* of the body at buf + AUDIT_PRE_ROOM; more than
+	                        * AUDIT_MAX_RECORD: it did not fit */
 	size_t cap;            /* the field cap it was made with */
 };
 
 struct audit_log {
 	struct audit_body body[AUDIT_SLOTS];
 
-	pthread_mutex_t mu; /* guards everything below */
+	pthread_mutex_t mu; /* guards everything below (host and component
+	                     * do not change once open) */
 	pthread_cond_t cv;
 	pthread_t flusher;
 	int have_cv, have_thread, stop, dirty, sync_err;
@@ -90,7 +94,9 @@ struct audit_log {
 	int force_head;             /* audit repair: replace any head */
 	int torn;                   /* torn tails repaired */
 	char *buf;             /* AUDIT_TAIL_BUF: tail reads, record text */
-	struct audit_rec *rec; /* the record being built */
+	struct audit_rec *rec; /* builds what is not an event from
+	                        * audit_write(): checkpoints, key changes,
+	                        * torn tails, admin records */
 };
 
 /* Appends EV (NULL: a closing checkpoint, unless the tail is one) under

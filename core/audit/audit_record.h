@@ -74,8 +74,8 @@ size_t audit_rec_dump(struct audit_rec *rc, char *buf, size_t size);
 
 /*
  * Writes the fields set as audit_rec_dump() does, but each after a comma
- * and without the braces: the middle of a record whose first and last
- * fields the writer adds under the log's lock.  Returns as
+ * and without the braces: the middle of a record whose first two fields
+ * (seq, time) and last (prev) the writer adds under the log's lock.  Returns as
  * audit_rec_dump(); 0 also when no field is set.
  */
 size_t audit_rec_dump_body(struct audit_rec *rc, char *buf, size_t size);

@@ -300,7 +300,7 @@ thread_seen(const struct audit_record *rec, void *arg)
 	if (strcmp(rec->event, "gateway.open") != 0)
 		return 0;
 	id = strtol(rec->object, &end, 10);
-	i = strtol(end + 1, NULL, 10);
+	i = *end == ':' ? strtol(end + 1, NULL, 10) : -1;
 	snprintf(actor, sizeof(actor), "t%ld", id);
 	if (id < 0 || id >= NTHR || i < 0 || i >= PER ||
 	    strcmp(rec->actor, actor) != 0 ||
