@@ -324,6 +324,79 @@ test_retry_bytes(void **state)
 	free(eeuro);
 }
 
+/* A record of AUDIT_MAX_RECORD - 1 bytes, the most a line holds, is
+ * written whole; a byte more and it is made again with every field cut to
+ * 255 bytes. */
+static void
+test_largest_record_bytes(void **state)
+{
+	struct fixture *fx = *state;
+	struct audit_log *log = fx_open_log(fx, 0, PG_DURABLE_FSYNC);
+	struct audit_event ev;
+	struct lines *l;
+	char *ctl = repeat("\x01", AUDIT_MAX_FIELD - 1), *pat, *rsn, *want;
+	char *r255 = repeat("r", 255), *e255 = repeat("\\u0001", 255);
+	char *e4095, *ep;
+	size_t base, room, p, r;
+
+	audit_event_init(&ev);
+	ev.actor = "u";
+	ev.event = "gateway.open";
+	ev.decision = "allow";
+	ev.object = ctl; /* 6 bytes a character in JSON */
+	ev.rule = ctl;
+	ev.patient = "";
+	ev.reason = "";
+	write_event(log, &ev);
+	assert_int_equal(fx_read_lines(fx->log, &l), 0);
+	base = strlen(l->line[0]) - 1; /* seq 1: all but patient, reason */
+	free(l);
+	/* The patient's control characters and the reason's plain ones
+	 * fill the line to the byte; seq 2 and 3 have seq 1's length. */
+	room = AUDIT_MAX_RECORD - 1 - base;
+	p = (room - 1000) / 6;
+	r = room - 6 * p;
+	pat = repeat("\x01", p);
+	rsn = repeat("r", r + 1);
+	rsn[r] = '\0';
+	ev.patient = pat;
+	ev.reason = rsn;
+	write_event(log, &ev);
+	rsn[r] = 'r';
+	write_event(log, &ev);
+	assert_int_equal(audit_close(log), PG_OK);
+	fx_assert_verifies(fx, 4);
+	assert_int_equal(fx_read_lines(fx->log, &l), 0);
+	assert_int_equal(l->n, 4);
+	assert_int_equal(strlen(l->line[1]), AUDIT_MAX_RECORD);
+	rsn[r] = '\0';
+	want = malloc(AUDIT_MAX_RECORD);
+	assert_non_null(want);
+	e4095 = repeat("\\u0001", AUDIT_MAX_FIELD - 1);
+	ep = repeat("\\u0001", p);
+	snprintf(want, AUDIT_MAX_RECORD,
+	    "\"host\":\"testhost\",\"actor\":\"u\",\"event\":\"gateway.open\","
+	    "\"object\":\"%s\",\"decision\":\"allow\",\"rule\":\"%s\","
+	    "\"reason\":\"%s\",\"patient\":\"%s\",",
+	    e4095, e4095, rsn, ep);
+	assert_record(l->line[1], 2, want, l->line[0]);
+	snprintf(want, AUDIT_MAX_RECORD,
+	    "\"host\":\"testhost\",\"actor\":\"u\",\"event\":\"gateway.open\","
+	    "\"object\":\"%s\",\"decision\":\"allow\",\"rule\":\"%s\","
+	    "\"reason\":\"%s\",\"patient\":\"%s\",",
+	    e255, e255, r255, e255);
+	assert_record(l->line[2], 3, want, l->line[1]);
+	free(want);
+	free(l);
+	free(ctl);
+	free(pat);
+	free(rsn);
+	free(r255);
+	free(e255);
+	free(e4095);
+	free(ep);
+}
+
 #define ROUNDS 3
 #define KINDS  12 /* more shapes than the writer keeps */
 
@@ -592,6 +665,7 @@ main(void)
 		T(test_checkpoint_and_torn_bytes),
 		T(test_long_field_bytes),
 		T(test_retry_bytes),
+		T(test_largest_record_bytes),
 		T(test_shapes_bytes),
 		T(test_dump_matches_jansson),
 		T(test_dump_edges),
