@@ -478,6 +478,13 @@ int
 audit_put_head(struct audit_log *log, long long seq, const unsigned char *hash,
     const char *time)
 {
+	return audit_put_head_or_gone(log, seq, hash, time, NULL);
+}
+
+int
+audit_put_head_or_gone(struct audit_log *log, long long seq,
+    const unsigned char *hash, const char *time, int *gone)
+{
 	struct audit_head h;
 	char *s = NULL;
 	long long cur;
@@ -508,8 +515,11 @@ audit_put_head(struct audit_log *log, long long seq, const unsigned char *hash,
 	snprintf(h.time, sizeof(h.time), "%s", time);
 	snprintf(h.host, sizeof(h.host), "%s", log->host);
 	if ((r = audit_log_sign(log, AUDIT_SG_HEAD, seq, hash, h.time, h.sig,
-	         h.key_id)) != PG_OK)
+	         h.key_id)) != PG_OK) {
+		if (gone != NULL)
+			*gone = r == PG_ERR_CORRUPT && log->signer >= 0;
 		goto out;
+	}
 	r = PG_ERR_NOMEM;
 	if ((s = audit_head_encode(&h)) != NULL)
 		r = pg_write_file_synced(

@@ -119,6 +119,11 @@ int audit_body_make(const struct audit_log *log, struct audit_body *body,
  * names a later seq; the log must be synced up to SEQ first. */
 int audit_put_head(struct audit_log *log, long long seq,
     const unsigned char *hash, const char *time);
+/* The same; *GONE set when the signer refused to sign because the
+ * checkpoint is not one it knows (it keeps the last 64 it read), or its
+ * witness is broken. */
+int audit_put_head_or_gone(struct audit_log *log, long long seq,
+    const unsigned char *hash, const char *time, int *gone);
 
 /* At open: refuses a log its head file does not match (see audit_head.c);
  * starts the head of a new signed log. */

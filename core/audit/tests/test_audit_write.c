@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -344,6 +345,46 @@ test_threads_share_a_handle(void **state)
 			assert_int_equal(seen.n[i][j], 1);
 }
 
+/* Through a signer, a checkpoint after every record: the flusher takes a
+ * head to write, and while it waits (here for the head's lock, held by
+ * the test; in life for a slow sync) the writer adds more checkpoints
+ * than the signer keeps (64).  The signer then does not know the head's
+ * checkpoint.  That head gives way to the later one; no record may be
+ * refused for it. */
+static void
+test_signer_head_overtaken(void **state)
+{
+	struct fixture *fx = *state;
+	struct audit_opts o;
+	struct audit_log *log;
+	char lock[400], obj[32];
+	int fd, i;
+
+	fx_opts(&o, 1);
+	o.durability = PG_DURABLE_BATCH;
+	o.batch_ms = 1;
+	o.signer = true;
+	assert_int_equal(audit_open_path(fx->log, fx->key, &o, &log), PG_OK);
+	assert_int_equal(fx_write_obj(log, "u", "first"), PG_OK);
+	usleep(100000); /* its head is written */
+	snprintf(lock, sizeof(lock), "%s.head.lock", fx->log);
+	fd = open(lock, O_RDWR | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX), 0);
+	assert_int_equal(fx_write_obj(log, "u", "taken"), PG_OK);
+	usleep(100000); /* the flusher has taken its head and waits */
+	for (i = 0; i < 100; i++) {
+		snprintf(obj, sizeof(obj), "overtaking %d", i);
+		assert_int_equal(fx_write_obj(log, "u", obj), PG_OK);
+	}
+	assert_int_equal(flock(fd, LOCK_UN), 0);
+	close(fd);
+	usleep(100000); /* the signer refused that head */
+	assert_int_equal(fx_write_obj(log, "u", "after"), PG_OK);
+	assert_int_equal(audit_close(log), PG_OK);
+	fx_assert_verifies(fx, 2 * 103);
+}
+
 /* The head follows the checkpoints while the writer runs: at once with
  * fsync per record, after the flusher's next sync when batched. */
 static void
@@ -525,6 +566,7 @@ main(void)
 		T(test_torn_tail_repaired),
 		T(test_concurrent_processes),
 		T(test_threads_share_a_handle),
+		T(test_signer_head_overtaken),
 		T(test_query_filters),
 		T(test_open_from_config),
 		T(test_open_short),
