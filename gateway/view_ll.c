@@ -21,9 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <syslog.h>
 
 #include "gateway/gw.h"
 #include "gateway/ops.h"
+#include "gateway/start.h"
 #include "gateway/views.h"
 
 #define PATH_BUF    4096 /* POLICY_PATH_MAX: the operations take no longer */
@@ -38,6 +40,7 @@ struct vnode {
 	bool hashed;          /* its name is in the hash */
 	bool cache_valid;     /* mtime and size are those of cached pages */
 	bool listed;          /* in the view's set of cached listings */
+	struct ll_dir *lst;   /* vn->mu: the listing being read (no_opendir) */
 	struct timespec mtime;
 	off_t size;
 	char name[];
@@ -50,11 +53,14 @@ struct gw_vnodes {
 	struct vnode **tab; /* chains by (parent, name); cap a power of 2 */
 	size_t cap, n;
 	struct ll_dir *dirs; /* open directories: closed with the view */
+	bool no_opendir;     /* the kernel opens directories without asking */
 };
 
 /* An open directory: the operations' handle and the listing, read whole
  * at the first READDIR (as the high-level library did) and served by
- * offset from then on. */
+ * offset from then on.  Without OPENDIR (ll_init()) there is no open
+ * directory: the listing hangs on the directory's node instead (node's
+ * lst, lst_get()), shared by whoever reads it. */
 struct ll_dent {
 	uint64_t ino;
 	mode_t mode;
@@ -67,9 +73,12 @@ struct ll_dir {
 	size_t n, cap;
 	bool filled, nomem;
 	struct ll_dir *prev, *next; /* the view's open ones (vn->mu) */
+	uint64_t gen;  /* gw_view_listing_gen() before it was decided */
+	unsigned refs; /* vn->mu: its node and the READDIRs serving it */
 };
 
 static void dir_close(struct ll_dir *d);
+static void lst_unref(struct ll_dir *d);
 
 struct gw_vnodes *
 gw_vnodes_new(struct gw_view *owner)
@@ -110,8 +119,10 @@ gw_vnodes_free(struct gw_vnodes *vn)
 	for (i = 0; i < vn->cap; i++)
 		for (n = vn->tab[i]; n != NULL; n = next) {
 			next = n->hnext;
+			lst_unref(n->lst);
 			free(n);
 		}
+	lst_unref(vn->root->lst);
 	pthread_mutex_destroy(&vn->mu);
 	free(vn->tab);
 	free(vn->root);
@@ -228,6 +239,7 @@ unref(struct gw_vnodes *vn, struct vnode *n, uint64_t k)
 		hash_out(vn, n);
 		if (n->listed)
 			gw_view_listing_gone(vn->owner, ino_of(vn, n));
+		lst_unref(n->lst);
 		free(n);
 		p->nchild--;
 		n = p;
@@ -385,6 +397,15 @@ ll_init(void *ud, struct fuse_conn_info *conn)
 	conn->want &= ~(FUSE_CAP_AUTO_INVAL_DATA | FUSE_CAP_READDIRPLUS_AUTO);
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS;
+	/* OPENDIR and RELEASEDIR decide nothing (a listing is decided at
+	 * READDIR): a kernel that can open a directory without asking
+	 * spares a walk two requests per folder.  It then keeps every
+	 * listing (FOPEN_CACHE_DIR), so lst_get() notes each one for the
+	 * views' thread to drop, or refuses it. */
+	if (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) {
+		conn->want |= FUSE_CAP_NO_OPENDIR_SUPPORT;
+		gw_view_vnodes(ud)->no_opendir = true;
+	}
 }
 
 /* Drops the one reference to INO that a reply the kernel never got
@@ -601,6 +622,11 @@ ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct ll_dir *d;
 	int r;
 
+	/* The first one tells the kernel never to ask again (ll_init()). */
+	if (vn->no_opendir) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
 	if ((r = path_of(vn, ino, NULL, path)) != 0) {
 		fuse_reply_err(req, -r);
 		return;
@@ -721,22 +747,130 @@ dir_list(fuse_req_t req, struct ll_dir *d, off_t off)
 	return 0;
 }
 
+/* Drops one reference to D (NULL: none), closing it with the last.
+ * Under vn->mu, or once no request can reach it. */
+static void
+lst_unref(struct ll_dir *d)
+{
+	if (d != NULL && --d->refs == 0)
+		dir_close(d);
+}
+
+/*
+ * The listing of directory INO from offset OFF for a READDIR without a
+ * handle (no OPENDIR, ll_init()), with a reference for the caller: at
+ * offset 0 made and decided anew, as at an open directory's first
+ * READDIR, and hung on the node for the parts after it; a part after it
+ * is served from that one while no change has dropped listings since it
+ * was decided (else from a new one).  Every listing is noted for the
+ * views' thread to drop before it is decided, so a change after that
+ * drops what it fills; one that cannot be noted is refused, as the
+ * kernel would keep it.  0, or the error to answer.
+ */
+static int
+lst_get(fuse_req_t req, fuse_ino_t ino, off_t off, struct ll_dir **out)
+{
+	struct gw_view *v = fuse_req_userdata(req);
+	struct gw_vnodes *vn = vnodes(req);
+	struct fuse_file_info in;
+	char path[PATH_BUF];
+	struct ll_dir *d;
+	struct vnode *n;
+	uint64_t gen = gw_view_listing_gen(v);
+	int r;
+
+	pthread_mutex_lock(&vn->mu);
+	n = node_of(vn, ino);
+	if (off > 0 && (d = n->lst) != NULL && d->gen == gen) {
+		d->refs++;
+		pthread_mutex_unlock(&vn->mu);
+		*out = d;
+		return 0;
+	}
+	pthread_mutex_unlock(&vn->mu);
+	if (!gw_view_cache_listing(v, ino)) {
+		gw_log(LOG_ERR,
+		    "view of uid %lu: a listing could not be noted for "
+		    "invalidation (out of memory or %d listings): refused",
+		    (unsigned long)gw_view_uid(v), GW_VIEW_DIRS_MAX);
+		return ENOMEM;
+	}
+	pthread_mutex_lock(&vn->mu);
+	n->listed = true;
+	pthread_mutex_unlock(&vn->mu);
+	if ((r = path_of(vn, ino, NULL, path)) != 0)
+		return -r;
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return ENOMEM;
+	memset(&in, 0, sizeof(in));
+	if ((r = gw_op_opendir(path, &in)) != 0) {
+		free(d);
+		return -r;
+	}
+	d->fh = in.fh;
+	d->gen = gen;
+	if ((r = dir_list(req, d, 0)) != 0) {
+		dir_close(d);
+		return r;
+	}
+	d->refs = 2;
+	pthread_mutex_lock(&vn->mu);
+	lst_unref(n->lst);
+	n->lst = d;
+	pthread_mutex_unlock(&vn->mu);
+	*out = d;
+	return 0;
+}
+
+/* The listing a READDIR at OFF serves: its open directory's, or the
+ * node's (lst_get()).  0, or the error to answer. */
+static int
+dir_get(fuse_req_t req, fuse_ino_t ino, off_t off, struct fuse_file_info *fi,
+    struct ll_dir **out)
+{
+	if (fi->fh == 0)
+		return lst_get(req, ino, off, out);
+	*out = (struct ll_dir *)(uintptr_t)fi->fh;
+	return dir_list(req, *out, off);
+}
+
+/* Done with D after a part of it from OFF: a node's listing read past
+ * its end (the kernel's last READDIR, answered empty) leaves the node. */
+static void
+dir_put(fuse_req_t req, fuse_ino_t ino, off_t off, struct fuse_file_info *fi,
+    struct ll_dir *d)
+{
+	struct gw_vnodes *vn = vnodes(req);
+	struct vnode *n;
+
+	if (fi->fh != 0)
+		return;
+	pthread_mutex_lock(&vn->mu);
+	n = node_of(vn, ino);
+	if (off >= 0 && (size_t)off >= d->n && n->lst == d) {
+		n->lst = NULL;
+		lst_unref(d);
+	}
+	lst_unref(d);
+	pthread_mutex_unlock(&vn->mu);
+}
+
 static void
 ll_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     struct fuse_file_info *fi)
 {
-	struct ll_dir *d = (struct ll_dir *)(uintptr_t)fi->fh;
+	struct ll_dir *d;
 	struct stat st;
 	size_t i, k, used = 0;
 	char *buf;
 	int r;
 
-	(void)ino;
-	if ((r = dir_list(req, d, off)) != 0) {
+	if ((r = dir_get(req, ino, off, fi, &d)) != 0) {
 		fuse_reply_err(req, r);
 		return;
 	}
 	if ((buf = malloc(size)) == NULL) {
+		dir_put(req, ino, off, fi, d);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
@@ -750,6 +884,7 @@ ll_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			break;
 		used += k;
 	}
+	dir_put(req, ino, off, fi, d);
 	fuse_reply_buf(req, buf, used);
 	free(buf);
 }
@@ -779,9 +914,9 @@ static void
 ll_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     struct fuse_file_info *fi)
 {
-	struct ll_dir *d = (struct ll_dir *)(uintptr_t)fi->fh;
 	struct gw_vnodes *vn = vnodes(req);
 	struct fuse_entry_param e;
+	struct ll_dir *d;
 	char path[PATH_BUF];
 	fuse_ino_t *sent;
 	size_t i, k, nsent = 0, used = 0;
@@ -789,7 +924,7 @@ ll_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	char *buf;
 	int r;
 
-	if ((r = dir_list(req, d, off)) != 0) {
+	if ((r = dir_get(req, ino, off, fi, &d)) != 0) {
 		fuse_reply_err(req, r);
 		return;
 	}
@@ -799,6 +934,7 @@ ll_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (buf == NULL || sent == NULL) {
 		free(buf);
 		free(sent);
+		dir_put(req, ino, off, fi, d);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
@@ -821,6 +957,7 @@ ll_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		if (e.ino != 0)
 			sent[nsent++] = e.ino;
 	}
+	dir_put(req, ino, off, fi, d);
 	if (fuse_reply_buf(req, buf, used) == -ENOENT) /* interrupted */
 		for (i = 0; i < nsent; i++)
 			unref_one(vn, sent[i]);

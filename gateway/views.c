@@ -69,6 +69,7 @@ struct gw_view {
 	time_t grants_seen;    /* grant expiries before this are done */
 	time_t inval_again;    /* views' thread: drop once more then */
 	time_t dirs_dropped;   /* views' thread: listings last dropped */
+	atomic_uint_fast64_t dirs_gen; /* listings dropped so far */
 	pthread_mutex_t dirs_mu;
 	uint64_t *dirs; /* dirs_mu: set of nodeids whose listing is cached */
 	size_t ndirs, dirs_cap; /* dirs_mu; dirs_cap a power of 2, or 0 */
@@ -106,7 +107,8 @@ dirs_slot(const uint64_t *t, size_t cap, uint64_t id)
 }
 
 /* Adds NODEID to V's set of cached listings.  0, or -1 when the set is
- * full (GW_VIEW_DIRS_MAX) or memory is short: then it is not cached. */
+ * full (GW_VIEW_DIRS_MAX) or memory is short: then the listing is not
+ * cached (an open directory's) or refused (view_ll.c, lst_get()). */
 static int
 dirs_add(struct gw_view *v, uint64_t nodeid)
 {
@@ -178,6 +180,8 @@ view_drop_listings(struct gw_view *v)
 	uint64_t *ids = NULL;
 	size_t i, n = 0;
 
+	/* First: a listing made from here on is decided after the change. */
+	atomic_fetch_add(&v->dirs_gen, 1);
 	pthread_mutex_lock(&v->dirs_mu);
 	if (v->ndirs != 0 && (ids = malloc(v->ndirs * sizeof(*ids))) != NULL)
 		for (i = 0; i < v->dirs_cap; i++)
@@ -229,6 +233,18 @@ bool
 gw_view_cache_listing(struct gw_view *v, fuse_ino_t ino)
 {
 	return dirs_add(v, ino) == 0;
+}
+
+uint64_t
+gw_view_listing_gen(struct gw_view *v)
+{
+	return atomic_load(&v->dirs_gen);
+}
+
+uid_t
+gw_view_uid(struct gw_view *v)
+{
+	return v->uid;
 }
 
 bool

@@ -155,6 +155,28 @@ listed=$(stat -c %s "$s/patients/P000001/plusB/$last")
 printf 'grown behind the gateway\n' >>"$s/patients/P000001/plusB/$last"
 is "a photo's size comes with the folder's listing, to its last name ($last)" \
     "$(inview "$S" gwsurg stat -c %s "$m/patients/P000001/plusB/$last")" "$listed"
+# The kernel opens a view's folders without asking the gateway, so a
+# listing in several parts has no open directory behind it: each part
+# must come from the one listing, every name once.
+is "...and that listing of 200 in parts is the store's, each name once" \
+    "$(inview "$S" gwsurg ls -U -1 "$m/patients/P000001/plusB" | sort | md5sum)" \
+    "$(ls -1 "$s/patients/P000001/plusB" | sort | md5sum)"
+# A program that keeps its place (telldir/seekdir) or starts over
+# (rewinddir) reads the same names again.
+out=$(inview "$S" gwsurg perl -e '
+opendir(my $d, $ARGV[0]) or die "opendir: $!";
+my @a = map { scalar readdir($d) } 1 .. 50;
+my $at = telldir($d);
+my @rest = readdir($d);
+seekdir($d, $at);
+my @again = readdir($d);
+rewinddir($d);
+my @all = readdir($d);
+my %n; $n{$_}++ for @all;
+printf "%s %d %d %d\n", "@rest" eq "@again" ? "same" : "differ",
+    scalar(@a) + scalar(@rest), scalar(@all), scalar(grep { $n{$_} > 1 } keys %n);
+' "$m/patients/P000001/plusB" 2>&1)
+is "...seekdir to a kept place reads the rest again; rewinddir reads it all, once each" "$out" "same 202 202 0"
 plus_folder plusC 1100
 is "the view looks up 1,100 photos of one folder" \
     "$(inview "$S" gwsurg ls -l "$m/patients/P000001/plusC" | grep -c 'IMG_')" 1100
@@ -235,6 +257,37 @@ H2=$HOLD
 check "another works in P000002's session folder" test -n "$H2"
 is "...and lists its photos (cached)" \
     "$(inview "$S" gwsurg ls "/proc/$H2/cwd/" 2>&1 | tr '\n' ' ')" "IMG_0001.jpg IMG_0002.jpg IMG_0003.jpg "
+# And one has read the first part of a listing of 600 in P000002 (a
+# READDIR brings ~200 names) and reads the rest only after the change:
+# the parts it had not yet been sent are decided anew, not taken from
+# the listing made before.  (The refusal, ENOENT, ends a readdir(3) as
+# the end of the folder would.)
+plus_folder_of() {
+	local f=$s/patients/$1/$2 k
+	mkdir -p "$f"
+	for k in $(seq 1 "$3"); do printf 'PHOTO %d\n' "$k" >"$f/IMG_$k.jpg"; done
+	chown -R gwstore:gwstore "$s/patients/$1"
+	chmod -R go-rwx "$s/patients/$1"
+}
+plus_folder_of P000002 halfread 600
+inview "$S" gwsurg /usr/bin/python3 -c '
+import os, sys, time
+out = sys.argv[2]
+it = os.scandir(sys.argv[1])
+n = sum(1 for _ in zip(range(10), it))
+open(out + "/half.first", "w").write("%d\n" % n)
+while not os.path.exists(out + "/half.go"):
+    time.sleep(0.05)
+try:
+    n += sum(1 for _ in it)
+    err = "none"
+except OSError as e:
+    err = e.strerror
+open(out + "/half.rest", "w").write("%d %s\n" % (n, err))
+' "$m/patients/P000002/halfread" "$tmp/out" >"$tmp/half.log" 2>&1 &
+HR=$!
+for i in $(seq 1 100); do [ -s "$tmp/out/half.first" ] && break; sleep 0.05; done
+is "a reader in P000002's folder of 600 has read its first 10 names" "$(cat "$tmp/out/half.first" 2>/dev/null)" 10
 printf 'dn: cn=P000003,ou=careteams,%s\nchangetype: modify\nadd: member\nmember: uid=gwsurg,ou=people,%s\n\ndn: cn=P000002,ou=careteams,%s\nchangetype: modify\ndelete: member\nmember: uid=gwsurg,ou=people,%s\n' \
 	"$SLAPD_BASE_DN" "$SLAPD_BASE_DN" "$SLAPD_BASE_DN" "$SLAPD_BASE_DN" | slapd_modify >/dev/null
 got=
@@ -252,6 +305,12 @@ out=$(inview "$S" gwsurg ls "/proc/$H2/cwd/" 2>&1)
 unlike "...and P000002's held session folder lists none of its photos any more" "$out" "IMG_000"
 out=$(inview "$S" gwsurg cat "/proc/$H2/cwd/IMG_0001.jpg" 2>&1 | head -c 100)
 like "...nor opens one" "$out" "No such file|denied"
+touch "$tmp/out/half.go"
+wait "$HR"
+read -r hn herr <"$tmp/out/half.rest"
+diag "the half-read listing: $hn names in all, then: $herr"
+check "...and the half-read listing gets no part it was not sent before ($hn of 600)" test "$hn" -lt 300
+is "...and ends quietly" "$herr" none
 diag "care-team change seen in the view after $((i / 10)).$((i % 10)) s"
 # P000002's name is held by that working directory, so the kernel keeps
 # it past the drop; once free, the next drop (the reload below) takes it.
