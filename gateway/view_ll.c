@@ -31,6 +31,7 @@
 #define PATH_BUF    4096 /* POLICY_PATH_MAX: the operations take no longer */
 #define UNKNOWN_INO 0xffffffffu /* a listing's "." and ".." */
 #define PLUS_NODES  1024 /* nodes a view's listings may make (readdirplus) */
+#define HUNG_MAX    16   /* listings a view keeps between parts (lst_get()) */
 
 struct vnode {
 	struct vnode *parent; /* NULL: the root */
@@ -54,6 +55,9 @@ struct gw_vnodes {
 	size_t cap, n;
 	struct ll_dir *dirs; /* open directories: closed with the view */
 	bool no_opendir;     /* the kernel opens directories without asking */
+	struct ll_dir *hung, *hung_last; /* nodes' listings, newest first */
+	size_t nhung;
+	bool full_logged; /* a listing refused: said once */
 };
 
 /* An open directory: the operations' handle and the listing, read whole
@@ -72,13 +76,16 @@ struct ll_dir {
 	struct ll_dent *ents;
 	size_t n, cap;
 	bool filled, nomem;
-	struct ll_dir *prev, *next; /* the view's open ones (vn->mu) */
+	/* vn->mu: in the view's open ones (vn->dirs), or hung on NODE */
+	struct ll_dir *prev, *next;
+	struct vnode *node;
 	uint64_t gen;  /* gw_view_listing_gen() before it was decided */
 	unsigned refs; /* vn->mu: its node and the READDIRs serving it */
 };
 
 static void dir_close(struct ll_dir *d);
 static void lst_unref(struct ll_dir *d);
+static void lst_unhang(struct gw_vnodes *vn, struct vnode *n);
 
 struct gw_vnodes *
 gw_vnodes_new(struct gw_view *owner)
@@ -239,7 +246,7 @@ unref(struct gw_vnodes *vn, struct vnode *n, uint64_t k)
 		hash_out(vn, n);
 		if (n->listed)
 			gw_view_listing_gone(vn->owner, ino_of(vn, n));
-		lst_unref(n->lst);
+		lst_unhang(vn, n);
 		free(n);
 		p->nchild--;
 		n = p;
@@ -756,19 +763,63 @@ lst_unref(struct ll_dir *d)
 		dir_close(d);
 }
 
+/* Takes N's listing, if any, off N and the view's hung ones.  vn->mu. */
+static void
+lst_unhang(struct gw_vnodes *vn, struct vnode *n)
+{
+	struct ll_dir *d = n->lst;
+
+	if (d == NULL)
+		return;
+	if (d->prev != NULL)
+		d->prev->next = d->next;
+	else
+		vn->hung = d->next;
+	if (d->next != NULL)
+		d->next->prev = d->prev;
+	else
+		vn->hung_last = d->prev;
+	vn->nhung--;
+	n->lst = NULL;
+	d->node = NULL;
+	lst_unref(d);
+}
+
+/* Hangs D (its reference taken over) on N, in place of N's listing.  A
+ * reader that stops part way leaves its listing hung, so a view keeps
+ * at most HUNG_MAX: the one hung longest goes (a reader still in it
+ * gets its next part from a new one).  vn->mu. */
+static void
+lst_hang(struct gw_vnodes *vn, struct vnode *n, struct ll_dir *d)
+{
+	lst_unhang(vn, n);
+	if (vn->nhung >= HUNG_MAX)
+		lst_unhang(vn, vn->hung_last->node);
+	d->prev = NULL;
+	d->next = vn->hung;
+	if (vn->hung != NULL)
+		vn->hung->prev = d;
+	else
+		vn->hung_last = d;
+	vn->hung = d;
+	vn->nhung++;
+	d->node = n;
+	n->lst = d;
+}
+
 /*
- * The listing of directory INO from offset OFF for a READDIR without a
- * handle (no OPENDIR, ll_init()), with a reference for the caller: at
- * offset 0 made and decided anew, as at an open directory's first
- * READDIR, and hung on the node for the parts after it; a part after it
- * is served from that one while no change has dropped listings since it
- * was decided (else from a new one).  Every listing is noted for the
- * views' thread to drop before it is decided, so a change after that
- * drops what it fills; one that cannot be noted is refused, as the
- * kernel would keep it.  0, or the error to answer.
+ * The listing of directory INO for a READDIR without a handle (no
+ * OPENDIR, ll_init()), with a reference for the caller: the one hung on
+ * the node while no change has been announced to the view since it was
+ * decided (gw_view_listing_gen()), so that the parts of a listing, and
+ * two readers of it, agree; else made and decided anew and hung there.
+ * Every listing is noted for the views' thread to drop before it is
+ * decided, so a change after that drops what it fills; one that cannot
+ * be noted is refused, as the kernel would keep it.  0, or the error to
+ * answer.
  */
 static int
-lst_get(fuse_req_t req, fuse_ino_t ino, off_t off, struct ll_dir **out)
+lst_get(fuse_req_t req, fuse_ino_t ino, struct ll_dir **out)
 {
 	struct gw_view *v = fuse_req_userdata(req);
 	struct gw_vnodes *vn = vnodes(req);
@@ -781,7 +832,7 @@ lst_get(fuse_req_t req, fuse_ino_t ino, off_t off, struct ll_dir **out)
 
 	pthread_mutex_lock(&vn->mu);
 	n = node_of(vn, ino);
-	if (off > 0 && (d = n->lst) != NULL && d->gen == gen) {
+	if ((d = n->lst) != NULL && d->gen == gen) {
 		d->refs++;
 		pthread_mutex_unlock(&vn->mu);
 		*out = d;
@@ -789,10 +840,15 @@ lst_get(fuse_req_t req, fuse_ino_t ino, off_t off, struct ll_dir **out)
 	}
 	pthread_mutex_unlock(&vn->mu);
 	if (!gw_view_cache_listing(v, ino)) {
-		gw_log(LOG_ERR,
-		    "view of uid %lu: a listing could not be noted for "
-		    "invalidation (out of memory or %d listings): refused",
-		    (unsigned long)gw_view_uid(v), GW_VIEW_DIRS_MAX);
+		pthread_mutex_lock(&vn->mu);
+		if (!vn->full_logged)
+			gw_log(LOG_ERR,
+			    "view of uid %lu: a listing could not be noted "
+			    "for invalidation (out of memory or %d "
+			    "listings): refused, and any more like it",
+			    (unsigned long)gw_view_uid(v), GW_VIEW_DIRS_MAX);
+		vn->full_logged = true;
+		pthread_mutex_unlock(&vn->mu);
 		return ENOMEM;
 	}
 	pthread_mutex_lock(&vn->mu);
@@ -815,8 +871,7 @@ lst_get(fuse_req_t req, fuse_ino_t ino, off_t off, struct ll_dir **out)
 	}
 	d->refs = 2;
 	pthread_mutex_lock(&vn->mu);
-	lst_unref(n->lst);
-	n->lst = d;
+	lst_hang(vn, n, d);
 	pthread_mutex_unlock(&vn->mu);
 	*out = d;
 	return 0;
@@ -829,7 +884,7 @@ dir_get(fuse_req_t req, fuse_ino_t ino, off_t off, struct fuse_file_info *fi,
     struct ll_dir **out)
 {
 	if (fi->fh == 0)
-		return lst_get(req, ino, off, out);
+		return lst_get(req, ino, out);
 	*out = (struct ll_dir *)(uintptr_t)fi->fh;
 	return dir_list(req, *out, off);
 }
@@ -847,10 +902,8 @@ dir_put(fuse_req_t req, fuse_ino_t ino, off_t off, struct fuse_file_info *fi,
 		return;
 	pthread_mutex_lock(&vn->mu);
 	n = node_of(vn, ino);
-	if (off >= 0 && (size_t)off >= d->n && n->lst == d) {
-		n->lst = NULL;
-		lst_unref(d);
-	}
+	if (off >= 0 && (size_t)off >= d->n && n->lst == d)
+		lst_unhang(vn, n);
 	lst_unref(d);
 	pthread_mutex_unlock(&vn->mu);
 }
@@ -943,9 +996,11 @@ ll_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		memset(&e, 0, sizeof(e));
 		e.attr.st_ino = d->ents[i].ino;
 		e.attr.st_mode = d->ents[i].mode;
+		/* Gone or hidden since it was listed: not sent at all. */
 		if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0 &&
-		    plus_room(vn) && path_of(vn, ino, name, path) == 0)
-			(void)entry_at(req, ino, name, path, &e);
+		    plus_room(vn) && path_of(vn, ino, name, path) == 0 &&
+		    entry_at(req, ino, name, path, &e) == -ENOENT)
+			continue;
 		k = fuse_add_direntry_plus(
 		    req, buf + used, size - used, name, &e, (off_t)(i + 1));
 		if (k > size - used) {

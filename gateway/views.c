@@ -296,6 +296,10 @@ gw_views_kick(uid_t uid, unsigned what)
 		if (uid == GW_VIEW_ALL || v->uid == uid) {
 			v->pending |= what;
 			views_kicked = true;
+			/* Now, not when the views' thread drops them: the
+			 * rest of a listing is decided anew from here on. */
+			if (what & GW_VIEW_INVAL)
+				atomic_fetch_add(&v->dirs_gen, 1);
 		}
 	if (views_kicked)
 		pthread_cond_signal(&views_cv);

@@ -21,7 +21,7 @@
 #define GW_VIEWS_MAX     1024      /* views served at once */
 #define GW_VIEW_THREADS  4         /* at most, serving one view */
 #define GW_VIEW_IDLE_MS  2000      /* an idle view thread more ends */
-#define GW_VIEW_DIRS_MAX (1 << 20) /* listings one view tracks */
+#define GW_VIEW_DIRS_MAX (1 << 18) /* listings one view tracks */
 #define GW_VIEW_INVAL    1u        /* drop the view's cached names */
 #define GW_VIEW_ABORT    2u        /* end the view's connection now */
 #define GW_VIEW_ALL      ((uid_t)-1)
@@ -70,8 +70,9 @@ struct gw_vnodes *gw_view_vnodes(struct gw_view *v);
 /* May the listing of directory INO be cached in V?  Only once the views'
  * thread can find it to drop it (views.c). */
 bool gw_view_cache_listing(struct gw_view *v, fuse_ino_t ino);
-/* How many times V's cached listings were dropped: a listing made
- * before the count moved may be older than the change that moved it. */
+/* How many times V's cached listings were dropped or about to be: a
+ * listing made before the count moved may be older than the change that
+ * moved it. */
 uint64_t gw_view_listing_gen(struct gw_view *v);
 /* The user V is for. */
 uid_t gw_view_uid(struct gw_view *v);

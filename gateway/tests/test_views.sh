@@ -158,11 +158,49 @@ is "a photo's size comes with the folder's listing, to its last name ($last)" \
 # The kernel opens a view's folders without asking the gateway, so a
 # listing in several parts has no open directory behind it: each part
 # must come from the one listing, every name once.
-is "...and that listing of 200 in parts is the store's, each name once" \
-    "$(inview "$S" gwsurg ls -U -1 "$m/patients/P000001/plusB" | sort | md5sum)" \
-    "$(ls -1 "$s/patients/P000001/plusB" | sort | md5sum)"
+plus_folder plusE 1500
+is "a new folder's listing of 1,500 in parts is the store's, each name once" \
+    "$(inview "$S" gwsurg ls -U -1 "$m/patients/P000001/plusE" | sort | md5sum)" \
+    "$(ls -1 "$s/patients/P000001/plusE" | sort | md5sum)"
+# partial DIR NAME: a reader of DIR in the view that reads 10 names, says
+# so ($tmp/out/NAME.first), waits for $tmp/out/NAME.go, reads the rest and
+# writes how many names it read in all, how many twice and the error
+# that ended it ($tmp/out/NAME.rest).  Its pid in PR.
+cat >"$tmp/partial.py" <<'PY'
+import os, sys, time
+d, out = sys.argv[1], sys.argv[2]
+it = os.scandir(d)
+names = [e.name for _, e in zip(range(10), it)]
+open(out + ".first", "w").write("%d\n" % len(names))
+while not os.path.exists(out + ".go"):
+    time.sleep(0.05)
+try:
+    names += [e.name for e in it]
+    err = "none"
+except OSError as e:
+    err = e.strerror
+open(out + ".rest", "w").write("%d %d %s\n" % (len(names), len(names) - len(set(names)), err))
+PY
+partial() {
+	nsenter -t "$S" -m setpriv --reuid=gwsurg --regid="$GW_GID" --clear-groups -- \
+	    /usr/bin/python3 "$tmp/partial.py" "$1" "$tmp/out/$2" >"$tmp/$2.log" 2>&1 &
+	PR=$!
+	for i in $(seq 1 100); do [ -s "$tmp/out/$2.first" ] && break; sleep 0.05; done
+}
+# Two readers of one new folder: one reads its first part and waits,
+# the other lists it all, then the first reads on; both get each name
+# once.
+plus_folder plusF 1500
+partial "$m/patients/P000001/plusF" two
+is "one reader of a new folder of 1,500 has read 10 names" "$(cat "$tmp/out/two.first" 2>/dev/null)" 10
+is "...another lists it all meanwhile, each name once" \
+    "$(inview "$S" gwsurg ls -U -1 "$m/patients/P000001/plusF" | sort | uniq -c | awk '$1 == 1' | wc -l)" 1500
+touch "$tmp/out/two.go"
+wait "$PR"
+is "...and the first reads on to every name, once each" "$(cat "$tmp/out/two.rest" 2>/dev/null)" "1500 0 none"
 # A program that keeps its place (telldir/seekdir) or starts over
 # (rewinddir) reads the same names again.
+plus_folder plusG 600
 out=$(inview "$S" gwsurg perl -e '
 opendir(my $d, $ARGV[0]) or die "opendir: $!";
 my @a = map { scalar readdir($d) } 1 .. 50;
@@ -175,8 +213,8 @@ my @all = readdir($d);
 my %n; $n{$_}++ for @all;
 printf "%s %d %d %d\n", "@rest" eq "@again" ? "same" : "differ",
     scalar(@a) + scalar(@rest), scalar(@all), scalar(grep { $n{$_} > 1 } keys %n);
-' "$m/patients/P000001/plusB" 2>&1)
-is "...seekdir to a kept place reads the rest again; rewinddir reads it all, once each" "$out" "same 202 202 0"
+' "$m/patients/P000001/plusG" 2>&1)
+is "in a new folder of 600, seekdir to a kept place reads the rest again; rewinddir reads it all, once each" "$out" "same 602 602 0"
 plus_folder plusC 1100
 is "the view looks up 1,100 photos of one folder" \
     "$(inview "$S" gwsurg ls -l "$m/patients/P000001/plusC" | grep -c 'IMG_')" 1100
@@ -257,37 +295,39 @@ H2=$HOLD
 check "another works in P000002's session folder" test -n "$H2"
 is "...and lists its photos (cached)" \
     "$(inview "$S" gwsurg ls "/proc/$H2/cwd/" 2>&1 | tr '\n' ' ')" "IMG_0001.jpg IMG_0002.jpg IMG_0003.jpg "
-# And one has read the first part of a listing of 600 in P000002 (a
-# READDIR brings ~200 names) and reads the rest only after the change:
-# the parts it had not yet been sent are decided anew, not taken from
-# the listing made before.  (The refusal, ENOENT, ends a readdir(3) as
-# the end of the folder would.)
-plus_folder_of() {
-	local f=$s/patients/$1/$2 k
-	mkdir -p "$f"
-	for k in $(seq 1 "$3"); do printf 'PHOTO %d\n' "$k" >"$f/IMG_$k.jpg"; done
-	chown -R gwstore:gwstore "$s/patients/$1"
-	chmod -R go-rwx "$s/patients/$1"
-}
-plus_folder_of P000002 halfread 600
-inview "$S" gwsurg /usr/bin/python3 -c '
-import os, sys, time
-out = sys.argv[2]
-it = os.scandir(sys.argv[1])
-n = sum(1 for _ in zip(range(10), it))
-open(out + "/half.first", "w").write("%d\n" % n)
-while not os.path.exists(out + "/half.go"):
-    time.sleep(0.05)
-try:
-    n += sum(1 for _ in it)
-    err = "none"
-except OSError as e:
-    err = e.strerror
-open(out + "/half.rest", "w").write("%d %s\n" % (n, err))
-' "$m/patients/P000002/halfread" "$tmp/out" >"$tmp/half.log" 2>&1 &
-HR=$!
-for i in $(seq 1 100); do [ -s "$tmp/out/half.first" ] && break; sleep 0.05; done
-is "a reader in P000002's folder of 600 has read its first 10 names" "$(cat "$tmp/out/half.first" 2>/dev/null)" 10
+# And one has read the first part of a listing of 2,000 in P000002 (a
+# READDIR brings 25 to 200 names, by kernel; a readdir(3) asks for 32
+# KiB) and reads the rest only after the change: the parts it had not
+# yet been sent are decided anew, not taken from the listing made
+# before.  (The refusal, ENOENT, ends a readdir(3) as the end of the
+# folder would; EACCES would raise.)
+f=$s/patients/P000002/halfread
+mkdir -p "$f"
+for k in $(seq 1 2000); do printf 'PHOTO %d\n' "$k" >"$f/IMG_$k.jpg"; done
+chown -R gwstore:gwstore "$f" && chmod -R go-rwx "$f"
+# A process holds 1,100 folders of P000001's open, so the view holds
+# more than 1,024 nodes across the change and every part of the listing
+# sends names alone: nothing but the listing's own age keeps the names
+# it was not yet sent from it.
+f=$s/patients/P000001/plusH
+mkdir -p "$f"
+for k in $(seq 1 1100); do mkdir "$f/d$k"; done
+chown -R gwstore:gwstore "$f" && chmod -R go-rwx "$f"
+# (nsenter, setpriv and python exec each the next: one pid to kill.)
+nsenter -t "$S" -m setpriv --reuid=gwsurg --regid="$GW_GID" --clear-groups -- \
+    /usr/bin/python3 -c '
+import os, resource, sys, time
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+fds = [os.open("%s/d%d" % (sys.argv[1], k), os.O_RDONLY | os.O_DIRECTORY) for k in range(1, 1101)]
+open(sys.argv[2], "w").write("%d\n" % len(fds))
+time.sleep(600)' "$m/patients/P000001/plusH" "$tmp/out/held.dirs" >"$tmp/held.dirs.log" 2>&1 &
+HD=$!
+for i in $(seq 1 200); do [ -s "$tmp/out/held.dirs" ] && break; sleep 0.05; done
+is "a process of the surgeon's holds 1,100 folders open in the view" "$(cat "$tmp/out/held.dirs" 2>/dev/null)" 1100
+partial "$m/patients/P000002/halfread" half
+HR=$PR
+is "a reader in P000002's folder of 2,000 has read its first 10 names" "$(cat "$tmp/out/half.first" 2>/dev/null)" 10
 printf 'dn: cn=P000003,ou=careteams,%s\nchangetype: modify\nadd: member\nmember: uid=gwsurg,ou=people,%s\n\ndn: cn=P000002,ou=careteams,%s\nchangetype: modify\ndelete: member\nmember: uid=gwsurg,ou=people,%s\n' \
 	"$SLAPD_BASE_DN" "$SLAPD_BASE_DN" "$SLAPD_BASE_DN" "$SLAPD_BASE_DN" | slapd_modify >/dev/null
 got=
@@ -307,10 +347,12 @@ out=$(inview "$S" gwsurg cat "/proc/$H2/cwd/IMG_0001.jpg" 2>&1 | head -c 100)
 like "...nor opens one" "$out" "No such file|denied"
 touch "$tmp/out/half.go"
 wait "$HR"
-read -r hn herr <"$tmp/out/half.rest"
-diag "the half-read listing: $hn names in all, then: $herr"
-check "...and the half-read listing gets no part it was not sent before ($hn of 600)" test "$hn" -lt 300
-is "...and ends quietly" "$herr" none
+read -r hn hdup herr <"$tmp/out/half.rest"
+diag "the half-read listing: $hn names in all, $hdup twice, then: $herr"
+check "...and the half-read listing gets no part it was not sent before ($hn of 2,000)" test "$hn" -lt 2000
+like "...and ends ($herr)" "$herr" "^(none|Permission denied)$"
+kill "$HD" 2>/dev/null
+rm -rf "$s/patients/P000001/plusH"
 diag "care-team change seen in the view after $((i / 10)).$((i % 10)) s"
 # P000002's name is held by that working directory, so the kernel keeps
 # it past the drop; once free, the next drop (the reload below) takes it.
