@@ -598,25 +598,31 @@ ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		ll_getattr(req, ino, fi);
 }
 
+/* D first in the list at *HEAD, whose last is *LAST (NULL: not kept). */
 static void
-dir_link(struct gw_vnodes *vn, struct ll_dir *d)
+dir_link(struct ll_dir **head, struct ll_dir **last, struct ll_dir *d)
 {
 	d->prev = NULL;
-	d->next = vn->dirs;
-	if (vn->dirs != NULL)
-		vn->dirs->prev = d;
-	vn->dirs = d;
+	d->next = *head;
+	if (*head != NULL)
+		(*head)->prev = d;
+	else if (last != NULL)
+		*last = d;
+	*head = d;
 }
 
+/* D out of the list at *HEAD, whose last is *LAST (NULL: not kept). */
 static void
-dir_unlink(struct gw_vnodes *vn, struct ll_dir *d)
+dir_unlink(struct ll_dir **head, struct ll_dir **last, struct ll_dir *d)
 {
 	if (d->prev != NULL)
 		d->prev->next = d->next;
 	else
-		vn->dirs = d->next;
+		*head = d->next;
 	if (d->next != NULL)
 		d->next->prev = d->prev;
+	else if (last != NULL)
+		*last = d->prev;
 }
 
 static void
@@ -655,7 +661,7 @@ ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	d->fh = in.fh;
 	fi->fh = (uint64_t)(uintptr_t)d;
 	pthread_mutex_lock(&vn->mu);
-	dir_link(vn, d);
+	dir_link(&vn->dirs, NULL, d);
 	pthread_mutex_unlock(&vn->mu);
 	/* Kept only once the views' thread can find it to drop it. */
 	if (gw_view_cache_listing(fuse_req_userdata(req), ino)) {
@@ -666,7 +672,7 @@ ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	if (fuse_reply_open(req, fi) == -ENOENT) { /* interrupted */
 		pthread_mutex_lock(&vn->mu);
-		dir_unlink(vn, d);
+		dir_unlink(&vn->dirs, NULL, d);
 		pthread_mutex_unlock(&vn->mu);
 		dir_close(d);
 	}
@@ -771,14 +777,7 @@ lst_unhang(struct gw_vnodes *vn, struct vnode *n)
 
 	if (d == NULL)
 		return;
-	if (d->prev != NULL)
-		d->prev->next = d->next;
-	else
-		vn->hung = d->next;
-	if (d->next != NULL)
-		d->next->prev = d->prev;
-	else
-		vn->hung_last = d->prev;
+	dir_unlink(&vn->hung, &vn->hung_last, d);
 	vn->nhung--;
 	n->lst = NULL;
 	d->node = NULL;
@@ -795,13 +794,7 @@ lst_hang(struct gw_vnodes *vn, struct vnode *n, struct ll_dir *d)
 	lst_unhang(vn, n);
 	if (vn->nhung >= HUNG_MAX)
 		lst_unhang(vn, vn->hung_last->node);
-	d->prev = NULL;
-	d->next = vn->hung;
-	if (vn->hung != NULL)
-		vn->hung->prev = d;
-	else
-		vn->hung_last = d;
-	vn->hung = d;
+	dir_link(&vn->hung, &vn->hung_last, d);
 	vn->nhung++;
 	d->node = n;
 	n->lst = d;
@@ -1028,7 +1021,7 @@ ll_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	(void)ino;
 	pthread_mutex_lock(&vn->mu);
-	dir_unlink(vn, d);
+	dir_unlink(&vn->dirs, NULL, d);
 	pthread_mutex_unlock(&vn->mu);
 	dir_close(d);
 	fuse_reply_err(req, 0);
