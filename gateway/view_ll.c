@@ -784,6 +784,15 @@ lst_unhang(struct gw_vnodes *vn, struct vnode *n)
 	lst_unref(d);
 }
 
+void
+gw_vnodes_drop_hung(struct gw_vnodes *vn)
+{
+	pthread_mutex_lock(&vn->mu);
+	while (vn->hung != NULL)
+		lst_unhang(vn, vn->hung->node);
+	pthread_mutex_unlock(&vn->mu);
+}
+
 /* Hangs D (its reference taken over) on N, in place of N's listing.  A
  * reader that stops part way leaves its listing hung, so a view keeps
  * at most HUNG_MAX: the one hung longest goes (a reader still in it
@@ -800,19 +809,37 @@ lst_hang(struct gw_vnodes *vn, struct vnode *n, struct ll_dir *d)
 	n->lst = d;
 }
 
+/* Whether REQ's caller may be served now, as a listing is decided
+ * (gw_call_begin(): the view's user, the policy, the directory's
+ * answer).  0, or -errno. */
+static int
+may_serve(fuse_req_t req)
+{
+	struct fuse_context c;
+	struct gw_call call;
+	int r;
+
+	enter(req, &c);
+	r = gw_call_begin(&call, gw_global, false);
+	gw_call_end(&call);
+	leave();
+	return r;
+}
+
 /*
- * The listing of directory INO for a READDIR without a handle (no
- * OPENDIR, ll_init()), with a reference for the caller: the one hung on
- * the node while no change has been announced to the view since it was
- * decided (gw_view_listing_gen()), so that the parts of a listing, and
- * two readers of it, agree; else made and decided anew and hung there.
- * Every listing is noted for the views' thread to drop before it is
- * decided, so a change after that drops what it fills; one that cannot
- * be noted is refused, as the kernel would keep it.  0, or the error to
- * answer.
+ * The listing of directory INO from offset OFF for a READDIR without a
+ * handle (no OPENDIR, ll_init()), with a reference for the caller: at
+ * offset 0 made and decided anew (every check of a request's, as at an
+ * open directory's first READDIR) and hung on the node; a part after it
+ * comes from the one hung there while no change has been announced to
+ * the view since it was decided (gw_view_listing_gen()) and the caller
+ * may still be served, else from one made anew.  Every listing is noted for the
+ * views' thread to drop before it is decided, so a change after that drops what
+ * it fills; one that cannot be noted is refused, as the kernel would keep it.
+ * 0, or the error to answer.
  */
 static int
-lst_get(fuse_req_t req, fuse_ino_t ino, struct ll_dir **out)
+lst_get(fuse_req_t req, fuse_ino_t ino, off_t off, struct ll_dir **out)
 {
 	struct gw_view *v = fuse_req_userdata(req);
 	struct gw_vnodes *vn = vnodes(req);
@@ -825,9 +852,18 @@ lst_get(fuse_req_t req, fuse_ino_t ino, struct ll_dir **out)
 
 	pthread_mutex_lock(&vn->mu);
 	n = node_of(vn, ino);
-	if ((d = n->lst) != NULL && d->gen == gen) {
+	if (off > 0 && (d = n->lst) != NULL && d->gen == gen) {
 		d->refs++;
+		/* In use: the last to go. */
+		dir_unlink(&vn->hung, &vn->hung_last, d);
+		dir_link(&vn->hung, &vn->hung_last, d);
 		pthread_mutex_unlock(&vn->mu);
+		if ((r = may_serve(req)) != 0) {
+			pthread_mutex_lock(&vn->mu);
+			lst_unref(d);
+			pthread_mutex_unlock(&vn->mu);
+			return -r;
+		}
 		*out = d;
 		return 0;
 	}
@@ -877,15 +913,15 @@ dir_get(fuse_req_t req, fuse_ino_t ino, off_t off, struct fuse_file_info *fi,
     struct ll_dir **out)
 {
 	if (fi->fh == 0)
-		return lst_get(req, ino, out);
+		return lst_get(req, ino, off, out);
 	*out = (struct ll_dir *)(uintptr_t)fi->fh;
 	return dir_list(req, *out, off);
 }
 
-/* Done with D after a part of it from OFF: a node's listing read past
- * its end (the kernel's last READDIR, answered empty) leaves the node. */
+/* Done with D after a part of it: a node's listing whose part was
+ * empty (END: the kernel's last READDIR) leaves the node. */
 static void
-dir_put(fuse_req_t req, fuse_ino_t ino, off_t off, struct fuse_file_info *fi,
+dir_put(fuse_req_t req, fuse_ino_t ino, bool end, struct fuse_file_info *fi,
     struct ll_dir *d)
 {
 	struct gw_vnodes *vn = vnodes(req);
@@ -895,7 +931,7 @@ dir_put(fuse_req_t req, fuse_ino_t ino, off_t off, struct fuse_file_info *fi,
 		return;
 	pthread_mutex_lock(&vn->mu);
 	n = node_of(vn, ino);
-	if (off >= 0 && (size_t)off >= d->n && n->lst == d)
+	if (end && n->lst == d)
 		lst_unhang(vn, n);
 	lst_unref(d);
 	pthread_mutex_unlock(&vn->mu);
@@ -916,7 +952,7 @@ ll_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	if ((buf = malloc(size)) == NULL) {
-		dir_put(req, ino, off, fi, d);
+		dir_put(req, ino, false, fi, d);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
@@ -930,7 +966,7 @@ ll_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			break;
 		used += k;
 	}
-	dir_put(req, ino, off, fi, d);
+	dir_put(req, ino, used == 0, fi, d);
 	fuse_reply_buf(req, buf, used);
 	free(buf);
 }
@@ -953,9 +989,10 @@ plus_room(struct gw_vnodes *vn)
  * Each entry sent with a node is one more reference the kernel will
  * forget.  A view makes nodes this way only while it holds fewer than
  * PLUS_NODES: a find(1) over the whole store would otherwise keep a
- * node of every photo in every view.  Past that, and for an entry whose
- * attributes cannot be had, the name goes alone and is looked up when
- * used. */
+ * node of every photo in every view.  Past that, and for an entry no
+ * node can be made for, the name goes alone and is looked up when used.
+ * An entry gone or hidden since it was listed is left out; a lookup
+ * refused (the caller's request refused) refuses the part. */
 static void
 ll_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     struct fuse_file_info *fi)
@@ -980,7 +1017,7 @@ ll_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (buf == NULL || sent == NULL) {
 		free(buf);
 		free(sent);
-		dir_put(req, ino, off, fi, d);
+		dir_put(req, ino, false, fi, d);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
@@ -989,11 +1026,20 @@ ll_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		memset(&e, 0, sizeof(e));
 		e.attr.st_ino = d->ents[i].ino;
 		e.attr.st_mode = d->ents[i].mode;
-		/* Gone or hidden since it was listed: not sent at all. */
 		if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0 &&
-		    plus_room(vn) && path_of(vn, ino, name, path) == 0 &&
-		    entry_at(req, ino, name, path, &e) == -ENOENT)
+		    plus_room(vn) && path_of(vn, ino, name, path) == 0)
+			r = entry_at(req, ino, name, path, &e);
+		/* Gone or hidden since it was listed: not sent at all.
+		 * Refused (the caller locked out, the directory or the
+		 * lockout store unreachable): the part is refused. */
+		if (r == -ENOENT) {
+			r = 0;
 			continue;
+		}
+		if (r == -ENOMEM)
+			r = 0;
+		if (r != 0)
+			break;
 		k = fuse_add_direntry_plus(
 		    req, buf + used, size - used, name, &e, (off_t)(i + 1));
 		if (k > size - used) {
@@ -1005,9 +1051,11 @@ ll_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		if (e.ino != 0)
 			sent[nsent++] = e.ino;
 	}
-	dir_put(req, ino, off, fi, d);
-	if (fuse_reply_buf(req, buf, used) == -ENOENT) /* interrupted */
-		for (i = 0; i < nsent; i++)
+	dir_put(req, ino, r == 0 && used == 0, fi, d);
+	if (r != 0)
+		fuse_reply_err(req, -r);
+	if (r != 0 || fuse_reply_buf(req, buf, used) == -ENOENT)
+		for (i = 0; i < nsent; i++) /* not sent, or interrupted */
 			unref_one(vn, sent[i]);
 	free(sent);
 	free(buf);
@@ -1020,6 +1068,10 @@ ll_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct ll_dir *d = (struct ll_dir *)(uintptr_t)fi->fh;
 
 	(void)ino;
+	if (d == NULL) { /* opened without asking (ll_init()) */
+		fuse_reply_err(req, 0);
+		return;
+	}
 	pthread_mutex_lock(&vn->mu);
 	dir_unlink(&vn->dirs, NULL, d);
 	pthread_mutex_unlock(&vn->mu);

@@ -182,6 +182,7 @@ view_drop_listings(struct gw_view *v)
 
 	/* First: a listing made from here on is decided after the change. */
 	atomic_fetch_add(&v->dirs_gen, 1);
+	gw_vnodes_drop_hung(v->nodes);
 	pthread_mutex_lock(&v->dirs_mu);
 	if (v->ndirs != 0 && (ids = malloc(v->ndirs * sizeof(*ids))) != NULL)
 		for (i = 0; i < v->dirs_cap; i++)

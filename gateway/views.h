@@ -66,6 +66,9 @@ void gw_vnodes_free(struct gw_vnodes *vn);
 /* The inode number of PATH ("/a/b") if the kernel holds it, or 0. */
 fuse_ino_t gw_vnodes_ino(struct gw_vnodes *vn, const char *path);
 struct gw_vnodes *gw_view_vnodes(struct gw_view *v);
+/* Lets go of every listing kept between the parts of a READDIR: none
+ * can be served after a drop (view_ll.c, lst_get()). */
+void gw_vnodes_drop_hung(struct gw_vnodes *vn);
 
 /* May the listing of directory INO be cached in V?  Only once the views'
  * thread can find it to drop it (views.c). */

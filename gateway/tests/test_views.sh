@@ -351,8 +351,31 @@ read -r hn hdup herr <"$tmp/out/half.rest"
 diag "the half-read listing: $hn names in all, $hdup twice, then: $herr"
 check "...and the half-read listing gets no part it was not sent before ($hn of 2,000)" test "$hn" -lt 2000
 like "...and ends ($herr)" "$herr" "^(none|Permission denied)$"
+# The same while the directory stops answering: a part after the first
+# is refused once the caller cannot be served (cache_ttl is 2 s here).
+f=$s/patients/P000001/plusI
+mkdir -p "$f"
+for k in $(seq 1 2000); do printf 'PHOTO %d\n' "$k" >"$f/IMG_$k.jpg"; done
+chown -R gwstore:gwstore "$f" && chmod -R go-rwx "$f"
+partial "$m/patients/P000001/plusI" down
+is "a reader of a folder of 2,000 has read its first 10 names" "$(cat "$tmp/out/down.first" 2>/dev/null)" 10
+slapd_pause
+sleep 2.5
+touch "$tmp/out/down.go"
+wait "$PR"
+slapd_resume
+# Back: the views' thread's look at the user (which waited on the
+# directory) is done once the view serves the surgeon again.
+for i in $(seq 1 100); do
+	[ "$(inview "$S" gwsurg ls "$m/patients" 2>/dev/null | tr '\n' ' ')" = "P000001 P000003 " ] && break
+	sleep 0.1
+done
+read -r dn ddup derr <"$tmp/out/down.rest"
+diag "the listing read on with the directory down: $dn names in all, then: $derr"
+check "...the directory down, it gets no part it was not sent before ($dn of 2,000)" test "$dn" -lt 2000
+like "...and is refused ($derr)" "$derr" "denied|error"
 kill "$HD" 2>/dev/null
-rm -rf "$s/patients/P000001/plusH"
+rm -rf "$s/patients/P000001/plusH" "$s/patients/P000001/plusI"
 diag "care-team change seen in the view after $((i / 10)).$((i % 10)) s"
 # P000002's name is held by that working directory, so the kernel keeps
 # it past the drop; once free, the next drop (the reload below) takes it.
