@@ -833,10 +833,10 @@ may_serve(fuse_req_t req)
  * open directory's first READDIR) and hung on the node; a part after it
  * comes from the one hung there while no change has been announced to
  * the view since it was decided (gw_view_listing_gen()) and the caller
- * may still be served, else from one made anew.  Every listing is noted for the
- * views' thread to drop before it is decided, so a change after that drops what
- * it fills; one that cannot be noted is refused, as the kernel would keep it.
- * 0, or the error to answer.
+ * may still be served, else from one made anew.  Every listing is noted
+ * for the views' thread to drop before it is decided, so a change after
+ * that drops what it fills; one that cannot be noted is refused, as the
+ * kernel would keep it.  0, or the error to answer.
  */
 static int
 lst_get(fuse_req_t req, fuse_ino_t ino, off_t off, struct ll_dir **out)
@@ -1030,8 +1030,8 @@ ll_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    plus_room(vn) && path_of(vn, ino, name, path) == 0)
 			r = entry_at(req, ino, name, path, &e);
 		/* Gone or hidden since it was listed: not sent at all.
-		 * Refused (the caller locked out, the directory or the
-		 * lockout store unreachable): the part is refused. */
+		 * The caller refused (gw_call_begin(): the directory
+		 * unreachable, say): the part is refused. */
 		if (r == -ENOENT) {
 			r = 0;
 			continue;
