@@ -69,7 +69,7 @@ struct gw_view {
 	time_t grants_seen;    /* grant expiries before this are done */
 	time_t inval_again;    /* views' thread: drop once more then */
 	time_t dirs_dropped;   /* views' thread: listings last dropped */
-	atomic_uint_fast64_t dirs_gen; /* listings dropped so far */
+	atomic_uint_fast64_t dirs_gen; /* changes announced, drops */
 	pthread_mutex_t dirs_mu;
 	uint64_t *dirs; /* dirs_mu: set of nodeids whose listing is cached */
 	size_t ndirs, dirs_cap; /* dirs_mu; dirs_cap a power of 2, or 0 */

@@ -135,9 +135,10 @@ is "...while its size and mtime stay, its cached pages are kept" \
 # until the cache is dropped (with names alone, the stat would look the
 # photo up and see it).  Once the view holds PLUS_NODES (1,024) nodes a
 # listing sends names alone, so the same stat sees the new size.
-# plus_folder NAME COUNT: a folder of P000001's with COUNT photos.
+# plus_folder NAME COUNT [PATIENT]: a folder of PATIENT's (P000001) with
+# COUNT photos.
 plus_folder() {
-	local f=$s/patients/P000001/$1 k
+	local f=$s/patients/${3:-P000001}/$1 k
 	mkdir -p "$f"
 	for k in $(seq 1 "$2"); do printf 'PHOTO %d\n' "$k" >"$f/IMG_$k.jpg"; done
 	chown -R gwstore:gwstore "$f"
@@ -301,10 +302,7 @@ is "...and lists its photos (cached)" \
 # yet been sent are decided anew, not taken from the listing made
 # before.  (The refusal, ENOENT, ends a readdir(3) as the end of the
 # folder would; EACCES would raise.)
-f=$s/patients/P000002/halfread
-mkdir -p "$f"
-for k in $(seq 1 2000); do printf 'PHOTO %d\n' "$k" >"$f/IMG_$k.jpg"; done
-chown -R gwstore:gwstore "$f" && chmod -R go-rwx "$f"
+plus_folder halfread 2000 P000002
 # A process holds 1,100 folders of P000001's open, so the view holds
 # more than 1,024 nodes across the change and every part of the listing
 # sends names alone: nothing but the listing's own age keeps the names
@@ -353,10 +351,7 @@ check "...and the half-read listing gets no part it was not sent before ($hn of 
 like "...and ends ($herr)" "$herr" "^(none|Permission denied)$"
 # The same while the directory stops answering: a part after the first
 # is refused once the caller cannot be served (cache_ttl is 2 s here).
-f=$s/patients/P000001/plusI
-mkdir -p "$f"
-for k in $(seq 1 2000); do printf 'PHOTO %d\n' "$k" >"$f/IMG_$k.jpg"; done
-chown -R gwstore:gwstore "$f" && chmod -R go-rwx "$f"
+plus_folder plusI 2000
 partial "$m/patients/P000001/plusI" down
 is "a reader of a folder of 2,000 has read its first 10 names" "$(cat "$tmp/out/down.first" 2>/dev/null)" 10
 slapd_pause
